@@ -1,0 +1,7 @@
+/**
+ * cdk-rollout-guardrails/runtime: helpers that users import into their own Lambda functions.
+ *
+ * This module must never import aws-cdk-lib (test/runtime-boundary.test.ts enforces it): it is bundled
+ * into user functions, where the CDK has no business being.
+ */
+export const RUNTIME_MODULE = 'cdk-rollout-guardrails/runtime';
