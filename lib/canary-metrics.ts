@@ -1,0 +1,136 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+
+/** Lambda metrics come at one-minute resolution; the gates read them a minute at a time. */
+export const GATE_PERIOD = Duration.minutes(1);
+
+/** Where the metrics of one alias, and of the new version behind it, are published. */
+export interface CanaryMetricsProps {
+  /** The function's name (a name, never an ARN: see aws-cdk issue 2231). */
+  readonly functionName: string;
+  /** The alias's name. */
+  readonly aliasName: string;
+  /** The version number of the new (canary) version, e.g. `version.version`. */
+  readonly canaryVersion: string;
+}
+
+/**
+ * Canary-versus-control metrics of a Lambda alias.
+ *
+ * Lambda publishes an alias's metrics with the dimensions `FunctionName` and `Resource = <function>:<alias>`,
+ * and, per version that served the request, the same plus `ExecutedVersion`. The canary is the new version's
+ * `ExecutedVersion` series; the control is the alias total minus the canary, so no metric needs the old
+ * version's number (which is not known at synth time).
+ *
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
+ */
+export class CanaryMetrics {
+  constructor(private readonly props: CanaryMetricsProps) {}
+
+  /** A metric of the alias as a whole (every version it routes to). */
+  public aliasMetric(metricName: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      period: GATE_PERIOD,
+      ...options,
+      dimensionsMap: {
+        FunctionName: this.props.functionName,
+        Resource: `${this.props.functionName}:${this.props.aliasName}`,
+        ...options.dimensionsMap,
+      },
+    });
+  }
+
+  /** A metric of the new version's share of the alias's traffic. */
+  public canaryMetric(metricName: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.aliasMetric(metricName, {
+      ...options,
+      dimensionsMap: { ExecutedVersion: this.props.canaryVersion, ...options.dimensionsMap },
+    });
+  }
+
+  /** Error rate (0..1) of the whole alias; 0 in a minute without invocations. */
+  public errorRate(options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    return rate(this.aliasMetric('Errors', { statistic: 'Sum' }), this.aliasMetric('Invocations', { statistic: 'Sum' }), 'Error rate (alias)', options);
+  }
+
+  /** Error rate (0..1) of the new version; 0 in a minute without invocations. */
+  public canaryErrorRate(options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    return rate(this.canaryMetric('Errors', { statistic: 'Sum' }), this.canaryMetric('Invocations', { statistic: 'Sum' }), 'Error rate (canary)', options);
+  }
+
+  /** Error rate (0..1) of every other version behind the alias: alias totals minus the canary. */
+  public controlErrorRate(options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    return this.countExpression(CONTROL_RATE, 'Error rate (control)', options);
+  }
+
+  /** Canary error rate minus control error rate, in 0..1 (0.0005 is 0.05 percentage points). */
+  public errorRateDelta(options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    // One expression over four metrics (rather than nested expressions) keeps the alarm at five entries.
+    return this.countExpression(`(${CANARY_RATE}) - (${CONTROL_RATE})`, 'Error rate delta (canary - control)', options);
+  }
+
+  /** p95 duration of the new version, in milliseconds. */
+  public canaryP95(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.canaryMetric('Duration', { statistic: 'p95', label: 'p95 duration (canary)', ...options });
+  }
+
+  /**
+   * p95 duration of the alias as a whole, in milliseconds: the control's p95 as seen through the traffic split.
+   *
+   * Percentiles cannot be subtracted the way counts can, and the old version's number is unknown at synth,
+   * so the control's p95 is read over the alias. While the canary holds a small share this is the control's
+   * p95 to within that share; as the canary grows the ratio tends to 1 and the gate becomes lenient, which
+   * is why the probe's latency judge (Mann-Whitney on warm samples of both versions) backs it up.
+   */
+  public controlP95(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.aliasMetric('Duration', { statistic: 'p95', label: 'p95 duration (alias)', ...options });
+  }
+
+  /** p95 duration of the new version over that of the control; 0 in a minute without control data. */
+  public p95Ratio(options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: 'IF(control > 0, canary / control, 0)',
+      usingMetrics: { canary: this.canaryP95(), control: this.controlP95() },
+      label: 'p95 ratio (canary / control)',
+      period: GATE_PERIOD,
+      ...options,
+    });
+  }
+
+  /** An expression over the alias's and the canary's error and invocation counts (ae, ai, ce, ci). */
+  private countExpression(expression: string, label: string, options: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression,
+      usingMetrics: {
+        ae: this.aliasMetric('Errors', { statistic: 'Sum' }),
+        ai: this.aliasMetric('Invocations', { statistic: 'Sum' }),
+        ce: this.canaryMetric('Errors', { statistic: 'Sum' }),
+        ci: this.canaryMetric('Invocations', { statistic: 'Sum' }),
+      },
+      label,
+      period: GATE_PERIOD,
+      ...options,
+    });
+  }
+
+  /** Invocations served by the new version. */
+  public canaryInvocations(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.canaryMetric('Invocations', { statistic: 'Sum', ...options });
+  }
+}
+
+// FILL turns a missing minute into 0 so that a subtraction never meets a gap; IF guards each division.
+const CANARY_RATE = 'IF(FILL(ci, 0) > 0, FILL(ce, 0) / FILL(ci, 0), 0)';
+const CONTROL_RATE = 'IF(FILL(ai, 0) - FILL(ci, 0) > 0, (FILL(ae, 0) - FILL(ce, 0)) / (FILL(ai, 0) - FILL(ci, 0)), 0)';
+
+function rate(errors: cloudwatch.IMetric, invocations: cloudwatch.IMetric, label: string, options: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: 'IF(FILL(invocations, 0) > 0, FILL(errors, 0) / FILL(invocations, 0), 0)',
+    usingMetrics: { errors, invocations },
+    label,
+    period: GATE_PERIOD,
+    ...options,
+  });
+}

@@ -1,0 +1,312 @@
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct, IConstruct } from 'constructs';
+import { CanaryMetrics } from './canary-metrics';
+import { GateThresholds, MAX_DETECTION_TIME, ReleaseGates, validateGateThresholds } from './release-gates';
+import { RolloutStrategy } from './rollout-strategy';
+import { StackRolloutResources } from './private/stack-resources';
+import { Described, PropProblems, show } from './private/validation';
+
+/**
+ * CodeDeploy watches at most 10 alarms per deployment group.
+ * @see https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_AlarmConfiguration.html
+ */
+export const MAX_ALARMS_PER_DEPLOYMENT_GROUP = 10;
+
+/** The environment variable through which a hook learns the ARN of the version it is there to test. */
+export const TARGET_VERSION_ENV = 'GUARDRAILS_TARGET_VERSION_ARN';
+
+/** Lambda alias names: 1 to 128 letters, digits, `-` or `_`, and not only digits. */
+const ALIAS_NAME = /^(?!\d+$)[A-Za-z0-9_-]{1,128}$/;
+
+/** A guarded alias, as other constructs of this library consume it. */
+export interface IGuardedAlias extends IConstruct {
+  /** The alias that users' traffic goes through. */
+  readonly alias: lambda.Alias;
+  /** The version this synth publishes: the new version during a rollout. */
+  readonly version: lambda.IVersion;
+  /** The CodeDeploy deployment group that moves traffic between versions. */
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+}
+
+/** Properties of `GuardedAlias`. */
+export interface GuardedAliasProps {
+  /** The function to release. Its current version is published on every change of code or configuration. */
+  readonly function: lambda.Function;
+  /**
+   * The alias that users' traffic goes through.
+   * @default 'live'
+   */
+  readonly aliasName?: string;
+  /**
+   * How traffic moves to a new version.
+   * @default RolloutStrategy.canary(10, Duration.minutes(5))
+   */
+  readonly strategy?: RolloutStrategy;
+  /**
+   * Thresholds of the release gates; each becomes an alarm that rolls the deployment back.
+   * @default DEFAULT_GATE_THRESHOLDS (error rate delta ≤ 0.0005, p95 ratio ≤ 1.10, error rate ≤ 0.01)
+   */
+  readonly gates?: GateThresholds;
+  /**
+   * More alarms the deployment group watches, beside the gates' (at most 10 alarms in all).
+   * @default - only the gate alarms
+   */
+  readonly alarms?: cloudwatch.IAlarm[];
+  /**
+   * A function CodeDeploy runs before any traffic moves (BeforeAllowTraffic).
+   * @default - none
+   */
+  readonly preTrafficHook?: lambda.IFunction;
+  /**
+   * A function CodeDeploy runs after all traffic has moved (AfterAllowTraffic).
+   * @default - none
+   */
+  readonly postTrafficHook?: lambda.IFunction;
+  /**
+   * A description of the alias.
+   * @default - none
+   */
+  readonly description?: string;
+}
+
+/**
+ * The one construct for the common case: publishes the function's version, owns the alias and a CodeDeploy
+ * deployment group, and turns the release gates into alarms that roll a bad release back by themselves.
+ *
+ * `cdk deploy` of a changed function becomes a CodeDeploy-managed rollout: the alias carries
+ * CloudFormation's `CodeDeployLambdaAliasUpdate` policy, CodeDeploy moves traffic by the strategy and
+ * stops on failure, on a stop and on any watched alarm, and CloudFormation rolls the stack back.
+ */
+export class GuardedAlias extends Construct implements IGuardedAlias {
+  public readonly alias: lambda.Alias;
+  public readonly version: lambda.Version;
+  public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
+  /** The alarms of the release gates. */
+  public readonly gates: ReleaseGates;
+  /** The strategy in force. */
+  public readonly strategy: RolloutStrategy;
+  /** Canary-versus-control metrics of this alias. */
+  public readonly metrics: CanaryMetrics;
+  /**
+   * Worst-case time from a breach of a gate to its alarm firing (see `worstCaseDetectionTime()` in
+   * release-gates.ts); CodeDeploy stops the deployment at its next poll of the alarms.
+   */
+  public readonly worstCaseDetectionTime: Duration;
+
+  private readonly fn: lambda.Function;
+  private readonly extraAlarms: cloudwatch.IAlarm[] = [];
+  private preHook?: lambda.IFunction;
+  private postHook?: lambda.IFunction;
+
+  constructor(scope: Construct, id: string, props: GuardedAliasProps) {
+    super(scope, id);
+    const problems = new PropProblems();
+    const fn = props?.function;
+    if (!(fn instanceof lambda.Function)) {
+      problems.add('function', 'a lambda.Function defined in this app (GuardedAlias publishes its versions)', describeConstruct(fn));
+    }
+    const aliasName = props?.aliasName ?? 'live';
+    if (!Token.isUnresolved(aliasName) && (typeof aliasName !== 'string' || !ALIAS_NAME.test(aliasName))) {
+      problems.add('aliasName', '1 to 128 letters, digits, "-" or "_", and not only digits', aliasName);
+    }
+    const strategy = props?.strategy ?? RolloutStrategy.canary(10, Duration.minutes(5));
+    if (!(strategy instanceof RolloutStrategy)) {
+      problems.add('strategy', 'a RolloutStrategy (canary, linear or allAtOnce)', strategy);
+    } else {
+      problems.addAll(strategy.validate());
+    }
+    problems.addAll(validateGateThresholds(props?.gates));
+    for (const [prop, hook] of [['preTrafficHook', props?.preTrafficHook], ['postTrafficHook', props?.postTrafficHook]] as const) {
+      if (hook !== undefined && !isFunction(hook)) problems.add(prop, 'a lambda.IFunction', describeConstruct(hook));
+      if (hook !== undefined && hook === fn) problems.add(prop, 'a function other than the one being released', describeConstruct(hook));
+    }
+    if (props?.alarms !== undefined && !Array.isArray(props.alarms)) problems.add('alarms', 'an array of alarms', props.alarms);
+    if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + 3 > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
+      problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - 3} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the gates take 3)`, `${props.alarms!.length} alarms`);
+    }
+    problems.throwIfAny(`GuardedAlias '${this.node.path}'`);
+
+    this.fn = fn;
+    this.strategy = strategy;
+    this.version = fn.currentVersion;
+    this.alias = new lambda.Alias(this, 'Alias', {
+      aliasName,
+      version: this.version,
+      description: props.description,
+    });
+
+    this.metrics = new CanaryMetrics({
+      functionName: fn.functionName,
+      aliasName,
+      canaryVersion: this.version.version,
+    });
+    this.gates = new ReleaseGates(this, 'Gates', { metrics: this.metrics, thresholds: props.gates });
+    this.worstCaseDetectionTime = this.gates.worstCaseDetectionTime;
+    if (this.worstCaseDetectionTime.toSeconds() > MAX_DETECTION_TIME.toSeconds()) {
+      throw new Error(`GuardedAlias '${this.node.path}': worst-case detection time ${this.worstCaseDetectionTime.toHumanString()} exceeds ${MAX_DETECTION_TIME.toHumanString()}`);
+    }
+
+    const shared = StackRolloutResources.of(Stack.of(this));
+    this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'DeploymentGroup', {
+      application: shared.application,
+      role: shared.serviceRole,
+      alias: this.alias,
+      deploymentConfig: strategy._bindDeploymentConfig(this),
+      alarms: [...this.gates.alarms],
+      autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+    });
+
+    for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
+    if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
+    if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
+
+    // Alarms may be added after construction, so their count is checked when the app is synthesised.
+    this.node.addValidation({
+      validate: () => {
+        const count = this.alarms.length;
+        return count > MAX_ALARMS_PER_DEPLOYMENT_GROUP
+          ? [`GuardedAlias '${this.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added)`]
+          : [];
+      },
+    });
+  }
+
+  /** Every alarm the deployment group watches: the gates' and the ones added. */
+  public get alarms(): cloudwatch.IAlarm[] {
+    return [...this.gates.alarms, ...this.extraAlarms];
+  }
+
+  /** The alias's name. */
+  public get aliasName(): string {
+    return this.alias.aliasName;
+  }
+
+  /** Adds an alarm the deployment group watches; while it is in ALARM the deployment rolls back. */
+  public addAlarm(alarm: cloudwatch.IAlarm): void {
+    if (this.alarms.includes(alarm)) {
+      throw new Error(`GuardedAlias '${this.node.path}': alarm '${alarm.node.path}' is already watched`);
+    }
+    this.extraAlarms.push(alarm);
+    this.deploymentGroup.addAlarm(alarm);
+  }
+
+  /**
+   * Sets the function CodeDeploy runs before any traffic moves (BeforeAllowTraffic). The hook may report
+   * its status for this deployment group, may read the deployment, and may invoke the new version, whose ARN
+   * it finds in its `GUARDRAILS_TARGET_VERSION_ARN` environment variable (for a `lambda.Function` hook).
+   */
+  public addPreTrafficHook(hook: lambda.IFunction): void {
+    if (this.preHook) {
+      throw new Error(`GuardedAlias '${this.node.path}': preTrafficHook is already set to '${this.preHook.node.path}'; CodeDeploy runs one BeforeAllowTraffic hook per deployment group`);
+    }
+    this.preHook = hook;
+    this.wireHook(hook);
+    this.deploymentGroup.addPreHook(hook);
+  }
+
+  /** Sets the function CodeDeploy runs after all traffic has moved (AfterAllowTraffic); granted as for `addPreTrafficHook`. */
+  public addPostTrafficHook(hook: lambda.IFunction): void {
+    if (this.postHook) {
+      throw new Error(`GuardedAlias '${this.node.path}': postTrafficHook is already set to '${this.postHook.node.path}'; CodeDeploy runs one AfterAllowTraffic hook per deployment group`);
+    }
+    this.postHook = hook;
+    this.wireHook(hook);
+    this.deploymentGroup.addPostHook(hook);
+  }
+
+  /** Lets `grantee` invoke the alias (users' traffic path). */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return this.alias.grantInvoke(grantee);
+  }
+
+  /** Invocations through the alias. */
+  public metricInvocations(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.aliasMetric('Invocations', { statistic: 'Sum', ...options });
+  }
+
+  /** Errors through the alias. */
+  public metricErrors(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.aliasMetric('Errors', { statistic: 'Sum', ...options });
+  }
+
+  /** Duration through the alias (p95 unless the options say otherwise). */
+  public metricDuration(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.aliasMetric('Duration', { statistic: 'p95', ...options });
+  }
+
+  /** Error rate of the whole alias, 0..1. */
+  public metricErrorRate(options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return this.metrics.errorRate(options);
+  }
+
+  /** Error rate of the new version, 0..1. */
+  public metricCanaryErrorRate(options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return this.metrics.canaryErrorRate(options);
+  }
+
+  /** Error rate of the control (alias totals minus the new version), 0..1. */
+  public metricControlErrorRate(options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return this.metrics.controlErrorRate(options);
+  }
+
+  /** Canary minus control error rate, the `maxErrorRateDelta` gate's metric. */
+  public metricErrorRateDelta(options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return this.metrics.errorRateDelta(options);
+  }
+
+  /** p95 duration of the new version. */
+  public metricCanaryP95(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.canaryP95(options);
+  }
+
+  /** p95 duration of the control as seen through the alias. */
+  public metricControlP95(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metrics.controlP95(options);
+  }
+
+  /** Canary over control p95 duration, the `maxP95Ratio` gate's metric. */
+  public metricP95Ratio(options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return this.metrics.p95Ratio(options);
+  }
+
+  private wireHook(hook: lambda.IFunction): void {
+    if (hook === this.fn) {
+      throw new Error(`GuardedAlias '${this.node.path}': a traffic hook must be a function other than the one being released, got: '${hook.node.path}'`);
+    }
+    // The hook tests the new version, so it may invoke exactly that version, and may read its deployment.
+    this.version.grantInvoke(hook);
+    iam.Grant.addToPrincipal({
+      grantee: hook,
+      actions: ['codedeploy:GetDeployment'],
+      resourceArns: [this.deploymentGroup.deploymentGroupArn],
+    });
+    if (hook instanceof lambda.Function) {
+      const owner = HOOK_TARGETS.get(hook);
+      if (owner && owner !== this) {
+        Annotations.of(this).addWarningV2('cdk-rollout-guardrails:sharedHook',
+          `hook '${hook.node.path}' also serves '${owner.node.path}', so its ${TARGET_VERSION_ENV} points there; read the target version from the deployment (codedeploy:GetDeployment) instead`);
+      } else {
+        HOOK_TARGETS.set(hook, this);
+        hook.addEnvironment(TARGET_VERSION_ENV, this.version.functionArn);
+      }
+    }
+  }
+}
+
+const HOOK_TARGETS = new WeakMap<lambda.Function, GuardedAlias>();
+
+function isFunction(value: unknown): value is lambda.IFunction {
+  return typeof value === 'object' && value !== null && 'functionArn' in value && 'grantInvoke' in value;
+}
+
+function describeConstruct(value: unknown): Described {
+  if (typeof value === 'object' && value !== null && 'node' in value) {
+    const c = value as IConstruct;
+    return new Described(`${c.constructor?.name ?? 'construct'} '${c.node.path}'`);
+  }
+  return new Described(show(value));
+}

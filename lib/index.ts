@@ -1,0 +1,5 @@
+export * from './canary-metrics';
+export * from './guarded-alias';
+export * from './release-gates';
+export * from './rollout-strategy';
+export { GuardrailsValidationError } from './private/validation';

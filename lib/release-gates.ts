@@ -1,0 +1,142 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import { CanaryMetrics, GATE_PERIOD } from './canary-metrics';
+import { PropProblems } from './private/validation';
+
+/** Typed thresholds of the release gates. Each becomes a CloudWatch alarm that CodeDeploy watches. */
+export interface GateThresholds {
+  /**
+   * Largest allowed error rate of the new version minus that of the control, as a fraction
+   * (0.0005 = 0.05 percentage points, the seeds' "5xx delta ≤ 0.05 pp").
+   * @default 0.0005
+   */
+  readonly maxErrorRateDelta?: number;
+  /**
+   * Largest allowed p95 duration of the new version over that of the control (1.10 = 10 % slower).
+   * @default 1.10
+   */
+  readonly maxP95Ratio?: number;
+  /**
+   * Largest allowed absolute error rate of the new version, as a fraction.
+   * @default 0.01
+   */
+  readonly maxErrorRate?: number;
+}
+
+/** The defaults, from the seeds' acceptance targets (see ../shared/PRODUCT.md "Defaults from the seeds"). */
+export const DEFAULT_GATE_THRESHOLDS: Required<GateThresholds> = {
+  maxErrorRateDelta: 0.0005,
+  maxP95Ratio: 1.10,
+  maxErrorRate: 0.01,
+};
+
+/** How many one-minute datapoints must breach before a gate alarm fires. */
+export const GATE_DATAPOINTS_TO_ALARM = 1;
+
+/**
+ * CloudWatch evaluates an alarm whose period is a minute or longer once a minute, on datapoints that are
+ * complete; this is the longest a complete breaching datapoint can wait for that evaluation.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+ */
+export const ALARM_EVALUATION_INTERVAL = Duration.minutes(1);
+
+/** The bound the gates are built to: from a breach to the alarm CodeDeploy watches. */
+export const MAX_DETECTION_TIME = Duration.minutes(2);
+
+/**
+ * The worst-case time from the start of a breach to the gate alarm being in ALARM:
+ * `datapointsToAlarm × period` (the breaching datapoints must be complete) plus one alarm evaluation
+ * interval. With one-minute datapoints and one datapoint to alarm this is 2 minutes. CodeDeploy then stops
+ * the deployment at its next poll of the alarm, which AWS does not document.
+ */
+export function worstCaseDetectionTime(period: Duration = GATE_PERIOD, datapointsToAlarm = GATE_DATAPOINTS_TO_ALARM): Duration {
+  return Duration.seconds(period.toSeconds() * datapointsToAlarm + ALARM_EVALUATION_INTERVAL.toSeconds());
+}
+
+/** Problems with gate thresholds, each naming the prop (`<prefix>.<name>`) and quoting the value. */
+export function validateGateThresholds(gates: GateThresholds | undefined, prefix = 'gates'): string[] {
+  if (gates === undefined) return [];
+  const problems = new PropProblems();
+  if (typeof gates !== 'object' || gates === null) {
+    problems.add(prefix, 'an object of thresholds', gates);
+    return [...problems.messages];
+  }
+  const known = new Set(Object.keys(DEFAULT_GATE_THRESHOLDS));
+  for (const key of Object.keys(gates)) {
+    if (!known.has(key)) problems.add(`${prefix}.${key}`, `one of ${[...known].join(', ')} (unknown gate)`, key);
+  }
+  problems.number(`${prefix}.maxErrorRateDelta`, gates.maxErrorRateDelta, { min: 0, max: 1, maxInclusive: false });
+  problems.number(`${prefix}.maxP95Ratio`, gates.maxP95Ratio, { min: 1, max: 100 });
+  problems.number(`${prefix}.maxErrorRate`, gates.maxErrorRate, { min: 0, max: 1, minInclusive: false, maxInclusive: false });
+  return [...problems.messages];
+}
+
+/** Properties of `ReleaseGates`. */
+export interface ReleaseGatesProps {
+  /** The canary and control metrics the gates read. */
+  readonly metrics: CanaryMetrics;
+  /**
+   * The thresholds; a threshold left out takes its default.
+   * @default DEFAULT_GATE_THRESHOLDS
+   */
+  readonly thresholds?: GateThresholds;
+}
+
+/**
+ * Typed gate thresholds rendered into CloudWatch alarms that compare the new version with the control.
+ *
+ * Every alarm comes from one factory: one-minute period, one datapoint to alarm, missing data not breaching
+ * (no traffic is not a failure; the ratio and rate expressions already guard their divisions), and an
+ * alarm named and described after the gate it enforces.
+ */
+export class ReleaseGates extends Construct {
+  /** The thresholds in force, defaults filled in. */
+  public readonly thresholds: Required<GateThresholds>;
+  /** Error rate delta (canary − control) above `maxErrorRateDelta`. */
+  public readonly errorRateDeltaAlarm: cloudwatch.Alarm;
+  /** p95 ratio (canary / control) above `maxP95Ratio`. */
+  public readonly p95RatioAlarm: cloudwatch.Alarm;
+  /** Canary error rate above `maxErrorRate`. */
+  public readonly errorRateAlarm: cloudwatch.Alarm;
+  /** Worst-case time from a breach to an alarm (see `worstCaseDetectionTime()`). */
+  public readonly worstCaseDetectionTime: Duration;
+
+  constructor(scope: Construct, id: string, props: ReleaseGatesProps) {
+    super(scope, id);
+    const problems = new PropProblems();
+    problems.addAll(validateGateThresholds(props.thresholds));
+    problems.throwIfAny(`ReleaseGates '${this.node.path}'`);
+
+    this.thresholds = { ...DEFAULT_GATE_THRESHOLDS, ...stripUndefined(props.thresholds ?? {}) };
+    const m = props.metrics;
+    this.errorRateDeltaAlarm = this.gateAlarm('MaxErrorRateDelta', m.errorRateDelta(), this.thresholds.maxErrorRateDelta,
+      `error rate of the new version minus the control's exceeds ${this.thresholds.maxErrorRateDelta}`);
+    this.p95RatioAlarm = this.gateAlarm('MaxP95Ratio', m.p95Ratio(), this.thresholds.maxP95Ratio,
+      `p95 duration of the new version exceeds ${this.thresholds.maxP95Ratio}x the control's`);
+    this.errorRateAlarm = this.gateAlarm('MaxErrorRate', m.canaryErrorRate(), this.thresholds.maxErrorRate,
+      `error rate of the new version exceeds ${this.thresholds.maxErrorRate}`);
+    this.worstCaseDetectionTime = worstCaseDetectionTime();
+  }
+
+  /** Every gate alarm, in a fixed order. */
+  public get alarms(): cloudwatch.Alarm[] {
+    return [this.errorRateDeltaAlarm, this.p95RatioAlarm, this.errorRateAlarm];
+  }
+
+  private gateAlarm(gate: string, metric: cloudwatch.IMetric, threshold: number, what: string): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, gate, {
+      metric,
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: GATE_DATAPOINTS_TO_ALARM,
+      datapointsToAlarm: GATE_DATAPOINTS_TO_ALARM,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Release gate ${gate}: ${what}. CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
+    });
+  }
+}
+
+function stripUndefined<T extends object>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
