@@ -1,0 +1,138 @@
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ATTR } from '../env';
+import type { ClaimOutcome, ClaimRequest, CompleteRequest, IdempotencyRecord, IdempotencyStore } from './store';
+
+/** Options of the DynamoDB store. */
+export interface DynamoDBIdempotencyStoreOptions {
+  /** The table (partition key `id`, string; TTL attribute `expiration`). */
+  readonly tableName: string;
+  /** The client. @default - a new DynamoDBClient with the SDK's defaults */
+  readonly client?: DynamoDBClient;
+}
+
+// The claim succeeds when no live record holds the key. `expiration` is checked here too because TTL
+// deletion runs up to days late; an in-progress claim counts as dead once its lease has passed.
+const CLAIM_CONDITION = 'attribute_not_exists(#id) OR #exp < :nowS OR (#st = :inprogress AND #ipu < :nowMs)';
+const CLAIM_NAMES = { '#id': ATTR.key, '#exp': ATTR.expiration, '#st': ATTR.status, '#ipu': ATTR.inProgressUntil };
+const INPROGRESS: AttributeValue = { S: 'INPROGRESS' };
+const COMPLETED: AttributeValue = { S: 'COMPLETED' };
+
+/**
+ * Idempotency records in DynamoDB: one conditional PutItem claims a key; a duplicate is answered from the item
+ * that `ReturnValuesOnConditionCheckFailure` returns (one request in DynamoDB), or from a consistent read when
+ * the implementation does not return it (DynamoDB Local and dynalite).
+ */
+export class DynamoDBIdempotencyStore implements IdempotencyStore {
+  public readonly tableName: string;
+  public readonly client: DynamoDBClient;
+
+  constructor(options: DynamoDBIdempotencyStoreOptions) {
+    this.tableName = options.tableName;
+    this.client = options.client ?? new DynamoDBClient({});
+  }
+
+  public async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    const item: Record<string, AttributeValue> = {
+      [ATTR.key]: { S: request.id },
+      [ATTR.status]: INPROGRESS,
+      [ATTR.expiration]: { N: String(request.expiresAt) },
+      [ATTR.inProgressUntil]: { N: String(request.inProgressUntil) },
+      [ATTR.token]: { S: request.token },
+    };
+    if (request.payloadHash !== undefined) item[ATTR.payloadHash] = { S: request.payloadHash };
+    if (request.releaseId !== undefined) item[ATTR.releaseId] = { S: request.releaseId };
+    try {
+      await this.client.send(new PutItemCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: CLAIM_CONDITION,
+        ExpressionAttributeNames: CLAIM_NAMES,
+        ExpressionAttributeValues: {
+          ':nowS': { N: String(Math.floor(request.now / 1000)) },
+          ':nowMs': { N: String(request.now) },
+          ':inprogress': INPROGRESS,
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }));
+      return { claimed: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const returned = (error as { Item?: Record<string, AttributeValue> }).Item;
+      if (returned && returned[ATTR.key]) return { claimed: false, existing: toRecord(returned) };
+    }
+    return { claimed: false, existing: await this.get(request.id) };
+  }
+
+  /** The record with a strongly consistent read, or undefined. */
+  public async get(id: string): Promise<IdempotencyRecord | undefined> {
+    const result = await this.client.send(new GetItemCommand({
+      TableName: this.tableName,
+      Key: { [ATTR.key]: { S: id } },
+      ConsistentRead: true,
+    }));
+    return result.Item ? toRecord(result.Item) : undefined;
+  }
+
+  public async complete(request: CompleteRequest): Promise<boolean> {
+    // A PutItem rather than an UpdateItem: it rewrites the whole record (dropping the lease) in one request,
+    // and the condition on the token keeps it from overwriting a call that took over after our lease lapsed.
+    const item: Record<string, AttributeValue> = {
+      [ATTR.key]: { S: request.id },
+      [ATTR.status]: COMPLETED,
+      [ATTR.expiration]: { N: String(request.expiresAt) },
+      [ATTR.token]: { S: request.token },
+    };
+    if (request.data !== undefined) item[ATTR.data] = { S: request.data };
+    if (request.payloadHash !== undefined) item[ATTR.payloadHash] = { S: request.payloadHash };
+    if (request.releaseId !== undefined) item[ATTR.releaseId] = { S: request.releaseId };
+    try {
+      await this.client.send(new PutItemCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: '#tok = :tok',
+        ExpressionAttributeNames: { '#tok': ATTR.token },
+        ExpressionAttributeValues: { ':tok': { S: request.token } },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  public async release(id: string, token: string): Promise<boolean> {
+    try {
+      await this.client.send(new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { [ATTR.key]: { S: id } },
+        ConditionExpression: '#tok = :tok AND #st = :inprogress',
+        ExpressionAttributeNames: { '#tok': ATTR.token, '#st': ATTR.status },
+        ExpressionAttributeValues: { ':tok': { S: token }, ':inprogress': INPROGRESS },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  // By name, not instanceof: a bundle may carry a different copy of the SDK than the client that threw.
+  return (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+function toRecord(item: Record<string, AttributeValue>): IdempotencyRecord {
+  const text = (name: string): string | undefined => item[name]?.S;
+  const number = (name: string): number | undefined => (item[name]?.N === undefined ? undefined : Number(item[name].N));
+  return {
+    id: text(ATTR.key) ?? '',
+    status: text(ATTR.status) === 'COMPLETED' ? 'COMPLETED' : 'INPROGRESS',
+    expiresAt: number(ATTR.expiration) ?? 0,
+    inProgressUntil: number(ATTR.inProgressUntil),
+    token: text(ATTR.token),
+    payloadHash: text(ATTR.payloadHash),
+    data: text(ATTR.data),
+    releaseId: text(ATTR.releaseId),
+  };
+}

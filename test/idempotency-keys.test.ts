@@ -1,0 +1,60 @@
+import { dedupeKey, idempotencyErrorResponse, IdempotencyInProgressError, IdempotencyKeyReuseError, IdempotencyKeyMissingError, stableStringify } from '../lambdas/runtime/idempotency';
+import { headerValue, isHttpEvent, parsePath, selectPath } from '../lambdas/runtime/idempotency/keys';
+
+describe('dedupeKey', () => {
+  test('is a 64-character sha256 hex digest, the same for the same parts', () => {
+    expect(dedupeKey('src-1', 7, 'idx-a')).toMatch(/^[0-9a-f]{64}$/);
+    expect(dedupeKey('src-1', 7, 'idx-a')).toBe(dedupeKey('src-1', '7', 'idx-a'));
+  });
+
+  test('is unambiguous: moving characters between parts changes the key', () => {
+    expect(dedupeKey('ab', 'c', 'x')).not.toBe(dedupeKey('a', 'bc', 'x'));
+    expect(dedupeKey('a', 'b:c', 'x')).not.toBe(dedupeKey('a:b', 'c', 'x'));
+    expect(dedupeKey('', 'ab', 'x')).not.toBe(dedupeKey('ab', '', 'x'));
+  });
+
+  test('changes with each part', () => {
+    const base = dedupeKey('s', 'r', 'i');
+    expect(new Set([base, dedupeKey('s2', 'r', 'i'), dedupeKey('s', 'r2', 'i'), dedupeKey('s', 'r', 'i2')]).size).toBe(4);
+  });
+});
+
+describe('key and payload helpers', () => {
+  test('stableStringify sorts object keys at every depth and drops undefined', () => {
+    expect(stableStringify({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: undefined } })).toBe('{"a":{"d":[2,{"e":0,"f":1}]},"b":1}');
+  });
+
+  test('headerValue matches a header name in any case and falls back to multiValueHeaders', () => {
+    expect(headerValue({ headers: { 'IDEMPOTENCY-KEY': 'k' } }, 'Idempotency-Key')).toBe('k');
+    expect(headerValue({ headers: null, multiValueHeaders: { 'idempotency-KEY': ['m', 'n'] } }, 'Idempotency-Key')).toBe('m');
+    expect(headerValue({ headers: { other: 'x' } }, 'Idempotency-Key')).toBeUndefined();
+  });
+
+  test('isHttpEvent recognises REST and HTTP API events and not queue events', () => {
+    expect(isHttpEvent({ httpMethod: 'POST', headers: {}, body: null, requestContext: {} })).toBe(true);
+    expect(isHttpEvent({ version: '2.0', routeKey: 'POST /', headers: {}, body: 'x', requestContext: {} })).toBe(true);
+    expect(isHttpEvent({ Records: [{ body: 'x' }] })).toBe(false);
+  });
+
+  test('selectPath follows names, indices and quoted names, parsing JSON strings on the way', () => {
+    const event = { Records: [{ body: '{"order":{"id":"o-7"}}' }], 'a.b': { c: 3 } };
+    expect(selectPath(event, '$.Records[0].body.order.id')).toBe('o-7');
+    expect(selectPath(event, '["a.b"].c')).toBe(3);
+    expect(selectPath(event, '$.Records[1].body')).toBeUndefined();
+    expect(parsePath('$.a[2]["x y"]')).toEqual(['a', 2, 'x y']);
+  });
+});
+
+describe('idempotencyErrorResponse', () => {
+  test('maps a key in progress to 409 with Retry-After, a reused key to 422 and a missing key to 400', () => {
+    expect(idempotencyErrorResponse(new IdempotencyInProgressError('id', 7))).toMatchObject({ statusCode: 409, headers: { 'retry-after': '7' } });
+    expect(idempotencyErrorResponse(new IdempotencyKeyReuseError('id', 'a', 'b'))?.statusCode).toBe(422);
+    expect(idempotencyErrorResponse(new IdempotencyKeyMissingError('header Idempotency-Key'))?.statusCode).toBe(400);
+    expect(idempotencyErrorResponse(new Error('other'))).toBeUndefined();
+  });
+
+  test('errors carry their own name', () => {
+    expect(new IdempotencyInProgressError('id', 1).name).toBe('IdempotencyInProgressError');
+    expect(new IdempotencyKeyReuseError('id', 'a', 'b').name).toBe('IdempotencyKeyReuseError');
+  });
+});
