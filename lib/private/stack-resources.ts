@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { acknowledgeManagedPolicy } from './nag';
 
 const ID = 'RolloutGuardrails';
 
@@ -31,6 +32,8 @@ export class StackRolloutResources extends Construct {
       assumedBy: new iam.ServicePrincipal('codedeploy.amazonaws.com'),
       description: 'CodeDeploy service role shared by every GuardedAlias in this stack',
     });
+    acknowledgeManagedPolicy(this.serviceRole, 'service-role/AWSCodeDeployRoleForLambdaLimited',
+      'The AWS-maintained policy CodeDeploy documents for Lambda deployments: update and read aliases, read alarms, invoke CodeDeployHook_* functions; hooks are granted to this role one by one.');
     this.configScope = new Construct(this, 'DeploymentConfigs');
   }
 

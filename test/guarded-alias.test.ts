@@ -1,0 +1,298 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { GuardedAlias, RolloutStrategy, TARGET_VERSION_ENV } from '../lib';
+import { testApp, testFunction, testStack } from './util';
+
+function guarded(stack: Stack = testStack(), props: Partial<ConstructorParameters<typeof GuardedAlias>[2]> = {}, id = 'Guarded') {
+  const fn = props.function ?? testFunction(stack, `${id}Fn`);
+  const ga = new GuardedAlias(stack, id, { ...props, function: fn });
+  return { stack, fn, ga };
+}
+
+/** The logical ID of fn's published version (its ID carries a hash of the code, known only in the template). */
+function versionLogicalId(stack: Stack, fn: lambda.Function): string {
+  const fnId = stack.resolve((fn.node.defaultChild as lambda.CfnFunction).ref);
+  const versions = Template.fromStack(stack).findResources('AWS::Lambda::Version', { Properties: { FunctionName: fnId } });
+  expect(Object.keys(versions)).toHaveLength(1);
+  return Object.keys(versions)[0];
+}
+
+describe('GuardedAlias', () => {
+  test('publishes the current version and points the alias "live" at it', () => {
+    const { stack, fn } = guarded();
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::Lambda::Version', 1);
+    t.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live',
+      FunctionVersion: { 'Fn::GetAtt': [versionLogicalId(stack, fn), 'Version'] },
+    });
+  });
+
+  test('gives the alias CodeDeploy\'s update policy, naming the shared application and its deployment group', () => {
+    const { stack, ga } = guarded();
+    const t = Template.fromStack(stack);
+    const dg = stack.getLogicalId(ga.deploymentGroup.node.defaultChild as any);
+    const app = t.findResources('AWS::CodeDeploy::Application');
+    t.hasResource('AWS::Lambda::Alias', {
+      UpdatePolicy: {
+        CodeDeployLambdaAliasUpdate: {
+          ApplicationName: { Ref: Object.keys(app)[0] },
+          DeploymentGroupName: { Ref: dg },
+        },
+      },
+    });
+  });
+
+  test('rolls back on failure, on stop and on alarm, watching the three gate alarms', () => {
+    const { stack, ga } = guarded();
+    const t = Template.fromStack(stack);
+    const alarmRefs = ga.gates.alarms.map((a) => ({ Name: { Ref: stack.getLogicalId(a.node.defaultChild as cloudwatch.CfnAlarm) } }));
+    t.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      AutoRollbackConfiguration: {
+        Enabled: true,
+        Events: Match.arrayWith(['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM']),
+      },
+      AlarmConfiguration: { Enabled: true, Alarms: alarmRefs },
+      DeploymentStyle: { DeploymentOption: 'WITH_TRAFFIC_CONTROL', DeploymentType: 'BLUE_GREEN' },
+    });
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  });
+
+  test('shares one CodeDeploy application and one service role between every GuardedAlias of a stack', () => {
+    const stack = testStack();
+    guarded(stack, {}, 'A');
+    guarded(stack, {}, 'B');
+    guarded(stack, {}, 'C');
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::CodeDeploy::Application', 1);
+    t.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 3);
+    const roles = t.findResources('AWS::IAM::Role', {
+      Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'codedeploy.amazonaws.com' } })] } },
+    });
+    expect(Object.keys(roles)).toHaveLength(1);
+    const roleId = Object.keys(roles)[0];
+    const groups = t.findResources('AWS::CodeDeploy::DeploymentGroup');
+    for (const group of Object.values(groups)) {
+      expect(group.Properties.ServiceRoleArn).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    }
+  });
+
+  test('keeps separate stacks\' shared resources apart', () => {
+    const app = testApp();
+    const one = testStack(app, 'One');
+    const two = testStack(app, 'Two');
+    guarded(one);
+    guarded(two);
+    Template.fromStack(one).resourceCountIs('AWS::CodeDeploy::Application', 1);
+    Template.fromStack(two).resourceCountIs('AWS::CodeDeploy::Application', 1);
+  });
+
+  test('defaults to a 10 % canary for 5 minutes, CodeDeploy\'s predefined configuration', () => {
+    const { stack, ga } = guarded();
+    expect(ga.strategy.toString()).toBe('canary 10 % for 5 minutes, then 100 %');
+    Template.fromStack(stack).hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+    });
+    Template.fromStack(stack).resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 0);
+  });
+
+  test.each([
+    [RolloutStrategy.canary(10, Duration.minutes(30)), 'CodeDeployDefault.LambdaCanary10Percent30Minutes'],
+    [RolloutStrategy.linear(10, Duration.minutes(1)), 'CodeDeployDefault.LambdaLinear10PercentEvery1Minute'],
+    [RolloutStrategy.linear(10, Duration.minutes(10)), 'CodeDeployDefault.LambdaLinear10PercentEvery10Minutes'],
+    [RolloutStrategy.allAtOnce(), 'CodeDeployDefault.LambdaAllAtOnce'],
+  ])('maps %s to the predefined configuration %s', (strategy, configName) => {
+    const { stack } = guarded(testStack(), { strategy });
+    Template.fromStack(stack).hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', { DeploymentConfigName: configName });
+    Template.fromStack(stack).resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 0);
+  });
+
+  test('creates one custom deployment configuration per distinct shape per stack', () => {
+    const stack = testStack();
+    guarded(stack, { strategy: RolloutStrategy.canary(5, Duration.minutes(7)) }, 'A');
+    guarded(stack, { strategy: RolloutStrategy.canary(5, Duration.minutes(7)) }, 'B');
+    guarded(stack, { strategy: RolloutStrategy.linear(20, Duration.minutes(2)) }, 'C');
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 2);
+    t.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
+      ComputePlatform: 'Lambda',
+      TrafficRoutingConfig: { Type: 'TimeBasedCanary', TimeBasedCanary: { CanaryPercentage: 5, CanaryInterval: 7 } },
+    });
+    t.hasResourceProperties('AWS::CodeDeploy::DeploymentConfig', {
+      TrafficRoutingConfig: { Type: 'TimeBasedLinear', TimeBasedLinear: { LinearPercentage: 20, LinearInterval: 2 } },
+    });
+  });
+
+  test('computes how long each strategy takes to shift all traffic', () => {
+    expect(RolloutStrategy.canary(10, Duration.minutes(5)).shiftDuration?.toMinutes()).toBe(5);
+    expect(RolloutStrategy.linear(10, Duration.minutes(2)).shiftDuration?.toMinutes()).toBe(18);
+    expect(RolloutStrategy.linear(30, Duration.minutes(1)).shiftDuration?.toMinutes()).toBe(3);
+    expect(RolloutStrategy.allAtOnce().shiftDuration?.toSeconds()).toBe(0);
+  });
+
+  test('builds every gate dimension from names and the version number, never from the alias ARN (aws-cdk #2231)', () => {
+    const { stack, fn, ga } = guarded();
+    const t = Template.fromStack(stack);
+    const aliasId = stack.getLogicalId(ga.alias.node.defaultChild as lambda.CfnAlias);
+    const alarms = t.findResources('AWS::CloudWatch::Alarm');
+    const json = JSON.stringify(alarms);
+    expect(json).not.toContain(aliasId);
+    const fnId = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+    expect(json).toContain(JSON.stringify({ Name: 'Resource', Value: { 'Fn::Join': ['', [{ Ref: fnId }, ':live']] } }));
+    expect(json).toContain(JSON.stringify({ Name: 'ExecutedVersion', Value: { 'Fn::GetAtt': [versionLogicalId(stack, fn), 'Version'] } }));
+  });
+
+  test('renders the default thresholds and lets each be overridden', () => {
+    const stack = testStack();
+    const { ga } = guarded(stack, {}, 'Default');
+    const { ga: custom } = guarded(stack, { gates: { maxP95Ratio: 1.25, maxErrorRate: 0.02 } }, 'Custom');
+    expect(ga.gates.thresholds).toEqual({ maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 });
+    expect(custom.gates.thresholds).toEqual({ maxErrorRateDelta: 0.0005, maxP95Ratio: 1.25, maxErrorRate: 0.02 });
+    const t = Template.fromStack(stack);
+    const threshold = (alarm: cloudwatch.Alarm) => t.toJSON().Resources[stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties.Threshold;
+    expect(threshold(ga.gates.errorRateDeltaAlarm)).toBe(0.0005);
+    expect(threshold(ga.gates.p95RatioAlarm)).toBe(1.1);
+    expect(threshold(custom.gates.p95RatioAlarm)).toBe(1.25);
+    expect(threshold(custom.gates.errorRateAlarm)).toBe(0.02);
+  });
+
+  test('gate alarms use one-minute datapoints, alarm on one, and treat missing data as not breaching', () => {
+    const { stack } = guarded();
+    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(3);
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        EvaluationPeriods: 1,
+        DatapointsToAlarm: 1,
+        TreatMissingData: 'notBreaching',
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+      expect(alarm.Properties.AlarmDescription).toMatch(/^Release gate Max/);
+      for (const m of alarm.Properties.Metrics.filter((x: any) => x.MetricStat)) expect(m.MetricStat.Period).toBe(60);
+    }
+  });
+
+  test('exposes a worst-case detection time of at most 2 minutes', () => {
+    const { ga } = guarded();
+    expect(ga.worstCaseDetectionTime.toSeconds()).toBe(120);
+    expect(ga.worstCaseDetectionTime.toSeconds()).toBeLessThanOrEqual(120);
+  });
+
+  test('watches alarms given as props and added later, in addition to the gates', () => {
+    const stack = testStack();
+    const extra = new cloudwatch.Alarm(stack, 'Extra', { metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }), threshold: 1, evaluationPeriods: 1 });
+    const later = new cloudwatch.Alarm(stack, 'Later', { metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Z' }), threshold: 1, evaluationPeriods: 1 });
+    const { ga } = guarded(stack, { alarms: [extra] });
+    ga.addAlarm(later);
+    expect(ga.alarms).toHaveLength(5);
+    const alarms = Template.fromStack(stack).findResources('AWS::CodeDeploy::DeploymentGroup');
+    const names = Object.values(alarms)[0].Properties.AlarmConfiguration.Alarms.map((a: any) => a.Name.Ref);
+    expect(names).toEqual(expect.arrayContaining([stack.getLogicalId(extra.node.defaultChild as any), stack.getLogicalId(later.node.defaultChild as any)]));
+    expect(names).toHaveLength(5);
+  });
+
+  test('refuses to watch the same alarm twice', () => {
+    const { ga } = guarded();
+    expect(() => ga.addAlarm(ga.gates.p95RatioAlarm)).toThrow(/is already watched/);
+  });
+
+  describe('hooks', () => {
+    test('run before and after traffic moves, from the alias\'s update policy', () => {
+      const stack = testStack();
+      const pre = testFunction(stack, 'Pre');
+      const post = testFunction(stack, 'Post');
+      guarded(stack, { preTrafficHook: pre, postTrafficHook: post });
+      Template.fromStack(stack).hasResource('AWS::Lambda::Alias', {
+        UpdatePolicy: {
+          CodeDeployLambdaAliasUpdate: {
+            BeforeAllowTrafficHook: { Ref: stack.getLogicalId(pre.node.defaultChild as any) },
+            AfterAllowTrafficHook: { Ref: stack.getLogicalId(post.node.defaultChild as any) },
+          },
+        },
+      });
+    });
+
+    test('may report their status for this deployment group, read it, and invoke exactly the new version', () => {
+      const stack = testStack();
+      const pre = testFunction(stack, 'Pre');
+      const { fn, ga } = guarded(stack, { preTrafficHook: pre });
+      const t = Template.fromStack(stack);
+      const policy = Object.values(t.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: stack.getLogicalId(pre.role!.node.defaultChild as any) }] },
+      }))[0];
+      const statements = policy.Properties.PolicyDocument.Statement;
+      expect(statements).toContainEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { Ref: versionLogicalId(stack, fn) } });
+      const dgId = stack.getLogicalId(ga.deploymentGroup.node.defaultChild as any);
+      const codedeploy = statements.find((s: any) => JSON.stringify(s.Action).includes('PutLifecycleEventHookExecutionStatus'));
+      expect(codedeploy.Action).toEqual(expect.arrayContaining(['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus']));
+      expect(JSON.stringify(codedeploy.Resource)).toContain(dgId);
+      // Nothing broader than the version: no function-wide or wildcard invoke.
+      expect(JSON.stringify(statements)).not.toContain(':*');
+    });
+
+    test('learn the new version\'s ARN from their environment', () => {
+      const stack = testStack();
+      const pre = testFunction(stack, 'Pre');
+      const { fn } = guarded(stack, { preTrafficHook: pre });
+      Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: { [TARGET_VERSION_ENV]: { Ref: versionLogicalId(stack, fn) } } },
+      });
+    });
+
+    test('may be invoked by the shared CodeDeploy service role', () => {
+      const stack = testStack();
+      const pre = testFunction(stack, 'Pre');
+      guarded(stack, { preTrafficHook: pre });
+      const t = Template.fromStack(stack);
+      const preId = stack.getLogicalId(pre.node.defaultChild as any);
+      const policies = JSON.stringify(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RolloutGuardrailsDeploymentRole') } }));
+      expect(policies).toContain(preId);
+      expect(policies).toContain('lambda:InvokeFunction');
+    });
+
+    test('can be added after construction, and only once per lifecycle event', () => {
+      const stack = testStack();
+      const { ga } = guarded(stack);
+      ga.addPreTrafficHook(testFunction(stack, 'Pre'));
+      ga.addPostTrafficHook(testFunction(stack, 'Post'));
+      expect(() => ga.addPreTrafficHook(testFunction(stack, 'Pre2'))).toThrow(
+        "GuardedAlias 'TestStack/Guarded': preTrafficHook is already set to 'TestStack/Pre'; CodeDeploy runs one BeforeAllowTraffic hook per deployment group");
+      expect(() => ga.addPostTrafficHook(testFunction(stack, 'Post2'))).toThrow(/postTrafficHook is already set to 'TestStack\/Post'/);
+      Template.fromStack(stack).hasResource('AWS::Lambda::Alias', {
+        UpdatePolicy: { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: Match.anyValue(), AfterAllowTrafficHook: Match.anyValue() } },
+      });
+    });
+
+    test('shared by two aliases keep the first target in their environment and warn', () => {
+      const stack = testStack();
+      const pre = testFunction(stack, 'Pre');
+      guarded(stack, { preTrafficHook: pre }, 'A');
+      guarded(stack, { preTrafficHook: pre }, 'B');
+      const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:warning'));
+      expect(JSON.stringify(warnings)).toContain("hook 'TestStack/Pre' also serves 'TestStack/A'");
+    });
+  });
+
+  test('synthesises without a dependency cycle when alarms, hooks and the alias meet', () => {
+    const app = testApp();
+    const stack = testStack(app);
+    const pre = testFunction(stack, 'Pre');
+    const post = testFunction(stack, 'Post');
+    guarded(stack, { preTrafficHook: pre, postTrafficHook: post });
+    expect(() => app.synth()).not.toThrow();
+    expect(app.synth().getStackByName('TestStack').template.Resources).toBeDefined();
+  });
+
+  test('lets a grantee invoke the alias, not the function\'s every version', () => {
+    const stack = testStack();
+    const { ga } = guarded(stack);
+    const caller = testFunction(stack, 'Caller');
+    ga.grantInvoke(caller);
+    const t = Template.fromStack(stack);
+    const aliasId = stack.getLogicalId(ga.alias.node.defaultChild as any);
+    const policy = JSON.stringify(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(caller.role!.node.defaultChild as any) }] } }));
+    expect(policy).toContain(aliasId);
+  });
+});
