@@ -126,7 +126,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     }
     if (props?.alarms !== undefined && !Array.isArray(props.alarms)) problems.add('alarms', 'an array of alarms', props.alarms);
     if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + 3 > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
-      problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - 3} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the gates take 3)`, `${props.alarms!.length} alarms`);
+      problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - 3} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the gates take 3)`, new Described(`${props.alarms!.length} alarms`));
     }
     problems.throwIfAny(`GuardedAlias '${this.node.path}'`);
 
@@ -306,7 +306,8 @@ function isFunction(value: unknown): value is lambda.IFunction {
 function describeConstruct(value: unknown): Described {
   if (typeof value === 'object' && value !== null && 'node' in value) {
     const c = value as IConstruct;
-    return new Described(`${c.constructor?.name ?? 'construct'} '${c.node.path}'`);
+    // Class names are mangled in aws-cdk-lib's build (Function2), so the construct path is what identifies it.
+    return new Described(`the construct at '${c.node.path}'`);
   }
   return new Described(show(value));
 }
