@@ -1,0 +1,89 @@
+import { Embedder, HashedNgramEmbedder, unitNormalise } from './embedder';
+
+/** Options of {@link deltaS} and {@link deltaSPairs}. */
+export interface DeltaSOptions {
+  /**
+   * The embedder that turns texts into vectors.
+   * @default - a shared HashedNgramEmbedder with its defaults
+   */
+  readonly embedder?: Embedder;
+}
+
+/** ΔS band from PRODUCT.md: < 0.40 stable, 0.40 to < 0.60 transitional, ≥ 0.60 risk. */
+export type DeltaSBand = 'stable' | 'transitional' | 'risk';
+
+let defaultEmbedder: HashedNgramEmbedder | undefined;
+
+/** The embedder used when none is given: one HashedNgramEmbedder with default options, shared. */
+export function getDefaultEmbedder(): HashedNgramEmbedder {
+  defaultEmbedder ??= new HashedNgramEmbedder();
+  return defaultEmbedder;
+}
+
+/**
+ * ΔS between two unit-normalised vectors: 1 − cosine, clamped to [0, 2] against rounding.
+ * Zero vectors stand for "no content": two of them give 0 (nothing differs), one of them against a
+ * non-zero vector gives 1 (orthogonal: no shared meaning, neither agreement nor opposition).
+ */
+export function cosineDistance(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) {
+    throw new RangeError(`cannot compare embeddings of different lengths: ${a.length} and ${b.length}`);
+  }
+  const u = unitNormalise(a);
+  const v = unitNormalise(b);
+  const uZero = u.every((x) => x === 0);
+  const vZero = v.every((x) => x === 0);
+  if (uZero || vZero) return uZero && vZero ? 0 : 1;
+  let dot = 0;
+  for (let i = 0; i < u.length; i++) dot += u[i] * v[i];
+  return Math.min(2, Math.max(0, 1 - dot));
+}
+
+/**
+ * ΔS(a, b) = 1 − cos(embed(a), embed(b)) with unit-normalised embeddings; in [0, 2], symmetric, and
+ * exactly 0 for identical strings (they are not even embedded).
+ *
+ * Blank text (empty or only whitespace) is never sent to the embedder (Bedrock rejects it): two blank
+ * texts give 0, a blank text against a non-blank one gives 1. An embedder that returns the zero vector
+ * (the hashed one does for text with no tokens, such as "?!") is treated the same way.
+ */
+export async function deltaS(a: string, b: string, options: DeltaSOptions = {}): Promise<number> {
+  const [value] = await deltaSPairs([[a, b]], options);
+  return value;
+}
+
+/**
+ * ΔS of many pairs with one `embed` call over the distinct non-blank texts, so a target shared by many
+ * answers is embedded once. Same rules as {@link deltaS}; results are in the order of the pairs.
+ */
+export async function deltaSPairs(pairs: ReadonlyArray<readonly [string, string]>, options: DeltaSOptions = {}): Promise<number[]> {
+  const embedder = options.embedder ?? getDefaultEmbedder();
+  const distinct = new Map<string, number>();
+  for (const [a, b] of pairs) {
+    for (const text of [a, b]) {
+      if (!isBlank(text) && !distinct.has(text)) distinct.set(text, distinct.size);
+    }
+  }
+  const texts = [...distinct.keys()];
+  const vectors = texts.length > 0 ? await embedder.embed(texts) : [];
+  if (vectors.length !== texts.length) {
+    throw new RangeError(`the embedder returned ${vectors.length} vectors for ${texts.length} texts`);
+  }
+  return pairs.map(([a, b]) => {
+    if (a === b) return 0;
+    const blankA = isBlank(a);
+    const blankB = isBlank(b);
+    if (blankA || blankB) return blankA && blankB ? 0 : 1;
+    return cosineDistance(vectors[distinct.get(a)!], vectors[distinct.get(b)!]);
+  });
+}
+
+/** The band a ΔS value falls in (PRODUCT.md: < 0.40 stable, 0.40–0.60 transitional, ≥ 0.60 risk). */
+export function deltaSBand(value: number): DeltaSBand {
+  if (value < 0.4) return 'stable';
+  return value < 0.6 ? 'transitional' : 'risk';
+}
+
+function isBlank(text: string): boolean {
+  return text.trim().length === 0;
+}
