@@ -1,0 +1,105 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { CanaryMetrics, DEFAULT_GATE_THRESHOLDS, GuardedAlias } from '../lib';
+import { HANDLER_RUNTIME } from '../lib/private/runtime';
+
+/** CloudFormation's limit of resources per stack. */
+export const STACK_RESOURCE_LIMIT = 500;
+
+/** Resource types that belong to the function itself, not to how it is rolled out. */
+const FUNCTION_OWN = new Set(['AWS::Lambda::Function', 'AWS::Logs::LogGroup']);
+
+export interface ScaleFigures {
+  readonly functions: number;
+  readonly total: number;
+  readonly perFunction: number;
+  /** Resources for rolling out, per function: everything but the function, its role, policy and log group. */
+  readonly rolloutPerFunction: number;
+  readonly byType: Record<string, number>;
+}
+
+function newStack(): { app: App; stack: Stack } {
+  const app = new App({ context: require('../cdk.json').context });
+  const stack = new Stack(app, 'Scale', { env: { account: '123456789012', region: 'eu-west-1' } });
+  return { app, stack };
+}
+
+function fn(stack: Stack, i: number): lambda.Function {
+  return new lambda.Function(stack, `Fn${i}`, {
+    runtime: HANDLER_RUNTIME,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline(`exports.handler = async () => ${i};`),
+  });
+}
+
+/** `functions` functions, each released through a GuardedAlias. */
+export function guardedAliasStack(functions: number): Stack {
+  const { stack } = newStack();
+  for (let i = 0; i < functions; i++) new GuardedAlias(stack, `Guarded${i}`, { function: fn(stack, i) });
+  return stack;
+}
+
+/**
+ * The hand-written CDK pattern: per function, a version, an alias and a `LambdaDeploymentGroup` left to
+ * create its own application and service role, watching the same three gate alarms.
+ */
+export function handWrittenStack(functions: number): Stack {
+  const { stack } = newStack();
+  for (let i = 0; i < functions; i++) {
+    const f = fn(stack, i);
+    const alias = new lambda.Alias(stack, `Alias${i}`, { aliasName: 'live', version: f.currentVersion });
+    const metrics = new CanaryMetrics({ functionName: f.functionName, aliasName: 'live', canaryVersion: f.currentVersion.version });
+    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number) => new cloudwatch.Alarm(stack, `${id}${i}`, {
+      metric, threshold, evaluationPeriods: 1, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    new codedeploy.LambdaDeploymentGroup(stack, `DeploymentGroup${i}`, {
+      alias,
+      deploymentConfig: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
+      alarms: [
+        alarm('ErrorRateDelta', metrics.errorRateDelta(), DEFAULT_GATE_THRESHOLDS.maxErrorRateDelta),
+        alarm('P95Ratio', metrics.p95Ratio(), DEFAULT_GATE_THRESHOLDS.maxP95Ratio),
+        alarm('ErrorRate', metrics.canaryErrorRate(), DEFAULT_GATE_THRESHOLDS.maxErrorRate),
+      ],
+    });
+  }
+  return stack;
+}
+
+/** Counts the resources of `stack`'s template. */
+export function figures(stack: Stack, functions: number): ScaleFigures {
+  const template = (App.of(stack) as App).synth().getStackByName(stack.stackName).template;
+  const resources: Record<string, { Type: string; Properties?: any }> = template.Resources;
+  const byType: Record<string, number> = {};
+  let own = 0;
+  for (const r of Object.values(resources)) {
+    byType[r.Type] = (byType[r.Type] ?? 0) + 1;
+    const isFunctionRole = r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties?.AssumeRolePolicyDocument ?? {}).includes('lambda.amazonaws.com');
+    if (FUNCTION_OWN.has(r.Type) || isFunctionRole) own++;
+  }
+  const total = Object.keys(resources).length;
+  return { functions, total, perFunction: total / functions, rolloutPerFunction: (total - own) / functions, byType };
+}
+
+/** The most functions one stack holds under CloudFormation's limit, found by doubling then bisecting. */
+export function maxFunctionsPerStack(build: (n: number) => Stack): number {
+  const fits = (n: number) => {
+    try {
+      return figures(build(n), n).total <= STACK_RESOURCE_LIMIT;
+    } catch (e) {
+      // aws-cdk-lib refuses to synthesise a stack past the limit.
+      if (/TooManyResourcesInStack|greater than allowed maximum/.test(String((e as Error).message))) return false;
+      throw e;
+    }
+  };
+  let lo = 1;
+  let hi = 2;
+  while (fits(hi)) { lo = hi; hi *= 2; }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
