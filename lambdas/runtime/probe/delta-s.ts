@@ -1,4 +1,4 @@
-import { Embedder, HashedNgramEmbedder, unitNormalise } from './embedder';
+import { Embedder, HashedNgramEmbedder } from './embedder';
 
 /** Options of {@link deltaS} and {@link deltaSPairs}. */
 export interface DeltaSOptions {
@@ -29,14 +29,20 @@ export function cosineDistance(a: readonly number[], b: readonly number[]): numb
   if (a.length !== b.length) {
     throw new RangeError(`cannot compare embeddings of different lengths: ${a.length} and ${b.length}`);
   }
-  const u = unitNormalise(a);
-  const v = unitNormalise(b);
-  const uZero = u.every((x) => x === 0);
-  const vZero = v.every((x) => x === 0);
-  if (uZero || vZero) return uZero && vZero ? 0 : 1;
+  // One pass, no copies: this runs for every answer of every probe and every request of the demo.
   let dot = 0;
-  for (let i = 0; i < u.length; i++) dot += u[i] * v[i];
-  return Math.min(2, Math.max(0, 1 - dot));
+  let normA = 0;
+  let normB = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    normA += a[i] * a[i];
+    normB += b[i] * b[i];
+  }
+  const zeroA = !(normA > 0);
+  const zeroB = !(normB > 0);
+  if (zeroA || zeroB) return zeroA && zeroB ? 0 : 1;
+  // sqrt(normA) * sqrt(normB) is commutative in floating point, so the result is symmetric bit for bit.
+  return Math.min(2, Math.max(0, 1 - dot / (Math.sqrt(normA) * Math.sqrt(normB))));
 }
 
 /**

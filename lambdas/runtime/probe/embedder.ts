@@ -72,28 +72,36 @@ export class HashedNgramEmbedder implements Embedder {
   public embedOne(text: string): number[] {
     const vector = new Float64Array(this.dimension);
     const mask = this.dimension - 1;
-    const add = (feature: string, weight: number) => {
-      const hash = fnv1a(feature);
+    const addHash = (hash: number, weight: number) => {
       vector[hash & mask] += hash & 0x80000000 ? -weight : weight;
     };
     const tokens = contentTokens(text);
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i];
       if (this.wordWeight > 0) {
-        add(`w ${lightStem(token)}`, this.wordWeight);
+        addHash(fnv1a(lightStem(token), WORD_SEED), this.wordWeight);
         // Writers split and join compounds freely ("roll back" / "rollback"); the joined pair meets the compound.
-        if (i + 1 < tokens.length) add(`w ${lightStem(token + tokens[i + 1])}`, this.wordWeight / 2);
+        if (i + 1 < tokens.length) addHash(fnv1a(lightStem(token + tokens[i + 1]), WORD_SEED), this.wordWeight / 2);
       }
       const padded = `<${token}>`;
-      const grams: string[] = [];
-      for (const n of this.ngramSizes) {
-        for (let j = 0; j + n <= padded.length; j++) grams.push(padded.slice(j, j + n));
+      let count = 0;
+      for (const n of this.ngramSizes) count += Math.max(0, padded.length - n + 1);
+      if (count === 0) {
+        // A token shorter than every n-gram (e.g. "a" with only n = 4) still gets one feature: its padded self.
+        addHash(fnv1a(padded), 1);
+        continue;
       }
-      // A token shorter than every n-gram (e.g. "a" with n = 4) still gets one feature: its padded self.
-      if (grams.length === 0) grams.push(padded);
-      for (const gram of grams) add(gram, 1 / grams.length);
+      // Hashed in place rather than sliced out: the same hash as fnv1a(padded.slice(j, j + n)), no strings made.
+      for (const n of this.ngramSizes) {
+        for (let j = 0; j + n <= padded.length; j++) addHash(fnv1a(padded, FNV_OFFSET, j, j + n), 1 / count);
+      }
     }
-    return unitNormalise(Array.from(vector));
+    let sum = 0;
+    for (let i = 0; i < vector.length; i++) sum += vector[i] * vector[i];
+    const norm = Math.sqrt(sum);
+    const unit = new Array<number>(this.dimension);
+    for (let i = 0; i < vector.length; i++) unit[i] = norm > 0 ? vector[i] / norm : 0;
+    return unit;
   }
 }
 
@@ -112,21 +120,18 @@ export function lightStem(token: string): string {
   return stem;
 }
 
-/** The vector scaled to length 1; the zero vector (or one with no length) is returned as zeros. */
-export function unitNormalise(vector: readonly number[]): number[] {
-  let sum = 0;
-  for (const x of vector) sum += x * x;
-  const norm = Math.sqrt(sum);
-  return norm > 0 && Number.isFinite(norm) ? vector.map((x) => x / norm) : vector.map(() => 0);
-}
-
-// 32-bit FNV-1a over UTF-16 code units: tiny, fast, and the same on every platform.
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
+// 32-bit FNV-1a over UTF-16 code units [start, end) of text, continuing from `seed`: tiny, fast, and the
+// same on every platform.
+const FNV_OFFSET = 0x811c9dc5;
+function fnv1a(text: string, seed: number = FNV_OFFSET, start = 0, end = text.length): number {
+  let hash = seed;
+  for (let i = start; i < end; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
 }
 
+// Whole-word features get their own namespace (hashing continues from "w ") so that the word "ack" and the
+// n-gram "ack" of "back" are different features.
+const WORD_SEED = fnv1a('w ');

@@ -1,0 +1,144 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+// The probe runtime's modules are imported one by one, not through its index, so that the bundle does not
+// pull in (and load at cold start) the Bedrock client that only BedrockEmbedder needs.
+import { cosineDistance } from '../runtime/probe/delta-s';
+import { HashedNgramEmbedder } from '../runtime/probe/embedder';
+import { CORPUS, CorpusSection } from './corpus';
+
+/** What the demo answers: the nearest corpus section, and which release produced it. */
+export interface DemoAnswer {
+  /** The text of the chosen section, verbatim. */
+  readonly answer: string;
+  /** The id of the chosen section. */
+  readonly sectionId: string;
+  /** `RELEASE_ID` from the environment, so a probe can tell which version answered; null when unset. */
+  readonly release: string | null;
+}
+
+/** A direct (non-API Gateway) invocation, as the probe sends it; `seed` is accepted and ignored. */
+export interface DirectEvent {
+  /** The question to answer. */
+  readonly question?: unknown;
+  /** Accepted so probes can vary it; the demo is deterministic and ignores it. */
+  readonly seed?: unknown;
+}
+
+/** A warm-up ping from the warm gate: answered at once, without work, and left out of SLO metrics. */
+export interface WarmEvent {
+  /** `true` (or the string "true") marks the event as a warm ping. */
+  readonly 'x-warm': true | 'true';
+}
+
+/** A question the demo refuses to answer; the message says why, in words a caller can act on. */
+export class DemoRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DemoRequestError';
+  }
+}
+
+/** Longest question the demo accepts; the same bound as the example app's API Gateway request model. */
+export const MAX_QUESTION_LENGTH = 2000;
+
+const embedder = new HashedNgramEmbedder();
+// Embedded once per execution environment: the corpus is fixed, so cold start pays for it and requests do not.
+// The title is embedded with the text so that a question naming the topic finds it.
+const sectionVectors = CORPUS.map((section) => embedder.embedOne(`${section.title}. ${section.text}`));
+
+/**
+ * The corpus section nearest to the question by ΔS (hashed n-gram embeddings); ties go to the earlier
+ * section, so the answer is a pure function of the question.
+ */
+export function nearestSection(question: string): CorpusSection {
+  const vector = embedder.embedOne(question);
+  let best = 0;
+  let bestDistance = Infinity;
+  sectionVectors.forEach((sectionVector, i) => {
+    const distance = cosineDistance(vector, sectionVector);
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = i;
+    }
+  });
+  return CORPUS[best];
+}
+
+/** Answers one question; throws DemoRequestError for a question that is missing, blank or too long. */
+export function answerQuestion(question: unknown): DemoAnswer {
+  if (question === undefined || question === null) throw new DemoRequestError('missing question: send {"question": "..."} or GET ?q=...');
+  if (typeof question !== 'string') throw new DemoRequestError(`question must be a string, got ${typeof question}`);
+  if (question.trim() === '') throw new DemoRequestError('question must not be empty');
+  if (question.length > MAX_QUESTION_LENGTH) {
+    throw new DemoRequestError(`question is ${question.length} characters long; the limit is ${MAX_QUESTION_LENGTH}`);
+  }
+  const section = nearestSection(question);
+  return { answer: section.text, sectionId: section.id, release: process.env.RELEASE_ID ?? null };
+}
+
+/**
+ * The demo answering service. Three kinds of event:
+ * - a warm ping `{"x-warm": true}` → `{warm: true}` at once;
+ * - an API Gateway REST proxy event (v1): `GET ?q=...` or `POST {"question": "..."}` → 200 with the
+ *   DemoAnswer as JSON, 400 with `{"error": "..."}` for a missing, empty or over-long question or a body
+ *   that is not a JSON object, 405 for other methods;
+ * - a direct invocation `{"question": "...", "seed": n}` (the probe's) → the DemoAnswer itself; a bad
+ *   question throws DemoRequestError, which Lambda reports as a function error.
+ */
+export async function handler(event: APIGatewayProxyEvent | DirectEvent | WarmEvent): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> {
+  if (isWarmPing(event)) return { warm: true };
+  if (isRestEvent(event)) return answerRest(event);
+  return answerQuestion((event as DirectEvent | null | undefined)?.question);
+}
+
+function isWarmPing(event: unknown): event is WarmEvent {
+  if (typeof event !== 'object' || event === null) return false;
+  const flag = (event as Record<string, unknown>)['x-warm'];
+  return flag === true || flag === 'true';
+}
+
+function isRestEvent(event: unknown): event is APIGatewayProxyEvent {
+  return typeof event === 'object' && event !== null
+    && typeof (event as { httpMethod?: unknown }).httpMethod === 'string'
+    && typeof (event as { requestContext?: unknown }).requestContext === 'object';
+}
+
+function answerRest(event: APIGatewayProxyEvent): APIGatewayProxyResult {
+  try {
+    switch (event.httpMethod.toUpperCase()) {
+      case 'GET':
+        return json(200, answerQuestion(event.queryStringParameters?.q ?? event.multiValueQueryStringParameters?.q?.[0]));
+      case 'POST':
+        return json(200, answerQuestion(questionFromBody(event)));
+      default:
+        return json(405, { error: `method ${event.httpMethod} is not allowed; use GET ?q=... or POST {"question": "..."}` }, { Allow: 'GET, POST' });
+    }
+  } catch (error) {
+    if (error instanceof DemoRequestError) return json(400, { error: error.message });
+    throw error;
+  }
+}
+
+function questionFromBody(event: APIGatewayProxyEvent): unknown {
+  const raw = event.body === null || event.body === undefined
+    ? ''
+    : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (raw.trim() === '') throw new DemoRequestError('missing request body: send {"question": "..."}');
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    throw new DemoRequestError('request body is not valid JSON: send {"question": "..."}');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new DemoRequestError('request body must be a JSON object: send {"question": "..."}');
+  }
+  return (body as { question?: unknown }).question;
+}
+
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(body),
+  };
+}
