@@ -5,3 +5,4 @@
  * into user functions, where the CDK has no business being.
  */
 export const RUNTIME_MODULE = 'cdk-rollout-guardrails/runtime';
+export * from './probe';
