@@ -8,14 +8,12 @@ import { HANDLER_RUNTIME } from '../lib/private/runtime';
 /** CloudFormation's limit of resources per stack. */
 export const STACK_RESOURCE_LIMIT = 500;
 
-/** Resource types that belong to the function itself, not to how it is rolled out. */
-const FUNCTION_OWN = new Set(['AWS::Lambda::Function', 'AWS::Logs::LogGroup']);
 
 export interface ScaleFigures {
   readonly functions: number;
   readonly total: number;
   readonly perFunction: number;
-  /** Resources for rolling out, per function: everything but the function, its role, policy and log group. */
+  /** Resources for rolling out, per function: everything but the released functions' own (function, role, log group). */
   readonly rolloutPerFunction: number;
   readonly byType: Record<string, number>;
 }
@@ -73,10 +71,10 @@ export function figures(stack: Stack, functions: number): ScaleFigures {
   const resources: Record<string, { Type: string; Properties?: any }> = template.Resources;
   const byType: Record<string, number> = {};
   let own = 0;
-  for (const r of Object.values(resources)) {
+  for (const [logicalId, r] of Object.entries(resources)) {
     byType[r.Type] = (byType[r.Type] ?? 0) + 1;
-    const isFunctionRole = r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties?.AssumeRolePolicyDocument ?? {}).includes('lambda.amazonaws.com');
-    if (FUNCTION_OWN.has(r.Type) || isFunctionRole) own++;
+    // The released functions are Fn0, Fn1, ...: their Function, ServiceRole and LogGroup are not rollout cost.
+    if (/^Fn\d+(ServiceRole|LogGroup)?[0-9A-F]{8}$/.test(logicalId)) own++;
   }
   const total = Object.keys(resources).length;
   return { functions, total, perFunction: total / functions, rolloutPerFunction: (total - own) / functions, byType };

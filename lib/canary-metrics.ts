@@ -12,6 +12,12 @@ export interface CanaryMetricsProps {
   readonly aliasName: string;
   /** The version number of the new (canary) version, e.g. `version.version`. */
   readonly canaryVersion: string;
+  /**
+   * The version number of the control: the version the alias served before this deployment. GuardedAlias
+   * reads it at deploy time with a custom resource.
+   * @default - the control's p95 is read over the whole alias (see `controlP95()`)
+   */
+  readonly controlVersion?: string;
 }
 
 /**
@@ -19,8 +25,9 @@ export interface CanaryMetricsProps {
  *
  * Lambda publishes an alias's metrics with the dimensions `FunctionName` and `Resource = <function>:<alias>`,
  * and, per version that served the request, the same plus `ExecutedVersion`. The canary is the new version's
- * `ExecutedVersion` series; the control is the alias total minus the canary, so no metric needs the old
- * version's number (which is not known at synth time).
+ * `ExecutedVersion` series. The control's counts are the alias totals minus the canary's, which needs no
+ * version number; its p95 cannot be derived that way, so it is read by the control's own `ExecutedVersion`
+ * when `controlVersion` is known.
  *
  * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html
  */
@@ -77,14 +84,21 @@ export class CanaryMetrics {
   }
 
   /**
-   * p95 duration of the alias as a whole, in milliseconds: the control's p95 as seen through the traffic split.
+   * p95 duration of the control, in milliseconds: the `controlVersion`'s own series when it is known.
    *
-   * Percentiles cannot be subtracted the way counts can, and the old version's number is unknown at synth,
-   * so the control's p95 is read over the alias. While the canary holds a small share this is the control's
-   * p95 to within that share; as the canary grows the ratio tends to 1 and the gate becomes lenient, which
-   * is why the probe's latency judge (Mann-Whitney on warm samples of both versions) backs it up.
+   * Without it the p95 is read over the whole alias. Percentiles cannot be subtracted the way counts can;
+   * while the canary holds a small share the alias's p95 is the control's to within that share, but as the
+   * canary grows the ratio tends to 1 and the gate becomes lenient.
    */
   public controlP95(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    if (this.props.controlVersion !== undefined) {
+      return this.aliasMetric('Duration', {
+        statistic: 'p95',
+        label: 'p95 duration (control)',
+        ...options,
+        dimensionsMap: { ExecutedVersion: this.props.controlVersion, ...options.dimensionsMap },
+      });
+    }
     return this.aliasMetric('Duration', { statistic: 'p95', label: 'p95 duration (alias)', ...options });
   }
 

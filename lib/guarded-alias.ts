@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,6 +7,7 @@ import { Construct, IConstruct } from 'constructs';
 import { CanaryMetrics } from './canary-metrics';
 import { GateThresholds, MAX_DETECTION_TIME, ReleaseGates, validateGateThresholds } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
+import { ControlVersionProvider } from './private/control-version';
 import { StackRolloutResources } from './private/stack-resources';
 import { Described, PropProblems, show } from './private/validation';
 
@@ -87,6 +88,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
   public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
   /** The alarms of the release gates. */
   public readonly gates: ReleaseGates;
+  /** The custom resource that reads, at each deployment, which version is the control. */
+  public readonly controlVersionResource: CustomResource;
   /** The strategy in force. */
   public readonly strategy: RolloutStrategy;
   /** Canary-versus-control metrics of this alias. */
@@ -139,10 +142,15 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       description: props.description,
     });
 
+    // The control's p95 needs the version users are on before this deployment; a custom resource reads it
+    // from the alias before CloudFormation updates the alias (hence the dependency).
+    this.controlVersionResource = ControlVersionProvider.of(this).controlVersion(this, 'ControlVersion', fn, aliasName, this.version);
+    this.alias.node.addDependency(this.controlVersionResource);
     this.metrics = new CanaryMetrics({
       functionName: fn.functionName,
       aliasName,
       canaryVersion: this.version.version,
+      controlVersion: this.controlVersionResource.getAttString('ControlVersion'),
     });
     this.gates = new ReleaseGates(this, 'Gates', { metrics: this.metrics, thresholds: props.gates });
     this.worstCaseDetectionTime = this.gates.worstCaseDetectionTime;
@@ -263,7 +271,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     return this.metrics.canaryP95(options);
   }
 
-  /** p95 duration of the control as seen through the alias. */
+  /** p95 duration of the control: the version the alias served before this deployment. */
   public metricControlP95(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metrics.controlP95(options);
   }

@@ -144,6 +144,49 @@ describe('GuardedAlias', () => {
     expect(json).toContain(JSON.stringify({ Name: 'ExecutedVersion', Value: { 'Fn::GetAtt': [versionLogicalId(stack, fn), 'Version'] } }));
   });
 
+  describe('the control version', () => {
+    test('is read at deploy time by a custom resource that runs before the alias is updated', () => {
+      const { stack, fn, ga } = guarded();
+      const t = Template.fromStack(stack);
+      const fnId = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+      const crId = stack.getLogicalId(ga.controlVersionResource.node.defaultChild as any);
+      t.hasResourceProperties('Custom::GuardrailsControlVersion', {
+        FunctionName: { Ref: fnId },
+        AliasName: 'live',
+        TargetVersion: { 'Fn::GetAtt': [versionLogicalId(stack, fn), 'Version'] },
+      });
+      t.hasResource('AWS::Lambda::Alias', { DependsOn: Match.arrayWith([crId]) });
+    });
+
+    test('gives the p95 gate the control\'s own ExecutedVersion series', () => {
+      const { stack, ga } = guarded();
+      const crId = stack.getLogicalId(ga.controlVersionResource.node.defaultChild as any);
+      const alarm = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(ga.gates.p95RatioAlarm.node.defaultChild as cloudwatch.CfnAlarm)];
+      const control = alarm.Properties.Metrics.find((m: any) => m.Id === 'control');
+      expect(control.MetricStat.Stat).toBe('p95');
+      expect(control.MetricStat.Metric.Dimensions).toContainEqual({ Name: 'ExecutedVersion', Value: { 'Fn::GetAtt': [crId, 'ControlVersion'] } });
+    });
+
+    test('comes from one provider per stack, allowed GetAlias on exactly the guarded aliases', () => {
+      const stack = testStack();
+      const { fn: a } = guarded(stack, {}, 'A');
+      const { fn: b } = guarded(stack, { aliasName: 'prod' }, 'B');
+      const t = Template.fromStack(stack);
+      t.resourceCountIs('Custom::GuardrailsControlVersion', 2);
+      const providers = t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('reads which version an alias serves') } });
+      expect(Object.keys(providers)).toHaveLength(1);
+      const arn = (f: lambda.Function) => ({ 'Fn::GetAtt': [stack.getLogicalId(f.node.defaultChild as any), 'Arn'] });
+      const policy = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ControlVersionProvider') } }))[0];
+      const getAlias = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Action === 'lambda:GetAlias');
+      const resources = getAlias.flatMap((s: any) => s.Resource);
+      expect(resources).toEqual(expect.arrayContaining([
+        arn(a), { 'Fn::Join': ['', [arn(a), ':live']] },
+        arn(b), { 'Fn::Join': ['', [arn(b), ':prod']] },
+      ]));
+      expect(resources).toHaveLength(4);
+    });
+  });
+
   test('renders the default thresholds and lets each be overridden', () => {
     const stack = testStack();
     const { ga } = guarded(stack, {}, 'Default');

@@ -12,13 +12,14 @@ describe('a stack of 30 GuardedAliases', () => {
   test('shares one CodeDeploy application and one deployment role across the stack', () => {
     expect(ours.byType['AWS::CodeDeploy::Application']).toBe(1);
     expect(handWritten.byType['AWS::CodeDeploy::Application']).toBe(30);
-    // 30 function roles and the one shared deployment role.
-    expect(ours.byType['AWS::IAM::Role']).toBe(31);
+    // 30 function roles, the shared deployment role and the control-version provider's role.
+    expect(ours.byType['AWS::IAM::Role']).toBe(32);
   });
 
   test('fits in one CloudFormation stack with room to spare', () => {
     expect(ours.total).toBeLessThan(STACK_RESOURCE_LIMIT);
-    // Version, alias, deployment group and three gate alarms per function, plus the shared application and role.
-    expect(ours.rolloutPerFunction).toBeCloseTo(6 + 2 / 30, 5);
+    // Per function: version, alias, control-version resource, deployment group and three gate alarms.
+    // Shared: the application, the deployment role, and the provider's function, role, policy and log group.
+    expect(ours.rolloutPerFunction).toBeCloseTo(7 + 6 / 30, 5);
   });
 });

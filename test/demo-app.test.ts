@@ -1,0 +1,73 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { buildDemoApp } from '../bin/demo-app';
+import { testApp } from './util';
+
+/** Asset hashes and the code hash in the version's logical ID change with every handler edit; the snapshot ignores them. */
+function normalise(template: unknown): unknown {
+  return JSON.parse(JSON.stringify(template).replace(/[0-9a-f]{32,64}/g, '<hash>'));
+}
+
+function nagReport(assemblyDir: string): any {
+  const report = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'validation-report.json'), 'utf8'));
+  return report.pluginReports.find((p: any) => p.pluginName === 'AwsSolutions');
+}
+
+describe('the example app', () => {
+  const previousValidation = process.env.CDK_VALIDATION;
+  // What is tested is what is deployed: this suite keeps aws-cdk-lib's CloudFormation validator on.
+  beforeAll(() => { process.env.CDK_VALIDATION = 'true'; });
+  afterAll(() => { process.env.CDK_VALIDATION = previousValidation; });
+
+  test('synthesises with cdk-nag\'s AwsSolutions pack finding nothing unacknowledged, each acknowledgement with its reason', () => {
+    const app = testApp();
+    buildDemoApp(app);
+    const assembly = app.synth();
+    const nag = nagReport(assembly.directory);
+    expect(nag.conclusion).toBe('success');
+    expect(nag.violations).toEqual([]);
+    const acknowledged = nag.suppressedViolations.map((v: any) => v.ruleName.replace(/\[.*$/, '')).sort();
+    expect(acknowledged).toEqual(['AwsSolutions-APIG3', 'AwsSolutions-APIG4', 'AwsSolutions-COG4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM4']);
+    for (const v of nag.suppressedViolations) expect(v.reason.length).toBeGreaterThan(20);
+  });
+
+  test('fails its synth when a resource breaks an AwsSolutions rule', () => {
+    const app = testApp();
+    const stack = buildDemoApp(app);
+    new sqs.Queue(stack, 'CarelessQueue', { enforceSSL: false });
+    expect(() => app.synth()).toThrow(/The SQS queue does not require requests to use SSL[\s\S]*AwsSolutions-SQS4/);
+  });
+
+  describe('template', () => {
+    const app = testApp();
+    const stack = buildDemoApp(app);
+    const template = Template.fromStack(stack);
+
+    test('sends both API methods to the GuardedAlias, never to $LATEST', () => {
+      const aliasId = stack.getLogicalId(stack.guarded.alias.node.defaultChild as any);
+      const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+      const integrated = methods.filter((m: any) => m.Properties.Integration?.Type === 'AWS_PROXY');
+      expect(integrated.map((m: any) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+      for (const m of integrated) expect(JSON.stringify(m.Properties.Integration.Uri)).toContain(aliasId);
+      const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+      expect(permissions.length).toBeGreaterThan(0);
+      for (const p of permissions) expect(p.Properties.FunctionName).toEqual({ Ref: aliasId });
+    });
+
+    test('runs the demo function on the library\'s runtime from the prebundled asset', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Handler: 'index.handler' });
+    });
+
+    test('rolls the demo function out through CodeDeploy with its gate alarms', () => {
+      template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 1);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+      template.hasResource('AWS::Lambda::Alias', { UpdatePolicy: { CodeDeployLambdaAliasUpdate: {} } });
+    });
+
+    test('matches the reviewed snapshot', () => {
+      expect(normalise(template.toJSON())).toMatchSnapshot();
+    });
+  });
+});
