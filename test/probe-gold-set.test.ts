@@ -66,8 +66,14 @@ describe('parseGoldSet', () => {
     expect([error.field, error.message]).toEqual([field, `gold set line 1, field '${field}': must not be blank`]);
   });
 
-  test('rejects a numeric id', () => {
-    expect(rejection(line({ id: 7 })).field).toBe('id');
+  test('takes an integer id as its decimal string, and rejects other non-string ids', () => {
+    expect(parseGoldSet(line({ id: 7 }))[0].id).toBe('7');
+    expect(rejection(line({ id: 7.5 })).message).toBe("gold set line 1, field 'id': expected a string, got number 7.5");
+    expect(rejection(line({ id: true })).field).toBe('id');
+  });
+
+  test('an integer id and its string form are duplicates', () => {
+    expect(rejection([line({ id: 7 }), line({ id: '7' })].join('\n')).message).toBe("gold set line 2, field 'id': duplicate id '7' (first on line 1)");
   });
 
   test('rejects fewer than 2 paraphrases', () => {
@@ -80,20 +86,24 @@ describe('parseGoldSet', () => {
   });
 
   test('names the element of a paraphrase that is not a string or is blank', () => {
-    expect(rejection(line({ paraphrases: ['Define a canary.', 3] })).field).toBe('paraphrases[1]');
-    expect(rejection(line({ paraphrases: ['', 'Define a canary.'] })).field).toBe('paraphrases[0]');
+    const notString = rejection(line({ paraphrases: ['Define a canary.', 3] }));
+    expect([notString.field, notString.message]).toEqual(['paraphrases', "gold set line 1, field 'paraphrases': element 1: expected a string, got number 3"]);
+    expect(rejection(line({ paraphrases: ['', 'Define a canary.'] })).message).toBe("gold set line 1, field 'paraphrases': element 0 must not be blank");
   });
 
   test('rejects a paraphrase that repeats the question or another paraphrase', () => {
     expect(rejection(line({ paraphrases: ['Define a canary.', 'What is a canary?'] })).message)
-      .toBe("gold set line 1, field 'paraphrases[1]': repeats the question or an earlier paraphrase");
-    expect(rejection(line({ paraphrases: ['Define a canary.', ' Define a canary. ', 'x'] })).field).toBe('paraphrases[1]');
+      .toBe("gold set line 1, field 'paraphrases': element 1 repeats the question or an earlier paraphrase");
+    expect(rejection(line({ paraphrases: ['Define a canary.', ' Define a canary. ', 'x'] })).message).toContain('element 1 repeats');
   });
 
-  test('rejects an unknown field, so that typos do not pass silently', () => {
-    const error = rejection(line({ paraphrase: ['x', 'y'] }));
-    expect([error.line, error.field]).toEqual([1, 'paraphrase']);
-    expect(error.message).toContain('unknown field; the fields are id, question, paraphrases, target, topic');
+  test('ignores extra fields, but a misspelt required field still fails as missing', () => {
+    expect(parseGoldSet(line({ notes: 'added after incident 12' }))[0]).not.toHaveProperty('notes');
+    const record = JSON.parse(line({}));
+    record.paraphrase = record.paraphrases;
+    delete record.paraphrases;
+    const error = rejection(JSON.stringify(record));
+    expect([error.line, error.field, error.message]).toEqual([1, 'paraphrases', "gold set line 1, field 'paraphrases': missing"]);
   });
 
   test('rejects a duplicate id on the later line and names the first', () => {

@@ -128,6 +128,11 @@ describe('deltaS', () => {
     await expect(deltaS('a', 'b', { embedder: broken })).rejects.toThrow('the embedder returned 1 vectors for 2 texts');
   });
 
+  test('rejects a value that is not a string with a TypeError', async () => {
+    await expect(deltaS(undefined as unknown as string, 'canary')).rejects.toThrow('ΔS compares strings, got undefined and string');
+    await expect(deltaSPairs([['a', 'b'], ['c', 5 as unknown as string]])).rejects.toThrow('ΔS compares strings, got string and number in pair 1');
+  });
+
   test('cosineDistance rejects vectors of different lengths', () => {
     expect(() => cosineDistance([1, 0], [1, 0, 0])).toThrow('cannot compare embeddings of different lengths: 2 and 3');
   });
@@ -181,6 +186,10 @@ describe('coverage', () => {
   test('is 1 for a target without tokens', () => {
     expect(coverage('anything', '')).toBe(1);
     expect(coverage('', '?!')).toBe(1);
+  });
+
+  test('rejects a value that is not a string with a TypeError', () => {
+    expect(() => coverage(null as unknown as string, 'canary')).toThrow(new TypeError('coverage compares strings, got object and string'));
   });
 
   test('stays in [0, 1]', () => {

@@ -12,6 +12,9 @@ import { contentTokens, tokenize } from './tokenize';
  * covered by any answer: 1.
  */
 export function coverage(answer: string, target: string): number {
+  if (typeof answer !== 'string' || typeof target !== 'string') {
+    throw new TypeError(`coverage compares strings, got ${typeof answer} and ${typeof target}`);
+  }
   const wanted = new Set(contentTokens(target));
   if (wanted.size === 0) return 1;
   // All of the answer's tokens: harmless for content words, needed when the target is only stop words.

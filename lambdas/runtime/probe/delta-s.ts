@@ -64,6 +64,12 @@ export async function deltaS(a: string, b: string, options: DeltaSOptions = {}):
  */
 export async function deltaSPairs(pairs: ReadonlyArray<readonly [string, string]>, options: DeltaSOptions = {}): Promise<number[]> {
   const embedder = options.embedder ?? getDefaultEmbedder();
+  pairs.forEach(([a, b], i) => {
+    // Plain JavaScript callers (a probe reading a JSON pointer) can pass undefined; say so plainly.
+    if (typeof a !== 'string' || typeof b !== 'string') {
+      throw new TypeError(`ΔS compares strings, got ${typeof a} and ${typeof b}${pairs.length > 1 ? ` in pair ${i}` : ''}`);
+    }
+  });
   const distinct = new Map<string, number>();
   for (const [a, b] of pairs) {
     for (const text of [a, b]) {

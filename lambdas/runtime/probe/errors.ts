@@ -10,7 +10,7 @@ export class ProbeError extends Error {
 export class GoldSetError extends ProbeError {
   /** 1-based line number of the offending line; 0 when the problem is the whole file (e.g. it is empty). */
   public readonly line: number;
-  /** The offending field (`paraphrases[1]` for one element), or undefined when the line is not a JSON object. */
+  /** The offending field (e.g. `paraphrases`), or undefined when the line is not a JSON object. */
   public readonly field: string | undefined;
 
   constructor(line: number, field: string | undefined, problem: string, options?: { cause?: unknown }) {

@@ -14,16 +14,16 @@ export interface GoldItem {
   readonly topic?: string;
 }
 
-const FIELDS = ['id', 'question', 'paraphrases', 'target', 'topic'];
-
 /**
- * Parses a gold set in JSON Lines: one JSON object per line with `id`, `question`, `paraphrases` (an array
- * of at least 2 strings), `target` and optional `topic`, all strings that are not blank. Blank lines are
- * skipped; a UTF-8 byte-order mark and CRLF line ends are accepted. Rejected, with a `GoldSetError` that
- * names the 1-based line and the field: a line that is not a JSON object, a missing or blank field, a
- * field of the wrong type, an unknown field (a typo such as `paraphrase` would otherwise go unnoticed),
- * a paraphrase that repeats the question or another paraphrase, an `id` seen on an earlier line, and a
- * file with no items at all (line 0).
+ * Parses a gold set in JSON Lines: one JSON object per line with `id` (a string, or an integer taken as its
+ * decimal string), `question`, `paraphrases` (an array of at least 2 strings), `target` and optional
+ * `topic`, all strings that are not blank. Other fields are ignored, so a gold set can carry notes; a
+ * misspelt required field still fails as missing. Blank lines are skipped; a UTF-8 byte-order mark and
+ * CRLF line ends are accepted. Rejected, with a `GoldSetError` that names the 1-based line (blank lines
+ * count, as in an editor) and the field: a line that is not a JSON object (field undefined), a missing or
+ * blank field, a field of the wrong type, a paraphrase that repeats the question or another paraphrase
+ * (field `paraphrases`, the message names the element), an `id` seen on an earlier line, and a file with
+ * no items at all (line 0).
  */
 export function parseGoldSet(jsonl: string): GoldItem[] {
   const items: GoldItem[] = [];
@@ -42,11 +42,7 @@ export function parseGoldSet(jsonl: string): GoldItem[] {
       throw new GoldSetError(line, undefined, `expected a JSON object, got ${describe(value)}`);
     }
     const record = value as Record<string, unknown>;
-    const unknown = Object.keys(record).find((key) => !FIELDS.includes(key));
-    if (unknown !== undefined) {
-      throw new GoldSetError(line, unknown, `unknown field; the fields are ${FIELDS.join(', ')}`);
-    }
-    const id = requireText(record, 'id', line);
+    const id = Number.isInteger(record.id) ? String(record.id) : requireText(record, 'id', line);
     const question = requireText(record, 'question', line);
     const paraphrases = requireParaphrases(record.paraphrases, question, line);
     const target = requireText(record, 'target', line);
@@ -74,10 +70,10 @@ function requireParaphrases(value: unknown, question: string, line: number): str
   if (value.length < 2) throw new GoldSetError(line, 'paraphrases', `needs at least 2 paraphrases, got ${value.length}`);
   const known = new Set([question.trim()]);
   return value.map((paraphrase, i) => {
-    const field = `paraphrases[${i}]`;
-    if (typeof paraphrase !== 'string') throw new GoldSetError(line, field, `expected a string, got ${describe(paraphrase)}`);
-    if (paraphrase.trim() === '') throw new GoldSetError(line, field, 'must not be blank');
-    if (known.has(paraphrase.trim())) throw new GoldSetError(line, field, 'repeats the question or an earlier paraphrase');
+    const field = 'paraphrases';
+    if (typeof paraphrase !== 'string') throw new GoldSetError(line, field, `element ${i}: expected a string, got ${describe(paraphrase)}`);
+    if (paraphrase.trim() === '') throw new GoldSetError(line, field, `element ${i} must not be blank`);
+    if (known.has(paraphrase.trim())) throw new GoldSetError(line, field, `element ${i} repeats the question or an earlier paraphrase`);
     known.add(paraphrase.trim());
     return paraphrase;
   });
