@@ -5,6 +5,45 @@ import { answerQuestion, DemoAnswer, DemoRequestError, handler, MAX_QUESTION_LEN
 import { CORPUS } from '../lambdas/demo-answer/corpus';
 import { coverage, deltaS, parseGoldSet } from '../lambdas/runtime/probe';
 
+const HELD_OUT: ReadonlyArray<readonly [string, string]> = [
+  ['canary-release', 'Why would I expose only a few users to a new build first?'],
+  ['canary-release', 'Is a canary just a small slice of traffic on the new version?'],
+  ['lambda-alias', 'How do I point callers at a stable name instead of a version number?'],
+  ['lambda-alias', 'What are AdditionalVersionWeights used for?'],
+  ['staged-rollout', 'Why does the rollout go 1, 5, 25, 50 and then 100 percent?'],
+  ['staged-rollout', 'Does the whole schedule need to finish within an hour?'],
+  ['automatic-rollback', 'Who resets the weight when a gate alarm fires?'],
+  ['automatic-rollback', 'Does CloudFormation roll the stack back when the deployment fails?'],
+  ['delta-s', 'What is the median drift gate on the gold set?'],
+  ['delta-s', 'Which cosine similarity formula is used for semantic drift?'],
+  ['lambda-state', 'What makes a question chaotic rather than divergent?'],
+  ['lambda-state', 'When is a λ flip counted?'],
+  ['coverage', 'Which fraction of the expected words must an answer keep?'],
+  ['coverage', 'Why can an answer sound right and still fail coverage?'],
+  ['gold-set', 'How many probe questions should I write?'],
+  ['gold-set', 'What happens when a JSON Lines line is malformed?'],
+  ['provisioned-concurrency', 'What does the warm gate wait for?'],
+  ['provisioned-concurrency', 'Are warm pings counted in the latency SLO?'],
+  ['cold-start', 'Why is tail latency worse right after a deploy?'],
+  ['cold-start', 'What share of cold starts is tolerated after warm-up?'],
+  ['shadow-traffic', 'Can I replay real requests to the new version without users seeing the answers?'],
+  ['shadow-traffic', 'What feeds the mirror dispatcher?'],
+  ['idempotency', 'Will a retry during a rollout run the payment twice?'],
+  ['idempotency', 'How long are request keys kept in DynamoDB?'],
+  ['codedeploy-hooks', 'What must a BeforeAllowTraffic function report?'],
+  ['codedeploy-hooks', 'What happens if a hook never calls PutLifecycleEventHookExecutionStatus?'],
+  ['release-gates', 'Which thresholds does CodeDeploy watch as alarms?'],
+  ['release-gates', 'How do I know which threshold stopped the rollout from the alarm name?'],
+  ['latency-judge', 'Is the new version judged slower with a statistical test?'],
+  ['latency-judge', 'What does the judge say when there are too few samples?'],
+  ['blue-green', 'Can I move all traffic at once and keep the old version for a fast rollback?'],
+  ['blue-green', 'How quickly should an all-at-once switch roll back?'],
+  ['release-dashboard', 'Where can I see the traffic weight over time?'],
+  ['release-dashboard', 'Is there a graph of canary against control errors?'],
+  ['safety-net', 'What cleans up alias weights after someone stops a deployment?'],
+  ['safety-net', 'Which EventBridge events are listened to after a failed deployment?'],
+];
+
 const goldSet = parseGoldSet(fs.readFileSync(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'), 'utf8'));
 
 function restEvent(overrides: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent {
@@ -153,6 +192,15 @@ describe('demo-answer corpus and gold set', () => {
       .map((text) => ({ text, expected: item.id, got: nearestSection(text).id }))
       .filter((r) => r.got !== r.expected));
     expect(misses).toEqual([]);
+  });
+
+  // Written after the embedder and the gold set were settled, and never tuned against: how the demo does on
+  // questions it has not seen. Measured 33 of 36. The 3 misses share no words with their section:
+  // "expose only a few users to a new build" (canary-release), "run the payment twice" (idempotency),
+  // "an all-at-once switch" (blue-green).
+  test('answers at least 33 of 36 held-out questions from their intended section', () => {
+    const hits = HELD_OUT.filter(([id, question]) => nearestSection(question).id === id);
+    expect(hits.length).toBeGreaterThanOrEqual(33);
   });
 
   test('so the demo meets the probe gates on its own gold set: ΔS(answer, target) 0 and coverage 1', async () => {
