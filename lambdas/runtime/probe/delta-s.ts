@@ -21,7 +21,7 @@ export function getDefaultEmbedder(): HashedNgramEmbedder {
 }
 
 /**
- * ΔS between two unit-normalised vectors: 1 − cosine, clamped to [0, 2] against rounding.
+ * ΔS between two vectors: 1 − their cosine (so length does not matter), clamped to [0, 2] against rounding.
  * Zero vectors stand for "no content": two of them give 0 (nothing differs), one of them against a
  * non-zero vector gives 1 (orthogonal: no shared meaning, neither agreement nor opposition).
  */
