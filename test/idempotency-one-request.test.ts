@@ -58,7 +58,7 @@ test('reports an in-progress holder from the returned item, in one request', asy
     id: { S: `orders#${sha256('k2')}` },
     status: { S: 'INPROGRESS' },
     expiration: { N: later() },
-    in_progress_until: { N: String(Date.now() + 4_500) },
+    held_until: { N: String(Date.now() + 4_500) },
     claim_token: { S: 'someone-else' },
   }));
 

@@ -1,3 +1,4 @@
+import { spawn } from 'child_process';
 import type { AddressInfo } from 'net';
 import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 
@@ -8,6 +9,8 @@ const dynalite: (options: Record<string, unknown>) => import('http').Server = re
 /** A dynalite server (a real DynamoDB implementation, in memory) on a loopback port. */
 export interface LocalDynamo {
   readonly endpoint: string;
+  /** The server's process id when it runs in a child process. */
+  readonly pid?: number;
   /** A client for this server; `config` overrides the defaults (region, dummy credentials, one attempt). */
   client(config?: DynamoDBClientConfig): DynamoDBClient;
   /** Creates a table shaped like IdempotencyTable's (partition key `id`, string) and returns its name. */
@@ -18,7 +21,7 @@ export interface LocalDynamo {
 
 let tableCounter = 0;
 
-/** Starts dynalite on 127.0.0.1, port 0 (the OS picks a free one). Call `stop()` when done. */
+/** Starts dynalite in this process on 127.0.0.1, port 0 (the OS picks a free one). Call `stop()` when done. */
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -26,6 +29,38 @@ export async function startDynalite(): Promise<LocalDynamo> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  return connect(port, () => {
+    server.closeAllConnections?.();
+    return new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  });
+}
+
+// The child exits when its parent goes away (the IPC channel closes), so it cannot outlive a crashed run.
+const CHILD_SERVER = `
+const server = require('dynalite')({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.listen(0, '127.0.0.1', () => process.send(server.address().port));
+process.on('disconnect', () => process.exit(0));
+`;
+
+/**
+ * Starts dynalite in a child process on 127.0.0.1, port 0, so that the server's work does not share the event
+ * loop of the code being measured (as with DynamoDB itself). Used by the benchmark. Call `stop()` when done.
+ */
+export async function startDynaliteProcess(): Promise<LocalDynamo> {
+  const child = spawn(process.execPath, ['-e', CHILD_SERVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], cwd: process.cwd() });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message) => resolve(Number(message)));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`dynalite child exited with code ${code} before listening`)));
+  });
+  return connect(port, () => new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  }), child.pid);
+}
+
+async function connect(port: number, close: () => Promise<void>, pid?: number): Promise<LocalDynamo> {
   const endpoint = `http://127.0.0.1:${port}`;
   const clients: DynamoDBClient[] = [];
   const client = (config: DynamoDBClientConfig = {}): DynamoDBClient => {
@@ -42,6 +77,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
   const admin = client();
   return {
     endpoint,
+    pid,
     client,
     async createTable(name = `idempotency-${process.pid}-${++tableCounter}`) {
       await admin.send(new CreateTableCommand({
@@ -54,8 +90,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
     },
     async stop() {
       for (const made of clients) made.destroy();
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await close();
     },
   };
 }

@@ -18,12 +18,16 @@ export const RELEASE_ID_ENV = 'RELEASE_ID';
 /** Default record lifetime when neither `expiresAfter` nor the environment says: a 24 h release window + 24 h. */
 export const DEFAULT_EXPIRES_AFTER_SECONDS = 48 * 3600;
 
-/** The DynamoDB attribute names of an idempotency record. `id` and `expiration` are fixed by the table. */
+/**
+ * The DynamoDB attribute names of an idempotency record. `id` and `expiration` are fixed by the table.
+ * `held_until` (epoch ms) is when the record stops holding its key: the lease end of an in-progress claim, the
+ * expiry of a completed record; it lets one comparison decide a claim.
+ */
 export const ATTR = {
   key: 'id',
   expiration: 'expiration',
   status: 'status',
-  inProgressUntil: 'in_progress_until',
+  heldUntil: 'held_until',
   token: 'claim_token',
   payloadHash: 'payload_hash',
   data: 'data',
