@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,7 +7,7 @@ import { Construct, IConstruct } from 'constructs';
 import { CanaryMetrics } from './canary-metrics';
 import { GateThresholds, MAX_DETECTION_TIME, ReleaseGates, validateGateThresholds } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
-import { ControlVersionProvider } from './private/control-version';
+import { ControlVersions } from './private/control-version';
 import { StackRolloutResources } from './private/stack-resources';
 import { Described, PropProblems, show } from './private/validation';
 
@@ -88,8 +88,11 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
   public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
   /** The alarms of the release gates. */
   public readonly gates: ReleaseGates;
-  /** The custom resource that reads, at each deployment, which version is the control. */
-  public readonly controlVersionResource: CustomResource;
+  /**
+   * The version the alias served before this deployment (the control of the rollout), resolved at deploy
+   * time by the stack's `Custom::GuardrailsControlVersions` resource.
+   */
+  public readonly controlVersion: string;
   /** The strategy in force. */
   public readonly strategy: RolloutStrategy;
   /** Canary-versus-control metrics of this alias. */
@@ -142,15 +145,14 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       description: props.description,
     });
 
-    // The control's p95 needs the version users are on before this deployment; a custom resource reads it
-    // from the alias before CloudFormation updates the alias (hence the dependency).
-    this.controlVersionResource = ControlVersionProvider.of(this).controlVersion(this, 'ControlVersion', fn, aliasName, this.version);
-    this.alias.node.addDependency(this.controlVersionResource);
+    // The control's p95 needs the version users are on before this deployment; the stack's control-version
+    // resource reads it from the alias before CloudFormation updates the alias.
+    this.controlVersion = ControlVersions.of(this).controlVersionOf(this.alias, fn, this.version);
     this.metrics = new CanaryMetrics({
       functionName: fn.functionName,
       aliasName,
       canaryVersion: this.version.version,
-      controlVersion: this.controlVersionResource.getAttString('ControlVersion'),
+      controlVersion: this.controlVersion,
     });
     this.gates = new ReleaseGates(this, 'Gates', { metrics: this.metrics, thresholds: props.gates });
     this.worstCaseDetectionTime = this.gates.worstCaseDetectionTime;

@@ -145,40 +145,50 @@ describe('GuardedAlias', () => {
   });
 
   describe('the control version', () => {
-    test('is read at deploy time by a custom resource that runs before the alias is updated', () => {
-      const { stack, fn, ga } = guarded();
-      const t = Template.fromStack(stack);
+    function controlVersionsResource(stack: Stack) {
+      const resources = Template.fromStack(stack).findResources('Custom::GuardrailsControlVersions');
+      expect(Object.keys(resources)).toHaveLength(1);
+      const [id, resource] = Object.entries(resources)[0];
+      return { id, resource };
+    }
+
+    test('is read at deploy time by the stack\'s custom resource, before the alias is updated', () => {
+      const { stack, fn } = guarded();
+      const { id, resource } = controlVersionsResource(stack);
       const fnId = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
-      const crId = stack.getLogicalId(ga.controlVersionResource.node.defaultChild as any);
-      t.hasResourceProperties('Custom::GuardrailsControlVersion', {
+      expect(resource.Properties.Aliases).toEqual([{
+        Key: expect.stringMatching(/^V[A-F0-9]{8}0$/),
         FunctionName: { Ref: fnId },
         AliasName: 'live',
         TargetVersion: { 'Fn::GetAtt': [versionLogicalId(stack, fn), 'Version'] },
-      });
-      t.hasResource('AWS::Lambda::Alias', { DependsOn: Match.arrayWith([crId]) });
+      }]);
+      Template.fromStack(stack).hasResource('AWS::Lambda::Alias', { DependsOn: Match.arrayWith([id]) });
     });
 
     test('gives the p95 gate the control\'s own ExecutedVersion series', () => {
       const { stack, ga } = guarded();
-      const crId = stack.getLogicalId(ga.controlVersionResource.node.defaultChild as any);
+      const { id, resource } = controlVersionsResource(stack);
+      const key = resource.Properties.Aliases[0].Key;
       const alarm = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(ga.gates.p95RatioAlarm.node.defaultChild as cloudwatch.CfnAlarm)];
       const control = alarm.Properties.Metrics.find((m: any) => m.Id === 'control');
       expect(control.MetricStat.Stat).toBe('p95');
-      expect(control.MetricStat.Metric.Dimensions).toContainEqual({ Name: 'ExecutedVersion', Value: { 'Fn::GetAtt': [crId, 'ControlVersion'] } });
+      expect(control.MetricStat.Metric.Dimensions).toContainEqual({ Name: 'ExecutedVersion', Value: { 'Fn::GetAtt': [id, key] } });
     });
 
-    test('comes from one provider per stack, allowed GetAlias on exactly the guarded aliases', () => {
+    test('is one resource and one provider per stack, allowed GetAlias on exactly the guarded aliases', () => {
       const stack = testStack();
       const { fn: a } = guarded(stack, {}, 'A');
       const { fn: b } = guarded(stack, { aliasName: 'prod' }, 'B');
+      const { resource } = controlVersionsResource(stack);
+      const keys = resource.Properties.Aliases.map((e: any) => e.Key);
+      expect(new Set(keys).size).toBe(2);
       const t = Template.fromStack(stack);
-      t.resourceCountIs('Custom::GuardrailsControlVersion', 2);
-      const providers = t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('reads which version an alias serves') } });
+      const providers = t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('reads which version each guarded alias serves') } });
       expect(Object.keys(providers)).toHaveLength(1);
       const arn = (f: lambda.Function) => ({ 'Fn::GetAtt': [stack.getLogicalId(f.node.defaultChild as any), 'Arn'] });
-      const policy = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ControlVersionProvider') } }))[0];
-      const getAlias = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Action === 'lambda:GetAlias');
-      const resources = getAlias.flatMap((s: any) => s.Resource);
+      const policy = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ControlVersions') } }))[0];
+      const getAlias = policy.Properties.PolicyDocument.Statement.filter((st: any) => st.Action === 'lambda:GetAlias');
+      const resources = getAlias.flatMap((st: any) => st.Resource);
       expect(resources).toEqual(expect.arrayContaining([
         arn(a), { 'Fn::Join': ['', [arn(a), ':live']] },
         arn(b), { 'Fn::Join': ['', [arn(b), ':prod']] },

@@ -2,60 +2,58 @@ import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent, CloudFormationCustomResourceResponse, Context } from 'aws-lambda';
 import * as http from 'http';
 import * as https from 'https';
-import { AliasState, controlVersionFor, parseRequest } from './logic';
+import { AliasEntry, AliasState, controlVersionFor, parseEntries } from './logic';
 
 /**
- * Custom resource that tells the gate alarms which version is the control of a rollout: on each deployment
- * CloudFormation updates it before the alias, so GetAlias still returns the version users are on.
+ * The custom resource that tells the gate alarms of every GuardedAlias in a stack which version is the
+ * control of the rollout: CloudFormation updates it before any of the aliases, so GetAlias still returns
+ * the versions users are on.
  */
 const lambda = new LambdaClient({});
+const PHYSICAL_ID = 'rollout-guardrails-control-versions';
+/** GetAlias calls in flight at once: well under Lambda's control-plane rate for a stack's worth of aliases. */
+const CONCURRENCY = 5;
 
 export async function handler(event: CloudFormationCustomResourceEvent, context?: Pick<Context, 'logStreamName'>): Promise<CloudFormationCustomResourceResponse> {
-  const physicalId = event.RequestType === 'Create' ? undefined : event.PhysicalResourceId;
+  const envelope = { StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId };
   let response: CloudFormationCustomResourceResponse;
   try {
-    const request = parseRequest(event.ResourceProperties);
-    const id = physicalId ?? `${request.FunctionName}:${request.AliasName}:control`;
-    if (event.RequestType === 'Delete') {
-      response = success(event, id, {});
-    } else {
-      const controlVersion = controlVersionFor(await readAlias(request.FunctionName, request.AliasName), request.TargetVersion);
-      response = success(event, id, { ControlVersion: controlVersion });
-    }
+    const entries = parseEntries(event.ResourceProperties);
+    const data = event.RequestType === 'Delete' ? {} : await resolveAll(entries);
+    response = { ...envelope, Status: 'SUCCESS', PhysicalResourceId: PHYSICAL_ID, Data: data };
   } catch (error) {
-    const reason = `${(error as Error).message} (log stream: ${context?.logStreamName ?? 'unknown'})`;
     response = {
+      ...envelope,
       Status: 'FAILED',
-      Reason: reason,
-      // A failed Create must still carry an ID; reusing the request ID keeps CloudFormation from deleting another resource.
-      PhysicalResourceId: physicalId ?? event.RequestId,
-      StackId: event.StackId,
-      RequestId: event.RequestId,
-      LogicalResourceId: event.LogicalResourceId,
+      Reason: `${(error as Error).message} (log stream: ${context?.logStreamName ?? 'unknown'})`,
+      // A failed Create still needs an ID; a fresh one keeps CloudFormation from deleting anything real.
+      PhysicalResourceId: event.RequestType === 'Create' ? event.RequestId : event.PhysicalResourceId,
     };
   }
   await send(event.ResponseURL, response);
   return response;
 }
 
-async function readAlias(functionName: string, aliasName: string): Promise<AliasState | undefined> {
-  try {
-    return await lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: aliasName }));
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
+async function resolveAll(entries: AliasEntry[]): Promise<Record<string, string>> {
+  const data: Record<string, string> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const entry = entries[next++];
+      data[entry.Key] = controlVersionFor(await readAlias(entry), entry.TargetVersion);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, entries.length) }, worker));
+  return data;
 }
 
-function success(event: CloudFormationCustomResourceEvent, id: string, data: Record<string, string>): CloudFormationCustomResourceResponse {
-  return {
-    Status: 'SUCCESS',
-    PhysicalResourceId: id,
-    StackId: event.StackId,
-    RequestId: event.RequestId,
-    LogicalResourceId: event.LogicalResourceId,
-    Data: data,
-  };
+async function readAlias(entry: AliasEntry): Promise<AliasState | undefined> {
+  try {
+    return await lambda.send(new GetAliasCommand({ FunctionName: entry.FunctionName, Name: entry.AliasName }));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+    throw new Error(`control-version: GetAlias ${entry.FunctionName}:${entry.AliasName} failed: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** PUTs the response to CloudFormation's pre-signed URL (http on loopback in tests). */
