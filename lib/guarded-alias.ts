@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -104,6 +104,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
   public readonly worstCaseDetectionTime: Duration;
 
   private readonly fn: lambda.Function;
+  private readonly serviceRole: iam.IRole;
   private readonly extraAlarms: cloudwatch.IAlarm[] = [];
   private preHook?: lambda.IFunction;
   private postHook?: lambda.IFunction;
@@ -170,6 +171,21 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
 
+    // The hooks go into the alias's update policy here rather than through the deployment group's
+    // addPreHook(), which would also let the shared CodeDeploy role invoke every version of each hook
+    // (`<hook>:*`); CodeDeploy invokes a hook by the name in the update policy, so its ARN is enough.
+    const cfnAlias = this.alias.node.defaultChild as lambda.CfnAlias;
+    cfnAlias.cfnOptions.updatePolicy = {
+      ...cfnAlias.cfnOptions.updatePolicy,
+      codeDeployLambdaAliasUpdate: {
+        applicationName: shared.application.applicationName,
+        deploymentGroupName: this.deploymentGroup.deploymentGroupName,
+        beforeAllowTrafficHook: Lazy.string({ produce: () => this.preHook?.functionName }),
+        afterAllowTrafficHook: Lazy.string({ produce: () => this.postHook?.functionName }),
+      },
+    };
+    this.serviceRole = shared.serviceRole;
+
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
@@ -215,7 +231,6 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     }
     this.preHook = hook;
     this.wireHook(hook);
-    this.deploymentGroup.addPreHook(hook);
   }
 
   /** Sets the function CodeDeploy runs after all traffic has moved (AfterAllowTraffic); granted as for `addPreTrafficHook`. */
@@ -225,7 +240,6 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     }
     this.postHook = hook;
     this.wireHook(hook);
-    this.deploymentGroup.addPostHook(hook);
   }
 
   /** Lets `grantee` invoke the alias (users' traffic path). */
@@ -287,12 +301,18 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     if (hook === this.fn) {
       throw new Error(`GuardedAlias '${this.node.path}': a traffic hook must be a function other than the one being released, got: '${hook.node.path}'`);
     }
-    // The hook tests the new version, so it may invoke exactly that version, and may read its deployment.
+    // The hook tests the new version, so it may invoke exactly that version, and may read and report on
+    // its deployment; CodeDeploy's role may invoke exactly the hook.
     this.version.grantInvoke(hook);
     iam.Grant.addToPrincipal({
       grantee: hook,
-      actions: ['codedeploy:GetDeployment'],
+      actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
       resourceArns: [this.deploymentGroup.deploymentGroupArn],
+    });
+    iam.Grant.addToPrincipal({
+      grantee: this.serviceRole,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [hook.functionArn],
     });
     if (hook instanceof lambda.Function) {
       const owner = HOOK_TARGETS.get(hook);

@@ -1,7 +1,10 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { GuardedAlias, RolloutStrategy, TARGET_VERSION_ENV } from '../lib';
 import { testApp, testFunction, testStack } from './util';
 
@@ -294,15 +297,34 @@ describe('GuardedAlias', () => {
       });
     });
 
-    test('may be invoked by the shared CodeDeploy service role', () => {
+    test('may be invoked by the shared CodeDeploy service role, by their ARN only', () => {
       const stack = testStack();
       const pre = testFunction(stack, 'Pre');
       guarded(stack, { preTrafficHook: pre });
       const t = Template.fromStack(stack);
-      const preId = stack.getLogicalId(pre.node.defaultChild as any);
-      const policies = JSON.stringify(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RolloutGuardrailsDeploymentRole') } }));
-      expect(policies).toContain(preId);
-      expect(policies).toContain('lambda:InvokeFunction');
+      const preArn = { 'Fn::GetAtt': [stack.getLogicalId(pre.node.defaultChild as any), 'Arn'] };
+      const policy = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RolloutGuardrailsDeploymentRole') } }))[0];
+      expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: preArn }]);
+    });
+
+    test('add no cdk-nag AwsSolutions finding of the library\'s own', () => {
+      const app = testApp();
+      const stack = testStack(app);
+      const fns = [testFunction(stack, 'Fn'), testFunction(stack, 'Pre'), testFunction(stack, 'Post')];
+      new GuardedAlias(stack, 'Guarded', { function: fns[0], preTrafficHook: fns[1], postTrafficHook: fns[2] });
+      // The functions are the user's; their basic execution role is the user's to acknowledge.
+      for (const f of fns) {
+        Validations.of(f).acknowledge({
+          id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: 'test functions: logs only',
+        });
+      }
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      const assembly = app.synth();
+      const report = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'));
+      const nag = report.pluginReports.find((p: any) => p.pluginName === 'AwsSolutions');
+      expect(nag.violations).toEqual([]);
+      expect(nag.conclusion).toBe('success');
     });
 
     test('can be added after construction, and only once per lifecycle event', () => {
