@@ -14,11 +14,11 @@ import { Described, PropProblems } from './private/validation';
 export const IDEMPOTENCY_TTL_MARGIN = Duration.hours(24);
 
 /**
- * The item actions `makeIdempotent` uses: a conditional PutItem claims a key and stores the result, a
- * consistent GetItem reads the record where the failed claim did not return it, a conditional DeleteItem
- * releases a failed call's claim. UpdateItem is there for stores that update in place.
+ * The item actions `makeIdempotent` uses, and no others: a conditional PutItem claims a key and stores the
+ * result, a consistent GetItem reads the record where the failed claim did not return it, a conditional
+ * DeleteItem releases a failed call's claim.
  */
-export const IDEMPOTENCY_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+export const IDEMPOTENCY_TABLE_ACTIONS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'];
 
 /** An idempotency table, as functions and other constructs consume it. */
 export interface IIdempotencyTable extends IConstruct {

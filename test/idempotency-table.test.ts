@@ -78,7 +78,7 @@ describe('IdempotencyTable', () => {
       Action: [...IDEMPOTENCY_TABLE_ACTIONS].sort(),
       Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
     }]);
-    expect([...IDEMPOTENCY_TABLE_ACTIONS].sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect([...IDEMPOTENCY_TABLE_ACTIONS].sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
   });
 
   test('grant puts the table name and the ttl in seconds in the function\'s environment', () => {
