@@ -58,3 +58,19 @@ describe('idempotencyErrorResponse', () => {
     expect(new IdempotencyKeyReuseError('id', 'a', 'b').name).toBe('IdempotencyKeyReuseError');
   });
 });
+
+describe('loading the runtime', () => {
+  test('does not load the DynamoDB client until a DynamoDB store is made', () => {
+    const { execFileSync } = require('child_process') as typeof import('child_process');
+    const script = `
+      require('ts-node').register({ transpileOnly: true });
+      const loaded = () => Object.keys(require.cache).some((f) => f.includes('@aws-sdk/client-dynamodb'));
+      const runtime = require('./lambdas/runtime/idempotency');
+      const before = loaded();
+      runtime.makeIdempotent(async () => 1, { table: 'orders' });
+      console.log(JSON.stringify({ before, after: loaded() }));
+    `;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: require('path').join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1' } });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ before: false, after: true });
+  });
+});

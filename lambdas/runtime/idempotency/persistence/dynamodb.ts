@@ -1,5 +1,17 @@
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ATTR } from '../env';
+
+type DynamoDBModule = typeof import('@aws-sdk/client-dynamodb');
+let dynamodbModule: DynamoDBModule | undefined;
+
+/**
+ * The DynamoDB client module, loaded on first use: a function that imports `cdk-rollout-guardrails/runtime` for
+ * something else does not pay for loading it at cold start.
+ */
+function sdk(): DynamoDBModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (dynamodbModule ??= require('@aws-sdk/client-dynamodb') as DynamoDBModule);
+}
 import type { ClaimOutcome, ClaimRequest, CompleteRequest, IdempotencyRecord, IdempotencyStore } from './store';
 
 /** Options of the DynamoDB store. */
@@ -29,7 +41,7 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
 
   constructor(options: DynamoDBIdempotencyStoreOptions) {
     this.tableName = options.tableName;
-    this.client = options.client ?? new DynamoDBClient({});
+    this.client = options.client ?? new (sdk().DynamoDBClient)({});
   }
 
   public async claim(request: ClaimRequest): Promise<ClaimOutcome> {
@@ -43,7 +55,7 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
     if (request.payloadHash !== undefined) item[ATTR.payloadHash] = { S: request.payloadHash };
     if (request.releaseId !== undefined) item[ATTR.releaseId] = { S: request.releaseId };
     try {
-      await this.client.send(new PutItemCommand({
+      await this.client.send(new (sdk().PutItemCommand)({
         TableName: this.tableName,
         Item: item,
         ConditionExpression: CLAIM_CONDITION,
@@ -62,7 +74,7 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
 
   /** The record with a strongly consistent read, or undefined. */
   public async get(id: string): Promise<IdempotencyRecord | undefined> {
-    const result = await this.client.send(new GetItemCommand({
+    const result = await this.client.send(new (sdk().GetItemCommand)({
       TableName: this.tableName,
       Key: { [ATTR.key]: { S: id } },
       ConsistentRead: true,
@@ -84,7 +96,7 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
     if (request.payloadHash !== undefined) item[ATTR.payloadHash] = { S: request.payloadHash };
     if (request.releaseId !== undefined) item[ATTR.releaseId] = { S: request.releaseId };
     try {
-      await this.client.send(new PutItemCommand({
+      await this.client.send(new (sdk().PutItemCommand)({
         TableName: this.tableName,
         Item: item,
         ConditionExpression: '#tok = :tok',
@@ -100,7 +112,7 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
 
   public async release(id: string, token: string): Promise<boolean> {
     try {
-      await this.client.send(new DeleteItemCommand({
+      await this.client.send(new (sdk().DeleteItemCommand)({
         TableName: this.tableName,
         Key: { [ATTR.key]: { S: id } },
         ConditionExpression: '#tok = :tok AND #st = :inprogress',
