@@ -1,4 +1,5 @@
-import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { loadSdk } from '../shared/optional-sdk';
 import { Embedder } from './embedder';
 import { EmbeddingError } from './errors';
 
@@ -76,10 +77,11 @@ export class BedrockEmbedder implements Embedder {
     const request = cohere
       ? { texts, input_type: this.options.cohereInputType ?? 'clustering' }
       : { inputText: texts[0], ...(this.options.dimensions === undefined ? {} : { dimensions: this.options.dimensions }) };
-    this.client ??= new BedrockRuntimeClient({});
+    const sdk = loadSdk<typeof import('@aws-sdk/client-bedrock-runtime')>('@aws-sdk/client-bedrock-runtime', 'BedrockEmbedder');
+    this.client ??= new sdk.BedrockRuntimeClient({});
     let raw: string;
     try {
-      const response = await this.client.send(new InvokeModelCommand({
+      const response = await this.client.send(new sdk.InvokeModelCommand({
         modelId: this.modelId,
         contentType: 'application/json',
         accept: 'application/json',
