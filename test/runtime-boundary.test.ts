@@ -25,3 +25,37 @@ describe('the runtime subpath', () => {
     expect(manifest.exports['.'].default).toBe('./dist/lib/index.js');
   });
 });
+
+describe('the runtime subpath without the AWS SDK installed', () => {
+  const SDK_PACKAGES = ['@aws-sdk/client-bedrock-runtime', '@aws-sdk/client-dynamodb', '@aws-sdk/client-lambda', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-codedeploy'];
+
+  /** Loads lambdas/runtime in a fresh module registry in which every AWS SDK client package is missing. */
+  function loadWithoutSdk(): any {
+    let runtime: any;
+    jest.isolateModules(() => {
+      for (const name of SDK_PACKAGES) {
+        jest.doMock(name, () => {
+          throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' });
+        });
+      }
+      runtime = require('../lambdas/runtime');
+    });
+    return runtime;
+  }
+
+  afterEach(() => {
+    for (const name of SDK_PACKAGES) jest.dontMock(name);
+  });
+
+  test('still imports, and the helpers that need no SDK work', async () => {
+    const runtime = loadWithoutSdk();
+    expect(await runtime.deltaS('a canary release', 'a canary release')).toBe(0);
+    expect(runtime.coverage('alias weights', 'alias weights')).toBe(1);
+  });
+
+  test('names the missing package when a helper that needs it is used', async () => {
+    const runtime = loadWithoutSdk();
+    await expect(new runtime.BedrockEmbedder().embed(['hello'])).rejects.toThrow(
+      'BedrockEmbedder needs @aws-sdk/client-bedrock-runtime, which is not installed: add it to your dependencies (the Lambda Node.js runtime already includes it)');
+  });
+});
