@@ -7,6 +7,7 @@ import {
   IdempotencyKeyMissingError,
   IdempotencyKeyReuseError,
   IdempotencyPersistenceError,
+  IdempotencyStorageError,
   IdempotencyShadowModeError,
   makeIdempotent,
   type IdempotencyOptions,
@@ -361,6 +362,15 @@ describe('makeIdempotent against dynalite', () => {
     expect(await readItem(`orders#${sha256('o-1')}`)).toBeDefined();
   });
 
+  test('takes a plain string key option as a JSON path', async () => {
+    const { fn, calls } = counted(async () => 'ok');
+    const handler = makeIdempotent(fn, options<{ detail: { id: string } }>({ key: '$.detail.id' }));
+    await handler({ detail: { id: 'evt-1' } });
+    await handler({ detail: { id: 'evt-1' } });
+    expect(calls).toHaveLength(1);
+    expect(await readItem(`orders#${sha256('evt-1')}`)).toBeDefined();
+  });
+
   test('reads the key from a function of the event, and validates a selected payload', async () => {
     type Job = { jobId: string; input: { n: number }; attempt: number };
     const { fn, calls } = counted(async (job: Job) => job.input.n * 2);
@@ -396,7 +406,8 @@ describe('makeIdempotent against dynalite', () => {
     const oldRelease = counted(async () => 'old');
     const newRelease = counted(async () => 'new');
     const oldHandler = makeIdempotent(oldRelease.fn, options<Msg>({ key, fence: { partition: { path: '$.partition' }, releaseId: 'rel-1' } }));
-    const newHandler = makeIdempotent(newRelease.fn, options<Msg>({ key, fence: { partition: { path: '$.partition' }, releaseId: 'rel-2' } }));
+    // A string starting with $ is a path too.
+    const newHandler = makeIdempotent(newRelease.fn, options<Msg>({ key, fence: { partition: '$.partition', releaseId: 'rel-2' } }));
 
     expect(await oldHandler({ partition: 'shard-1', messageId: 'm1' })).toBe('old');
     expect(await newHandler({ partition: 'shard-1', messageId: 'm1' })).toBe('old');
@@ -446,8 +457,9 @@ describe('makeIdempotent against dynalite', () => {
 
     const error = await handler(restEvent(key, 'b')).catch((e: unknown) => e);
 
+    expect(error).toBeInstanceOf(IdempotencyStorageError);
     expect(error).toBeInstanceOf(IdempotencyPersistenceError);
-    expect(error).toMatchObject({ name: 'IdempotencyPersistenceError', operation: 'claim', recordId: `orders#${sha256(key)}` });
+    expect(error).toMatchObject({ name: 'IdempotencyStorageError', operation: 'claim', recordId: `orders#${sha256(key)}` });
     expect((error as Error).message).toMatch(/^idempotency store failed to claim record orders#/);
     expect((error as Error).cause).toBeInstanceOf(Error);
     expect(calls).toHaveLength(0);
@@ -458,7 +470,7 @@ describe('makeIdempotent against dynalite', () => {
     const { fn, calls } = counted(async () => 'ran');
     const handler = makeIdempotent(fn, options({ table: 'no-such-table' }));
     await expect(handler(restEvent(freshKey(), 'b'))).rejects.toMatchObject({
-      name: 'IdempotencyPersistenceError',
+      name: 'IdempotencyStorageError',
       cause: expect.objectContaining({ name: 'ResourceNotFoundException' }),
     });
     expect(calls).toHaveLength(0);
@@ -505,6 +517,7 @@ describe('makeIdempotent against dynalite', () => {
 describe('makeIdempotent configuration', () => {
   test('fails when no table is given and the environment names none', () => {
     delete process.env.GUARDRAILS_IDEMPOTENCY_TABLE;
+    delete process.env.IDEMPOTENCY_TABLE_NAME;
     expect(() => makeIdempotent(async () => 1, {})).toThrow(
       'no idempotency table: pass options.table or set GUARDRAILS_IDEMPOTENCY_TABLE (IdempotencyTable.grant(fn) sets it), got: undefined',
     );

@@ -60,7 +60,7 @@ export class IdempotencyKeyMissingError extends IdempotencyError {
 }
 
 /** The idempotency store could not be read or written; `cause` holds the underlying error. */
-export class IdempotencyPersistenceError extends IdempotencyError {
+export class IdempotencyStorageError extends IdempotencyError {
   /** The store operation that failed: `claim`, `read`, `complete` or `release`. */
   public readonly operation: string;
   /** The record id involved. */
@@ -69,11 +69,14 @@ export class IdempotencyPersistenceError extends IdempotencyError {
   constructor(operation: string, recordId: string, cause: unknown) {
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     super(`idempotency store failed to ${operation} record ${recordId}: ${detail}`, { cause });
-    this.name = 'IdempotencyPersistenceError';
+    this.name = 'IdempotencyStorageError';
     this.operation = operation;
     this.recordId = recordId;
   }
 }
+
+/** The same class as `IdempotencyStorageError`, under the name Powertools users look for. */
+export const IdempotencyPersistenceError = IdempotencyStorageError;
 
 /** The options given to `makeIdempotent` are invalid (the message names the option and its value). */
 export class IdempotencyConfigurationError extends IdempotencyError {

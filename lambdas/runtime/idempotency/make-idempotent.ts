@@ -7,7 +7,7 @@ import {
   IdempotencyInProgressError,
   IdempotencyKeyMissingError,
   IdempotencyKeyReuseError,
-  IdempotencyPersistenceError,
+  IdempotencyStorageError,
   IdempotencyShadowModeError,
 } from './errors';
 import { DEFAULT_KEY_HEADER, type EventSelector, headerValue, isHttpEvent, keyText, select, sha256, stableStringify } from './keys';
@@ -19,8 +19,9 @@ export interface IdempotencyContext {
   getRemainingTimeInMillis?(): number;
 }
 
-/** Where the idempotency key comes from. */
+/** Where the idempotency key comes from. A plain string is a JSON path, like `{ path }`. */
 export type IdempotencyKeySource<E> =
+  | string
   /** An HTTP header, matched in any case, of an API Gateway v1/v2 (or function URL / ALB) event. */
   | { readonly header: string }
   /** A JSON path into the event (`$.detail.id`; a JSON string on the way, like an API body, is parsed). */
@@ -34,7 +35,10 @@ export type IdempotencyKeySource<E> =
  * the record names the release that claimed it.
  */
 export interface IdempotencyFence<E> {
-  /** The queue partition (shard id, message group id): a literal value, `{ path }` into the event, or a function of it. */
+  /**
+   * The queue partition (shard id, message group id): a JSON path into the event (`{ path }`, or a string
+   * starting with `$`), a function of the event, or any other string as the literal partition.
+   */
   readonly partition: string | { readonly path: string } | ((event: E) => unknown);
   /** The release processing the event. @default - the RELEASE_ID environment variable */
   readonly releaseId?: string;
@@ -42,7 +46,10 @@ export interface IdempotencyFence<E> {
 
 /** Options of `makeIdempotent`. */
 export interface IdempotencyOptions<E> {
-  /** The table name. @default - the GUARDRAILS_IDEMPOTENCY_TABLE environment variable (set by `IdempotencyTable.grant`) */
+  /**
+   * The table name.
+   * @default - the GUARDRAILS_IDEMPOTENCY_TABLE environment variable (set by `IdempotencyTable.grant`), else IDEMPOTENCY_TABLE_NAME (the name Powertools' examples use)
+   */
   readonly table?: string;
   /** The DynamoDB client (for tests and custom endpoints). @default - a new DynamoDBClient with the SDK's defaults */
   readonly client?: DynamoDBClient;
@@ -106,6 +113,7 @@ export function makeIdempotent<E, R>(
     const valid = (typeof p === 'string' && p !== '') || typeof p === 'function' || (typeof p === 'object' && p !== null && typeof (p as { path?: unknown }).path === 'string');
     if (!valid) throw new IdempotencyConfigurationError(`fence.partition must be a value, { path } or a function, got: ${JSON.stringify(p)}`);
     if (typeof p === 'object') select({}, (p as { path: string }).path);
+    if (typeof p === 'string' && p.startsWith('$')) select({}, p);
   }
 
   return async function idempotent(event: E, context?: IdempotencyContext): Promise<R> {
@@ -122,7 +130,9 @@ export function makeIdempotent<E, R>(
     let scoped = key;
     if (fence) {
       const source = fence.partition;
-      const partition = keyText(typeof source === 'string' ? source : select(event, typeof source === 'function' ? source : source.path));
+      const partition = keyText(typeof source === 'string'
+        ? (source.startsWith('$') ? select(event, source) : source)
+        : select(event, typeof source === 'function' ? source : source.path));
       if (partition === undefined) throw new IdempotencyKeyMissingError('a fence partition');
       scoped = `${partition.length}:${partition}|${key}`;
     }
@@ -152,7 +162,7 @@ export function makeIdempotent<E, R>(
         }
         existing = outcome.existing;
       } catch (error) {
-        throw error instanceof IdempotencyError ? error : new IdempotencyPersistenceError('claim', id, error);
+        throw error instanceof IdempotencyError ? error : new IdempotencyStorageError('claim', id, error);
       }
       // Gone (released or expired between our write and the read): claim again.
       if (!existing || !isLive(existing, Date.now())) continue;
@@ -164,7 +174,7 @@ export function makeIdempotent<E, R>(
       throw new IdempotencyInProgressError(id, retryAfter, existing.releaseId);
     }
     if (!claimed) {
-      throw new IdempotencyPersistenceError('claim', id, new Error(`the record changed under ${CLAIM_ATTEMPTS} claim attempts in a row`));
+      throw new IdempotencyStorageError('claim', id, new Error(`the record changed under ${CLAIM_ATTEMPTS} claim attempts in a row`));
     }
 
     let result: R;
@@ -228,16 +238,18 @@ function decode<R>(data: string | undefined): R {
 
 function keyReader<E>(source: IdempotencyKeySource<E>): { read(event: E): string | undefined; source: string } {
   if (typeof source === 'function') return { read: (event) => keyText(source(event)), source: 'a key from the key function' };
-  if ('header' in source && typeof source.header === 'string' && source.header.length > 0) {
+  if (typeof source === 'string') {
+    if (source.length > 0) return keyReader<E>({ path: source });
+  } else if (typeof source === 'object' && source !== null && 'header' in source && typeof source.header === 'string' && source.header.length > 0) {
     const name = source.header;
     return { read: (event) => keyText(headerValue(event, name)), source: `header ${name}` };
   }
-  if ('path' in source && typeof source.path === 'string' && source.path.length > 0) {
+  if (typeof source === 'object' && source !== null && 'path' in source && typeof source.path === 'string' && source.path.length > 0) {
     const path = source.path;
     select({}, path); // parse now, so that a malformed path fails when the handler is built
     return { read: (event) => keyText(select(event, path)), source: `a value at ${path}` };
   }
-  throw new IdempotencyConfigurationError(`key must be { header }, { path } or a function, got: ${JSON.stringify(source)}`);
+  throw new IdempotencyConfigurationError(`key must be a JSON path, { header }, { path } or a function, got: ${JSON.stringify(source)}`);
 }
 
 function payloadHashOf<E>(event: E, validation: boolean | EventSelector<E> | undefined): string | undefined {
@@ -251,7 +263,7 @@ function payloadHashOf<E>(event: E, validation: boolean | EventSelector<E> | und
 }
 
 function tableName(option: string | undefined): string {
-  const name = option ?? process.env[IDEMPOTENCY_TABLE_ENV];
+  const name = option ?? process.env[IDEMPOTENCY_TABLE_ENV] ?? process.env.IDEMPOTENCY_TABLE_NAME;
   if (!name) {
     throw new IdempotencyConfigurationError(`no idempotency table: pass options.table or set ${IDEMPOTENCY_TABLE_ENV} (IdempotencyTable.grant(fn) sets it), got: ${JSON.stringify(name)}`);
   }
