@@ -111,3 +111,21 @@ test('rethrows the body\'s own error when releasing the claim also fails', async
     warn.mockRestore();
   }
 });
+
+test('wraps a handler typed with the aws-lambda event and Context types, passing both through', async () => {
+  ddb.on(PutItemCommand).resolves({});
+  type Ev = import('aws-lambda').APIGatewayProxyEvent;
+  type Ctx = import('aws-lambda').Context;
+  const seen: Array<[string | null, number]> = [];
+  const lambdaHandler = async (e: Ev, c: Ctx) => {
+    seen.push([e.body, c.getRemainingTimeInMillis()]);
+    return { statusCode: 200, body: 'ok' };
+  };
+  const wrapped = makeIdempotent(lambdaHandler, { table: 't', client, scope: 'orders' });
+  const ctx = { getRemainingTimeInMillis: () => 1234 } as Ctx;
+
+  expect(await wrapped(event('k6', 'typed') as unknown as Ev, ctx)).toEqual({ statusCode: 200, body: 'ok' });
+  expect(seen).toEqual([['typed', 1234]]);
+  const claim = ddb.commandCalls(PutItemCommand)[0].args[0].input.Item?.held_until?.N;
+  expect(Number(claim) - Date.now()).toBeLessThanOrEqual(1234);
+});

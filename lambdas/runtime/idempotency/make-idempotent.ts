@@ -82,8 +82,8 @@ export interface IdempotencyOptions<E> {
   readonly fence?: IdempotencyFence<E>;
 }
 
-/** The wrapped function. */
-export type IdempotentFunction<E, R> = (event: E, context?: IdempotencyContext) => Promise<R>;
+/** The wrapped function: same event and context as the function it wraps (the context may be left out). */
+export type IdempotentFunction<E, R, C = IdempotencyContext> = (event: E, context?: C) => Promise<R>;
 
 const CLAIM_ATTEMPTS = 3;
 
@@ -93,10 +93,10 @@ const CLAIM_ATTEMPTS = 3;
  * running `fn`. If `fn` throws, only this call's claim is released and the error rethrown, so the call can be
  * retried. If the claim cannot be written, `fn` does not run.
  */
-export function makeIdempotent<E, R>(
-  fn: (event: E, context?: IdempotencyContext) => Promise<R>,
+export function makeIdempotent<E, R, C extends IdempotencyContext = IdempotencyContext>(
+  fn: (event: E, context: C) => Promise<R>,
   options: IdempotencyOptions<E> = {},
-): IdempotentFunction<E, R> {
+): IdempotentFunction<E, R, C> {
   if (typeof fn !== 'function') throw new IdempotencyConfigurationError(`makeIdempotent needs a function, got: ${typeof fn}`);
   const store = options.store ?? new DynamoDBIdempotencyStore({ tableName: tableName(options.table), client: options.client });
   const expiresAfter = positiveSeconds('expiresAfter', options.expiresAfter ?? envSeconds(IDEMPOTENCY_TTL_ENV) ?? DEFAULT_EXPIRES_AFTER_SECONDS);
@@ -116,7 +116,7 @@ export function makeIdempotent<E, R>(
     if (typeof p === 'string' && p.startsWith('$')) select({}, p);
   }
 
-  return async function idempotent(event: E, context?: IdempotencyContext): Promise<R> {
+  return async function idempotent(event: E, context?: C): Promise<R> {
     const shadow = process.env[SHADOW_MODE_ENV];
     if (shadow === 'true' || shadow === '1') throw new IdempotencyShadowModeError(SHADOW_MODE_ENV, shadow);
 
@@ -125,7 +125,7 @@ export function makeIdempotent<E, R>(
     const key = readKey.read(event);
     if (key === undefined) {
       if (requireKey) throw new IdempotencyKeyMissingError(readKey.source);
-      return fn(event, context);
+      return fn(event, context as C);
     }
     let scoped = key;
     if (fence) {
@@ -179,7 +179,7 @@ export function makeIdempotent<E, R>(
 
     let result: R;
     try {
-      result = await fn(event, context);
+      result = await fn(event, context as C);
     } catch (error) {
       // Release only our own claim (conditional on the token): never a lock someone else holds.
       try {
