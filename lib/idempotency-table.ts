@@ -1,4 +1,5 @@
 import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -28,6 +29,8 @@ export interface IIdempotencyTable extends IConstruct {
   readonly ttl: Duration;
   /** Lets `fn` use the table from `makeIdempotent` and tells it the table's name and the ttl through its environment. */
   grant(fn: lambda.IFunction): iam.Grant;
+  /** Claims that found the key taken: duplicates answered from the store, plus calls that met one in progress. */
+  metricDedupeHits(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /** Properties of `IdempotencyTable`. */
@@ -169,6 +172,14 @@ export class IdempotencyTable extends Construct implements IIdempotencyTable {
         `pass options.table (and expiresAfter) to makeIdempotent, or set ${IDEMPOTENCY_TABLE_ENV} and ${IDEMPOTENCY_TTL_ENV} yourself`);
     }
     return grant;
+  }
+
+  /**
+   * Claims that found the key taken (DynamoDB's ConditionalCheckFailedRequests on this table, summed): each is
+   * a duplicate answered from the store or a call that met the key in progress. The seeds' `dedupe_hits`.
+   */
+  public metricDedupeHits(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.table.metricConditionalCheckFailedRequests({ statistic: cloudwatch.Stats.SUM, label: 'Idempotency dedupe hits', ...props });
   }
 }
 

@@ -107,6 +107,18 @@ describe('IdempotencyTable', () => {
     });
   });
 
+  test('metricDedupeHits sums the table\'s ConditionalCheckFailedRequests', () => {
+    const s = stack();
+    const idem = new IdempotencyTable(s, 'Idem');
+    const metric = idem.metricDedupeHits({ period: Duration.minutes(1) });
+
+    expect(metric.namespace).toBe('AWS/DynamoDB');
+    expect(metric.metricName).toBe('ConditionalCheckFailedRequests');
+    expect(metric.statistic).toBe('Sum');
+    expect(metric.period.toMinutes()).toBe(1);
+    expect(s.resolve(metric.dimensions)).toEqual({ TableName: { Ref: tableLogicalId(Template.fromStack(s)) } });
+  });
+
   test('keeps records for releaseWindow + 24 h by default', () => {
     const s = stack();
     const idem = new IdempotencyTable(s, 'Idem', { releaseWindow: Duration.hours(6) });
