@@ -23,7 +23,7 @@ import { makeIdempotent } from '../lambdas/runtime/idempotency';
 import { sha256 } from '../lambdas/runtime/idempotency/keys';
 import { startDynaliteProcess, type LocalDynamo } from '../test/helpers/dynalite';
 
-const PHASE_SECONDS = Number(process.env.BENCH_PHASE_SECONDS ?? 20);
+const PHASE_SECONDS = Number(process.env.BENCH_PHASE_SECONDS ?? 18);
 const BATCH = Number(process.env.BENCH_BATCH ?? 10);
 const MAX_CALLS = Number(process.env.BENCH_MAX_CALLS ?? 3000); // per variant and phase
 const WARMUP = 150;

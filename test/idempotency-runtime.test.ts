@@ -315,6 +315,42 @@ describe('makeIdempotent against dynalite', () => {
     expect(calls).toHaveLength(1);
   });
 
+  test('raises a storage error naming the record when a stored result is not valid JSON', async () => {
+    const key = freshKey();
+    const id = `orders#${sha256(key)}`;
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    await client.send(new PutItemCommand({
+      TableName: table,
+      Item: { id: { S: id }, status: { S: 'COMPLETED' }, expiration: { N: String(later) }, held_until: { N: String(later * 1000) }, data: { S: '{"truncated' } },
+    }));
+    const { fn, calls } = counted(async () => 'ran');
+
+    await expect(makeIdempotent(fn, options())(restEvent(key, 'b'))).rejects.toMatchObject({
+      name: 'IdempotencyStorageError', operation: 'read', recordId: id, cause: expect.any(SyntaxError),
+    });
+    expect(calls).toHaveLength(0);
+  });
+
+  test('gives a call that is already out of time a lease that has already ended', async () => {
+    const key = freshKey();
+    let unblock!: () => void;
+    const gate = new Promise<void>((resolve) => { unblock = resolve; });
+    const late = makeIdempotent(async () => { await gate; return 'late'; }, options());
+    const call = late(restEvent(key, 'b'), { getRemainingTimeInMillis: () => 0 });
+    await sleep(30);
+
+    const { fn, calls } = counted(async () => 'retried');
+    expect(await makeIdempotent(fn, options())(restEvent(key, 'b'))).toBe('retried');
+    expect(calls).toHaveLength(1);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      unblock();
+      await call;
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   test('writes records that expire after expiresAfter seconds', async () => {
     const key = freshKey();
     await makeIdempotent(async () => 1, options({ expiresAfter: 90_000 }))(restEvent(key, 'b'));

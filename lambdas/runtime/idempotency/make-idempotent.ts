@@ -144,7 +144,8 @@ export function makeIdempotent<E, R, C extends IdempotencyContext = IdempotencyC
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS && !claimed; attempt++) {
       const now = Date.now();
       const remaining = context?.getRemainingTimeInMillis?.();
-      const lease = typeof remaining === 'number' && remaining > 0 ? remaining : inProgressTimeoutMs;
+      // A call already out of time gets a lease that has already ended, not the no-context default.
+      const lease = typeof remaining === 'number' && Number.isFinite(remaining) ? Math.max(0, remaining) : inProgressTimeoutMs;
       let existing: IdempotencyRecord | undefined;
       try {
         const outcome = await store.claim({
@@ -169,7 +170,13 @@ export function makeIdempotent<E, R, C extends IdempotencyContext = IdempotencyC
       if (payloadHash !== undefined && existing.payloadHash !== undefined && existing.payloadHash !== payloadHash) {
         throw new IdempotencyKeyReuseError(id, existing.payloadHash, payloadHash);
       }
-      if (existing.status === 'COMPLETED') return decode<R>(existing.data);
+      if (existing.status === 'COMPLETED') {
+        try {
+          return decode<R>(existing.data);
+        } catch (error) {
+          throw new IdempotencyStorageError('read', id, error);
+        }
+      }
       const retryAfter = Math.max(1, Math.ceil(((existing.inProgressUntil ?? Date.now()) - Date.now()) / 1000));
       throw new IdempotencyInProgressError(id, retryAfter, existing.releaseId);
     }
