@@ -1,24 +1,44 @@
+import * as path from 'path';
 import { Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { GuardedAlias } from '../lib';
-import { handlerCode } from '../lib/private/assets';
+import { DeltaSProbe, GoldSet, GuardedAlias } from '../lib';
+import { findPackageRoot, handlerCode } from '../lib/private/assets';
 import { acknowledgeManagedPolicy } from '../lib/private/nag';
 import { HANDLER_RUNTIME } from '../lib/private/runtime';
 
+/** The demo's gold set: 54 questions × 3 paraphrases over the demo corpus. */
+export const DEMO_GOLD_SET = path.join(findPackageRoot(), 'bin', 'gold-set.jsonl');
+
+/** Properties of `DemoStack`. */
+export interface DemoStackProps extends StackProps {
+  /**
+   * Deploy the drifted build of the demo (title-only retrieval, first-sentence answers), which the ΔS probe
+   * rejects, so CodeDeploy rolls the release back.
+   * @default - `DEMO_DRIFT=1` in the environment of `cdk deploy`
+   */
+  readonly drift?: boolean;
+}
+
 /**
- * The example app: a demo answering service (lambdas/demo-answer) released through a GuardedAlias and
- * served by an API Gateway REST API whose integration targets the alias, never $LATEST.
+ * The example app: a demo answering service (lambdas/demo-answer) released through a GuardedAlias whose
+ * ΔS probe runs before and after traffic moves, served by an API Gateway REST API whose integration
+ * targets the alias, never $LATEST.
+ *
+ * `DEMO_DRIFT=1 npx cdk deploy` deploys the drifted build: the probe's BeforeAllowTraffic hook fails it
+ * (ΔS drift, coverage and λ flips) and the stack rolls back; a normal deploy passes.
  */
 export class DemoStack extends Stack {
   public readonly answerFunction: lambda.Function;
   public readonly guarded: GuardedAlias;
+  public readonly probe: DeltaSProbe;
   public readonly api: apigw.RestApi;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props?: DemoStackProps) {
     super(scope, id, props);
+    const drift = props?.drift ?? process.env.DEMO_DRIFT === '1';
 
     this.answerFunction = new lambda.Function(this, 'AnswerFunction', {
       runtime: HANDLER_RUNTIME,
@@ -27,11 +47,14 @@ export class DemoStack extends Stack {
       memorySize: 256,
       timeout: Duration.seconds(10),
       description: 'Demo answering service: answers questions from a bundled corpus',
+      // Only the drifted build carries the flag, so the normal build's template is the same with or without it.
+      environment: drift ? { DEMO_DRIFT: '1' } : undefined,
     });
     acknowledgeManagedPolicy(this.answerFunction, 'service-role/AWSLambdaBasicExecutionRole',
       'It only lets the function write CloudWatch Logs; the demo needs nothing else.');
 
-    this.guarded = new GuardedAlias(this, 'Answer', { function: this.answerFunction });
+    this.probe = new DeltaSProbe(this, 'Probe', { goldSet: GoldSet.fromFile(DEMO_GOLD_SET) });
+    this.guarded = new GuardedAlias(this, 'Answer', { function: this.answerFunction, probe: this.probe });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { CanaryMetrics } from './canary-metrics';
+import { DeltaSProbe } from './delta-s-probe';
 import { GateThresholds, MAX_DETECTION_TIME, ReleaseGates, validateGateThresholds } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
 import { ControlVersions } from './private/control-version';
@@ -68,6 +69,13 @@ export interface GuardedAliasProps {
    */
   readonly postTrafficHook?: lambda.IFunction;
   /**
+   * The ΔS probe run as this alias's BeforeAllowTraffic and AfterAllowTraffic hook: the deployment fails
+   * unless the new version passes the probe's gates, and the deployment group watches the probe's ΔS alarm.
+   * CodeDeploy runs one hook per phase, so `probe` excludes `preTrafficHook` and `postTrafficHook`.
+   * @default - no probe
+   */
+  readonly probe?: DeltaSProbe;
+  /**
    * A description of the alias.
    * @default - none
    */
@@ -95,6 +103,10 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
   public readonly controlVersion: string;
   /** The strategy in force. */
   public readonly strategy: RolloutStrategy;
+  /** The ΔS probe run before and after traffic moves, if any. */
+  public readonly probe?: DeltaSProbe;
+  /** The probe's ΔS alarm on the new version, watched by the deployment group; undefined without a probe. */
+  public readonly probeAlarm?: cloudwatch.Alarm;
   /** Canary-versus-control metrics of this alias. */
   public readonly metrics: CanaryMetrics;
   /**
@@ -131,9 +143,18 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       if (hook !== undefined && !isFunction(hook)) problems.add(prop, 'a lambda.IFunction', describeConstruct(hook));
       if (hook !== undefined && hook === fn) problems.add(prop, 'a function other than the one being released', describeConstruct(hook));
     }
+    if (props?.probe !== undefined && !(props.probe instanceof DeltaSProbe)) problems.add('probe', 'a DeltaSProbe', describeConstruct(props.probe));
+    if (props?.probe instanceof DeltaSProbe) {
+      for (const [prop, hook] of [['preTrafficHook', props.preTrafficHook], ['postTrafficHook', props.postTrafficHook]] as const) {
+        if (hook !== undefined) {
+          problems.add(prop, `left out when probe is set (the probe is both the BeforeAllowTraffic and the AfterAllowTraffic hook, and CodeDeploy runs one hook per phase; run your checks in their own deployment group or drop the probe)`, describeConstruct(hook));
+        }
+      }
+    }
     if (props?.alarms !== undefined && !Array.isArray(props.alarms)) problems.add('alarms', 'an array of alarms', props.alarms);
-    if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + 3 > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
-      problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - 3} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the gates take 3)`, new Described(`${props.alarms!.length} alarms`));
+    const ownAlarms = props?.probe !== undefined ? 4 : 3;
+    if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + ownAlarms > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
+      problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - ownAlarms} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the ${ownAlarms === 4 ? 'gates and the probe take 4' : 'gates take 3'})`, new Described(`${props.alarms!.length} alarms`));
     }
     problems.throwIfAny(`GuardedAlias '${this.node.path}'`);
 
@@ -186,6 +207,25 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     };
     this.serviceRole = shared.serviceRole;
 
+    if (props.probe) {
+      this.probe = props.probe;
+      this.probeAlarm = props.probe._bind({
+        scope: this,
+        function: fn,
+        aliasName,
+        version: this.version,
+        controlVersion: this.controlVersion,
+        deploymentGroup: this.deploymentGroup,
+      });
+      this.addAlarm(this.probeAlarm);
+      // The probe is the hook of both phases. It is not wired like a user's hook (wireHook): it reads the
+      // versions from the deployment rather than its environment, so one probe can serve many aliases.
+      this.preHook = props.probe.function;
+      this.postHook = props.probe.function;
+      iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [props.probe.function.functionArn] });
+      // The probe's grants (on this deployment's control version) must be in place before CodeDeploy runs it.
+      this.alias.node.addDependency(props.probe.function);
+    }
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
@@ -195,7 +235,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       validate: () => {
         const count = this.alarms.length;
         return count > MAX_ALARMS_PER_DEPLOYMENT_GROUP
-          ? [`GuardedAlias '${this.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added)`]
+          ? [`GuardedAlias '${this.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added${this.probeAlarm ? ', the probe\'s among them' : ''})`]
           : [];
       },
     });

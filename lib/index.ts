@@ -3,3 +3,4 @@ export * from './guarded-alias';
 export * from './release-gates';
 export * from './rollout-strategy';
 export { GuardrailsValidationError } from './private/validation';
+export * from './delta-s-probe';

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { answerQuestion, DemoAnswer, DemoRequestError, handler, MAX_QUESTION_LENGTH, nearestSection } from '../lambdas/demo-answer';
+import { answerQuestion, createDemoHandler, DemoAnswer, DemoRequestError, firstSentence, handler, MAX_QUESTION_LENGTH, nearestSection } from '../lambdas/demo-answer';
 import { CORPUS } from '../lambdas/demo-answer/corpus';
-import { coverage, deltaS, parseGoldSet } from '../lambdas/runtime/probe';
+import { coverage, deltaS, deltaSPairs, parseGoldSet } from '../lambdas/runtime/probe';
 
 const HELD_OUT: ReadonlyArray<readonly [string, string]> = [
   ['canary-release', 'Why would I expose only a few users to a new build first?'],
@@ -44,7 +44,13 @@ const HELD_OUT: ReadonlyArray<readonly [string, string]> = [
   ['safety-net', 'Which EventBridge events are listened to after a failed deployment?'],
 ];
 
-const goldSet = parseGoldSet(fs.readFileSync(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'), 'utf8'));
+const GOLD = fs.readFileSync(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'), 'utf8');
+const goldSet = parseGoldSet(GOLD);
+/** Each gold item's corpus section: the extra `section` field, which parseGoldSet ignores. */
+const sectionOf = new Map<string, string>(GOLD.trim().split('\n').map((line) => {
+  const { id, section } = JSON.parse(line);
+  return [String(id), section];
+}));
 
 function restEvent(overrides: Partial<APIGatewayProxyEvent>): APIGatewayProxyEvent {
   return {
@@ -179,17 +185,18 @@ describe('demo-answer corpus and gold set', () => {
     expect(new Set(CORPUS.map((s) => s.id)).size).toBe(CORPUS.length);
   });
 
-  test('the gold set has one line per corpus section, 3 paraphrases each, the section text as target', () => {
-    expect(goldSet.map((item) => item.id)).toEqual(CORPUS.map((s) => s.id));
+  test('the gold set has 3 questions per corpus section in corpus order, 3 paraphrases each, the section text as target', () => {
+    expect(goldSet).toHaveLength(54);
+    expect(goldSet.map((item) => sectionOf.get(item.id))).toEqual(CORPUS.flatMap((s) => [s.id, s.id, s.id]));
     for (const item of goldSet) {
       expect(item.paraphrases).toHaveLength(3);
-      expect(item.target).toBe(CORPUS.find((s) => s.id === item.id)!.text);
+      expect(item.target).toBe(CORPUS.find((s) => s.id === sectionOf.get(item.id))!.text);
     }
   });
 
-  test('every gold question and paraphrase (72 texts) gets its target section', () => {
+  test('every gold question and paraphrase (216 texts) gets its target section', () => {
     const misses = goldSet.flatMap((item) => [item.question, ...item.paraphrases]
-      .map((text) => ({ text, expected: item.id, got: nearestSection(text).id }))
+      .map((text) => ({ text, expected: sectionOf.get(item.id), got: nearestSection(text).id }))
       .filter((r) => r.got !== r.expected));
     expect(misses).toEqual([]);
   });
@@ -208,6 +215,53 @@ describe('demo-answer corpus and gold set', () => {
       const { answer } = answerQuestion(item.paraphrases[0]);
       expect(await deltaS(answer, item.target)).toBe(0);
       expect(coverage(answer, item.target)).toBe(1);
+    }
+  });
+});
+
+describe('the drifted build of the demo (DEMO_DRIFT=1)', () => {
+  // Measured on the 54-item gold set (216 texts × 2 seeds): normal build ΔS median 0, coverage median 1;
+  // drifted build ΔS median 0.288, coverage median 0.45, 14 of 54 questions change λ state.
+  test('answers from the section whose title is nearest, with its first sentence only', () => {
+    const answer = answerQuestion('What does ΔS measure?', { drift: true });
+    expect(answer.sectionId).toBe('delta-s');
+    expect(answer.answer).toBe('ΔS measures semantic drift between two texts as one minus the cosine similarity of their unit normalised embeddings.');
+  });
+
+  test('is selected by DEMO_DRIFT=1 in the environment, and by nothing else', async () => {
+    const saved = process.env.DEMO_DRIFT;
+    try {
+      process.env.DEMO_DRIFT = '1';
+      const drifted = (await handler({ question: 'What is a canary release?' })) as DemoAnswer;
+      process.env.DEMO_DRIFT = 'true';
+      const normal = (await handler({ question: 'What is a canary release?' })) as DemoAnswer;
+      expect(drifted.answer).toBe(firstSentence(normal.answer));
+      expect(normal.answer).toBe(CORPUS.find((s) => s.id === 'canary-release')!.text);
+    } finally {
+      if (saved === undefined) delete process.env.DEMO_DRIFT;
+      else process.env.DEMO_DRIFT = saved;
+    }
+  });
+
+  test('keeps a ΔS median under the 0.45 gate but drops median coverage under 0.70 on the gold set', async () => {
+    const drifted = goldSet.flatMap((item) => [item.question, ...item.paraphrases].map((text) => [answerQuestion(text, { drift: true }).answer, item.target] as const));
+    const distances = await deltaSPairs(drifted);
+    const coverages = drifted.map(([answer, target]) => coverage(answer, target));
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    expect(median(distances)).toBeGreaterThan(0.25);
+    expect(median(distances)).toBeLessThan(0.45);
+    expect(median(coverages)).toBeLessThan(0.5);
+  });
+
+  test('a handler made for one build ignores the environment', async () => {
+    const saved = process.env.DEMO_DRIFT;
+    process.env.DEMO_DRIFT = '1';
+    try {
+      const answer = (await createDemoHandler({ release: 'v1' })({ question: 'What is a canary release?' })) as DemoAnswer;
+      expect(answer).toEqual({ answer: CORPUS.find((s) => s.id === 'canary-release')!.text, sectionId: 'canary-release', release: 'v1' });
+    } finally {
+      if (saved === undefined) delete process.env.DEMO_DRIFT;
+      else process.env.DEMO_DRIFT = saved;
     }
   });
 });

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { buildDemoApp } from '../bin/demo-app';
+import { DemoStack } from '../bin/demo-stack';
 import { testApp } from './util';
 
 /** Asset hashes and the code hash in the version's logical ID change with every handler edit; the snapshot ignores them. */
@@ -36,7 +37,9 @@ describe('the example app', () => {
       'AwsSolutions-IAM4[AWSCodeDeployRoleForLambdaLimited] at RolloutGuardrailsDemo/RolloutGuardrails/DeploymentRole',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/AnswerFunction',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/ControlVersions/Provider',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/Probe/Function',
       'AwsSolutions-IAM4[AmazonAPIGatewayPushToCloudWatchLogs] at RolloutGuardrailsDemo/Api',
+      'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/Probe/Function',
     ]);
     for (const v of nag.suppressedViolations) expect(v.reason.length).toBeGreaterThan(20);
   });
@@ -68,10 +71,27 @@ describe('the example app', () => {
       template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Handler: 'index.handler' });
     });
 
-    test('rolls the demo function out through CodeDeploy with its gate alarms', () => {
+    test('rolls the demo function out through CodeDeploy with its gate alarms and the probe\'s ΔS alarm', () => {
       template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 1);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
       template.hasResource('AWS::Lambda::Alias', { UpdatePolicy: { CodeDeployLambdaAliasUpdate: {} } });
+    });
+
+    test('runs the ΔS probe before and after traffic moves', () => {
+      const probeId = stack.getLogicalId(stack.probe.function.node.defaultChild as any);
+      template.hasResource('AWS::Lambda::Alias', {
+        UpdatePolicy: { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: { Ref: probeId }, AfterAllowTrafficHook: { Ref: probeId } } },
+      });
+      expect(stack.probe.goldItems).toHaveLength(54);
+    });
+
+    test('ships the normal build without the drift flag, and the drifted build with it', () => {
+      const environments = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function'))
+        .map((f: any) => f.Properties.Environment?.Variables?.DEMO_DRIFT);
+      expect(environments(template)).not.toContain('1');
+      const drifted = testApp();
+      const driftedStack = new DemoStack(drifted, 'Drifted', { drift: true });
+      expect(environments(Template.fromStack(driftedStack))).toContain('1');
     });
 
     test('matches the reviewed snapshot', () => {

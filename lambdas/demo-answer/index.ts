@@ -40,20 +40,51 @@ export class DemoRequestError extends Error {
 /** Longest question the demo accepts; the same bound as the example app's API Gateway request model. */
 export const MAX_QUESTION_LENGTH = 2000;
 
+/** The environment variable that selects the drifted build (`1`); anything else is the normal build. */
+export const DRIFT_ENV = 'DEMO_DRIFT';
+
+/** Options of {@link answerQuestion} and {@link createDemoHandler}. */
+export interface DemoOptions {
+  /**
+   * Answer as the drifted build does: retrieve by section titles alone and answer with the section's first
+   * sentence, the kind of "cheaper retriever, shorter prompt" change the ΔS probe is there to catch.
+   * @default false
+   */
+  readonly drift?: boolean;
+  /** The release id put in every answer. @default null */
+  readonly release?: string | null;
+}
+
 const embedder = new HashedNgramEmbedder();
 // Embedded once per execution environment: the corpus is fixed, so cold start pays for it and requests do not.
 // The title is embedded with the text so that a question naming the topic finds it.
 const sectionVectors = CORPUS.map((section) => embedder.embedOne(`${section.title}. ${section.text}`));
+const titleVectors = CORPUS.map((section) => embedder.embedOne(section.title));
 
 /**
  * The corpus section nearest to the question by ΔS (hashed n-gram embeddings); ties go to the earlier
  * section, so the answer is a pure function of the question.
  */
 export function nearestSection(question: string): CorpusSection {
+  return nearest(question, sectionVectors);
+}
+
+/** The drifted build's retrieval: the section whose title alone is nearest to the question. */
+export function nearestTitle(question: string): CorpusSection {
+  return nearest(question, titleVectors);
+}
+
+/** The first sentence of a text (up to and including the first ". "), or the whole text. */
+export function firstSentence(text: string): string {
+  const end = text.search(/\.\s/);
+  return end < 0 ? text : text.slice(0, end + 1);
+}
+
+function nearest(question: string, vectors: readonly number[][]): CorpusSection {
   const vector = embedder.embedOne(question);
   let best = 0;
   let bestDistance = Infinity;
-  sectionVectors.forEach((sectionVector, i) => {
+  vectors.forEach((sectionVector, i) => {
     const distance = cosineDistance(vector, sectionVector);
     if (distance < bestDistance) {
       bestDistance = distance;
@@ -63,16 +94,24 @@ export function nearestSection(question: string): CorpusSection {
   return CORPUS[best];
 }
 
-/** Answers one question; throws DemoRequestError for a question that is missing, blank or too long. */
-export function answerQuestion(question: unknown): DemoAnswer {
+/**
+ * Answers one question; throws DemoRequestError for a question that is missing, blank or too long. The
+ * release defaults to `RELEASE_ID` from the environment.
+ */
+export function answerQuestion(question: unknown, options: DemoOptions = {}): DemoAnswer {
   if (question === undefined || question === null) throw new DemoRequestError('missing question: send {"question": "..."} or GET ?q=...');
   if (typeof question !== 'string') throw new DemoRequestError(`question must be a string, got ${typeof question}`);
   if (question.trim() === '') throw new DemoRequestError('question must not be empty');
   if (question.length > MAX_QUESTION_LENGTH) {
     throw new DemoRequestError(`question is ${question.length} characters long; the limit is ${MAX_QUESTION_LENGTH}`);
   }
+  const release = options.release !== undefined ? options.release : process.env.RELEASE_ID ?? null;
+  if (options.drift) {
+    const section = nearestTitle(question);
+    return { answer: firstSentence(section.text), sectionId: section.id, release };
+  }
   const section = nearestSection(question);
-  return { answer: section.text, sectionId: section.id, release: process.env.RELEASE_ID ?? null };
+  return { answer: section.text, sectionId: section.id, release };
 }
 
 /**
@@ -85,9 +124,21 @@ export function answerQuestion(question: unknown): DemoAnswer {
  *   question throws DemoRequestError, which Lambda reports as a function error.
  */
 export async function handler(event: APIGatewayProxyEvent | DirectEvent | WarmEvent): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> {
+  return handle(event, { drift: process.env[DRIFT_ENV] === '1' });
+}
+
+/**
+ * A handler of one build, whatever the environment says: tests run the normal and the drifted build side
+ * by side in one process (as two versions of the function).
+ */
+export function createDemoHandler(options: DemoOptions): typeof handler {
+  return async (event) => handle(event, options);
+}
+
+async function handle(event: APIGatewayProxyEvent | DirectEvent | WarmEvent, options: DemoOptions): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> {
   if (isWarmPing(event)) return { warm: true };
-  if (isRestEvent(event)) return answerRest(event);
-  return answerQuestion((event as DirectEvent | null | undefined)?.question);
+  if (isRestEvent(event)) return answerRest(event, options);
+  return answerQuestion((event as DirectEvent | null | undefined)?.question, options);
 }
 
 function isWarmPing(event: unknown): event is WarmEvent {
@@ -102,13 +153,13 @@ function isRestEvent(event: unknown): event is APIGatewayProxyEvent {
     && typeof (event as { requestContext?: unknown }).requestContext === 'object';
 }
 
-function answerRest(event: APIGatewayProxyEvent): APIGatewayProxyResult {
+function answerRest(event: APIGatewayProxyEvent, options: DemoOptions): APIGatewayProxyResult {
   try {
     switch (event.httpMethod.toUpperCase()) {
       case 'GET':
-        return json(200, answerQuestion(event.queryStringParameters?.q ?? event.multiValueQueryStringParameters?.q?.[0]));
+        return json(200, answerQuestion(event.queryStringParameters?.q ?? event.multiValueQueryStringParameters?.q?.[0], options));
       case 'POST':
-        return json(200, answerQuestion(questionFromBody(event)));
+        return json(200, answerQuestion(questionFromBody(event), options));
       default:
         return json(405, { error: `method ${event.httpMethod} is not allowed; use GET ?q=... or POST {"question": "..."}` }, { Allow: 'GET, POST' });
     }

@@ -1,0 +1,194 @@
+// The AWS edges of the probe: read the deployment, invoke the versions, publish metrics, report the status.
+// Everything that decides lives in engine.ts.
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { Embedder } from '../runtime/probe/embedder';
+import { GoldItem } from '../runtime/probe/gold-set';
+import { LambdaAppSpecTarget, parseLambdaAppSpec } from './appspec';
+import { ProbeConfig } from '../../lib/private/probe-config';
+import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
+
+/** The event CodeDeploy sends a lifecycle hook: only the ids. */
+export interface HookEvent {
+  readonly DeploymentId: string;
+  readonly LifecycleEventHookExecutionId: string;
+}
+
+/** The part of the Lambda context the hook uses. */
+export interface HookContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** What the hook handler is built from; tests pass mocked clients and a fixed configuration. */
+export interface HookDependencies {
+  /** Loads the configuration and gold set; called inside the handler so a failure is still reported. */
+  readonly load: () => { readonly config: ProbeConfig; readonly gold: readonly GoldItem[] };
+  readonly lambda: LambdaClient;
+  readonly codedeploy: CodeDeployClient;
+  readonly cloudwatch: CloudWatchClient;
+  /** Writes one log line. @default console.log */
+  readonly log?: (line: string) => void;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /**
+   * Time kept back from the function's own timeout for publishing, logging and reporting.
+   * @default 20_000 ms
+   */
+  readonly reserveMs?: number;
+  /** @default - the shared HashedNgramEmbedder */
+  readonly embedder?: Embedder;
+}
+
+/** What the handler returns (CodeDeploy ignores it; tests and logs read it). */
+export interface HookResult {
+  readonly status: 'Succeeded' | 'Failed';
+  readonly reasons: string[];
+  readonly report?: ProbeReport;
+}
+
+/**
+ * Builds the BeforeAllowTraffic / AfterAllowTraffic hook handler. It reads the deployment's AppSpec
+ * (`codedeploy:GetDeployment`) for the function, alias, current and target version, probes both versions,
+ * publishes the report's metrics and logs the report as one JSON line, then reports the verdict with
+ * `PutLifecycleEventHookExecutionStatus`.
+ *
+ * It always reports, exactly once: Succeeded only when the probe passed; Failed when it did not, when
+ * anything throws (a bad AppSpec, a denied GetDeployment, a bad configuration), and when its own time is
+ * nearly out (a watchdog fires `reserveMs` before the function's timeout and reports Failed while the probe
+ * is still running). No deployment waits out the hook's hour because of this function.
+ */
+export function createHookHandler(deps: HookDependencies): (event: HookEvent, context?: HookContext) => Promise<HookResult> {
+  const log = deps.log ?? ((line: string) => console.log(line));
+  const now = deps.now ?? Date.now;
+  const reserveMs = deps.reserveMs ?? 20_000;
+
+  return async (event, context) => {
+    const deploymentId = event?.DeploymentId;
+    const executionId = event?.LifecycleEventHookExecutionId;
+    if (typeof deploymentId !== 'string' || typeof executionId !== 'string') {
+      // Not a CodeDeploy hook event: there is nothing to report to.
+      throw new Error(`expected a CodeDeploy lifecycle hook event with DeploymentId and LifecycleEventHookExecutionId, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+    }
+    const started = now();
+    const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
+    let watchdog: NodeJS.Timeout | undefined;
+    const abandon = new AbortController();
+    const timeUp = new Promise<HookResult>((resolve) => {
+      if (!Number.isFinite(remaining)) return;
+      watchdog = setTimeout(() => abandon.abort(), Math.max(0, remaining - reserveMs));
+      abandon.signal.addEventListener('abort', () => resolve({
+        status: 'Failed',
+        reasons: [`the hook's own time is nearly out: ${Math.round((now() - started) / 1000)} s spent, ${reserveMs} ms kept to report`],
+      }));
+    });
+    const work = probe(deps, deploymentId, started, remaining - reserveMs, now, log, abandon.signal).catch((error: unknown): HookResult => ({
+      status: 'Failed',
+      reasons: [`the probe could not run: ${(error as Error)?.message ?? String(error)}`],
+    }));
+    const result = await Promise.race([work, timeUp]);
+    clearTimeout(watchdog);
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails probe hook', deploymentId, status: result.status, reasons: result.reasons }));
+    await putStatus(deps.codedeploy, deploymentId, executionId, result.status, log);
+    return result;
+  };
+}
+
+async function probe(
+  deps: HookDependencies,
+  deploymentId: string,
+  started: number,
+  timeLeftMs: number,
+  now: () => number,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<HookResult> {
+  const { config, gold } = deps.load();
+  const deployment = await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
+  const revision = deployment.deploymentInfo?.revision;
+  const target = parseLambdaAppSpec(revision?.appSpecContent?.content ?? revision?.string?.content ?? '');
+  const deadline = started + Math.min(config.budgetMs, timeLeftMs);
+  const report = await runProbe({
+    gold,
+    config,
+    invoke: lambdaInvoker(deps.lambda, target, now),
+    deadline,
+    now,
+    functionName: target.functionName,
+    alias: target.alias,
+    versions: { new: target.targetVersion, current: target.currentVersion },
+    embedder: deps.embedder,
+    signal,
+  });
+  // Abandoned by the watchdog, which has reported Failed already: nothing more to say.
+  if (signal.aborted) return { status: 'Failed', reasons: ['abandoned when the hook\'s time ran out'] };
+  log(JSON.stringify(report));
+  try {
+    await publish(deps.cloudwatch, config.metricNamespace, report);
+  } catch (error) {
+    // The verdict stands without its metrics; say so, and let the status carry the decision.
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails probe: PutMetricData failed', error: (error as Error).message }));
+  }
+  return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons, report };
+}
+
+/** Invokes `functionName:<version>` with the tail of its log, to read Lambda's own Duration and Init Duration. */
+export function lambdaInvoker(client: LambdaClient, target: LambdaAppSpecTarget, now: () => number = Date.now): Invoker {
+  return async (side, request, signal): Promise<InvokeOutcome> => {
+    const started = now();
+    const response = await client.send(new InvokeCommand({
+      FunctionName: target.functionName,
+      Qualifier: side === 'new' ? target.targetVersion : target.currentVersion,
+      Payload: Buffer.from(JSON.stringify(request)),
+      LogType: 'Tail',
+    }), { abortSignal: signal });
+    const elapsed = now() - started;
+    const payload = response.Payload ? Buffer.from(response.Payload).toString('utf8') : undefined;
+    const tail = response.LogResult ? Buffer.from(response.LogResult, 'base64').toString('utf8') : '';
+    const duration = /REPORT RequestId: \S+\s+Duration: ([\d.]+) ms/.exec(tail);
+    return {
+      payload,
+      functionError: response.FunctionError,
+      latencyMs: duration ? Number(duration[1]) : elapsed,
+      cold: /Init Duration: [\d.]+ ms/.test(tail),
+    };
+  };
+}
+
+/** The function's name from a name or an ARN (`arn:aws:lambda:region:account:function:name[:qualifier]`). */
+export function functionNameOf(nameOrArn: string): string {
+  const arn = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(nameOrArn);
+  return arn ? arn[1] : nameOrArn.split(':')[0];
+}
+
+async function publish(client: CloudWatchClient, namespace: string, report: ProbeReport): Promise<void> {
+  const functionName = functionNameOf(report.functionName);
+  const data = reportMetrics(report).map((m) => ({
+    MetricName: m.name,
+    Value: m.value,
+    Unit: m.unit,
+    Dimensions: [
+      { Name: 'FunctionName', Value: functionName },
+      { Name: 'Alias', Value: report.alias },
+      { Name: 'Version', Value: m.version },
+    ],
+  }));
+  // PutMetricData takes at most 1,000 data per call.
+  for (let i = 0; i < data.length; i += 1000) {
+    await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: data.slice(i, i + 1000) }));
+  }
+}
+
+async function putStatus(client: CodeDeployClient, deploymentId: string, executionId: string, status: 'Succeeded' | 'Failed', log: (line: string) => void): Promise<void> {
+  // A throttle or a network blip must not leave the deployment waiting out the hour: try three times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.send(new PutLifecycleEventHookExecutionStatusCommand({ deploymentId, lifecycleEventHookExecutionId: executionId, status }));
+      return;
+    } catch (error) {
+      log(JSON.stringify({ message: 'cdk-rollout-guardrails probe: PutLifecycleEventHookExecutionStatus failed', attempt, error: (error as Error).message }));
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { GoldItem, parseGoldSet } from '../runtime/probe/gold-set';
+import { ProbeConfig } from '../../lib/private/probe-config';
+import { createHookHandler } from './hook';
+
+/** The files the DeltaSProbe construct puts beside this handler. */
+export const CONFIG_FILE = 'probe-config.json';
+export const GOLD_SET_FILE = 'gold-set.jsonl';
+
+let loaded: { config: ProbeConfig; gold: GoldItem[] } | undefined;
+
+/**
+ * Reads the configuration and the gold set once per execution environment, from the handler's own folder
+ * (or `GUARDRAILS_PROBE_DIR`, which tests set).
+ */
+export function loadProbeFiles(dir: string = process.env.GUARDRAILS_PROBE_DIR ?? __dirname): { config: ProbeConfig; gold: GoldItem[] } {
+  if (loaded) return loaded;
+  const config = JSON.parse(fs.readFileSync(path.join(dir, CONFIG_FILE), 'utf8')) as ProbeConfig;
+  const gold = parseGoldSet(fs.readFileSync(path.join(dir, GOLD_SET_FILE), 'utf8'));
+  loaded = { config, gold };
+  return loaded;
+}
+
+/** The ΔS probe as a CodeDeploy BeforeAllowTraffic / AfterAllowTraffic hook (see hook.ts). */
+export const handler = createHookHandler({
+  load: () => loadProbeFiles(),
+  lambda: new LambdaClient({}),
+  codedeploy: new CodeDeployClient({}),
+  cloudwatch: new CloudWatchClient({}),
+});

@@ -1,0 +1,310 @@
+import * as fs from 'fs';
+import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import {
+  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig, ProbeGateConfig,
+} from './private/probe-config';
+import { parsePointer, templateAsksQuestion } from './private/probe-request';
+import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
+import { GATE_PERIOD } from './canary-metrics';
+import { acknowledgeManagedPolicy } from './private/nag';
+import { probeCode } from './private/probe-asset';
+import { HANDLER_RUNTIME } from './private/runtime';
+import { Described, PropProblems, show } from './private/validation';
+
+/** Time the probe function keeps back from its timeout to publish, log and report its status. */
+const REPORT_RESERVE = Duration.seconds(20);
+/** Lambda's longest timeout. @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html */
+const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
+/** CloudWatch namespaces: 1 to 255 characters, not starting with "AWS/". @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html */
+const NAMESPACE = /^(?!AWS\/)[^:]{1,255}$/;
+
+/** A gold set: JSON Lines of `id`, `question`, `paraphrases` (at least 2), `target`, optional `topic`. */
+export class GoldSet {
+  /** Reads the gold set from a file at synth. */
+  public static fromFile(path: string): GoldSet {
+    return new GoldSet(() => fs.readFileSync(path, 'utf8'), `file ${path}`);
+  }
+
+  /** A gold set given as JSON Lines text. */
+  public static fromJsonl(jsonl: string): GoldSet {
+    return new GoldSet(() => jsonl, 'inline JSON Lines');
+  }
+
+  private constructor(private readonly read: () => string, public readonly source: string) {}
+
+  /** The text and the parsed items; throws GoldSetError (line and field) or the file's read error. */
+  public _load(): { jsonl: string; items: GoldItem[] } {
+    const jsonl = this.read();
+    return { jsonl, items: parseGoldSet(jsonl) };
+  }
+}
+
+/** Thresholds of the probe's gates; a threshold left out takes its default. */
+export interface DeltaSProbeGates {
+  /** Largest median ΔS(answer, target) of the new version. @default 0.45 */
+  readonly maxDeltaS?: number;
+  /** Largest new median ΔS minus current median ΔS. @default 0.03 */
+  readonly maxDeltaSDrift?: number;
+  /** Smallest median coverage of the new version's answers. @default 0.70 */
+  readonly minCoverage?: number;
+  /** Most gold questions whose λ state may differ between the versions. @default 0 */
+  readonly maxLambdaFlips?: number;
+  /** Most responses of the new version without a string at the answer pointer (or not JSON). @default 0 */
+  readonly maxSchemaViolations?: number;
+  /** Most failed invocations (function error, throttle, timeout) of the new version. @default 0 */
+  readonly maxInvokeErrors?: number;
+  /** Largest warm-latency p95(new) / p95(current), the latency judge's effect size. @default 1.25 */
+  readonly maxLatencyP95Ratio?: number;
+  /** Significance level of the latency judge's one-sided Mann-Whitney test. @default 0.05 */
+  readonly latencyAlpha?: number;
+  /** Fewest warm samples per version for the latency judge to decide. @default 20 */
+  readonly latencyMinSamples?: number;
+  /** Whether too few warm samples fails the probe. @default false - noted in the report, not blocking */
+  readonly requireLatencyVerdict?: boolean;
+}
+
+/** Properties of `DeltaSProbe`. */
+export interface DeltaSProbeProps {
+  /** The gold questions, each with paraphrases and the target section; parsed at synth, so a bad line fails `cdk synth`. */
+  readonly goldSet: GoldSet;
+  /**
+   * The request sent to the function, any JSON value; strings `{{question}}` and `{{seed}}` are filled in
+   * (a string that is exactly `{{seed}}` becomes the seed as a number).
+   * @default { question: '{{question}}', seed: '{{seed}}' }
+   */
+  readonly requestTemplate?: unknown;
+  /**
+   * RFC 6901 JSON pointer to the answer string in the function's response.
+   * @default '/answer'
+   */
+  readonly answerPointer?: string;
+  /** Seeds per question text. @default 2 */
+  readonly seeds?: number;
+  /** Invocations in flight at once (both versions together). @default 8 */
+  readonly concurrency?: number;
+  /** Longest one invocation may take; a slower one counts as an invoke error. @default Duration.seconds(10) */
+  readonly invokeTimeout?: Duration;
+  /**
+   * Longest the whole probe may take. The function's timeout is this plus 20 s to report, at most 15 minutes.
+   * @default Duration.minutes(5)
+   */
+  readonly budget?: Duration;
+  /** The gates. @default DEFAULT_PROBE_GATES (ΔS ≤ 0.45, drift ≤ 0.03, coverage ≥ 0.70, no λ flip, no schema violation, no invoke error, latency judge) */
+  readonly gates?: DeltaSProbeGates;
+  /** CloudWatch namespace of the probe's metrics; the function may put metrics in this namespace only. @default 'CdkRolloutGuardrails/Probe' */
+  readonly metricNamespace?: string;
+  /** Memory of the probe function. @default 512 */
+  readonly memorySize?: number;
+}
+
+/** What GuardedAlias passes to `DeltaSProbe._bind()`. */
+export interface ProbeBindTarget {
+  /** The scope the ΔS alarm is created in. */
+  readonly scope: Construct;
+  readonly function: lambda.IFunction;
+  readonly aliasName: string;
+  readonly version: lambda.IVersion;
+  /** The version users are on before the deployment, a deploy-time string. */
+  readonly controlVersion: string;
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+}
+
+/**
+ * The ΔS probe: a function that runs as a GuardedAlias's BeforeAllowTraffic and AfterAllowTraffic hook, asks
+ * the new and the current version every gold question in every wording and seed, scores the answers (ΔS,
+ * coverage, λ, latency) and reports Succeeded or Failed to CodeDeploy, with one JSON report in its log and
+ * every measurement as a CloudWatch metric.
+ *
+ * One DeltaSProbe serves any number of GuardedAliases in its stack (give each the same `probe`), so a stack
+ * needs one probe function however many functions it releases. The gold set and configuration travel in
+ * the function's code asset; the function learns which function, alias and versions to probe from the
+ * deployment itself.
+ */
+export class DeltaSProbe extends Construct {
+  /** The probe function, the hook CodeDeploy runs. */
+  public readonly function: lambda.Function;
+  /** The gold set, parsed at synth. */
+  public readonly goldItems: readonly GoldItem[];
+  /** The configuration written beside the handler, defaults filled in. */
+  public readonly config: ProbeConfig;
+  private readonly bound = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: DeltaSProbeProps) {
+    super(scope, id);
+    const problems = new PropProblems();
+    let gold: { jsonl: string; items: GoldItem[] } | undefined;
+    if (!(props?.goldSet instanceof GoldSet)) {
+      problems.add('goldSet', 'a GoldSet (GoldSet.fromFile(path) or GoldSet.fromJsonl(text))', props?.goldSet);
+    } else {
+      try {
+        gold = props.goldSet._load();
+      } catch (error) {
+        problems.add('goldSet', 'a valid gold set', new Described(`${props.goldSet.source}: ${(error as Error).message}`));
+      }
+    }
+    const template = props?.requestTemplate ?? DEFAULT_REQUEST_TEMPLATE;
+    if (!isJson(template)) problems.add('requestTemplate', 'a JSON value (objects, arrays, strings, numbers, booleans, null)', new Described(String(template)));
+    else if (!templateAsksQuestion(template)) problems.add('requestTemplate', 'a template with {{question}} somewhere in it', template);
+    const pointer = props?.answerPointer ?? DEFAULT_ANSWER_POINTER;
+    try {
+      parsePointer(pointer);
+    } catch {
+      problems.add('answerPointer', 'an RFC 6901 JSON pointer ("" or starting with "/", "~" only as ~0 or ~1)', pointer);
+    }
+    problems.integer('seeds', props?.seeds, 1, 10);
+    problems.integer('concurrency', props?.concurrency, 1, 64);
+    problems.integer('memorySize', props?.memorySize, 128, 10240);
+    const invokeTimeout = props?.invokeTimeout ?? Duration.seconds(10);
+    const budget = props?.budget ?? Duration.minutes(5);
+    const maxBudget = MAX_LAMBDA_TIMEOUT.minus(REPORT_RESERVE);
+    for (const [prop, value] of [['invokeTimeout', invokeTimeout], ['budget', budget]] as const) {
+      if (!(value instanceof Duration)) problems.add(prop, 'a Duration', value);
+    }
+    if (invokeTimeout instanceof Duration && budget instanceof Duration && !Token.isUnresolved(invokeTimeout) && !Token.isUnresolved(budget)) {
+      if (budget.toMilliseconds() < 1000 || budget.toMilliseconds() > maxBudget.toMilliseconds()) {
+        problems.add('budget', `from 1 second to ${maxBudget.toHumanString()} (Lambda's 15-minute timeout less ${REPORT_RESERVE.toHumanString()} kept to report)`, budget);
+      }
+      if (invokeTimeout.toMilliseconds() < 100 || invokeTimeout.toMilliseconds() > budget.toMilliseconds()) {
+        problems.add('invokeTimeout', `from 100 milliseconds to the budget (${show(budget)})`, invokeTimeout);
+      }
+    }
+    const namespace = props?.metricNamespace ?? DEFAULT_METRIC_NAMESPACE;
+    if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) problems.add('metricNamespace', '1 to 255 characters without ":", not starting with "AWS/"', namespace);
+    const gates = validateProbeGates(props?.gates, problems);
+    problems.throwIfAny(`DeltaSProbe '${this.node.path}'`);
+
+    this.goldItems = gold!.items;
+    this.config = {
+      requestTemplate: template,
+      answerPointer: pointer,
+      seeds: props.seeds ?? 2,
+      concurrency: props.concurrency ?? 8,
+      invokeTimeoutMs: invokeTimeout.toMilliseconds(),
+      budgetMs: budget.toMilliseconds(),
+      metricNamespace: namespace,
+      gates,
+    };
+    const invocations = 2 * this.config.seeds * this.goldItems.reduce((n, item) => n + 1 + item.paraphrases.length, 0);
+    if (this.goldItems.length < 50) {
+      Annotations.of(this).addWarningV2('cdk-rollout-guardrails:smallGoldSet',
+        `the gold set has ${this.goldItems.length} questions; the canary field guide asks for 50 to 200`);
+    }
+
+    this.function = new lambda.Function(this, 'Function', {
+      runtime: HANDLER_RUNTIME,
+      handler: 'index.handler',
+      code: probeCode(JSON.stringify(this.config), gold!.jsonl),
+      memorySize: props.memorySize ?? 512,
+      timeout: budget.plus(REPORT_RESERVE),
+      // CodeDeploy invokes hooks asynchronously; a retry would report a second status for one hook execution.
+      retryAttempts: 0,
+      description: `cdk-rollout-guardrails ΔS probe: ${this.goldItems.length} gold questions, ${invocations} invocations per run`,
+    });
+    acknowledgeManagedPolicy(this.function, 'service-role/AWSLambdaBasicExecutionRole',
+      'It only lets the probe write its own CloudWatch Logs (the JSON report); its other permissions are scoped grants.');
+    // PutMetricData has no resource-level permissions; the condition keeps the probe to its own namespace.
+    this.function.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
+    }));
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:PutMetricData supports no resource-level permissions; the statement is conditioned on the probe\'s own namespace (cloudwatch:namespace).',
+    });
+  }
+
+  /** The metric the ΔS alarm of one alias watches: median ΔS of its new version. */
+  public metricDeltaS(target: { readonly functionName: string; readonly aliasName: string; readonly version: string }, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('DeltaSMedian', target, options);
+  }
+
+  /** Any metric the probe publishes (see docs: DeltaSMedian, CoverageMedian, DeltaSDrift, LambdaFlips, ProbePassed, ...). */
+  public metric(metricName: string, target: { readonly functionName: string; readonly aliasName: string; readonly version: string }, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.config.metricNamespace,
+      metricName,
+      period: GATE_PERIOD,
+      statistic: 'Maximum',
+      ...options,
+      dimensionsMap: { FunctionName: target.functionName, Alias: target.aliasName, Version: target.version, ...options.dimensionsMap },
+    });
+  }
+
+  /**
+   * Wires the probe to one alias (GuardedAlias calls this for its `probe` prop): the probe may invoke
+   * exactly the new version and the control version, read and report on exactly this deployment group; and
+   * a ΔS alarm on the new version is returned for the deployment group to watch.
+   * @internal
+   */
+  public _bind(target: ProbeBindTarget): cloudwatch.Alarm {
+    if (Stack.of(target.scope) !== Stack.of(this)) {
+      throw new Error(`DeltaSProbe '${this.node.path}' can only probe functions of its own stack (${Stack.of(this).stackName}), got one in ${Stack.of(target.scope).stackName}`);
+    }
+    const key = target.scope.node.path;
+    if (this.bound.has(key)) throw new Error(`DeltaSProbe '${this.node.path}' is already bound to '${key}'`);
+    this.bound.add(key);
+    target.version.grantInvoke(this.function);
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [`${target.function.functionArn}:${target.controlVersion}`],
+    });
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
+      resourceArns: [target.deploymentGroup.deploymentGroupArn],
+    });
+    return new cloudwatch.Alarm(target.scope, 'ProbeDeltaS', {
+      metric: this.metricDeltaS({ functionName: target.function.functionName, aliasName: target.aliasName, version: target.version.version }),
+      threshold: this.config.gates.maxDeltaS,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Release gate maxDeltaS: median ΔS of the new version on the gold set exceeds ${this.config.gates.maxDeltaS} (published by the ΔS probe). CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
+    });
+  }
+}
+
+function validateProbeGates(gates: DeltaSProbeGates | undefined, problems: PropProblems): ProbeGateConfig {
+  if (gates === undefined) return DEFAULT_PROBE_GATES;
+  if (typeof gates !== 'object' || gates === null) {
+    problems.add('gates', 'an object of thresholds', gates);
+    return DEFAULT_PROBE_GATES;
+  }
+  const known = new Set(Object.keys(DEFAULT_PROBE_GATES));
+  for (const key of Object.keys(gates)) {
+    if (!known.has(key)) problems.add(`gates.${key}`, `one of ${[...known].join(', ')} (unknown gate)`, key);
+  }
+  problems.number('gates.maxDeltaS', gates.maxDeltaS, { min: 0, max: 2 });
+  problems.number('gates.maxDeltaSDrift', gates.maxDeltaSDrift, { min: -2, max: 2 });
+  problems.number('gates.minCoverage', gates.minCoverage, { min: 0, max: 1 });
+  problems.integer('gates.maxLambdaFlips', gates.maxLambdaFlips, 0, 100_000);
+  problems.integer('gates.maxSchemaViolations', gates.maxSchemaViolations, 0, 1_000_000);
+  problems.integer('gates.maxInvokeErrors', gates.maxInvokeErrors, 0, 1_000_000);
+  problems.number('gates.maxLatencyP95Ratio', gates.maxLatencyP95Ratio, { min: 0, minInclusive: false, max: 100 });
+  problems.number('gates.latencyAlpha', gates.latencyAlpha, { min: 0, max: 1, minInclusive: false, maxInclusive: false });
+  problems.integer('gates.latencyMinSamples', gates.latencyMinSamples, 1, 100_000);
+  if (gates.requireLatencyVerdict !== undefined && typeof gates.requireLatencyVerdict !== 'boolean') {
+    problems.add('gates.requireLatencyVerdict', 'a boolean', gates.requireLatencyVerdict);
+  }
+  const given = Object.fromEntries(Object.entries(gates).filter(([k, v]) => v !== undefined && known.has(k)));
+  return { ...DEFAULT_PROBE_GATES, ...given };
+}
+
+function isJson(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(isJson);
+  if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    return (proto === Object.prototype || proto === null) && Object.values(value as object).every(isJson);
+  }
+  return false;
+}

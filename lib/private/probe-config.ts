@@ -1,0 +1,71 @@
+// Shared by the DeltaSProbe construct (which validates and writes it at synth) and the probe handler
+// (lambdas/probe, which esbuild bundles with it). It lives under lib/ because only dist/lib and
+// dist/lambdas/runtime are published: the construct must be able to require it. It imports nothing.
+/**
+ * The probe's configuration, written by the DeltaSProbe construct at synth into `probe-config.json` beside
+ * the bundled handler (with the gold set as `gold-set.jsonl`), and read by the handler at cold start.
+ * Plain data only: this file is shared by lib/ (which writes it) and the handler (which reads it).
+ */
+export interface ProbeGateConfig {
+  /** Largest allowed median ΔS(answer, target) of the new version. */
+  readonly maxDeltaS: number;
+  /** Largest allowed new median ΔS minus current median ΔS. */
+  readonly maxDeltaSDrift: number;
+  /** Smallest allowed median coverage of the new version. */
+  readonly minCoverage: number;
+  /** Most gold questions allowed to change λ state between the versions. */
+  readonly maxLambdaFlips: number;
+  /** Most answers of the new version allowed to break the response schema (no string at the pointer). */
+  readonly maxSchemaViolations: number;
+  /** Most failed invocations of the new version allowed (function errors, throttles, timeouts). */
+  readonly maxInvokeErrors: number;
+  /** Largest tolerated p95(new) / p95(current) of warm latency (the latency judge's effect size). */
+  readonly maxLatencyP95Ratio: number;
+  /** Significance level of the latency judge's one-sided Mann-Whitney test. */
+  readonly latencyAlpha: number;
+  /** Fewest warm samples per version the latency judge needs to decide. */
+  readonly latencyMinSamples: number;
+  /** Whether too few warm samples fails the probe (true) or only notes it in the report (false). */
+  readonly requireLatencyVerdict: boolean;
+}
+
+/** Everything the probe needs besides the gold set. */
+export interface ProbeConfig {
+  /** The request sent to the function: any JSON value; `{{question}}` and `{{seed}}` are filled in. */
+  readonly requestTemplate: unknown;
+  /** RFC 6901 JSON pointer to the answer string in the function's response. */
+  readonly answerPointer: string;
+  /** Seeds per question text (0, 1, ...). */
+  readonly seeds: number;
+  /** Invocations in flight at once, both versions together. */
+  readonly concurrency: number;
+  /** Longest one invocation may take before it counts as an invoke error, in milliseconds. */
+  readonly invokeTimeoutMs: number;
+  /** Longest the whole probe may take, in milliseconds (the handler also keeps a reserve of its own time). */
+  readonly budgetMs: number;
+  /** CloudWatch namespace of the probe's metrics. */
+  readonly metricNamespace: string;
+  /** The gates the verdict is judged by. */
+  readonly gates: ProbeGateConfig;
+}
+
+/** The defaults, from the seeds' acceptance targets (../shared/PRODUCT.md "Defaults from the seeds"). */
+export const DEFAULT_PROBE_GATES: ProbeGateConfig = {
+  maxDeltaS: 0.45,
+  maxDeltaSDrift: 0.03,
+  minCoverage: 0.7,
+  maxLambdaFlips: 0,
+  maxSchemaViolations: 0,
+  maxInvokeErrors: 0,
+  maxLatencyP95Ratio: 1.25,
+  latencyAlpha: 0.05,
+  latencyMinSamples: 20,
+  requireLatencyVerdict: false,
+};
+
+/** The default request: the demo's direct-invocation shape. */
+export const DEFAULT_REQUEST_TEMPLATE = { question: '{{question}}', seed: '{{seed}}' };
+/** The default pointer: the demo's `answer` field. */
+export const DEFAULT_ANSWER_POINTER = '/answer';
+/** The default namespace of the probe's metrics. */
+export const DEFAULT_METRIC_NAMESPACE = 'CdkRolloutGuardrails/Probe';

@@ -1,0 +1,238 @@
+// End to end, in one process: the real probe hook handler (lambdas/probe/index.ts, configured exactly as the
+// DeltaSProbe construct configures it) probes the real demo handler (lambdas/demo-answer), with the AWS SDK
+// mocked at the client layer: Lambda Invoke is routed to the normal or the drifted demo build by version,
+// CodeDeploy serves the deployment's AppSpec and takes the status, CloudWatch takes the metrics.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import { InvokeCommand, InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createDemoHandler } from '../lambdas/demo-answer';
+import { GoldSet, DeltaSProbe } from '../lib';
+import { testStack } from './util';
+
+const GOLD_FILE = path.join(__dirname, '..', 'bin', 'gold-set.jsonl');
+const probe = new DeltaSProbe(testStack(), 'Probe', { goldSet: GoldSet.fromFile(GOLD_FILE) });
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-e2e-'));
+fs.writeFileSync(path.join(dir, 'probe-config.json'), JSON.stringify(probe.config));
+fs.copyFileSync(GOLD_FILE, path.join(dir, 'gold-set.jsonl'));
+process.env.GUARDRAILS_PROBE_DIR = dir;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { handler } = require('../lambdas/probe') as typeof import('../lambdas/probe');
+
+const lambda = mockClient(LambdaClient);
+const codedeploy = mockClient(CodeDeployClient);
+const cloudwatch = mockClient(CloudWatchClient);
+
+const builds: Record<string, ReturnType<typeof createDemoHandler>> = {
+  '7': createDemoHandler({ release: 'v7' }),
+  '8': createDemoHandler({ release: 'v8' }),
+  '9': createDemoHandler({ release: 'v9-drifted', drift: true }),
+  '10': createDemoHandler({ release: 'v10-slow' }),
+};
+/**
+ * The Duration each version reports: in-process timings are noise (GC, the mocks), so the durations are
+ * simulated, deterministic in the question (20 to 31 ms), and version 10 is a build 60 % slower.
+ */
+const simulatedDuration = (version: string, question: string) => (20 + (question.length % 12)) * (version === '10' ? 1.6 : 1);
+
+/** An AppSpec as CloudFormation's CodeDeployLambdaAliasUpdate writes it (JSON, capitalised keys). */
+function appSpec(current: string, target: string): string {
+  return JSON.stringify({
+    version: 0.0,
+    Resources: [{ AnswerFunction: { Type: 'AWS::Lambda::Function', Properties: { Name: 'demo-answer', Alias: 'live', CurrentVersion: current, TargetVersion: target } } }],
+  });
+}
+
+let logLines: string[];
+let seenVersions: Set<string>;
+
+function routeInvokes(slow: Record<string, number> = {}) {
+  lambda.on(InvokeCommand).callsFake(async (input: InvokeCommandInput) => {
+    const build = builds[input.Qualifier!];
+    if (!build) throw Object.assign(new Error(`Function not found: ${input.FunctionName}:${input.Qualifier}`), { name: 'ResourceNotFoundException' });
+    if (slow[input.Qualifier!]) await new Promise((r) => setTimeout(r, slow[input.Qualifier!]));
+    const request = JSON.parse(Buffer.from(input.Payload as Uint8Array).toString('utf8'));
+    let payload: unknown;
+    let functionError: string | undefined;
+    try {
+      payload = await build(request);
+    } catch (error) {
+      functionError = 'Unhandled';
+      payload = { errorType: (error as Error).name, errorMessage: (error as Error).message };
+    }
+    // Lambda's own REPORT line, as LogType Tail returns it; the first call of a version is a cold start.
+    const cold = !seenVersions.has(input.Qualifier!);
+    seenVersions.add(input.Qualifier!);
+    const report = `REPORT RequestId: r-1\tDuration: ${simulatedDuration(input.Qualifier!, String(request.question)).toFixed(2)} ms\tBilled Duration: 2 ms\tMemory Size: 256 MB\tMax Memory Used: 80 MB${cold ? '\tInit Duration: 180.00 ms' : ''}`;
+    return {
+      StatusCode: 200,
+      FunctionError: functionError,
+      Payload: Buffer.from(JSON.stringify(payload)) as never,
+      LogResult: Buffer.from(report).toString('base64'),
+    };
+  });
+}
+
+beforeEach(() => {
+  lambda.reset();
+  codedeploy.reset();
+  cloudwatch.reset();
+  seenVersions = new Set();
+  logLines = [];
+  jest.spyOn(console, 'log').mockImplementation((line: string) => { logLines.push(line); });
+  routeInvokes();
+  codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).resolves({});
+  cloudwatch.on(PutMetricDataCommand).resolves({});
+});
+afterEach(() => jest.restoreAllMocks());
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const event = { DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'exec-1' };
+const context = (ms = 300_000) => ({ getRemainingTimeInMillis: () => ms });
+
+function reportedStatus(): string[] {
+  return codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand).map((c) => {
+    expect(c.args[0].input).toMatchObject({ deploymentId: 'd-ABC123', lifecycleEventHookExecutionId: 'exec-1' });
+    return c.args[0].input.status!;
+  });
+}
+
+function loggedReport(): any {
+  const reports = logLines.map((l) => JSON.parse(l)).filter((l) => l.report === 'cdk-rollout-guardrails/delta-s-probe');
+  expect(reports).toHaveLength(1);
+  return reports[0];
+}
+
+describe('the ΔS probe hook against the demo service, end to end', () => {
+  test('passes a new build that answers like the current one, and reports Succeeded once', async () => {
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { revisionType: 'String', string: { content: appSpec('7', '8') } } } });
+    const result = await handler(event, context());
+    expect(result.status).toBe('Succeeded');
+    expect(result.reasons).toEqual([]);
+    expect(reportedStatus()).toEqual(['Succeeded']);
+
+    const report = loggedReport();
+    expect(report).toMatchObject({ verdict: 'pass', functionName: 'demo-answer', alias: 'live', versions: { new: '8', current: '7' } });
+    // 54 questions × 4 texts × 2 seeds × 2 versions
+    expect(report.plan).toEqual({ questions: 54, texts: 216, seeds: 2, invocations: 864, completed: 864 });
+    expect(report.new).toMatchObject({ deltaSMedian: 0, coverageMedian: 1, schemaViolations: 0, invokeErrors: 0, coldStarts: 1 });
+    expect(report.deltaSDrift).toBe(0);
+    expect(report.lambdaFlips).toEqual([]);
+    expect(report.gates.map((g: any) => [g.gate, g.passed])).toEqual([
+      ['complete', true], ['maxDeltaS', true], ['maxDeltaSDrift', true], ['minCoverage', true], ['maxLambdaFlips', true],
+      ['maxSchemaViolations', true], ['maxInvokeErrors', true], ['latency', true],
+    ]);
+    // Each version's first call was cold and is left out of the latency judge: 431 warm samples each.
+    expect(report.latency.test.nNew).toBe(431);
+    expect(Invokes().filter((i) => i.Qualifier === '8')).toHaveLength(432);
+  });
+
+  test('rejects the drifted build with the report\'s reasons: drift, coverage and λ flips, not the ΔS median', async () => {
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec('7', '9') } } } });
+    const result = await handler(event, context());
+    expect(result.status).toBe('Failed');
+    expect(reportedStatus()).toEqual(['Failed']);
+    const report = loggedReport();
+    expect(report.verdict).toBe('fail');
+    if (process.env.SHOW_PROBE_REPORT) process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+    expect(result.reasons).toEqual(report.reasons);
+    expect(report.reasons).toEqual([
+      expect.stringMatching(/^maxDeltaSDrift: ΔS drift \(new median − current median\) 0\.2\d+ > 0\.03$/),
+      expect.stringMatching(/^minCoverage: median coverage of the new version 0\.4\d+ < 0\.7$/),
+      expect.stringMatching(/^maxLambdaFlips: λ flips 1\d > 0 \(/),
+    ]);
+    // The ΔS median alone would have let it through: that is why drift and coverage are gates too.
+    expect(report.gates.find((g: any) => g.gate === 'maxDeltaS')).toMatchObject({ passed: true });
+    expect(report.new.deltaSMedian).toBeGreaterThan(0.25);
+    expect(report.new.deltaSMedian).toBeLessThan(0.45);
+    expect(report.current.deltaSMedian).toBe(0);
+    expect(report.worstQuestions).toHaveLength(5);
+    expect(report.worstQuestions[0].newDeltaS).toBeGreaterThan(0.5);
+  });
+
+  test('publishes every measurement and threshold under the probe\'s namespace, by function, alias and version', async () => {
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '9') } } } });
+    await handler(event, context());
+    const calls = cloudwatch.commandCalls(PutMetricDataCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0].args[0].input;
+    expect(input.Namespace).toBe('CdkRolloutGuardrails/Probe');
+    const datum = (name: string, version: string) => input.MetricData!.find((d) => d.MetricName === name
+      && JSON.stringify(d.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: 'demo-answer' }, { Name: 'Alias', Value: 'live' }, { Name: 'Version', Value: version }]));
+    expect(datum('DeltaSMedian', '7')?.Value).toBe(0);
+    expect(datum('DeltaSMedian', '9')?.Value).toBeGreaterThan(0.25);
+    expect(datum('CoverageMedian', '9')?.Value).toBeLessThan(0.7);
+    expect(datum('MaxDeltaSThreshold', '9')?.Value).toBe(0.45);
+    expect(datum('MinCoverageThreshold', '9')?.Value).toBe(0.7);
+    expect(datum('MaxDeltaSDriftThreshold', '9')?.Value).toBe(0.03);
+    expect(datum('LambdaFlips', '9')?.Value).toBeGreaterThan(9);
+    expect(datum('ProbePassed', '9')?.Value).toBe(0);
+  });
+
+  test('rejects a build whose answers are right but 60 % slower, by the latency judge', async () => {
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '10') } } } });
+    const result = await handler(event, context());
+    expect(result.status).toBe('Failed');
+    expect(result.reasons).toEqual([
+      expect.stringMatching(/^latency: latency judge fail: new version is significantly slower \(one-sided Mann-Whitney p = [0-9.e-]+ < 0\.05\) and beyond the p95 ratio \(p95 49\.6 vs 31, ratio 1\.6 > 1\.25\)$/),
+    ]);
+  });
+
+  test('reads a YAML AppSpec with lower-case keys, as AWS documents it', async () => {
+    const yaml = ['version: 0.0', 'resources:', '  - answer:', '      type: AWS::Lambda::Function', '      properties:',
+      '        name: "demo-answer"', '        alias: "live"', '        currentversion: "7"', '        targetversion: "8"'].join('\n');
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { appSpecContent: { content: yaml } } } });
+    expect((await handler(event, context())).status).toBe('Succeeded');
+    expect(new Set(Invokes().map((i) => `${i.FunctionName}:${i.Qualifier}`))).toEqual(new Set(['demo-answer:7', 'demo-answer:8']));
+  });
+
+  test('reports Failed when the deployment cannot be read', async () => {
+    codedeploy.on(GetDeploymentCommand).rejects(Object.assign(new Error('User is not authorized to perform: codedeploy:GetDeployment'), { name: 'AccessDeniedException' }));
+    const result = await handler(event, context());
+    expect(result).toEqual({ status: 'Failed', reasons: ['the probe could not run: User is not authorized to perform: codedeploy:GetDeployment'] });
+    expect(reportedStatus()).toEqual(['Failed']);
+    expect(Invokes()).toHaveLength(0);
+  });
+
+  test('reports Failed when the new version cannot be invoked, naming the invoke errors', async () => {
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '404') } } } });
+    const result = await handler(event, context());
+    expect(result.status).toBe('Failed');
+    expect(result.reasons).toContain('maxInvokeErrors: invoke errors of the new version 432 > 0');
+    expect(loggedReport().examples[0]).toEqual({ side: 'new', id: 'canary-release', problem: 'Function not found: demo-answer:404' });
+  });
+
+  test('reports Failed before its own time runs out, while the probe is still running', async () => {
+    routeInvokes({ '8': 50 });
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '8') } } } });
+    const started = Date.now();
+    // 20 s kept to report, 300 ms left before that: the watchdog must fire long before 864 slow invocations end.
+    const result = await handler(event, context(20_300));
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(result.status).toBe('Failed');
+    expect(result.reasons[0]).toMatch(/^the hook's own time is nearly out: 0 s spent, 20000 ms kept to report$/);
+    expect(reportedStatus()).toEqual(['Failed']);
+    // The abandoned probe starts no more invocations and logs no report of its own.
+    const invoked = Invokes().length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(Invokes().length).toBeLessThanOrEqual(invoked + 8);
+    expect(invoked).toBeLessThan(864);
+    expect(logLines.filter((l) => l.includes('"report":"cdk-rollout-guardrails/delta-s-probe"'))).toEqual([]);
+  });
+
+  test('retries a throttled status report rather than leave the deployment waiting', async () => {
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '8') } } } });
+    codedeploy.on(PutLifecycleEventHookExecutionStatusCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .resolves({});
+    expect((await handler(event, context())).status).toBe('Succeeded');
+    expect(reportedStatus()).toEqual(['Succeeded', 'Succeeded']);
+  });
+});
+
+function Invokes(): InvokeCommandInput[] {
+  return lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input);
+}
