@@ -163,12 +163,15 @@ export class IdempotencyTable extends Construct implements IIdempotencyTable {
     });
     if (this.table.encryptionKey) grant = grant.combine(this.table.encryptionKey.grantEncryptDecrypt(fn));
 
-    if (fn instanceof lambda.Function) {
-      fn.addEnvironment(IDEMPOTENCY_TABLE_ENV, this.table.tableName);
-      fn.addEnvironment(IDEMPOTENCY_TTL_ENV, ttlSecondsText(this.ttl));
+    // lambda.Function and lambda.SingletonFunction can take environment variables; imported functions, aliases
+    // and versions cannot.
+    const withEnv = fn as lambda.IFunction & { addEnvironment?: (key: string, value: string) => unknown };
+    if (typeof withEnv.addEnvironment === 'function') {
+      withEnv.addEnvironment(IDEMPOTENCY_TABLE_ENV, this.table.tableName);
+      withEnv.addEnvironment(IDEMPOTENCY_TTL_ENV, ttlSecondsText(this.ttl));
     } else {
       Annotations.of(fn).addWarningV2('cdk-rollout-guardrails:idempotency-env',
-        `IdempotencyTable.grant cannot set the environment of ${fn.node.path} (not a lambda.Function created in this app); ` +
+        `IdempotencyTable.grant cannot set the environment of ${fn.node.path} (only a lambda.Function or SingletonFunction of this app has an environment to set); ` +
         `pass options.table (and expiresAfter) to makeIdempotent, or set ${IDEMPOTENCY_TABLE_ENV} and ${IDEMPOTENCY_TTL_ENV} yourself`);
     }
     return grant;

@@ -92,6 +92,18 @@ describe('IdempotencyTable', () => {
     });
   });
 
+  test('grant sets the environment of a SingletonFunction too', () => {
+    const s = stack();
+    const single = new lambda.SingletonFunction(s, 'Single', {
+      uuid: '0f6b3c3e-2c55-4b2a-9d8e-2f0c4b1d7a11', runtime: HANDLER_RUNTIME, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+    });
+    new IdempotencyTable(s, 'Idem').grant(single);
+
+    Template.fromStack(s).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ GUARDRAILS_IDEMPOTENCY_TTL_SECONDS: '172800' }) },
+    });
+  });
+
   test('grant also lets the function use the customer managed key', () => {
     const s = stack();
     const key = new kms.Key(s, 'Key');
