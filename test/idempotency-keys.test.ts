@@ -1,4 +1,4 @@
-import { dedupeKey, idempotencyErrorResponse, IdempotencyInProgressError, IdempotencyKeyReuseError, IdempotencyKeyMissingError, stableStringify } from '../lambdas/runtime/idempotency';
+import { dedupeKey, idempotencyErrorResponse, InMemoryIdempotencyStore, makeIdempotent, IdempotencyInProgressError, IdempotencyKeyReuseError, IdempotencyKeyMissingError, stableStringify } from '../lambdas/runtime/idempotency';
 import { headerValue, isHttpEvent, parsePath, selectPath } from '../lambdas/runtime/idempotency/keys';
 
 describe('dedupeKey', () => {
@@ -72,5 +72,32 @@ describe('loading the runtime', () => {
     `;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: require('path').join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1' } });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ before: false, after: true });
+  });
+});
+
+describe('InMemoryIdempotencyStore', () => {
+  test('lets code under test use makeIdempotent without DynamoDB, with the same once-per-key behaviour', async () => {
+    const store = new InMemoryIdempotencyStore();
+    let runs = 0;
+    const handler = makeIdempotent(async (e: { id: string }) => ({ n: ++runs, id: e.id }), { store, key: '$.id', scope: 'unit' });
+
+    expect(await handler({ id: 'a' })).toEqual({ n: 1, id: 'a' });
+    expect(await handler({ id: 'a' })).toEqual({ n: 1, id: 'a' });
+    expect(await handler({ id: 'b' })).toEqual({ n: 2, id: 'b' });
+    expect(store.size).toBe(2);
+  });
+
+  test('releases only the claim of the token that made it, as the DynamoDB store does', async () => {
+    const store = new InMemoryIdempotencyStore();
+    const now = Date.now();
+    const claim = { id: 'x', now, expiresAt: Math.floor(now / 1000) + 60, inProgressUntil: now + 1000 };
+    expect(await store.claim({ ...claim, token: 't1' })).toEqual({ claimed: true });
+    expect(await store.claim({ ...claim, token: 't2' })).toMatchObject({ claimed: false, existing: { token: 't1' } });
+    expect(await store.release('x', 't2')).toBe(false);
+    expect(await store.complete({ id: 'x', token: 't2', expiresAt: claim.expiresAt })).toBe(false);
+    // After the lease, another call takes over and the first call's release no longer applies.
+    expect(await store.claim({ ...claim, now: now + 2000, token: 't3' })).toEqual({ claimed: true });
+    expect(await store.release('x', 't1')).toBe(false);
+    expect(store.get('x')?.token).toBe('t3');
   });
 });

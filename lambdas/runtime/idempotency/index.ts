@@ -5,3 +5,4 @@ export { dedupeKey, stableStringify, DEFAULT_KEY_HEADER, type EventSelector } fr
 export * from './make-idempotent';
 export * from './persistence/store';
 export * from './persistence/dynamodb';
+export * from './persistence/memory';
