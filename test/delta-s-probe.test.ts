@@ -1,0 +1,300 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { DeltaSProbe, DeltaSProbeProps, GoldSet, GuardedAlias, GuardrailsValidationError } from '../lib';
+import { probeCode } from '../lib/private/probe-asset';
+import { testApp, testFunction, testStack } from './util';
+
+const item = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({
+  id, question: `What is ${id}?`, paraphrases: [`Explain ${id}.`, `Describe ${id}.`], target: `${id} is a thing.`, ...extra,
+});
+const GOLD = GoldSet.fromJsonl([item('alpha'), item('beta')].join('\n'));
+
+function probe(stack: Stack = testStack(), props: Partial<DeltaSProbeProps> = {}, id = 'Probe') {
+  return new DeltaSProbe(stack, id, { goldSet: GOLD, ...props });
+}
+
+function errorOf(props: Partial<DeltaSProbeProps>): string {
+  try {
+    probe(testStack(), props);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected the props to be rejected');
+}
+
+function policyOf(stack: Stack, fn: lambda.Function): any[] {
+  const t = Template.fromStack(stack);
+  const policies = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(fn.role!.node.defaultChild as any) }] } }));
+  expect(policies).toHaveLength(1);
+  return policies[0].Properties.PolicyDocument.Statement;
+}
+
+function versionLogicalId(stack: Stack, fn: lambda.Function): string {
+  const fnId = stack.resolve((fn.node.defaultChild as lambda.CfnFunction).ref);
+  return Object.keys(Template.fromStack(stack).findResources('AWS::Lambda::Version', { Properties: { FunctionName: fnId } }))[0];
+}
+
+describe('DeltaSProbe', () => {
+  test('ships the handler, its configuration and the gold set together in one code asset, named by their hash', () => {
+    const code = probeCode(JSON.stringify({ seeds: 3 }), `${item('alpha')}\n`) as lambda.AssetCode;
+    expect(fs.readdirSync(code.path).sort()).toEqual(['gold-set.jsonl', 'index.js', 'probe-config.json']);
+    expect(JSON.parse(fs.readFileSync(path.join(code.path, 'probe-config.json'), 'utf8'))).toEqual({ seeds: 3 });
+    expect(fs.readFileSync(path.join(code.path, 'gold-set.jsonl'), 'utf8')).toContain('"id":"alpha"');
+    expect(fs.readFileSync(path.join(code.path, 'index.js'))).toEqual(fs.readFileSync(path.join(__dirname, '..', 'assets', 'probe', 'index.js')));
+    expect((probeCode(JSON.stringify({ seeds: 3 }), `${item('alpha')}\n`) as lambda.AssetCode).path).toBe(code.path);
+    expect((probeCode(JSON.stringify({ seeds: 2 }), `${item('alpha')}\n`) as lambda.AssetCode).path).not.toBe(code.path);
+  });
+
+  test('fills every default from the seeds\' acceptance targets', () => {
+    const p = probe();
+    expect(p.config).toEqual({
+      requestTemplate: { question: '{{question}}', seed: '{{seed}}' },
+      answerPointer: '/answer',
+      seeds: 2,
+      concurrency: 8,
+      invokeTimeoutMs: 10_000,
+      budgetMs: 300_000,
+      metricNamespace: 'CdkRolloutGuardrails/Probe',
+      gates: {
+        maxDeltaS: 0.45, maxDeltaSDrift: 0.03, minCoverage: 0.7, maxLambdaFlips: 0, maxSchemaViolations: 0, maxInvokeErrors: 0,
+        maxLatencyP95Ratio: 1.25, latencyAlpha: 0.05, latencyMinSamples: 20, requireLatencyVerdict: false,
+      },
+    });
+  });
+
+  test('runs for its budget plus 20 s to report, and is never retried by Lambda (one status per hook execution)', () => {
+    const stack = testStack();
+    probe(stack, { budget: Duration.minutes(10) });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 620, Runtime: 'nodejs24.x', MemorySize: 512 });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
+  });
+
+  test('may put metrics only in its own namespace', () => {
+    const stack = testStack();
+    const p = probe(stack, { metricNamespace: 'Team/Answers' });
+    expect(policyOf(stack, p.function)).toContainEqual({
+      Action: 'cloudwatch:PutMetricData', Effect: 'Allow', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'Team/Answers' } },
+    });
+  });
+
+  test('fails synth on a bad gold set, naming the line and the field', () => {
+    const bad = GoldSet.fromJsonl([item('alpha'), JSON.stringify({ id: 'beta', question: 'Q?', paraphrases: ['only one'], target: 'T' })].join('\n'));
+    expect(() => probe(testStack(), { goldSet: bad })).toThrow(
+      "DeltaSProbe 'TestStack/Probe' has 1 invalid prop:\n  - goldSet must be a valid gold set, got: inline JSON Lines: gold set line 2, field 'paraphrases': needs at least 2 paraphrases, got 1");
+  });
+
+  test('fails synth on a gold set file that does not exist, naming the file', () => {
+    expect(errorOf({ goldSet: GoldSet.fromFile('/nonexistent/gold.jsonl') })).toContain('goldSet must be a valid gold set, got: file /nonexistent/gold.jsonl: ENOENT');
+  });
+
+  test('reads a gold set file at synth', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gold-')), 'gold.jsonl');
+    fs.writeFileSync(file, `${item('gamma')}\n`);
+    expect(probe(testStack(), { goldSet: GoldSet.fromFile(file) }).goldItems.map((g) => g.id)).toEqual(['gamma']);
+  });
+
+  test('warns when the gold set is smaller than the 50 questions the field guide asks for', () => {
+    const stack = testStack();
+    probe(stack);
+    const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:warning'));
+    expect(JSON.stringify(warnings)).toContain('the gold set has 2 questions; the canary field guide asks for 50 to 200');
+  });
+
+  test.each([
+    [{ goldSet: 'gold.jsonl' as any }, 'goldSet must be a GoldSet (GoldSet.fromFile(path) or GoldSet.fromJsonl(text)), got: "gold.jsonl"'],
+    [{ requestTemplate: { q: 'no placeholder' } }, 'requestTemplate must be a template with {{question}} somewhere in it, got: {"q":"no placeholder"}'],
+    [{ requestTemplate: { question: '{{question}}', when: new Date(0) } }, 'requestTemplate must be a JSON value (objects, arrays, strings, numbers, booleans, null), got: [object Object]'],
+    [{ answerPointer: 'answer' }, 'answerPointer must be an RFC 6901 JSON pointer ("" or starting with "/", "~" only as ~0 or ~1), got: "answer"'],
+    [{ answerPointer: '/a~2' }, 'answerPointer must be an RFC 6901 JSON pointer ("" or starting with "/", "~" only as ~0 or ~1), got: "/a~2"'],
+    [{ seeds: 0 }, 'seeds must be an integer from 1 to 10, got: 0'],
+    [{ concurrency: 1.5 }, 'concurrency must be an integer from 1 to 64, got: 1.5'],
+    [{ memorySize: 64 }, 'memorySize must be an integer from 128 to 10240, got: 64'],
+    [{ budget: Duration.minutes(15) }, 'budget must be from 1 second to 14 minutes 40 seconds (Lambda\'s 15-minute timeout less 20 seconds kept to report), got: 15 minutes'],
+    [{ invokeTimeout: Duration.minutes(6) }, 'invokeTimeout must be from 100 milliseconds to the budget (5 minutes), got: 6 minutes'],
+    [{ metricNamespace: 'AWS/Lambda' }, 'metricNamespace must be 1 to 255 characters without ":", not starting with "AWS/", got: "AWS/Lambda"'],
+    [{ gates: { maxDeltaS: 3 } }, 'gates.maxDeltaS must be a number at least 0 and at most 2, got: 3'],
+    [{ gates: { minCoverage: 1.2 } }, 'gates.minCoverage must be a number at least 0 and at most 1, got: 1.2'],
+    [{ gates: { maxLambdaFlips: -1 } }, 'gates.maxLambdaFlips must be an integer from 0 to 100000, got: -1'],
+    [{ gates: { latencyAlpha: 1 } }, 'gates.latencyAlpha must be a number greater than 0 and less than 1, got: 1'],
+    [{ gates: { maxLatencyP95Ratio: 0 } }, 'gates.maxLatencyP95Ratio must be a number greater than 0 and at most 100, got: 0'],
+    [{ gates: { requireLatencyVerdict: 'yes' as any } }, 'gates.requireLatencyVerdict must be a boolean, got: "yes"'],
+    [{ gates: { maxDeltaSMedian: 0.4 } as any }, 'gates.maxDeltaSMedian must be one of maxDeltaS, maxDeltaSDrift, minCoverage, maxLambdaFlips, maxSchemaViolations, maxInvokeErrors, maxLatencyP95Ratio, latencyAlpha, latencyMinSamples, requireLatencyVerdict (unknown gate), got: "maxDeltaSMedian"'],
+  ] as Array<[Partial<DeltaSProbeProps>, string]>)('rejects %j, naming the prop and quoting the value', (props, message) => {
+    expect(errorOf(props)).toContain(`  - ${message}`);
+  });
+
+  test('reports every problem together in one GuardrailsValidationError', () => {
+    let caught: unknown;
+    try {
+      probe(testStack(), { seeds: 11, concurrency: 0, answerPointer: 'x', gates: { maxDeltaS: -1 } });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(GuardrailsValidationError);
+    expect((caught as GuardrailsValidationError).message).toMatch(/^DeltaSProbe 'TestStack\/Probe' has 4 invalid props:\n/);
+    expect((caught as GuardrailsValidationError).problems.map((p) => p.split(' ')[0])).toEqual(['answerPointer', 'seeds', 'concurrency', 'gates.maxDeltaS']);
+  });
+
+  test('accepts the boundaries of every range', () => {
+    expect(() => probe(testStack(), {
+      seeds: 10, concurrency: 64, memorySize: 128, budget: Duration.seconds(880), invokeTimeout: Duration.seconds(880),
+      answerPointer: '', requestTemplate: '{{question}}', gates: { maxDeltaS: 0, minCoverage: 1, maxLambdaFlips: 0, latencyMinSamples: 1 },
+    })).not.toThrow();
+  });
+});
+
+describe('GuardedAlias with a probe', () => {
+  function setup(stack: Stack = testStack(), id = 'Guarded', p?: DeltaSProbe) {
+    const fn = testFunction(stack, `${id}Fn`);
+    const theProbe = p ?? probe(stack);
+    const ga = new GuardedAlias(stack, id, { function: fn, probe: theProbe });
+    return { stack, fn, ga, probe: theProbe };
+  }
+
+  test('runs the probe as both the BeforeAllowTraffic and the AfterAllowTraffic hook', () => {
+    const { stack, probe: p } = setup();
+    const probeRef = { Ref: stack.getLogicalId(p.function.node.defaultChild as any) };
+    Template.fromStack(stack).hasResource('AWS::Lambda::Alias', {
+      UpdatePolicy: { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: probeRef, AfterAllowTrafficHook: probeRef } },
+    });
+  });
+
+  test('lets the probe invoke exactly the new and the control version, and report only on this deployment group', () => {
+    const { stack, fn, ga, probe: p } = setup();
+    const statements = policyOf(stack, p.function);
+    const invoke = statements.find((s) => s.Action === 'lambda:InvokeFunction');
+    const fnArn = { 'Fn::GetAtt': [stack.getLogicalId(fn.node.defaultChild as any), 'Arn'] };
+    expect(invoke.Resource).toEqual(expect.arrayContaining([
+      { Ref: versionLogicalId(stack, fn) },
+      { 'Fn::Join': ['', [fnArn, ':', stack.resolve(ga.controlVersion)]] },
+    ]));
+    expect(invoke.Resource).toHaveLength(2);
+    const codedeploy = statements.find((s) => JSON.stringify(s.Action).includes('PutLifecycleEventHookExecutionStatus'));
+    expect(codedeploy.Action).toEqual(['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus']);
+    expect(JSON.stringify(codedeploy.Resource)).toContain(stack.getLogicalId(ga.deploymentGroup.node.defaultChild as any));
+    expect(JSON.stringify(statements)).not.toContain(':*');
+    expect(statements).toHaveLength(3);
+  });
+
+  test('makes the alias wait for the probe\'s grants, which name this deployment\'s control version', () => {
+    const { stack, ga } = setup();
+    const aliasId = stack.getLogicalId(ga.alias.node.defaultChild as any);
+    const alias = Template.fromStack(stack).toJSON().Resources[aliasId];
+    expect(alias.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^ProbeFunctionServiceRoleDefaultPolicy/), expect.stringMatching(/^ControlVersions/)]));
+  });
+
+  test('lets the shared CodeDeploy role invoke the probe by its ARN only', () => {
+    const { stack, probe: p } = setup();
+    const policy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RolloutGuardrailsDeploymentRole') } }))[0];
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [stack.getLogicalId(p.function.node.defaultChild as any), 'Arn'] } },
+    ]);
+  });
+
+  test('has the deployment group watch the probe\'s ΔS alarm on the new version, beside the three gates', () => {
+    const { stack, fn, ga } = setup();
+    const t = Template.fromStack(stack);
+    expect(ga.alarms).toHaveLength(4);
+    expect(ga.alarms).toContain(ga.probeAlarm);
+    t.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      AlarmConfiguration: { Alarms: Match.arrayWith([{ Name: { Ref: stack.getLogicalId(ga.probeAlarm!.node.defaultChild as cloudwatch.CfnAlarm) } }]) },
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'CdkRolloutGuardrails/Probe',
+      MetricName: 'DeltaSMedian',
+      Threshold: 0.45,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+      Dimensions: [
+        { Name: 'Alias', Value: 'live' },
+        { Name: 'FunctionName', Value: { Ref: stack.getLogicalId(fn.node.defaultChild as any) } },
+        { Name: 'Version', Value: { 'Fn::GetAtt': [versionLogicalId(stack, fn), 'Version'] } },
+      ],
+    });
+  });
+
+  test('one probe serves every GuardedAlias of its stack: one probe function, grants for each', () => {
+    const stack = testStack();
+    const a = setup(stack, 'A');
+    const b = setup(stack, 'B', a.probe);
+    const t = Template.fromStack(stack);
+    const probes = Object.values(t.findResources('AWS::Lambda::Function')).filter((f: any) => String(f.Properties.Description).includes('ΔS probe'));
+    expect(probes).toHaveLength(1);
+    const invoke = policyOf(stack, a.probe.function).filter((s) => s.Action === 'lambda:InvokeFunction').flatMap((s) => s.Resource);
+    expect(invoke).toHaveLength(4);
+    expect(JSON.stringify(invoke)).toContain(versionLogicalId(stack, a.fn));
+    expect(JSON.stringify(invoke)).toContain(versionLogicalId(stack, b.fn));
+  });
+
+  test('refuses a probe of another stack', () => {
+    const app = testApp();
+    const p = probe(testStack(app, 'ProbeStack'));
+    const other = testStack(app, 'Other');
+    expect(() => new GuardedAlias(other, 'Guarded', { function: testFunction(other), probe: p })).toThrow(
+      "DeltaSProbe 'ProbeStack/Probe' can only probe functions of its own stack (ProbeStack), got one in Other");
+  });
+
+  test('rejects a preTrafficHook or postTrafficHook beside the probe, saying why', () => {
+    const stack = testStack();
+    const p = probe(stack);
+    const pre = testFunction(stack, 'Pre');
+    const post = testFunction(stack, 'Post');
+    expect(() => new GuardedAlias(stack, 'Guarded', { function: testFunction(stack), probe: p, preTrafficHook: pre, postTrafficHook: post })).toThrow(
+      "GuardedAlias 'TestStack/Guarded' has 2 invalid props:\n"
+      + "  - preTrafficHook must be left out when probe is set (the probe is both the BeforeAllowTraffic and the AfterAllowTraffic hook, and CodeDeploy runs one hook per phase; run your checks in their own deployment group or drop the probe), got: the construct at 'TestStack/Pre'\n"
+      + "  - postTrafficHook must be left out when probe is set (the probe is both the BeforeAllowTraffic and the AfterAllowTraffic hook, and CodeDeploy runs one hook per phase; run your checks in their own deployment group or drop the probe), got: the construct at 'TestStack/Post'");
+  });
+
+  test('refuses a hook added after construction, naming the probe that holds the phase', () => {
+    const { stack, ga } = setup();
+    expect(() => ga.addPreTrafficHook(testFunction(stack, 'Pre'))).toThrow(
+      "GuardedAlias 'TestStack/Guarded': preTrafficHook is already set to 'TestStack/Probe/Function'; CodeDeploy runs one BeforeAllowTraffic hook per deployment group");
+  });
+
+  test('rejects a probe that is not a DeltaSProbe', () => {
+    const stack = testStack();
+    expect(() => new GuardedAlias(stack, 'Guarded', { function: testFunction(stack), probe: testFunction(stack, 'NotAProbe') as any })).toThrow(
+      "probe must be a DeltaSProbe, got: the construct at 'TestStack/NotAProbe'");
+  });
+
+  test('leaves room for 6 more alarms, since the probe\'s ΔS alarm takes one of the 10', () => {
+    const stack = testStack();
+    const alarms = Array.from({ length: 7 }, (_, i) => new cloudwatch.Alarm(stack, `A${i}`, {
+      metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }), threshold: 1, evaluationPeriods: 1,
+    }));
+    expect(() => new GuardedAlias(stack, 'Guarded', { function: testFunction(stack), probe: probe(stack), alarms })).toThrow(
+      'alarms must be at most 6 alarms (CodeDeploy watches 10 per deployment group and the gates and the probe take 4), got: 7 alarms');
+  });
+
+  test('adds one acknowledged cdk-nag finding per probe (PutMetricData has no resource-level permissions), nothing open', () => {
+    const app = testApp();
+    const stack = testStack(app);
+    const { fn } = setup(stack);
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'test function: logs only',
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    const assembly = app.synth();
+    const report = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'));
+    const nag = report.pluginReports.find((r: any) => r.pluginName === 'AwsSolutions');
+    expect(nag.violations).toEqual([]);
+    expect(nag.suppressedViolations.map((v: any) => `${v.ruleName} at ${v.acknowledgedAt}`).filter((s: string) => s.includes('Probe')).sort()).toEqual([
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole] at TestStack/Probe/Function',
+      'AwsSolutions-IAM5[Resource::*] at TestStack/Probe/Function',
+    ]);
+  });
+
+  test('synthesises without a dependency cycle', () => {
+    const app = testApp();
+    setup(testStack(app));
+    expect(app.synth().getStackByName('TestStack').template.Resources).toBeDefined();
+  });
+});
