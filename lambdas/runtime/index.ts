@@ -8,3 +8,4 @@ export const RUNTIME_MODULE = 'cdk-rollout-guardrails/runtime';
 export * from './probe';
 export * from './idempotency';
 export * from './release';
+export * from './shadow';

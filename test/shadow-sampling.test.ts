@@ -1,0 +1,81 @@
+import { randomBytes } from 'crypto';
+import { sampleHash, shouldSample } from '../lambdas/runtime/shadow';
+
+/** A UUID v4 from a seeded generator, so the test sees the same ids on every run. */
+function seededUuids(count: number, seed: number): string[] {
+  let state = seed >>> 0;
+  const next = (): number => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0);
+  };
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const hex = [next(), next(), next(), next()].map((n) => n.toString(16).padStart(8, '0')).join('');
+    ids.push(`${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`);
+  }
+  return ids;
+}
+
+const N = 100_000;
+const ID_KINDS: Record<string, () => string[]> = {
+  'random UUIDs': () => seededUuids(N, 42),
+  'sequential ids "req-<n>"': () => Array.from({ length: N }, (_, i) => `req-${i}`),
+  'bare sequential numbers': () => Array.from({ length: N }, (_, i) => String(i + 1)),
+  'ids sharing a long prefix, counting in hex': () => Array.from({ length: N }, (_, i) => `c0ffee00-aaaa-bbbb-cccc-${i.toString(16).padStart(12, '0')}`),
+};
+
+describe('shouldSample', () => {
+  describe.each(Object.entries(ID_KINDS))('over 100,000 %s', (_kind, make) => {
+    const ids = make();
+    // Three rates per kind: jest's VM context makes this loop about ten times slower than plain Node.
+    test.each([0.01, 0.1, 0.5])('samples within ±0.5 percentage points of rate %p', (rate) => {
+      const sampled = ids.filter((id) => shouldSample(id, rate)).length;
+      expect(Math.abs(sampled / N - rate)).toBeLessThanOrEqual(0.005);
+    });
+  });
+
+  test('gives the same decision for the same id every time, so a replay is sampled again', () => {
+    const ids = seededUuids(2000, 7);
+    const first = ids.map((id) => shouldSample(id, 0.3));
+    const again = ids.map((id) => shouldSample(id, 0.3));
+    expect(again).toEqual(first);
+    // and in a fresh module instance (no hidden state)
+    jest.isolateModules(() => {
+      const fresh = require('../lambdas/runtime/shadow/sampling');
+      expect(ids.map((id) => fresh.shouldSample(id, 0.3))).toEqual(first);
+    });
+  });
+
+  test('only adds ids when the rate rises', () => {
+    const ids = seededUuids(5000, 9);
+    for (const id of ids) {
+      if (shouldSample(id, 0.1)) expect(shouldSample(id, 0.2)).toBe(true);
+    }
+  });
+
+  test('samples everything at rate 1 and nothing at rate 0', () => {
+    const ids = [...seededUuids(1000, 3), '', 'x'];
+    expect(ids.every((id) => shouldSample(id, 1))).toBe(true);
+    expect(ids.some((id) => shouldSample(id, 0))).toBe(false);
+  });
+
+  test('pins the hash, so decisions do not change between releases of the library', () => {
+    expect([sampleHash('req-1'), sampleHash('req-2'), sampleHash('abc')]).toEqual([1216658960, 4249376621, 482950588]);
+    expect([shouldSample('req-1', 0.3), shouldSample('abc', 0.3)]).toEqual([true, true]);
+    expect(shouldSample('req-2', 0.9)).toBe(false);
+  });
+
+  test('spreads random bytes evenly over the hash range', () => {
+    const buckets = new Array(16).fill(0);
+    for (let i = 0; i < 16000; i++) buckets[sampleHash(randomBytes(12).toString('base64')) >>> 28]++;
+    for (const count of buckets) expect(Math.abs(count - 1000)).toBeLessThan(200);
+  });
+
+  test.each([[-0.1], [1.5], [NaN]])('rejects rate %p with a RangeError that quotes it', (rate) => {
+    expect(() => shouldSample('id', rate)).toThrow(`shouldSample: rate must be a number from 0 to 1, got: ${rate}`);
+  });
+});
