@@ -101,3 +101,22 @@ describe('InMemoryIdempotencyStore', () => {
     expect(store.get('x')?.token).toBe('t3');
   });
 });
+
+describe('without @aws-sdk/client-dynamodb installed', () => {
+  afterEach(() => jest.dontMock('@aws-sdk/client-dynamodb'));
+
+  test('makeIdempotent names the missing package, and works with another store', async () => {
+    let runtime!: typeof import('../lambdas/runtime/idempotency');
+    jest.isolateModules(() => {
+      jest.doMock('@aws-sdk/client-dynamodb', () => {
+        throw Object.assign(new Error("Cannot find module '@aws-sdk/client-dynamodb'"), { code: 'MODULE_NOT_FOUND' });
+      });
+      runtime = require('../lambdas/runtime/idempotency');
+    });
+
+    expect(() => runtime.makeIdempotent(async () => 1, { table: 'orders' })).toThrow(
+      'the DynamoDB idempotency store needs @aws-sdk/client-dynamodb, which is not installed: add it to your dependencies (the Lambda Node.js runtime already includes it), or pass options.store');
+    const handler = runtime.makeIdempotent(async () => 'ran', { store: new runtime.InMemoryIdempotencyStore(), key: '$.id' });
+    expect(await handler({ id: 'a' })).toBe('ran');
+  });
+});

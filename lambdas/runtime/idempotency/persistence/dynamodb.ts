@@ -1,5 +1,6 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ATTR } from '../env';
+import { IdempotencyConfigurationError } from '../errors';
 
 type DynamoDBModule = typeof import('@aws-sdk/client-dynamodb');
 let dynamodbModule: DynamoDBModule | undefined;
@@ -9,8 +10,16 @@ let dynamodbModule: DynamoDBModule | undefined;
  * something else does not pay for loading it at cold start.
  */
 function sdk(): DynamoDBModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (dynamodbModule ??= require('@aws-sdk/client-dynamodb') as DynamoDBModule);
+  if (dynamodbModule) return dynamodbModule;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    dynamodbModule = require('@aws-sdk/client-dynamodb') as DynamoDBModule;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new IdempotencyConfigurationError('the DynamoDB idempotency store needs @aws-sdk/client-dynamodb, which is not installed: ' +
+      'add it to your dependencies (the Lambda Node.js runtime already includes it), or pass options.store');
+  }
+  return dynamodbModule;
 }
 import type { ClaimOutcome, ClaimRequest, CompleteRequest, IdempotencyRecord, IdempotencyStore } from './store';
 
