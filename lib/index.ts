@@ -4,3 +4,4 @@ export * from './release-gates';
 export * from './rollout-strategy';
 export { GuardrailsValidationError } from './private/validation';
 export * from './delta-s-probe';
+export * from './idempotency-table';
