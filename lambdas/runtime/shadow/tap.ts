@@ -73,7 +73,7 @@ export interface ShadowTapStats {
 }
 
 /** A handler wrapped by {@link shadowTap}: takes and returns what the handler does, plus the tap's counters. */
-export type TappedHandler<H extends (...args: any[]) => any> = ((event: Parameters<H>[0], context?: any) => ReturnType<H>) & {
+export type TappedHandler<H extends (...args: any[]) => any> = ((event: Parameters<H> extends [infer E, ...any[]] ? E : any, context?: any) => ReturnType<H>) & {
   readonly shadowStats: () => ShadowTapStats;
 };
 
