@@ -5,3 +5,4 @@ export * from './rollout-strategy';
 export { GuardrailsValidationError } from './private/validation';
 export * from './delta-s-probe';
 export * from './idempotency-table';
+export * from './shadow-integration';
