@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig, ProbeGateConfig,
+  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig,
 } from './private/probe-config';
 import { parsePointer, templateAsksQuestion } from './private/probe-request';
 import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
@@ -42,6 +42,26 @@ export class GoldSet {
     const jsonl = this.read();
     return { jsonl, items: parseGoldSet(jsonl) };
   }
+}
+
+/** Which embedder the probe scores answers with. */
+export class ProbeEmbedder {
+  /** The deterministic, offline HashedNgramEmbedder: no model, no network, no cost (the default). */
+  public static hashed(): ProbeEmbedder {
+    return new ProbeEmbedder({ kind: 'hashed' });
+  }
+
+  /**
+   * Amazon Bedrock text embeddings (Titan Text Embeddings or Cohere Embed) through InvokeModel; the probe
+   * may invoke this one model only. The gates' defaults were set with the hashed embedder: measure your gold
+   * set with the model before you trust them.
+   * @see https://docs.aws.amazon.com/bedrock/latest/userguide/titan-embedding-models.html
+   */
+  public static bedrock(options: { readonly modelId?: string; readonly dimensions?: number } = {}): ProbeEmbedder {
+    return new ProbeEmbedder({ kind: 'bedrock', modelId: options.modelId ?? 'amazon.titan-embed-text-v2:0', dimensions: options.dimensions });
+  }
+
+  private constructor(public readonly config: ProbeEmbedderConfig) {}
 }
 
 /** Thresholds of the probe's gates; a threshold left out takes its default. */
@@ -100,6 +120,8 @@ export interface DeltaSProbeProps {
   readonly metricNamespace?: string;
   /** Memory of the probe function. @default 512 */
   readonly memorySize?: number;
+  /** The embedder that scores ΔS. @default ProbeEmbedder.hashed() */
+  readonly embedder?: ProbeEmbedder;
 }
 
 /** What GuardedAlias passes to `DeltaSProbe._bind()`. */
@@ -176,6 +198,14 @@ export class DeltaSProbe extends Construct {
     const namespace = props?.metricNamespace ?? DEFAULT_METRIC_NAMESPACE;
     if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) problems.add('metricNamespace', '1 to 255 characters without ":", not starting with "AWS/"', namespace);
     const gates = validateProbeGates(props?.gates, problems);
+    const embedder = props?.embedder ?? ProbeEmbedder.hashed();
+    if (!(embedder instanceof ProbeEmbedder)) {
+      problems.add('embedder', 'a ProbeEmbedder (ProbeEmbedder.hashed() or ProbeEmbedder.bedrock())', embedder);
+    } else if (embedder.config.kind === 'bedrock') {
+      const { modelId, dimensions } = embedder.config;
+      if (typeof modelId !== 'string' || !/^[\w.:/-]{1,2048}$/.test(modelId)) problems.add('embedder.modelId', 'a Bedrock model id such as "amazon.titan-embed-text-v2:0"', modelId);
+      if (dimensions !== undefined && ![256, 512, 1024].includes(dimensions)) problems.add('embedder.dimensions', 'one of 256, 512, 1024 (Titan Text Embeddings V2)', dimensions);
+    }
     problems.throwIfAny(`DeltaSProbe '${this.node.path}'`);
 
     this.goldItems = gold!.items;
@@ -188,6 +218,7 @@ export class DeltaSProbe extends Construct {
       budgetMs: budget.toMilliseconds(),
       metricNamespace: namespace,
       gates,
+      embedder: embedder.config,
     };
     const invocations = 2 * this.config.seeds * this.goldItems.reduce((n, item) => n + 1 + item.paraphrases.length, 0);
     if (this.goldItems.length < 50) {
@@ -213,6 +244,13 @@ export class DeltaSProbe extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': namespace } },
     }));
+    if (embedder.config.kind === 'bedrock') {
+      const modelId = embedder.config.modelId;
+      this.function.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['bedrock:InvokeModel'],
+        resources: [modelId.startsWith('arn:') ? modelId : Stack.of(this).formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: modelId })],
+      }));
+    }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'cloudwatch:PutMetricData supports no resource-level permissions; the statement is conditioned on the probe\'s own namespace (cloudwatch:namespace).',

@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DeltaSProbe, DeltaSProbeProps, GoldSet, GuardedAlias, GuardrailsValidationError } from '../lib';
+import { DeltaSProbe, DeltaSProbeProps, GoldSet, GuardedAlias, GuardrailsValidationError, ProbeEmbedder } from '../lib';
 import { probeCode } from '../lib/private/probe-asset';
 import { testApp, testFunction, testStack } from './util';
 
@@ -65,7 +65,21 @@ describe('DeltaSProbe', () => {
         maxDeltaS: 0.45, maxDeltaSDrift: 0.03, minCoverage: 0.7, maxLambdaFlips: 0, maxSchemaViolations: 0, maxInvokeErrors: 0,
         maxLatencyP95Ratio: 1.25, latencyAlpha: 0.05, latencyMinSamples: 20, requireLatencyVerdict: false,
       },
+      embedder: { kind: 'hashed' },
     });
+  });
+
+  test('with Bedrock embeddings, may invoke that one foundation model and nothing else of Bedrock', () => {
+    const stack = testStack();
+    const p = probe(stack, { embedder: ProbeEmbedder.bedrock({ modelId: 'cohere.embed-english-v3' }) });
+    expect(p.config.embedder).toEqual({ kind: 'bedrock', modelId: 'cohere.embed-english-v3', dimensions: undefined });
+    expect(policyOf(stack, p.function)).toContainEqual({
+      Action: 'bedrock:InvokeModel',
+      Effect: 'Allow',
+      Resource: 'arn:aws:bedrock:eu-west-1::foundation-model/cohere.embed-english-v3',
+    });
+    const other = testStack();
+    expect(JSON.stringify(policyOf(other, probe(other).function))).not.toContain('bedrock');
   });
 
   test('runs for its budget plus 20 s to report, and is never retried by Lambda (one status per hook execution)', () => {
@@ -119,6 +133,9 @@ describe('DeltaSProbe', () => {
     [{ budget: Duration.minutes(15) }, 'budget must be from 1 second to 14 minutes 40 seconds (Lambda\'s 15-minute timeout less 20 seconds kept to report), got: 15 minutes'],
     [{ invokeTimeout: Duration.minutes(6) }, 'invokeTimeout must be from 100 milliseconds to the budget (5 minutes), got: 6 minutes'],
     [{ metricNamespace: 'AWS/Lambda' }, 'metricNamespace must be 1 to 255 characters without ":", not starting with "AWS/", got: "AWS/Lambda"'],
+    [{ embedder: 'titan' as any }, 'embedder must be a ProbeEmbedder (ProbeEmbedder.hashed() or ProbeEmbedder.bedrock()), got: "titan"'],
+    [{ embedder: ProbeEmbedder.bedrock({ modelId: 'titan v2!' }) }, 'embedder.modelId must be a Bedrock model id such as "amazon.titan-embed-text-v2:0", got: "titan v2!"'],
+    [{ embedder: ProbeEmbedder.bedrock({ dimensions: 768 }) }, 'embedder.dimensions must be one of 256, 512, 1024 (Titan Text Embeddings V2), got: 768'],
     [{ gates: { maxDeltaS: 3 } }, 'gates.maxDeltaS must be a number at least 0 and at most 2, got: 3'],
     [{ gates: { minCoverage: 1.2 } }, 'gates.minCoverage must be a number at least 0 and at most 1, got: 1.2'],
     [{ gates: { maxLambdaFlips: -1 } }, 'gates.maxLambdaFlips must be an integer from 0 to 100000, got: -1'],

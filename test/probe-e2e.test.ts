@@ -9,7 +9,10 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createDemoHandler } from '../lambdas/demo-answer';
+import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
+import { createDemoHandler, firstSentence } from '../lambdas/demo-answer';
+import { createHookHandler, embedderFor } from '../lambdas/probe/hook';
+import { BedrockEmbedder, HashedNgramEmbedder, parseGoldSet } from '../lambdas/runtime/probe';
 import { GoldSet, DeltaSProbe } from '../lib';
 import { testStack } from './util';
 
@@ -230,6 +233,44 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
       .resolves({});
     expect((await handler(event, context())).status).toBe('Succeeded');
     expect(reportedStatus()).toEqual(['Succeeded', 'Succeeded']);
+  });
+});
+
+describe('the ΔS probe hook with Amazon Bedrock embeddings', () => {
+  test('scores with the configured Bedrock model through InvokeModel, and rejects the drifted build with it too', async () => {
+    const bedrock = mockClient(BedrockRuntimeClient);
+    // Stand-in vectors: the hashed embedder's, as Titan's response body shape.
+    const stand = new HashedNgramEmbedder();
+    bedrock.on(InvokeModelCommand).callsFake(async (input) => ({
+      body: new TextEncoder().encode(JSON.stringify({ embedding: stand.embedOne(JSON.parse(String(input.body)).inputText) })) as never,
+    }));
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '9') } } } });
+    const gold = parseGoldSet(fs.readFileSync(GOLD_FILE, 'utf8')).slice(0, 6);
+    const hook = createHookHandler({
+      load: () => ({ config: { ...probe.config, embedder: { kind: 'bedrock', modelId: 'amazon.titan-embed-text-v2:0' } }, gold }),
+      lambda: new LambdaClient({}),
+      codedeploy: new CodeDeployClient({}),
+      cloudwatch: new CloudWatchClient({}),
+      log: () => undefined,
+    });
+    const result = await hook(event, context());
+    expect(result.status).toBe('Failed');
+    expect(result.reasons.map((r) => r.split(':')[0])).toEqual(expect.arrayContaining(['maxDeltaSDrift', 'minCoverage']));
+    // One InvokeModel per distinct text and version: the 2 sections' targets (3 questions each) for both
+    // versions, plus the drifted build's first-sentence answers.
+    const calls = bedrock.commandCalls(InvokeModelCommand);
+    const embedded = calls.map((c) => JSON.parse(String(c.args[0].input.body)).inputText);
+    expect(embedded.filter((text) => text === gold[0].target)).toHaveLength(2);
+    expect(embedded).toContain(firstSentence(gold[0].target));
+    expect(new Set(calls.map((c) => c.args[0].input.modelId))).toEqual(new Set(['amazon.titan-embed-text-v2:0']));
+    bedrock.restore();
+  });
+
+  test('names no embedder for the hashed default, a BedrockEmbedder of the model for Bedrock', () => {
+    expect(embedderFor(probe.config)).toBeUndefined();
+    const bedrockEmbedder = embedderFor({ ...probe.config, embedder: { kind: 'bedrock', modelId: 'cohere.embed-english-v3' } });
+    expect(bedrockEmbedder).toBeInstanceOf(BedrockEmbedder);
+    expect((bedrockEmbedder as BedrockEmbedder).modelId).toBe('cohere.embed-english-v3');
   });
 });
 

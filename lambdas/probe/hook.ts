@@ -3,6 +3,7 @@
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { BedrockEmbedder } from '../runtime/probe/bedrock-embedder';
 import { Embedder } from '../runtime/probe/embedder';
 import { GoldItem } from '../runtime/probe/gold-set';
 import { LambdaAppSpecTarget, parseLambdaAppSpec } from './appspec';
@@ -36,8 +37,15 @@ export interface HookDependencies {
    * @default 20_000 ms
    */
   readonly reserveMs?: number;
-  /** @default - the shared HashedNgramEmbedder */
+  /** @default - the one the configuration names (see embedderFor) */
   readonly embedder?: Embedder;
+}
+
+/** The embedder a configuration names: undefined (ΔS's shared HashedNgramEmbedder) or a BedrockEmbedder. */
+export function embedderFor(config: ProbeConfig): Embedder | undefined {
+  const choice = config.embedder;
+  if (choice === undefined || choice.kind === 'hashed') return undefined;
+  return new BedrockEmbedder({ modelId: choice.modelId, dimensions: choice.dimensions });
 }
 
 /** What the handler returns (CodeDeploy ignores it; tests and logs read it). */
@@ -117,7 +125,7 @@ async function probe(
     functionName: target.functionName,
     alias: target.alias,
     versions: { new: target.targetVersion, current: target.currentVersion },
-    embedder: deps.embedder,
+    embedder: deps.embedder ?? embedderFor(config),
     signal,
   });
   // Abandoned by the watchdog, which has reported Failed already: nothing more to say.

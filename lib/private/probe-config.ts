@@ -29,8 +29,15 @@ export interface ProbeGateConfig {
   readonly requireLatencyVerdict: boolean;
 }
 
+/** Which embedder scores the answers: the offline hashed one, or an Amazon Bedrock model. */
+export type ProbeEmbedderConfig =
+  | { readonly kind: 'hashed' }
+  | { readonly kind: 'bedrock'; readonly modelId: string; readonly dimensions?: number };
+
 /** Everything the probe needs besides the gold set. */
 export interface ProbeConfig {
+  /** The embedder for ΔS; absent means the hashed one (configurations written before it existed). */
+  readonly embedder?: ProbeEmbedderConfig;
   /** The request sent to the function: any JSON value; `{{question}}` and `{{seed}}` are filled in. */
   readonly requestTemplate: unknown;
   /** RFC 6901 JSON pointer to the answer string in the function's response. */
