@@ -1,0 +1,71 @@
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ShadowIntegration } from '../lib';
+import { handlerCode } from '../lib/private/assets';
+import { acknowledgeManagedPolicy } from '../lib/private/nag';
+import { HANDLER_RUNTIME } from '../lib/private/runtime';
+import type { DemoStack } from './demo-stack';
+
+/** The path of the demo's shadowed route: `GET /answer/mirrored?q=...` answers like `GET /answer`. */
+export const DEMO_SHADOW_PATH = '/answer/mirrored';
+
+/** Options of {@link addShadowRoute}. */
+export interface DemoShadowOptions {
+  /**
+   * Mirror to the drifted build of the demo (title-only retrieval, first-sentence answers), so the shadow's
+   * ΔS alarm has something to find.
+   * @default false - the shadow runs the same build as the live function
+   */
+  readonly drift?: boolean;
+  /**
+   * Share of the route's reads mirrored.
+   * @default 0.1
+   */
+  readonly sampleRate?: number;
+  /**
+   * Most replays a second.
+   * @default 5
+   */
+  readonly maxMirrorRps?: number;
+}
+
+/** What {@link addShadowRoute} added. */
+export interface DemoShadowRoute {
+  /** The shadow build of the demo function. */
+  readonly shadowFunction: lambda.Function;
+  /** The integration: route, tap configuration, dispatcher, results table and alarms. */
+  readonly integration: ShadowIntegration;
+}
+
+/**
+ * Adds a shadow route to the example app: `GET /answer/mirrored` on the demo API, integrated with the
+ * GuardedAlias, with a sample of its reads mirrored to a shadow build of the demo function and scored by
+ * ΔS on the `answer` field (the `release` field differs by design and is left out of the comparison).
+ *
+ * The live demo handler must be wrapped with `shadowTap` (cdk-rollout-guardrails/runtime) for anything to be
+ * mirrored; the resources are the same either way.
+ */
+export function addShadowRoute(stack: DemoStack, options: DemoShadowOptions = {}): DemoShadowRoute {
+  const shadowFunction = new lambda.Function(stack, 'AnswerShadowFunction', {
+    runtime: HANDLER_RUNTIME,
+    handler: 'index.handler',
+    code: handlerCode('demo-answer'),
+    memorySize: 256,
+    timeout: Duration.seconds(10),
+    description: `Demo answering service, shadow build${options.drift ? ' (drifted)' : ''}: answers mirrored reads, never users`,
+    environment: { RELEASE_ID: 'shadow', ...(options.drift ? { DEMO_DRIFT: '1' } : {}) },
+  });
+  acknowledgeManagedPolicy(shadowFunction, 'service-role/AWSLambdaBasicExecutionRole',
+    'It only lets the shadow write CloudWatch Logs; every write elsewhere is explicitly denied by the ShadowIntegration.');
+  const integration = new ShadowIntegration(stack, 'ShadowAnswer', {
+    api: stack.api,
+    method: 'GET',
+    path: DEMO_SHADOW_PATH,
+    live: stack.guarded,
+    shadow: shadowFunction,
+    sampleRate: options.sampleRate ?? 0.1,
+    maxMirrorRps: options.maxMirrorRps ?? 5,
+    answerPath: '$.answer',
+  });
+  return { shadowFunction, integration };
+}
