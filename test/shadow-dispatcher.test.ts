@@ -166,6 +166,17 @@ describe('the mirror dispatcher handler', () => {
     expect(emfDocs(log).find((d) => d.Reason === 'budget')).toMatchObject({ MirrorDropped: 7, Shadow: 'Demo/ShadowAnswer' });
   });
 
+  test('stops starting replays that could not finish before the invocation\'s deadline, dropping them as counted', async () => {
+    process.env[ENV.shadowTimeoutMs] = '400';
+    lambdaMock.on(InvokeCommand).callsFake(() => new Promise((resolve) => setTimeout(() => resolve({ StatusCode: 200, Payload: shadowPayload(LIVE_ANSWER) }), 350)));
+    // maxInFlight is 50 / 1 capped at 10. With 1.7 s left, a replay may start in the first 0.3 s (400 ms timeout +
+    // 1 s to finish): the first ten do; the next would start when one ends, after 0.35 s, too late.
+    const metrics = await handler(subscriptionEvent(tapLines(Array.from({ length: 14 }, (_, i) => `dl-${i}`))), { getRemainingTimeInMillis: () => 1700 });
+    expect(metrics.replayed).toBe(10);
+    expect(metrics.dropped).toEqual({ deadline: 4 });
+    expect(mainDoc(log)).toMatchObject({ MirrorDropped: 4, MirrorSampled: 14 });
+  });
+
   test('counts a shadow function error and a 5xx answer as ShadowErrors, unscored, with the error stored', async () => {
     lambdaMock.on(InvokeCommand)
       .resolvesOnce({ StatusCode: 200, FunctionError: 'Unhandled', Payload: shadowBytes(JSON.stringify({ errorType: 'AccessDeniedException', errorMessage: 'explicit deny on dynamodb:PutItem' })) })

@@ -1,12 +1,13 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { GuardedAlias } from '../lib/guarded-alias';
 import { SHADOW_DENIED_ACTIONS, ShadowIntegration, ShadowIntegrationProps } from '../lib/shadow-integration';
-import { testFunction, testStack } from './util';
+import { FEATURE_FLAGS, testFunction, testStack } from './util';
 
 interface Fixture {
   stack: Stack;
@@ -212,6 +213,37 @@ describe('ShadowIntegration with a table of your own', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     expect(mirror.resultsTable).toBe(table);
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ RESULTS_TTL_SECONDS: '172800', RESULTS_TABLE: { Ref: logicalId(f.stack, table) } }) } });
+  });
+});
+
+describe('ShadowIntegration and the live function\'s log group', () => {
+  function build(context: Record<string, unknown>, logGroup?: (stack: Stack) => logs.ILogGroup) {
+    const app = new App({ context: { ...FEATURE_FLAGS, ...context } });
+    const stack = testStack(app);
+    const live = new lambda.Function(stack, 'Live', {
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+      logGroup: logGroup?.(stack),
+    });
+    const mirror = new ShadowIntegration(stack, 'Mirror', {
+      api: new apigw.RestApi(stack, 'Api'), method: 'GET', path: '/a', live: live.addAlias('live'), shadow: testFunction(stack, 'Shadow'), sampleRate: 1, maxMirrorRps: 1,
+    });
+    return { stack, live, mirror, template: Template.fromStack(stack) };
+  }
+
+  test('subscribes to the log group the function was given', () => {
+    const { stack, mirror, template } = build({}, (s) => new logs.LogGroup(s, 'Mine'));
+    expect(mirror.liveLogGroup.node.path).toBe('TestStack/Mine');
+    template.hasResourceProperties('AWS::Logs::SubscriptionFilter', { LogGroupName: { Ref: stack.getLogicalId(mirror.liveLogGroup.node.defaultChild as any) } });
+  });
+
+  test('gives a function without a log group of its own one that exists before the subscription is made', () => {
+    const { stack, live, mirror, template } = build({ '@aws-cdk/aws-lambda:useCdkManagedLogGroup': false });
+    const groupId = stack.getLogicalId(mirror.liveLogGroup.node.defaultChild as any);
+    expect(mirror.liveLogGroup.node.path).toBe('TestStack/Mirror/LiveLogGroup');
+    const fn = template.toJSON().Resources[stack.getLogicalId(live.node.defaultChild as any)];
+    expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: groupId } });
+    template.hasResourceProperties('AWS::Logs::SubscriptionFilter', { LogGroupName: { Ref: groupId } });
+    template.resourceCountIs('Custom::LogRetention', 0);
   });
 });
 

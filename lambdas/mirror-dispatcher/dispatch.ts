@@ -46,6 +46,12 @@ export interface DispatchDeps {
   /** Where EMF documents and warnings go. @default console.log */
   readonly log?: (line: string) => void;
   readonly embedder?: Embedder;
+  /**
+   * When this invocation must be done (epoch ms, from the Lambda context). A replay that could not finish
+   * before it (start + shadow timeout + 1 s to store and publish) is dropped as `deadline` instead of started.
+   * @default - no deadline
+   */
+  readonly deadline?: number;
 }
 
 /**
@@ -97,6 +103,10 @@ export async function dispatch(event: unknown, config: DispatcherConfig, deps: D
       continue;
     }
     while (running.size >= config.maxInFlight) await Promise.race(running);
+    if (deps.deadline !== undefined && now() + config.shadowTimeoutMs + 1000 > deps.deadline) {
+      drop('deadline');
+      continue;
+    }
     const replay = replayOne(line, config, deps, m, now).finally(() => running.delete(replay));
     running.add(replay);
   }

@@ -34,7 +34,7 @@ function readConfig(): DispatcherConfig {
 }
 
 /** The Lambda entry point. */
-export async function handler(event: unknown): Promise<BatchMetrics> {
+export async function handler(event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<BatchMetrics> {
   config ??= readConfig();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const lambdaSdk = require('@aws-sdk/client-lambda') as typeof import('@aws-sdk/client-lambda');
@@ -54,6 +54,7 @@ export async function handler(event: unknown): Promise<BatchMetrics> {
     }), { abortSignal: signal }),
     store: new DynamoResultsStore(dynamoClient, process.env[DISPATCHER_ENV.resultsTable]!, dynamoSdk),
     budget,
+    deadline: context?.getRemainingTimeInMillis ? Date.now() + context.getRemainingTimeInMillis() : undefined,
   });
 }
 
