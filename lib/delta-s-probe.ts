@@ -276,7 +276,8 @@ export class DeltaSProbe extends Construct {
 
   /**
    * Wires the probe to one alias (GuardedAlias calls this for its `probe` prop): the probe may invoke
-   * exactly the new version and the control version, read and report on exactly this deployment group; and
+   * exactly the new version and the control version, read and report on exactly this deployment group, and
+   * read the revisions of its application; and
    * a ΔS alarm on the new version is returned for the deployment group to watch.
    * @internal
    */
@@ -297,6 +298,13 @@ export class DeltaSProbe extends Construct {
       grantee: this.function,
       actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
       resourceArns: [target.deploymentGroup.deploymentGroupArn],
+    });
+    // GetDeployment returns the revision without its content; GetApplicationRevision (authorised on the
+    // application) returns the AppSpec with the versions.
+    iam.Grant.addToPrincipal({
+      grantee: this.function,
+      actions: ['codedeploy:GetApplicationRevision'],
+      resourceArns: [target.deploymentGroup.application.applicationArn],
     });
     return new cloudwatch.Alarm(target.scope, 'ProbeDeltaS', {
       metric: this.metricDeltaS({ functionName: target.function.functionName, aliasName: target.aliasName, version: target.version.version }),

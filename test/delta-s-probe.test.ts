@@ -183,7 +183,7 @@ describe('GuardedAlias with a probe', () => {
     });
   });
 
-  test('lets the probe invoke exactly the new and the control version, and report only on this deployment group', () => {
+  test('lets the probe invoke exactly the new and the control version, report only on this deployment group, and read its application\'s revisions', () => {
     const { stack, fn, ga, probe: p } = setup();
     const statements = policyOf(stack, p.function);
     const invoke = statements.find((s) => s.Action === 'lambda:InvokeFunction');
@@ -196,8 +196,10 @@ describe('GuardedAlias with a probe', () => {
     const codedeploy = statements.find((s) => JSON.stringify(s.Action).includes('PutLifecycleEventHookExecutionStatus'));
     expect(codedeploy.Action).toEqual(['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus']);
     expect(JSON.stringify(codedeploy.Resource)).toContain(stack.getLogicalId(ga.deploymentGroup.node.defaultChild as any));
+    const revisions = statements.find((s) => s.Action === 'codedeploy:GetApplicationRevision');
+    expect(JSON.stringify(revisions.Resource)).toContain(`:application:",{"Ref":"${stack.getLogicalId((ga.deploymentGroup.application as any).node.defaultChild)}"}`);
     expect(JSON.stringify(statements)).not.toContain(':*');
-    expect(statements).toHaveLength(3);
+    expect(statements).toHaveLength(4);
   });
 
   test('makes the alias wait for the probe\'s grants, which name this deployment\'s control version', () => {

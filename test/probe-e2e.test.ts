@@ -6,7 +6,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import {
+  CodeDeployClient, GetApplicationRevisionCommand, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand,
+} from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
@@ -47,6 +49,16 @@ function appSpec(current: string, target: string): string {
     version: 0.0,
     Resources: [{ AnswerFunction: { Type: 'AWS::Lambda::Function', Properties: { Name: 'demo-answer', Alias: 'live', CurrentVersion: current, TargetVersion: target } } }],
   });
+}
+
+/**
+ * What CodeDeploy answers for the deployment: GetDeployment names the revision by its sha256 with the
+ * content null (as its API reference says), GetApplicationRevision returns the content.
+ */
+function serve(content: string) {
+  const revision = { revisionType: 'AppSpecContent' as const, appSpecContent: { sha256: 'f00d' } };
+  codedeploy.on(GetDeploymentCommand, { deploymentId: 'd-ABC123' }).resolves({ deploymentInfo: { applicationName: 'RolloutApp', deploymentGroupName: 'AnswerGroup', revision } });
+  codedeploy.on(GetApplicationRevisionCommand, { applicationName: 'RolloutApp', revision }).resolves({ revision: { revisionType: 'AppSpecContent', appSpecContent: { sha256: 'f00d', content } } });
 }
 
 let logLines: string[];
@@ -111,7 +123,7 @@ function loggedReport(): any {
 
 describe('the ΔS probe hook against the demo service, end to end', () => {
   test('passes a new build that answers like the current one, and reports Succeeded once', async () => {
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { revisionType: 'String', string: { content: appSpec('7', '8') } } } });
+    serve(appSpec('7', '8'));
     const result = await handler(event, context());
     expect(result.status).toBe('Succeeded');
     expect(result.reasons).toEqual([]);
@@ -134,7 +146,7 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
   });
 
   test('rejects the drifted build with the report\'s reasons: drift, coverage and λ flips, not the ΔS median', async () => {
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { revisionType: 'AppSpecContent', appSpecContent: { content: appSpec('7', '9') } } } });
+    serve(appSpec('7', '9'));
     const result = await handler(event, context());
     expect(result.status).toBe('Failed');
     expect(reportedStatus()).toEqual(['Failed']);
@@ -157,7 +169,7 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
   });
 
   test('publishes every measurement and threshold under the probe\'s namespace, by function, alias and version', async () => {
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '9') } } } });
+    serve(appSpec('7', '9'));
     await handler(event, context());
     const calls = cloudwatch.commandCalls(PutMetricDataCommand);
     expect(calls).toHaveLength(1);
@@ -176,7 +188,7 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
   });
 
   test('rejects a build whose answers are right but 60 % slower, by the latency judge', async () => {
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '10') } } } });
+    serve(appSpec('7', '10'));
     const result = await handler(event, context());
     expect(result.status).toBe('Failed');
     expect(result.reasons).toEqual([
@@ -187,9 +199,15 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
   test('reads a YAML AppSpec with lower-case keys, as AWS documents it', async () => {
     const yaml = ['version: 0.0', 'resources:', '  - answer:', '      type: AWS::Lambda::Function', '      properties:',
       '        name: "demo-answer"', '        alias: "live"', '        currentversion: "7"', '        targetversion: "8"'].join('\n');
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { appSpecContent: { content: yaml } } } });
+    serve(yaml);
     expect((await handler(event, context())).status).toBe('Succeeded');
     expect(new Set(Invokes().map((i) => `${i.FunctionName}:${i.Qualifier}`))).toEqual(new Set(['demo-answer:7', 'demo-answer:8']));
+  });
+
+  test('uses AppSpec content the deployment already carries (the deprecated String revision type) without a second call', async () => {
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { applicationName: 'RolloutApp', revision: { revisionType: 'String', string: { content: appSpec('7', '8') } } } });
+    expect((await handler(event, context())).status).toBe('Succeeded');
+    expect(codedeploy.commandCalls(GetApplicationRevisionCommand)).toHaveLength(0);
   });
 
   test('reports Failed when the deployment cannot be read', async () => {
@@ -201,7 +219,7 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
   });
 
   test('reports Failed when the new version cannot be invoked, naming the invoke errors', async () => {
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '404') } } } });
+    serve(appSpec('7', '404'));
     const result = await handler(event, context());
     expect(result.status).toBe('Failed');
     expect(result.reasons).toContain('maxInvokeErrors: invoke errors of the new version 432 > 0');
@@ -210,7 +228,7 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
 
   test('reports Failed before its own time runs out, while the probe is still running', async () => {
     routeInvokes({ '8': 50 });
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '8') } } } });
+    serve(appSpec('7', '8'));
     const started = Date.now();
     // 20 s kept to report, 300 ms left before that: the watchdog must fire long before 864 slow invocations end.
     const result = await handler(event, context(20_300));
@@ -227,7 +245,7 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
   });
 
   test('retries a throttled status report rather than leave the deployment waiting', async () => {
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '8') } } } });
+    serve(appSpec('7', '8'));
     codedeploy.on(PutLifecycleEventHookExecutionStatusCommand)
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
       .resolves({});
@@ -244,7 +262,7 @@ describe('the ΔS probe hook with Amazon Bedrock embeddings', () => {
     bedrock.on(InvokeModelCommand).callsFake(async (input) => ({
       body: new TextEncoder().encode(JSON.stringify({ embedding: stand.embedOne(JSON.parse(String(input.body)).inputText) })) as never,
     }));
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { revision: { string: { content: appSpec('7', '9') } } } });
+    serve(appSpec('7', '9'));
     const gold = parseGoldSet(fs.readFileSync(GOLD_FILE, 'utf8')).slice(0, 6);
     const hook = createHookHandler({
       load: () => ({ config: { ...probe.config, embedder: { kind: 'bedrock', modelId: 'amazon.titan-embed-text-v2:0' } }, gold }),

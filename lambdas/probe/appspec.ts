@@ -19,10 +19,8 @@ export class AppSpecError extends Error {
 }
 
 /**
- * Reads the Lambda resource from a deployment's AppSpec content. For a Lambda deployment `GetDeployment`
- * returns the revision as an AppSpec string (`revision.appSpecContent.content`, or the deprecated
- * `revision.string.content` that CloudFormation's `CodeDeployLambdaAliasUpdate` deployments use), JSON or
- * YAML, shaped like
+ * Reads the Lambda resource from a deployment's AppSpec content. For a Lambda deployment the revision is the
+ * AppSpec itself, a JSON or YAML string (see `appSpecOf` in hook.ts for where it is read), shaped like
  *
  * ```yaml
  * resources:

@@ -1,7 +1,9 @@
 // The AWS edges of the probe: read the deployment, invoke the versions, publish metrics, report the status.
 // Everything that decides lives in engine.ts.
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import {
+  CodeDeployClient, GetApplicationRevisionCommand, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand,
+} from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { BedrockEmbedder } from '../runtime/probe/bedrock-embedder';
 import { Embedder } from '../runtime/probe/embedder';
@@ -57,7 +59,8 @@ export interface HookResult {
 
 /**
  * Builds the BeforeAllowTraffic / AfterAllowTraffic hook handler. It reads the deployment's AppSpec
- * (`codedeploy:GetDeployment`) for the function, alias, current and target version, probes both versions,
+ * (`codedeploy:GetDeployment`, then `codedeploy:GetApplicationRevision`) for the function, alias, current
+ * and target version, probes both versions,
  * publishes the report's metrics and logs the report as one JSON line, then reports the verdict with
  * `PutLifecycleEventHookExecutionStatus`.
  *
@@ -112,9 +115,7 @@ async function probe(
   signal: AbortSignal,
 ): Promise<HookResult> {
   const { config, gold } = deps.load();
-  const deployment = await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
-  const revision = deployment.deploymentInfo?.revision;
-  const target = parseLambdaAppSpec(revision?.appSpecContent?.content ?? revision?.string?.content ?? '');
+  const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
   const deadline = started + Math.min(config.budgetMs, timeLeftMs);
   const report = await runProbe({
     gold,
@@ -138,6 +139,23 @@ async function probe(
     log(JSON.stringify({ message: 'cdk-rollout-guardrails probe: PutMetricData failed', error: (error as Error).message }));
   }
   return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons, report };
+}
+
+/**
+ * The AppSpec content of a deployment. `GetDeployment` names the revision but, as its API reference notes,
+ * "the content property of the appSpecContent object in the returned revision is always null": the content
+ * comes from `GetApplicationRevision` with that revision (its sha256). Content already present in the
+ * deployment (the deprecated `string` revision type) is used as it is, without the second call.
+ * @see https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_GetDeployment.html
+ */
+export async function appSpecOf(client: CodeDeployClient, deploymentId: string): Promise<string> {
+  const { deploymentInfo } = await client.send(new GetDeploymentCommand({ deploymentId }));
+  const revision = deploymentInfo?.revision;
+  const inline = revision?.appSpecContent?.content ?? revision?.string?.content;
+  if (inline) return inline;
+  if (!revision || !deploymentInfo?.applicationName) throw new Error(`deployment ${deploymentId} names no application revision`);
+  const stored = await client.send(new GetApplicationRevisionCommand({ applicationName: deploymentInfo.applicationName, revision }));
+  return stored.revision?.appSpecContent?.content ?? stored.revision?.string?.content ?? '';
 }
 
 /** Invokes `functionName:<version>` with the tail of its log, to read Lambda's own Duration and Init Duration. */
