@@ -3,7 +3,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import * as dynamoSdk from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SHADOW_LINE_MARKER, shadowTap } from '../lambdas/runtime/shadow';
+import { SHADOW_LINE_MARKER, shadowTap, shouldSample } from '../lambdas/runtime/shadow';
 import { DISPATCHER_ENV as ENV } from '../lambdas/runtime/shadow/config';
 import { handler, resetForTests } from '../lambdas/mirror-dispatcher';
 import { dispatch } from '../lambdas/mirror-dispatcher/dispatch';
@@ -147,6 +147,21 @@ describe('the mirror dispatcher handler', () => {
     expect(doc).toMatchObject({ ShadowErrors: 0, MirrorDropped: 0, MirrorReplayed: 3, MirrorSampled: 3, MirrorSeen: 3, ResultsWriteErrors: 0 });
     const names = doc._aws.CloudWatchMetrics[0].Metrics.map((m: any) => m.Name);
     expect(names).toEqual(expect.arrayContaining(['ShadowDeltaS', 'ShadowLatencyDelta', 'ShadowLatency', 'LiveLatency', 'ShadowErrors', 'MirrorDropped', 'MirrorSampled', 'MirrorSeen']));
+  });
+
+  test('publishes the counts from which the observed sample rate is exact: sampled over eligible requests seen', async () => {
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: shadowPayload(LIVE_ANSWER) });
+    const lines: string[] = [];
+    const tapped = shadowTap(async () => ({ statusCode: 200, body: '{"answer":"a"}' }), { sampleRate: 0.1, log: (l) => lines.push(l) });
+    const ids = Array.from({ length: 3000 }, (_, i) => `obs-${i}`);
+    for (const id of ids) await tapped({ resource: '/answer', path: '/answer', httpMethod: 'GET', headers: {}, requestContext: { requestId: id } }, {});
+    await handler(subscriptionEvent(lines));
+    const sampled = ids.filter((id) => shouldSample(id, 0.1));
+    const lastSampled = ids.lastIndexOf(sampled[sampled.length - 1]);
+    const doc = mainDoc(log);
+    expect(doc.MirrorSampled).toBe(sampled.length);
+    expect(doc.MirrorSeen).toBe(lastSampled + 1);
+    expect(Math.abs(doc.MirrorSampled / doc.MirrorSeen - 0.1)).toBeLessThan(0.02);
   });
 
   test('reads lines that Lambda wrote in its JSON log format', async () => {
