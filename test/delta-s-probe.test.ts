@@ -7,6 +7,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DeltaSProbe, DeltaSProbeProps, GoldSet, GuardedAlias, GuardrailsValidationError, ProbeEmbedder } from '../lib';
+import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import { mockClient } from 'aws-sdk-client-mock';
 import { probeCode } from '../lib/private/probe-asset';
 import { testApp, testFunction, testStack } from './util';
 
@@ -49,6 +51,32 @@ describe('DeltaSProbe', () => {
     expect(fs.readFileSync(path.join(code.path, 'index.js'))).toEqual(fs.readFileSync(path.join(__dirname, '..', 'assets', 'probe', 'index.js')));
     expect((probeCode(JSON.stringify({ seeds: 3 }), `${item('alpha')}\n`) as lambda.AssetCode).path).toBe(code.path);
     expect((probeCode(JSON.stringify({ seeds: 2 }), `${item('alpha')}\n`) as lambda.AssetCode).path).not.toBe(code.path);
+  });
+
+  test('the bundled handler reads its configuration and gold set from beside itself, and reports Failed on a denied deployment read', async () => {
+    const p = probe();
+    const staged = probeCode(JSON.stringify(p.config), `${item('alpha')}\n`) as lambda.AssetCode;
+    // Under the package (assets/ is git-ignored), so that the bundle's external @aws-sdk/* resolve as in Lambda.
+    const dir = fs.mkdtempSync(path.join(__dirname, '..', 'assets', 'bundle-test-'));
+    try {
+      for (const f of fs.readdirSync(staged.path)) fs.copyFileSync(path.join(staged.path, f), path.join(dir, f));
+      const codedeploy = mockClient(CodeDeployClient);
+      codedeploy.on(GetDeploymentCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+      codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).resolves({});
+      const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const bundled = require(path.join(dir, 'index.js'));
+      const result = await bundled.handler({ DeploymentId: 'd-1', LifecycleEventHookExecutionId: 'e-1' }, { getRemainingTimeInMillis: () => 60_000 });
+      log.mockRestore();
+      expect(result).toEqual({ status: 'Failed', reasons: ['the probe could not run: not authorized'] });
+      expect(codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand).map((c) => c.args[0].input))
+        .toEqual([{ deploymentId: 'd-1', lifecycleEventHookExecutionId: 'e-1', status: 'Failed' }]);
+      expect(bundled.loadProbeFiles().gold.map((g: { id: string }) => g.id)).toEqual(['alpha']);
+      expect(bundled.loadProbeFiles().config).toEqual(p.config);
+      codedeploy.restore();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('fills every default from the seeds\' acceptance targets', () => {
