@@ -110,7 +110,8 @@ export interface DeltaSProbeProps {
   /** Longest one invocation may take; a slower one counts as an invoke error. @default Duration.seconds(10) */
   readonly invokeTimeout?: Duration;
   /**
-   * Longest the whole probe may take. The function's timeout is this plus 20 s to report, at most 15 minutes.
+   * How long the probe may go on starting invocations. The function's timeout is this plus `invokeTimeout`
+   * (for the last call) plus 20 s to report, at most 15 minutes.
    * @default Duration.minutes(5)
    */
   readonly budget?: Duration;
@@ -193,6 +194,8 @@ export class DeltaSProbe extends Construct {
       }
       if (invokeTimeout.toMilliseconds() < 100 || invokeTimeout.toMilliseconds() > budget.toMilliseconds()) {
         problems.add('invokeTimeout', `from 100 milliseconds to the budget (${show(budget)})`, invokeTimeout);
+      } else if (budget.toMilliseconds() <= maxBudget.toMilliseconds() && budget.toMilliseconds() + invokeTimeout.toMilliseconds() > maxBudget.toMilliseconds()) {
+        problems.add('invokeTimeout', `at most ${Duration.millis(maxBudget.toMilliseconds() - budget.toMilliseconds()).toHumanString()} with a budget of ${show(budget)} (budget, the last call's invokeTimeout and ${REPORT_RESERVE.toHumanString()} to report must fit Lambda's 15-minute timeout)`, invokeTimeout);
       }
     }
     const namespace = props?.metricNamespace ?? DEFAULT_METRIC_NAMESPACE;
@@ -231,7 +234,8 @@ export class DeltaSProbe extends Construct {
       handler: 'index.handler',
       code: probeCode(JSON.stringify(this.config), gold!.jsonl),
       memorySize: props.memorySize ?? 512,
-      timeout: budget.plus(REPORT_RESERVE),
+      // The last call may start at the end of the budget and run its invokeTimeout; then the report.
+      timeout: Duration.seconds(Math.ceil((budget.toMilliseconds() + invokeTimeout.toMilliseconds() + REPORT_RESERVE.toMilliseconds()) / 1000)),
       // CodeDeploy invokes hooks asynchronously; a retry would report a second status for one hook execution.
       retryAttempts: 0,
       description: `cdk-rollout-guardrails ΔS probe: ${this.goldItems.length} gold questions, ${invocations} invocations per run`,

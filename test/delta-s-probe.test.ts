@@ -110,11 +110,11 @@ describe('DeltaSProbe', () => {
     expect(JSON.stringify(policyOf(other, probe(other).function))).not.toContain('bedrock');
   });
 
-  test('runs for its budget plus 20 s to report, and is never retried by Lambda (one status per hook execution)', () => {
+  test('runs for its budget, the last call\'s timeout and 20 s to report, and is never retried by Lambda (one status per hook execution)', () => {
     const stack = testStack();
-    probe(stack, { budget: Duration.minutes(10) });
+    probe(stack, { budget: Duration.minutes(10), invokeTimeout: Duration.millis(2500) });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 620, Runtime: 'nodejs24.x', MemorySize: 512 });
+    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 623, Runtime: 'nodejs24.x', MemorySize: 512 });
     t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
   });
 
@@ -160,6 +160,7 @@ describe('DeltaSProbe', () => {
     [{ memorySize: 64 }, 'memorySize must be an integer from 128 to 10240, got: 64'],
     [{ budget: Duration.minutes(15) }, 'budget must be from 1 second to 14 minutes 40 seconds (Lambda\'s 15-minute timeout less 20 seconds kept to report), got: 15 minutes'],
     [{ invokeTimeout: Duration.minutes(6) }, 'invokeTimeout must be from 100 milliseconds to the budget (5 minutes), got: 6 minutes'],
+    [{ budget: Duration.minutes(14), invokeTimeout: Duration.minutes(1) }, 'invokeTimeout must be at most 40 seconds with a budget of 14 minutes (budget, the last call\'s invokeTimeout and 20 seconds to report must fit Lambda\'s 15-minute timeout), got: 1 minute'],
     [{ metricNamespace: 'AWS/Lambda' }, 'metricNamespace must be 1 to 255 characters without ":", not starting with "AWS/", got: "AWS/Lambda"'],
     [{ embedder: 'titan' as any }, 'embedder must be a ProbeEmbedder (ProbeEmbedder.hashed() or ProbeEmbedder.bedrock()), got: "titan"'],
     [{ embedder: ProbeEmbedder.bedrock({ modelId: 'titan v2!' }) }, 'embedder.modelId must be a Bedrock model id such as "amazon.titan-embed-text-v2:0", got: "titan v2!"'],
@@ -189,7 +190,7 @@ describe('DeltaSProbe', () => {
 
   test('accepts the boundaries of every range', () => {
     expect(() => probe(testStack(), {
-      seeds: 10, concurrency: 64, memorySize: 128, budget: Duration.seconds(880), invokeTimeout: Duration.seconds(880),
+      seeds: 10, concurrency: 64, memorySize: 128, budget: Duration.seconds(870), invokeTimeout: Duration.seconds(10),
       answerPointer: '', requestTemplate: '{{question}}', gates: { maxDeltaS: 0, minCoverage: 1, maxLambdaFlips: 0, latencyMinSamples: 1 },
     })).not.toThrow();
   });

@@ -226,22 +226,31 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
     expect(loggedReport().examples[0]).toEqual({ side: 'new', id: 'canary-release', problem: 'Function not found: demo-answer:404' });
   });
 
-  test('reports Failed before its own time runs out, while the probe is still running', async () => {
-    routeInvokes({ '8': 50 });
-    serve(appSpec('7', '8'));
+  test('reports Failed before its own time runs out, when a call hangs', async () => {
+    codedeploy.on(GetDeploymentCommand).callsFake(() => new Promise(() => undefined));
     const started = Date.now();
-    // 20 s kept to report, 300 ms left before that: the watchdog must fire long before 864 slow invocations end.
+    // 20 s kept to report and 300 ms left before that: the watchdog reports while GetDeployment still hangs.
     const result = await handler(event, context(20_300));
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(result.status).toBe('Failed');
     expect(result.reasons[0]).toMatch(/^the hook's own time is nearly out: 0 s spent, 20000 ms kept to report$/);
     expect(reportedStatus()).toEqual(['Failed']);
-    // The abandoned probe starts no more invocations and logs no report of its own.
-    const invoked = Invokes().length;
-    await new Promise((r) => setTimeout(r, 300));
-    expect(Invokes().length).toBeLessThanOrEqual(invoked + 8);
-    expect(invoked).toBeLessThan(864);
-    expect(logLines.filter((l) => l.includes('"report":"cdk-rollout-guardrails/delta-s-probe"'))).toEqual([]);
+    expect(Invokes()).toHaveLength(0);
+  });
+
+  test('starts no call that could outlast its time, and fails as incomplete', async () => {
+    routeInvokes({ '8': 50 });
+    serve(appSpec('7', '8'));
+    const started = Date.now();
+    // 20 s kept to report, 10 s for the last call's timeout, 300 ms to start calls in.
+    const result = await handler(event, context(30_300));
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(result.status).toBe('Failed');
+    expect(result.reasons).toEqual([expect.stringMatching(/^complete: only \d+ of 864 invocations ran before the time budget ran out$/)]);
+    const ran = loggedReport().plan.completed;
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThan(200);
+    expect(reportedStatus()).toEqual(['Failed']);
   });
 
   test('retries a throttled status report rather than leave the deployment waiting', async () => {

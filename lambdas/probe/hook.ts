@@ -116,7 +116,8 @@ async function probe(
 ): Promise<HookResult> {
   const { config, gold } = deps.load();
   const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
-  const deadline = started + Math.min(config.budgetMs, timeLeftMs);
+  // No call starts once the budget is spent, nor so late that it could outlast the time kept to report.
+  const deadline = started + Math.min(config.budgetMs, timeLeftMs - config.invokeTimeoutMs);
   const report = await runProbe({
     gold,
     config,
