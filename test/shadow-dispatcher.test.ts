@@ -3,10 +3,11 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import * as dynamoSdk from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SHADOW_LINE_MARKER, shadowTap, shouldSample } from '../lambdas/runtime/shadow';
+import { SHADOW_LINE_PREFIX, shadowTap, shouldSample } from '../lambdas/runtime/shadow';
 import { DISPATCHER_ENV as ENV } from '../lambdas/runtime/shadow/config';
 import { handler, resetForTests } from '../lambdas/mirror-dispatcher';
 import { dispatch } from '../lambdas/mirror-dispatcher/dispatch';
+import { parseShadowLine } from '../lambdas/runtime/shadow';
 import { TokenBucket, decodeSubscription, reportedDuration } from '../lambdas/mirror-dispatcher/logic';
 import { DynamoResultsStore, ShadowResult } from '../lambdas/mirror-dispatcher/store';
 import { LocalDynamo, startDynalite } from './helpers/dynalite';
@@ -164,11 +165,14 @@ describe('the mirror dispatcher handler', () => {
     expect(Math.abs(doc.MirrorSampled / doc.MirrorSeen - 0.1)).toBeLessThan(0.02);
   });
 
-  test('reads lines that Lambda wrote in its JSON log format', async () => {
+  test('reads lines that Lambda wrote in its JSON log format, the record as the message string or object', async () => {
     lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: shadowPayload(LIVE_ANSWER) });
     const metrics = await handler(subscriptionEvent(tapLines(['j-1']), 'json'));
     expect(metrics.replayed).toBe(1);
     expect(metrics.deltaS).toEqual([0]);
+    const [line] = tapLines(['j-2']);
+    const asObject = JSON.stringify({ timestamp: 't', level: 'INFO', requestId: 'r', message: JSON.parse(line) });
+    expect(parseShadowLine(asObject)).toMatchObject({ id: 'j-2', kind: 'rest' });
   });
 
   test('drops and counts the samples over maxMirrorRps instead of queueing them', async () => {
@@ -234,11 +238,11 @@ describe('the mirror dispatcher handler', () => {
     const messages = [
       good,
       tapDrop, // the tap's own oversize notice
-      `${SHADOW_LINE_MARKER} {"v":1,"id":"huge","seen":1,"rate":1,"kind":"rest","pad":"${'y'.repeat(6000)}"}`,
-      `${SHADOW_LINE_MARKER} {"v":1,"id":"cut-off","seen":1,"ra`,
-      `${SHADOW_LINE_MARKER} {"v":2,"id":"future","seen":1,"rate":1}`,
+      `${SHADOW_LINE_PREFIX},"v":1,"id":"huge","seen":1,"rate":1,"kind":"rest","pad":"${'y'.repeat(6000)}"}`,
+      `${SHADOW_LINE_PREFIX},"v":1,"id":"cut-off","seen":1,"ra`,
+      `${SHADOW_LINE_PREFIX},"v":2,"id":"future","seen":1,"rate":1}`,
       'an ordinary log line that happens to match nothing',
-      `${SHADOW_LINE_MARKER} {"v":1,"id":"no-request","seen":1,"rate":1,"kind":"rest"}`,
+      `${SHADOW_LINE_PREFIX},"v":1,"id":"no-request","seen":1,"rate":1,"kind":"rest"}`,
     ];
     const metrics = await handler(subscriptionEvent(messages));
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);

@@ -81,6 +81,11 @@ describe('shouldSample', () => {
     }
   });
 
+  test('samples a numeric id as its decimal string', () => {
+    for (let i = 0; i < 500; i++) expect(shouldSample(i, 0.3)).toBe(shouldSample(String(i), 0.3));
+    expect(() => shouldSample({} as any, 0.3)).toThrow('shouldSample: requestId must be a string or a number, got: object');
+  });
+
   test('samples everything at rate 1 and nothing at rate 0', () => {
     const ids = [...seededUuids(1000, 3), '', 'x'];
     expect(ids.every((id) => shouldSample(id, 1))).toBe(true);

@@ -74,7 +74,9 @@ describe('shadowTap', () => {
     expect(response).toEqual(ok({ answer: 'a canary takes a small share' }));
     expect(order).toEqual(['handler', 'log']);
     expect(lines).toHaveLength(1);
-    expect(lines[0].startsWith(`${SHADOW_LINE_MARKER} {`)).toBe(true);
+    // A structured line: one JSON object, the marker first, so the subscription filter can select it.
+    expect(lines[0].startsWith(`{"_shadow":"${SHADOW_LINE_MARKER}","v":1,`)).toBe(true);
+    expect(JSON.parse(lines[0])).toEqual(recordOf(lines[0]));
     const record = recordOf(lines[0]);
     expect(record).toMatchObject({
       v: 1, kind: 'rest', id: 'req-1', rate: 1, seen: 1,
@@ -103,6 +105,18 @@ describe('shadowTap', () => {
     expect(lines.map((l) => recordOf(l).id)).toEqual(ids.filter((id) => shouldSample(id, 0.25)));
   });
 
+  test('writes to console.log unless told otherwise', async () => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const handler = shadowTap(async () => ok('x'), { sampleRate: 1 });
+      await handler(restEvent('console-1'), {});
+      expect(log).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(log.mock.calls[0][0])).toMatchObject({ _shadow: SHADOW_LINE_MARKER, id: 'console-1' });
+    } finally {
+      log.mockRestore();
+    }
+  });
+
   test('never copies Authorization, cookies, API keys, security tokens, client addresses or credential query parameters', async () => {
     const lines: string[] = [];
     const handler = shadowTap(async () => ok({ answer: 'fine' }), {
@@ -120,6 +134,26 @@ describe('shadowTap', () => {
     expect(recordOf(lines[0]).request.headers).toEqual({ accept: 'application/json', 'content-type': 'application/json' });
     expect(recordOf(lines[1]).request.headers).toEqual({ accept: 'application/json' });
     expect(recordOf(lines[1]).request.query).toEqual({ q: 'hello' });
+  });
+
+  test('redacts request body members named like credentials by default, and keeps look-alikes such as author', async () => {
+    const lines: string[] = [];
+    const handler = shadowTap(async () => ok({ answer: 'ok' }), { sampleRate: 1, allowMethods: ['POST'], log: (l) => lines.push(l) });
+    const body = JSON.stringify({ question: 'q', author: 'ann', tokens: 12, password: 'hunter2', auth: { clientSecret: 'cs-1', access_token: 'at-1' }, items: [{ apiKey: 'k-1' }] });
+    await handler(restEvent('b1', { httpMethod: 'POST', body, queryStringParameters: { author: 'ann', 'X-Amz-Signature': 'abc', page: '2' } }), {});
+    const request = recordOf(lines[0]).request;
+    expect(JSON.parse(request.body!)).toEqual({ question: 'q', author: 'ann', tokens: 12, password: '[REDACTED]', auth: '[REDACTED]', items: [{ apiKey: '[REDACTED]' }] });
+    expect(request.query).toEqual({ author: 'ann', page: '2' });
+    expect(lines[0]).not.toMatch(/hunter2|cs-1|at-1|k-1/);
+  });
+
+  test('passes a body with nothing to redact on exactly as it came, text or base64', async () => {
+    const lines: string[] = [];
+    const handler = shadowTap(async () => ok('x'), { sampleRate: 1, allowMethods: ['POST'], log: (l) => lines.push(l) });
+    await handler(restEvent('p1', { httpMethod: 'POST', body: '{ "question" : "spaced" }' }), {});
+    await handler(restEvent('p2', { httpMethod: 'POST', body: Buffer.from([0xff, 0x00, 0x10]).toString('base64'), isBase64Encoded: true }), {});
+    expect(recordOf(lines[0]).request).toMatchObject({ body: '{ "question" : "spaced" }', isBase64Encoded: false });
+    expect(recordOf(lines[1]).request).toMatchObject({ body: '/wAQ', isBase64Encoded: true });
   });
 
   test('copies only the default allow-list (accept, accept-language, content-type) when none is given', async () => {

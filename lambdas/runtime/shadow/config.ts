@@ -67,9 +67,21 @@ export function isSecretHeader(name: string): boolean {
   return SECRET_HEADERS.has(lower) || SECRET_NAME.test(lower);
 }
 
-/** Whether a query parameter's name looks like a credential (`token`, `api_key`, `signature`...): never copied. */
-export function isSecretParameter(name: string): boolean {
-  return SECRET_NAME.test(name);
+/** Names (lower case, without `-` and `_`) of query parameters and JSON body members that hold credentials. */
+const SECRET_KEYS = new Set([
+  'authorization', 'auth', 'token', 'secret', 'password', 'passwd', 'pwd', 'apikey', 'session', 'sessionid', 'cookie',
+  'credential', 'credentials', 'signature', 'sig', 'privatekey', 'jwt', 'bearer', 'cvv', 'cvc', 'pin', 'otp',
+]);
+const SECRET_KEY_SUFFIX = /(token|secret|password|passwd|apikey|privatekey|signature|credentials?)$/;
+
+/**
+ * Whether a query parameter or a JSON body member is named like a credential (`token`, `api_key`,
+ * `access_token`, `clientSecret`, `password`, `X-Amz-Signature`...): such query parameters are never copied
+ * and such body members are redacted. Narrower than the header rule, so that `author` or `tokens` survive.
+ */
+export function isSecretKey(name: string): boolean {
+  const key = name.toLowerCase().replace(/[-_]/g, '');
+  return SECRET_KEYS.has(key) || SECRET_KEY_SUFFIX.test(key) || key.startsWith('xamz');
 }
 
 /** RFC 9110 token characters: what a header name may contain. */

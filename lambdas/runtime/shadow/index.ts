@@ -9,7 +9,7 @@ export { shouldSample, sampleHash } from './sampling';
 export { ShadowError, ShadowConfigError } from './errors';
 export { parseJsonPath, redactInPlace, REDACTED } from './json-path';
 export type { JsonPathSegment } from './json-path';
-export { parseShadowLine, isShadowDrop, formatShadowLine } from './record';
+export { parseShadowLine, isShadowDrop, SHADOW_LINE_PREFIX } from './record';
 export type { ShadowRecord, ShadowDrop, ShadowLine, ShadowRequest, ShadowResponse, ShadowEventKind, ShadowDropReason } from './record';
 export {
   SHADOW_LINE_MARKER, SHADOW_HEADER, SHADOW_TAP_ENV, DEFAULT_MIRRORED_METHODS, DEFAULT_HEADER_ALLOW_LIST,

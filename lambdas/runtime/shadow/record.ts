@@ -39,8 +39,10 @@ export interface ShadowResponse {
   readonly ms: number;
 }
 
-/** One sampled request and its live answer: the line the tap logs. */
+/** One sampled request and its live answer: the line the tap logs, a JSON object. */
 export interface ShadowRecord {
+  /** Always `GUARDRAILS_SHADOW_V1`, first in the line: what the subscription filter selects on. */
+  readonly _shadow: typeof SHADOW_LINE_MARKER;
   readonly v: typeof SHADOW_RECORD_VERSION;
   readonly kind: ShadowEventKind;
   /** The API Gateway request id: the sampling key and the results' `shadow_id`. */
@@ -64,6 +66,7 @@ export type ShadowDropReason = 'oversize' | 'unredactable' | 'unserialisable';
 
 /** The line logged in place of a record the tap had to drop: the drop is counted, the content never copied. */
 export interface ShadowDrop {
+  readonly _shadow: typeof SHADOW_LINE_MARKER;
   readonly v: typeof SHADOW_RECORD_VERSION;
   readonly drop: ShadowDropReason;
   /** The request id of the dropped record. */
@@ -83,37 +86,42 @@ export function isShadowDrop(line: ShadowLine): line is ShadowDrop {
   return (line as ShadowDrop).drop !== undefined;
 }
 
-/** Formats one tap line: the marker, a space, the JSON. */
-export function formatShadowLine(json: string): string {
-  return `${SHADOW_LINE_MARKER} ${json}`;
-}
+/** How every tap line starts: it is a JSON object whose first member is the marker. */
+export const SHADOW_LINE_PREFIX = `{"_shadow":"${SHADOW_LINE_MARKER}"`;
 
 /**
  * Finds and parses the tap line in one CloudWatch Logs message, whether Lambda wrote it in its text format
- * (`<time>\t<request id>\tINFO\tGUARDRAILS_SHADOW_V1 {...}`) or its JSON format (the line is the `message`
- * string of a JSON object).
+ * (`<time>\t<request id>\tINFO\t{"_shadow":"GUARDRAILS_SHADOW_V1",...}`) or its JSON format (the line is
+ * the `message` of an outer JSON object, as a string or as an object).
  * @throws Error saying what is wrong when the message holds no valid line
  */
 export function parseShadowLine(message: string): ShadowLine {
   if (typeof message !== 'string') throw new Error('the log event has no message');
   let text = message;
+  let at = text.indexOf(SHADOW_LINE_PREFIX);
   const trimmed = message.trimStart();
-  if (trimmed.startsWith('{')) {
-    // Lambda's JSON log format: the tap's line is the message of the outer object.
+  if (trimmed.startsWith('{') && !trimmed.startsWith(SHADOW_LINE_PREFIX)) {
+    // Lambda's JSON log format: the line is the message of an outer object (a nested object holds the
+    // prefix unescaped, so the outer object is read first).
+    let outer: { message?: unknown } | undefined;
     try {
-      const outer = JSON.parse(trimmed) as { message?: unknown };
-      if (typeof outer.message === 'string') text = outer.message;
+      outer = JSON.parse(trimmed);
     } catch {
-      // Not JSON after all; look for the marker in the raw text.
+      // not Lambda's JSON format; look for the prefix in the text as it is
+    }
+    if (typeof outer?.message === 'string') {
+      text = outer.message;
+      at = text.indexOf(SHADOW_LINE_PREFIX);
+    } else if (typeof outer?.message === 'object' && outer.message !== null && (outer.message as { _shadow?: unknown })._shadow === SHADOW_LINE_MARKER) {
+      return checkLine(outer.message);
     }
   }
-  const at = text.indexOf(SHADOW_LINE_MARKER);
-  if (at < 0) throw new Error(`the message does not contain ${SHADOW_LINE_MARKER}`);
+  if (at < 0) throw new Error(`the message holds no ${SHADOW_LINE_MARKER} record`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text.slice(at + SHADOW_LINE_MARKER.length));
+    parsed = JSON.parse(text.slice(at));
   } catch (cause) {
-    throw new Error(`the record after ${SHADOW_LINE_MARKER} is not valid JSON (${(cause as Error).message})`);
+    throw new Error(`the ${SHADOW_LINE_MARKER} record is not valid JSON (${(cause as Error).message})`);
   }
   return checkLine(parsed);
 }

@@ -27,12 +27,13 @@ const TWO_TO_32 = 4294967296;
 
 /**
  * Whether the request with this id is sampled at `rate` (0 to 1). Deterministic: the decision depends on
- * the id and the rate only.
- * @throws RangeError when rate is not a number from 0 to 1
+ * the id and the rate only. A numeric id is sampled as its decimal string (`7` and `'7'` decide alike).
+ * @throws RangeError when rate is not a number from 0 to 1; TypeError when the id is not a string or number
  */
-export function shouldSample(requestId: string, rate: number): boolean {
+export function shouldSample(requestId: string | number, rate: number): boolean {
   if (!(rate >= 0 && rate <= 1)) throw new RangeError(`shouldSample: rate must be a number from 0 to 1, got: ${rate}`);
-  if (typeof requestId !== 'string') throw new TypeError(`shouldSample: requestId must be a string, got: ${typeof requestId}`);
+  const id = typeof requestId === 'number' || typeof requestId === 'bigint' ? String(requestId) : requestId;
+  if (typeof id !== 'string') throw new TypeError(`shouldSample: requestId must be a string or a number, got: ${typeof requestId}`);
   if (rate === 1) return true;
-  return sampleHash(requestId) < rate * TWO_TO_32;
+  return sampleHash(id) < rate * TWO_TO_32;
 }

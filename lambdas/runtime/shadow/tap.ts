@@ -1,11 +1,11 @@
 import { SHADOW_MODE_ENV } from '../idempotency/env';
 import {
   DEFAULT_HEADER_ALLOW_LIST, DEFAULT_MAX_RECORD_BYTES, DEFAULT_MIRRORED_METHODS, HTTP_METHODS, MAX_RECORD_BYTES_LIMIT,
-  MIN_RECORD_BYTES_LIMIT, SHADOW_HEADER, SHADOW_RECORD_VERSION, SHADOW_TAP_ENV, headerAllowListProblems,
+  MIN_RECORD_BYTES_LIMIT, SHADOW_HEADER, SHADOW_LINE_MARKER, SHADOW_RECORD_VERSION, SHADOW_TAP_ENV, headerAllowListProblems,
 } from './config';
 import { ShadowConfigError } from './errors';
 import { JsonPathSegment, parseJsonPath } from './json-path';
-import { ShadowDrop, ShadowDropReason, ShadowEventKind, ShadowRecord, ShadowRequest, ShadowResponse, formatShadowLine } from './record';
+import { ShadowDrop, ShadowDropReason, ShadowEventKind, ShadowRecord, ShadowRequest, ShadowResponse } from './record';
 import { sampleHash } from './sampling';
 import { allowedHeaders, redactBody, safeQuery } from './sanitise';
 
@@ -118,19 +118,19 @@ export function shadowTap<H extends (event: any, context: any) => any>(handler: 
     const at = Date.now();
     const drop = (reason: ShadowDropReason, bytes?: number): void => {
       dropped[reason]++;
-      const notice: ShadowDrop = { v: SHADOW_RECORD_VERSION, drop: reason, id, at, rate: config!.rate, seen: sinceLine, ...(bytes !== undefined ? { bytes } : {}) };
+      const notice: ShadowDrop = { _shadow: SHADOW_LINE_MARKER, v: SHADOW_RECORD_VERSION, drop: reason, id, at, rate: config!.rate, seen: sinceLine, ...(bytes !== undefined ? { bytes } : {}) };
       sinceLine = 0;
-      config!.log(formatShadowLine(JSON.stringify(notice)));
+      config!.log(JSON.stringify(notice));
     };
     try {
       const request = sanitiseRequest(event, kind, config!);
       const response = request && sanitiseResponse(result, kind, ms, config!);
       if (!request || !response) return drop('unredactable');
       const record: ShadowRecord = {
-        v: SHADOW_RECORD_VERSION, kind, id, at, rate: config!.rate, seen: sinceLine,
+        _shadow: SHADOW_LINE_MARKER, v: SHADOW_RECORD_VERSION, kind, id, at, rate: config!.rate, seen: sinceLine,
         modelRev: config!.modelRev, indexHash: config!.indexHash, request, response,
       };
-      const line = formatShadowLine(JSON.stringify(record));
+      const line = JSON.stringify(record);
       // UTF-16 length bounds the UTF-8 size from below and 3x from above: measure exactly only near the cap.
       const bytes = line.length * 3 <= config!.maxBytes ? line.length : Buffer.byteLength(line, 'utf8');
       if (bytes > config!.maxBytes) return drop('oversize', bytes);
@@ -198,7 +198,7 @@ function eligible(event: any, kind: ShadowEventKind, config: TapConfig): boolean
 }
 
 function sanitiseRequest(event: any, kind: ShadowEventKind, config: TapConfig): ShadowRequest | undefined {
-  const body = redactBody(event.body, event.isBase64Encoded === true, config.redact);
+  const body = redactBody(event.body, event.isBase64Encoded === true, config.redact, true);
   if (!body.ok) return undefined;
   const headers = allowedHeaders(event.headers, config.headers);
   if (kind === 'rest') {
