@@ -86,6 +86,24 @@ describe('shadowTap', () => {
     expect(record.response.ms).toBeGreaterThanOrEqual(0);
   });
 
+  test('opens no connection and looks up no host while sampling, sanitising and logging', async () => {
+    const net = require('net');
+    const dns = require('dns');
+    const connect = jest.spyOn(net.Socket.prototype, 'connect');
+    const lookup = jest.spyOn(dns, 'lookup');
+    try {
+      const lines: string[] = [];
+      const handler = shadowTap(async () => ok({ answer: 'a' }), { sampleRate: 1, redactPaths: ['$.user'], allowMethods: ['GET', 'POST'], log: (l) => lines.push(l) });
+      for (let i = 0; i < 50; i++) await handler(restEvent(`net-${i}`, i % 2 ? { httpMethod: 'POST', body: '{"user":"u","q":"x"}' } : {}), {});
+      expect(lines).toHaveLength(50);
+      expect(connect).not.toHaveBeenCalled();
+      expect(lookup).not.toHaveBeenCalled();
+    } finally {
+      connect.mockRestore();
+      lookup.mockRestore();
+    }
+  });
+
   test('logs nothing and returns the handler\'s own promise for a request that is not sampled', async () => {
     const lines: string[] = [];
     const promise = Promise.resolve(ok('x'));
