@@ -5,14 +5,14 @@
 // answers, every one a distinct string (so the embedder's de-duplication of identical texts cannot make it
 // look cheaper than it is), scored by the probe engine itself with the default HashedNgramEmbedder:
 // ΔS(answer, target) and coverage per answer, λ state per question and version, drift, flips and the
-// latency judge (scoreVersion × 2 + judge, what the hook runs once the answers are in).
+// latency judge (answerDistances, scoreVersion × 2 and judge: what runProbe does once the answers are in).
 // Load: `require()` of the probe bundle (assets/probe/index.js) in a fresh Node.js process, with the
 // AWS SDK v3 clients it leaves external resolved from node_modules, as the Lambda runtime provides them.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_PROBE_GATES } from '../lib/private/probe-config';
-import { judge, planSamples, Sample, scoreVersion } from '../lambdas/probe/engine';
+import { answerDistances, judge, planSamples, Sample, scoreVersion } from '../lambdas/probe/engine';
 import { CORPUS } from '../lambdas/demo-answer/corpus';
 import { GoldItem } from '../lambdas/runtime/probe/gold-set';
 
@@ -59,8 +59,9 @@ if (plan.length !== 2400 || answers.size !== 2400) throw new Error(`expected 2,4
 
 async function scoreOnce(): Promise<{ ms: number; verdict: string }> {
   const started = process.hrtime.bigint();
-  const fresh = await scoreVersion(gold, plan, 'new', '2');
-  const current = await scoreVersion(gold, plan, 'current', '1');
+  const distances = await answerDistances(gold, plan);
+  const fresh = await scoreVersion(gold, plan, 'new', '2', undefined, distances);
+  const current = await scoreVersion(gold, plan, 'current', '1', undefined, distances);
   const judged = judge(gold, fresh, current, DEFAULT_PROBE_GATES, true, plan.length, plan.length);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   return { ms, verdict: judged.gates.filter((g) => !g.passed).map((g) => g.gate).join(', ') || 'all gates pass' };

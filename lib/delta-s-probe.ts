@@ -261,6 +261,15 @@ export class DeltaSProbe extends Construct {
     });
   }
 
+  /**
+   * Lets `grantee` run the probe directly, outside a deployment (a state machine before a staged step, or a
+   * person checking a gold set): `{ functionName, alias, currentVersion, targetVersion }` returns the verdict
+   * and the report. The probe still invokes only the versions it has been granted.
+   */
+  public grantRun(grantee: iam.IGrantable): iam.Grant {
+    return this.function.grantInvoke(grantee);
+  }
+
   /** The metric the ΔS alarm of one alias watches: median ΔS of its new version. */
   public metricDeltaS(target: { readonly functionName: string; readonly aliasName: string; readonly version: string }, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.metric('DeltaSMedian', target, options);

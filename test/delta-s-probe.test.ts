@@ -281,6 +281,14 @@ describe('GuardedAlias with a probe', () => {
     expect(JSON.stringify(invoke)).toContain(versionLogicalId(stack, b.fn));
   });
 
+  test('lets a grantee run the probe directly, by invoking the probe function and nothing else', () => {
+    const { stack, probe: p } = setup();
+    const runner = testFunction(stack, 'Runner');
+    p.grantRun(runner);
+    const probeArn = { 'Fn::GetAtt': [stack.getLogicalId(p.function.node.defaultChild as any), 'Arn'] };
+    expect(policyOf(stack, runner)).toEqual([{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [probeArn, { 'Fn::Join': ['', [probeArn, ':*']] }] }]);
+  });
+
   test('refuses a probe of another stack', () => {
     const app = testApp();
     const p = probe(testStack(app, 'ProbeStack'));

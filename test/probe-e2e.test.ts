@@ -253,6 +253,21 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
     expect(reportedStatus()).toEqual(['Failed']);
   });
 
+  test('runs directly, outside a deployment, returning the verdict and reporting to nobody', async () => {
+    const result = await handler({ functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '9' }, context());
+    expect(result.status).toBe('Failed');
+    expect(result.reasons.map((r) => r.split(':')[0])).toEqual(['maxDeltaSDrift', 'minCoverage', 'maxLambdaFlips']);
+    expect(result.report?.versions).toEqual({ new: '9', current: '7' });
+    expect(codedeploy.calls()).toHaveLength(0);
+    expect(cloudwatch.commandCalls(PutMetricDataCommand)).toHaveLength(1);
+  });
+
+  test('refuses an event that is neither a hook event nor a direct run, since there is nobody to report to', async () => {
+    await expect(handler({ functionName: 'demo-answer', alias: 'live' } as never, context())).rejects.toThrow(
+      /^expected a CodeDeploy lifecycle hook event with DeploymentId and LifecycleEventHookExecutionId, or a direct run with functionName, alias, currentVersion and targetVersion, got: \{"functionName":"demo-answer","alias":"live"\}$/);
+    expect(codedeploy.calls()).toHaveLength(0);
+  });
+
   test('retries a throttled status report rather than leave the deployment waiting', async () => {
     serve(appSpec('7', '8'));
     codedeploy.on(PutLifecycleEventHookExecutionStatusCommand)
@@ -283,11 +298,12 @@ describe('the ΔS probe hook with Amazon Bedrock embeddings', () => {
     const result = await hook(event, context());
     expect(result.status).toBe('Failed');
     expect(result.reasons.map((r) => r.split(':')[0])).toEqual(expect.arrayContaining(['maxDeltaSDrift', 'minCoverage']));
-    // One InvokeModel per distinct text and version: the 2 sections' targets (3 questions each) for both
-    // versions, plus the drifted build's first-sentence answers.
+    // One InvokeModel per distinct text over both versions: each of the 2 sections' targets (3 questions
+    // each, and the current build's answers) once, plus the drifted build's first-sentence answers.
     const calls = bedrock.commandCalls(InvokeModelCommand);
     const embedded = calls.map((c) => JSON.parse(String(c.args[0].input.body)).inputText);
-    expect(embedded.filter((text) => text === gold[0].target)).toHaveLength(2);
+    expect(embedded.filter((text) => text === gold[0].target)).toHaveLength(1);
+    expect(new Set(embedded).size).toBe(embedded.length);
     expect(embedded).toContain(firstSentence(gold[0].target));
     expect(new Set(calls.map((c) => c.args[0].input.modelId))).toEqual(new Set(['amazon.titan-embed-text-v2:0']));
     bedrock.restore();

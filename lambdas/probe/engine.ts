@@ -131,6 +131,16 @@ export interface VersionStats {
   readonly coldStarts: number;
 }
 
+/**
+ * ΔS(answer, target) of every answered sample, in one `deltaSPairs` call, so that a target shared by both
+ * versions (and an answer both give) is embedded once.
+ */
+export async function answerDistances(gold: readonly GoldItem[], samples: readonly Sample[], embedder?: Embedder): Promise<Map<Sample, number>> {
+  const answered = samples.filter((s) => s.answer !== undefined);
+  const distances = await deltaSPairs(answered.map((s) => [s.answer!, gold[s.item].target] as const), { embedder });
+  return new Map(answered.map((s, i) => [s, distances[i]]));
+}
+
 /** One gate as judged: what was measured, what it was held to, and the sentence a person reads. */
 export interface GateResult {
   readonly gate: string;
@@ -177,11 +187,10 @@ export async function scoreVersion(
   side: Side,
   version: string,
   embedder?: Embedder,
+  distances?: ReadonlyMap<Sample, number>,
 ): Promise<VersionStats> {
   const mine = samples.filter((s) => s.side === side);
-  const answered = mine.filter((s) => s.answer !== undefined);
-  const distances = await deltaSPairs(answered.map((s) => [s.answer!, gold[s.item].target] as const), { embedder });
-  const byAnswer = new Map(answered.map((s, i) => [s, distances[i]]));
+  const byAnswer = distances ?? await answerDistances(gold, mine, embedder);
   const deltaS = mine.map((s) => byAnswer.get(s) ?? 1);
   const cover = mine.map((s) => (s.answer !== undefined ? coverage(s.answer, gold[s.item].target) : 0));
   const perQuestion = new Map<number, number[]>();
@@ -198,7 +207,7 @@ export async function scoreVersion(
   }
   return {
     version,
-    answers: answered.length,
+    answers: mine.filter((s) => s.answer !== undefined).length,
     deltaSMedian: median(deltaS),
     deltaSP95: deltaS.length > 0 ? percentile(deltaS, 0.95) : NaN,
     coverageMedian: median(cover),
@@ -301,8 +310,9 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
   const started = now();
   const { gold, config } = options;
   const { samples, complete } = await collectSamples(options);
-  const fresh = await scoreVersion(gold, samples, 'new', options.versions.new, options.embedder);
-  const current = await scoreVersion(gold, samples, 'current', options.versions.current, options.embedder);
+  const distances = await answerDistances(gold, samples, options.embedder);
+  const fresh = await scoreVersion(gold, samples, 'new', options.versions.new, options.embedder, distances);
+  const current = await scoreVersion(gold, samples, 'current', options.versions.current, options.embedder, distances);
   const planned = planSamples(gold, config.seeds).length;
   const judged = judge(gold, fresh, current, config.gates, complete, planned, samples.length);
   const failed = judged.gates.filter((g) => !g.passed);

@@ -18,6 +18,19 @@ export interface HookEvent {
   readonly LifecycleEventHookExecutionId: string;
 }
 
+/**
+ * A direct run, outside any deployment: probe these versions and return the verdict, reporting to nobody
+ * (a person checking a gold set, or a state machine probing before a staged step). The function may still
+ * invoke only the versions it was granted.
+ */
+export type DirectRunEvent = LambdaAppSpecTarget;
+
+function isDirectRun(event: unknown): event is DirectRunEvent {
+  if (typeof event !== 'object' || event === null || 'DeploymentId' in event) return false;
+  const e = event as Record<string, unknown>;
+  return ['functionName', 'alias', 'currentVersion', 'targetVersion'].every((k) => typeof e[k] === 'string' && e[k] !== '');
+}
+
 /** The part of the Lambda context the hook uses. */
 export interface HookContext {
   getRemainingTimeInMillis(): number;
@@ -68,18 +81,22 @@ export interface HookResult {
  * anything throws (a bad AppSpec, a denied GetDeployment, a bad configuration), and when its own time is
  * nearly out (a watchdog fires `reserveMs` before the function's timeout and reports Failed while the probe
  * is still running). No deployment waits out the hook's hour because of this function.
+ *
+ * The same handler takes a direct run (`DirectRunEvent`): the same probe, the verdict returned, no status
+ * reported.
  */
-export function createHookHandler(deps: HookDependencies): (event: HookEvent, context?: HookContext) => Promise<HookResult> {
+export function createHookHandler(deps: HookDependencies): (event: HookEvent | DirectRunEvent, context?: HookContext) => Promise<HookResult> {
   const log = deps.log ?? ((line: string) => console.log(line));
   const now = deps.now ?? Date.now;
   const reserveMs = deps.reserveMs ?? 20_000;
 
   return async (event, context) => {
-    const deploymentId = event?.DeploymentId;
-    const executionId = event?.LifecycleEventHookExecutionId;
-    if (typeof deploymentId !== 'string' || typeof executionId !== 'string') {
-      // Not a CodeDeploy hook event: there is nothing to report to.
-      throw new Error(`expected a CodeDeploy lifecycle hook event with DeploymentId and LifecycleEventHookExecutionId, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+    const deploymentId = (event as HookEvent)?.DeploymentId;
+    const executionId = (event as HookEvent)?.LifecycleEventHookExecutionId;
+    const direct = isDirectRun(event);
+    if (!direct && (typeof deploymentId !== 'string' || typeof executionId !== 'string')) {
+      // Neither a CodeDeploy hook event nor a direct run: there is nothing to probe and nobody to report to.
+      throw new Error(`expected a CodeDeploy lifecycle hook event with DeploymentId and LifecycleEventHookExecutionId, or a direct run with functionName, alias, currentVersion and targetVersion, got: ${JSON.stringify(event)?.slice(0, 200)}`);
     }
     const started = now();
     const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
@@ -93,21 +110,22 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent, co
         reasons: [`the hook's own time is nearly out: ${Math.round((now() - started) / 1000)} s spent, ${reserveMs} ms kept to report`],
       }));
     });
-    const work = probe(deps, deploymentId, started, remaining - reserveMs, now, log, abandon.signal).catch((error: unknown): HookResult => ({
+    const resolveTarget = direct ? async () => event : () => appSpecOf(deps.codedeploy, deploymentId).then(parseLambdaAppSpec);
+    const work = probe(deps, resolveTarget, started, remaining - reserveMs, now, log, abandon.signal).catch((error: unknown): HookResult => ({
       status: 'Failed',
       reasons: [`the probe could not run: ${(error as Error)?.message ?? String(error)}`],
     }));
     const result = await Promise.race([work, timeUp]);
     clearTimeout(watchdog);
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails probe hook', deploymentId, status: result.status, reasons: result.reasons }));
-    await putStatus(deps.codedeploy, deploymentId, executionId, result.status, log);
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails probe hook', deploymentId: direct ? null : deploymentId, status: result.status, reasons: result.reasons }));
+    if (!direct) await putStatus(deps.codedeploy, deploymentId, executionId, result.status, log);
     return result;
   };
 }
 
 async function probe(
   deps: HookDependencies,
-  deploymentId: string,
+  resolveTarget: () => Promise<LambdaAppSpecTarget>,
   started: number,
   timeLeftMs: number,
   now: () => number,
@@ -115,7 +133,7 @@ async function probe(
   signal: AbortSignal,
 ): Promise<HookResult> {
   const { config, gold } = deps.load();
-  const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
+  const target = await resolveTarget();
   // No call starts once the budget is spent, nor so late that it could outlast the time kept to report.
   const deadline = started + Math.min(config.budgetMs, timeLeftMs - config.invokeTimeoutMs);
   const report = await runProbe({
