@@ -37,10 +37,19 @@ export interface ShadowGates {
    * @default 0.03
    */
   readonly maxP95LatencyIncrease?: number;
+  /**
+   * Largest p95 of ΔS over a period. The mean can stay under its gate while a minority of answers go badly
+   * wrong (a retriever that picks the wrong section one time in six); the p95 sees those. Opt-in: the seed
+   * sets no p95 bound.
+   * @default - no p95 alarm
+   */
+  readonly maxP95DeltaS?: number;
 }
 
-/** The defaults of {@link ShadowGates}. */
-export const DEFAULT_SHADOW_GATES: Required<ShadowGates> = { maxMeanDeltaS: 0.45, maxP95LatencyIncrease: 0.03 };
+/** The defaults of {@link ShadowGates}; `maxP95DeltaS` has none (no alarm unless set). */
+export const DEFAULT_SHADOW_GATES: Required<Omit<ShadowGates, 'maxP95DeltaS'>> = { maxMeanDeltaS: 0.45, maxP95LatencyIncrease: 0.03 };
+
+const SHADOW_GATE_NAMES = ['maxMeanDeltaS', 'maxP95LatencyIncrease', 'maxP95DeltaS'];
 
 /** Period of the shadow metrics' alarms: shadow traffic is a sample, so a minute holds too few answers. */
 export const SHADOW_ALARM_PERIOD = Duration.minutes(5);
@@ -167,8 +176,10 @@ export class ShadowIntegration extends Construct {
   public readonly deltaSAlarm: cloudwatch.Alarm;
   /** Shadow p95 duration above live p95 by more than `gates.maxP95LatencyIncrease`. */
   public readonly latencyAlarm: cloudwatch.Alarm;
+  /** p95 of ΔS above `gates.maxP95DeltaS`; undefined unless that gate is set. */
+  public readonly p95DeltaSAlarm?: cloudwatch.Alarm;
   /** The thresholds in force. */
-  public readonly gates: Required<ShadowGates>;
+  public readonly gates: ShadowGates & typeof DEFAULT_SHADOW_GATES;
   /** The dispatcher's reserved concurrency. */
   public readonly dispatcherConcurrency: number;
   /** `METHOD /path` of the mirrored route. */
@@ -232,9 +243,10 @@ export class ShadowIntegration extends Construct {
     if (typeof gates !== 'object' || gates === null) problems.add('gates', 'an object of thresholds', gates);
     else {
       for (const key of Object.keys(gates)) {
-        if (!(key in DEFAULT_SHADOW_GATES)) problems.add(`gates.${key}`, `one of ${Object.keys(DEFAULT_SHADOW_GATES).join(', ')} (unknown gate)`, key);
+        if (!SHADOW_GATE_NAMES.includes(key)) problems.add(`gates.${key}`, `one of ${SHADOW_GATE_NAMES.join(', ')} (unknown gate)`, key);
       }
       problems.number('gates.maxMeanDeltaS', gates.maxMeanDeltaS, { min: 0, max: 2, minInclusive: false });
+      problems.number('gates.maxP95DeltaS', gates.maxP95DeltaS, { min: 0, max: 2, minInclusive: false });
       problems.number('gates.maxP95LatencyIncrease', gates.maxP95LatencyIncrease, { min: 0, max: 10 });
     }
     const shadowTimeout = p.shadowTimeout ?? Duration.seconds(10);
@@ -349,12 +361,16 @@ export class ShadowIntegration extends Construct {
       `mean ΔS between the live and the shadow answers exceeds ${this.gates.maxMeanDeltaS}`);
     this.latencyAlarm = this.gateAlarm('MaxP95LatencyIncrease', this.metricP95LatencyRatio(), 1 + this.gates.maxP95LatencyIncrease,
       `the shadow's p95 duration exceeds the live p95 by more than ${Math.round(this.gates.maxP95LatencyIncrease * 1000) / 10} %`);
+    if (this.gates.maxP95DeltaS !== undefined) {
+      this.p95DeltaSAlarm = this.gateAlarm('MaxP95DeltaS', this.metricDeltaS({ statistic: 'p95' }), this.gates.maxP95DeltaS,
+        `p95 ΔS between the live and the shadow answers exceeds ${this.gates.maxP95DeltaS}`);
+    }
     Annotations.of(this).addInfo(`ShadowIntegration: wrap the handler of '${this.liveFunction.node.path}' with shadowTap() from cdk-rollout-guardrails/runtime; without it nothing is mirrored.`);
   }
 
-  /** Both alarms. */
+  /** Every alarm: mean ΔS, p95 latency, and p95 ΔS when that gate is set. */
   public get alarms(): cloudwatch.Alarm[] {
-    return [this.deltaSAlarm, this.latencyAlarm];
+    return [this.deltaSAlarm, this.latencyAlarm, ...(this.p95DeltaSAlarm ? [this.p95DeltaSAlarm] : [])];
   }
 
   /** ΔS between the live and the shadow answer, one datapoint per scored pair. @default average over 5 minutes */

@@ -54,11 +54,13 @@ describe('the example app\'s shadow route', () => {
     expect(dispatcher.Properties.ReservedConcurrentExecutions).toBe(1);
   });
 
-  test('adds the mirroring resources: dispatcher, subscription, results table and two alarms', () => {
+  test('adds the mirroring resources: dispatcher, subscription, results table and three alarms', () => {
     template.resourceCountIs('AWS::Logs::SubscriptionFilter', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ShadowDeltaS', Threshold: 0.45 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ShadowDeltaS', Statistic: 'Average', Threshold: 0.45 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ShadowDeltaS', ExtendedStatistic: 'p95', Threshold: 0.6 });
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Threshold: 1.03 }, 1);
+    expect(integration.alarms).toHaveLength(3);
   });
 
   test('mirrors to the drifted build when asked', () => {

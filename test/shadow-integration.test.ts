@@ -147,6 +147,8 @@ describe('ShadowIntegration on a REST API', () => {
     const stats = Object.fromEntries(metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, `${m.MetricStat.Metric.MetricName}:${m.MetricStat.Stat}`]));
     expect(stats).toEqual({ shadow: 'ShadowLatency:p95', live: 'LiveLatency:p95' });
     expect(shadowIntegration.alarms).toEqual([shadowIntegration.deltaSAlarm, shadowIntegration.latencyAlarm]);
+    expect(shadowIntegration.p95DeltaSAlarm).toBeUndefined();
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 2);
   });
 
   test('exposes the observed sample rate as sampled over seen', () => {
@@ -169,7 +171,7 @@ describe('ShadowIntegration on an HTTP API', () => {
   const api = new apigwv2.HttpApi(stack, 'Http');
   const shadowIntegration = new ShadowIntegration(stack, 'Mirror', {
     api, method: 'ANY', path: '/items/{id}', live: alias, shadow: shadowAlias, sampleRate: 1, maxMirrorRps: 1000,
-    allowMethods: ['GET', 'POST'], headerAllowList: ['Accept', 'X-Tenant'], gates: { maxMeanDeltaS: 0.3, maxP95LatencyIncrease: 0.1 },
+    allowMethods: ['GET', 'POST'], headerAllowList: ['Accept', 'X-Tenant'], gates: { maxMeanDeltaS: 0.3, maxP95LatencyIncrease: 0.1, maxP95DeltaS: 0.6 },
   });
   const template = Template.fromStack(stack);
 
@@ -194,10 +196,12 @@ describe('ShadowIntegration on an HTTP API', () => {
     expect(policyStatements(template, 'ShadowServiceRole').some((s) => s.Effect === 'Deny' && s.Sid === 'ShadowDenyWrites')).toBe(true);
   });
 
-  test('caps the dispatcher\'s reserved concurrency at 10 and uses the given gates', () => {
+  test('caps the dispatcher\'s reserved concurrency at 10 and uses the given gates, the p95 ΔS one among them', () => {
     expect(shadowIntegration.dispatcherConcurrency).toBe(10);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ShadowDeltaS', Threshold: 0.3 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ShadowDeltaS', Statistic: 'Average', Threshold: 0.3 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ShadowDeltaS', ExtendedStatistic: 'p95', Threshold: 0.6 });
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Threshold: 1.1 }, 1);
+    expect(shadowIntegration.alarms).toHaveLength(3);
   });
 });
 
@@ -275,7 +279,7 @@ describe('ShadowIntegration validation', () => {
       'headerAllowList: "x tenant" is not a header name',
       'redactPaths: "user.email" is not a supported JSON path (it must start with $ at character 1); write $.a.b, $.items[*].name, $[\'x-y\'] or $.list[0]',
       'maxRecordBytes must be an integer from 1024 to 200000, got: 10',
-      'gates.meanDrift must be one of maxMeanDeltaS, maxP95LatencyIncrease (unknown gate), got: "meanDrift"',
+      'gates.meanDrift must be one of maxMeanDeltaS, maxP95LatencyIncrease, maxP95DeltaS (unknown gate), got: "meanDrift"',
       'gates.maxMeanDeltaS must be a number greater than 0 and at most 2, got: -1',
       'shadowTimeout must be from 100 milliseconds to 5 minutes, got: 10 minutes',
       'resultsTtl must be from 1 hour to 365 days, got: 5 minutes',
