@@ -142,6 +142,10 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
     ]);
     // Each version's first call was cold and is left out of the latency judge: 431 warm samples each.
     expect(report.latency.test.nNew).toBe(431);
+    expect(report.latencySamples.new).toHaveLength(431);
+    expect(report.latencySamples.current).toHaveLength(431);
+    expect(Math.min(...report.latencySamples.new)).toBeGreaterThanOrEqual(20);
+    expect(Math.max(...report.latencySamples.new)).toBeLessThanOrEqual(31);
     expect(Invokes().filter((i) => i.Qualifier === '8')).toHaveLength(432);
   });
 

@@ -166,6 +166,8 @@ export interface ProbeReport {
   readonly deltaSDrift: number;
   readonly lambdaFlips: Array<{ readonly id: string; readonly current: LambdaState; readonly new: LambdaState }>;
   readonly latency: Omit<LatencyVerdict, 'thresholds'>;
+  /** The warm latency samples the judge compared, in milliseconds (0.1 ms), in plan order. */
+  readonly latencySamples: { readonly new: number[]; readonly current: number[] };
   /** The gold questions whose new answers drift most from their target, worst first (at most 5). */
   readonly worstQuestions: Array<{ readonly id: string; readonly newDeltaS: number; readonly currentDeltaS: number }>;
   /** The first few schema violations and invoke errors of each version, for a person to read. */
@@ -347,10 +349,15 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
     deltaSDrift: judged.drift,
     lambdaFlips: judged.flips,
     latency,
+    latencySamples: { new: fresh.warmLatencies.map(tenth), current: current.warmLatencies.map(tenth) },
     worstQuestions,
     examples,
     elapsedMs: now() - started,
   };
+}
+
+function tenth(x: number): number {
+  return Math.round(x * 10) / 10;
 }
 
 function round(x: number): number {
