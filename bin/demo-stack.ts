@@ -8,6 +8,7 @@ import { DeltaSProbe, GoldSet, GuardedAlias } from '../lib';
 import { findPackageRoot, handlerCode } from '../lib/private/assets';
 import { acknowledgeManagedPolicy } from '../lib/private/nag';
 import { HANDLER_RUNTIME } from '../lib/private/runtime';
+import { addShadowRoute, DemoShadowOptions, DemoShadowRoute } from './demo-shadow';
 
 /** The demo's gold set: 54 questions × 3 paraphrases over the demo corpus. */
 export const DEMO_GOLD_SET = path.join(findPackageRoot(), 'bin', 'gold-set.jsonl');
@@ -20,6 +21,11 @@ export interface DemoStackProps extends StackProps {
    * @default - `DEMO_DRIFT=1` in the environment of `cdk deploy`
    */
   readonly drift?: boolean;
+  /**
+   * How the shadow route mirrors (bin/demo-shadow.ts).
+   * @default - the same build as the live function, 10 % of reads, at most 5 replays a second
+   */
+  readonly shadow?: DemoShadowOptions;
 }
 
 /**
@@ -34,6 +40,8 @@ export class DemoStack extends Stack {
   public readonly answerFunction: lambda.Function;
   public readonly guarded: GuardedAlias;
   public readonly probe: DeltaSProbe;
+  /** The shadow route and its mirroring (bin/demo-shadow.ts). */
+  public readonly shadow: DemoShadowRoute;
   public readonly api: apigw.RestApi;
 
   constructor(scope: Construct, id: string, props?: DemoStackProps) {
@@ -112,5 +120,8 @@ export class DemoStack extends Stack {
       },
       requestValidator: validator,
     });
+
+    // A shadow route: a sample of GET /answer/mirrored reads replayed to a shadow build and scored by ΔS.
+    this.shadow = addShadowRoute(this, props?.shadow);
   }
 }

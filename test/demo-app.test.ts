@@ -36,8 +36,10 @@ describe('the example app', () => {
       'AwsSolutions-COG4 at RolloutGuardrailsDemo/Api',
       'AwsSolutions-IAM4[AWSCodeDeployRoleForLambdaLimited] at RolloutGuardrailsDemo/RolloutGuardrails/DeploymentRole',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/AnswerFunction',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/AnswerShadowFunction',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/ControlVersions/Provider',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/Probe/Function',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/ShadowAnswer/Dispatcher',
       'AwsSolutions-IAM4[AmazonAPIGatewayPushToCloudWatchLogs] at RolloutGuardrailsDemo/Api',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/Probe/Function',
     ]);
@@ -56,15 +58,16 @@ describe('the example app', () => {
     const stack = buildDemoApp(app);
     const template = Template.fromStack(stack);
 
-    test('sends both API methods to the GuardedAlias, never to $LATEST', () => {
+    test('sends every API method (answer and the mirrored route) to the GuardedAlias, never to $LATEST', () => {
       const aliasId = stack.getLogicalId(stack.guarded.alias.node.defaultChild as any);
       const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
       const integrated = methods.filter((m: any) => m.Properties.Integration?.Type === 'AWS_PROXY');
-      expect(integrated.map((m: any) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+      expect(integrated.map((m: any) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'GET', 'POST']);
       for (const m of integrated) expect(JSON.stringify(m.Properties.Integration.Uri)).toContain(aliasId);
-      const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
-      expect(permissions.length).toBeGreaterThan(0);
-      for (const p of permissions) expect(p.Properties.FunctionName).toEqual({ Ref: aliasId });
+      // API Gateway may invoke the alias and nothing else (CloudWatch Logs, not the API, invokes the dispatcher).
+      const apiPermissions = Object.values(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: 'apigateway.amazonaws.com' } }));
+      expect(apiPermissions.length).toBeGreaterThan(0);
+      for (const p of apiPermissions) expect(p.Properties.FunctionName).toEqual({ Ref: aliasId });
     });
 
     test('runs the demo function on the library\'s runtime from the prebundled asset', () => {
@@ -73,7 +76,10 @@ describe('the example app', () => {
 
     test('rolls the demo function out through CodeDeploy with its gate alarms and the probe\'s ΔS alarm', () => {
       template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 1);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+      const group = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))[0] as any;
+      expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(4);
+      // Beside them, the shadow route's three alarms (mean ΔS, p95 ΔS, p95 latency), which CodeDeploy does not watch.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
       template.hasResource('AWS::Lambda::Alias', { UpdatePolicy: { CodeDeployLambdaAliasUpdate: {} } });
     });
 

@@ -12,11 +12,11 @@ function nagReport(assemblyDir: string): any {
   return report.pluginReports.find((p: any) => p.pluginName === 'AwsSolutions');
 }
 
+/** The example app, whose DemoStack adds its shadow route with `addShadowRoute(this, props.shadow)`. */
 function demo(options?: Parameters<typeof addShadowRoute>[1]) {
   const app = testApp();
-  const stack = new DemoStack(app, 'ShadowDemo', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const added = addShadowRoute(stack, options);
-  return { app, stack, ...added };
+  const stack = new DemoStack(app, 'ShadowDemo', { env: { account: '123456789012', region: 'eu-west-1' }, shadow: options });
+  return { app, stack, ...stack.shadow };
 }
 
 describe('the example app\'s shadow route', () => {

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { cosineDistance } from '../runtime/probe/delta-s';
 import { HashedNgramEmbedder } from '../runtime/probe/embedder';
 import { CORPUS, CorpusSection } from './corpus';
+import { shadowTap } from '../runtime/shadow';
 
 /** What the demo answers: the nearest corpus section, and which release produced it. */
 export interface DemoAnswer {
@@ -123,15 +124,17 @@ export function answerQuestion(question: unknown, options: DemoOptions = {}): De
  * - a direct invocation `{"question": "...", "seed": n}` (the probe's) → the DemoAnswer itself; a bad
  *   question throws DemoRequestError, which Lambda reports as a function error.
  */
-export async function handler(event: APIGatewayProxyEvent | DirectEvent | WarmEvent): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> {
+export const handler = shadowTap(async (event: APIGatewayProxyEvent | DirectEvent | WarmEvent): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> => {
   return handle(event, { drift: process.env[DRIFT_ENV] === '1' });
-}
+});
+// shadowTap mirrors a sample of reads to a shadow when ShadowIntegration configures it through the
+// environment (bin/demo-shadow.ts); without that configuration it only passes events through.
 
 /**
  * A handler of one build, whatever the environment says: tests run the normal and the drifted build side
  * by side in one process (as two versions of the function).
  */
-export function createDemoHandler(options: DemoOptions): typeof handler {
+export function createDemoHandler(options: DemoOptions): (event: APIGatewayProxyEvent | DirectEvent | WarmEvent) => Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> {
   return async (event) => handle(event, options);
 }
 
