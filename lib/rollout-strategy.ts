@@ -2,7 +2,7 @@ import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import { Construct } from 'constructs';
 import { StackRolloutResources } from './private/stack-resources';
-import { show } from './private/validation';
+import { PropProblems, show } from './private/validation';
 
 /** The shape of a rollout. Later strategies (`staged`, `blueGreen`) add kinds without changing the others. */
 export enum RolloutKind {
@@ -12,6 +12,8 @@ export enum RolloutKind {
   CANARY = 'CANARY',
   /** Equal shares every interval until all traffic has moved. */
   LINEAR = 'LINEAR',
+  /** A free schedule of steps, each gated by the probe, live metrics and alarms (a Step Functions state machine). */
+  STAGED = 'STAGED',
 }
 
 /**
@@ -41,6 +43,19 @@ export abstract class RolloutStrategy {
    */
   public static linear(percent: number, interval: Duration): RolloutStrategy {
     return new TimeBasedStrategy(RolloutKind.LINEAR, percent, interval);
+  }
+
+  /**
+   * Moves traffic in a free schedule of steps (1 → 5 → 25 → 50 → 100 % by default). Before each step a
+   * Step Functions state machine runs the ΔS probe, checks the gates (the probe's verdict, live
+   * canary-vs-control metrics, the gate alarms), sets the alias's `AdditionalVersionWeights` and bakes; at
+   * the end it reports Succeeded to CodeDeploy, which moves the rest at once. The deployment group is
+   * all-at-once: the whole schedule runs inside its BeforeAllowTraffic hook.
+   *
+   * Validated at synth: the schedule must fit CodeDeploy's one-hour hook limit with a margin.
+   */
+  public static staged(options: StagedRolloutOptions = {}): StagedRolloutStrategy {
+    return new StagedRolloutStrategy(options);
   }
 
   /** Moves all traffic at once; the hooks and alarms still run and still roll back. */
@@ -152,4 +167,244 @@ class TimeBasedStrategy extends RolloutStrategy {
         : codedeploy.TrafficRouting.timeBasedLinear({ percentage: this.percent, interval: this.interval }),
     }));
   }
+}
+
+/** CodeDeploy's limit on one lifecycle hook. @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
+export const CODEDEPLOY_HOOK_LIMIT = Duration.hours(1);
+/**
+ * Time the schedule leaves unplanned inside the hook limit: one hold at one step (a re-check, a probe)
+ * and the machine's own transitions. The machine also checks the time before every hold and advance, and
+ * rolls back rather than let the hook time out.
+ */
+export const STAGED_SCHEDULE_MARGIN = Duration.minutes(10);
+/** How long a held step waits before it is checked again; also the bake's alarm-watch interval (one metric period). */
+export const STAGED_RECHECK_INTERVAL = Duration.minutes(1);
+/** Allowance from a rollback decision to the routing being reset (a gate invocation and an UpdateAlias). */
+export const STAGED_RESET_ALLOWANCE = Duration.seconds(30);
+/** The worst case from a breach to a gate alarm in ALARM (1 one-minute datapoint, 1 evaluation interval): see release-gates.ts. */
+const ALARM_DETECTION = Duration.minutes(2);
+
+/** What a staged step does when the canary served too little traffic to compare with the control. */
+export interface StagedNoDataPolicy {
+  /**
+   * How long a step waits for data, re-checking every minute; whole minutes, 0 for no wait.
+   * @default Duration.minutes(5)
+   */
+  readonly maxWait?: Duration;
+  /**
+   * After the wait: `fail` rolls the deployment back; `pass` judges the step on the probe and alarms alone.
+   * Missing data is never a silent pass: a waiting step says so in its decision.
+   * @default 'fail'
+   */
+  readonly then?: 'fail' | 'pass';
+  /**
+   * Fewest invocations of the new version in the window for the metric gates to judge.
+   * @default 10
+   */
+  readonly minInvocations?: number;
+}
+
+/** Options of `RolloutStrategy.staged()`. */
+export interface StagedRolloutOptions {
+  /**
+   * Percent of traffic on the new version at each step: integers from 1 to 100, rising strictly, ending at 100.
+   * @default [1, 5, 25, 50, 100]
+   */
+  readonly steps?: number[];
+  /**
+   * How long each step below 100 % bakes before the next check; whole minutes. Gate alarms are watched
+   * every minute of the bake.
+   * @default Duration.minutes(5)
+   */
+  readonly bake?: Duration;
+  /**
+   * Gate failures at one step that roll the deployment back; below it the step holds and is re-checked.
+   * @default 2
+   */
+  readonly maxFailuresPerStep?: number;
+  /** What a step does without enough traffic to compare. @default - wait up to 5 minutes for 10 invocations, then fail */
+  readonly noData?: StagedNoDataPolicy;
+  /**
+   * The longest one probe run may take, counted once per check in the schedule. Set it to the DeltaSProbe's
+   * `budget` plus its `invokeTimeout`.
+   * @default Duration.minutes(5) - DeltaSProbe's default budget
+   */
+  readonly probeBudget?: Duration;
+}
+
+/** The staged schedule with every default filled in, as the state machine receives it. */
+export interface StagedSchedule {
+  readonly steps: number[];
+  readonly bakeSeconds: number;
+  readonly maxFailuresPerStep: number;
+  readonly noData: { readonly maxWaitSeconds: number; readonly then: 'fail' | 'pass'; readonly minInvocations: number };
+  readonly probeBudgetSeconds: number;
+  readonly recheckSeconds: number;
+}
+
+/** How long a breach can go on before the routing is back on the old version. */
+export interface StagedRollbackTime {
+  /** A gate alarm fires while a step bakes: detection, at most one watch interval, the reset. */
+  readonly onAlarm: Duration;
+  /**
+   * A breach only the probe or the metric comparison sees: it starts just after a check, is seen at the next
+   * one (a bake and a probe later), fails `maxFailuresPerStep` times (a re-check and a probe between each),
+   * and the routing is reset.
+   */
+  readonly onGateCheck: Duration;
+}
+
+/** `RolloutStrategy.staged()`: validated at synth, with its computed durations exposed. */
+export class StagedRolloutStrategy extends RolloutStrategy {
+  public readonly kind = RolloutKind.STAGED;
+  private readonly options: StagedRolloutOptions;
+
+  constructor(options: StagedRolloutOptions) {
+    super();
+    this.options = options ?? {};
+  }
+
+  /** The steps, defaults filled in. */
+  public get steps(): number[] {
+    return this.options.steps ?? [1, 5, 25, 50, 100];
+  }
+
+  public get bake(): Duration {
+    return this.options.bake ?? Duration.minutes(5);
+  }
+
+  public get maxFailuresPerStep(): number {
+    return this.options.maxFailuresPerStep ?? 2;
+  }
+
+  public get probeBudget(): Duration {
+    return this.options.probeBudget ?? Duration.minutes(5);
+  }
+
+  public get noData(): Required<StagedNoDataPolicy> {
+    const given = this.options.noData ?? {};
+    return { maxWait: given.maxWait ?? Duration.minutes(5), then: given.then ?? 'fail', minInvocations: given.minInvocations ?? 10 };
+  }
+
+  public validate(): string[] {
+    const problems = new PropProblems();
+    const steps = this.options.steps;
+    if (steps !== undefined) {
+      if (!Array.isArray(steps) || steps.length < 2) {
+        problems.add('strategy (staged) steps', 'at least two steps, the last 100', steps);
+      } else if (!steps.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= 100)) {
+        problems.add('strategy (staged) steps', 'integers from 1 to 100', steps);
+      } else if (!steps.every((s, i) => i === 0 || s > steps[i - 1])) {
+        problems.add('strategy (staged) steps', 'strictly rising', steps);
+      } else if (steps[steps.length - 1] !== 100) {
+        problems.add('strategy (staged) steps', 'a schedule ending at 100', steps);
+      }
+    }
+    const minutes = (prop: string, value: Duration | undefined, min: number) => {
+      if (value === undefined) return;
+      if (!(value instanceof Duration)) problems.add(prop, 'a Duration', value);
+      else if (!value.isUnresolved() && (value.toSeconds() % 60 !== 0 || value.toSeconds() < min * 60)) {
+        problems.add(prop, `whole minutes, at least ${min}`, value);
+      }
+    };
+    minutes('strategy (staged) bake', this.options.bake, 1);
+    problems.integer('strategy (staged) maxFailuresPerStep', this.options.maxFailuresPerStep, 1, 10);
+    const noData = this.options.noData;
+    if (noData !== undefined) {
+      if (typeof noData !== 'object' || noData === null) problems.add('strategy (staged) noData', 'an object ({ maxWait, then, minInvocations })', noData);
+      else {
+        minutes('strategy (staged) noData.maxWait', noData.maxWait, 0);
+        if (noData.then !== undefined && noData.then !== 'fail' && noData.then !== 'pass') problems.add('strategy (staged) noData.then', '"fail" or "pass"', noData.then);
+        problems.integer('strategy (staged) noData.minInvocations', noData.minInvocations, 1, 1_000_000);
+      }
+    }
+    const budget = this.options.probeBudget;
+    if (budget !== undefined) {
+      if (!(budget instanceof Duration)) problems.add('strategy (staged) probeBudget', 'a Duration', budget);
+      else if (!budget.isUnresolved() && (budget.toSeconds() < 1 || budget.toSeconds() > 15 * 60)) {
+        problems.add('strategy (staged) probeBudget', 'from 1 second to 15 minutes (Lambda\'s longest timeout)', budget);
+      }
+    }
+    if (problems.messages.length === 0) {
+      const total = this.scheduleDuration;
+      const limit = CODEDEPLOY_HOOK_LIMIT.minus(STAGED_SCHEDULE_MARGIN);
+      if (total !== undefined && total.toSeconds() > limit.toSeconds()) {
+        problems.addMessage(`strategy (staged) schedule must fit CodeDeploy's ${CODEDEPLOY_HOOK_LIMIT.toMinutes()}-minute lifecycle hook limit `
+          + `with a ${STAGED_SCHEDULE_MARGIN.toMinutes()}-minute margin (at most ${limit.toMinutes()} minutes), got: ${describeSeconds(total.toSeconds())} `
+          + `(${this.describeSchedule()}); shorten bake or probeBudget, or use fewer steps`);
+      }
+    }
+    return [...problems.messages];
+  }
+
+  /**
+   * How long the schedule takes when every gate passes at the first check: per step below 100 a probe and a
+   * bake, then a last probe before reporting Succeeded. Undefined where a parameter is a token.
+   */
+  public get scheduleDuration(): Duration | undefined {
+    if (this.bake.isUnresolved() || this.probeBudget.isUnresolved()) return undefined;
+    const below = this.steps.length - 1;
+    return Duration.seconds(below * (this.probeBudget.toSeconds() + this.bake.toSeconds()) + this.probeBudget.toSeconds());
+  }
+
+  /** How long a breach can last before the routing is back on the old version; undefined where a parameter is a token. */
+  public get rollbackTime(): StagedRollbackTime | undefined {
+    if (this.bake.isUnresolved() || this.probeBudget.isUnresolved()) return undefined;
+    const recheck = STAGED_RECHECK_INTERVAL.toSeconds();
+    const reset = STAGED_RESET_ALLOWANCE.toSeconds();
+    const probe = this.probeBudget.toSeconds();
+    return {
+      onAlarm: Duration.seconds(ALARM_DETECTION.toSeconds() + recheck + reset),
+      onGateCheck: Duration.seconds(this.bake.toSeconds() + probe + (this.maxFailuresPerStep - 1) * (recheck + probe) + reset),
+    };
+  }
+
+  /** The worse of the two rollback times. */
+  public get worstCaseRollbackTime(): Duration | undefined {
+    const times = this.rollbackTime;
+    if (!times) return undefined;
+    return times.onGateCheck.toSeconds() >= times.onAlarm.toSeconds() ? times.onGateCheck : times.onAlarm;
+  }
+
+  /**
+   * CodeDeploy itself shifts all at once, after the BeforeAllowTraffic hook in which the schedule runs.
+   * (The schedule's own length is `scheduleDuration`.)
+   */
+  public get shiftDuration(): Duration {
+    return Duration.seconds(0);
+  }
+
+  public toString(): string {
+    const bake = this.bake.isUnresolved() ? 'a bake' : `${this.bake.toHumanString()} bake`;
+    return `staged ${this.steps.join(' → ')} %, ${bake} per step, rolled back after ${this.maxFailuresPerStep} failed gates at one step`;
+  }
+
+  /** The schedule as the state machine receives it. @internal */
+  public _schedule(): StagedSchedule {
+    const noData = this.noData;
+    return {
+      steps: this.steps,
+      bakeSeconds: this.bake.toSeconds(),
+      maxFailuresPerStep: this.maxFailuresPerStep,
+      noData: { maxWaitSeconds: noData.maxWait.toSeconds(), then: noData.then, minInvocations: noData.minInvocations },
+      probeBudgetSeconds: this.probeBudget.toSeconds(),
+      recheckSeconds: STAGED_RECHECK_INTERVAL.toSeconds(),
+    };
+  }
+
+  /** All at once: the schedule runs in the BeforeAllowTraffic hook, and CodeDeploy moves the rest. @internal */
+  public _bindDeploymentConfig(): codedeploy.ILambdaDeploymentConfig {
+    return codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE;
+  }
+
+  private describeSchedule(): string {
+    const below = this.steps.length - 1;
+    return `${below} step${below === 1 ? '' : 's'} below 100 × (probe budget ${this.probeBudget.toHumanString()} + bake ${this.bake.toHumanString()}) + a last probe of ${this.probeBudget.toHumanString()}`;
+  }
+}
+
+function describeSeconds(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return s === 0 ? `${m} minutes` : `${m} minutes ${s} seconds`;
 }
