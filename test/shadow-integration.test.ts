@@ -100,10 +100,12 @@ describe('ShadowIntegration on a REST API', () => {
     const deny = statements.find((s) => s.Effect === 'Deny');
     expect(deny).toMatchObject({ Sid: 'ShadowDenyWrites', Resource: '*' });
     expect(deny.Action).toEqual(expect.arrayContaining([
-      'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems',
+      'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem',
       's3:PutObject', 's3:DeleteObject', 'sqs:SendMessage', 'sns:Publish', 'events:PutEvents', 'lambda:InvokeFunction',
     ]));
     expect(deny.Action).toHaveLength(SHADOW_DENIED_ACTIONS.length);
+    // Only real IAM actions: cfn-lint (W3037) rejects names that are API calls but not actions.
+    expect(deny.Action).not.toContain('dynamodb:TransactWriteItems');
     template.hasResourceProperties('AWS::Lambda::Function', {
       Role: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ShadowServiceRole'), 'Arn'] },
       Environment: { Variables: { GUARDRAILS_SHADOW_MODE: 'true' } },

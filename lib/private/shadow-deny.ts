@@ -6,8 +6,9 @@
  * credentials): see docs on the scope of "zero side effects".
  */
 export const SHADOW_DENIED_ACTIONS: readonly string[] = [
-  // DynamoDB writes (item, batch, transaction and PartiQL forms)
-  'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:TransactWriteItems',
+  // DynamoDB writes (item, batch and PartiQL forms; TransactWriteItems is no IAM action: a transaction is
+  // authorised per item as PutItem, UpdateItem and DeleteItem, so it is denied by these)
+  'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem',
   'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete',
   // S3 puts and deletes
   's3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:DeleteObjectTagging',
