@@ -6,3 +6,4 @@ export { GuardrailsValidationError } from './private/validation';
 export * from './delta-s-probe';
 export * from './idempotency-table';
 export * from './shadow-integration';
+export * from './staged-rollout';

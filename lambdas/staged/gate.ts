@@ -1,0 +1,261 @@
+// The state machine's gate function: reads the gate alarms and the canary-vs-control traffic, asks the gate
+// engine, and tells the machine where to go next (shift, bake, re-check, probe, succeed, roll back) with the
+// routing to set and the metrics to publish. `planStep` is pure; `createGateHandler` is the AWS edge.
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import {
+  StagedExecutionInput, StagedNext, StagedProgress,
+} from '../../lib/private/staged-config';
+import { AlarmState, decide, Decision, GateCheck, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
+
+/** The probe's result as the machine stores it: the probe's own status, or NotConfigured. */
+export interface ProbeResult {
+  readonly status: 'Succeeded' | 'Failed' | 'NotConfigured' | string;
+  readonly reasons?: readonly string[];
+}
+
+/** What the machine passes the gate function. */
+export interface GateEvent extends StagedExecutionInput {
+  readonly progress: StagedProgress;
+  readonly probe?: ProbeResult | null;
+}
+
+/** One CloudWatch datum for the machine's PutMetricData task. */
+export interface MetricDatum {
+  readonly MetricName: string;
+  readonly Value: number;
+  readonly Unit: 'Percent' | 'Count' | 'None';
+  readonly Dimensions: Array<{ readonly Name: string; readonly Value: string }>;
+}
+
+/** What the gate function returns; the machine keeps it at `$.gate`. */
+export interface GateOutput {
+  readonly next: StagedNext;
+  readonly decision: Decision;
+  readonly reasons: string[];
+  readonly gates: GateCheck[];
+  readonly progress: StagedProgress;
+  /** The alias's routing for the SetWeight task: only AdditionalVersionWeights, never FunctionVersion. */
+  readonly routing: { readonly AdditionalVersionWeights: Record<string, number> };
+  /** Percent of traffic on the new version after this decision. */
+  readonly weight: number;
+  /** Seconds the machine's next Wait state waits (a bake slice or a recheck); 0 when it does not wait. */
+  readonly waitSeconds: number;
+  readonly metricData: MetricDatum[];
+}
+
+/** What the edge read for one decision. */
+export interface Observed {
+  readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>;
+  readonly canary?: VersionTraffic;
+  readonly control?: VersionTraffic;
+  /** Epoch milliseconds. */
+  readonly now: number;
+}
+
+const DECISION_VALUE: Record<Decision, number> = { advance: 1, hold: 0, rollback: -1 };
+
+/** The probe's result in the engine's terms; undefined when no probe is configured. */
+export function probeOutcome(event: GateEvent): ProbeOutcome | undefined {
+  if (event.config.probeFunctionArn === undefined) return undefined;
+  const probe = event.probe;
+  if (!probe || probe.status === 'NotConfigured') return { verdict: 'fail', reasons: ['the probe did not report'] };
+  return probe.status === 'Succeeded'
+    ? { verdict: 'pass', reasons: [] }
+    : { verdict: 'fail', reasons: probe.reasons && probe.reasons.length > 0 ? probe.reasons : [`probe status ${probe.status}`] };
+}
+
+/**
+ * Seconds the rest of the schedule needs once the check at `stepIndex` advances: for each step from it up
+ * to the last one below 100, a bake and the probe before the next check.
+ */
+export function secondsToFinish(event: StagedExecutionInput, stepIndex: number): number {
+  const { steps, bakeSeconds, probeBudgetSeconds } = event.config.schedule;
+  const last = steps.length - 1;
+  if (stepIndex >= last) return 0;
+  const probe = event.config.probeFunctionArn === undefined ? 0 : probeBudgetSeconds;
+  return (last - stepIndex) * (bakeSeconds + probe);
+}
+
+/** Decides one gate invocation and plans the machine's next move. Pure. */
+export function planStep(event: GateEvent, observed: Observed): GateOutput {
+  const { schedule, thresholds } = event.config;
+  const { progress } = event;
+  const probeSeconds = event.config.probeFunctionArn === undefined ? 0 : schedule.probeBudgetSeconds;
+  const result = decide({
+    phase: progress.phase,
+    steps: schedule.steps,
+    stepIndex: progress.stepIndex,
+    failures: progress.failures,
+    maxFailuresPerStep: schedule.maxFailuresPerStep,
+    noDataWaitedSeconds: progress.noDataWaitedSeconds,
+    noData: schedule.noData,
+    recheckSeconds: schedule.recheckSeconds,
+    thresholds,
+    probe: probeOutcome(event),
+    canary: observed.canary,
+    control: observed.control,
+    alarms: observed.alarms,
+    secondsLeft: (event.deadline - observed.now) / 1000,
+    secondsToFinish: secondsToFinish(event, progress.stepIndex),
+    secondsPerHold: schedule.recheckSeconds + probeSeconds,
+  });
+
+  let next: StagedNext;
+  let nextProgress: StagedProgress = { ...progress, failures: result.failures, noDataWaitedSeconds: result.noDataWaitedSeconds };
+  let waitSeconds = 0;
+  let weight = result.weightAfter;
+  if (result.decision === 'rollback') {
+    next = 'rollback';
+    weight = 0;
+  } else if (progress.phase === 'bake') {
+    if (progress.bakeLeftSeconds > 0) {
+      next = 'bake';
+      waitSeconds = Math.min(schedule.recheckSeconds, progress.bakeLeftSeconds);
+      nextProgress = { ...nextProgress, bakeLeftSeconds: progress.bakeLeftSeconds - waitSeconds };
+    } else {
+      next = 'probe';
+      nextProgress = { ...nextProgress, phase: 'check' };
+    }
+  } else if (result.decision === 'hold') {
+    next = 'recheck';
+    waitSeconds = schedule.recheckSeconds;
+  } else if (schedule.steps[progress.stepIndex] === 100) {
+    next = 'succeed';
+  } else {
+    next = 'shift';
+    waitSeconds = Math.min(schedule.recheckSeconds, schedule.bakeSeconds);
+    nextProgress = {
+      phase: 'bake',
+      stepIndex: progress.stepIndex + 1,
+      failures: 0,
+      noDataWaitedSeconds: 0,
+      bakeLeftSeconds: schedule.bakeSeconds - waitSeconds,
+    };
+  }
+  const weights: Record<string, number> = weight > 0 && weight < 100 ? { [event.target.targetVersion]: weight / 100 } : {};
+  const dimensions = [
+    { Name: 'FunctionName', Value: functionNameOf(event.target.functionName) },
+    { Name: 'Alias', Value: event.target.alias },
+  ];
+  return {
+    next,
+    decision: result.decision,
+    reasons: result.reasons,
+    gates: result.gates,
+    progress: nextProgress,
+    routing: { AdditionalVersionWeights: weights },
+    weight: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight,
+    waitSeconds,
+    metricData: [
+      { MetricName: 'TrafficWeight', Value: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight, Unit: 'Percent', Dimensions: dimensions },
+      { MetricName: 'StepDecision', Value: DECISION_VALUE[result.decision], Unit: 'None', Dimensions: dimensions },
+      { MetricName: 'GatesFailed', Value: result.gates.filter((g) => g.passed === false).length, Unit: 'Count', Dimensions: dimensions },
+    ],
+  };
+}
+
+/** The function's name from a name or an ARN. */
+export function functionNameOf(nameOrArn: string): string {
+  const arn = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(nameOrArn);
+  return arn ? arn[1] : nameOrArn.split(':')[0];
+}
+
+/**
+ * The GetMetricData queries of one window: invocations, errors and p95 duration of the canary and the
+ * control, each by `ExecutedVersion` under the alias (`Resource = <function>:<alias>`).
+ */
+export function trafficQueries(event: StagedExecutionInput, periodSeconds: number): MetricDataQuery[] {
+  const fn = functionNameOf(event.target.functionName);
+  const queries: MetricDataQuery[] = [];
+  for (const [side, version] of [['c', event.target.targetVersion], ['k', event.target.currentVersion]] as const) {
+    for (const [metric, stat, id] of [['Invocations', 'Sum', 'i'], ['Errors', 'Sum', 'e'], ['Duration', 'p95', 'p']] as const) {
+      queries.push({
+        Id: `${side}${id}`,
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/Lambda',
+            MetricName: metric,
+            Dimensions: [
+              { Name: 'FunctionName', Value: fn },
+              { Name: 'Resource', Value: `${fn}:${event.target.alias}` },
+              { Name: 'ExecutedVersion', Value: version },
+            ],
+          },
+          Period: periodSeconds,
+          Stat: stat,
+        },
+        ReturnData: true,
+      });
+    }
+  }
+  return queries;
+}
+
+/** The AWS clients and clock of the gate function; tests pass mocks. */
+export interface GateDependencies {
+  readonly cloudwatch: CloudWatchClient;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+/** Builds the gate function's handler. */
+export function createGateHandler(deps: GateDependencies): (event: GateEvent) => Promise<GateOutput> {
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? ((line: string) => console.log(line));
+  return async (event) => {
+    const at = now();
+    const alarms = await readAlarms(deps.cloudwatch, event.config.alarmNames);
+    let canary: VersionTraffic | undefined;
+    let control: VersionTraffic | undefined;
+    // Traffic is compared only before a shift and once the new version serves some.
+    if (event.progress.phase === 'check' && weightBefore(event.config.schedule.steps, event.progress.stepIndex) > 0) {
+      ({ canary, control } = await readTraffic(deps.cloudwatch, event, at));
+    }
+    const output = planStep(event, { alarms, canary, control, now: at });
+    log(JSON.stringify({
+      message: 'cdk-rollout-guardrails staged gate',
+      deploymentId: event.deployment.deploymentId,
+      step: event.progress.stepIndex,
+      phase: event.progress.phase,
+      next: output.next,
+      weight: output.weight,
+      reasons: output.reasons,
+      gates: output.gates,
+    }));
+    return output;
+  };
+}
+
+async function readAlarms(client: CloudWatchClient, names: readonly string[]): Promise<Array<{ name: string; state: AlarmState }>> {
+  if (names.length === 0) return [];
+  const states = new Map<string, AlarmState>();
+  // DescribeAlarms takes at most 100 names per call.
+  for (let i = 0; i < names.length; i += 100) {
+    const page = await client.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
+    for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
+      if (alarm.AlarmName) states.set(alarm.AlarmName, (alarm.StateValue ?? 'INSUFFICIENT_DATA') as AlarmState);
+    }
+  }
+  // An alarm that no longer exists cannot say ALARM; it is reported, not failed.
+  return names.map((name) => ({ name, state: states.get(name) ?? 'INSUFFICIENT_DATA' }));
+}
+
+async function readTraffic(client: CloudWatchClient, event: StagedExecutionInput, at: number): Promise<{ canary?: VersionTraffic; control?: VersionTraffic }> {
+  // The window is the bake just finished, in whole minutes (metric periods are multiples of 60 s).
+  const period = Math.max(60, Math.floor(event.config.schedule.bakeSeconds / 60) * 60);
+  const end = Math.floor(at / 60_000) * 60_000;
+  const response = await client.send(new GetMetricDataCommand({
+    MetricDataQueries: trafficQueries(event, period),
+    StartTime: new Date(end - period * 1000),
+    EndTime: new Date(end),
+  }));
+  const value = (id: string) => response.MetricDataResults?.find((r) => r.Id === id)?.Values?.[0];
+  const side = (prefix: string): VersionTraffic | undefined => {
+    const invocations = value(`${prefix}i`);
+    if (invocations === undefined) return undefined;
+    return { invocations, errors: value(`${prefix}e`) ?? 0, p95Ms: value(`${prefix}p`) };
+  };
+  return { canary: side('c'), control: side('k') };
+}

@@ -1,0 +1,21 @@
+// The staged rollout's three functions share one bundle: the gate (in the state machine), the starter (the
+// BeforeAllowTraffic hook) and the safety net (on FAILURE/STOP). Each function's handler names its export.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createGateHandler } from './gate';
+import { createSafetyNetHandler } from './safety-net';
+import { createStarterHandler } from './starter';
+
+const stateMachineArn = process.env.STATE_MACHINE_ARN ?? '';
+
+/** The gate function (index.gate). */
+export const gate = createGateHandler({ cloudwatch: new CloudWatchClient({}) });
+
+/** The starter hook (index.start). */
+export const start = createStarterHandler({ codedeploy: new CodeDeployClient({}), sfn: new SFNClient({}), ssm: new SSMClient({}), stateMachineArn });
+
+/** The safety net (index.safetyNet). */
+export const safetyNet = createSafetyNetHandler({ codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), sfn: new SFNClient({}), stateMachineArn });

@@ -1,0 +1,82 @@
+// The BeforeAllowTraffic hook of a staged alias: reads the deployment's AppSpec and the alias's staged
+// configuration, starts the stack's state machine and returns. The machine reports the hook's status to
+// CodeDeploy itself; the starter reports only when it cannot start it (Failed).
+import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { parseLambdaAppSpec } from '../probe/appspec';
+import { appSpecOf } from '../probe/hook';
+import {
+  STAGED_PARAMETER_PREFIX, STAGED_REPORT_RESERVE_SECONDS, StagedAliasConfig, StagedExecutionInput,
+} from '../../lib/private/staged-config';
+
+/** CodeDeploy's limit on one lifecycle hook, in milliseconds. */
+export const HOOK_LIMIT_MS = 60 * 60 * 1000;
+
+/** The event CodeDeploy sends a lifecycle hook. */
+export interface HookEvent {
+  readonly DeploymentId: string;
+  readonly LifecycleEventHookExecutionId: string;
+}
+
+export interface StarterDependencies {
+  readonly codedeploy: CodeDeployClient;
+  readonly sfn: SFNClient;
+  readonly ssm: SSMClient;
+  readonly stateMachineArn: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+export interface StarterResult {
+  readonly started: boolean;
+  readonly executionArn?: string;
+  readonly reason?: string;
+}
+
+/** The parameter that holds the staged configuration of one deployment group. */
+export function parameterName(applicationName: string, deploymentGroupName: string): string {
+  return `${STAGED_PARAMETER_PREFIX}/${applicationName}/${deploymentGroupName}`;
+}
+
+/**
+ * Builds the starter. The execution is named after the deployment, so that CodeDeploy invoking the hook
+ * twice starts one execution (StartExecution with the same name and input is idempotent).
+ */
+export function createStarterHandler(deps: StarterDependencies): (event: HookEvent) => Promise<StarterResult> {
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? ((line: string) => console.log(line));
+  return async (event) => {
+    const deploymentId = event?.DeploymentId;
+    const executionId = event?.LifecycleEventHookExecutionId;
+    if (typeof deploymentId !== 'string' || typeof executionId !== 'string') {
+      throw new Error(`expected a CodeDeploy lifecycle hook event with DeploymentId and LifecycleEventHookExecutionId, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+    }
+    const started = now();
+    try {
+      const { deploymentInfo } = await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
+      if (!deploymentInfo?.applicationName || !deploymentInfo.deploymentGroupName) throw new Error(`deployment ${deploymentId} names no application or deployment group`);
+      const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
+      const name = parameterName(deploymentInfo.applicationName, deploymentInfo.deploymentGroupName);
+      const parameter = await deps.ssm.send(new GetParameterCommand({ Name: name }));
+      const config = JSON.parse(parameter.Parameter?.Value ?? 'null') as StagedAliasConfig | null;
+      if (!config?.schedule) throw new Error(`parameter ${name} holds no staged configuration`);
+      const input: StagedExecutionInput = {
+        deployment: { deploymentId, lifecycleEventHookExecutionId: executionId },
+        target,
+        config,
+        deadline: started + HOOK_LIMIT_MS - STAGED_REPORT_RESERVE_SECONDS * 1000,
+      };
+      const execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: deploymentId, input: JSON.stringify(input) }));
+      log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: execution started', deploymentId, executionArn: execution.executionArn, target }));
+      return { started: true, executionArn: execution.executionArn };
+    } catch (error) {
+      const reason = (error as Error)?.message ?? String(error);
+      log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: could not start the rollout, reporting Failed', deploymentId, reason }));
+      await deps.codedeploy.send(new PutLifecycleEventHookExecutionStatusCommand({ deploymentId, lifecycleEventHookExecutionId: executionId, status: 'Failed' }));
+      return { started: false, reason };
+    }
+  };
+}

@@ -1,0 +1,53 @@
+// Shared by the StagedRollout construct (which writes one configuration per attached alias into an SSM
+// parameter at synth) and the staged handlers (lambdas/staged, which esbuild bundles with it). Plain data only.
+
+/** Where the starter finds an alias's configuration: `<prefix>/<application>/<deployment group>`. */
+export const STAGED_PARAMETER_PREFIX = '/cdk-rollout-guardrails/staged';
+
+/** CloudWatch namespace of the weight and decision metrics the state machine publishes. */
+export const STAGED_METRIC_NAMESPACE = 'CdkRolloutGuardrails/Staged';
+
+/** Time kept from CodeDeploy's one-hour hook limit to reset the routing and report Failed. */
+export const STAGED_REPORT_RESERVE_SECONDS = 120;
+
+/** One alias's staged configuration, as the construct writes it and the starter reads it. */
+export interface StagedAliasConfig {
+  readonly schedule: {
+    readonly steps: number[];
+    readonly bakeSeconds: number;
+    readonly maxFailuresPerStep: number;
+    readonly noData: { readonly maxWaitSeconds: number; readonly then: 'fail' | 'pass'; readonly minInvocations: number };
+    readonly probeBudgetSeconds: number;
+    readonly recheckSeconds: number;
+  };
+  readonly thresholds: { readonly maxErrorRateDelta: number; readonly maxP95Ratio: number; readonly maxErrorRate: number };
+  /** Names of the gate alarms the gate function reads. */
+  readonly alarmNames: string[];
+  /** The ΔS probe function run before each check; absent when no probe is configured. */
+  readonly probeFunctionArn?: string;
+}
+
+/** The input of one execution, as the starter builds it. */
+export interface StagedExecutionInput {
+  readonly deployment: { readonly deploymentId: string; readonly lifecycleEventHookExecutionId: string };
+  readonly target: { readonly functionName: string; readonly alias: string; readonly currentVersion: string; readonly targetVersion: string };
+  readonly config: StagedAliasConfig;
+  /** Epoch milliseconds after which nothing may hold or advance: the hook's hour less the reserve to report. */
+  readonly deadline: number;
+}
+
+/** Where the machine is in the schedule, carried from one gate invocation to the next. */
+export interface StagedProgress {
+  /** `check`: the next gate invocation guards a shift; `bake`: it watches alarms while a weight bakes. */
+  readonly phase: 'check' | 'bake';
+  readonly stepIndex: number;
+  readonly failures: number;
+  readonly noDataWaitedSeconds: number;
+  readonly bakeLeftSeconds: number;
+}
+
+/** The initial progress, set by the machine's first state. */
+export const INITIAL_PROGRESS: StagedProgress = { phase: 'check', stepIndex: 0, failures: 0, noDataWaitedSeconds: 0, bakeLeftSeconds: 0 };
+
+/** What the state machine's Route state branches on. */
+export type StagedNext = 'shift' | 'bake' | 'recheck' | 'probe' | 'succeed' | 'rollback';

@@ -1,0 +1,155 @@
+// The staged rollout's state machine definition (see lib/staged-rollout.ts). Every AWS call is a Step
+// Functions SDK integration written as a CustomState, so that the construct grants its role exactly the
+// resources of the aliases attached to it (CallAwsService would fix the resources at creation).
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { INITIAL_PROGRESS, STAGED_METRIC_NAMESPACE } from './staged-config';
+
+/** Retry of an idempotent AWS call: three more attempts, 2, 4 and 8 s apart. */
+const SDK_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(2), backoffRate: 2 };
+/** Lambda's own transient errors, the ones AWS recommends retrying for a lambda:invoke task. */
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+
+function sdkTask(scope: Construct, id: string, action: string, parameters: Record<string, unknown>, comment: string): sfn.CustomState {
+  return new sfn.CustomState(scope, id, {
+    stateJson: {
+      Type: 'Task',
+      Comment: comment,
+      Resource: `arn:aws:states:::aws-sdk:${action}`,
+      Parameters: parameters,
+      ResultPath: null,
+    },
+  }).addRetry(SDK_RETRY);
+}
+
+const ALIAS = { 'FunctionName.$': '$.target.functionName', 'Name.$': '$.target.alias' };
+const HOOK = { 'DeploymentId.$': '$.deployment.deploymentId', 'LifecycleEventHookExecutionId.$': '$.deployment.lifecycleEventHookExecutionId' };
+
+/**
+ * Builds the definition:
+ *
+ * Init → HasProbe → (Probe | NoProbe) → Gate → Route, where Route goes on `$.gate.next`:
+ * - shift: SetWeight (AdditionalVersionWeights only) → PublishShift → Bake (a slice of the bake) → Gate
+ * - bake: Bake → Gate (the gate watches the alarms every slice)
+ * - recheck: PublishHold → Recheck → HasProbe
+ * - probe: HasProbe (the bake is over: probe and check before the next shift)
+ * - succeed: PublishSucceeded → ReportSucceeded → Succeeded
+ * - rollback: ResetRouting → PublishRollback → ReportFailed → RolledBack
+ *
+ * Every Task state catches every error into ResetRoutingOnError → ReportFailedOnError → Errored.
+ */
+export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction): sfn.IChainable {
+  const errored = new sfn.Fail(scope, 'Errored', { error: 'StagedRolloutError', cause: 'A state failed; the routing was reset and Failed reported to CodeDeploy.' });
+  const reportFailedOnError = sdkTask(scope, 'ReportFailedOnError', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' },
+    'Report Failed to CodeDeploy after an error');
+  reportFailedOnError.addCatch(errored, { resultPath: '$.reportError' }).next(errored);
+  const resetOnError = sdkTask(scope, 'ResetRoutingOnError', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
+    'Clear AdditionalVersionWeights after an error');
+  resetOnError.addCatch(reportFailedOnError, { resultPath: '$.resetError' }).next(reportFailedOnError);
+  const onError = <T extends { addCatch(handler: sfn.IChainable, props?: sfn.CatchProps): unknown }>(state: T): T => {
+    state.addCatch(resetOnError, { resultPath: '$.error' });
+    return state;
+  };
+
+  const publish = (id: string) => onError(sdkTask(scope, id, 'cloudwatch:putMetricData',
+    { Namespace: STAGED_METRIC_NAMESPACE, 'MetricData.$': '$.gate.metricData' }, 'Publish the traffic weight and the decision'));
+
+  const init = new sfn.Pass(scope, 'Init', {
+    comment: 'Start at the first step with no failure counted',
+    parameters: {
+      'deployment.$': '$.deployment',
+      'target.$': '$.target',
+      'config.$': '$.config',
+      'deadline.$': '$.deadline',
+      gate: { progress: INITIAL_PROGRESS },
+      probe: { status: 'NotConfigured', reasons: [] },
+    },
+  });
+
+  const gate = onError(new tasks.LambdaInvoke(scope, 'Gate', {
+    comment: 'Judge the gates: probe verdict, live metrics, alarms, failure count, noData policy, time left',
+    lambdaFunction: gateFunction,
+    payload: sfn.TaskInput.fromObject({
+      'deployment.$': '$.deployment',
+      'target.$': '$.target',
+      'config.$': '$.config',
+      'deadline.$': '$.deadline',
+      'progress.$': '$.gate.progress',
+      'probe.$': '$.probe',
+    }),
+    payloadResponseOnly: true,
+    resultPath: '$.gate',
+    retryOnServiceExceptions: true,
+  }).addRetry({ errors: ['States.TaskFailed'], maxAttempts: 2, interval: Duration.seconds(5), backoffRate: 2 }));
+
+  const probe = onError(new sfn.CustomState(scope, 'Probe', {
+    stateJson: {
+      Type: 'Task',
+      Comment: 'Run the ΔS probe against the new and the current version (a direct run: it reports to nobody)',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: {
+        'FunctionName.$': '$.config.probeFunctionArn',
+        Payload: {
+          'functionName.$': '$.target.functionName',
+          'alias.$': '$.target.alias',
+          'currentVersion.$': '$.target.currentVersion',
+          'targetVersion.$': '$.target.targetVersion',
+        },
+      },
+      ResultSelector: { 'status.$': '$.Payload.status', 'reasons.$': '$.Payload.reasons' },
+      ResultPath: '$.probe',
+    },
+  }).addRetry({ errors: LAMBDA_SERVICE_ERRORS, maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 }));
+  const noProbe = new sfn.Pass(scope, 'NoProbe', { comment: 'No probe configured', result: sfn.Result.fromObject({ status: 'NotConfigured', reasons: [] }), resultPath: '$.probe' });
+  const hasProbe = new sfn.Choice(scope, 'HasProbe')
+    .when(sfn.Condition.isPresent('$.config.probeFunctionArn'), probe)
+    .otherwise(noProbe);
+  probe.next(gate);
+  noProbe.next(gate);
+
+  const bake = new sfn.Wait(scope, 'Bake', { comment: 'Bake one slice; the gate watches the alarms after each', time: sfn.WaitTime.secondsPath('$.gate.waitSeconds') });
+  bake.next(gate);
+  const setWeight = onError(sdkTask(scope, 'SetWeight', 'lambda:updateAlias', { ...ALIAS, 'RoutingConfig.$': '$.gate.routing' },
+    'Set AdditionalVersionWeights (never FunctionVersion: that is CodeDeploy\'s)'));
+  setWeight.next(publish('PublishShift')).next(bake);
+
+  const recheck = new sfn.Wait(scope, 'Recheck', { comment: 'Hold the weight, then probe and check again', time: sfn.WaitTime.secondsPath('$.gate.waitSeconds') });
+  recheck.next(hasProbe);
+  const publishHold = publish('PublishHold');
+  publishHold.next(recheck);
+
+  const succeeded = new sfn.Succeed(scope, 'Succeeded', { comment: 'CodeDeploy shifts the rest' });
+  const reportSucceeded = sdkTask(scope, 'ReportSucceeded', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Succeeded' },
+    'Report Succeeded to CodeDeploy, which moves the rest of the traffic');
+  // A retry after a report that did land finds the hook already completed: that is success, not an error.
+  reportSucceeded.addCatch(succeeded, { errors: ['CodeDeploy.LifecycleEventAlreadyCompletedException'], resultPath: '$.reportError' });
+  onError(reportSucceeded).next(succeeded);
+  const publishSucceeded = publish('PublishSucceeded');
+  publishSucceeded.next(reportSucceeded);
+
+  const rolledBack = new sfn.Fail(scope, 'RolledBack', { error: 'GateFailed', cause: 'A gate failed maxFailuresPerStep times at one step (or time ran out); the routing was reset and Failed reported. See the gate function\'s log.' });
+  const reportFailed = sdkTask(scope, 'ReportFailed', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' }, 'Report Failed to CodeDeploy, which rolls back');
+  reportFailed.addCatch(errored, { resultPath: '$.reportError' }).next(rolledBack);
+  const resetRouting = sdkTask(scope, 'ResetRouting', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
+    'Clear AdditionalVersionWeights: all traffic back on the current version');
+  resetRouting.addCatch(reportFailedOnError, { resultPath: '$.resetError' });
+  const publishRollback = sdkTask(scope, 'PublishRollback', 'cloudwatch:putMetricData',
+    { Namespace: STAGED_METRIC_NAMESPACE, 'MetricData.$': '$.gate.metricData' }, 'Publish the rollback');
+  // The routing is already reset: a failed publish must not stop the Failed report.
+  publishRollback.addCatch(reportFailed, { resultPath: '$.publishError' });
+  resetRouting.next(publishRollback).next(reportFailed);
+
+  const route = new sfn.Choice(scope, 'Route', { comment: 'Where the gate function says to go' })
+    .when(sfn.Condition.stringEquals('$.gate.next', 'shift'), setWeight)
+    .when(sfn.Condition.stringEquals('$.gate.next', 'bake'), bake)
+    .when(sfn.Condition.stringEquals('$.gate.next', 'recheck'), publishHold)
+    .when(sfn.Condition.stringEquals('$.gate.next', 'probe'), hasProbe)
+    .when(sfn.Condition.stringEquals('$.gate.next', 'succeed'), publishSucceeded)
+    .otherwise(resetRouting);
+  gate.next(route);
+
+  return init.next(hasProbe);
+}

@@ -1,0 +1,214 @@
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct, IConstruct } from 'constructs';
+import { DeltaSProbe } from './delta-s-probe';
+import { DEFAULT_GATE_THRESHOLDS, GateThresholds, validateGateThresholds } from './release-gates';
+import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
+import { handlerCode } from './private/assets';
+import { acknowledgeManagedPolicy } from './private/nag';
+import { HANDLER_RUNTIME } from './private/runtime';
+import { buildDefinition } from './private/staged-machine';
+import { STAGED_METRIC_NAMESPACE, STAGED_PARAMETER_PREFIX, StagedAliasConfig } from './private/staged-config';
+import { PropProblems } from './private/validation';
+
+const ID = 'StagedRollout';
+
+/** What `StagedRollout.attach()` wires. */
+export interface StagedAttachOptions {
+  /** The alias whose traffic the schedule moves. */
+  readonly alias: lambda.Alias;
+  /** The new version (the deployment's target); the AppSpec names it at run time, this is for validation. */
+  readonly version: lambda.IVersion;
+  /**
+   * The alias's deployment group. It must use `LambdaDeploymentConfig.ALL_AT_ONCE` (the schedule runs inside
+   * its BeforeAllowTraffic hook) and have no pre-traffic hook yet: `attach()` sets the starter as its hook.
+   */
+  readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
+  /** The schedule. @default RolloutStrategy.staged() */
+  readonly strategy?: StagedRolloutStrategy;
+  /**
+   * The ΔS probe run before each check. It must already be allowed to invoke the alias's versions (GuardedAlias
+   * binds it); `attach()` only lets the state machine run it.
+   * @default - no probe: the gates are the live metrics and the alarms
+   */
+  readonly probe?: DeltaSProbe;
+  /** The gate alarms the gate function reads before each shift and every minute of each bake. @default - none */
+  readonly alarms?: cloudwatch.IAlarm[];
+  /** Thresholds of the live canary-vs-control comparison. @default DEFAULT_GATE_THRESHOLDS (5xx delta ≤ 0.05 pp, p95 ≤ 1.10×, error rate ≤ 1 %) */
+  readonly thresholds?: GateThresholds;
+}
+
+/**
+ * The stack's staged-rollout machinery, shared by every staged alias in it: one Step Functions state
+ * machine, one gate function, one starter (the BeforeAllowTraffic hook of every staged deployment group),
+ * and one safety net (an EventBridge rule on the deployment groups' FAILURE and STOP events and its
+ * function). Each attached alias adds one SSM parameter holding its schedule, and grants.
+ *
+ * The starter reads the deployment's AppSpec and the alias's parameter, starts an execution named after the
+ * deployment, and returns. For each step below 100 the machine probes, asks the gate function, sets the
+ * alias's `AdditionalVersionWeights` (never its `FunctionVersion`), publishes the weight and the decision,
+ * and bakes; then it reports Succeeded to CodeDeploy, which moves the rest. A step whose gates fail
+ * `maxFailuresPerStep` times resets the routing and reports Failed; so does any error in any task.
+ */
+export class StagedRollout extends Construct {
+  /** The stack's StagedRollout, created on first use. */
+  public static of(scope: IConstruct): StagedRollout {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(ID);
+    if (existing instanceof StagedRollout) return existing;
+    return new StagedRollout(stack, ID);
+  }
+
+  public readonly stateMachine: sfn.StateMachine;
+  /** Decides each step (lambdas/staged/gate.ts). */
+  public readonly gateFunction: lambda.Function;
+  /** The BeforeAllowTraffic hook of every staged deployment group: starts an execution and returns. */
+  public readonly starterFunction: lambda.Function;
+  /** Stops the execution and clears leftover weights when a deployment fails or is stopped. */
+  public readonly safetyNetFunction: lambda.Function;
+  public readonly safetyNetRule: events.Rule;
+  private readonly attached = new Set<string>();
+  private readonly putMetricsStatement: iam.PolicyStatement;
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const code = handlerCode('staged');
+    const fn = (fid: string, handler: string, description: string) => {
+      const f = new lambda.Function(this, fid, {
+        runtime: HANDLER_RUNTIME,
+        handler: `index.${handler}`,
+        code,
+        memorySize: 256,
+        timeout: Duration.seconds(30),
+        description: `cdk-rollout-guardrails staged rollout: ${description}`,
+      });
+      acknowledgeManagedPolicy(f, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
+      return f;
+    };
+    this.gateFunction = fn('Gate', 'gate', 'decides each step from the probe, live metrics and gate alarms');
+    // GetMetricData has no resource-level permissions.
+    this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(buildDefinition(new Construct(this, 'Definition'), this.gateFunction)),
+      // CodeDeploy gives the hook an hour; past it the deployment has failed and the safety net has run.
+      timeout: Duration.hours(1),
+      comment: 'cdk-rollout-guardrails staged rollout: probe, gate, set weight, publish, bake; report to CodeDeploy',
+    });
+    // PutMetricData has no resource-level permissions; the condition keeps the machine to its namespace.
+    this.putMetricsStatement = new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': STAGED_METRIC_NAMESPACE } },
+    });
+    this.stateMachine.addToRolePolicy(this.putMetricsStatement);
+
+    this.starterFunction = fn('Starter', 'start', 'the BeforeAllowTraffic hook that starts the state machine');
+    // CodeDeploy invokes hooks asynchronously; the execution name makes a retry harmless, but one is enough.
+    this.starterFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.stateMachine.grantStartExecution(this.starterFunction);
+
+    this.safetyNetFunction = fn('SafetyNet', 'safetyNet', 'clears leftover weights when a deployment fails or stops');
+    this.safetyNetFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['states:StopExecution'],
+      resources: [Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    }));
+    this.safetyNetRule = new events.Rule(this, 'SafetyNetRule', {
+      description: 'cdk-rollout-guardrails: a staged deployment failed or stopped; clear leftover alias weights',
+      eventPattern: {
+        source: ['aws.codedeploy'],
+        detailType: ['CodeDeploy Deployment State-change Notification'],
+        detail: { state: ['FAILURE', 'STOP'] },
+      },
+    });
+    this.safetyNetRule.addTarget(new targets.LambdaFunction(this.safetyNetFunction, { retryAttempts: 4 }));
+  }
+
+  /**
+   * Wires one alias to the stack's staged rollout and returns the starter, now the deployment group's
+   * pre-traffic hook. Grants, each scoped to this alias: the state machine may update the alias's routing,
+   * run the probe and report on the deployment group; the starter may read the deployment and the alias's
+   * parameter; the gate may read the gate alarms; the safety net may read the deployment and clear the
+   * alias's weights. Throws, listing every problem, on an invalid strategy or wiring.
+   */
+  public attach(options: StagedAttachOptions): lambda.IFunction {
+    const problems = new PropProblems();
+    const strategy = options?.strategy ?? RolloutStrategy.staged();
+    if (!(strategy instanceof StagedRolloutStrategy)) problems.add('strategy', 'a staged strategy (RolloutStrategy.staged())', String(strategy));
+    else problems.addAll(strategy.validate());
+    if (!(options?.alias instanceof lambda.Alias)) problems.add('alias', 'a lambda.Alias', String(options?.alias));
+    if (!(options?.deploymentGroup instanceof codedeploy.LambdaDeploymentGroup)) {
+      problems.add('deploymentGroup', 'a codedeploy.LambdaDeploymentGroup', String(options?.deploymentGroup));
+    } else if (options.deploymentGroup.deploymentConfig.deploymentConfigName !== codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE.deploymentConfigName) {
+      problems.add('deploymentGroup', 'all-at-once (LambdaDeploymentConfig.ALL_AT_ONCE): the staged schedule runs inside its BeforeAllowTraffic hook',
+        options.deploymentGroup.deploymentConfig.deploymentConfigName);
+    }
+    problems.addAll(validateGateThresholds(options?.thresholds, 'thresholds'));
+    if (options?.probe !== undefined && !(options.probe instanceof DeltaSProbe)) problems.add('probe', 'a DeltaSProbe', String(options.probe));
+    problems.throwIfAny(`StagedRollout.attach() in '${Stack.of(this).node.path}'`);
+
+    const { alias, deploymentGroup } = options;
+    for (const scope of [alias, deploymentGroup, options.probe] as Array<IConstruct | undefined>) {
+      if (scope === undefined) continue;
+      if (Stack.of(scope) !== Stack.of(this)) throw new Error(`StagedRollout of stack '${Stack.of(this).stackName}' can only attach its own stack's resources, got '${scope.node.path}'`);
+    }
+    if (this.attached.has(alias.node.path)) throw new Error(`StagedRollout: the alias '${alias.node.path}' is already attached`);
+    this.attached.add(alias.node.path);
+
+    const staged = strategy as StagedRolloutStrategy;
+    const fn = alias.version.lambda;
+    const aliasArns = [fn.functionArn, `${fn.functionArn}:${alias.aliasName}`];
+    const application = deploymentGroup.application;
+    const config: StagedAliasConfig = {
+      schedule: staged._schedule(),
+      thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...stripUndefined(options.thresholds ?? {}) },
+      alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
+      probeFunctionArn: options.probe?.function.functionArn,
+    };
+    const parameter = new ssm.StringParameter(this, `Schedule${this.attached.size}`, {
+      parameterName: `${STAGED_PARAMETER_PREFIX}/${application.applicationName}/${deploymentGroup.deploymentGroupName}`,
+      simpleName: false,
+      stringValue: Stack.of(this).toJsonString(config),
+      description: `cdk-rollout-guardrails staged schedule of ${alias.node.path}: ${staged.toString()}`,
+    });
+
+    // The state machine: routing of this alias, the probe, the hook status of this group.
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns }));
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:PutLifecycleEventHookExecutionStatus'], resources: [deploymentGroup.deploymentGroupArn] }));
+    if (options.probe) options.probe.grantRun(this.stateMachine);
+
+    // The starter: the deployment, its AppSpec, this alias's parameter, and Failed when it cannot start.
+    this.starterFunction.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
+      resources: [deploymentGroup.deploymentGroupArn],
+    }));
+    this.starterFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetApplicationRevision'], resources: [application.applicationArn] }));
+    parameter.grantRead(this.starterFunction);
+
+    // The gate: this alias's alarms.
+    if (options.alarms && options.alarms.length > 0) {
+      this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: options.alarms.map((a) => a.alarmArn) }));
+    }
+
+    // The safety net: this group's events, its deployments, this alias's routing.
+    this.safetyNetRule.addEventPattern({ detail: { application: [application.applicationName], deploymentGroup: [deploymentGroup.deploymentGroupName] } });
+    this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetDeployment'], resources: [deploymentGroup.deploymentGroupArn] }));
+    this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetApplicationRevision'], resources: [application.applicationArn] }));
+    this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:UpdateAlias'], resources: aliasArns }));
+
+    deploymentGroup.addPreHook(this.starterFunction);
+    return this.starterFunction;
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,207 @@
+import * as path from 'path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DeltaSProbe, GoldSet, RolloutStrategy, StagedRollout } from '../lib';
+import { resourcesOfType, testFunction, testStack } from './util';
+
+const GOLD = GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'));
+
+function staged(stack: Stack, id: string, config: codedeploy.ILambdaDeploymentConfig = codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE) {
+  const fn = testFunction(stack, `${id}Fn`);
+  const version = fn.currentVersion;
+  const alias = new lambda.Alias(stack, `${id}Live`, { aliasName: 'live', version });
+  const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, `${id}Group`, { alias, deploymentConfig: config });
+  const alarm = new cloudwatch.Alarm(stack, `${id}Errors`, { metric: fn.metricErrors(), threshold: 1, evaluationPeriods: 1 });
+  return { fn, version, alias, deploymentGroup, alarm };
+}
+
+/** The state machine's definition with its tokens left as placeholders. */
+function definition(template: Template): { StartAt: string; States: Record<string, any> } {
+  const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
+  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''));
+}
+
+describe('StagedRollout', () => {
+  const stack = testStack();
+  const a = staged(stack, 'A');
+  const b = staged(stack, 'B');
+  const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GOLD });
+  const hook = StagedRollout.of(stack).attach({ ...a, alarms: [a.alarm], probe });
+  StagedRollout.of(stack).attach({ ...b, strategy: RolloutStrategy.staged({ steps: [10, 50, 100], bake: Duration.minutes(2) }) });
+  const template = Template.fromStack(stack);
+  const states = definition(template).States;
+  const rollout = StagedRollout.of(stack);
+
+  test('builds one state machine, gate, starter and safety net per stack however many aliases are attached', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.resourceCountIs('AWS::SSM::Parameter', 2);
+    const stagedFunctions = Object.values(template.findResources('AWS::Lambda::Function'))
+      .filter((f: any) => String(f.Properties.Description ?? '').startsWith('cdk-rollout-guardrails staged rollout'));
+    expect(stagedFunctions.map((f: any) => f.Properties.Handler).sort()).toEqual(['index.gate', 'index.safetyNet', 'index.start']);
+  });
+
+  test('returns the starter and makes it the deployment group\'s BeforeAllowTraffic hook', () => {
+    expect(hook).toBe(rollout.starterFunction);
+    const aliases = template.findResources('AWS::Lambda::Alias');
+    const hooks = Object.values(aliases).map((r: any) => r.UpdatePolicy.CodeDeployLambdaAliasUpdate.BeforeAllowTrafficHook);
+    const starterId = stack.getLogicalId(rollout.starterFunction.node.defaultChild as lambda.CfnFunction);
+    expect(hooks).toEqual([{ Ref: starterId }, { Ref: starterId }]);
+  });
+
+  test('writes each alias\'s schedule, thresholds, alarms and probe into its parameter', () => {
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: { 'Fn::Join': ['', ['/cdk-rollout-guardrails/staged/', { Ref: Match.anyValue() }, '/', { Ref: stack.getLogicalId(a.deploymentGroup.node.defaultChild as codedeploy.CfnDeploymentGroup) }]] },
+      Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('"steps":\\[1,5,25,50,100\\],"bakeSeconds":300,"maxFailuresPerStep":2')])] },
+    });
+    template.hasResourceProperties('AWS::SSM::Parameter', {
+      Value: Match.stringLikeRegexp('"steps":\\[10,50,100\\],"bakeSeconds":120.*"alarmNames":\\[\\]}$'),
+    });
+  });
+
+  test('walks probe → gate → set weight → publish → bake, and reports to CodeDeploy through the SDK integration', () => {
+    expect(definition(template).StartAt).toBe('Init');
+    expect(states.Init.Next).toBe('HasProbe');
+    expect(states.HasProbe.Choices[0]).toEqual({ Variable: '$.config.probeFunctionArn', IsPresent: true, Next: 'Probe' });
+    expect(states.Probe.Next).toBe('Gate');
+    expect(states.Gate.Next).toBe('Route');
+    expect(Object.fromEntries(states.Route.Choices.map((c: any) => [c.StringEquals, c.Next]))).toEqual({
+      shift: 'SetWeight', bake: 'Bake', recheck: 'PublishHold', probe: 'HasProbe', succeed: 'PublishSucceeded',
+    });
+    expect(states.Route.Default).toBe('ResetRouting');
+    expect(states.SetWeight.Next).toBe('PublishShift');
+    expect(states.PublishShift.Next).toBe('Bake');
+    expect(states.Bake).toMatchObject({ Type: 'Wait', SecondsPath: '$.gate.waitSeconds', Next: 'Gate' });
+    expect(states.Recheck).toMatchObject({ Type: 'Wait', Next: 'HasProbe' });
+    expect(states.ReportSucceeded).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:codedeploy:putLifecycleEventHookExecutionStatus',
+      Parameters: { Status: 'Succeeded', 'DeploymentId.$': '$.deployment.deploymentId' },
+      Next: 'Succeeded',
+    });
+    expect(states.ResetRouting.Next).toBe('PublishRollback');
+    expect(states.PublishRollback.Next).toBe('ReportFailed');
+    expect(states.ReportFailed).toMatchObject({ Parameters: { Status: 'Failed' }, Next: 'RolledBack' });
+    expect(states.RolledBack.Type).toBe('Fail');
+  });
+
+  test('sets only AdditionalVersionWeights on the alias, never its FunctionVersion', () => {
+    expect(states.SetWeight).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:lambda:updateAlias',
+      Parameters: { 'FunctionName.$': '$.target.functionName', 'Name.$': '$.target.alias', 'RoutingConfig.$': '$.gate.routing' },
+    });
+    for (const id of ['ResetRouting', 'ResetRoutingOnError']) {
+      expect(states[id].Parameters.RoutingConfig).toEqual({ AdditionalVersionWeights: {} });
+    }
+    const parameters = Object.values(states).map((state) => JSON.stringify(state.Parameters ?? {}));
+    expect(parameters.filter((p) => p.includes('FunctionVersion'))).toEqual([]);
+  });
+
+  test('gives every task a catch that resets the routing and reports Failed', () => {
+    const tasks = Object.entries(states).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThanOrEqual(12);
+    for (const [id, state] of tasks) {
+      const next = state.Catch?.find((c: any) => c.ErrorEquals.includes('States.ALL'))?.Next;
+      // The error path itself goes on to the Failed report, and the Failed report to the end.
+      const expected: Record<string, string> = {
+        ResetRoutingOnError: 'ReportFailedOnError', ResetRouting: 'ReportFailedOnError', PublishRollback: 'ReportFailed',
+        ReportFailedOnError: 'Errored', ReportFailed: 'Errored',
+      };
+      expect([id, next]).toEqual([id, expected[id] ?? 'ResetRoutingOnError']);
+    }
+    expect(states.ResetRoutingOnError.Next).toBe('ReportFailedOnError');
+    expect(states.ReportFailedOnError).toMatchObject({ Parameters: { Status: 'Failed' }, Next: 'Errored' });
+  });
+
+  test('retries idempotent calls and Lambda\'s transient errors, and treats an already-completed hook as reported', () => {
+    for (const id of ['SetWeight', 'ResetRouting', 'PublishShift', 'ReportSucceeded', 'ReportFailed']) {
+      expect(states[id].Retry).toEqual([{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }]);
+    }
+    expect(states.Probe.Retry[0].ErrorEquals).toContain('Lambda.TooManyRequestsException');
+    expect(states.Gate.Retry.map((r: any) => r.ErrorEquals).flat()).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'States.TaskFailed']));
+    expect(states.ReportSucceeded.Catch[0]).toMatchObject({ ErrorEquals: ['CodeDeploy.LifecycleEventAlreadyCompletedException'], Next: 'Succeeded' });
+  });
+
+  test('lets the state machine update only the attached aliases, run the probe and report on their groups', () => {
+    const role = stack.getLogicalId(rollout.stateMachine.role.node.defaultChild as any);
+    const policy = Object.values(template.findResources('AWS::IAM::Policy')).find((p: any) => p.Properties.Roles[0].Ref === role) as any;
+    const statements = policy.Properties.PolicyDocument.Statement;
+    const byAction = (action: string) => statements.filter((s: any) => [s.Action].flat().includes(action));
+    const arnOf = (fn: lambda.Function) => ({ 'Fn::GetAtt': [stack.getLogicalId(fn.node.defaultChild as any), 'Arn'] });
+    expect(byAction('lambda:UpdateAlias')).toEqual([expect.objectContaining({
+      Resource: [arnOf(a.fn), arnOf(b.fn), { 'Fn::Join': ['', [arnOf(a.fn), ':live']] }, { 'Fn::Join': ['', [arnOf(b.fn), ':live']] }],
+    })]);
+    expect(byAction('codedeploy:PutLifecycleEventHookExecutionStatus')[0].Resource).toHaveLength(2);
+    expect(byAction('cloudwatch:PutMetricData')).toEqual([expect.objectContaining({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkRolloutGuardrails/Staged' } } })]);
+    expect(JSON.stringify(byAction('lambda:InvokeFunction'))).toContain(stack.getLogicalId(probe.function.node.defaultChild as any));
+    expect(statements.flatMap((s: any) => [s.Action].flat()).sort()).toEqual([
+      'cloudwatch:PutMetricData', 'codedeploy:PutLifecycleEventHookExecutionStatus', 'lambda:InvokeFunction', 'lambda:UpdateAlias',
+    ]);
+  });
+
+  test('lets the gate read only the attached alarms, and the safety net only stop executions and clear the attached aliases', () => {
+    const policyOf = (fn: lambda.Function) => {
+      const role = stack.getLogicalId(fn.role!.node.defaultChild as any);
+      return (Object.values(template.findResources('AWS::IAM::Policy')).find((p: any) => p.Properties.Roles[0].Ref === role) as any).Properties.PolicyDocument.Statement;
+    };
+    expect(policyOf(rollout.gateFunction)).toEqual([
+      { Action: 'cloudwatch:GetMetricData', Effect: 'Allow', Resource: '*' },
+      { Action: 'cloudwatch:DescribeAlarms', Effect: 'Allow', Resource: { 'Fn::GetAtt': [stack.getLogicalId(a.alarm.node.defaultChild as any), 'Arn'] } },
+    ]);
+    const net = policyOf(rollout.safetyNetFunction);
+    expect(net[0]).toEqual({
+      Action: 'states:StopExecution', Effect: 'Allow',
+      Resource: { 'Fn::Join': ['', ['arn:aws:states:eu-west-1:123456789012:execution:', { 'Fn::GetAtt': [stack.getLogicalId(rollout.stateMachine.node.defaultChild as any), 'Name'] }, ':*']] },
+    });
+    expect([...new Set(net.flatMap((s: any) => [s.Action].flat()))].sort()).toEqual([
+      'codedeploy:GetApplicationRevision', 'codedeploy:GetDeployment', 'lambda:GetAlias', 'lambda:UpdateAlias', 'states:StopExecution',
+    ]);
+    const aliasStatement = net.find((s: any) => [s.Action].flat().includes('lambda:UpdateAlias'));
+    expect(aliasStatement.Resource).toHaveLength(4);
+    const starter = policyOf(rollout.starterFunction).flatMap((s: any) => [s.Action].flat());
+    expect(starter).toEqual(expect.arrayContaining(['states:StartExecution', 'codedeploy:GetDeployment', 'ssm:GetParameter']));
+    expect(starter).not.toContain('lambda:UpdateAlias');
+  });
+
+  test('listens for the attached groups\' FAILURE and STOP events', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.codedeploy'],
+        'detail-type': ['CodeDeploy Deployment State-change Notification'],
+        'detail': { state: ['FAILURE', 'STOP'], deploymentGroup: [{ Ref: Match.anyValue() }, { Ref: Match.anyValue() }] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(rollout.safetyNetFunction.node.defaultChild as any), 'Arn'] } })],
+    });
+  });
+
+  test('synthesises the default schedule beside an all-at-once deployment group', () => {
+    const s = testStack();
+    const c = staged(s, 'C');
+    StagedRollout.of(s).attach(c);
+    const t = Template.fromStack(s);
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    t.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', { DeploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+    expect(resourcesOfType(t.toJSON(), 'AWS::Lambda::Function')).toHaveLength(4);
+  });
+
+  test('fails when the deployment group is not all-at-once', () => {
+    const s = testStack();
+    const c = staged(s, 'C', codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES);
+    expect(() => StagedRollout.of(s).attach(c)).toThrow(
+      'deploymentGroup must be all-at-once (LambdaDeploymentConfig.ALL_AT_ONCE): the staged schedule runs inside its BeforeAllowTraffic hook, got: "CodeDeployDefault.LambdaCanary10Percent5Minutes"');
+  });
+
+  test('fails with every problem of the strategy and thresholds together', () => {
+    const s = testStack();
+    const c = staged(s, 'C');
+    expect(() => StagedRollout.of(s).attach({ ...c, strategy: RolloutStrategy.staged({ steps: [1, 5, 3] }), thresholds: { maxP95Ratio: -1 } }))
+      .toThrow(/has 2 invalid props:\n {2}- strategy \(staged\) steps must be strictly rising, got: \[1,5,3\]\n {2}- thresholds.maxP95Ratio/);
+  });
+
+  test('fails when an alias is attached twice', () => {
+    expect(() => StagedRollout.of(stack).attach({ ...a })).toThrow(`StagedRollout: the alias '${a.alias.node.path}' is already attached`);
+  });
+});
