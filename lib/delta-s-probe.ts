@@ -1,12 +1,12 @@
 import * as fs from 'fs';
-import { Annotations, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig,
+  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, PROBE_GATE_OVERRIDES_ENV, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig,
 } from './private/probe-config';
 import { parsePointer, templateAsksQuestion } from './private/probe-request';
 import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
@@ -135,6 +135,8 @@ export interface ProbeBindTarget {
   /** The version users are on before the deployment, a deploy-time string. */
   readonly controlVersion: string;
   readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  /** This alias's own thresholds for some of the probe's gates (from GuardedAlias's `gates`). */
+  readonly gates?: Partial<ProbeGateConfig>;
 }
 
 /**
@@ -156,6 +158,8 @@ export class DeltaSProbe extends Construct {
   /** The configuration written beside the handler, defaults filled in. */
   public readonly config: ProbeConfig;
   private readonly bound = new Set<string>();
+  /** Per-alias gate overrides, keyed `<function name>:<alias>` as the hook finds them in the AppSpec. */
+  private readonly gateOverrides: Record<string, Partial<ProbeGateConfig>> = {};
 
   constructor(scope: Construct, id: string, props: DeltaSProbeProps) {
     super(scope, id);
@@ -319,14 +323,23 @@ export class DeltaSProbe extends Construct {
       actions: ['codedeploy:GetApplicationRevision'],
       resourceArns: [target.deploymentGroup.application.applicationArn],
     });
+    const overrides = Object.fromEntries(Object.entries(target.gates ?? {}).filter(([, v]) => v !== undefined)) as Partial<ProbeGateConfig>;
+    if (Object.keys(overrides).length > 0) {
+      if (Object.keys(this.gateOverrides).length === 0) {
+        // Function names are deploy-time values, so per-alias overrides travel in the environment, not the asset.
+        this.function.addEnvironment(PROBE_GATE_OVERRIDES_ENV, Lazy.string({ produce: () => Stack.of(this).toJsonString(this.gateOverrides) }));
+      }
+      this.gateOverrides[`${target.function.functionName}:${target.aliasName}`] = overrides;
+    }
+    const maxDeltaS: number = overrides.maxDeltaS ?? this.config.gates.maxDeltaS;
     return new cloudwatch.Alarm(target.scope, 'ProbeDeltaS', {
       metric: this.metricDeltaS({ functionName: target.function.functionName, aliasName: target.aliasName, version: target.version.version }),
-      threshold: this.config.gates.maxDeltaS,
+      threshold: maxDeltaS,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `Release gate maxDeltaS: median ΔS of the new version on the gold set exceeds ${this.config.gates.maxDeltaS} (published by the ΔS probe). CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
+      alarmDescription: `Release gate maxDeltaS: median ΔS of the new version on the gold set exceeds ${maxDeltaS} (published by the ΔS probe). CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
     });
   }
 }

@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { CanaryMetrics } from './canary-metrics';
 import { DeltaSProbe } from './delta-s-probe';
-import { GateThresholds, MAX_DETECTION_TIME, ReleaseGates, validateGateThresholds } from './release-gates';
+import { GateThresholds, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
 import { ControlVersions } from './private/control-version';
 import { StackRolloutResources } from './private/stack-resources';
@@ -49,8 +49,10 @@ export interface GuardedAliasProps {
    */
   readonly strategy?: RolloutStrategy;
   /**
-   * Thresholds of the release gates; each becomes an alarm that rolls the deployment back.
-   * @default DEFAULT_GATE_THRESHOLDS (error rate delta ≤ 0.0005, p95 ratio ≤ 1.10, error rate ≤ 0.01)
+   * Thresholds of the release gates. The metric gates each become an alarm that rolls the deployment back;
+   * the probe gates (`maxDeltaS`, `maxDeltaSDrift`, `minCoverage`, `maxLambdaFlips`) override the `probe`'s
+   * own for this alias, and need a `probe`.
+   * @default DEFAULT_GATE_THRESHOLDS (error rate delta ≤ 0.0005, p95 ratio ≤ 1.10, error rate ≤ 0.01); the probe's gates
    */
   readonly gates?: GateThresholds;
   /**
@@ -139,6 +141,11 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       problems.addAll(strategy.validate());
     }
     problems.addAll(validateGateThresholds(props?.gates));
+    if (props?.probe === undefined && props?.gates && typeof props.gates === 'object') {
+      for (const name of PROBE_GATE_NAMES) {
+        if (props.gates[name] !== undefined) problems.add(`gates.${name}`, 'left out without a probe (it is a gate of the ΔS probe: set `probe` too)', props.gates[name]);
+      }
+    }
     for (const [prop, hook] of [['preTrafficHook', props?.preTrafficHook], ['postTrafficHook', props?.postTrafficHook]] as const) {
       if (hook !== undefined && !isFunction(hook)) problems.add(prop, 'a lambda.IFunction', describeConstruct(hook));
       if (hook !== undefined && hook === fn) problems.add(prop, 'a function other than the one being released', describeConstruct(hook));
@@ -216,6 +223,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         version: this.version,
         controlVersion: this.controlVersion,
         deploymentGroup: this.deploymentGroup,
+        gates: Object.fromEntries(PROBE_GATE_NAMES.filter((n) => props.gates?.[n] !== undefined).map((n) => [n, props.gates![n]])),
       });
       this.addAlarm(this.probeAlarm);
       // The probe is the hook of both phases. It is not wired like a user's hook (wireHook): it reads the

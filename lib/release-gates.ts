@@ -4,8 +4,42 @@ import { Construct } from 'constructs';
 import { CanaryMetrics, GATE_PERIOD } from './canary-metrics';
 import { PropProblems } from './private/validation';
 
-/** Typed thresholds of the release gates. Each becomes a CloudWatch alarm that CodeDeploy watches. */
-export interface GateThresholds {
+/**
+ * Thresholds of the ΔS probe's gates for one alias. They apply when the alias has a `probe`, and override
+ * that probe's own `gates` for this alias only.
+ */
+export interface ProbeGateThresholds {
+  /**
+   * Largest allowed median ΔS(answer, target) of the new version on the gold set.
+   * @default - the probe's (0.45)
+   */
+  readonly maxDeltaS?: number;
+  /**
+   * Largest allowed new median ΔS minus current median ΔS.
+   * @default - the probe's (0.03)
+   */
+  readonly maxDeltaSDrift?: number;
+  /**
+   * Smallest allowed median coverage of the target section.
+   * @default - the probe's (0.70)
+   */
+  readonly minCoverage?: number;
+  /**
+   * Most gold questions allowed to change λ state between the versions.
+   * @default - the probe's (0)
+   */
+  readonly maxLambdaFlips?: number;
+}
+
+/** The names of the probe's gates that a GuardedAlias's `gates` may set. */
+export const PROBE_GATE_NAMES: ReadonlyArray<keyof ProbeGateThresholds> = ['maxDeltaS', 'maxDeltaSDrift', 'minCoverage', 'maxLambdaFlips'];
+
+/**
+ * Typed thresholds of the release gates. The metric gates each become a CloudWatch alarm that CodeDeploy
+ * watches; the probe gates (`maxDeltaS`, `maxDeltaSDrift`, `minCoverage`, `maxLambdaFlips`) tune the
+ * alias's ΔS probe.
+ */
+export interface GateThresholds extends ProbeGateThresholds {
   /**
    * Largest allowed error rate of the new version minus that of the control, as a fraction
    * (0.0005 = 0.05 percentage points, the seeds' "5xx delta ≤ 0.05 pp").
@@ -24,8 +58,11 @@ export interface GateThresholds {
   readonly maxErrorRate?: number;
 }
 
+/** The metric gates: the thresholds that become CloudWatch alarms. */
+export type MetricGateThresholds = Pick<GateThresholds, 'maxErrorRateDelta' | 'maxP95Ratio' | 'maxErrorRate'>;
+
 /** The defaults, from the seeds' acceptance targets (see ../shared/PRODUCT.md "Defaults from the seeds"). */
-export const DEFAULT_GATE_THRESHOLDS: Required<GateThresholds> = {
+export const DEFAULT_GATE_THRESHOLDS: Required<MetricGateThresholds> = {
   maxErrorRateDelta: 0.0005,
   maxP95Ratio: 1.10,
   maxErrorRate: 0.01,
@@ -62,13 +99,17 @@ export function validateGateThresholds(gates: GateThresholds | undefined, prefix
     problems.add(prefix, 'an object of thresholds', gates);
     return [...problems.messages];
   }
-  const known = new Set(Object.keys(DEFAULT_GATE_THRESHOLDS));
+  const known = new Set<string>([...Object.keys(DEFAULT_GATE_THRESHOLDS), ...PROBE_GATE_NAMES]);
   for (const key of Object.keys(gates)) {
     if (!known.has(key)) problems.add(`${prefix}.${key}`, `one of ${[...known].join(', ')} (unknown gate)`, key);
   }
   problems.number(`${prefix}.maxErrorRateDelta`, gates.maxErrorRateDelta, { min: 0, max: 1, maxInclusive: false });
   problems.number(`${prefix}.maxP95Ratio`, gates.maxP95Ratio, { min: 1, max: 100 });
   problems.number(`${prefix}.maxErrorRate`, gates.maxErrorRate, { min: 0, max: 1, minInclusive: false, maxInclusive: false });
+  problems.number(`${prefix}.maxDeltaS`, gates.maxDeltaS, { min: 0, max: 2 });
+  problems.number(`${prefix}.maxDeltaSDrift`, gates.maxDeltaSDrift, { min: -2, max: 2 });
+  problems.number(`${prefix}.minCoverage`, gates.minCoverage, { min: 0, max: 1 });
+  problems.integer(`${prefix}.maxLambdaFlips`, gates.maxLambdaFlips, 0, 100_000);
   return [...problems.messages];
 }
 
@@ -91,8 +132,8 @@ export interface ReleaseGatesProps {
  * alarm named and described after the gate it enforces.
  */
 export class ReleaseGates extends Construct {
-  /** The thresholds in force, defaults filled in. */
-  public readonly thresholds: Required<GateThresholds>;
+  /** The metric thresholds in force, defaults filled in. */
+  public readonly thresholds: Required<MetricGateThresholds>;
   /** Error rate delta (canary − control) above `maxErrorRateDelta`. */
   public readonly errorRateDeltaAlarm: cloudwatch.Alarm;
   /** p95 ratio (canary / control) above `maxP95Ratio`. */
@@ -108,7 +149,12 @@ export class ReleaseGates extends Construct {
     problems.addAll(validateGateThresholds(props.thresholds));
     problems.throwIfAny(`ReleaseGates '${this.node.path}'`);
 
-    this.thresholds = { ...DEFAULT_GATE_THRESHOLDS, ...stripUndefined(props.thresholds ?? {}) };
+    const given = stripUndefined(props.thresholds ?? {});
+    this.thresholds = {
+      maxErrorRateDelta: given.maxErrorRateDelta ?? DEFAULT_GATE_THRESHOLDS.maxErrorRateDelta,
+      maxP95Ratio: given.maxP95Ratio ?? DEFAULT_GATE_THRESHOLDS.maxP95Ratio,
+      maxErrorRate: given.maxErrorRate ?? DEFAULT_GATE_THRESHOLDS.maxErrorRate,
+    };
     const m = props.metrics;
     this.errorRateDeltaAlarm = this.gateAlarm('MaxErrorRateDelta', m.errorRateDelta(), this.thresholds.maxErrorRateDelta,
       `error rate of the new version minus the control's exceeds ${this.thresholds.maxErrorRateDelta}`);

@@ -353,4 +353,32 @@ describe('GuardedAlias with a probe', () => {
     setup(testStack(app));
     expect(app.synth().getStackByName('TestStack').template.Resources).toBeDefined();
   });
+
+  test('takes an alias\'s own probe gates from its GuardedAlias gates, for that alias only', () => {
+    const stack = testStack();
+    const p = probe(stack);
+    const strictFn = testFunction(stack, 'StrictFn');
+    const plainFn = testFunction(stack, 'PlainFn');
+    const strict = new GuardedAlias(stack, 'Strict', { function: strictFn, probe: p, gates: { maxDeltaS: 0.3, minCoverage: 0.8 } });
+    const plain = new GuardedAlias(stack, 'Plain', { function: plainFn, probe: p });
+    const t = Template.fromStack(stack).toJSON();
+    const threshold = (ga: GuardedAlias) => t.Resources[stack.getLogicalId(ga.probeAlarm!.node.defaultChild as cloudwatch.CfnAlarm)].Properties.Threshold;
+    expect(threshold(strict)).toBe(0.3);
+    expect(threshold(plain)).toBe(0.45);
+    const env = t.Resources[stack.getLogicalId(p.function.node.defaultChild as any)].Properties.Environment.Variables;
+    const overrides = stack.resolve(env.GUARDRAILS_PROBE_GATE_OVERRIDES);
+    // A JSON string built at deploy time around the function's generated name: one entry, for Strict only.
+    const rendered = JSON.stringify(overrides);
+    expect(rendered).toContain(JSON.stringify({ Ref: stack.getLogicalId(strictFn.node.defaultChild as any) }));
+    expect(rendered).toContain('\\"maxDeltaS\\":0.3');
+    expect(rendered).toContain('\\"minCoverage\\":0.8');
+    expect(rendered).not.toContain(stack.getLogicalId(plainFn.node.defaultChild as any));
+  });
+
+  test('leaves the probe\'s environment alone when no alias sets its own gates', () => {
+    const { stack, probe: p } = setup();
+    const fnProps = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(p.function.node.defaultChild as any)].Properties;
+    expect(fnProps.Environment).toBeUndefined();
+  });
 });
+

@@ -172,6 +172,26 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
     expect(report.worstQuestions[0].newDeltaS).toBeGreaterThan(0.5);
   });
 
+  test('judges an alias by its own gates (GuardedAlias gates, from the environment) where it sets them', async () => {
+    serve(appSpec('7', '9'));
+    const saved = process.env.GUARDRAILS_PROBE_GATE_OVERRIDES;
+    // Loose enough for the drifted build on all three gates it fails by default; another alias's entry is ignored.
+    process.env.GUARDRAILS_PROBE_GATE_OVERRIDES = JSON.stringify({
+      'demo-answer:live': { maxDeltaSDrift: 0.5, minCoverage: 0.3, maxLambdaFlips: 54 },
+      'demo-answer:other': { maxDeltaS: 0 },
+    });
+    try {
+      const result = await handler(event, context());
+      expect(result.reasons).toEqual([]);
+      expect(result.status).toBe('Succeeded');
+      const report = loggedReport();
+      expect(report.gates.find((g: any) => g.gate === 'minCoverage')).toMatchObject({ passed: true, threshold: 0.3 });
+      expect(report.gates.find((g: any) => g.gate === 'maxDeltaS')).toMatchObject({ passed: true, threshold: 0.45 });
+    } finally {
+      if (saved === undefined) delete process.env.GUARDRAILS_PROBE_GATE_OVERRIDES; else process.env.GUARDRAILS_PROBE_GATE_OVERRIDES = saved;
+    }
+  });
+
   test('publishes every measurement and threshold under the probe\'s namespace, by function, alias and version', async () => {
     serve(appSpec('7', '9'));
     await handler(event, context());

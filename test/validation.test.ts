@@ -46,8 +46,17 @@ describe('GuardedAlias validation', () => {
     [{ maxErrorRate: 1 }, 'gates.maxErrorRate must be a number greater than 0 and less than 1, got: 1'],
     [{ maxErrorRate: '0.01' }, 'gates.maxErrorRate must be a number greater than 0 and less than 1, got: "0.01"'],
     [{ maxErrorRate: NaN }, 'gates.maxErrorRate must be a number greater than 0 and less than 1, got: NaN'],
-    [{ maxErorRate: 0.01 }, 'gates.maxErorRate must be one of maxErrorRateDelta, maxP95Ratio, maxErrorRate (unknown gate), got: "maxErorRate"'],
+    [{ maxErorRate: 0.01 }, 'gates.maxErorRate must be one of maxErrorRateDelta, maxP95Ratio, maxErrorRate, maxDeltaS, maxDeltaSDrift, minCoverage, maxLambdaFlips (unknown gate), got: "maxErorRate"'],
   ])('rejects the gates %j', (gates, message) => {
+    expect(errorOf({ gates: gates as any })).toContain(message);
+  });
+
+  test.each([
+    [{ maxDeltaS: 3 }, 'gates.maxDeltaS must be a number at least 0 and at most 2, got: 3'],
+    [{ minCoverage: 1.5 }, 'gates.minCoverage must be a number at least 0 and at most 1, got: 1.5'],
+    [{ maxLambdaFlips: 0.5 }, 'gates.maxLambdaFlips must be an integer from 0 to 100000, got: 0.5'],
+    [{ maxDeltaSDrift: 0.01 }, 'gates.maxDeltaSDrift must be left out without a probe (it is a gate of the ΔS probe: set `probe` too), got: 0.01'],
+  ])('rejects the probe gates %j', (gates, message) => {
     expect(errorOf({ gates: gates as any })).toContain(message);
   });
 

@@ -9,7 +9,7 @@ import { BedrockEmbedder } from '../runtime/probe/bedrock-embedder';
 import { Embedder } from '../runtime/probe/embedder';
 import { GoldItem } from '../runtime/probe/gold-set';
 import { LambdaAppSpecTarget, parseLambdaAppSpec } from './appspec';
-import { ProbeConfig } from '../../lib/private/probe-config';
+import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, ProbeConfig } from '../../lib/private/probe-config';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
 
 /** The event CodeDeploy sends a lifecycle hook: only the ids. */
@@ -132,8 +132,11 @@ async function probe(
   log: (line: string) => void,
   signal: AbortSignal,
 ): Promise<HookResult> {
-  const { config, gold } = deps.load();
+  const loaded = deps.load();
   const target = await resolveTarget();
+  // A GuardedAlias's own `gates` override the probe's for that alias (deploy-time names, so from the environment).
+  const config = { ...loaded.config, gates: gatesForAlias(loaded.config.gates, target.functionName, target.alias, process.env[PROBE_GATE_OVERRIDES_ENV]) };
+  const gold = loaded.gold;
   // No call starts once the budget is spent, nor so late that it could outlast the time kept to report.
   const deadline = started + Math.min(config.budgetMs, timeLeftMs - config.invokeTimeoutMs);
   const report = await runProbe({

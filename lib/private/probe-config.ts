@@ -70,6 +70,29 @@ export const DEFAULT_PROBE_GATES: ProbeGateConfig = {
   requireLatencyVerdict: false,
 };
 
+/**
+ * The probe function's environment variable holding per-alias gate overrides: a JSON object keyed
+ * `<function name>:<alias>` (deploy-time names, hence the environment rather than the asset), each value a
+ * partial ProbeGateConfig.
+ */
+export const PROBE_GATE_OVERRIDES_ENV = 'GUARDRAILS_PROBE_GATE_OVERRIDES';
+
+/**
+ * The gates for one alias: the probe's, with the alias's overrides from `overridesJson` (the value of
+ * PROBE_GATE_OVERRIDES_ENV) on top. Only known gate names with finite numbers are taken.
+ */
+export function gatesForAlias(gates: ProbeGateConfig, functionName: string, alias: string, overridesJson: string | undefined): ProbeGateConfig {
+  if (!overridesJson) return gates;
+  const all = JSON.parse(overridesJson) as Record<string, Record<string, unknown>>;
+  const mine = all[`${functionName}:${alias}`];
+  if (!mine) return gates;
+  const merged: Record<string, unknown> = { ...gates };
+  for (const [name, value] of Object.entries(mine)) {
+    if (name in gates && typeof value === 'number' && Number.isFinite(value)) merged[name] = value;
+  }
+  return merged as unknown as ProbeGateConfig;
+}
+
 /** The default request: the demo's direct-invocation shape. */
 export const DEFAULT_REQUEST_TEMPLATE = { question: '{{question}}', seed: '{{seed}}' };
 /** The default pointer: the demo's `answer` field. */
