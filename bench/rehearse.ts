@@ -1,0 +1,275 @@
+// npm run rehearse: the staged schedule, offline, before it runs in AWS. The real gate function's planner
+// (lambdas/staged/gate.ts, over the real gate engine) walks the default schedule the way the state machine
+// does; before each check the real ΔS probe (lambdas/probe/engine.ts) asks the demo service (lambdas/demo-answer)
+// the gold set (bin/gold-set.jsonl) in-process; between checks, live traffic is simulated per version.
+//
+// What is simulated, and only this: the clock (probe runs and waits take simulated time), the invocation
+// latencies (deterministic per question, as in test/probe-e2e.test.ts: in-process timings are noise), and the
+// user traffic the CloudWatch metrics would show (20 requests a second, split by the weight, with a seeded
+// random generator). Answers, ΔS, coverage, λ, the latency judge and every decision are the real code's.
+import * as fs from 'fs';
+import * as path from 'path';
+import { createDemoHandler } from '../lambdas/demo-answer';
+import { Invoker, runProbe } from '../lambdas/probe/engine';
+import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
+import { percentile } from '../lambdas/runtime/probe/latency';
+import { GateOutput, planStep, ProbeResult } from '../lambdas/staged/gate';
+import { VersionTraffic } from '../lambdas/staged/gate-engine';
+import {
+  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig,
+} from '../lib/private/probe-config';
+import { INITIAL_PROGRESS, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../lib/private/staged-config';
+
+/** A simulated version of the demo service. */
+export interface Scenario {
+  readonly name: string;
+  /** What is wrong with it, in one line. */
+  readonly story: string;
+  /** Answer as the drifted build (title-only retrieval, first sentence). */
+  readonly drift: boolean;
+  /** Latency factor over the current version, for probe invocations and user traffic alike. */
+  readonly latencyFactor: number;
+  /** Share of user requests that fail (the current version fails 0.02 %). */
+  readonly userErrorRate: number;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'good', story: 'the same answers, as fast, as reliable', drift: false, latencyFactor: 1, userErrorRate: 0.0002 },
+  { name: 'ΔS drift', story: 'the drifted build: cheaper retrieval, answers drift in meaning', drift: true, latencyFactor: 1, userErrorRate: 0.0002 },
+  { name: 'latency regression', story: '18 % slower: under the probe\'s 1.25× gate, over the live p95 gate of 1.10×', drift: false, latencyFactor: 1.18, userErrorRate: 0.0002 },
+  { name: 'error spike', story: '3 % of user requests fail on a path the gold set does not exercise', drift: false, latencyFactor: 1, userErrorRate: 0.03 },
+];
+
+/** The staged defaults: RolloutStrategy.staged()'s schedule and ReleaseGates' thresholds. */
+export const REHEARSAL_CONFIG: StagedAliasConfig = {
+  schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60 },
+  thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
+  alarmNames: [],
+  probeFunctionArn: 'rehearsal:probe',
+};
+
+/** The DeltaSProbe's defaults. */
+const PROBE_CONFIG: ProbeConfig = {
+  requestTemplate: DEFAULT_REQUEST_TEMPLATE,
+  answerPointer: DEFAULT_ANSWER_POINTER,
+  seeds: 2,
+  concurrency: 8,
+  invokeTimeoutMs: 10_000,
+  budgetMs: 300_000,
+  metricNamespace: DEFAULT_METRIC_NAMESPACE,
+  gates: DEFAULT_PROBE_GATES,
+};
+
+/** Simulated time one probe run takes (the demo's gold set runs in well under its 5-minute budget). */
+const PROBE_SECONDS = 60;
+/** Simulated user traffic on the alias. */
+const REQUESTS_PER_SECOND = 20;
+const HOOK_SECONDS = 3600 - 120;
+
+/** One line of the timeline. */
+export interface TimelineEntry {
+  /** Simulated seconds since the hook started. */
+  readonly at: number;
+  readonly step: number;
+  readonly phase: StagedProgress['phase'];
+  readonly weightBefore: number;
+  readonly output: GateOutput;
+  readonly probe?: ProbeResult;
+}
+
+/** How a rehearsal ended. */
+export interface RehearsalResult {
+  readonly scenario: Scenario;
+  readonly outcome: 'succeeded' | 'rolled back';
+  /** The highest weight users saw on the new version. */
+  readonly maxWeight: number;
+  /** The step (percent) whose check ended it: 100 for success. */
+  readonly endedBefore: number;
+  /** The gates that failed at the last check. */
+  readonly failedGates: string[];
+  readonly reason: string;
+  readonly seconds: number;
+  readonly checks: number;
+  readonly probeRuns: number;
+  readonly timeline: TimelineEntry[];
+}
+
+/** A small seeded generator (mulberry32), so that every rehearsal prints the same numbers. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Deterministic latency of one request, as test/probe-e2e.test.ts simulates it: 20 to 31 ms by question length. */
+function latencyOf(question: string, factor: number): number {
+  return (20 + (question.length % 12)) * factor;
+}
+
+const GOLD_FILE = path.join(__dirname, '..', 'bin', 'gold-set.jsonl');
+
+/** Loads the demo's gold set. */
+export function loadGold(file: string = GOLD_FILE): GoldItem[] {
+  return parseGoldSet(fs.readFileSync(file, 'utf8'));
+}
+
+/** Runs the real probe against the scenario's version and the current one, returning what the machine stores. */
+async function probe(scenario: Scenario, gold: readonly GoldItem[]): Promise<ProbeResult> {
+  const builds = {
+    new: createDemoHandler({ release: `new-${scenario.name}`, drift: scenario.drift }),
+    current: createDemoHandler({ release: 'current' }),
+  };
+  const invoke: Invoker = async (side, request) => {
+    const question = String((request as { question?: unknown }).question ?? '');
+    const response = await builds[side](request as never);
+    return { payload: JSON.stringify(response), latencyMs: latencyOf(question, side === 'new' ? scenario.latencyFactor : 1), cold: false };
+  };
+  const report = await runProbe({
+    gold, config: PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
+    functionName: 'demo-answer', alias: 'live', versions: { new: '8', current: '7' },
+  });
+  return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons };
+}
+
+/** User traffic over `seconds` at `weight` % on the new version, as CloudWatch would sum it per ExecutedVersion. */
+function traffic(scenario: Scenario, gold: readonly GoldItem[], weight: number, seconds: number, rng: () => number): { canary: VersionTraffic; control: VersionTraffic } {
+  const total = Math.round(REQUESTS_PER_SECOND * seconds);
+  const sides = { canary: { n: 0, errors: 0, latencies: [] as number[] }, control: { n: 0, errors: 0, latencies: [] as number[] } };
+  for (let i = 0; i < total; i++) {
+    const canary = rng() * 100 < weight;
+    const side = canary ? sides.canary : sides.control;
+    const question = gold[Math.floor(rng() * gold.length)].question;
+    side.n++;
+    if (rng() < (canary ? scenario.userErrorRate : 0.0002)) side.errors++;
+    // ±10 % jitter around the question's latency.
+    side.latencies.push(latencyOf(question, canary ? scenario.latencyFactor : 1) * (0.9 + 0.2 * rng()));
+  }
+  const summary = (s: typeof sides.canary): VersionTraffic => ({
+    invocations: s.n, errors: s.errors, p95Ms: s.latencies.length > 0 ? percentile(s.latencies, 0.95) : undefined,
+  });
+  return { canary: summary(sides.canary), control: summary(sides.control) };
+}
+
+/**
+ * Rehearses one scenario: the state machine's loop (HasProbe → Probe → Gate → Route, Bake and Recheck
+ * waits) with the real planner deciding every move.
+ */
+export async function rehearse(scenario: Scenario, options: { gold?: readonly GoldItem[]; onEntry?: (entry: TimelineEntry) => void; seed?: number } = {}): Promise<RehearsalResult> {
+  const gold = options.gold ?? loadGold();
+  const rng = random(options.seed ?? 7);
+  const execution: StagedExecutionInput = {
+    deployment: { deploymentId: `rehearsal-${scenario.name}`, lifecycleEventHookExecutionId: 'rehearsal' },
+    target: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
+    config: REHEARSAL_CONFIG,
+    deadline: HOOK_SECONDS * 1000,
+  };
+  const steps = REHEARSAL_CONFIG.schedule.steps;
+  let now = 0;
+  let weight = 0;
+  let maxWeight = 0;
+  let progress: StagedProgress = INITIAL_PROGRESS;
+  let probeResult: ProbeResult | undefined;
+  let probeRuns = 0;
+  let checks = 0;
+  const timeline: TimelineEntry[] = [];
+  let runProbe = true;
+  for (;;) {
+    if (runProbe) {
+      probeResult = await probe(scenario, gold);
+      probeRuns++;
+      now += PROBE_SECONDS;
+    }
+    // CloudWatch's window: the last bake of user traffic at the weight in force.
+    const window = progress.phase === 'check' && weight > 0 ? traffic(scenario, gold, weight, REHEARSAL_CONFIG.schedule.bakeSeconds, rng) : {};
+    const output = planStep({ ...execution, progress, probe: probeResult }, { alarms: [], ...window, now: now * 1000 });
+    if (progress.phase === 'check') checks++;
+    const entry: TimelineEntry = {
+      at: now, step: progress.stepIndex, phase: progress.phase, weightBefore: weight, output,
+      probe: progress.phase === 'check' ? probeResult : undefined,
+    };
+    timeline.push(entry);
+    options.onEntry?.(entry);
+    if (output.next === 'succeed' || output.next === 'rollback') {
+      const failed = output.gates.filter((g) => g.passed === false).map((g) => g.gate);
+      return {
+        scenario,
+        outcome: output.next === 'succeed' ? 'succeeded' : 'rolled back',
+        maxWeight,
+        endedBefore: output.next === 'succeed' ? 100 : steps[progress.stepIndex] ?? 100,
+        failedGates: failed,
+        reason: output.reasons[0],
+        seconds: now,
+        checks,
+        probeRuns,
+        timeline,
+      };
+    }
+    if (output.next === 'shift') {
+      weight = output.weight;
+      maxWeight = Math.max(maxWeight, weight);
+    }
+    now += output.waitSeconds;
+    runProbe = output.next === 'recheck' || output.next === 'probe';
+    progress = output.progress;
+  }
+}
+
+const clock = (s: number) => `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+const bar = (weight: number) => `▕${'█'.repeat(Math.round(weight / 5))}${'░'.repeat(20 - Math.round(weight / 5))}▏`;
+
+/** One timeline line as the rehearsal prints it: step, weight, each gate's measured value and threshold, the decision. */
+export function formatEntry(entry: TimelineEntry): string[] {
+  const { output } = entry;
+  if (entry.phase === 'bake' && output.next === 'bake') return [];
+  const lines = [`  t+${clock(entry.at)}  ${bar(entry.weightBefore)} ${String(entry.weightBefore).padStart(3)} %  ${entry.phase === 'bake' ? 'bake done' : `check before ${REHEARSAL_CONFIG.schedule.steps[entry.step]} %`}  → ${output.decision.toUpperCase()}: ${output.reasons[0]}`];
+  if (entry.phase === 'check') {
+    for (const gate of output.gates) {
+      const mark = gate.passed === null ? '·' : gate.passed ? '✓' : '✗';
+      const measured = typeof gate.measured === 'number' ? Number(gate.measured.toFixed(4)) : gate.measured;
+      lines.push(`             ${mark} ${gate.gate.padEnd(18)} measured ${String(measured).padEnd(10)} threshold ${String(gate.threshold).padEnd(8)} ${gate.reason}`);
+    }
+  }
+  return lines;
+}
+
+/** The summary table. */
+export function summaryTable(results: readonly RehearsalResult[]): string {
+  const rows = [
+    ['scenario', 'outcome', 'max weight', 'ended at', 'checks', 'probe runs', 'sim. time', 'failed gates'],
+    ...results.map((r) => [
+      r.scenario.name, r.outcome, `${r.maxWeight} %`, r.outcome === 'succeeded' ? 'Succeeded → 100 %' : `before ${r.endedBefore} %`,
+      String(r.checks), String(r.probeRuns), clock(r.seconds), r.failedGates.join(', ') || '-',
+    ]),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const gold = loadGold();
+  const { steps, bakeSeconds, maxFailuresPerStep } = REHEARSAL_CONFIG.schedule;
+  console.log(`Rehearsal of RolloutStrategy.staged(): steps ${steps.join(' → ')} %, bake ${bakeSeconds / 60} min, roll back after ${maxFailuresPerStep} failures at one step.`);
+  console.log(`The real gate engine and ΔS probe (${gold.length} gold questions) against simulated versions of the demo service; user traffic ${REQUESTS_PER_SECOND} req/s, simulated.\n`);
+  const results: RehearsalResult[] = [];
+  for (const [i, scenario] of SCENARIOS.entries()) {
+    console.log(`[${i + 1}/${SCENARIOS.length}] ${scenario.name}: ${scenario.story}`);
+    const started = Date.now();
+    const result = await rehearse(scenario, { gold, onEntry: (entry) => formatEntry(entry).forEach((l) => console.log(l)) });
+    console.log(`  ⇒ ${result.outcome.toUpperCase()} after ${clock(result.seconds)} simulated (${Date.now() - started} ms real)\n`);
+    results.push(result);
+  }
+  console.log(summaryTable(results));
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
