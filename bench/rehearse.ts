@@ -18,6 +18,8 @@ import { VersionTraffic } from '../lambdas/staged/gate-engine';
 import {
   DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig,
 } from '../lib/private/probe-config';
+import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
+import { RolloutStrategy } from '../lib/rollout-strategy';
 import { INITIAL_PROGRESS, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../lib/private/staged-config';
 
 /** A simulated version of the demo service. */
@@ -42,8 +44,8 @@ export const SCENARIOS: readonly Scenario[] = [
 
 /** The staged defaults: RolloutStrategy.staged()'s schedule and ReleaseGates' thresholds. */
 export const REHEARSAL_CONFIG: StagedAliasConfig = {
-  schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60 },
-  thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
+  schedule: RolloutStrategy.staged()._schedule(),
+  thresholds: DEFAULT_GATE_THRESHOLDS,
   alarmNames: [],
   probeFunctionArn: 'rehearsal:probe',
 };

@@ -181,6 +181,8 @@ export const STAGED_SCHEDULE_MARGIN = Duration.minutes(10);
 export const STAGED_RECHECK_INTERVAL = Duration.minutes(1);
 /** Allowance from a rollback decision to the routing being reset (a gate invocation and an UpdateAlias). */
 export const STAGED_RESET_ALLOWANCE = Duration.seconds(30);
+/** The default DeltaSProbe function's timeout: a 5-minute budget, a 10-second last call, 20 seconds to report. */
+const DEFAULT_PROBE_BUDGET_SECONDS = 330;
 /** The worst case from a breach to a gate alarm in ALARM (1 one-minute datapoint, 1 evaluation interval): see release-gates.ts. */
 const ALARM_DETECTION = Duration.minutes(2);
 
@@ -225,9 +227,9 @@ export interface StagedRolloutOptions {
   /** What a step does without enough traffic to compare. @default - wait up to 5 minutes for 10 invocations, then fail */
   readonly noData?: StagedNoDataPolicy;
   /**
-   * The longest one probe run may take, counted once per check in the schedule. Set it to the DeltaSProbe's
-   * `budget` plus its `invokeTimeout`.
-   * @default Duration.minutes(5) - DeltaSProbe's default budget
+   * The longest one probe run may take, counted once per check in the schedule: the DeltaSProbe function's
+   * timeout (its `budget` + `invokeTimeout` + 20 s to report).
+   * @default Duration.seconds(330) - the default DeltaSProbe's timeout (5-minute budget + 10 s + 20 s)
    */
   readonly probeBudget?: Duration;
 }
@@ -278,7 +280,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
   }
 
   public get probeBudget(): Duration {
-    return this.options.probeBudget ?? Duration.minutes(5);
+    return this.options.probeBudget ?? Duration.seconds(DEFAULT_PROBE_BUDGET_SECONDS);
   }
 
   public get noData(): Required<StagedNoDataPolicy> {

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -183,7 +183,16 @@ export class StagedRollout extends Construct {
     // The state machine: routing of this alias, the probe, the hook status of this group.
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns }));
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:PutLifecycleEventHookExecutionStatus'], resources: [deploymentGroup.deploymentGroupArn] }));
-    if (options.probe) options.probe.grantRun(this.stateMachine);
+    if (options.probe) {
+      options.probe.grantRun(this.stateMachine);
+      // The schedule was validated with the strategy's probeBudget; a probe that may run longer makes it a lie.
+      const probeSeconds = options.probe.function.timeout?.toSeconds() ?? Math.ceil((options.probe.config.budgetMs + options.probe.config.invokeTimeoutMs) / 1000 + 20);
+      if (staged.probeBudget.toSeconds() < probeSeconds) {
+        Annotations.of(alias).addWarningV2('cdk-rollout-guardrails:stagedProbeBudget',
+          `the staged strategy counts ${staged.probeBudget.toHumanString()} per probe run, but the probe function may run ${probeSeconds} seconds (its timeout); `
+          + 'set RolloutStrategy.staged({ probeBudget }) to at least that, so that the schedule validated at synth is the one that runs');
+      }
+    }
 
     // The starter: the deployment, its AppSpec, this alias's parameter, and Failed when it cannot start.
     this.starterFunction.addToRolePolicy(new iam.PolicyStatement({

@@ -218,9 +218,11 @@ describe('safety net', () => {
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });
 
-  test('throws on any other failure so that EventBridge retries', async () => {
+  test('clears the weights even when the stop fails, then throws so that EventBridge retries', async () => {
     sfn.on(StopExecutionCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: { 8: 0.05 } } });
     await expect(net()(failure)).rejects.toThrow('throttled');
+    expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(1);
   });
 
   test('names executions the way the starter does', () => {

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -199,6 +199,17 @@ describe('StagedRollout', () => {
     const c = staged(s, 'C');
     expect(() => StagedRollout.of(s).attach({ ...c, strategy: RolloutStrategy.staged({ steps: [1, 5, 3] }), thresholds: { maxP95Ratio: -1 } }))
       .toThrow(/has 2 invalid props:\n {2}- strategy \(staged\) steps must be strictly rising, got: \[1,5,3\]\n {2}- thresholds.maxP95Ratio/);
+  });
+
+  test('warns when the probe may run longer than the strategy\'s probeBudget counts', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('stagedProbeBudget'))).toEqual([]);
+    const s = testStack();
+    const c = staged(s, 'C');
+    const slow = new DeltaSProbe(s, 'SlowProbe', { goldSet: GOLD, budget: Duration.minutes(8) });
+    StagedRollout.of(s).attach({ ...c, probe: slow });
+    const warnings = Annotations.fromStack(s).findWarning('*', Match.stringLikeRegexp('stagedProbeBudget'));
+    expect(warnings.map((w) => w.id)).toEqual([`/${c.alias.node.path}`]);
+    expect(String(warnings[0].entry.data)).toContain('counts 5 minutes 30 seconds per probe run, but the probe function may run 510 seconds');
   });
 
   test('fails when an alias is attached twice', () => {

@@ -12,23 +12,23 @@ describe('RolloutStrategy.staged', () => {
       bakeSeconds: 300,
       maxFailuresPerStep: 2,
       noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 },
-      probeBudgetSeconds: 300,
+      probeBudgetSeconds: 330,
       recheckSeconds: 60,
     });
     expect(strategy.toString()).toBe('staged 1 → 5 → 25 → 50 → 100 %, 5 minutes bake per step, rolled back after 2 failed gates at one step');
   });
 
-  test('computes the default schedule at 45 minutes: 4 × (5-minute probe + 5-minute bake) + a last probe', () => {
-    expect(RolloutStrategy.staged().scheduleDuration?.toMinutes()).toBe(45);
+  test('computes the default schedule at 47.5 minutes: 4 × (5.5-minute probe + 5-minute bake) + a last probe', () => {
+    expect(RolloutStrategy.staged().scheduleDuration?.toSeconds()).toBe(2850);
   });
 
   test('exposes the worst-case time to roll back after a breach', () => {
     const strategy = RolloutStrategy.staged();
     // Alarm during a bake: 2 min to ALARM + 1 min watch interval + 30 s reset.
     expect(strategy.rollbackTime?.onAlarm.toSeconds()).toBe(210);
-    // Seen at the next check (5 min bake + 5 min probe), failed again after 1 min + 5 min probe, then reset.
-    expect(strategy.rollbackTime?.onGateCheck.toSeconds()).toBe(16 * 60 + 30);
-    expect(strategy.worstCaseRollbackTime?.toSeconds()).toBe(990);
+    // Seen at the next check (5 min bake + 5.5 min probe), failed again after 1 min + 5.5 min probe, then reset.
+    expect(strategy.rollbackTime?.onGateCheck.toSeconds()).toBe(17 * 60 + 30);
+    expect(strategy.worstCaseRollbackTime?.toSeconds()).toBe(1050);
     expect(RolloutStrategy.staged({ maxFailuresPerStep: 1, bake: Duration.minutes(1), probeBudget: Duration.seconds(30) }).worstCaseRollbackTime?.toSeconds()).toBe(210);
   });
 
@@ -64,7 +64,7 @@ describe('RolloutStrategy.staged', () => {
     const strategy = RolloutStrategy.staged({ bake: Duration.minutes(10) });
     expect(strategy.validate()).toEqual([
       'strategy (staged) schedule must fit CodeDeploy\'s 60-minute lifecycle hook limit with a 10-minute margin (at most 50 minutes), '
-      + 'got: 65 minutes (4 steps below 100 × (probe budget 5 minutes + bake 10 minutes) + a last probe of 5 minutes); shorten bake or probeBudget, or use fewer steps',
+      + 'got: 67 minutes 30 seconds (4 steps below 100 × (probe budget 5 minutes 30 seconds + bake 10 minutes) + a last probe of 5 minutes 30 seconds); shorten bake or probeBudget, or use fewer steps',
     ]);
   });
 

@@ -44,6 +44,7 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
     const deploymentId = event?.detail?.deploymentId;
     if (typeof deploymentId !== 'string') throw new Error(`expected a CodeDeploy deployment state-change event, got: ${JSON.stringify(event)?.slice(0, 200)}`);
     let stopped = false;
+    let stopError: unknown;
     try {
       await deps.sfn.send(new StopExecutionCommand({
         executionArn: executionArnOf(deps.stateMachineArn, deploymentId),
@@ -52,7 +53,8 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
       stopped = true;
     } catch (error) {
       // No execution for this deployment (the starter never ran, or it had already ended): nothing to stop.
-      if ((error as Error)?.name !== 'ExecutionDoesNotExist') throw error;
+      // Any other failure is thrown once the weights are cleared, so that EventBridge retries the stop.
+      if ((error as Error)?.name !== 'ExecutionDoesNotExist') stopError = error;
     }
     const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
     const alias = await deps.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }));
@@ -62,6 +64,7 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
       await deps.lambda.send(new UpdateAliasCommand({ FunctionName: target.functionName, Name: target.alias, RoutingConfig: { AdditionalVersionWeights: {} } }));
     }
     log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net', deploymentId, state: event.detail.state, stopped, cleared }));
+    if (stopError !== undefined) throw stopError;
     return { stopped, cleared };
   };
 }
