@@ -1,0 +1,208 @@
+// Runs the synthesised state machine definition itself, state by state, with a small interpreter of the
+// Amazon States Language features it uses (Pass, Choice, Wait, Task with Parameters / ResultSelector /
+// ResultPath / Catch, Succeed, Fail). The gate Task runs the real planner (lambdas/staged/gate.ts); the
+// probe and the AWS SDK integrations are stubs that record their calls. This checks the data flow of the
+// definition (every path the states read exists when they read it), not only its shape. Retries are not
+// simulated (their shape is tested in staged-rollout.test.ts): a stubbed failure goes straight to the catch.
+import { Template } from 'aws-cdk-lib/assertions';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DeltaSProbe, GoldSet, StagedRollout } from '../lib';
+import { planStep } from '../lambdas/staged/gate';
+import { StagedExecutionInput } from '../lib/private/staged-config';
+import * as path from 'path';
+import { testFunction, testStack } from './util';
+
+type Json = any;
+
+function build(): { states: Record<string, Json>; startAt: string } {
+  const stack = testStack();
+  const fn = testFunction(stack);
+  const version = fn.currentVersion;
+  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version });
+  const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Group', { alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE });
+  const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl')) });
+  StagedRollout.of(stack).attach({ alias, version, deploymentGroup, probe });
+  const machine = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'))[0] as Json;
+  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+  const definition = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'GATE_FUNCTION')).join(''));
+  return { states: definition.States, startAt: definition.StartAt };
+}
+
+function get(data: Json, p: string): Json {
+  if (p === '$') return data;
+  if (!p.startsWith('$.')) throw new Error(`unsupported path ${p}`);
+  let value = data;
+  for (const key of p.slice(2).split('.')) {
+    if (value === undefined || value === null || !(key in value)) throw Object.assign(new Error(`path ${p} not found`), { name: 'States.Runtime' });
+    value = value[key];
+  }
+  return value;
+}
+
+function isPresent(data: Json, p: string): boolean {
+  try {
+    get(data, p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function resolve(template: Json, data: Json): Json {
+  if (Array.isArray(template)) return template.map((t) => resolve(t, data));
+  if (template === null || typeof template !== 'object') return template;
+  const out: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(template)) {
+    if (key.endsWith('.$')) out[key.slice(0, -2)] = get(data, value as string);
+    else out[key] = resolve(value, data);
+  }
+  return out;
+}
+
+function place(input: Json, resultPath: string | null | undefined, result: Json): Json {
+  if (resultPath === null) return input;
+  if (resultPath === undefined || resultPath === '$') return result;
+  const keys = resultPath.slice(2).split('.');
+  const copy = JSON.parse(JSON.stringify(input));
+  let at = copy;
+  for (const key of keys.slice(0, -1)) at = at[key] ??= {};
+  at[keys[keys.length - 1]] = result;
+  return copy;
+}
+
+interface Run {
+  readonly end: 'Succeed' | 'Fail';
+  readonly endState: string;
+  readonly error?: string;
+  readonly calls: Array<{ state: string; resource: string; params: Json }>;
+  readonly visited: string[];
+}
+
+type TaskStub = (state: string, resource: string, params: Json, clock: number) => Json;
+
+function run(machine: { states: Record<string, Json>; startAt: string }, input: Json, task: TaskStub): Run {
+  let name = machine.startAt;
+  let data = input;
+  let clock = 0;
+  const calls: Run['calls'] = [];
+  const visited: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const state = machine.states[name];
+    visited.push(name);
+    switch (state.Type) {
+      case 'Pass':
+        data = place(data, state.ResultPath, state.Parameters ? resolve(state.Parameters, data) : state.Result ?? data);
+        name = state.Next;
+        break;
+      case 'Choice': {
+        const match = state.Choices.find((c: Json) => (c.IsPresent !== undefined ? isPresent(data, c.Variable) === c.IsPresent : get(data, c.Variable) === c.StringEquals));
+        name = match ? match.Next : state.Default;
+        break;
+      }
+      case 'Wait':
+        clock += get(data, state.SecondsPath) * 1000;
+        name = state.Next;
+        break;
+      case 'Task': {
+        try {
+          const params = resolve(state.Parameters, data);
+          calls.push({ state: name, resource: state.Resource, params });
+          let result = task(name, state.Resource, params, clock);
+          if (state.ResultSelector) result = resolve(state.ResultSelector, result);
+          data = place(data, state.ResultPath, result);
+          name = state.Next;
+        } catch (error) {
+          const errorName = (error as Error).name;
+          const handler = (state.Catch ?? []).find((c: Json) => c.ErrorEquals.includes(errorName) || c.ErrorEquals.includes('States.ALL'));
+          if (!handler) return { end: 'Fail', endState: name, error: errorName, calls, visited };
+          data = place(data, handler.ResultPath, { Error: errorName, Cause: (error as Error).message });
+          name = handler.Next;
+        }
+        break;
+      }
+      case 'Succeed':
+        return { end: 'Succeed', endState: name, calls, visited };
+      case 'Fail':
+        return { end: 'Fail', endState: name, error: state.Error, calls, visited };
+      default:
+        throw new Error(`unsupported state type ${state.Type}`);
+    }
+  }
+  throw new Error('the machine did not end within 1000 states');
+}
+
+const machine = build();
+const INPUT: StagedExecutionInput = {
+  deployment: { deploymentId: 'd-ABC123', lifecycleEventHookExecutionId: 'hook-1' },
+  target: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
+  config: {
+    schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 330, recheckSeconds: 60 },
+    thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
+    alarmNames: [],
+    probeFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:probe',
+  },
+  deadline: 58 * 60_000,
+};
+const HEALTHY = { canary: { invocations: 1000, errors: 0, p95Ms: 100 }, control: { invocations: 9000, errors: 1, p95Ms: 100 } };
+
+/** The AWS side: the gate is the real planner; the probe answers `probeStatus`; SDK calls succeed unless `fail` says otherwise. */
+function stubs(options: { probeStatus?: 'Succeeded' | 'Failed'; fail?: (state: string, params: Json) => boolean } = {}): TaskStub {
+  return (state, resource, params, clock) => {
+    if (options.fail?.(state, params)) throw Object.assign(new Error(`${state} failed`), { name: 'Lambda.ServiceException' });
+    if (resource === 'GATE_FUNCTION') return planStep(params, { alarms: [], ...HEALTHY, now: clock });
+    if (resource === 'arn:aws:states:::lambda:invoke') return { Payload: { status: options.probeStatus ?? 'Succeeded', reasons: options.probeStatus === 'Failed' ? ['maxDeltaS: 0.6 > 0.45'] : [] } };
+    return {};
+  };
+}
+
+const weightsSet = (r: Run) => r.calls.filter((c) => c.resource.endsWith('lambda:updateAlias')).map((c) => [c.state, c.params.RoutingConfig.AdditionalVersionWeights]);
+const reports = (r: Run) => r.calls.filter((c) => c.resource.endsWith('putLifecycleEventHookExecutionStatus')).map((c) => c.params);
+
+describe('the state machine, run', () => {
+  test('a healthy version goes 1 → 5 → 25 → 50 %, then the machine reports Succeeded once', () => {
+    const result = run(machine, INPUT, stubs());
+    expect(result).toMatchObject({ end: 'Succeed', endState: 'Succeeded' });
+    expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.01 }], ['SetWeight', { 8: 0.05 }], ['SetWeight', { 8: 0.25 }], ['SetWeight', { 8: 0.5 }]]);
+    expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Succeeded' }]);
+    expect(result.calls.filter((c) => c.state === 'Probe')).toHaveLength(5);
+    expect(result.calls.find((c) => c.state === 'Probe')!.params).toEqual({
+      FunctionName: INPUT.config.probeFunctionArn,
+      Payload: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
+    });
+    expect(result.calls.find((c) => c.state === 'PublishShift')!.params.MetricData[0]).toMatchObject({ MetricName: 'TrafficWeight', Value: 1, Unit: 'Percent' });
+  });
+
+  test('a version whose probe fails is rolled back after the second failure, before any weight is set', () => {
+    const result = run(machine, INPUT, stubs({ probeStatus: 'Failed' }));
+    expect(result).toMatchObject({ end: 'Fail', endState: 'RolledBack', error: 'GateFailed' });
+    expect(result.visited.filter((s) => s === 'Probe')).toHaveLength(2);
+    expect(weightsSet(result)).toEqual([['ResetRouting', {}]]);
+    expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
+  });
+
+  test('an error in a task resets the routing and reports Failed', () => {
+    const result = run(machine, INPUT, stubs({ fail: (state, params) => state === 'SetWeight' && params.RoutingConfig.AdditionalVersionWeights['8'] === 0.25 }));
+    expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });
+    expect(weightsSet(result).slice(-2)).toEqual([['SetWeight', { 8: 0.25 }], ['ResetRoutingOnError', {}]]);
+    expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
+  });
+
+  test('a gate function that fails resets the routing and reports Failed', () => {
+    let gates = 0;
+    const result = run(machine, INPUT, (state, resource, params, clock) => {
+      if (state === 'Gate' && ++gates === 4) throw Object.assign(new Error('boom'), { name: 'Error' });
+      return stubs()(state, resource, params, clock);
+    });
+    expect(result.visited.slice(-3)).toEqual(['ResetRoutingOnError', 'ReportFailedOnError', 'Errored']);
+    expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
+  });
+
+  test('without a probe the machine skips it and still walks the schedule', () => {
+    const { probeFunctionArn: _p, ...config } = INPUT.config;
+    const result = run(machine, { ...INPUT, config }, stubs());
+    expect(result.end).toBe('Succeed');
+    expect(result.visited).not.toContain('Probe');
+    expect(result.visited).toContain('NoProbe');
+  });
+});
