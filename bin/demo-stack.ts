@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -12,6 +14,17 @@ import { addShadowRoute, DemoShadowOptions, DemoShadowRoute } from './demo-shado
 
 /** The demo's gold set: 54 questions × 3 paraphrases over the demo corpus. */
 export const DEMO_GOLD_SET = path.join(findPackageRoot(), 'bin', 'gold-set.jsonl');
+
+/** The revision of the demo's request and response schema. */
+export const DEMO_SCHEMA_REV = '1';
+/** The demo's "model": the hashed n-gram embedder it retrieves with. */
+export const DEMO_MODEL_TAG = 'hashed-ngram-1024';
+
+/** The demo's index is its bundled corpus: its hash changes exactly when the corpus does. */
+export function demoIndexHash(): string {
+  const corpus = fs.readFileSync(path.join(findPackageRoot(), 'lambdas', 'demo-answer', 'corpus.ts'), 'utf8');
+  return `idx-${createHash('sha256').update(corpus).digest('hex').slice(0, 12)}`;
+}
 
 /** Properties of `DemoStack`. */
 export interface DemoStackProps extends StackProps {
@@ -62,7 +75,12 @@ export class DemoStack extends Stack {
       'It only lets the function write CloudWatch Logs; the demo needs nothing else.');
 
     this.probe = new DeltaSProbe(this, 'Probe', { goldSet: GoldSet.fromFile(DEMO_GOLD_SET) });
-    this.guarded = new GuardedAlias(this, 'Answer', { function: this.answerFunction, probe: this.probe });
+    this.guarded = new GuardedAlias(this, 'Answer', {
+      function: this.answerFunction,
+      probe: this.probe,
+      // The four pins: requests carrying X-Schema-Rev, X-Index-Hash or X-Model-Tag must match them.
+      release: { schemaRev: DEMO_SCHEMA_REV, indexHash: demoIndexHash(), modelTag: DEMO_MODEL_TAG },
+    });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import { DeltaSProbe } from './delta-s-probe';
 import { GateThresholds, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
 import { ControlVersions } from './private/control-version';
+import { defaultReleaseId } from './private/release-id';
 import { StackRolloutResources } from './private/stack-resources';
 import { Described, PropProblems, show } from './private/validation';
 
@@ -82,7 +83,43 @@ export interface GuardedAliasProps {
    * @default - none
    */
   readonly description?: string;
+  /**
+   * The release identity every published version carries in its environment (RELEASE_ID, SCHEMA_REV,
+   * INDEX_HASH, MODEL_TAG), which the runtime's `pinGuard` and `withRelease` read.
+   * @default - RELEASE_ID only, a hash of the function's code and configuration
+   */
+  readonly release?: ReleaseIdentityProps;
 }
+
+/** The release identity of a GuardedAlias's function (see the runtime's `pinGuard` and `withRelease`). */
+export interface ReleaseIdentityProps {
+  /**
+   * `RELEASE_ID`.
+   * @default - `rel-` and 12 hex digits of a hash of the function's code and configuration: stable while they are
+   */
+  readonly releaseId?: string;
+  /**
+   * `SCHEMA_REV`: the schema revision requests must match (`X-Schema-Rev`).
+   * @default - not pinned
+   */
+  readonly schemaRev?: string;
+  /**
+   * `INDEX_HASH`: the index the version reads (`X-Index-Hash`).
+   * @default - not pinned
+   */
+  readonly indexHash?: string;
+  /**
+   * `MODEL_TAG`: the model the version calls (`X-Model-Tag`).
+   * @default - not pinned
+   */
+  readonly modelTag?: string;
+}
+
+/** Release pin values travel in HTTP headers: printable, no spaces, at most 128 characters. */
+const PIN_VALUE = /^[A-Za-z0-9._:\/+=@-]{1,128}$/;
+const RELEASE_ENV: ReadonlyArray<[keyof ReleaseIdentityProps, string]> = [
+  ['releaseId', 'RELEASE_ID'], ['schemaRev', 'SCHEMA_REV'], ['indexHash', 'INDEX_HASH'], ['modelTag', 'MODEL_TAG'],
+];
 
 /**
  * The one construct for the common case: publishes the function's version, owns the alias and a CodeDeploy
@@ -103,6 +140,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
    * time by the stack's `Custom::GuardrailsControlVersions` resource.
    */
   public readonly controlVersion: string;
+  /** The release ID every version published through this alias carries as RELEASE_ID. */
+  public readonly releaseId: string;
   /** The strategy in force. */
   public readonly strategy: RolloutStrategy;
   /** The ΔS probe run before and after traffic moves, if any. */
@@ -163,11 +202,42 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + ownAlarms > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
       problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - ownAlarms} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the ${ownAlarms === 4 ? 'gates and the probe take 4' : 'gates take 3'})`, new Described(`${props.alarms!.length} alarms`));
     }
+    const release = props?.release;
+    if (release !== undefined && (typeof release !== 'object' || release === null)) {
+      problems.add('release', 'an object of release pins', release);
+    } else if (release) {
+      for (const key of Object.keys(release)) {
+        if (!RELEASE_ENV.some(([name]) => name === key)) problems.add(`release.${key}`, `one of ${RELEASE_ENV.map(([n]) => n).join(', ')} (unknown pin)`, key);
+      }
+      for (const [name] of RELEASE_ENV) {
+        const value = release[name];
+        if (value !== undefined && !Token.isUnresolved(value) && (typeof value !== 'string' || !PIN_VALUE.test(value))) {
+          problems.add(`release.${name}`, '1 to 128 letters, digits or . _ : / + = @ - (it travels in a header)', value);
+        }
+      }
+    }
     problems.throwIfAny(`GuardedAlias '${this.node.path}'`);
 
     this.fn = fn;
     this.strategy = strategy;
+    // The release identity goes into the function's environment before its version is taken, so that every
+    // published version carries it; a changed pin is a changed configuration, hence a new version.
+    this.releaseId = props.release?.releaseId ?? defaultReleaseId(fn);
+    for (const [name, variable] of RELEASE_ENV) {
+      const value = name === 'releaseId' ? this.releaseId : props.release?.[name];
+      if (value !== undefined) fn.addEnvironment(variable, value);
+    }
     this.version = fn.currentVersion;
+    // Lambda tags functions only (not versions or aliases): the function carries the release it last
+    // published, and each version's description names its own.
+    Tags.of(fn).add('cdk-rollout-guardrails:release-id', this.releaseId, { includeResourceTypes: ['AWS::Lambda::Function'] });
+    const pins = RELEASE_ENV.filter(([name]) => name !== 'releaseId' && props.release?.[name] !== undefined)
+      .map(([name, variable]) => `${variable}=${props.release![name]}`);
+    const cfnVersion = this.version.node.defaultChild as lambda.CfnVersion;
+    const ownDescription = cfnVersion.description;
+    cfnVersion.description = Lazy.string({
+      produce: () => [ownDescription, `release ${Stack.of(this).resolve(this.releaseId)}`, ...pins].filter(Boolean).join('; '),
+    });
     this.alias = new lambda.Alias(this, 'Alias', {
       aliasName,
       version: this.version,

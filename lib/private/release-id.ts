@@ -1,0 +1,39 @@
+import { createHash } from 'crypto';
+import { Lazy, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+
+/** The environment variable of the release ID; the pins are SCHEMA_REV, INDEX_HASH and MODEL_TAG. */
+export const RELEASE_ID_ENV = 'RELEASE_ID';
+
+/**
+ * A release ID that is stable while the function's code and configuration are: `rel-` and 12 hex digits of a
+ * SHA-256 over the code (for an asset, its hash), handler, runtime, memory, timeout, architectures, layers,
+ * ephemeral storage and every environment variable but RELEASE_ID itself (which would make it depend on
+ * itself). Resolved when the template is written, so configuration added after the GuardedAlias counts.
+ */
+export function defaultReleaseId(fn: lambda.Function): string {
+  return Lazy.string({
+    produce: () => {
+      const cfn = fn.node.defaultChild as lambda.CfnFunction;
+      const others = environmentOf(fn).filter(([k]) => k !== RELEASE_ID_ENV).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const material = Stack.of(fn).resolve({
+        code: cfn.code, handler: cfn.handler, runtime: cfn.runtime, memorySize: cfn.memorySize, timeout: cfn.timeout,
+        architectures: cfn.architectures, layers: cfn.layers, ephemeralStorage: cfn.ephemeralStorage, environment: others,
+      });
+      return `rel-${createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 12)}`;
+    },
+  });
+}
+
+/**
+ * The function's environment variables as set with `environment` and `addEnvironment`. Function keeps them
+ * in private state; reading that (rather than the rendered property, which holds RELEASE_ID itself) is what
+ * keeps the hash from depending on itself. test/release-identity.test.ts fails if aws-cdk-lib changes it.
+ */
+function environmentOf(fn: lambda.Function): Array<[string, unknown]> {
+  const state = (fn as unknown as { environment?: unknown }).environment as { get?: () => unknown } | undefined;
+  if (!state) return [];
+  const map = typeof state.get === 'function' ? state.get() : state;
+  const entries: Array<[string, unknown]> = map instanceof Map ? [...map.entries()] : Object.entries(map as object);
+  return entries.map(([key, entry]) => [key, (entry as { value?: unknown } | undefined)?.value ?? entry]);
+}
