@@ -137,9 +137,14 @@ describe('StagedRollout', () => {
     expect(byAction('codedeploy:PutLifecycleEventHookExecutionStatus')[0].Resource).toHaveLength(2);
     expect(byAction('cloudwatch:PutMetricData')).toEqual([expect.objectContaining({ Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkRolloutGuardrails/Staged' } } })]);
     expect(JSON.stringify(byAction('lambda:InvokeFunction'))).toContain(stack.getLogicalId(probe.function.node.defaultChild as any));
-    expect(statements.flatMap((s: any) => [s.Action].flat()).sort()).toEqual([
+    // Besides what it does to aliases and deployments, only the log delivery and X-Ray actions of its own logging and tracing.
+    expect(statements.flatMap((s: any) => [s.Action].flat()).filter((a: string) => !/^(logs|xray):/.test(a)).sort()).toEqual([
       'cloudwatch:PutMetricData', 'codedeploy:PutLifecycleEventHookExecutionStatus', 'lambda:InvokeFunction', 'lambda:UpdateAlias',
     ]);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true },
+      TracingConfiguration: { Enabled: true },
+    });
   });
 
   test('lets the gate read only the attached alarms, and the safety net only stop executions and clear the attached aliases', () => {
