@@ -163,6 +163,27 @@ export class StagedRollout extends Construct {
   }
 
   /**
+   * A metric the state machine publishes for one alias (namespace `CdkRolloutGuardrails/Staged`, dimensions
+   * `FunctionName` and `Alias`): `TrafficWeight` (percent on the new version), `StepDecision` (1 advance,
+   * 0 hold, −1 roll back), `GatesFailed`, or `GatePassed` with a `Gate` dimension in `options.dimensionsMap`.
+   */
+  public metric(metricName: 'TrafficWeight' | 'StepDecision' | 'GatesFailed' | 'GatePassed', target: { readonly functionName: string; readonly aliasName: string }, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: STAGED_METRIC_NAMESPACE,
+      metricName,
+      period: Duration.minutes(1),
+      statistic: metricName === 'GatesFailed' ? 'Sum' : 'Maximum',
+      ...options,
+      dimensionsMap: { FunctionName: target.functionName, Alias: target.aliasName, ...options.dimensionsMap },
+    });
+  }
+
+  /** The percent of traffic on the new version, as the state machine set it: the weight timeline of a release. */
+  public metricTrafficWeight(target: { readonly functionName: string; readonly aliasName: string }, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('TrafficWeight', target, options);
+  }
+
+  /**
    * Wires one alias to the stack's staged rollout and returns the starter, now the deployment group's
    * pre-traffic hook (unless `wirePreHook` is false). Grants, each scoped to this alias: the state machine may update the alias's routing,
    * run the probe and report on the deployment group; the starter may read the deployment and the alias's

@@ -58,7 +58,10 @@ describe('gate function: planStep', () => {
     const out = planStep(event({ progress: { ...INITIAL_PROGRESS, stepIndex: 2 } }), { alarms: OK, ...TRAFFIC, now: NOW });
     expect(out).toMatchObject({ next: 'shift', weight: 25, routing: { AdditionalVersionWeights: { 8: 0.25 } }, waitSeconds: 60 });
     expect(out.progress).toEqual({ phase: 'bake', stepIndex: 3, failures: 0, noDataWaitedSeconds: 0, bakeLeftSeconds: 240 });
-    expect(out.metricData.map((m) => [m.MetricName, m.Value])).toEqual([['TrafficWeight', 25], ['StepDecision', 1], ['GatesFailed', 0]]);
+    expect(out.metricData.map((m) => [m.MetricName, m.Value, m.Dimensions[2]?.Value])).toEqual([
+      ['TrafficWeight', 25, undefined], ['StepDecision', 1, undefined], ['GatesFailed', 0, undefined],
+      ['GatePassed', 1, 'probe'], ['GatePassed', 1, 'alarm:Errors'], ['GatePassed', 1, 'maxErrorRate'], ['GatePassed', 1, 'maxErrorRateDelta'], ['GatePassed', 1, 'maxP95Ratio'],
+    ]);
     expect(out.metricData[0].Dimensions).toEqual([{ Name: 'FunctionName', Value: 'demo-answer' }, { Name: 'Alias', Value: 'live' }]);
   });
 

@@ -217,6 +217,13 @@ describe('StagedRollout', () => {
     expect(String(warnings[0].entry.data)).toContain('counts 5 minutes 30 seconds per probe run, but the probe function may run 510 seconds');
   });
 
+  test('names the weight metric by function and alias, in the staged namespace', () => {
+    const metric = rollout.metricTrafficWeight({ functionName: 'demo-answer', aliasName: 'live' });
+    expect([metric.namespace, metric.metricName, metric.statistic, metric.period.toSeconds()]).toEqual(['CdkRolloutGuardrails/Staged', 'TrafficWeight', 'Maximum', 60]);
+    expect(metric.dimensions).toEqual({ FunctionName: 'demo-answer', Alias: 'live' });
+    expect(rollout.metric('GatePassed', { functionName: 'f', aliasName: 'a' }, { dimensionsMap: { Gate: 'probe' } }).dimensions).toEqual({ FunctionName: 'f', Alias: 'a', Gate: 'probe' });
+  });
+
   test('fails when an alias is attached twice', () => {
     expect(() => StagedRollout.of(stack).attach({ ...a })).toThrow(`StagedRollout: the alias '${a.alias.node.path}' is already attached`);
   });

@@ -150,6 +150,10 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
       { MetricName: 'TrafficWeight', Value: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight, Unit: 'Percent', Dimensions: dimensions },
       { MetricName: 'StepDecision', Value: DECISION_VALUE[result.decision], Unit: 'None', Dimensions: dimensions },
       { MetricName: 'GatesFailed', Value: result.gates.filter((g) => g.passed === false).length, Unit: 'Count', Dimensions: dimensions },
+      // Each judged gate's decision; a gate that could not be judged (no data, no probe) publishes nothing.
+      ...result.gates.filter((g) => g.passed !== null).map((g): MetricDatum => ({
+        MetricName: 'GatePassed', Value: g.passed ? 1 : 0, Unit: 'None', Dimensions: [...dimensions, { Name: 'Gate', Value: g.gate }],
+      })),
     ],
   };
 }
