@@ -183,6 +183,14 @@ describe('starter hook', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  test('leaves a deployment\'s running execution alone when invoked again, without reporting', async () => {
+    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(CONFIG) } });
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    const result = await starter()({ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1' });
+    expect(result).toEqual({ started: true, reason: 'already started' });
+    expect(codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand)).toHaveLength(0);
+  });
+
   test('refuses an event that is not a lifecycle hook event', async () => {
     await expect(starter()({} as never)).rejects.toThrow('expected a CodeDeploy lifecycle hook event');
   });

@@ -69,7 +69,15 @@ export function createStarterHandler(deps: StarterDependencies): (event: HookEve
         config,
         deadline: started + HOOK_LIMIT_MS - STAGED_REPORT_RESERVE_SECONDS * 1000,
       };
-      const execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: deploymentId, input: JSON.stringify(input) }));
+      let execution;
+      try {
+        execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: deploymentId, input: JSON.stringify(input) }));
+      } catch (error) {
+        // A second invocation for the same deployment (its input differs by the deadline): the rollout runs already.
+        if ((error as Error)?.name !== 'ExecutionAlreadyExists') throw error;
+        log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: the execution of this deployment runs already', deploymentId }));
+        return { started: true, reason: 'already started' };
+      }
       log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: execution started', deploymentId, executionArn: execution.executionArn, target }));
       return { started: true, executionArn: execution.executionArn };
     } catch (error) {
