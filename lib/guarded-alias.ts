@@ -7,7 +7,8 @@ import { Construct, IConstruct } from 'constructs';
 import { CanaryMetrics } from './canary-metrics';
 import { DeltaSProbe } from './delta-s-probe';
 import { GateThresholds, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from './release-gates';
-import { RolloutStrategy } from './rollout-strategy';
+import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
+import { StagedRollout } from './staged-rollout';
 import { ControlVersions } from './private/control-version';
 import { defaultReleaseId } from './private/release-id';
 import { StackRolloutResources } from './private/stack-resources';
@@ -175,7 +176,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     }
     const strategy = props?.strategy ?? RolloutStrategy.canary(10, Duration.minutes(5));
     if (!(strategy instanceof RolloutStrategy)) {
-      problems.add('strategy', 'a RolloutStrategy (canary, linear or allAtOnce)', strategy);
+      problems.add('strategy', 'a RolloutStrategy (staged, canary, linear or allAtOnce)', strategy);
     } else {
       problems.addAll(strategy.validate());
     }
@@ -198,6 +199,9 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       }
     }
     if (props?.alarms !== undefined && !Array.isArray(props.alarms)) problems.add('alarms', 'an array of alarms', props.alarms);
+    if (strategy instanceof StagedRolloutStrategy && props?.preTrafficHook !== undefined) {
+      problems.add('preTrafficHook', 'left out with a staged strategy (its BeforeAllowTraffic hook starts the staged rollout; CodeDeploy runs one hook per phase: use postTrafficHook, or canary/linear)', describeConstruct(props.preTrafficHook));
+    }
     const ownAlarms = props?.probe !== undefined ? 4 : 3;
     if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + ownAlarms > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
       problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - ownAlarms} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the ${ownAlarms === 4 ? 'gates and the probe take 4' : 'gates take 3'})`, new Described(`${props.alarms!.length} alarms`));
@@ -305,6 +309,23 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       this.alias.node.addDependency(props.probe.function);
     }
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
+    if (strategy instanceof StagedRolloutStrategy) {
+      // Staged: the deployment group is all-at-once and its BeforeAllowTraffic hook is the stack's starter,
+      // which hands the schedule (probe, gates, weights, bakes) to the stack's state machine and returns. The
+      // probe, if any, stays the AfterAllowTraffic hook and is run by the machine before each step.
+      const starter = StagedRollout.of(this).attach({
+        alias: this.alias,
+        version: this.version,
+        deploymentGroup: this.deploymentGroup,
+        strategy,
+        probe: props.probe,
+        alarms: this.alarms,
+        thresholds: props.gates,
+        wirePreHook: false,
+      });
+      this.preHook = starter;
+      iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [starter.functionArn] });
+    }
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
 

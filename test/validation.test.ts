@@ -34,7 +34,7 @@ describe('GuardedAlias validation', () => {
   });
 
   test('rejects a strategy that is not a RolloutStrategy', () => {
-    expect(errorOf({ strategy: { kind: 'CANARY' } as any })).toContain('strategy must be a RolloutStrategy (canary, linear or allAtOnce), got: {"kind":"CANARY"}');
+    expect(errorOf({ strategy: { kind: 'CANARY' } as any })).toContain('strategy must be a RolloutStrategy (staged, canary, linear or allAtOnce), got: {"kind":"CANARY"}');
   });
 
   test.each([
