@@ -6,7 +6,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DeltaSProbe, GoldSet, GuardedAlias } from '../lib';
+import { DeltaSProbe, GoldSet, GuardedAlias, ReleaseDashboard } from '../lib';
 import { findPackageRoot, handlerCode } from '../lib/private/assets';
 import { acknowledgeManagedPolicy } from '../lib/private/nag';
 import { HANDLER_RUNTIME } from '../lib/private/runtime';
@@ -53,6 +53,8 @@ export class DemoStack extends Stack {
   public readonly answerFunction: lambda.Function;
   public readonly guarded: GuardedAlias;
   public readonly probe: DeltaSProbe;
+  /** The release dashboard of the stack. */
+  public readonly dashboard: ReleaseDashboard;
   /** The shadow route and its mirroring (bin/demo-shadow.ts). */
   public readonly shadow: DemoShadowRoute;
   public readonly api: apigw.RestApi;
@@ -141,5 +143,8 @@ export class DemoStack extends Stack {
 
     // A shadow route: a sample of GET /answer/mirrored reads replayed to a shadow build and scored by ΔS.
     this.shadow = addShadowRoute(this, props?.shadow);
+
+    // One dashboard for the stack's releases: traffic weight, canary vs control, the probe, the shadow, the alarms.
+    this.dashboard = new ReleaseDashboard(this, 'Releases');
   }
 }

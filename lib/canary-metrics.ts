@@ -34,6 +34,11 @@ export interface CanaryMetricsProps {
 export class CanaryMetrics {
   constructor(private readonly props: CanaryMetricsProps) {}
 
+  /** The function whose alias these metrics describe. */
+  public get functionName(): string {
+    return this.props.functionName;
+  }
+
   /** A metric of the alias as a whole (every version it routes to). */
   public aliasMetric(metricName: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({

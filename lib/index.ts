@@ -7,3 +7,4 @@ export * from './delta-s-probe';
 export * from './idempotency-table';
 export * from './shadow-integration';
 export * from './staged-rollout';
+export * from './release-dashboard';

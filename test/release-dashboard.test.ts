@@ -1,0 +1,68 @@
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { GuardedAlias, ReleaseDashboard, RolloutStrategy } from '../lib';
+import { DemoStack } from '../bin/demo-stack';
+import { testApp, testFunction, testStack, TEST_ENV } from './util';
+
+/** The dashboard body as CloudFormation will assemble it, with tokens left as their JSON. */
+function body(stack: Stack, dashboard: ReleaseDashboard): string {
+  const resource = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(dashboard.dashboard.node.defaultChild as cloudwatch.CfnDashboard)];
+  return JSON.stringify(resource.Properties.DashboardBody);
+}
+
+describe('ReleaseDashboard', () => {
+  test('shows every GuardedAlias of the stack: weight, canary vs control, cold starts and its alarms', () => {
+    const stack = testStack();
+    const a = new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA') });
+    new GuardedAlias(stack, 'B', { function: testFunction(stack, 'FnB') });
+    const dashboard = new ReleaseDashboard(stack, 'Releases');
+    const json = body(stack, dashboard);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    for (const title of ['Traffic weight', 'Error rate: canary vs control', 'p95 duration: canary vs control (ms)', 'Cold-start share (%)', 'Alarms that roll this release back']) {
+      expect(json.split(title).length - 1).toBe(2);
+    }
+    expect(json).toContain('IF(FILL(ai, 0) > 0, 100 * FILL(ci, 0) / FILL(ai, 0), 0)');
+    // The alarm widget lists every alarm the deployment group watches, by ARN.
+    for (const alarm of a.alarms) expect(json).toContain(stack.getLogicalId((alarm as cloudwatch.Alarm).node.defaultChild as cloudwatch.CfnAlarm));
+  });
+
+  test('shows only the aliases it is given', () => {
+    const stack = testStack();
+    const a = new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA') });
+    new GuardedAlias(stack, 'B', { function: testFunction(stack, 'FnB') });
+    const json = body(stack, new ReleaseDashboard(stack, 'OnlyA', { aliases: [a] }));
+    expect(json).toContain('TestStack/A');
+    expect(json).not.toContain('TestStack/B');
+  });
+
+  test('takes aliases added later, and refuses one twice', () => {
+    const stack = testStack();
+    const a = new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA') });
+    const dashboard = new ReleaseDashboard(stack, 'Releases');
+    const b = new GuardedAlias(stack, 'B', { function: testFunction(stack, 'FnB') });
+    expect(() => dashboard.addAlias(a)).toThrow("ReleaseDashboard 'TestStack/Releases' already shows 'TestStack/A'");
+    dashboard.addAlias(b);
+    expect(body(stack, dashboard)).toContain('TestStack/B');
+  });
+
+  test('adds the staged gate decisions and the weight the machine set for a staged alias', () => {
+    const stack = testStack();
+    new GuardedAlias(stack, 'Staged', { function: testFunction(stack), strategy: RolloutStrategy.staged() });
+    const json = body(stack, new ReleaseDashboard(stack, 'Releases'));
+    expect(json).toContain('Staged gate decisions');
+    expect(json).toContain('TrafficWeight');
+    expect(json).toContain('StepDecision');
+  });
+
+  test('in the example app, shows traffic weight, the probe\'s ΔS and the gate alarms, and the shadow\'s drift', () => {
+    const stack = new DemoStack(testApp(), 'Demo', { env: TEST_ENV });
+    const json = body(stack, stack.dashboard);
+    expect(json).toContain('Traffic weight');
+    expect(json).toContain('DeltaSMedian');
+    expect(json).toContain('LambdaFlips');
+    expect(json).toContain('Shadow ΔS vs live');
+    expect(json).toContain('ShadowDeltaS');
+    for (const alarm of stack.guarded.alarms) expect(json).toContain(stack.getLogicalId((alarm as cloudwatch.Alarm).node.defaultChild as cloudwatch.CfnAlarm));
+  });
+});
