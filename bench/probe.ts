@@ -15,24 +15,14 @@ import { DEFAULT_PROBE_GATES } from '../lib/private/probe-config';
 import { answerDistances, judge, planSamples, Sample, scoreVersion } from '../lambdas/probe/engine';
 import { CORPUS } from '../lambdas/demo-answer/corpus';
 import { GoldItem } from '../lambdas/runtime/probe/gold-set';
+import { mulberry32 } from './prng';
 
 const TARGET_MS = 1000;
 const QUESTIONS = 200;
 const SEEDS = 2;
 const RUNS = 7;
 
-// A deterministic PRNG (mulberry32), so every run scores the same texts.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(42);
+const random = mulberry32(42);
 const vocabulary = [...new Set(CORPUS.flatMap((s) => s.text.split(/\s+/)))];
 const pick = (n: number) => Array.from({ length: n }, () => vocabulary[Math.floor(random() * vocabulary.length)]).join(' ');
 

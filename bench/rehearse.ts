@@ -21,6 +21,7 @@ import {
 import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
 import { RolloutStrategy } from '../lib/rollout-strategy';
 import { INITIAL_PROGRESS, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../lib/private/staged-config';
+import { mulberry32 } from './prng';
 
 /** A simulated version of the demo service. */
 export interface Scenario {
@@ -96,17 +97,7 @@ export interface RehearsalResult {
   readonly timeline: TimelineEntry[];
 }
 
-/** A small seeded generator (mulberry32), so that every rehearsal prints the same numbers. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 /** Deterministic latency of one request, as test/probe-e2e.test.ts simulates it: 20 to 31 ms by question length. */
 function latencyOf(question: string, factor: number): number {

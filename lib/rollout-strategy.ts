@@ -234,15 +234,9 @@ export interface StagedRolloutOptions {
   readonly probeBudget?: Duration;
 }
 
-/** The staged schedule with every default filled in, as the state machine receives it. */
-export interface StagedSchedule {
-  readonly steps: number[];
-  readonly bakeSeconds: number;
-  readonly maxFailuresPerStep: number;
-  readonly noData: { readonly maxWaitSeconds: number; readonly then: 'fail' | 'pass'; readonly minInvocations: number };
-  readonly probeBudgetSeconds: number;
-  readonly recheckSeconds: number;
-}
+// The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).
+import type { StagedSchedule } from './private/staged-config';
+export type { StagedSchedule };
 
 /** How long a breach can go on before the routing is back on the old version. */
 export interface StagedRollbackTime {

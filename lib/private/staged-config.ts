@@ -10,16 +10,19 @@ export const STAGED_METRIC_NAMESPACE = 'CdkRolloutGuardrails/Staged';
 /** Time kept from CodeDeploy's one-hour hook limit to reset the routing and report Failed. */
 export const STAGED_REPORT_RESERVE_SECONDS = 120;
 
+/** The staged schedule with every default filled in, as the state machine receives it. */
+export interface StagedSchedule {
+  readonly steps: number[];
+  readonly bakeSeconds: number;
+  readonly maxFailuresPerStep: number;
+  readonly noData: { readonly maxWaitSeconds: number; readonly then: 'fail' | 'pass'; readonly minInvocations: number };
+  readonly probeBudgetSeconds: number;
+  readonly recheckSeconds: number;
+}
+
 /** One alias's staged configuration, as the construct writes it and the starter reads it. */
 export interface StagedAliasConfig {
-  readonly schedule: {
-    readonly steps: number[];
-    readonly bakeSeconds: number;
-    readonly maxFailuresPerStep: number;
-    readonly noData: { readonly maxWaitSeconds: number; readonly then: 'fail' | 'pass'; readonly minInvocations: number };
-    readonly probeBudgetSeconds: number;
-    readonly recheckSeconds: number;
-  };
+  readonly schedule: StagedSchedule;
   readonly thresholds: { readonly maxErrorRateDelta: number; readonly maxP95Ratio: number; readonly maxErrorRate: number };
   /** Names of the gate alarms the gate function reads. */
   readonly alarmNames: string[];
