@@ -8,3 +8,4 @@ export * from './idempotency-table';
 export * from './shadow-integration';
 export * from './staged-rollout';
 export * from './release-dashboard';
+export * from './provisioned-warmup';

@@ -1,0 +1,237 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { GuardrailsValidationError, ProvisionedWarmup, ProvisionedWarmupOptions } from '../lib';
+import { testFunction, testStack } from './util';
+
+function setup(options: ProvisionedWarmupOptions, stack: Stack = testStack()) {
+  const fn = testFunction(stack);
+  const version = fn.currentVersion;
+  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version });
+  const warmup = new ProvisionedWarmup(stack, 'Warmup', { alias, version, ...options });
+  return { stack, fn, version, alias, warmup };
+}
+
+const id = (stack: Stack, construct: { node: { defaultChild?: unknown } }) => stack.resolve((construct.node.defaultChild as any).logicalId) as string;
+
+function errorOf(options: Partial<ProvisionedWarmupOptions> & { alias?: unknown; version?: unknown }): GuardrailsValidationError {
+  const stack = testStack();
+  const fn = testFunction(stack);
+  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
+  try {
+    new ProvisionedWarmup(stack, 'Warmup', { alias, version: fn.currentVersion, ...options } as any);
+  } catch (e) {
+    expect(e).toBeInstanceOf(GuardrailsValidationError);
+    return e as GuardrailsValidationError;
+  }
+  throw new Error('expected the props to be rejected');
+}
+
+describe('ProvisionedWarmup with a fixed count', () => {
+  test('puts the provisioned concurrency on the alias, nothing on the version, and no scaling', () => {
+    const { stack, alias, version, warmup } = setup({ provisionedConcurrency: 5 });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 5 } });
+    expect(t.toJSON().Resources[id(stack, version)].Properties.ProvisionedConcurrencyConfig).toBeUndefined();
+    t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    expect(warmup.alias).toBe(alias);
+    expect(warmup.provisionedConcurrency).toBe(5);
+    expect(warmup.minCapacity).toBe(5);
+    expect(warmup.maxCapacity).toBe(5);
+    expect(warmup.autoScaling).toBeUndefined();
+  });
+
+  test('the warm gate defaults to the same count, as many pings up to 10, and 10 minutes to be READY', () => {
+    expect(setup({ provisionedConcurrency: 5 }).warmup.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 600 });
+    expect(setup({ provisionedConcurrency: 40 }).warmup.warmGate).toEqual({ concurrency: 40, pings: 10, readyTimeoutSeconds: 600 });
+    expect(setup({ provisionedConcurrency: 5, warmConcurrency: 8, warmPings: 0, readyTimeout: Duration.minutes(4) }).warmup.warmGate)
+      .toEqual({ concurrency: 8, pings: 0, readyTimeoutSeconds: 240 });
+  });
+
+  test('makes the published version DESTROY (deleted on rollback and in the cleanup phase), even when the function retains its versions', () => {
+    const { stack, version } = setup({ provisionedConcurrency: 2 });
+    const resource = Template.fromStack(stack).toJSON().Resources[id(stack, version)];
+    expect(resource).toMatchObject({ Type: 'AWS::Lambda::Version', DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+
+    const retaining = (warm: boolean) => {
+      const stack = testStack();
+      const fn = new lambda.Function(stack, 'Fn', {
+        runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+        currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN },
+      });
+      const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
+      if (warm) new ProvisionedWarmup(stack, 'Warmup', { alias, version: fn.currentVersion, provisionedConcurrency: 1 });
+      return Template.fromStack(stack).toJSON().Resources[id(stack, fn.currentVersion)];
+    };
+    expect(retaining(false)).toMatchObject({ DeletionPolicy: 'Retain' });
+    expect(retaining(true)).toMatchObject({ DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+  });
+});
+
+describe('ProvisionedWarmup with auto scaling', () => {
+  const schedules = [
+    { id: 'BusinessHours', schedule: appscaling.Schedule.cron({ hour: '7', minute: '0', weekDay: 'MON-FRI' }), minCapacity: 10, maxCapacity: 50 },
+    { schedule: appscaling.Schedule.cron({ hour: '20', minute: '0' }), minCapacity: 1 },
+  ];
+
+  test('scales the alias (function:<name>:live) by target tracking on LambdaProvisionedConcurrencyUtilization, with the schedules', () => {
+    const { stack, fn, alias, warmup } = setup({ autoScaling: { minCapacity: 2, maxCapacity: 20, schedules } });
+    const t = Template.fromStack(stack);
+    const targets = t.findResources('AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(Object.keys(targets)).toHaveLength(1);
+    const [targetId, target] = Object.entries(targets)[0] as [string, any];
+    expect(target.Properties).toEqual({
+      ServiceNamespace: 'lambda',
+      ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+      MinCapacity: 2,
+      MaxCapacity: 20,
+      // The function's name (taken from the alias's ARN) and the alias's: the same ID on every deployment.
+      ResourceId: { 'Fn::Join': ['', ['function:', { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: id(stack, alias) }] }] }, ':live']] },
+      RoleARN: 'arn:aws:iam::123456789012:role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency',
+      ScheduledActions: [
+        { ScheduledActionName: 'BusinessHours', Schedule: 'cron(0 7 ? * MON-FRI *)', ScalableTargetAction: { MinCapacity: 10, MaxCapacity: 50 } },
+        { ScheduledActionName: 'Schedule1', Schedule: 'cron(0 20 * * ? *)', ScalableTargetAction: { MinCapacity: 1 } },
+      ],
+    });
+    expect(JSON.stringify(target.Properties.ResourceId)).not.toContain(id(stack, fn.currentVersion));
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      ScalingTargetId: { Ref: targetId },
+      TargetTrackingScalingPolicyConfiguration: {
+        PredefinedMetricSpecification: { PredefinedMetricType: 'LambdaProvisionedConcurrencyUtilization' },
+        TargetValue: 0.7,
+      },
+    });
+    // The alias carries no fixed count: Application Auto Scaling owns it.
+    expect(t.toJSON().Resources[id(stack, alias)].Properties.ProvisionedConcurrencyConfig).toBeUndefined();
+    expect(warmup.minCapacity).toBe(2);
+    expect(warmup.maxCapacity).toBe(20);
+    expect(warmup.provisionedConcurrency).toBeUndefined();
+    expect(warmup.scaling).toBeDefined();
+    expect(warmup.warmGate).toEqual({ concurrency: 2, pings: 2, readyTimeoutSeconds: 600 });
+  });
+
+  test('takes its own utilization target', () => {
+    const { stack } = setup({ autoScaling: { minCapacity: 1, maxCapacity: 4, utilizationTarget: 0.5 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: { TargetValue: 0.5 },
+    });
+  });
+});
+
+describe('ProvisionedWarmup.grantWarmGate', () => {
+  test('grants the provisioned-concurrency calls and the pings on exactly this version, GetAlias on the function and the alias', () => {
+    const { stack, fn, version, warmup } = setup({ provisionedConcurrency: 3 });
+    const hook = testFunction(stack, 'Hook');
+    warmup.grantWarmGate(hook);
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: id(stack, hook.role as any) }] } });
+    const statements = (Object.values(policies)[0] as any).Properties.PolicyDocument.Statement;
+    const fnArn = { 'Fn::GetAtt': [id(stack, fn), 'Arn'] };
+    expect(statements).toEqual([
+      {
+        Action: ['lambda:DeleteProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction', 'lambda:PutProvisionedConcurrencyConfig'],
+        Effect: 'Allow',
+        Resource: { Ref: id(stack, version) },
+      },
+      {
+        Action: 'lambda:GetAlias',
+        Effect: 'Allow',
+        Resource: [fnArn, { 'Fn::Join': ['', [fnArn, ':live']] }],
+      },
+    ]);
+  });
+});
+
+describe('ProvisionedWarmup.metricColdStartShare', () => {
+  test('is cold / invocations (0..1) of the release\'s withRelease telemetry, no traffic being 0', () => {
+    const { stack, fn, warmup } = setup({ provisionedConcurrency: 1 });
+    new cloudwatch.Alarm(stack, 'ColdStarts', { metric: warmup.metricColdStartShare('rel-0123456789ab'), threshold: 0.05, evaluationPeriods: 1 });
+    const alarm = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'))[0] as any;
+    const dimensions = [{ Name: 'FunctionName', Value: { Ref: id(stack, fn) } }, { Name: 'ReleaseId', Value: 'rel-0123456789ab' }];
+    expect(alarm.Properties.Metrics).toEqual([
+      { Id: 'expr_1', Expression: 'IF(FILL(inv, 0) > 0, FILL(cold, 0) / FILL(inv, 0), 0)', Label: 'Cold-start share of the release (0..1, from withRelease telemetry)', ReturnData: true },
+      { Id: 'inv', ReturnData: false, MetricStat: { Metric: { Namespace: 'RolloutGuardrails', MetricName: 'Invocations', Dimensions: dimensions }, Period: 60, Stat: 'Sum' } },
+      { Id: 'cold', ReturnData: false, MetricStat: { Metric: { Namespace: 'RolloutGuardrails', MetricName: 'ColdStart', Dimensions: dimensions }, Period: 60, Stat: 'Sum' } },
+    ]);
+  });
+
+  test('takes a period and a label', () => {
+    const { warmup } = setup({ provisionedConcurrency: 1 });
+    const metric = warmup.metricColdStartShare('rel-1', { period: Duration.minutes(5), label: 'cold' });
+    expect(metric.period.toSeconds()).toBe(300);
+    expect(metric.label).toBe('cold');
+  });
+});
+
+describe('ProvisionedWarmup validation', () => {
+  const cron = appscaling.Schedule.cron({ hour: '1', minute: '0' });
+  test.each([
+    [{}, 'provisionedConcurrency must be a count, or autoScaling set instead (exactly one of a fixed count and auto scaling), got: undefined'],
+    [{ provisionedConcurrency: 2, autoScaling: { minCapacity: 1, maxCapacity: 2 } }, 'provisionedConcurrency must be left out when autoScaling is set (exactly one of a fixed count and auto scaling), got: 2'],
+    [{ provisionedConcurrency: 0 }, 'provisionedConcurrency must be an integer of at least 1, got: 0'],
+    [{ provisionedConcurrency: 2.5 }, 'provisionedConcurrency must be an integer of at least 1, got: 2.5'],
+    [{ autoScaling: { minCapacity: 0, maxCapacity: 2 } }, 'autoScaling.minCapacity must be an integer of at least 1, got: 0'],
+    [{ autoScaling: { minCapacity: 1 } }, 'autoScaling.maxCapacity must be an integer of at least 1, got: undefined'],
+    [{ autoScaling: { minCapacity: 5, maxCapacity: 2 } }, 'autoScaling.maxCapacity must be at least autoScaling.minCapacity (5), got: 2'],
+    [{ autoScaling: { minCapacity: 1, maxCapacity: 2, utilizationTarget: 1 } }, 'autoScaling.utilizationTarget must be a number at least 0.1 and at most 0.9, got: 1'],
+    [{ autoScaling: { minCapacity: 1, maxCapacity: 2, utilizationTarget: 0 } }, 'autoScaling.utilizationTarget must be a number at least 0.1 and at most 0.9, got: 0'],
+    [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ schedule: cron, minCapacity: 0 }] } },
+      'autoScaling.schedules[0].minCapacity must be at least 1: a scheduled scale-down to 0 removes the alias\'s provisioned concurrency configuration, and a deployment while it is gone fails (ProvisionedConcurrencyConfigNotFoundException, aws-cdk issue 29992); keep a floor of 1, got: 0'],
+    [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ schedule: '0 1 * * *', minCapacity: 1 }] } },
+      'autoScaling.schedules[0].schedule must be an appscaling.Schedule (Schedule.cron(...), Schedule.rate(...), Schedule.at(...)), got: "0 1 * * *"'],
+    [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ schedule: cron, minCapacity: 4, maxCapacity: 3 }] } },
+      'autoScaling.schedules[0].maxCapacity must be at least its minCapacity (4), got: 3'],
+    [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ id: 'Night', schedule: cron, minCapacity: 1 }, { id: 'Night', schedule: cron, minCapacity: 2 }] } },
+      'autoScaling.schedules[1].id must be unique among the schedules (schedules[0] has it too), got: "Night"'],
+    [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ id: 'a/b', schedule: cron, minCapacity: 1 }] } },
+      'autoScaling.schedules[0].id must be 1 to 256 characters without "|", ":" or "/" (an Application Auto Scaling scheduled action name), got: "a/b"'],
+    [{ provisionedConcurrency: 2, warmConcurrency: 0 }, 'warmConcurrency must be an integer of at least 1, got: 0'],
+    [{ provisionedConcurrency: 2, warmPings: 101 }, 'warmPings must be an integer from 0 to 100, got: 101'],
+    [{ provisionedConcurrency: 2, warmPings: 3 }, 'warmPings must be at most warmConcurrency (2): more concurrent pings than provisioned environments spill over to on-demand ones, got: 3'],
+    [{ provisionedConcurrency: 2, readyTimeout: Duration.seconds(20) }, 'readyTimeout must be whole seconds from 30 seconds to 12 minutes (the warm gate runs inside a CodeDeploy hook, a Lambda function with at most 15 minutes, and the probe after it needs some of them), got: 20 seconds'],
+    [{ provisionedConcurrency: 2, readyTimeout: Duration.minutes(13) }, 'readyTimeout must be whole seconds from 30 seconds to 12 minutes (the warm gate runs inside a CodeDeploy hook, a Lambda function with at most 15 minutes, and the probe after it needs some of them), got: 13 minutes'],
+    [{ provisionedConcurrency: 2, readyTimeout: Duration.millis(45_500) }, 'readyTimeout must be whole seconds from 30 seconds to 12 minutes (the warm gate runs inside a CodeDeploy hook, a Lambda function with at most 15 minutes, and the probe after it needs some of them), got: 45 seconds 500 millis'],
+    [{ provisionedConcurrency: 2, readyTimeout: 600 as any }, 'readyTimeout must be a Duration, got: 600'],
+    [{ provisionedConcurrency: 2, alias: 'live' }, 'alias must be a lambda.Alias, got: "live"'],
+  ] as Array<[any, string]>)('rejects %j, naming the prop and quoting the value', (options, message) => {
+    expect(errorOf(options).problems).toContain(message);
+  });
+
+  test('rejects a version the alias does not point at, and a version that is not a lambda.Version', () => {
+    const stack = testStack();
+    const fn = testFunction(stack);
+    const other = testFunction(stack, 'Other');
+    const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
+    expect(() => new ProvisionedWarmup(stack, 'W', { alias, version: other.currentVersion, provisionedConcurrency: 1 })).toThrow(
+      "version must be the version the alias 'TestStack/Live' points at (TestStack/Fn/CurrentVersion), got: the construct at 'TestStack/Other/CurrentVersion'");
+    expect(() => new ProvisionedWarmup(stack, 'W2', { alias, version: fn as any, provisionedConcurrency: 1 })).toThrow(
+      "version must be a lambda.Version (a published version, e.g. fn.currentVersion), got: the construct at 'TestStack/Fn'");
+  });
+
+  test('rejects an alias that already has provisioned concurrency or weights (Lambda refuses provisioned concurrency on a weighted alias)', () => {
+    const stack = testStack();
+    const fn = testFunction(stack);
+    const v1 = new lambda.Version(stack, 'V1', { lambda: fn });
+    const owned = new lambda.Alias(stack, 'Owned', { aliasName: 'owned', version: fn.currentVersion, provisionedConcurrentExecutions: 2 });
+    const weighted = new lambda.Alias(stack, 'Weighted', { aliasName: 'weighted', version: fn.currentVersion, additionalVersions: [{ version: v1, weight: 0.1 }] });
+    expect(() => new ProvisionedWarmup(stack, 'A', { alias: owned, version: fn.currentVersion, provisionedConcurrency: 1 })).toThrow(
+      "alias must be an alias without provisioned concurrency of its own (ProvisionedWarmup sets it), got: the construct at 'TestStack/Owned'");
+    expect(() => new ProvisionedWarmup(stack, 'B', { alias: weighted, version: fn.currentVersion, provisionedConcurrency: 1 })).toThrow(
+      'alias must be an alias without additional version weights (Lambda refuses provisioned concurrency on a weighted alias: "Alias with weights can not be used with Provisioned Concurrency"), got: the construct at \'TestStack/Weighted\'');
+  });
+
+  test('reports every problem together in one GuardrailsValidationError', () => {
+    const e = errorOf({ autoScaling: { minCapacity: 0, maxCapacity: 0, utilizationTarget: 2 }, warmPings: -1, readyTimeout: Duration.seconds(5) });
+    expect(e.message).toMatch(/^ProvisionedWarmup 'TestStack\/Warmup' has 5 invalid props:\n {2}- /);
+    expect(e.problems.map((p) => p.split(' ')[0])).toEqual([
+      'autoScaling.minCapacity', 'autoScaling.maxCapacity', 'autoScaling.utilizationTarget', 'warmPings', 'readyTimeout',
+    ]);
+  });
+
+  test('accepts the boundaries', () => {
+    expect(() => setup({ autoScaling: { minCapacity: 1, maxCapacity: 1, utilizationTarget: 0.9, schedules: [{ schedule: cron, minCapacity: 1, maxCapacity: 1 }] }, warmPings: 0, readyTimeout: Duration.seconds(30) })).not.toThrow();
+    expect(() => setup({ provisionedConcurrency: 100, warmPings: 100, readyTimeout: Duration.minutes(12) })).not.toThrow();
+  });
+});
