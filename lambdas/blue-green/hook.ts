@@ -1,0 +1,180 @@
+// The blue-green hook: CodeDeploy's BeforeAllowTraffic and AfterAllowTraffic hook of every blue-green alias
+// of the stack, and its safety net. As a hook it reads the deployment (AppSpec, group), finds its phase (the
+// event does not name it: the alias already on the target version means AfterAllowTraffic), starts an
+// execution of the stack's state machine named after the deployment and the phase, and returns; the machine
+// reports to CodeDeploy. As the safety net (EventBridge: the group's deployment FAILURE or STOP) it stops the
+// deployment's executions and resumes the consumers the BeforeAllowTraffic execution paused.
+import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { parseLambdaAppSpec } from '../probe/appspec';
+import { appSpecOf } from '../probe/hook';
+import { BlueGreenExecutionInput, BlueGreenPhase, executionName } from '../../lib/private/blue-green-config';
+
+/** The event CodeDeploy sends a lifecycle hook. */
+export interface HookEvent {
+  readonly DeploymentId: string;
+  readonly LifecycleEventHookExecutionId: string;
+}
+
+/** The part of CodeDeploy's "Deployment State-change Notification" the safety net reads. */
+export interface DeploymentStateEvent {
+  readonly source?: string;
+  readonly detail: { readonly deploymentId: string; readonly state: string; readonly application?: string; readonly deploymentGroup?: string };
+}
+
+export interface HookDependencies {
+  readonly codedeploy: CodeDeployClient;
+  readonly lambda: LambdaClient;
+  readonly sfn: SFNClient;
+  readonly stateMachineArn: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default console.log */
+  readonly log?: (line: string) => void;
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How long AfterAllowTraffic waits for the BeforeAllowTraffic execution to end (it reports, then ends, in
+   * milliseconds; CodeDeploy switches the alias in between).
+   * @default 10_000
+   */
+  readonly beforeWaitMs?: number;
+}
+
+/** What the hook returns (CodeDeploy ignores it; tests and logs read it). */
+export interface HookResult {
+  readonly phase?: BlueGreenPhase;
+  readonly started: boolean;
+  readonly executionArn?: string;
+  readonly reason?: string;
+}
+
+/** What the safety net returns. */
+export interface SafetyNetResult {
+  readonly stopped: string[];
+  readonly resumed: string[];
+}
+
+/** The ARN of one of the machine's executions. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** The phase of a hook invocation: the alias already on the target version means CodeDeploy has switched it. */
+export function phaseOf(aliasVersion: string | undefined, targetVersion: string): BlueGreenPhase {
+  return aliasVersion === targetVersion ? 'AfterAllowTraffic' : 'BeforeAllowTraffic';
+}
+
+function isStateChange(event: unknown): event is DeploymentStateEvent {
+  const detail = (event as DeploymentStateEvent)?.detail;
+  return typeof detail === 'object' && detail !== null && typeof detail.deploymentId === 'string' && typeof detail.state === 'string';
+}
+
+/** Builds the handler of both the hook and the safety net. */
+export function createHookHandler(deps: HookDependencies): (event: HookEvent | DeploymentStateEvent) => Promise<HookResult | SafetyNetResult> {
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? ((line: string) => console.log(line));
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const beforeWaitMs = deps.beforeWaitMs ?? 10_000;
+
+  /** The mappings the BeforeAllowTraffic execution paused, from its output; [] when it paused none or never ran. */
+  async function frozenBy(deploymentId: string, wait: boolean): Promise<string[] | undefined> {
+    const executionArn = executionArnOf(deps.stateMachineArn, executionName(deploymentId, 'BeforeAllowTraffic'));
+    for (let waited = 0; ; waited += 1000) {
+      let execution;
+      try {
+        execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      } catch (error) {
+        if ((error as Error)?.name === 'ExecutionDoesNotExist') return [];
+        throw error;
+      }
+      if (execution.status === 'SUCCEEDED') {
+        const output = JSON.parse(execution.output ?? '{}') as { frozen?: unknown };
+        return Array.isArray(output.frozen) ? output.frozen.filter((u): u is string => typeof u === 'string') : [];
+      }
+      // A failed, timed-out or stopped BeforeAllowTraffic execution resumed its consumers on its error path,
+      // or left no record of them (see the README's limits).
+      if (execution.status !== 'RUNNING') return undefined;
+      if (!wait || waited >= beforeWaitMs) {
+        if (wait) throw new Error(`the BeforeAllowTraffic execution of ${deploymentId} is still running after ${beforeWaitMs} ms: its paused consumers are not known yet`);
+        return undefined;
+      }
+      await sleep(1000);
+    }
+  }
+
+  async function onHook(event: HookEvent): Promise<HookResult> {
+    const deploymentId = event.DeploymentId;
+    const hookExecutionId = event.LifecycleEventHookExecutionId;
+    const startedAt = now();
+    let phase: BlueGreenPhase | undefined;
+    try {
+      const { deploymentInfo } = await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
+      if (!deploymentInfo?.applicationName || !deploymentInfo.deploymentGroupName) throw new Error(`deployment ${deploymentId} names no application or deployment group`);
+      const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
+      const alias = await deps.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }));
+      phase = phaseOf(alias.FunctionVersion, target.targetVersion);
+      const frozen = phase === 'AfterAllowTraffic' ? await frozenBy(deploymentId, true) : undefined;
+      const input: BlueGreenExecutionInput = {
+        deploymentId,
+        lifecycleEventHookExecutionId: hookExecutionId,
+        applicationName: deploymentInfo.applicationName,
+        deploymentGroupName: deploymentInfo.deploymentGroupName,
+        phase,
+        target,
+        startedAt,
+        ...(frozen !== undefined ? { frozen } : {}),
+      };
+      const name = executionName(deploymentId, phase);
+      try {
+        const execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input: JSON.stringify(input) }));
+        log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: execution started', deploymentId, phase, executionArn: execution.executionArn, target, frozen }));
+        return { phase, started: true, executionArn: execution.executionArn };
+      } catch (error) {
+        // CodeDeploy invoked the hook twice for this phase (the input differs by startedAt): it runs already.
+        if ((error as Error)?.name !== 'ExecutionAlreadyExists') throw error;
+        log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: the execution of this phase runs already', deploymentId, phase }));
+        return { phase, started: true, reason: 'already started' };
+      }
+    } catch (error) {
+      const reason = (error as Error)?.message ?? String(error);
+      log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: could not start, reporting Failed', deploymentId, phase, reason }));
+      // Consumers paused before the switch are resumed by the safety net on the deployment's FAILURE.
+      await deps.codedeploy.send(new PutLifecycleEventHookExecutionStatusCommand({ deploymentId, lifecycleEventHookExecutionId: hookExecutionId, status: 'Failed' }));
+      return { phase, started: false, reason };
+    }
+  }
+
+  async function onStateChange(event: DeploymentStateEvent): Promise<SafetyNetResult> {
+    const { deploymentId, state } = event.detail;
+    const stopped: string[] = [];
+    // Stop what still runs of this deployment, so that nothing reports or flips after CodeDeploy has given up.
+    for (const phase of ['BeforeAllowTraffic', 'AfterAllowTraffic'] as const) {
+      const executionArn = executionArnOf(deps.stateMachineArn, executionName(deploymentId, phase));
+      try {
+        const execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (execution.status !== 'RUNNING') continue;
+        await deps.sfn.send(new StopExecutionCommand({ executionArn, cause: `CodeDeploy deployment ${deploymentId} is ${state}` }));
+        stopped.push(executionArn);
+      } catch (error) {
+        if ((error as Error)?.name !== 'ExecutionDoesNotExist') throw error;
+      }
+    }
+    // Resume exactly what the BeforeAllowTraffic execution paused (Enabled: true is idempotent, so a machine
+    // that already resumed them on its own error path costs one more call each).
+    const frozen = (await frozenBy(deploymentId, false)) ?? [];
+    for (const uuid of frozen) await deps.lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green safety net', deploymentId, state, stopped, resumed: frozen }));
+    return { stopped, resumed: frozen };
+  }
+
+  return async (event) => {
+    if (isStateChange(event)) return onStateChange(event);
+    const hook = event as HookEvent;
+    if (typeof hook?.DeploymentId !== 'string' || typeof hook.LifecycleEventHookExecutionId !== 'string') {
+      throw new Error(`expected a CodeDeploy lifecycle hook event (DeploymentId, LifecycleEventHookExecutionId) or a deployment state-change event, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+    }
+    return onHook(hook);
+  };
+}

@@ -1,0 +1,23 @@
+// The blue-green functions share one bundle: the hook (CodeDeploy's BeforeAllowTraffic and AfterAllowTraffic
+// hook of every blue-green alias, and the safety net on FAILURE/STOP) and the worker (in the state machine).
+// Each function's handler names its export.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { createHookHandler } from './hook';
+import { createWorkerHandler } from './worker';
+
+export { decideHold } from './hold-engine';
+export { checkInvariants } from './invariants';
+
+/** The hook and safety net (index.hook). */
+export const hook = createHookHandler({
+  codedeploy: new CodeDeployClient({}),
+  lambda: new LambdaClient({}),
+  sfn: new SFNClient({}),
+  stateMachineArn: process.env.STATE_MACHINE_ARN ?? '',
+});
+
+/** The state machine's worker (index.worker). */
+export const worker = createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}) });

@@ -1,0 +1,194 @@
+// The blue-green state machine's worker: the steps that read AWS and decide with the pure modules. One
+// function, one operation per invocation (`op`): check the invariants, pause and resume the consumers, watch
+// the metrics, judge a probe run. The flip and the reports to CodeDeploy are the machine's own SDK tasks.
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import {
+  GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand,
+} from '@aws-sdk/client-lambda';
+import { BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS } from '../../lib/private/blue-green-config';
+import { functionNameOf } from '../staged/gate';
+import { AlarmState, decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
+import { checkInvariants, InvariantDecision } from './invariants';
+
+type Target = BlueGreenExecutionInput['target'];
+
+/** What the machine passes the worker, by operation. */
+export type WorkerEvent =
+  | { readonly op: 'invariants'; readonly target: Target; readonly config: BlueGreenAliasConfig }
+  | { readonly op: 'freeze'; readonly mappings: readonly string[] }
+  | { readonly op: 'unfreeze'; readonly mappings: readonly string[] }
+  | { readonly op: 'watch'; readonly target: Target; readonly config: BlueGreenAliasConfig; readonly holdStartedAt: number; readonly holdEndsAt: number; readonly check: number }
+  | {
+    readonly op: 'judgeProbe'; readonly target: Target; readonly config: BlueGreenAliasConfig; readonly holdStartedAt: number;
+    readonly holdEndsAt: number; readonly check: number; readonly probe: ProbeObservation;
+  };
+
+/** The record of a freeze: which mappings were paused (to be resumed) and which were left as they were. */
+export interface FreezeDecision {
+  readonly kind: `${typeof DECISION_KIND}/freeze`;
+  /** UUIDs paused by this step: exactly these are resumed after the switch. */
+  readonly frozen: string[];
+  /** Mappings that were not running (Disabled, Disabling, ...) and are left alone. */
+  readonly skipped: Array<{ readonly uuid: string; readonly state: string }>;
+}
+
+/** The record of a resume. */
+export interface UnfreezeDecision {
+  readonly kind: `${typeof DECISION_KIND}/unfreeze`;
+  readonly resumed: string[];
+}
+
+export type WorkerResult = InvariantDecision | FreezeDecision | UnfreezeDecision | HoldDecision;
+
+/** The worker's AWS clients and clock; tests pass mocks. */
+export interface WorkerDependencies {
+  readonly lambda: LambdaClient;
+  readonly cloudwatch: CloudWatchClient;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+/** Mapping states counted as running: paused before the switch, resumed after it. */
+const RUNNING_STATES = new Set(['Enabled', 'Enabling', 'Updating']);
+
+/**
+ * The GetMetricData window of one metric check: the newest complete one-minute datapoint that is at least
+ * `metricDelaySeconds` old, so that CloudWatch has it in full.
+ */
+export function metricWindow(now: number, metricDelaySeconds: number): { start: number; end: number } {
+  const period = METRIC_PERIOD_SECONDS * 1000;
+  const end = Math.floor((now - metricDelaySeconds * 1000) / period) * period;
+  return { start: end - period, end };
+}
+
+/** Invocations and errors of the new version under the alias (`ExecutedVersion`), as the staged gate reads them. */
+export function watchQueries(target: Target): MetricDataQuery[] {
+  const fn = functionNameOf(target.functionName);
+  return (['Invocations', 'Errors'] as const).map((metric) => ({
+    Id: metric === 'Invocations' ? 'i' : 'e',
+    MetricStat: {
+      Metric: {
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: [
+          { Name: 'FunctionName', Value: fn },
+          { Name: 'Resource', Value: `${fn}:${target.alias}` },
+          { Name: 'ExecutedVersion', Value: target.targetVersion },
+        ],
+      },
+      Period: METRIC_PERIOD_SECONDS,
+      Stat: 'Sum',
+    },
+    ReturnData: true,
+  }));
+}
+
+/** Builds the worker's handler. An AWS failure throws: the machine's catch flips back, resumes and reports Failed. */
+export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEvent) => Promise<WorkerResult> {
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? ((line: string) => console.log(line));
+  return async (event) => {
+    let result: WorkerResult;
+    switch (event?.op) {
+      case 'invariants': {
+        const configuration = await deps.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: event.target.functionName, Qualifier: event.target.targetVersion }));
+        result = checkInvariants(event.config.invariants ?? {}, configuration.Environment?.Variables, event.target.targetVersion);
+        break;
+      }
+      case 'freeze':
+        result = await freeze(deps.lambda, event.mappings ?? [], log);
+        break;
+      case 'unfreeze':
+        result = await unfreeze(deps.lambda, event.mappings ?? []);
+        break;
+      case 'watch': {
+        const at = now();
+        const [alarms, traffic] = await Promise.all([
+          readAlarms(deps.cloudwatch, event.config.alarmNames ?? []),
+          readMinute(deps.cloudwatch, event.target, metricWindow(at, event.config.metricDelaySeconds)),
+        ]);
+        result = decideHold({
+          observation: { source: 'metrics', traffic, alarms },
+          rules: event.config.stopRules, now: at, holdStartedAt: event.holdStartedAt, holdEndsAt: event.holdEndsAt, check: event.check,
+        });
+        break;
+      }
+      case 'judgeProbe':
+        result = decideHold({
+          observation: { source: 'probe', probe: event.probe ?? { status: 'Unavailable', reasons: ['no probe result was passed'] } },
+          rules: event.config.stopRules, now: now(), holdStartedAt: event.holdStartedAt, holdEndsAt: event.holdEndsAt, check: event.check,
+        });
+        break;
+      default:
+        throw new Error(`expected an event with op invariants, freeze, unfreeze, watch or judgeProbe, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+    }
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green', op: event.op, ...result }));
+    return result;
+  };
+}
+
+async function freeze(client: LambdaClient, mappings: readonly string[], log: (line: string) => void): Promise<FreezeDecision> {
+  const frozen: string[] = [];
+  const skipped: FreezeDecision['skipped'] = [];
+  try {
+    for (const uuid of mappings) {
+      const mapping = await client.send(new GetEventSourceMappingCommand({ UUID: uuid }));
+      const state = mapping.State ?? 'unknown';
+      // Updating (a change in flight) counts as running: pausing it is what keeps side effects off the switch.
+      if (!RUNNING_STATES.has(state)) {
+        skipped.push({ uuid, state });
+        continue;
+      }
+      await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: false }));
+      frozen.push(uuid);
+    }
+  } catch (error) {
+    // The list of what was paused dies with this invocation: resume it here, so that a retry or the error path
+    // does not leave a consumer paused that nobody remembers.
+    const undone = await unfreeze(client, frozen).then(() => 'resumed', (e: Error) => `not resumed: ${e.message}`);
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: freeze failed', frozen, undone, error: (error as Error).message }));
+    throw error;
+  }
+  return { kind: `${DECISION_KIND}/freeze`, frozen, skipped };
+}
+
+async function unfreeze(client: LambdaClient, mappings: readonly string[]): Promise<UnfreezeDecision> {
+  // Every mapping is tried, then the first failure is thrown: a retry resumes the rest (Enabled: true is idempotent).
+  const failures: Error[] = [];
+  const resumed: string[] = [];
+  for (const uuid of mappings) {
+    try {
+      await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
+      resumed.push(uuid);
+    } catch (error) {
+      failures.push(error as Error);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+  return { kind: `${DECISION_KIND}/unfreeze`, resumed };
+}
+
+async function readAlarms(client: CloudWatchClient, names: readonly string[]): Promise<Array<{ name: string; state: AlarmState }>> {
+  if (names.length === 0) return [];
+  const states = new Map<string, AlarmState>();
+  for (let i = 0; i < names.length; i += 100) {
+    const page = await client.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
+    for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
+      if (alarm.AlarmName) states.set(alarm.AlarmName, (alarm.StateValue ?? 'INSUFFICIENT_DATA') as AlarmState);
+    }
+  }
+  return names.map((name) => ({ name, state: states.get(name) ?? 'INSUFFICIENT_DATA' }));
+}
+
+async function readMinute(client: CloudWatchClient, target: Target, window: { start: number; end: number }): Promise<MinuteTraffic> {
+  const response = await client.send(new GetMetricDataCommand({
+    MetricDataQueries: watchQueries(target),
+    StartTime: new Date(window.start),
+    EndTime: new Date(window.end),
+  }));
+  const value = (id: string) => response.MetricDataResults?.find((r) => r.Id === id)?.Values?.[0] ?? 0;
+  // No datapoint is no traffic: Lambda publishes nothing for a minute without invocations.
+  return { invocations: value('i'), errors: value('e'), minuteStart: window.start };
+}

@@ -1,0 +1,102 @@
+// Shared by the blue-green strategy and construct (which write each alias's configuration into the state
+// machine's definition at synth) and the blue-green handlers (lambdas/blue-green, which esbuild bundles with
+// it). Plain data and constants only: it imports nothing.
+
+/** The seed's stop rules during hold-and-watch, every default filled in. */
+export interface BlueGreenStopRuleConfig {
+  /** Largest allowed p95 ΔS of the new version minus the old version's, on the same probe run. */
+  readonly maxDeltaSP95Drift: number;
+  /** Smallest allowed median coverage of the new version's answers. */
+  readonly minCoverage: number;
+  /** Largest allowed share of probed gold questions whose λ state differs between the versions. */
+  readonly maxLambdaFlipRate: number;
+  /** Largest allowed share of the alias's invocations on the new version that end in a function error. */
+  readonly max5xxRate: number;
+  /** Fewest invocations in the minute read for the 5xx rate to be judged. */
+  readonly minInvocations: number;
+}
+
+/** The stop rules of ../shared/seeds/blue_green_switchovers.md ("Stop & rollback rules"). */
+export const DEFAULT_STOP_RULES: BlueGreenStopRuleConfig = {
+  maxDeltaSP95Drift: 0.15,
+  minCoverage: 0.6,
+  maxLambdaFlipRate: 0.2,
+  max5xxRate: 0.01,
+  minInvocations: 100,
+};
+
+/** Optional warm gate before the switch (lambdas/warmup/warm-gate.ts's `prewarm`). */
+export interface BlueGreenWarmupConfig {
+  readonly concurrency: number;
+  readonly pings: number;
+  readonly readyTimeoutSeconds: number;
+}
+
+/** One alias's blue-green configuration, as the construct writes it into the state machine's definition. */
+export interface BlueGreenAliasConfig {
+  readonly holdSeconds: number;
+  readonly checkIntervalSeconds: number;
+  /** Seconds from the end of a one-minute Lambda datapoint to GetMetricData returning it (stated, not measured). */
+  readonly metricDelaySeconds: number;
+  /** Longest one hold-and-watch probe run may take (the probe task's TimeoutSeconds). */
+  readonly probeBudgetSeconds: number;
+  /** Gold questions per probe run, for the smoke before the switch and every probe while holding. */
+  readonly smokeQuestions: number;
+  readonly stopRules: BlueGreenStopRuleConfig;
+  /** Environment variables the new version must carry with exactly these values. */
+  readonly invariants: Record<string, string>;
+  /** UUIDs of the event source mappings paused across the switch. */
+  readonly freeze: string[];
+  /** Names of the gate alarms read at every metric check. */
+  readonly alarmNames: string[];
+  /** The ΔS probe function; absent when no probe is attached (no smoke, no probe branch while holding). */
+  readonly probeFunctionArn?: string;
+  /**
+   * The warm gate (provisioned concurrency READY, warm pings) before the smoke probe. Carried for the warm
+   * gate of lambdas/warmup; the state machine does not run it yet.
+   */
+  readonly warmup?: BlueGreenWarmupConfig;
+}
+
+/** CodeDeploy's two traffic hooks; the event does not say which one it is, so the hook finds out. */
+export type BlueGreenPhase = 'BeforeAllowTraffic' | 'AfterAllowTraffic';
+
+/** What the hook passes to each execution it starts. */
+export interface BlueGreenExecutionInput {
+  readonly deploymentId: string;
+  readonly lifecycleEventHookExecutionId: string;
+  readonly applicationName: string;
+  /** Selects the alias's configuration in the machine's LoadConfig state. */
+  readonly deploymentGroupName: string;
+  readonly phase: BlueGreenPhase;
+  readonly target: { readonly functionName: string; readonly alias: string; readonly currentVersion: string; readonly targetVersion: string };
+  /** Epoch milliseconds at which the hook was invoked: the start of the hold for AfterAllowTraffic. */
+  readonly startedAt: number;
+  /** AfterAllowTraffic: the mappings the BeforeAllowTraffic execution paused (read from its output). */
+  readonly frozen?: string[];
+}
+
+/** Lambda sends its metrics in one-minute datapoints. */
+export const METRIC_PERIOD_SECONDS = 60;
+/** The metric-watch task's TimeoutSeconds: one read of GetMetricData and DescribeAlarms, and the decision. */
+export const WATCH_TIMEOUT_SECONDS = 5;
+/** One flip attempt's TimeoutSeconds (UpdateAlias). */
+export const FLIP_ATTEMPT_SECONDS = 4;
+/** Retries of the flip, and the wait before the first one. */
+export const FLIP_RETRIES = 1;
+export const FLIP_RETRY_INTERVAL_SECONDS = 1;
+/** The flip's bounded time with its retries: attempts × attempt timeout + the waits between them (backoff 2). */
+export const FLIP_BOUND_SECONDS = (FLIP_RETRIES + 1) * FLIP_ATTEMPT_SECONDS
+  + Array.from({ length: FLIP_RETRIES }, (_, i) => FLIP_RETRY_INTERVAL_SECONDS * 2 ** i).reduce((a, b) => a + b, 0);
+/** The seeds' target: traffic back on the old version within 2 minutes of a breach. */
+export const ROLLBACK_TARGET_SECONDS = 120;
+/** Worst case from a breach to a gate alarm in ALARM (one 60 s datapoint, one evaluation): see release-gates.ts. */
+export const ALARM_DETECTION_SECONDS = 120;
+
+/** Name of the execution the hook starts for one deployment and phase (idempotent: a retry finds it). */
+export function executionName(deploymentId: string, phase: BlueGreenPhase): string {
+  return `${deploymentId}-${phase}`;
+}
+
+/** Prefix of every decision record's `kind`, so that a later publisher can filter them. */
+export const DECISION_KIND = 'cdk-rollout-guardrails/blue-green';
