@@ -1,8 +1,8 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { CanaryMetrics, DEFAULT_GATE_THRESHOLDS, GuardedAlias } from '../lib';
+import { CanaryMetrics, DEFAULT_GATE_THRESHOLDS, GuardedAlias, RolloutStrategy } from '../lib';
 import { HANDLER_RUNTIME } from '../lib/private/runtime';
 
 /** CloudFormation's limit of resources per stack. */
@@ -32,10 +32,19 @@ function fn(stack: Stack, i: number): lambda.Function {
   });
 }
 
-/** `functions` functions, each released through a GuardedAlias. */
+/** `functions` functions, each released through a GuardedAlias with its default (staged) strategy. */
 export function guardedAliasStack(functions: number): Stack {
   const { stack } = newStack();
   for (let i = 0; i < functions; i++) new GuardedAlias(stack, `Guarded${i}`, { function: fn(stack, i) });
+  return stack;
+}
+
+/** The same with CodeDeploy's own 10 % canary for 5 minutes: no staged machinery. */
+export function guardedCanaryStack(functions: number): Stack {
+  const { stack } = newStack();
+  for (let i = 0; i < functions; i++) {
+    new GuardedAlias(stack, `Guarded${i}`, { function: fn(stack, i), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
+  }
   return stack;
 }
 

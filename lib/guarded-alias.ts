@@ -47,7 +47,7 @@ export interface GuardedAliasProps {
   readonly aliasName?: string;
   /**
    * How traffic moves to a new version.
-   * @default RolloutStrategy.canary(10, Duration.minutes(5))
+   * @default RolloutStrategy.staged(): 1 → 5 → 25 → 50 → 100 % with the probe (if any) and the gates before each shift
    */
   readonly strategy?: RolloutStrategy;
   /**
@@ -174,7 +174,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     if (!Token.isUnresolved(aliasName) && (typeof aliasName !== 'string' || !ALIAS_NAME.test(aliasName))) {
       problems.add('aliasName', '1 to 128 letters, digits, "-" or "_", and not only digits', aliasName);
     }
-    const strategy = props?.strategy ?? RolloutStrategy.canary(10, Duration.minutes(5));
+    const strategy = props?.strategy ?? RolloutStrategy.staged();
     if (!(strategy instanceof RolloutStrategy)) {
       problems.add('strategy', 'a RolloutStrategy (staged, canary, linear or allAtOnce)', strategy);
     } else {

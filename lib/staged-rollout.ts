@@ -6,7 +6,6 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
@@ -16,7 +15,7 @@ import { handlerCode } from './private/assets';
 import { acknowledgeManagedPolicy } from './private/nag';
 import { HANDLER_RUNTIME } from './private/runtime';
 import { buildDefinition } from './private/staged-machine';
-import { STAGED_METRIC_NAMESPACE, STAGED_PARAMETER_PREFIX, StagedAliasConfig } from './private/staged-config';
+import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, stagedConfigKey } from './private/staged-config';
 import { PropProblems } from './private/validation';
 
 const ID = 'StagedRollout';
@@ -58,10 +57,11 @@ export interface StagedAttachOptions {
  * The stack's staged-rollout machinery, shared by every staged alias in it: one Step Functions state
  * machine, one gate function, one starter (the BeforeAllowTraffic hook of every staged deployment group),
  * and one safety net (an EventBridge rule on the deployment groups' FAILURE and STOP events and its
- * function). Each attached alias adds one SSM parameter holding its schedule, and grants.
+ * function). An attached alias adds no resource: its configuration goes into the state machine's definition,
+ * and its grants into the shared roles.
  *
- * The starter reads the deployment's AppSpec and the alias's parameter, starts an execution named after the
- * deployment, and returns. For each step below 100 the machine probes, asks the gate function, sets the
+ * The starter reads the deployment's AppSpec, starts an execution named after the deployment, and returns;
+ * the machine's first state selects the alias's configuration by application and deployment group. For each step below 100 the machine probes, asks the gate function, sets the
  * alias's `AdditionalVersionWeights` (never its `FunctionVersion`), publishes the weight and the decision,
  * and bakes; then it reports Succeeded to CodeDeploy, which moves the rest. A step whose gates fail
  * `maxFailuresPerStep` times resets the routing and reports Failed; so does any error in any task.
@@ -84,6 +84,8 @@ export class StagedRollout extends Construct {
   public readonly safetyNetFunction: lambda.Function;
   public readonly safetyNetRule: events.Rule;
   private readonly attached = new Set<string>();
+  /** Each attached alias's configuration by `stagedConfigKey()`: keys and values may hold string tokens. */
+  private readonly configs: Record<string, StagedAliasConfig> = {};
   private readonly putMetricsStatement: iam.PolicyStatement;
 
   private constructor(scope: Construct, id: string) {
@@ -106,7 +108,7 @@ export class StagedRollout extends Construct {
     this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(buildDefinition(new Construct(this, 'Definition'), this.gateFunction)),
+      definitionBody: sfn.DefinitionBody.fromChainable(buildDefinition(new Construct(this, 'Definition'), this.gateFunction, () => JSON.stringify(this.configs))),
       // CodeDeploy gives the hook an hour; past it the deployment has failed and the safety net has run.
       timeout: Duration.hours(1),
       // Every state's input and output, so that a rollout can be explained after the fact (cdk-nag SF1, SF2).
@@ -186,8 +188,7 @@ export class StagedRollout extends Construct {
   /**
    * Wires one alias to the stack's staged rollout and returns the starter, now the deployment group's
    * pre-traffic hook (unless `wirePreHook` is false). Grants, each scoped to this alias: the state machine may update the alias's routing,
-   * run the probe and report on the deployment group; the starter may read the deployment and the alias's
-   * parameter; the gate may read the gate alarms; the safety net may read the deployment and clear the
+   * run the probe and report on the deployment group; the starter may read the deployment; the gate may read the gate alarms; the safety net may read the deployment and clear the
    * alias's weights. Throws, listing every problem, on an invalid strategy or wiring.
    */
   public attach(options: StagedAttachOptions): lambda.IFunction {
@@ -224,12 +225,11 @@ export class StagedRollout extends Construct {
       alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
       probeFunctionArn: options.probe?.function.functionArn,
     };
-    const parameter = new ssm.StringParameter(this, `Schedule${this.attached.size}`, {
-      parameterName: `${STAGED_PARAMETER_PREFIX}/${application.applicationName}/${deploymentGroup.deploymentGroupName}`,
-      simpleName: false,
-      stringValue: Stack.of(this).toJsonString(config),
-      description: `cdk-rollout-guardrails staged schedule of ${alias.node.path}: ${staged.toString()}`,
-    });
+    for (const [name, value] of Object.entries(config.thresholds)) {
+      // The configuration is written into the definition as JSON text; a numeric token cannot be.
+      if (Token.isUnresolved(value)) throw new Error(`StagedRollout.attach(): thresholds.${name} must be a number known at synth, got a token`);
+    }
+    this.configs[stagedConfigKey(application.applicationName, deploymentGroup.deploymentGroupName)] = config;
 
     // The state machine: routing of this alias, the probe, the hook status of this group.
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns }));
@@ -249,13 +249,12 @@ export class StagedRollout extends Construct {
       }
     }
 
-    // The starter: the deployment, its AppSpec, this alias's parameter, and Failed when it cannot start.
+    // The starter: the deployment, its AppSpec, and Failed when it cannot start.
     this.starterFunction.addToRolePolicy(new iam.PolicyStatement({
       actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
       resources: [deploymentGroup.deploymentGroupArn],
     }));
     this.starterFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetApplicationRevision'], resources: [application.applicationArn] }));
-    parameter.grantRead(this.starterFunction);
 
     // The gate: this alias's alarms.
     if (options.alarms && options.alarms.length > 0) {

@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DeltaSProbe, DeltaSProbeProps, GoldSet, GuardedAlias, GuardrailsValidationError, ProbeEmbedder } from '../lib';
+import { DeltaSProbe, DeltaSProbeProps, GoldSet, GuardedAlias, GuardrailsValidationError, ProbeEmbedder, RolloutStrategy, StagedRollout } from '../lib';
 import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { mockClient } from 'aws-sdk-client-mock';
 import { probeCode } from '../lib/private/probe-asset';
@@ -197,12 +197,28 @@ describe('DeltaSProbe', () => {
 });
 
 describe('GuardedAlias with a probe', () => {
-  function setup(stack: Stack = testStack(), id = 'Guarded', p?: DeltaSProbe) {
+  /** A canary strategy, where the probe is the hook of both phases (the default staged one runs it from its state machine). */
+  const CANARY = RolloutStrategy.canary(10, Duration.minutes(5));
+  function setup(stack: Stack = testStack(), id = 'Guarded', p?: DeltaSProbe, strategy: RolloutStrategy = CANARY) {
     const fn = testFunction(stack, `${id}Fn`);
     const theProbe = p ?? probe(stack);
-    const ga = new GuardedAlias(stack, id, { function: fn, probe: theProbe });
+    const ga = new GuardedAlias(stack, id, { function: fn, probe: theProbe, strategy });
     return { stack, fn, ga, probe: theProbe };
   }
+
+  test('with the default staged strategy, the starter is the BeforeAllowTraffic hook and the probe the AfterAllowTraffic one, run by the machine before each shift', () => {
+    const stack = testStack();
+    const fn = testFunction(stack, 'StagedFn');
+    const p = probe(stack);
+    new GuardedAlias(stack, 'Staged', { function: fn, probe: p });
+    const ref = (f: lambda.IFunction) => ({ Ref: stack.getLogicalId(f.node.defaultChild as any) });
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::Lambda::Alias', {
+      UpdatePolicy: { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: ref(StagedRollout.of(stack).starterFunction), AfterAllowTrafficHook: ref(p.function) } },
+    });
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
+    expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('probeFunctionArn');
+  });
 
   test('runs the probe as both the BeforeAllowTraffic and the AfterAllowTraffic hook', () => {
     const { stack, probe: p } = setup();
@@ -302,7 +318,7 @@ describe('GuardedAlias with a probe', () => {
     const p = probe(stack);
     const pre = testFunction(stack, 'Pre');
     const post = testFunction(stack, 'Post');
-    expect(() => new GuardedAlias(stack, 'Guarded', { function: testFunction(stack), probe: p, preTrafficHook: pre, postTrafficHook: post })).toThrow(
+    expect(() => new GuardedAlias(stack, 'Guarded', { function: testFunction(stack), probe: p, strategy: CANARY, preTrafficHook: pre, postTrafficHook: post })).toThrow(
       "GuardedAlias 'TestStack/Guarded' has 2 invalid props:\n"
       + "  - preTrafficHook must be left out when probe is set (the probe is both the BeforeAllowTraffic and the AfterAllowTraffic hook, and CodeDeploy runs one hook per phase; run your checks in their own deployment group or drop the probe), got: the construct at 'TestStack/Pre'\n"
       + "  - postTrafficHook must be left out when probe is set (the probe is both the BeforeAllowTraffic and the AfterAllowTraffic hook, and CodeDeploy runs one hook per phase; run your checks in their own deployment group or drop the probe), got: the construct at 'TestStack/Post'");

@@ -5,6 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { buildDemoApp } from '../bin/demo-app';
 import { DemoStack } from '../bin/demo-stack';
 import { testApp } from './util';
+import { StagedRollout } from '../lib';
 
 /** Asset hashes and the code hash in the version's logical ID change with every handler edit; the snapshot ignores them. */
 function normalise(template: unknown): unknown {
@@ -40,8 +41,16 @@ describe('the example app', () => {
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/ControlVersions/Provider',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/Probe/Function',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/ShadowAnswer/Dispatcher',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/Gate',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/SafetyNet',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/Starter',
       'AwsSolutions-IAM4[AmazonAPIGatewayPushToCloudWatchLogs] at RolloutGuardrailsDemo/Api',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/Probe/Function',
+      'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/Gate',
+      'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
+      'AwsSolutions-IAM5[Resource::<ProbeFunctionCA5564E7.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
+      'AwsSolutions-IAM5[Resource::<StagedRolloutGate7DEAA04C.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<StagedRolloutStateMachine289C5D3F.Name>:*] at RolloutGuardrailsDemo/StagedRollout/SafetyNet',
     ]);
     for (const v of nag.suppressedViolations) expect(v.reason.length).toBeGreaterThan(20);
   });
@@ -83,11 +92,17 @@ describe('the example app', () => {
       template.hasResource('AWS::Lambda::Alias', { UpdatePolicy: { CodeDeployLambdaAliasUpdate: {} } });
     });
 
-    test('runs the ΔS probe before and after traffic moves', () => {
+    test('rolls out by the default staged schedule: the starter before traffic moves, the probe before each step and after', () => {
       const probeId = stack.getLogicalId(stack.probe.function.node.defaultChild as any);
+      const starterId = stack.getLogicalId(StagedRollout.of(stack).starterFunction.node.defaultChild as any);
       template.hasResource('AWS::Lambda::Alias', {
-        UpdatePolicy: { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: { Ref: probeId }, AfterAllowTrafficHook: { Ref: probeId } } },
+        UpdatePolicy: { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: { Ref: starterId }, AfterAllowTrafficHook: { Ref: probeId } } },
       });
+      template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', { DeploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+      const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
+      const definition = JSON.stringify(machine.Properties.DefinitionString);
+      expect(definition).toMatch(/steps[\\"]*:\[1,5,25,50,100\]/);
+      expect(definition).toContain('probeFunctionArn');
       expect(stack.probe.goldItems).toHaveLength(54);
     });
 

@@ -5,8 +5,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { GuardedAlias, RolloutStrategy, TARGET_VERSION_ENV } from '../lib';
+import { GuardedAlias, RolloutStrategy, StagedRollout, TARGET_VERSION_ENV } from '../lib';
 import { testApp, testFunction, testStack } from './util';
+
+/** A user's hooks need a canary or linear strategy: the default staged one's BeforeAllowTraffic hook is its starter. */
+const CANARY = RolloutStrategy.canary(10, Duration.minutes(5));
 
 function guarded(stack: Stack = testStack(), props: Partial<ConstructorParameters<typeof GuardedAlias>[2]> = {}, id = 'Guarded') {
   const fn = props.function ?? testFunction(stack, `${id}Fn`);
@@ -92,13 +95,25 @@ describe('GuardedAlias', () => {
     Template.fromStack(two).resourceCountIs('AWS::CodeDeploy::Application', 1);
   });
 
-  test('defaults to a 10 % canary for 5 minutes, CodeDeploy\'s predefined configuration', () => {
+  test('defaults to the staged schedule 1 → 5 → 25 → 50 → 100 %: an all-at-once group whose BeforeAllowTraffic hook starts the state machine', () => {
     const { stack, ga } = guarded();
+    expect(ga.strategy.toString()).toBe('staged 1 → 5 → 25 → 50 → 100 %, 5 minutes bake per step, rolled back after 2 failed gates at one step');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', { DeploymentConfigName: 'CodeDeployDefault.LambdaAllAtOnce' });
+    template.resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 0);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    const starter = stack.getLogicalId(StagedRollout.of(stack).starterFunction.node.defaultChild as lambda.CfnFunction);
+    template.hasResource('AWS::Lambda::Alias', { UpdatePolicy: { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: { Ref: starter } } } });
+  });
+
+  test('keeps CodeDeploy\'s predefined configuration for a canary of 10 % for 5 minutes', () => {
+    const { stack, ga } = guarded(testStack(), { strategy: CANARY });
     expect(ga.strategy.toString()).toBe('canary 10 % for 5 minutes, then 100 %');
     Template.fromStack(stack).hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
       DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
     });
     Template.fromStack(stack).resourceCountIs('AWS::CodeDeploy::DeploymentConfig', 0);
+    Template.fromStack(stack).resourceCountIs('AWS::StepFunctions::StateMachine', 0);
   });
 
   test.each([
@@ -259,7 +274,7 @@ describe('GuardedAlias', () => {
       const stack = testStack();
       const pre = testFunction(stack, 'Pre');
       const post = testFunction(stack, 'Post');
-      guarded(stack, { preTrafficHook: pre, postTrafficHook: post });
+      guarded(stack, { strategy: CANARY, preTrafficHook: pre, postTrafficHook: post });
       Template.fromStack(stack).hasResource('AWS::Lambda::Alias', {
         UpdatePolicy: {
           CodeDeployLambdaAliasUpdate: {
@@ -273,7 +288,7 @@ describe('GuardedAlias', () => {
     test('may report their status for this deployment group, read it, and invoke exactly the new version', () => {
       const stack = testStack();
       const pre = testFunction(stack, 'Pre');
-      const { fn, ga } = guarded(stack, { preTrafficHook: pre });
+      const { fn, ga } = guarded(stack, { strategy: CANARY, preTrafficHook: pre });
       const t = Template.fromStack(stack);
       const policy = Object.values(t.findResources('AWS::IAM::Policy', {
         Properties: { Roles: [{ Ref: stack.getLogicalId(pre.role!.node.defaultChild as any) }] },
@@ -291,7 +306,7 @@ describe('GuardedAlias', () => {
     test('learn the new version\'s ARN from their environment', () => {
       const stack = testStack();
       const pre = testFunction(stack, 'Pre');
-      const { fn } = guarded(stack, { preTrafficHook: pre });
+      const { fn } = guarded(stack, { strategy: CANARY, preTrafficHook: pre });
       Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: { [TARGET_VERSION_ENV]: { Ref: versionLogicalId(stack, fn) } } },
       });
@@ -300,7 +315,7 @@ describe('GuardedAlias', () => {
     test('may be invoked by the shared CodeDeploy service role, by their ARN only', () => {
       const stack = testStack();
       const pre = testFunction(stack, 'Pre');
-      guarded(stack, { preTrafficHook: pre });
+      guarded(stack, { strategy: CANARY, preTrafficHook: pre });
       const t = Template.fromStack(stack);
       const preArn = { 'Fn::GetAtt': [stack.getLogicalId(pre.node.defaultChild as any), 'Arn'] };
       const policy = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('RolloutGuardrailsDeploymentRole') } }))[0];
@@ -311,7 +326,7 @@ describe('GuardedAlias', () => {
       const app = testApp();
       const stack = testStack(app);
       const fns = [testFunction(stack, 'Fn'), testFunction(stack, 'Pre'), testFunction(stack, 'Post')];
-      new GuardedAlias(stack, 'Guarded', { function: fns[0], preTrafficHook: fns[1], postTrafficHook: fns[2] });
+      new GuardedAlias(stack, 'Guarded', { function: fns[0], strategy: CANARY, preTrafficHook: fns[1], postTrafficHook: fns[2] });
       // The functions are the user's; their basic execution role is the user's to acknowledge.
       for (const f of fns) {
         Validations.of(f).acknowledge({
@@ -329,7 +344,7 @@ describe('GuardedAlias', () => {
 
     test('can be added after construction, and only once per lifecycle event', () => {
       const stack = testStack();
-      const { ga } = guarded(stack);
+      const { ga } = guarded(stack, { strategy: CANARY });
       ga.addPreTrafficHook(testFunction(stack, 'Pre'));
       ga.addPostTrafficHook(testFunction(stack, 'Post'));
       expect(() => ga.addPreTrafficHook(testFunction(stack, 'Pre2'))).toThrow(
@@ -343,8 +358,8 @@ describe('GuardedAlias', () => {
     test('shared by two aliases keep the first target in their environment and warn', () => {
       const stack = testStack();
       const pre = testFunction(stack, 'Pre');
-      guarded(stack, { preTrafficHook: pre }, 'A');
-      guarded(stack, { preTrafficHook: pre }, 'B');
+      guarded(stack, { strategy: CANARY, preTrafficHook: pre }, 'A');
+      guarded(stack, { strategy: CANARY, preTrafficHook: pre }, 'B');
       const warnings = stack.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:warning'));
       expect(JSON.stringify(warnings)).toContain("hook 'TestStack/Pre' also serves 'TestStack/A'");
     });
@@ -355,7 +370,7 @@ describe('GuardedAlias', () => {
     const stack = testStack(app);
     const pre = testFunction(stack, 'Pre');
     const post = testFunction(stack, 'Post');
-    guarded(stack, { preTrafficHook: pre, postTrafficHook: post });
+    guarded(stack, { strategy: CANARY, preTrafficHook: pre, postTrafficHook: post });
     expect(() => app.synth()).not.toThrow();
     expect(app.synth().getStackByName('TestStack').template.Resources).toBeDefined();
   });

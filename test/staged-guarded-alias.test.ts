@@ -32,7 +32,7 @@ describe('GuardedAlias with a staged strategy', () => {
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     t.resourceCountIs('AWS::Events::Rule', 1);
-    t.resourceCountIs('AWS::SSM::Parameter', 2);
+    t.resourceCountIs('AWS::SSM::Parameter', 0);
   });
 
   test('keeps the probe as the AfterAllowTraffic hook and hands it to the machine for each step', () => {

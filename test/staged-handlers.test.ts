@@ -4,7 +4,6 @@ import {
 } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
 import { createSafetyNetHandler, executionArnOf } from '../lambdas/staged/safety-net';
@@ -146,19 +145,17 @@ function serveDeployment(codedeploy: ReturnType<typeof mockClient>) {
 describe('starter hook', () => {
   const codedeploy = mockClient(CodeDeployClient);
   const sfn = mockClient(SFNClient);
-  const ssm = mockClient(SSMClient);
   const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Staged';
   const starter = () => createStarterHandler({
-    codedeploy: codedeploy as unknown as CodeDeployClient, sfn: sfn as unknown as SFNClient, ssm: ssm as unknown as SSMClient,
+    codedeploy: codedeploy as unknown as CodeDeployClient, sfn: sfn as unknown as SFNClient,
     stateMachineArn: SM, now: () => NOW, log: () => undefined,
   });
   beforeEach(() => {
-    codedeploy.reset(); sfn.reset(); ssm.reset();
+    codedeploy.reset(); sfn.reset();
     serveDeployment(codedeploy as any);
   });
 
-  test('starts one execution named after the deployment, with the AppSpec\'s versions and the alias\'s schedule, and returns', async () => {
-    ssm.on(GetParameterCommand, { Name: '/cdk-rollout-guardrails/staged/App/Group' }).resolves({ Parameter: { Value: JSON.stringify(CONFIG) } });
+  test('starts one execution named after the deployment, with the AppSpec\'s versions and the key of the alias\'s configuration, and returns', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: `${SM}:d-ABC123` });
     const result = await starter()({ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1' });
     expect(result).toEqual({ started: true, executionArn: `${SM}:d-ABC123` });
@@ -167,7 +164,7 @@ describe('starter hook', () => {
     expect(JSON.parse(input.input!)).toEqual({
       deployment: { deploymentId: 'd-ABC123', lifecycleEventHookExecutionId: 'hook-1' },
       target: TARGET,
-      config: CONFIG,
+      configKey: 'App/Group',
       deadline: NOW + HOOK_LIMIT_MS - 120_000,
     });
     // The machine reports the hook's status, not the starter.
@@ -175,16 +172,22 @@ describe('starter hook', () => {
   });
 
   test('reports Failed to CodeDeploy when it cannot start the rollout', async () => {
-    ssm.on(GetParameterCommand).rejects(Object.assign(new Error('Parameter not found'), { name: 'ParameterNotFound' }));
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('State Machine Does Not Exist'), { name: 'StateMachineDoesNotExist' }));
     const result = await starter()({ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1' });
-    expect(result).toEqual({ started: false, reason: 'Parameter not found' });
+    expect(result).toEqual({ started: false, reason: 'State Machine Does Not Exist' });
     expect(codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand)[0].args[0].input)
       .toEqual({ deploymentId: 'd-ABC123', lifecycleEventHookExecutionId: 'hook-1', status: 'Failed' });
+  });
+
+  test('reports Failed when the deployment names no deployment group, without starting anything', async () => {
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { applicationName: 'App' } });
+    const result = await starter()({ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1' });
+    expect(result).toEqual({ started: false, reason: 'deployment d-ABC123 names no application or deployment group' });
+    expect(codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand)[0].args[0].input.status).toBe('Failed');
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
   test('leaves a deployment\'s running execution alone when invoked again, without reporting', async () => {
-    ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify(CONFIG) } });
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
     const result = await starter()({ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1' });
     expect(result).toEqual({ started: true, reason: 'already started' });

@@ -1,32 +1,74 @@
 // Runs the synthesised state machine definition itself, state by state, with a small interpreter of the
 // Amazon States Language features it uses (Pass, Choice, Wait, Task with Parameters / ResultSelector /
-// ResultPath / Catch, Succeed, Fail). The gate Task runs the real planner (lambdas/staged/gate.ts); the
+// ResultPath / Catch, Succeed, Fail; the JSONata Init state is evaluated by the jsonata library). The gate Task runs the real planner (lambdas/staged/gate.ts); the
 // probe and the AWS SDK integrations are stubs that record their calls. This checks the data flow of the
 // definition (every path the states read exists when they read it), not only its shape. Retries are not
 // simulated (their shape is tested in staged-rollout.test.ts): a stubbed failure goes straight to the catch.
 import { Template } from 'aws-cdk-lib/assertions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DeltaSProbe, GoldSet, StagedRollout } from '../lib';
+import { DeltaSProbe, GoldSet, RolloutStrategy, StagedRollout } from '../lib';
 import { planStep } from '../lambdas/staged/gate';
-import { StagedExecutionInput } from '../lib/private/staged-config';
+import { StagedStartInput, stagedConfigKey } from '../lib/private/staged-config';
+import jsonata from 'jsonata';
 import * as path from 'path';
 import { testFunction, testStack } from './util';
 
 type Json = any;
 
+/**
+ * Two staged aliases in one stack, one with the probe: the machine's Init selects each one's configuration
+ * by the key the starter passes. Tokens in the definition become readable names (`Ref` → the resource's name or logical ID,
+ * the gate function's ARN → GATE_FUNCTION, any other ARN → `arn:<logical ID>`).
+ */
 function build(): { states: Record<string, Json>; startAt: string } {
   const stack = testStack();
-  const fn = testFunction(stack);
-  const version = fn.currentVersion;
-  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version });
-  const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Group', { alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE });
   const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl')) });
-  StagedRollout.of(stack).attach({ alias, version, deploymentGroup, probe });
+  for (const [id, withProbe] of [['Group', true], ['Plain', false]] as const) {
+    const fn = testFunction(stack, `Fn${id}`);
+    const version = fn.currentVersion;
+    const alias = new lambda.Alias(stack, `Live${id}`, { aliasName: 'live', version });
+    const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, id, {
+      alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE, deploymentGroupName: id,
+      application: new codedeploy.LambdaApplication(stack, `App${id}`, { applicationName: 'App' }),
+    });
+    StagedRollout.of(stack).attach({
+      alias, version, deploymentGroup,
+      probe: withProbe ? probe : undefined,
+      strategy: withProbe ? undefined : RolloutStrategy.staged({ steps: [10, 100] }),
+    });
+  }
+  const template = Template.fromStack(stack).toJSON();
   const machine = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'))[0] as Json;
+  // A Ref to a named application or deployment group resolves to its name.
+  const named = (logicalId: string) => {
+    const { Type, Properties } = template.Resources[logicalId] ?? {};
+    if (Type === 'AWS::CodeDeploy::Application') return Properties.ApplicationName;
+    if (Type === 'AWS::CodeDeploy::DeploymentGroup') return Properties.DeploymentGroupName;
+    return logicalId;
+  };
   const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
-  const definition = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'GATE_FUNCTION')).join(''));
+  const text = (p: Json): string => {
+    if (typeof p === 'string') return p;
+    if (p.Ref) return named(p.Ref);
+    const [logicalId] = p['Fn::GetAtt'];
+    return logicalId.startsWith('StagedRolloutGate') ? 'GATE_FUNCTION' : `arn:${logicalId}`;
+  };
+  const definition = JSON.parse(parts.map(text).join(''));
   return { states: definition.States, startAt: definition.StartAt };
+}
+
+/** Evaluates every `{% … %}` string of a JSONata state's Output against `$states.input`. */
+async function evaluateOutput(template: Json, input: Json): Promise<Json> {
+  if (Array.isArray(template)) return Promise.all(template.map((t) => evaluateOutput(t, input)));
+  if (typeof template === 'string') {
+    const m = /^\{%(.*)%\}$/s.exec(template);
+    return m ? jsonata(m[1]).evaluate({}, { states: { input } }).catch((e: any) => { throw new Error(`${e.code}: ${e.message} ${m[1].slice(0, 300)}`); }) : template;
+  }
+  if (template === null || typeof template !== 'object') return template;
+  const out: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(template)) out[key] = await evaluateOutput(value, input);
+  return out;
 }
 
 function get(data: Json, p: string): Json {
@@ -81,7 +123,7 @@ interface Run {
 
 type TaskStub = (state: string, resource: string, params: Json, clock: number) => Json;
 
-function run(machine: { states: Record<string, Json>; startAt: string }, input: Json, task: TaskStub): Run {
+async function run(machine: { states: Record<string, Json>; startAt: string }, input: Json, task: TaskStub): Promise<Run> {
   let name = machine.startAt;
   let data = input;
   let clock = 0;
@@ -92,6 +134,11 @@ function run(machine: { states: Record<string, Json>; startAt: string }, input: 
     visited.push(name);
     switch (state.Type) {
       case 'Pass':
+        if (state.QueryLanguage === 'JSONata') {
+          data = await evaluateOutput(state.Output, data);
+          name = state.Next;
+          break;
+        }
         data = place(data, state.ResultPath, state.Parameters ? resolve(state.Parameters, data) : state.Result ?? data);
         name = state.Next;
         break;
@@ -133,15 +180,10 @@ function run(machine: { states: Record<string, Json>; startAt: string }, input: 
 }
 
 const machine = build();
-const INPUT: StagedExecutionInput = {
+const INPUT: StagedStartInput = {
   deployment: { deploymentId: 'd-ABC123', lifecycleEventHookExecutionId: 'hook-1' },
   target: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
-  config: {
-    schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 330, recheckSeconds: 60 },
-    thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
-    alarmNames: [],
-    probeFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:probe',
-  },
+  configKey: stagedConfigKey('App', 'Group'),
   deadline: 58 * 60_000,
 };
 const HEALTHY = { canary: { invocations: 1000, errors: 0, p95Ms: 100 }, control: { invocations: 9000, errors: 1, p95Ms: 100 } };
@@ -160,37 +202,37 @@ const weightsSet = (r: Run) => r.calls.filter((c) => c.resource.endsWith('lambda
 const reports = (r: Run) => r.calls.filter((c) => c.resource.endsWith('putLifecycleEventHookExecutionStatus')).map((c) => c.params);
 
 describe('the state machine, run', () => {
-  test('a healthy version goes 1 → 5 → 25 → 50 %, then the machine reports Succeeded once', () => {
-    const result = run(machine, INPUT, stubs());
+  test('a healthy version goes 1 → 5 → 25 → 50 %, then the machine reports Succeeded once', async () => {
+    const result = await run(machine, INPUT, stubs());
     expect(result).toMatchObject({ end: 'Succeed', endState: 'Succeeded' });
     expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.01 }], ['SetWeight', { 8: 0.05 }], ['SetWeight', { 8: 0.25 }], ['SetWeight', { 8: 0.5 }]]);
     expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Succeeded' }]);
     expect(result.calls.filter((c) => c.state === 'Probe')).toHaveLength(5);
     expect(result.calls.find((c) => c.state === 'Probe')!.params).toEqual({
-      FunctionName: INPUT.config.probeFunctionArn,
+      FunctionName: expect.stringMatching(/^arn:Probe/),
       Payload: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
     });
     expect(result.calls.find((c) => c.state === 'PublishShift')!.params.MetricData[0]).toMatchObject({ MetricName: 'TrafficWeight', Value: 1, Unit: 'Percent' });
   });
 
-  test('a version whose probe fails is rolled back after the second failure, before any weight is set', () => {
-    const result = run(machine, INPUT, stubs({ probeStatus: 'Failed' }));
+  test('a version whose probe fails is rolled back after the second failure, before any weight is set', async () => {
+    const result = await run(machine, INPUT, stubs({ probeStatus: 'Failed' }));
     expect(result).toMatchObject({ end: 'Fail', endState: 'RolledBack', error: 'GateFailed' });
     expect(result.visited.filter((s) => s === 'Probe')).toHaveLength(2);
     expect(weightsSet(result)).toEqual([['ResetRouting', {}]]);
     expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
   });
 
-  test('an error in a task resets the routing and reports Failed', () => {
-    const result = run(machine, INPUT, stubs({ fail: (state, params) => state === 'SetWeight' && params.RoutingConfig.AdditionalVersionWeights['8'] === 0.25 }));
+  test('an error in a task resets the routing and reports Failed', async () => {
+    const result = await run(machine, INPUT, stubs({ fail: (state, params) => state === 'SetWeight' && params.RoutingConfig.AdditionalVersionWeights['8'] === 0.25 }));
     expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });
     expect(weightsSet(result).slice(-2)).toEqual([['SetWeight', { 8: 0.25 }], ['ResetRoutingOnError', {}]]);
     expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
   });
 
-  test('a gate function that fails resets the routing and reports Failed', () => {
+  test('a gate function that fails resets the routing and reports Failed', async () => {
     let gates = 0;
-    const result = run(machine, INPUT, (state, resource, params, clock) => {
+    const result = await run(machine, INPUT, (state, resource, params, clock) => {
       if (state === 'Gate' && ++gates === 4) throw Object.assign(new Error('boom'), { name: 'Error' });
       return stubs()(state, resource, params, clock);
     });
@@ -198,11 +240,18 @@ describe('the state machine, run', () => {
     expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
   });
 
-  test('without a probe the machine skips it and still walks the schedule', () => {
-    const { probeFunctionArn: _p, ...config } = INPUT.config;
-    const result = run(machine, { ...INPUT, config }, stubs());
+  test('the other alias of the stack gets its own configuration: no probe, its own schedule', async () => {
+    const result = await run(machine, { ...INPUT, configKey: stagedConfigKey('App', 'Plain') }, stubs());
     expect(result.end).toBe('Succeed');
     expect(result.visited).not.toContain('Probe');
     expect(result.visited).toContain('NoProbe');
+    expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.1 }]]);
+  });
+
+  test('a deployment group with no configuration in the definition resets the routing and reports Failed', async () => {
+    const result = await run(machine, { ...INPUT, configKey: stagedConfigKey('App', 'Elsewhere') }, stubs());
+    expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });
+    expect(result.visited).toEqual(['Init', 'Configured', 'ResetRoutingOnError', 'ReportFailedOnError', 'Errored']);
+    expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Failed' }]);
   });
 });

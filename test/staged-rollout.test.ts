@@ -18,11 +18,11 @@ function staged(stack: Stack, id: string, config: codedeploy.ILambdaDeploymentCo
   return { fn, version, alias, deploymentGroup, alarm };
 }
 
-/** The state machine's definition with its tokens left as placeholders. */
+/** The state machine's definition with its tokens as placeholders: `Ref` → `REF(<logical ID>)`, others TOKEN. */
 function definition(template: Template): { StartAt: string; States: Record<string, any> } {
   const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
-  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
-  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''));
+  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as any[];
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : p.Ref ? `REF(${p.Ref})` : 'TOKEN')).join(''));
 }
 
 describe('StagedRollout', () => {
@@ -39,7 +39,8 @@ describe('StagedRollout', () => {
   test('builds one state machine, gate, starter and safety net per stack however many aliases are attached', () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.resourceCountIs('AWS::Events::Rule', 1);
-    template.resourceCountIs('AWS::SSM::Parameter', 2);
+    // An attached alias adds no resource of its own (its configuration is in the definition).
+    template.resourceCountIs('AWS::SSM::Parameter', 0);
     const stagedFunctions = Object.values(template.findResources('AWS::Lambda::Function'))
       .filter((f: any) => String(f.Properties.Description ?? '').startsWith('cdk-rollout-guardrails staged rollout'));
     expect(stagedFunctions.map((f: any) => f.Properties.Handler).sort()).toEqual(['index.gate', 'index.safetyNet', 'index.start']);
@@ -53,19 +54,32 @@ describe('StagedRollout', () => {
     expect(hooks).toEqual([{ Ref: starterId }, { Ref: starterId }]);
   });
 
-  test('writes each alias\'s schedule, thresholds, alarms and probe into its parameter', () => {
-    template.hasResourceProperties('AWS::SSM::Parameter', {
-      Name: { 'Fn::Join': ['', ['/cdk-rollout-guardrails/staged/', { Ref: Match.anyValue() }, '/', { Ref: stack.getLogicalId(a.deploymentGroup.node.defaultChild as codedeploy.CfnDeploymentGroup) }]] },
-      Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('"steps":\\[1,5,25,50,100\\],"bakeSeconds":300,"maxFailuresPerStep":2')])] },
+  test('writes each alias\'s schedule, thresholds, alarms and probe into the definition, keyed by application and deployment group', () => {
+    const expression: string = states.Init.Output.config;
+    const json = /\$lookup\((\{.*\}), \$states\.input\.configKey\)/s.exec(expression)![1];
+    const configs = JSON.parse(json.replace(/REF\(([A-Za-z0-9]+)\)/g, '$1'));
+    const id = (c: { deploymentGroup: codedeploy.LambdaDeploymentGroup }) =>
+      `${stack.getLogicalId(c.deploymentGroup.application.node.defaultChild as codedeploy.CfnApplication)}/${stack.getLogicalId(c.deploymentGroup.node.defaultChild as codedeploy.CfnDeploymentGroup)}`;
+    expect(Object.keys(configs).sort()).toEqual([id(a), id(b)].sort());
+    expect(configs[id(a)]).toEqual({
+      schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 330, recheckSeconds: 60 },
+      thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
+      alarmNames: [stack.getLogicalId(a.alarm.node.defaultChild as cloudwatch.CfnAlarm)],
+      probeFunctionArn: 'TOKEN',
     });
-    template.hasResourceProperties('AWS::SSM::Parameter', {
-      Value: Match.stringLikeRegexp('"steps":\\[10,50,100\\],"bakeSeconds":120.*"alarmNames":\\[\\]}$'),
+    expect(configs[id(b)]).toMatchObject({ schedule: { steps: [10, 50, 100], bakeSeconds: 120 }, alarmNames: [] });
+    expect(configs[id(b)].probeFunctionArn).toBeUndefined();
+    // An unknown key is not an error of the expression but a marker without a schedule, which Configured routes to the error path.
+    expect(expression).toContain('$exists($c) ? $c : { "unknownKey": $states.input.configKey }');
+    expect(states.Configured).toEqual({
+      Type: 'Choice', Comment: expect.any(String),
+      Choices: [{ Variable: '$.config.schedule', IsPresent: true, Next: 'HasProbe' }], Default: 'ResetRoutingOnError',
     });
   });
 
   test('walks probe → gate → set weight → publish → bake, and reports to CodeDeploy through the SDK integration', () => {
     expect(definition(template).StartAt).toBe('Init');
-    expect(states.Init.Next).toBe('HasProbe');
+    expect(states.Init).toMatchObject({ Type: 'Pass', QueryLanguage: 'JSONata', Next: 'Configured' });
     expect(states.HasProbe.Choices[0]).toEqual({ Variable: '$.config.probeFunctionArn', IsPresent: true, Next: 'Probe' });
     expect(states.Probe.Next).toBe('Gate');
     expect(states.Gate.Next).toBe('Route');
@@ -167,7 +181,8 @@ describe('StagedRollout', () => {
     const aliasStatement = net.find((s: any) => [s.Action].flat().includes('lambda:UpdateAlias'));
     expect(aliasStatement.Resource).toHaveLength(4);
     const starter = policyOf(rollout.starterFunction).flatMap((s: any) => [s.Action].flat());
-    expect(starter).toEqual(expect.arrayContaining(['states:StartExecution', 'codedeploy:GetDeployment', 'ssm:GetParameter']));
+    expect(starter).toEqual(expect.arrayContaining(['states:StartExecution', 'codedeploy:GetDeployment', 'codedeploy:GetApplicationRevision']));
+    expect(starter.filter((action: string) => action.startsWith('ssm:'))).toEqual([]);
     expect(starter).not.toContain('lambda:UpdateAlias');
   });
 

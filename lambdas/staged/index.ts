@@ -4,7 +4,6 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { createGateHandler } from './gate';
 import { createSafetyNetHandler } from './safety-net';
 import { createStarterHandler } from './starter';
@@ -15,7 +14,7 @@ const stateMachineArn = process.env.STATE_MACHINE_ARN ?? '';
 export const gate = createGateHandler({ cloudwatch: new CloudWatchClient({}) });
 
 /** The starter hook (index.start). */
-export const start = createStarterHandler({ codedeploy: new CodeDeployClient({}), sfn: new SFNClient({}), ssm: new SSMClient({}), stateMachineArn });
+export const start = createStarterHandler({ codedeploy: new CodeDeployClient({}), sfn: new SFNClient({}), stateMachineArn });
 
 /** The safety net (index.safetyNet). */
 export const safetyNet = createSafetyNetHandler({ codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), sfn: new SFNClient({}), stateMachineArn });

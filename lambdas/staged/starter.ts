@@ -1,14 +1,12 @@
-// The BeforeAllowTraffic hook of a staged alias: reads the deployment's AppSpec and the alias's staged
-// configuration, starts the stack's state machine and returns. The machine reports the hook's status to
+// The BeforeAllowTraffic hook of a staged alias: reads the deployment's AppSpec, starts the stack's state
+// machine (whose definition holds every alias's configuration, keyed by application and deployment group)
+// and returns. The machine reports the hook's status to
 // CodeDeploy itself; the starter reports only when it cannot start it (Failed).
 import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parseLambdaAppSpec } from '../probe/appspec';
 import { appSpecOf } from '../probe/hook';
-import {
-  STAGED_PARAMETER_PREFIX, STAGED_REPORT_RESERVE_SECONDS, StagedAliasConfig, StagedExecutionInput,
-} from '../../lib/private/staged-config';
+import { STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, stagedConfigKey } from '../../lib/private/staged-config';
 
 /** CodeDeploy's limit on one lifecycle hook, in milliseconds. */
 export const HOOK_LIMIT_MS = 60 * 60 * 1000;
@@ -22,7 +20,6 @@ export interface HookEvent {
 export interface StarterDependencies {
   readonly codedeploy: CodeDeployClient;
   readonly sfn: SFNClient;
-  readonly ssm: SSMClient;
   readonly stateMachineArn: string;
   /** @default Date.now */
   readonly now?: () => number;
@@ -34,11 +31,6 @@ export interface StarterResult {
   readonly started: boolean;
   readonly executionArn?: string;
   readonly reason?: string;
-}
-
-/** The parameter that holds the staged configuration of one deployment group. */
-export function parameterName(applicationName: string, deploymentGroupName: string): string {
-  return `${STAGED_PARAMETER_PREFIX}/${applicationName}/${deploymentGroupName}`;
 }
 
 /**
@@ -59,14 +51,10 @@ export function createStarterHandler(deps: StarterDependencies): (event: HookEve
       const { deploymentInfo } = await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
       if (!deploymentInfo?.applicationName || !deploymentInfo.deploymentGroupName) throw new Error(`deployment ${deploymentId} names no application or deployment group`);
       const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
-      const name = parameterName(deploymentInfo.applicationName, deploymentInfo.deploymentGroupName);
-      const parameter = await deps.ssm.send(new GetParameterCommand({ Name: name }));
-      const config = JSON.parse(parameter.Parameter?.Value ?? 'null') as StagedAliasConfig | null;
-      if (!config?.schedule) throw new Error(`parameter ${name} holds no staged configuration`);
-      const input: StagedExecutionInput = {
+      const input: StagedStartInput = {
         deployment: { deploymentId, lifecycleEventHookExecutionId: executionId },
         target,
-        config,
+        configKey: stagedConfigKey(deploymentInfo.applicationName, deploymentInfo.deploymentGroupName),
         deadline: started + HOOK_LIMIT_MS - STAGED_REPORT_RESERVE_SECONDS * 1000,
       };
       let execution;

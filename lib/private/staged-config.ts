@@ -1,8 +1,14 @@
-// Shared by the StagedRollout construct (which writes one configuration per attached alias into an SSM
-// parameter at synth) and the staged handlers (lambdas/staged, which esbuild bundles with it). Plain data only.
+// Shared by the StagedRollout construct (which writes every attached alias's configuration into the state
+// machine's definition at synth) and the staged handlers (lambdas/staged, which esbuild bundles with it).
+// Plain data only.
 
-/** Where the starter finds an alias's configuration: `<prefix>/<application>/<deployment group>`. */
-export const STAGED_PARAMETER_PREFIX = '/cdk-rollout-guardrails/staged';
+/**
+ * The key under which the state machine's definition holds one alias's configuration, and which the starter
+ * passes as `configKey`: `<CodeDeploy application>/<deployment group>`.
+ */
+export function stagedConfigKey(applicationName: string, deploymentGroupName: string): string {
+  return `${applicationName}/${deploymentGroupName}`;
+}
 
 /** CloudWatch namespace of the weight and decision metrics the state machine publishes. */
 export const STAGED_METRIC_NAMESPACE = 'CdkRolloutGuardrails/Staged';
@@ -20,7 +26,7 @@ export interface StagedSchedule {
   readonly recheckSeconds: number;
 }
 
-/** One alias's staged configuration, as the construct writes it and the starter reads it. */
+/** One alias's staged configuration, as the construct writes it into the definition and the machine's Init state selects it. */
 export interface StagedAliasConfig {
   readonly schedule: StagedSchedule;
   readonly thresholds: { readonly maxErrorRateDelta: number; readonly maxP95Ratio: number; readonly maxErrorRate: number };
@@ -31,11 +37,20 @@ export interface StagedAliasConfig {
 }
 
 /** The input of one execution, as the starter builds it. */
-export interface StagedExecutionInput {
+export interface StagedStartInput {
   readonly deployment: { readonly deploymentId: string; readonly lifecycleEventHookExecutionId: string };
   readonly target: { readonly functionName: string; readonly alias: string; readonly currentVersion: string; readonly targetVersion: string };
-  readonly config: StagedAliasConfig;
+  /** `stagedConfigKey(application, deployment group)`: which configuration of the definition applies. */
+  readonly configKey: string;
   /** Epoch milliseconds after which nothing may hold or advance: the hook's hour less the reserve to report. */
+  readonly deadline: number;
+}
+
+/** The execution's data after the Init state has selected the alias's configuration. */
+export interface StagedExecutionInput {
+  readonly deployment: StagedStartInput['deployment'];
+  readonly target: StagedStartInput['target'];
+  readonly config: StagedAliasConfig;
   readonly deadline: number;
 }
 

@@ -1,7 +1,7 @@
 // The staged rollout's state machine definition (see lib/staged-rollout.ts). Every AWS call is a Step
 // Functions SDK integration written as a CustomState, so that the construct grants its role exactly the
 // resources of the aliases attached to it (CallAwsService would fix the resources at creation).
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Lazy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -31,7 +31,9 @@ const HOOK = { 'DeploymentId.$': '$.deployment.deploymentId', 'LifecycleEventHoo
 /**
  * Builds the definition:
  *
- * Init → HasProbe → (Probe | NoProbe) → Gate → Route, where Route goes on `$.gate.next`:
+ * `configsJson` produces a JSON object of configurations keyed by `stagedConfigKey()`, written into Init.
+ *
+ * Init → Configured → HasProbe → (Probe | NoProbe) → Gate → Route, where Route goes on `$.gate.next`:
  * - shift: SetWeight (AdditionalVersionWeights only) → PublishShift → Bake (a slice of the bake) → Gate
  * - bake: Bake → Gate (the gate watches the alarms every slice)
  * - recheck: PublishHold → Recheck → HasProbe
@@ -41,7 +43,7 @@ const HOOK = { 'DeploymentId.$': '$.deployment.deploymentId', 'LifecycleEventHoo
  *
  * Every Task state catches every error into ResetRoutingOnError → ReportFailedOnError → Errored.
  */
-export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction): sfn.IChainable {
+export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction, configsJson: () => string): sfn.IChainable {
   const errored = new sfn.Fail(scope, 'Errored', { error: 'StagedRolloutError', cause: 'A state failed; the routing was reset and Failed reported to CodeDeploy.' });
   const reportFailedOnError = sdkTask(scope, 'ReportFailedOnError', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' },
     'Report Failed to CodeDeploy after an error');
@@ -57,13 +59,16 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   const publish = (id: string) => onError(sdkTask(scope, id, 'cloudwatch:putMetricData',
     { Namespace: STAGED_METRIC_NAMESPACE, 'MetricData.$': '$.gate.metricData' }, 'Publish the traffic weight and the decision'));
 
-  const init = new sfn.Pass(scope, 'Init', {
-    comment: 'Start at the first step with no failure counted',
-    parameters: {
-      'deployment.$': '$.deployment',
-      'target.$': '$.target',
-      'config.$': '$.config',
-      'deadline.$': '$.deadline',
+  // The configuration of every attached alias is in the definition itself (no resource per alias): Init, a
+  // JSONata state, selects the one whose key the starter passed. An unknown key yields a marker without a
+  // schedule, which Configured sends to the error path (reset, report Failed) rather than failing silently.
+  const init = sfn.Pass.jsonata(scope, 'Init', {
+    comment: 'Select this alias\'s configuration; start at the first step with no failure counted',
+    outputs: {
+      deployment: '{% $states.input.deployment %}',
+      target: '{% $states.input.target %}',
+      deadline: '{% $states.input.deadline %}',
+      config: Lazy.string({ produce: () => `{% ( $c := $lookup(${configsJson()}, $states.input.configKey); $exists($c) ? $c : { "unknownKey": $states.input.configKey } ) %}` }),
       gate: { progress: INITIAL_PROGRESS },
       probe: { status: 'NotConfigured', reasons: [] },
     },
@@ -151,5 +156,8 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
     .otherwise(resetRouting);
   gate.next(route);
 
-  return init.next(hasProbe);
+  const configured = new sfn.Choice(scope, 'Configured', { comment: 'Is there a configuration for this deployment group?' })
+    .when(sfn.Condition.isPresent('$.config.schedule'), hasProbe)
+    .otherwise(resetOnError);
+  return init.next(configured);
 }
