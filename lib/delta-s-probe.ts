@@ -6,8 +6,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, PROBE_GATE_OVERRIDES_ENV, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig,
+  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig,
 } from './private/probe-config';
+import { WarmGateConfig } from './private/warmup-config';
+import { ProvisionedWarmup } from './provisioned-warmup';
 import { parsePointer, templateAsksQuestion } from './private/probe-request';
 import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
 import { GATE_PERIOD } from './canary-metrics';
@@ -20,6 +22,8 @@ import { Described, PropProblems, show } from './private/validation';
 const REPORT_RESERVE = Duration.seconds(20);
 /** Lambda's longest timeout. @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html */
 const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
+/** Time the warm gate's own Lambda calls may take besides its wait and its pings (GetAlias, Get/Put/Delete of the configuration). */
+const WARM_GATE_CALLS = Duration.seconds(10);
 /** CloudWatch namespaces: 1 to 255 characters, not starting with "AWS/". @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html */
 const NAMESPACE = /^(?!AWS\/)[^:]{1,255}$/;
 
@@ -111,7 +115,9 @@ export interface DeltaSProbeProps {
   readonly invokeTimeout?: Duration;
   /**
    * How long the probe may go on starting invocations. The function's timeout is this plus `invokeTimeout`
-   * (for the last call) plus 20 s to report, at most 15 minutes.
+   * (for the last call) plus 20 s to report, at most 15 minutes; for an alias with a `ProvisionedWarmup` it is
+   * raised by the warm gate's `readyTimeout`, 10 s for its calls and one more `invokeTimeout` for its pings,
+   * which must still fit the 15 minutes (checked when the alias is bound).
    * @default Duration.minutes(5)
    */
   readonly budget?: Duration;
@@ -137,6 +143,12 @@ export interface ProbeBindTarget {
   readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
   /** This alias's own thresholds for some of the probe's gates (from GuardedAlias's `gates`). */
   readonly gates?: Partial<ProbeGateConfig>;
+  /**
+   * This alias's provisioned concurrency and warm gate: the probe runs the gate before it probes in the
+   * BeforeAllowTraffic hook, and deletes the gate's temporary configuration in the AfterAllowTraffic hook.
+   * @default - no warm gate
+   */
+  readonly warmup?: ProvisionedWarmup;
 }
 
 /**
@@ -160,6 +172,10 @@ export class DeltaSProbe extends Construct {
   private readonly bound = new Set<string>();
   /** Per-alias gate overrides, keyed `<function name>:<alias>` as the hook finds them in the AppSpec. */
   private readonly gateOverrides: Record<string, Partial<ProbeGateConfig>> = {};
+  /** Per-alias warm gates, keyed like the overrides. */
+  private readonly warmGates: Record<string, WarmGateConfig> = {};
+  /** The function's timeout in seconds: its own run, raised for the longest warm gate it hosts. */
+  private timeoutSeconds: number;
 
   constructor(scope: Construct, id: string, props: DeltaSProbeProps) {
     super(scope, id);
@@ -233,13 +249,14 @@ export class DeltaSProbe extends Construct {
         `the gold set has ${this.goldItems.length} questions; the canary field guide asks for 50 to 200`);
     }
 
+    this.timeoutSeconds = Math.ceil((budget.toMilliseconds() + invokeTimeout.toMilliseconds() + REPORT_RESERVE.toMilliseconds()) / 1000);
     this.function = new lambda.Function(this, 'Function', {
       runtime: HANDLER_RUNTIME,
       handler: 'index.handler',
       code: probeCode(JSON.stringify(this.config), gold!.jsonl),
       memorySize: props.memorySize ?? 512,
       // The last call may start at the end of the budget and run its invokeTimeout; then the report.
-      timeout: Duration.seconds(Math.ceil((budget.toMilliseconds() + invokeTimeout.toMilliseconds() + REPORT_RESERVE.toMilliseconds()) / 1000)),
+      timeout: Duration.seconds(this.timeoutSeconds),
       // CodeDeploy invokes hooks asynchronously; a retry would report a second status for one hook execution.
       retryAttempts: 0,
       description: `cdk-rollout-guardrails ΔS probe: ${this.goldItems.length} gold questions, ${invocations} invocations per run`,
@@ -304,6 +321,7 @@ export class DeltaSProbe extends Construct {
     }
     const key = target.scope.node.path;
     if (this.bound.has(key)) throw new Error(`DeltaSProbe '${this.node.path}' is already bound to '${key}'`);
+    const warmupTimeout = this.checkWarmup(target);
     this.bound.add(key);
     target.version.grantInvoke(this.function);
     iam.Grant.addToPrincipal({
@@ -331,6 +349,18 @@ export class DeltaSProbe extends Construct {
       }
       this.gateOverrides[`${target.function.functionName}:${target.aliasName}`] = overrides;
     }
+    if (target.warmup !== undefined) {
+      if (Object.keys(this.warmGates).length === 0) {
+        this.function.addEnvironment(PROBE_WARMUP_ENV, Lazy.string({ produce: () => Stack.of(this).toJsonString(this.warmGates) }));
+      }
+      this.warmGates[`${target.function.functionName}:${target.aliasName}`] = target.warmup.warmGate;
+      target.warmup.grantWarmGate(this.function);
+      // The hook runs the warm gate before the probe: its function's timeout makes room for both.
+      if (warmupTimeout > this.timeoutSeconds) {
+        this.timeoutSeconds = warmupTimeout;
+        (this.function.node.defaultChild as lambda.CfnFunction).timeout = warmupTimeout;
+      }
+    }
     const maxDeltaS: number = overrides.maxDeltaS ?? this.config.gates.maxDeltaS;
     return new cloudwatch.Alarm(target.scope, 'ProbeDeltaS', {
       metric: this.metricDeltaS({ functionName: target.function.functionName, aliasName: target.aliasName, version: target.version.version }),
@@ -342,6 +372,49 @@ export class DeltaSProbe extends Construct {
       alarmDescription: `Release gate maxDeltaS: median ΔS of the new version on the gold set exceeds ${maxDeltaS} (published by the ΔS probe). CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
     });
   }
+
+  /**
+   * Checks the warm-up bound with `target` and returns the timeout, in seconds, the probe function needs to
+   * host its warm gate before the probe (0 without a warm-up): the gate's wait, its own calls and its pings
+   * (one invokeTimeout, since they run at once), then the probe's budget, its last call and the time kept
+   * to report. More than Lambda's 15 minutes is a synth-time error naming both parts.
+   */
+  private checkWarmup(target: ProbeBindTarget): number {
+    const warmup = target.warmup;
+    if (warmup === undefined) return 0;
+    const problems = new PropProblems();
+    let seconds = 0;
+    if (!(warmup instanceof ProvisionedWarmup)) {
+      problems.add('warmup', 'a ProvisionedWarmup', (warmup as unknown) instanceof Construct ? new Described(`the construct at '${(warmup as Construct).node.path}'`) : warmup);
+    } else {
+      if (warmup.alias.aliasName !== target.aliasName || warmup.version !== target.version) {
+        problems.add('warmup', `the ProvisionedWarmup of the alias '${target.aliasName}' and version '${target.version.node.path}' the probe is bound to`, new Described(`the ProvisionedWarmup at '${warmup.node.path}' (alias '${warmup.alias.aliasName}', version '${warmup.version.node.path}')`));
+      }
+      const probeRun = probeRunMs(this.config);
+      const gateExtra = WARM_GATE_CALLS.toMilliseconds() + this.config.invokeTimeoutMs;
+      const readyMs = warmup.warmGate.readyTimeoutSeconds * 1000;
+      const totalMs = readyMs + gateExtra + probeRun;
+      seconds = Math.ceil(totalMs / 1000);
+      if (totalMs > MAX_LAMBDA_TIMEOUT.toMilliseconds()) {
+        const room = MAX_LAMBDA_TIMEOUT.toMilliseconds() - gateExtra - probeRun;
+        const budget = Duration.millis(this.config.budgetMs).toHumanString();
+        const invoke = Duration.millis(this.config.invokeTimeoutMs).toHumanString();
+        problems.add('warmup.readyTimeout',
+          `at most ${room >= 1000 ? Duration.seconds(Math.floor(room / 1000)).toHumanString() : 'nothing'} with the probe '${this.node.path}': the hook runs the warm gate (readyTimeout, `
+          + `${WARM_GATE_CALLS.toHumanString()} for its calls and the probe's invokeTimeout ${invoke} for the warm pings), then the probe (budget ${budget}, `
+          + `invokeTimeout ${invoke} for the last call, ${REPORT_RESERVE.toHumanString()} to report), ${Duration.seconds(seconds).toHumanString()} in all, `
+          + 'and Lambda stops a function after 15 minutes; lower readyTimeout or the probe\'s budget',
+          Duration.seconds(warmup.warmGate.readyTimeoutSeconds));
+      }
+    }
+    problems.throwIfAny(`DeltaSProbe '${this.node.path}' bound to '${target.scope.node.path}'`);
+    return seconds;
+  }
+}
+
+/** The probe's own run: its budget, the last call's invokeTimeout and the time kept to report. */
+function probeRunMs(config: ProbeConfig): number {
+  return config.budgetMs + config.invokeTimeoutMs + REPORT_RESERVE.toMilliseconds();
 }
 
 function validateProbeGates(gates: DeltaSProbeGates | undefined, problems: PropProblems): ProbeGateConfig {

@@ -9,8 +9,10 @@ import { BedrockEmbedder } from '../runtime/probe/bedrock-embedder';
 import { Embedder } from '../runtime/probe/embedder';
 import { GoldItem } from '../runtime/probe/gold-set';
 import { LambdaAppSpecTarget, parseLambdaAppSpec } from './appspec';
-import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, ProbeConfig } from '../../lib/private/probe-config';
+import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, warmupForAlias } from '../../lib/private/probe-config';
+import { WarmGateConfig } from '../../lib/private/warmup-config';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
+import { hookPhase, prewarm, PrewarmResult, releaseWarmup } from '../warmup/warm-gate';
 
 /** The event CodeDeploy sends a lifecycle hook: only the ids. */
 export interface HookEvent {
@@ -21,9 +23,16 @@ export interface HookEvent {
 /**
  * A direct run, outside any deployment: probe these versions and return the verdict, reporting to nobody
  * (a person checking a gold set, or a state machine probing before a staged step). The function may still
- * invoke only the versions it was granted.
+ * invoke only the versions it was granted. A direct run never runs the warm gate.
  */
-export type DirectRunEvent = LambdaAppSpecTarget;
+export interface DirectRunEvent extends LambdaAppSpecTarget {
+  /**
+   * Ask only this many gold questions (a positive integer), chosen by `spreadQuestions`: deterministic and
+   * spread across the gold set's sections. A quick smoke probe, e.g. 20 to 40 questions.
+   * @default - every question
+   */
+  readonly questionLimit?: number;
+}
 
 function isDirectRun(event: unknown): event is DirectRunEvent {
   if (typeof event !== 'object' || event === null || 'DeploymentId' in event) return false;
@@ -54,7 +63,18 @@ export interface HookDependencies {
   readonly reserveMs?: number;
   /** @default - the one the configuration names (see embedderFor) */
   readonly embedder?: Embedder;
+  /** How the warm gate waits between polls. @default a setTimeout promise */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Time between the warm gate's polls of the new version's provisioned concurrency. @default 5000 ms */
+  readonly warmPollMs?: number;
 }
+
+/** What the warm gate did in this hook invocation (an alias with a ProvisionedWarmup only). */
+export type WarmGateReport =
+  /** BeforeAllowTraffic: the gate's configuration and what `prewarm` found. */
+  | ({ readonly phase: 'before' } & WarmGateConfig & PrewarmResult)
+  /** AfterAllowTraffic: whether the temporary configuration was deleted, and why not if that failed. */
+  | { readonly phase: 'after'; readonly released: boolean; readonly releaseError?: string };
 
 /** The embedder a configuration names: undefined (ΔS's shared HashedNgramEmbedder) or a BedrockEmbedder. */
 export function embedderFor(config: ProbeConfig): Embedder | undefined {
@@ -68,6 +88,8 @@ export interface HookResult {
   readonly status: 'Succeeded' | 'Failed';
   readonly reasons: string[];
   readonly report?: ProbeReport;
+  /** The warm gate's figures, when the alias has one. */
+  readonly warmGate?: WarmGateReport;
 }
 
 /**
@@ -76,6 +98,12 @@ export interface HookResult {
  * and target version, probes both versions,
  * publishes the report's metrics and logs the report as one JSON line, then reports the verdict with
  * `PutLifecycleEventHookExecutionStatus`.
+ *
+ * For an alias with a warm gate (PROBE_WARMUP_ENV names it), the hook first asks the alias which phase
+ * this is (`hookPhase`): before traffic moves it runs `prewarm` on the new version and, if that fails, reports
+ * Failed with the gate's reasons without probing; once traffic has moved it deletes the gate's temporary
+ * configuration (`releaseWarmup`; a failure is logged, not fatal). Then it probes as usual, its budget counted
+ * from the end of the warm gate. An alias without a warm gate costs no extra call.
  *
  * It always reports, exactly once: Succeeded only when the probe passed; Failed when it did not, when
  * anything throws (a bad AppSpec, a denied GetDeployment, a bad configuration), and when its own time is
@@ -98,6 +126,10 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
       // Neither a CodeDeploy hook event nor a direct run: there is nothing to probe and nobody to report to.
       throw new Error(`expected a CodeDeploy lifecycle hook event with DeploymentId and LifecycleEventHookExecutionId, or a direct run with functionName, alias, currentVersion and targetVersion, got: ${JSON.stringify(event)?.slice(0, 200)}`);
     }
+    const questionLimit = direct ? event.questionLimit : undefined;
+    if (questionLimit !== undefined && !(typeof questionLimit === 'number' && Number.isInteger(questionLimit) && questionLimit >= 1)) {
+      throw new Error(`questionLimit must be a positive integer, got: ${JSON.stringify(questionLimit)}`);
+    }
     const started = now();
     const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
     let watchdog: NodeJS.Timeout | undefined;
@@ -111,7 +143,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
       }));
     });
     const resolveTarget = direct ? async () => event : () => appSpecOf(deps.codedeploy, deploymentId).then(parseLambdaAppSpec);
-    const work = probe(deps, resolveTarget, started, remaining - reserveMs, now, log, abandon.signal).catch((error: unknown): HookResult => ({
+    const work = probe(deps, resolveTarget, started, remaining - reserveMs, now, log, abandon.signal, { warm: !direct, questionLimit }).catch((error: unknown): HookResult => ({
       status: 'Failed',
       reasons: [`the probe could not run: ${(error as Error)?.message ?? String(error)}`],
     }));
@@ -131,14 +163,27 @@ async function probe(
   now: () => number,
   log: (line: string) => void,
   signal: AbortSignal,
+  run: { readonly warm: boolean; readonly questionLimit?: number },
 ): Promise<HookResult> {
   const loaded = deps.load();
   const target = await resolveTarget();
   // A GuardedAlias's own `gates` override the probe's for that alias (deploy-time names, so from the environment).
   const config = { ...loaded.config, gates: gatesForAlias(loaded.config.gates, target.functionName, target.alias, process.env[PROBE_GATE_OVERRIDES_ENV]) };
-  const gold = loaded.gold;
-  // No call starts once the budget is spent, nor so late that it could outlast the time kept to report.
-  const deadline = started + Math.min(config.budgetMs, timeLeftMs - config.invokeTimeoutMs);
+  const gold = run.questionLimit === undefined ? loaded.gold : spreadQuestions(loaded.gold, run.questionLimit);
+  // The warm gate, for an alias with a ProvisionedWarmup (deploy-time names, so from the environment).
+  const warmup = run.warm ? warmupForAlias(functionNameOf(target.functionName), target.alias, process.env[PROBE_WARMUP_ENV]) : undefined;
+  let warmGate: WarmGateReport | undefined;
+  let probeStarted = started;
+  if (warmup) {
+    warmGate = await warmGateStep(deps, target, warmup, config, now, log, signal);
+    if (warmGate.phase === 'before' && !warmGate.ok) {
+      return { status: 'Failed', reasons: warmGate.reasons.map((r) => `warm gate: ${r}`), warmGate };
+    }
+    probeStarted = now();
+  }
+  // No call starts once the budget is spent, nor so late that it could outlast the time kept to report; the
+  // budget counts from the end of the warm gate, whose time the function's timeout includes.
+  const deadline = probeStarted + Math.min(config.budgetMs, timeLeftMs - (probeStarted - started) - config.invokeTimeoutMs);
   const report = await runProbe({
     gold,
     config,
@@ -153,14 +198,86 @@ async function probe(
   });
   // Abandoned by the watchdog, which has reported Failed already: nothing more to say.
   if (signal.aborted) return { status: 'Failed', reasons: ['abandoned when the hook\'s time ran out'] };
-  log(JSON.stringify(report));
+  log(JSON.stringify(warmGate ? { ...report, warmGate } : report));
   try {
     await publish(deps.cloudwatch, config.metricNamespace, report);
   } catch (error) {
     // The verdict stands without its metrics; say so, and let the status carry the decision.
     log(JSON.stringify({ message: 'cdk-rollout-guardrails probe: PutMetricData failed', error: (error as Error).message }));
   }
-  return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons, report };
+  return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons, report, ...(warmGate ? { warmGate } : {}) };
+}
+
+/**
+ * The warm gate of one hook invocation: the alias tells the phase; before traffic moves, `prewarm` the new
+ * version; after, delete its temporary configuration (a failure to delete is logged and reported, never
+ * fatal: the alias's own provisioned concurrency serves users either way, and the version goes when it is
+ * superseded). One JSON line `cdk-rollout-guardrails/warm-gate` in the log either way.
+ */
+async function warmGateStep(
+  deps: HookDependencies,
+  target: LambdaAppSpecTarget,
+  warmup: WarmGateConfig,
+  config: ProbeConfig,
+  now: () => number,
+  log: (line: string) => void,
+  signal: AbortSignal,
+): Promise<WarmGateReport> {
+  const gateDeps = { lambda: deps.lambda, now, sleep: deps.sleep };
+  const where = { functionName: target.functionName, alias: target.alias, version: target.targetVersion };
+  const phase = await hookPhase(gateDeps, { functionName: target.functionName, alias: target.alias, targetVersion: target.targetVersion });
+  let result: WarmGateReport;
+  if (phase === 'before') {
+    const warm = await prewarm(gateDeps, {
+      functionName: target.functionName,
+      version: target.targetVersion,
+      concurrency: warmup.concurrency,
+      pings: warmup.pings,
+      readyTimeoutMs: warmup.readyTimeoutSeconds * 1000,
+      pollMs: deps.warmPollMs,
+      // The pings are invocations like the probe's: the same cut-off.
+      pingTimeoutMs: config.invokeTimeoutMs,
+      signal,
+    });
+    result = { phase, ...warmup, ...warm };
+  } else {
+    try {
+      result = { phase, released: (await releaseWarmup(gateDeps, { functionName: target.functionName, version: target.targetVersion })).deleted };
+    } catch (error) {
+      result = { phase, released: false, releaseError: (error as Error)?.message ?? String(error) };
+    }
+  }
+  log(JSON.stringify({ report: 'cdk-rollout-guardrails/warm-gate', ...where, ...result }));
+  return result;
+}
+
+/**
+ * At most `limit` gold questions, deterministic and spread across the gold set's sections. A section is the
+ * set of questions with the same `target` text (the section that holds their answer), in order of first
+ * appearance. Questions are taken round by round, the first remaining question of each section per round;
+ * a last, partial round takes sections evenly spaced over the section order (for k of S sections, the
+ * sections at floor(i × S / k), i = 0..k−1). The chosen questions keep their gold-set order.
+ */
+export function spreadQuestions<T extends { readonly target: string }>(gold: readonly T[], limit: number): T[] {
+  if (limit >= gold.length) return [...gold];
+  const sections = new Map<string, number[]>();
+  gold.forEach((item, index) => {
+    const members = sections.get(item.target);
+    if (members) members.push(index);
+    else sections.set(item.target, [index]);
+  });
+  const queues = [...sections.values()];
+  const chosen: number[] = [];
+  for (let round = 0; chosen.length < limit; round++) {
+    const open = queues.filter((q) => q.length > round);
+    const left = limit - chosen.length;
+    if (open.length <= left) {
+      for (const q of open) chosen.push(q[round]);
+    } else {
+      for (let i = 0; i < left; i++) chosen.push(open[Math.floor((i * open.length) / left)][round]);
+    }
+  }
+  return chosen.sort((a, b) => a - b).map((i) => gold[i]);
 }
 
 /**

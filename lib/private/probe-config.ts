@@ -1,6 +1,9 @@
 // Shared by the DeltaSProbe construct (which validates and writes it at synth) and the probe handler
 // (lambdas/probe, which esbuild bundles with it). It lives under lib/ because only dist/lib and
-// dist/lambdas/runtime are published: the construct must be able to require it. It imports nothing.
+// dist/lambdas/runtime are published: the construct must be able to require it. It imports nothing but
+// a type (erased when compiled).
+import type { WarmGateConfig } from './warmup-config';
+
 /**
  * The probe's configuration, written by the DeltaSProbe construct at synth into `probe-config.json` beside
  * the bundled handler (with the gold set as `gold-set.jsonl`), and read by the handler at cold start.
@@ -91,6 +94,32 @@ export function gatesForAlias(gates: ProbeGateConfig, functionName: string, alia
     if (name in gates && typeof value === 'number' && Number.isFinite(value)) merged[name] = value;
   }
   return merged as unknown as ProbeGateConfig;
+}
+
+/**
+ * The probe function's environment variable holding the warm gate of each alias that has a ProvisionedWarmup:
+ * a JSON object keyed `<function name>:<alias>` (deploy-time names), each value a WarmGateConfig. An alias
+ * without an entry has no warm gate.
+ */
+export const PROBE_WARMUP_ENV = 'GUARDRAILS_PROBE_WARMUP';
+
+/**
+ * The warm gate of one alias from `warmupJson` (the value of PROBE_WARMUP_ENV), or undefined when the alias has
+ * none. An entry that is not a valid WarmGateConfig throws (the hook then reports Failed rather than letting a
+ * version take traffic cold).
+ */
+export function warmupForAlias(functionName: string, alias: string, warmupJson: string | undefined): WarmGateConfig | undefined {
+  if (!warmupJson) return undefined;
+  const all = JSON.parse(warmupJson) as Record<string, Record<string, unknown> | undefined>;
+  const key = `${functionName}:${alias}`;
+  const mine = all[key];
+  if (mine === undefined || mine === null) return undefined;
+  const { concurrency, pings, readyTimeoutSeconds } = mine;
+  const count = (x: unknown, min: number, max: number) => typeof x === 'number' && Number.isInteger(x) && x >= min && x <= max;
+  if (!count(concurrency, 1, 1_000_000) || !count(pings, 0, 100) || !count(readyTimeoutSeconds, 1, 900)) {
+    throw new Error(`the warm gate of ${key} in ${PROBE_WARMUP_ENV} is not valid (concurrency ≥ 1, pings 0 to 100, readyTimeoutSeconds 1 to 900), got: ${JSON.stringify(mine)}`);
+  }
+  return { concurrency: concurrency as number, pings: pings as number, readyTimeoutSeconds: readyTimeoutSeconds as number };
 }
 
 /** The default request: the demo's direct-invocation shape. */
