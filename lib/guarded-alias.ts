@@ -3,13 +3,15 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, IConstruct } from 'constructs';
 import { CanaryMetrics } from './canary-metrics';
 import { DeltaSProbe } from './delta-s-probe';
-import { GateThresholds, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from './release-gates';
+import { DEFAULT_GATE_THRESHOLDS, GateThresholds, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from './release-gates';
 import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
 import { StagedRollout } from './staged-rollout';
 import { ControlVersions } from './private/control-version';
+import { RolloutNotifications } from './private/notifications';
 import { defaultReleaseId } from './private/release-id';
 import { StackRolloutResources } from './private/stack-resources';
 import { Described, PropProblems, show } from './private/validation';
@@ -90,6 +92,14 @@ export interface GuardedAliasProps {
    * @default - RELEASE_ID only, a hash of the function's code and configuration
    */
   readonly release?: ReleaseIdentityProps;
+  /**
+   * An SNS topic told about every rollout of this alias, as JSON: the deployment's start, success, failure
+   * (rollback) and stop (with the thresholds in force); each gate alarm's ALARM and OK (CloudWatch's message,
+   * with the measured datapoints and the threshold); and, with the staged strategy, each gate decision of the
+   * state machine (every gate's measured value and threshold, the step and the weight).
+   * @default - no notifications
+   */
+  readonly notifications?: sns.ITopic;
 }
 
 /** The release identity of a GuardedAlias's function (see the runtime's `pinGuard` and `withRelease`). */
@@ -205,6 +215,9 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     const ownAlarms = props?.probe !== undefined ? 4 : 3;
     if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + ownAlarms > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
       problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - ownAlarms} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the ${ownAlarms === 4 ? 'gates and the probe take 4' : 'gates take 3'})`, new Described(`${props.alarms!.length} alarms`));
+    }
+    if (props?.notifications !== undefined && !(typeof props.notifications === 'object' && props.notifications !== null && 'topicArn' in props.notifications && 'grantPublish' in props.notifications)) {
+      problems.add('notifications', 'an SNS topic (sns.ITopic)', describeConstruct(props.notifications));
     }
     const release = props?.release;
     if (release !== undefined && (typeof release !== 'object' || release === null)) {
@@ -322,9 +335,24 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         alarms: this.alarms,
         thresholds: props.gates,
         wirePreHook: false,
+        notifications: props.notifications,
       });
       this.preHook = starter;
       iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [starter.functionArn] });
+    }
+    if (props.notifications) {
+      const thresholds: Record<string, number> = { ...DEFAULT_GATE_THRESHOLDS };
+      for (const [name, value] of Object.entries(props.gates ?? {})) if (typeof value === 'number') thresholds[name] = value;
+      new RolloutNotifications(this, 'Notifications', {
+        topic: props.notifications,
+        deploymentGroup: this.deploymentGroup,
+        functionName: fn.functionName,
+        aliasName,
+        releaseId: this.releaseId,
+        strategy: strategy.toString(),
+        thresholds,
+        alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : [])],
+      });
     }
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);

@@ -6,6 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
@@ -51,6 +52,12 @@ export interface StagedAttachOptions {
    * @default true
    */
   readonly wirePreHook?: boolean;
+  /**
+   * A topic the machine publishes each gate decision to (a shift, a hold, success, a rollback), as JSON with
+   * every gate's measured value and threshold (`StagedDecisionNotification`).
+   * @default - no notifications
+   */
+  readonly notifications?: sns.ITopic;
 }
 
 /**
@@ -205,6 +212,7 @@ export class StagedRollout extends Construct {
     }
     problems.addAll(validateGateThresholds(options?.thresholds, 'thresholds'));
     if (options?.probe !== undefined && !(options.probe instanceof DeltaSProbe)) problems.add('probe', 'a DeltaSProbe', String(options.probe));
+    if (options?.notifications !== undefined && !isTopic(options.notifications)) problems.add('notifications', 'an SNS topic (sns.ITopic)', String(options.notifications));
     problems.throwIfAny(`StagedRollout.attach() in '${Stack.of(this).node.path}'`);
 
     const { alias, deploymentGroup } = options;
@@ -224,6 +232,7 @@ export class StagedRollout extends Construct {
       thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...stripUndefined(options.thresholds ?? {}) },
       alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
       probeFunctionArn: options.probe?.function.functionArn,
+      topicArn: options.notifications?.topicArn,
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
@@ -249,6 +258,8 @@ export class StagedRollout extends Construct {
       }
     }
 
+    options.notifications?.grantPublish(this.stateMachine);
+
     // The starter: the deployment, its AppSpec, and Failed when it cannot start.
     this.starterFunction.addToRolePolicy(new iam.PolicyStatement({
       actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
@@ -270,6 +281,10 @@ export class StagedRollout extends Construct {
     if (options.wirePreHook !== false) deploymentGroup.addPreHook(this.starterFunction);
     return this.starterFunction;
   }
+}
+
+function isTopic(value: unknown): value is sns.ITopic {
+  return typeof value === 'object' && value !== null && 'topicArn' in value && 'grantPublish' in value;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -7,6 +7,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { DeltaSProbe, GoldSet, RolloutStrategy, StagedRollout } from '../lib';
 import { planStep } from '../lambdas/staged/gate';
 import { StagedStartInput, stagedConfigKey } from '../lib/private/staged-config';
@@ -35,6 +36,7 @@ function build(): { states: Record<string, Json>; startAt: string } {
     StagedRollout.of(stack).attach({
       alias, version, deploymentGroup,
       probe: withProbe ? probe : undefined,
+      notifications: withProbe ? new sns.Topic(stack, 'Releases') : undefined,
       strategy: withProbe ? undefined : RolloutStrategy.staged({ steps: [10, 100] }),
     });
   }
@@ -96,7 +98,8 @@ function resolve(template: Json, data: Json): Json {
   if (template === null || typeof template !== 'object') return template;
   const out: Record<string, Json> = {};
   for (const [key, value] of Object.entries(template)) {
-    if (key.endsWith('.$')) out[key.slice(0, -2)] = get(data, value as string);
+    const intrinsic = /^States\.JsonToString\((\$[^)]*)\)$/.exec(value as string);
+    if (key.endsWith('.$')) out[key.slice(0, -2)] = intrinsic ? JSON.stringify(get(data, intrinsic[1])) : get(data, value as string);
     else out[key] = resolve(value, data);
   }
   return out;
@@ -240,12 +243,23 @@ describe('the state machine, run', () => {
     expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
   });
 
+  test('publishes each decision that is news to the alias\'s topic, and goes on when a publish fails', async () => {
+    const result = await run(machine, INPUT, stubs({ fail: (state) => state === 'Notify' && Math.random() < 2 }));
+    expect(result).toMatchObject({ end: 'Succeed', endState: 'Succeeded' });
+    const published = result.calls.filter((c) => c.state === 'Notify');
+    // Four shifts and the final succeed; no bake slice.
+    expect(published.map((c) => JSON.parse(c.params.Message)).map((m) => `${m.next} ${m.weight}`)).toEqual(['shift 1', 'shift 5', 'shift 25', 'shift 50', 'succeed 50']);
+    expect(published[0].params.TopicArn).toMatch(/^Releases/);
+    expect(JSON.parse(published[0].params.Message)).toMatchObject({ source: 'cdk-rollout-guardrails', event: 'gate-decision', deploymentId: 'd-ABC123', targetVersion: '8' });
+  });
+
   test('the other alias of the stack gets its own configuration: no probe, its own schedule', async () => {
     const result = await run(machine, { ...INPUT, configKey: stagedConfigKey('App', 'Plain') }, stubs());
     expect(result.end).toBe('Succeed');
     expect(result.visited).not.toContain('Probe');
     expect(result.visited).toContain('NoProbe');
     expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.1 }]]);
+    expect(result.visited).not.toContain('Notify');
   });
 
   test('a deployment group with no configuration in the definition resets the routing and reports Failed', async () => {

@@ -82,7 +82,12 @@ describe('StagedRollout', () => {
     expect(states.Init).toMatchObject({ Type: 'Pass', QueryLanguage: 'JSONata', Next: 'Configured' });
     expect(states.HasProbe.Choices[0]).toEqual({ Variable: '$.config.probeFunctionArn', IsPresent: true, Next: 'Probe' });
     expect(states.Probe.Next).toBe('Gate');
-    expect(states.Gate.Next).toBe('Route');
+    expect(states.Gate.Next).toBe('Notify?');
+    expect(states['Notify?']).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.gate.notification', IsPresent: true, Next: 'Notify' }], Default: 'Route' });
+    expect(states.Notify).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:sns:publish', Next: 'Route',
+      Parameters: { 'TopicArn.$': '$.config.topicArn', 'Message.$': 'States.JsonToString($.gate.notification)' },
+    });
     expect(Object.fromEntries(states.Route.Choices.map((c: any) => [c.StringEquals, c.Next]))).toEqual({
       shift: 'SetWeight', bake: 'Bake', recheck: 'PublishHold', probe: 'HasProbe', succeed: 'PublishSucceeded',
     });
@@ -123,6 +128,8 @@ describe('StagedRollout', () => {
       const expected: Record<string, string> = {
         ResetRoutingOnError: 'ReportFailedOnError', ResetRouting: 'ReportFailedOnError', PublishRollback: 'ReportFailed',
         ReportFailedOnError: 'Errored', ReportFailed: 'Errored',
+        // A notification that cannot be published must not stop the rollout: it goes on to Route.
+        Notify: 'Route',
       };
       expect([id, next]).toEqual([id, expected[id] ?? 'ResetRoutingOnError']);
     }

@@ -3,7 +3,7 @@
 // routing to set and the metrics to publish. `planStep` is pure; `createGateHandler` is the AWS edge.
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
-  StagedExecutionInput, StagedNext, StagedProgress,
+  NOTIFICATION_SOURCE, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
 } from '../../lib/private/staged-config';
 import { AlarmState, decide, Decision, GateCheck, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 
@@ -41,6 +41,11 @@ export interface GateOutput {
   /** Seconds the machine's next Wait state waits (a bake slice or a recheck); 0 when it does not wait. */
   readonly waitSeconds: number;
   readonly metricData: MetricDatum[];
+  /**
+   * The decision as the alias's notifications topic receives it, when the alias has one and the decision is
+   * news (a shift, a hold, success or a rollback; not each slice of a bake or the probe after it).
+   */
+  readonly notification?: StagedDecisionNotification;
 }
 
 /** What the edge read for one decision. */
@@ -137,7 +142,26 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     { Name: 'FunctionName', Value: functionNameOf(event.target.functionName) },
     { Name: 'Alias', Value: event.target.alias },
   ];
+  const notify = event.config.topicArn !== undefined && next !== 'bake' && next !== 'probe';
   return {
+    ...(notify ? {
+      notification: {
+        source: NOTIFICATION_SOURCE,
+        event: 'gate-decision',
+        strategy: 'staged',
+        deploymentId: event.deployment.deploymentId,
+        functionName: functionNameOf(event.target.functionName),
+        alias: event.target.alias,
+        currentVersion: event.target.currentVersion,
+        targetVersion: event.target.targetVersion,
+        step: schedule.steps[progress.stepIndex],
+        weight: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight,
+        decision: result.decision,
+        next,
+        reasons: result.reasons,
+        gates: result.gates.map(({ gate, measured, threshold, passed }) => ({ gate, measured, threshold, passed })),
+      },
+    } : {}),
     next,
     decision: result.decision,
     reasons: result.reasons,

@@ -34,6 +34,32 @@ export interface StagedAliasConfig {
   readonly alarmNames: string[];
   /** The ΔS probe function run before each check; absent when no probe is configured. */
   readonly probeFunctionArn?: string;
+  /** The SNS topic each gate decision is published to (GuardedAlias `notifications`); absent for none. */
+  readonly topicArn?: string;
+}
+
+/** The source every rollout notification carries, so that subscribers can filter on it. */
+export const NOTIFICATION_SOURCE = 'cdk-rollout-guardrails';
+
+/** A staged gate decision as published to the alias's notifications topic (JSON). */
+export interface StagedDecisionNotification {
+  readonly source: typeof NOTIFICATION_SOURCE;
+  readonly event: 'gate-decision';
+  readonly strategy: 'staged';
+  readonly deploymentId: string;
+  readonly functionName: string;
+  readonly alias: string;
+  readonly currentVersion: string;
+  readonly targetVersion: string;
+  /** The step being judged (percent of traffic it moves to), and the weight on the new version after the decision. */
+  readonly step: number;
+  readonly weight: number;
+  readonly decision: 'advance' | 'hold' | 'rollback';
+  /** What the machine does next: shift, recheck, succeed (report to CodeDeploy) or rollback. */
+  readonly next: string;
+  readonly reasons: string[];
+  /** Every gate judged, with its measured value and threshold. */
+  readonly gates: ReadonlyArray<{ readonly gate: string; readonly measured: number | string | null; readonly threshold: number | string | null; readonly passed: boolean | null }>;
 }
 
 /** The input of one execution, as the starter builds it. */

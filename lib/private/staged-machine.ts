@@ -33,7 +33,7 @@ const HOOK = { 'DeploymentId.$': '$.deployment.deploymentId', 'LifecycleEventHoo
  *
  * `configsJson` produces a JSON object of configurations keyed by `stagedConfigKey()`, written into Init.
  *
- * Init → Configured → HasProbe → (Probe | NoProbe) → Gate → Route, where Route goes on `$.gate.next`:
+ * Init → Configured → HasProbe → (Probe | NoProbe) → Gate → Notify? → (Notify →) Route, where Route goes on `$.gate.next`:
  * - shift: SetWeight (AdditionalVersionWeights only) → PublishShift → Bake (a slice of the bake) → Gate
  * - bake: Bake → Gate (the gate watches the alarms every slice)
  * - recheck: PublishHold → Recheck → HasProbe
@@ -154,7 +154,14 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
     .when(sfn.Condition.stringEquals('$.gate.next', 'probe'), hasProbe)
     .when(sfn.Condition.stringEquals('$.gate.next', 'succeed'), publishSucceeded)
     .otherwise(resetRouting);
-  gate.next(route);
+  // A decision worth telling people goes to the alias's topic; a failed publish must not stop the rollout.
+  const notify = sdkTask(scope, 'Notify', 'sns:publish', { 'TopicArn.$': '$.config.topicArn', 'Message.$': 'States.JsonToString($.gate.notification)' },
+    'Publish the gate decision (values and thresholds) to the alias\'s notifications topic');
+  notify.addCatch(route, { resultPath: '$.notifyError' }).next(route);
+  const shouldNotify = new sfn.Choice(scope, 'Notify?', { comment: 'Has the gate function a notification for the alias\'s topic?' })
+    .when(sfn.Condition.isPresent('$.gate.notification'), notify)
+    .otherwise(route);
+  gate.next(shouldNotify);
 
   const configured = new sfn.Choice(scope, 'Configured', { comment: 'Is there a configuration for this deployment group?' })
     .when(sfn.Condition.isPresent('$.config.schedule'), hasProbe)
