@@ -9,3 +9,4 @@ export * from './shadow-integration';
 export * from './staged-rollout';
 export * from './release-dashboard';
 export * from './provisioned-warmup';
+export * from './blue-green';

@@ -1,0 +1,277 @@
+import { Annotations, ArnFormat, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct, IConstruct } from 'constructs';
+import { DeltaSProbe } from './delta-s-probe';
+import { BlueGreenRolloutStrategy, RolloutStrategy } from './rollout-strategy';
+import { handlerCode } from './private/assets';
+import { BlueGreenAliasConfig } from './private/blue-green-config';
+import { buildBlueGreenDefinition } from './private/blue-green-machine';
+import { acknowledgeManagedPolicy } from './private/nag';
+import { HANDLER_RUNTIME } from './private/runtime';
+import { PropProblems } from './private/validation';
+
+const ID = 'BlueGreenSwitch';
+const ENV_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+/** Below this average time per answer, a hold probe run is likely to hit its budget (and count as a breach). */
+const TIGHT_SECONDS_PER_ANSWER = 2;
+
+/** What `BlueGreenSwitch.attach()` wires. */
+export interface BlueGreenAttachOptions {
+  /** The alias CodeDeploy switches. */
+  readonly alias: lambda.Alias;
+  /** The new version (this synth's): the invariant check may read exactly its configuration. */
+  readonly version: lambda.IVersion;
+  /**
+   * The alias's deployment group. It must use `LambdaDeploymentConfig.ALL_AT_ONCE`: the switch is CodeDeploy's,
+   * the checks run in its two hooks.
+   */
+  readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
+  /** @default RolloutStrategy.blueGreen() */
+  readonly strategy?: BlueGreenRolloutStrategy;
+  /**
+   * The ΔS probe for the smoke test before the switch and the probe loop while holding. It must already be allowed
+   * to invoke the alias's versions (GuardedAlias binds it); `attach()` only lets the state machine run it.
+   * @default - no probe: no smoke test, and the hold watches the 5xx rate and the alarms only
+   */
+  readonly probe?: DeltaSProbe;
+  /** Gate alarms read at every metric check while holding; one in ALARM flips back. @default - none */
+  readonly alarms?: cloudwatch.IAlarm[];
+  /**
+   * The release pins the new version carries (`{ SCHEMA_REV: 'v3' }`), merged with the strategy's `invariants`
+   * into the invariants checked before the switch. A strategy invariant that contradicts a pin is rejected.
+   * @default - the strategy's invariants only
+   */
+  readonly pins?: Record<string, string>;
+  /**
+   * Whether `attach()` sets the returned hook as the deployment group's pre- and post-traffic hook
+   * (`addPreHook`, `addPostHook`, which also let the group's role invoke it). Set false when the caller puts the
+   * hook in the alias's update policy itself and grants CodeDeploy's role `lambda:InvokeFunction` on it.
+   * @default true
+   */
+  readonly wireHooks?: boolean;
+}
+
+/**
+ * The stack's blue-green machinery, shared by every blue-green alias in it: one Step Functions state machine
+ * (JSONata), one hook function (CodeDeploy's BeforeAllowTraffic and AfterAllowTraffic hook of every attached
+ * deployment group, and the safety net on their FAILURE and STOP events), one worker function, one EventBridge
+ * rule. An attached alias adds no resource: its configuration is an entry of the object literal in the
+ * machine's LoadConfig state, keyed by deployment group name, and its permissions are statements in the
+ * existing policies.
+ *
+ * BeforeAllowTraffic: invariants (the new version's environment pins), the smoke probe, pausing the listed
+ * event source mappings; Succeeded lets CodeDeploy switch the alias all at once. AfterAllowTraffic: hold and
+ * watch (the 5xx rate and gate alarms every check interval, the probe run after run); a broken stop rule flips
+ * the alias back to the old version, resumes the consumers and reports Failed; a held switch resumes them and
+ * reports Succeeded.
+ */
+export class BlueGreenSwitch extends Construct {
+  /** The stack's BlueGreenSwitch, created on first use. */
+  public static of(scope: IConstruct): BlueGreenSwitch {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(ID);
+    if (existing instanceof BlueGreenSwitch) return existing;
+    return new BlueGreenSwitch(stack, ID);
+  }
+
+  public readonly stateMachine: sfn.StateMachine;
+  /** The hook of both phases of every attached deployment group, and the safety net. */
+  public readonly hookFunction: lambda.Function;
+  /** The machine's worker: invariants, freeze and resume, metric checks, probe judgements. */
+  public readonly workerFunction: lambda.Function;
+  /** The attached deployment groups' FAILURE and STOP events, to the hook (safety net). */
+  public readonly safetyNetRule: events.Rule;
+  private readonly configs: Record<string, BlueGreenAliasConfig> = {};
+  private readonly attached = new Set<string>();
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const code = handlerCode('blue-green');
+    const fn = (fid: string, handler: string, description: string, timeout: Duration) => {
+      const f = new lambda.Function(this, fid, {
+        runtime: HANDLER_RUNTIME,
+        handler: `index.${handler}`,
+        code,
+        memorySize: 256,
+        timeout,
+        description: `cdk-rollout-guardrails blue-green: ${description}`,
+      });
+      acknowledgeManagedPolicy(f, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
+      return f;
+    };
+    this.workerFunction = fn('Worker', 'worker', 'invariants, freeze and resume, metric checks and probe judgements of the state machine', Duration.seconds(30));
+    // GetMetricData has no resource-level permissions.
+    this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    Validations.of(this.workerFunction).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:GetMetricData supports no resource-level permissions; the worker\'s other calls are scoped to the attached alarms, versions and event source mappings.',
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      queryLanguage: sfn.QueryLanguage.JSONATA,
+      definitionBody: sfn.DefinitionBody.fromChainable(buildBlueGreenDefinition(new Construct(this, 'Definition'), {
+        workerArn: this.workerFunction.functionArn,
+        configs: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.configs) }),
+      })),
+      // CodeDeploy gives each hook an hour; past it the deployment has failed and the safety net has run.
+      timeout: Duration.hours(1),
+      // Every state's input and output (the decision records), so that a switch can be explained (cdk-nag SF1, SF2).
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+      tracingEnabled: true,
+      comment: 'cdk-rollout-guardrails blue-green: invariants, smoke, freeze before the switch; hold and watch after it, flip back on a breach',
+    });
+    iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [this.workerFunction.functionArn] });
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'The CloudWatch Logs delivery actions and X-Ray\'s PutTraceSegments support no resource-level permissions.',
+    });
+
+    this.hookFunction = fn('Hook', 'hook', 'the BeforeAllowTraffic and AfterAllowTraffic hook that starts the state machine, and the safety net', Duration.seconds(30));
+    this.hookFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.stateMachine.grantStartExecution(this.hookFunction);
+    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // The AfterAllowTraffic hook reads the BeforeAllowTraffic execution's output; the safety net stops what still runs.
+    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
+    const literal = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+    Validations.of(this.hookFunction).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${literal(stack.partition, 'AWS::Partition')}:states:${literal(stack.region, 'AWS::Region')}:`
+        + `${literal(stack.account, 'AWS::AccountId')}:execution:<${stack.getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*]`,
+      reason: 'The executions of the stack\'s own blue-green state machine, named after deployments that do not exist at synth; DescribeExecution and StopExecution only.',
+    });
+
+    this.safetyNetRule = new events.Rule(this, 'SafetyNetRule', {
+      description: 'cdk-rollout-guardrails: a blue-green deployment failed or stopped; stop its executions and resume its paused consumers',
+      eventPattern: {
+        source: ['aws.codedeploy'],
+        detailType: ['CodeDeploy Deployment State-change Notification'],
+        detail: { state: ['FAILURE', 'STOP'] },
+      },
+    });
+    this.safetyNetRule.addTarget(new targets.LambdaFunction(this.hookFunction, { retryAttempts: 4 }));
+  }
+
+  /**
+   * Wires one alias to the stack's blue-green switch and returns the hook, now the deployment group's pre- and
+   * post-traffic hook (unless `wireHooks` is false). Grants, each scoped to this alias: the state machine may
+   * flip the alias, run the probe and report on the deployment group; the hook may read the deployment and the
+   * alias; the worker may read the new version's configuration and the alarms, and pause and resume the
+   * consumers. Throws, listing every problem, on an invalid strategy or wiring.
+   */
+  public attach(options: BlueGreenAttachOptions): lambda.IFunction {
+    const problems = new PropProblems();
+    const strategy = options?.strategy ?? RolloutStrategy.blueGreen();
+    if (!(strategy instanceof BlueGreenRolloutStrategy)) problems.add('strategy', 'a blue-green strategy (RolloutStrategy.blueGreen())', String(strategy));
+    else problems.addAll(strategy.validate());
+    if (!(options?.alias instanceof lambda.Alias)) problems.add('alias', 'a lambda.Alias', String(options?.alias));
+    if (options?.version === undefined || typeof (options.version as lambda.IVersion).functionArn !== 'string') problems.add('version', 'a lambda.IVersion', String(options?.version));
+    if (!(options?.deploymentGroup instanceof codedeploy.LambdaDeploymentGroup)) {
+      problems.add('deploymentGroup', 'a codedeploy.LambdaDeploymentGroup', String(options?.deploymentGroup));
+    } else if (options.deploymentGroup.deploymentConfig.deploymentConfigName !== codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE.deploymentConfigName) {
+      problems.add('deploymentGroup', 'all-at-once (LambdaDeploymentConfig.ALL_AT_ONCE): CodeDeploy switches the alias between the two hooks',
+        options.deploymentGroup.deploymentConfig.deploymentConfigName);
+    }
+    if (options?.probe !== undefined && !(options.probe instanceof DeltaSProbe)) problems.add('probe', 'a DeltaSProbe', String(options.probe));
+    if (options?.alarms !== undefined && !Array.isArray(options.alarms)) problems.add('alarms', 'an array of alarms', options.alarms);
+    const pins = options?.pins ?? {};
+    if (typeof pins !== 'object' || pins === null || Array.isArray(pins)) problems.add('pins', 'an object of environment variable names to values', pins);
+    else if (strategy instanceof BlueGreenRolloutStrategy) {
+      for (const [name, value] of Object.entries(pins)) {
+        if (!ENV_NAME.test(name)) problems.add('pins', 'keyed by environment variable names (a letter, then letters, digits or "_")', name);
+        if (!Token.isUnresolved(value) && (typeof value !== 'string' || value === '')) problems.add(`pins.${name}`, 'a non-empty string', value);
+        const declared = strategy.invariants[name];
+        if (declared !== undefined && !Token.isUnresolved(declared) && !Token.isUnresolved(value) && declared !== value) {
+          problems.add(`strategy (blueGreen) invariants.${name}`, `the release pin the new version carries (${JSON.stringify(value)}): the switch could never pass`, declared);
+        }
+      }
+    }
+    problems.throwIfAny(`BlueGreenSwitch.attach() in '${Stack.of(this).node.path}'`);
+
+    const { alias, deploymentGroup, version } = options;
+    const blueGreen = strategy as BlueGreenRolloutStrategy;
+    for (const scope of [alias, deploymentGroup, options.probe] as Array<IConstruct | undefined>) {
+      if (scope === undefined) continue;
+      if (Stack.of(scope) !== Stack.of(this)) throw new Error(`BlueGreenSwitch of stack '${Stack.of(this).stackName}' can only attach its own stack's resources, got '${scope.node.path}'`);
+    }
+    if (this.attached.has(alias.node.path)) throw new Error(`BlueGreenSwitch: the alias '${alias.node.path}' is already attached`);
+    if (this.configs[deploymentGroup.deploymentGroupName] !== undefined) throw new Error(`BlueGreenSwitch: the deployment group '${deploymentGroup.node.path}' is already attached`);
+    this.attached.add(alias.node.path);
+
+    const fn = alias.version.lambda;
+    const aliasArns = [fn.functionArn, `${fn.functionArn}:${alias.aliasName}`];
+    const application = deploymentGroup.application;
+    const consumers = blueGreen.freezeConsumers;
+    this.configs[deploymentGroup.deploymentGroupName] = {
+      ...blueGreen._config(),
+      invariants: { ...pins, ...blueGreen.invariants },
+      freeze: consumers.map((c) => c.eventSourceMappingId),
+      alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
+      ...(options.probe ? { probeFunctionArn: options.probe.function.functionArn } : {}),
+    };
+
+    // The state machine: flip this alias, report on this group, run the probe.
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns }));
+    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:PutLifecycleEventHookExecutionStatus'], resources: [deploymentGroup.deploymentGroupArn] }));
+    if (options.probe) {
+      // The unqualified probe function only (DeltaSProbe.grantRun would add `:*`, which the machine never calls).
+      iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [options.probe.function.functionArn] });
+      this.warnOnTightProbe(alias, blueGreen, options.probe);
+    }
+
+    // The hook: this group's deployments and AppSpec, this alias's version (the phase), Failed when it cannot start.
+    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
+      resources: [deploymentGroup.deploymentGroupArn],
+    }));
+    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetApplicationRevision'], resources: [application.applicationArn] }));
+    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias'], resources: aliasArns }));
+    this.safetyNetRule.addEventPattern({ detail: { application: [application.applicationName], deploymentGroup: [deploymentGroup.deploymentGroupName] } });
+
+    // The worker: the new version's configuration, this alias's alarms.
+    this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [version.functionArn] }));
+    if (options.alarms && options.alarms.length > 0) {
+      this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: options.alarms.map((a) => a.alarmArn) }));
+    }
+    // The consumers: the worker pauses and resumes them, the safety net resumes them.
+    if (consumers.length > 0) {
+      const mappings = consumers.map((c) => c.eventSourceMappingArn);
+      this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'], resources: mappings }));
+      this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateEventSourceMapping'], resources: mappings }));
+    }
+
+    if (options.wireHooks !== false) {
+      deploymentGroup.addPreHook(this.hookFunction);
+      deploymentGroup.addPostHook(this.hookFunction);
+    }
+    return this.hookFunction;
+  }
+
+  /** The configuration written for one deployment group (its name as given to `attach()`), for tests and tools. @internal */
+  public _configOf(deploymentGroupName: string): BlueGreenAliasConfig | undefined {
+    return this.configs[deploymentGroupName];
+  }
+
+  private warnOnTightProbe(alias: lambda.Alias, strategy: BlueGreenRolloutStrategy, probe: DeltaSProbe): void {
+    const questions = probe.goldItems.slice(0, strategy.smokeQuestions);
+    const invocations = 2 * probe.config.seeds * questions.reduce((n, item) => n + 1 + item.paraphrases.length, 0);
+    const rounds = Math.ceil(invocations / probe.config.concurrency);
+    const perAnswer = strategy.probeBudget.toSeconds() / Math.max(1, rounds);
+    if (perAnswer < TIGHT_SECONDS_PER_ANSWER) {
+      Annotations.of(alias).addWarningV2('cdk-rollout-guardrails:blueGreenProbeBudget',
+        `a hold-and-watch probe run makes ${invocations} invocations, ${probe.config.concurrency} at a time (${rounds} rounds), and is cut off at `
+        + `${strategy.probeBudget.toHumanString()}: each answer must come within ${perAnswer.toFixed(2)} s on average, or the run counts as a breach and flips back; `
+        + 'raise the probe\'s concurrency, or make sure your function answers that fast');
+    }
+  }
+}

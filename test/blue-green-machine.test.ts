@@ -1,0 +1,700 @@
+// The blue-green state machine: its definition (states, retries, catches, the JSONata lookup), the grants
+// of its three principals, cdk-nag's AwsSolutions pack, and runs of the synthesised definition itself with a
+// small interpreter of the JSONata Amazon States Language it uses (Pass, Choice, Wait, Task with Arguments /
+// Output / Assign / Catch / TimeoutSeconds, Parallel, Succeed, Fail), every `{% %}` evaluated by the jsonata
+// library. The worker Task runs the real worker (lambdas/blue-green/worker.ts, with the real hold engine and
+// invariant checker) against mocked SDK clients; the probe and the SDK integrations are stubs that record
+// their calls. Time is simulated: Wait states and tasks advance the clock. Retries are not simulated (their
+// shape is asserted below): a stubbed failure goes straight to the catch.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import jsonata from 'jsonata';
+import { BlueGreenSwitch, DeltaSProbe, GoldSet, RolloutStrategy } from '../lib';
+import { createWorkerHandler } from '../lambdas/blue-green/worker';
+import { BlueGreenExecutionInput } from '../lib/private/blue-green-config';
+import { FEATURE_FLAGS, testFunction, testStack } from './util';
+
+type Json = any;
+const GOLD = GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'));
+
+/** A stack with two blue-green aliases: `GroupA` with probe, alarm, pins and two consumers; `GroupB` bare. */
+function build(stack: Stack = testStack()) {
+  const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GOLD });
+  const app = new codedeploy.LambdaApplication(stack, 'App', { applicationName: 'App' });
+  const make = (id: string) => {
+    const fn = testFunction(stack, `Fn${id}`);
+    const version = fn.currentVersion;
+    const alias = new lambda.Alias(stack, `Live${id}`, { aliasName: 'live', version });
+    const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, `Group${id}`, {
+      alias, application: app, deploymentGroupName: `Group${id}`, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
+    });
+    return { fn, version, alias, deploymentGroup };
+  };
+  const a = make('A');
+  const b = make('B');
+  const alarm = new cloudwatch.Alarm(stack, 'GatesA', { metric: a.fn.metricErrors(), threshold: 1, evaluationPeriods: 1, alarmName: 'GatesA' });
+  const jobs = a.fn.addEventSourceMapping('Jobs', { eventSourceArn: 'arn:aws:sqs:eu-west-1:123456789012:jobs' });
+  const audit = lambda.EventSourceMapping.fromEventSourceMappingId(stack, 'Audit', 'uuid-audit');
+  const strategy = RolloutStrategy.blueGreen({ freezeConsumers: [jobs, audit], invariants: { INDEX_HASH: 'abc' } });
+  const bg = BlueGreenSwitch.of(stack);
+  const hookA = bg.attach({ ...a, strategy, probe, alarms: [alarm], pins: { SCHEMA_REV: 'v3' } });
+  const hookB = bg.attach({ ...b });
+  return { stack, a, b, alarm, jobs, probe, bg, hookA, hookB, strategy };
+}
+
+const built = build();
+const template = Template.fromStack(built.stack);
+const json = template.toJSON();
+const logicalId = (c: { node: { defaultChild?: unknown } }) => built.stack.getLogicalId(c.node.defaultChild as never);
+
+/** The definition, tokens made readable: a deployment group's or alarm's Ref → its name, Ref → logical ID, GetAtt Arn → `arn:<logical ID>`. */
+function definition(): { StartAt: string; States: Record<string, Json> } {
+  const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as Json;
+  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as Json[];
+  const text = parts.map((p) => {
+    if (typeof p === 'string') return p;
+    if (p.Ref === 'AWS::Partition') return 'aws';
+    if (p.Ref) return json.Resources[p.Ref]?.Properties?.DeploymentGroupName ?? json.Resources[p.Ref]?.Properties?.AlarmName ?? p.Ref;
+    if (p['Fn::GetAtt']) return `arn:${p['Fn::GetAtt'][0]}`;
+    throw new Error(`unexpected token ${JSON.stringify(p)}`);
+  }).join('');
+  return JSON.parse(text);
+}
+const def = definition();
+const WORKER = `arn:${logicalId(built.bg.workerFunction)}`;
+const PROBE = `arn:${logicalId(built.probe.function)}`;
+
+/** Every state of the definition, branches included. */
+function allStates(states: Record<string, Json> = def.States): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [name, state] of Object.entries(states)) {
+    out[name] = state;
+    for (const branch of state.Branches ?? []) Object.assign(out, allStates(branch.States));
+  }
+  return out;
+}
+const states = allStates();
+
+describe('BlueGreenSwitch: the definition', () => {
+  test('is one JSONata state machine per stack, with one hook, one worker and one rule, and no resource per alias', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.resourceCountIs('AWS::SSM::Parameter', 0);
+    const mine = Object.values(template.findResources('AWS::Lambda::Function')).filter((f: Json) => String(f.Properties.Description ?? '').startsWith('cdk-rollout-guardrails blue-green'));
+    expect(mine.map((f: Json) => f.Properties.Handler).sort()).toEqual(['index.hook', 'index.worker']);
+    expect(mine.every((f: Json) => f.Properties.Environment === undefined || Object.keys(f.Properties.Environment.Variables).join() === 'STATE_MACHINE_ARN')).toBe(true);
+    expect((def as Json).QueryLanguage).toBe('JSONata');
+    expect(built.hookA).toBe(built.bg.hookFunction);
+    expect(built.hookB).toBe(built.bg.hookFunction);
+  });
+
+  test('selects the alias\'s configuration by deployment group name with one JSONata $lookup in LoadConfig', async () => {
+    expect(def.StartAt).toBe('LoadConfig');
+    const expression = /^\{%(.*)%\}$/s.exec(states.LoadConfig.Assign.config)![1];
+    expect(expression).toMatch(/^ \(\$c := \$lookup\(\{"GroupA":\{.*\},"GroupB":\{.*\}\}, \$states\.input\.deploymentGroupName\); \$exists\(\$c\) \? \$c : null\) $/s);
+    const a = await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'GroupA' } } });
+    expect(a).toEqual({
+      holdSeconds: 900, checkIntervalSeconds: 10, metricDelaySeconds: 20, probeBudgetSeconds: 45, smokeQuestions: 20,
+      stopRules: { maxDeltaSP95Drift: 0.15, minCoverage: 0.6, maxLambdaFlipRate: 0.2, max5xxRate: 0.01, minInvocations: 100 },
+      invariants: { SCHEMA_REV: 'v3', INDEX_HASH: 'abc' },
+      freeze: [logicalId(built.jobs), 'uuid-audit'],
+      alarmNames: ['GatesA'],
+      probeFunctionArn: PROBE,
+    });
+    const b = await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'GroupB' } } });
+    expect(b).toMatchObject({ invariants: {}, freeze: [], alarmNames: [] });
+    expect(b.probeFunctionArn).toBeUndefined();
+    expect(await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'Other' } } })).toBeNull();
+    expect(states.Route.Choices[0]).toEqual({ Condition: '{% $config = null %}', Next: 'ReportUnconfigured' });
+  });
+
+  test('walks invariants → smoke → freeze → report before the switch, and holds with two loops after it', () => {
+    expect(states.Route.Choices[1]).toEqual({ Condition: "{% $phase = 'BeforeAllowTraffic' %}", Next: 'CheckInvariants' });
+    expect(states.Route.Default).toBe('HoldAndWatch');
+    expect(states.CheckInvariants.Next).toBe('InvariantsHeld');
+    expect(states.InvariantsHeld).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'HasSmoke' }] });
+    expect(states.HasSmoke).toMatchObject({ Default: 'Freeze', Choices: [{ Next: 'Smoke' }] });
+    expect(states.SmokePassed).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'Freeze' }] });
+    expect(states.Freeze.Next).toBe('ReportBeforeSucceeded');
+    expect(states.BeforeDone.Type).toBe('Succeed');
+    expect(states.HoldAndWatch.Branches.map((b: Json) => b.StartAt)).toEqual(['Watch', 'HasHoldProbe']);
+    expect(states.WatchRoute.Choices.map((c: Json) => c.Next)).toEqual(['WatchWait', 'MetricsHeld']);
+    expect(states.WatchRoute.Default).toBe('MetricsBreach');
+    expect(states.MetricsBreach).toMatchObject({ Type: 'Fail', Error: 'StopRuleBroken' });
+    expect(states.HoldProbe.Next).toBe('JudgeProbe');
+    expect(states.ProbeRoute.Default).toBe('ProbeBreach');
+    expect(states.HoldAndWatch.Next).toBe('ResumeAfterHold');
+    expect(states.ResumeAfterHold.Next).toBe('ReportAfterSucceeded');
+    expect(states.FlipBack.Next).toBe('ResumeAfterFlip');
+    expect(states.ResumeAfterFlip.Next).toBe('ReportAfterFailed');
+    expect(states.ReportAfterFailed.Next).toBe('RolledBack');
+  });
+
+  test('flips back with UpdateAlias to the old version, routing cleared, in bounded time', () => {
+    expect(states.FlipBack).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:lambda:updateAlias',
+      Arguments: { FunctionName: '{% $target.functionName %}', Name: '{% $target.alias %}', FunctionVersion: '{% $target.currentVersion %}', RoutingConfig: { AdditionalVersionWeights: {} } },
+      TimeoutSeconds: 4,
+      Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 1, IntervalSeconds: 1, BackoffRate: 2 }],
+    });
+    expect(states.FlipBackOnError.Arguments).toEqual(states.FlipBack.Arguments);
+    expect(states.Watch.TimeoutSeconds).toBe(5);
+    expect(states.HoldProbe.TimeoutSeconds).toBe('{% $states.input.config.probeBudgetSeconds %}');
+  });
+
+  test('catches every error of every task outside the hold into the path that flips back, resumes and reports Failed', () => {
+    const outside = Object.entries(def.States).filter(([, s]) => s.Type === 'Task');
+    expect(outside.length).toBeGreaterThanOrEqual(13);
+    for (const [name, state] of outside) {
+      const all = (state.Catch ?? []).find((c: Json) => c.ErrorEquals.includes('States.ALL'));
+      expect([name, all?.Next]).toEqual([name, expect.stringMatching(/^(OnError|ResumeOnError|ReportFailedOnError|Errored)$/)]);
+    }
+    expect(states.OnError.Choices).toEqual([{ Condition: "{% $phase = 'AfterAllowTraffic' %}", Next: 'FlipBackOnError' }]);
+    expect(states.OnError.Default).toBe('ResumeOnError');
+    expect(states.FlipBackOnError.Next).toBe('ResumeOnError');
+    expect(states.ResumeOnError.Next).toBe('ReportFailedOnError');
+    expect(states.ReportFailedOnError.Next).toBe('Errored');
+    // The hold: a broken rule, or any failed task inside it, reaches the Parallel's catch, which flips back.
+    expect(states.HoldAndWatch.Catch.map((c: Json) => [c.ErrorEquals, c.Next])).toEqual([[['StopRuleBroken'], 'FlipBack'], [['States.ALL'], 'FlipBack']]);
+    expect(states.HoldProbe.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'JudgeProbe' })]);
+  });
+
+  test('retries the idempotent SDK calls, Lambda\'s transient errors, and never a report that already landed', () => {
+    const sdk = { ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 };
+    for (const name of ['ReportBeforeSucceeded', 'ReportAfterSucceeded', 'ReportAfterFailed', 'ReportBeforeFailed']) {
+      expect(states[name].Retry).toEqual([{ ErrorEquals: ['CodeDeploy.LifecycleEventAlreadyCompletedException'], MaxAttempts: 0 }, sdk]);
+      expect(states[name].Catch[0]).toMatchObject({ ErrorEquals: ['CodeDeploy.LifecycleEventAlreadyCompletedException'] });
+    }
+    for (const name of ['ResumeAfterHold', 'ResumeAfterFlip', 'ResumeOnError', 'ReportFailedOnError', 'ReportUnconfigured']) expect(states[name].Retry).toEqual([sdk]);
+    for (const name of ['CheckInvariants', 'Smoke', 'Freeze']) {
+      expect(states[name].Retry).toEqual([{ ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 2 }]);
+    }
+    // Bounded in the worst-case rollback: no retry on the hold's reads.
+    for (const name of ['Watch', 'JudgeProbe', 'HoldProbe']) expect(states[name].Retry).toBeUndefined();
+  });
+
+  test('invokes the smoke probe with the direct-run event and its question limit', () => {
+    expect(states.Smoke.Arguments).toEqual({
+      FunctionName: '{% $config.probeFunctionArn %}',
+      Payload: "{% {'functionName': $target.functionName, 'alias': $target.alias, 'currentVersion': $target.currentVersion, 'targetVersion': $target.targetVersion, 'questionLimit': $config.smokeQuestions} %}",
+    });
+    expect(states.CheckInvariants.Arguments.FunctionName).toBe(WORKER);
+  });
+});
+
+describe('BlueGreenSwitch: grants', () => {
+  function statementsOf(role: unknown): Array<{ Action: string[]; Resource: Json[] }> {
+    const roleId = built.stack.getLogicalId((role as { node: { defaultChild: never } }).node.defaultChild);
+    return Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p: Json) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+      .flatMap((p: Json) => p.Properties.PolicyDocument.Statement)
+      .map((s: Json) => ({ Action: [s.Action].flat(), Resource: [s.Resource].flat() }));
+  }
+  const actions = (statements: ReturnType<typeof statementsOf>) => [...new Set(statements.flatMap((s) => s.Action))].sort();
+  const on = (statements: ReturnType<typeof statementsOf>, action: string) => statements.filter((s) => s.Action.includes(action)).flatMap((s) => s.Resource);
+  const fnArn = (fn: lambda.Function) => ({ 'Fn::GetAtt': [logicalId(fn), 'Arn'] });
+  const sorted = (values: Json[]) => values.map((v) => JSON.stringify(v)).sort();
+
+  test('the state machine may flip the attached aliases, report on their groups, invoke the worker and the probe, and nothing else', () => {
+    const machine = statementsOf(built.bg.stateMachine.role);
+    expect(actions(machine)).toEqual([
+      'codedeploy:PutLifecycleEventHookExecutionStatus', 'lambda:InvokeFunction', 'lambda:UpdateAlias',
+      'logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 'logs:DescribeLogGroups', 'logs:DescribeResourcePolicies', 'logs:GetLogDelivery',
+      'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:UpdateLogDelivery', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
+      'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+    ]);
+    expect(sorted(on(machine, 'lambda:UpdateAlias'))).toEqual(sorted([
+      fnArn(built.a.fn), { 'Fn::Join': ['', [fnArn(built.a.fn), ':live']] }, fnArn(built.b.fn), { 'Fn::Join': ['', [fnArn(built.b.fn), ':live']] },
+    ]));
+    expect(sorted(on(machine, 'lambda:InvokeFunction'))).toEqual(sorted([fnArn(built.bg.workerFunction), fnArn(built.probe.function)]));
+    expect(on(machine, 'codedeploy:PutLifecycleEventHookExecutionStatus')).toHaveLength(2);
+  });
+
+  test('the worker may read the new versions\' configuration, the attached alarms and pause and resume the listed mappings', () => {
+    const worker = statementsOf(built.bg.workerFunction.role);
+    expect(actions(worker)).toEqual([
+      'cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'lambda:GetEventSourceMapping', 'lambda:GetFunctionConfiguration', 'lambda:UpdateEventSourceMapping',
+    ]);
+    // The versions this synth publishes, exactly (`Ref` of AWS::Lambda::Version is its ARN).
+    expect(on(worker, 'lambda:GetFunctionConfiguration').map((r) => r.Ref)).toEqual([expect.stringMatching(/^FnACurrentVersion/), expect.stringMatching(/^FnBCurrentVersion/)]);
+    expect(on(worker, 'lambda:GetFunctionConfiguration').every((r) => json.Resources[r.Ref].Type === 'AWS::Lambda::Version')).toBe(true);
+    expect(on(worker, 'cloudwatch:DescribeAlarms')).toEqual([{ 'Fn::GetAtt': [logicalId(built.alarm), 'Arn'] }]);
+    expect(sorted(on(worker, 'lambda:UpdateEventSourceMapping'))).toEqual(sorted([
+      { 'Fn::Join': ['', ['arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:', { Ref: JOBS }]] },
+      'arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:uuid-audit',
+    ]));
+    expect(sorted(on(worker, 'lambda:GetEventSourceMapping'))).toEqual(sorted(on(worker, 'lambda:UpdateEventSourceMapping')));
+    expect(on(worker, 'cloudwatch:GetMetricData')).toEqual(['*']);
+  });
+
+  test('the hook may read the attached deployments and aliases, start and read the machine\'s executions, and resume the mappings', () => {
+    const hook = statementsOf(built.bg.hookFunction.role);
+    expect(actions(hook)).toEqual([
+      'codedeploy:GetApplicationRevision', 'codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus', 'lambda:GetAlias',
+      'lambda:UpdateEventSourceMapping', 'states:DescribeExecution', 'states:StartExecution', 'states:StopExecution',
+    ]);
+    expect(on(hook, 'states:StartExecution')).toEqual([{ Ref: logicalId(built.bg.stateMachine) }]);
+    expect(JSON.stringify(on(hook, 'states:StopExecution'))).toMatch(/:execution:",\{"Fn::GetAtt":\["\w+","Name"\]\},":\*"/);
+    expect(on(hook, 'lambda:GetAlias')).toHaveLength(4);
+    expect(sorted(on(hook, 'lambda:UpdateEventSourceMapping'))).toEqual(sorted(on(statementsOf(built.bg.workerFunction.role), 'lambda:UpdateEventSourceMapping')));
+  });
+
+  test('sets the hook as both hooks of each group, and listens to their FAILURE and STOP events', () => {
+    const aliases = template.findResources('AWS::Lambda::Alias');
+    const hookRef = { Ref: logicalId(built.bg.hookFunction) };
+    for (const alias of Object.values(aliases) as Json[]) {
+      expect(alias.UpdatePolicy.CodeDeployLambdaAliasUpdate).toMatchObject({ BeforeAllowTrafficHook: hookRef, AfterAllowTrafficHook: hookRef });
+    }
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.codedeploy'],
+        'detail-type': ['CodeDeploy Deployment State-change Notification'],
+        'detail': { state: ['FAILURE', 'STOP'], application: Match.anyValue(), deploymentGroup: Match.anyValue() },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(built.bg.hookFunction), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 4 } })],
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true }, TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  test('warns when a hold probe run cannot finish in its budget at one answer every 2 s', () => {
+    Annotations.fromStack(built.stack).hasWarning('/TestStack/LiveA', Match.stringLikeRegexp('a hold-and-watch probe run makes 320 invocations, 8 at a time \\(40 rounds\\), and is cut off at 45 seconds: each answer must come within 1.13 s'));
+  });
+});
+
+describe('BlueGreenSwitch.attach(): validation', () => {
+  function alias(stack: Stack, config: codedeploy.ILambdaDeploymentConfig = codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE) {
+    const fn = testFunction(stack);
+    const version = fn.currentVersion;
+    const live = new lambda.Alias(stack, 'Live', { aliasName: 'live', version });
+    return { alias: live, version, deploymentGroup: new codedeploy.LambdaDeploymentGroup(stack, 'Group', { alias: live, deploymentConfig: config }) };
+  }
+
+  test('lists every problem: a canary group, an invalid strategy, a pin the invariants contradict', () => {
+    const stack = testStack();
+    expect(() => BlueGreenSwitch.of(stack).attach({
+      ...alias(stack, codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES),
+      strategy: RolloutStrategy.blueGreen({ smokeQuestions: 5, invariants: { SCHEMA_REV: 'v4' } }),
+      pins: { SCHEMA_REV: 'v3' },
+    })).toThrow([
+      'BlueGreenSwitch.attach() in \'TestStack\' has 3 invalid props:',
+      '  - strategy (blueGreen) smokeQuestions must be an integer from 20 to 40, got: 5',
+      '  - deploymentGroup must be all-at-once (LambdaDeploymentConfig.ALL_AT_ONCE): CodeDeploy switches the alias between the two hooks, got: "CodeDeployDefault.LambdaCanary10Percent5Minutes"',
+      '  - strategy (blueGreen) invariants.SCHEMA_REV must be the release pin the new version carries ("v3"): the switch could never pass, got: "v4"',
+    ].join('\n'));
+  });
+
+  test('refuses to attach one alias twice', () => {
+    const stack = testStack();
+    const target = alias(stack);
+    BlueGreenSwitch.of(stack).attach({ ...target, wireHooks: false });
+    expect(() => BlueGreenSwitch.of(stack).attach({ ...target, wireHooks: false })).toThrow("BlueGreenSwitch: the alias 'TestStack/Live' is already attached");
+  });
+
+  test('leaves the hooks to the caller when wireHooks is false', () => {
+    const stack = testStack();
+    const target = alias(stack);
+    const hook = BlueGreenSwitch.of(stack).attach({ ...target, wireHooks: false });
+    expect(() => target.deploymentGroup.addPreHook(hook)).not.toThrow();
+    expect(() => target.deploymentGroup.addPostHook(hook)).not.toThrow();
+  });
+});
+
+test.each([
+  ['in a stack with an environment', true],
+  ['in an environment-agnostic stack', false],
+])('the blue-green switch\'s own resources pass cdk-nag\'s AwsSolutions pack %s, each acknowledgement with its reason', (_name, withEnv) => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'blue-green-nag-'));
+  const app = new App({ context: FEATURE_FLAGS, outdir });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = withEnv ? testStack(app) : new Stack(app, 'TestStack');
+  build(stack);
+  // The test's own functions and deployment groups break rules of their own; only the blue-green resources are judged.
+  try {
+    app.synth();
+  } catch {
+    // read below
+  }
+  const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+  const nag = report.pluginReports.find((p: Json) => p.pluginName === 'AwsSolutions');
+  const mine = (v: Json) => (v.violatingConstructs ?? []).some((c: Json) => c.constructPath.startsWith('TestStack/BlueGreenSwitch/'));
+  expect(nag.violations.filter(mine).map((v: Json) => v.ruleName)).toEqual([]);
+  const acknowledged = nag.suppressedViolations.filter((v: Json) => String(v.acknowledgedAt).startsWith('TestStack/BlueGreenSwitch'));
+  expect(acknowledged.map((v: Json) => v.ruleName.replace(/\[.*\]$/, '')).sort()).toEqual([
+    'AwsSolutions-IAM4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5',
+  ]);
+  for (const v of acknowledged) expect(v.reason.length).toBeGreaterThan(20);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Runs of the definition
+
+interface Call { readonly state: string; readonly resource: string; readonly args: Json; readonly at: number }
+interface Run {
+  readonly end: 'Succeed' | 'Fail';
+  readonly endState: string;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly output?: Json;
+  readonly calls: Call[];
+  readonly visited: string[];
+  readonly outputs: Record<string, Json[]>;
+}
+class TaskError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+type Stub = (state: string, resource: string, args: Json, clock: number) => Promise<Json>;
+
+async function evaluate(template: Json, bindings: Record<string, Json>): Promise<Json> {
+  if (Array.isArray(template)) return Promise.all(template.map((t) => evaluate(t, bindings)));
+  if (typeof template === 'string') {
+    const m = /^\{%(.*)%\}$/s.exec(template);
+    if (!m) return template;
+    return jsonata(m[1]).evaluate({}, bindings).catch((e: Json) => {
+      throw new Error(`${e.code}: ${e.message} in ${m[1].slice(0, 200)}`);
+    });
+  }
+  if (template === null || typeof template !== 'object') return template;
+  const out: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(template)) {
+    const v = await evaluate(value, bindings);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+/** Runs states from `startAt` with `input`, variables `vars` (shared with the caller), from `clock` ms. */
+async function runStates(all: Record<string, Json>, startAt: string, input: Json, vars: Record<string, Json>, context: Json, stub: Stub, trace: { calls: Call[]; visited: string[]; outputs: Record<string, Json[]> }, start: number):
+Promise<{ end: 'Succeed' | 'Fail'; endState: string; error?: string; cause?: string; output?: Json; clock: number }> {
+  let name = startAt;
+  let data = input;
+  let clock = start;
+  const bind = (extra: Json = {}) => ({ ...vars, parse: (s: string) => JSON.parse(s), states: { input: data, context, ...extra } });
+  const assign = async (state: Json, extra: Json = {}) => {
+    if (!state.Assign) return;
+    const values = await evaluate(state.Assign, bind(extra));
+    Object.assign(vars, values);
+    for (const key of Object.keys(state.Assign)) if (!(key in values)) vars[key] = null;
+  };
+  const record = (state: string, output: Json) => (trace.outputs[state] ??= []).push(output);
+  for (let i = 0; i < 5000; i++) {
+    const state = all[name];
+    trace.visited.push(name);
+    const goTo = async (next: string, output: Json) => {
+      record(name, output);
+      data = output;
+      name = next;
+    };
+    switch (state.Type) {
+      case 'Pass': {
+        const output = state.Output !== undefined ? await evaluate(state.Output, bind()) : data;
+        await assign(state);
+        await goTo(state.Next, output);
+        break;
+      }
+      case 'Choice': {
+        let next = state.Default;
+        for (const choice of state.Choices) {
+          if (await evaluate(choice.Condition, bind())) {
+            next = choice.Next;
+            break;
+          }
+        }
+        await assign(state);
+        await goTo(next, data);
+        break;
+      }
+      case 'Wait':
+        clock += Number(await evaluate(state.Seconds, bind())) * 1000;
+        await goTo(state.Next, data);
+        break;
+      case 'Task': {
+        const args = await evaluate(state.Arguments, bind());
+        const timeout = state.TimeoutSeconds === undefined ? undefined : Number(await evaluate(state.TimeoutSeconds, bind()));
+        trace.calls.push({ state: name, resource: state.Resource, args, at: clock });
+        try {
+          const result = await stub(name, state.Resource, args, clock);
+          clock += result?.__tookMs ?? 1000;
+          if (timeout !== undefined && (result?.__tookMs ?? 1000) > timeout * 1000) throw new TaskError('States.Timeout', `${name} took longer than ${timeout} s`);
+          const output = state.Output !== undefined ? await evaluate(state.Output, bind({ result })) : result;
+          await assign(state, { result });
+          await goTo(state.Next, output);
+        } catch (error) {
+          if (!(error instanceof TaskError)) throw error;
+          const errorOutput = { Error: error.name, Cause: error.message };
+          const handler = (state.Catch ?? []).find((c: Json) => c.ErrorEquals.includes(error.name) || c.ErrorEquals.includes('States.ALL'));
+          if (!handler) return { end: 'Fail', endState: name, error: error.name, cause: error.message, clock };
+          const output = handler.Output !== undefined ? await evaluate(handler.Output, bind({ errorOutput })) : errorOutput;
+          await assign(handler, { errorOutput });
+          await goTo(handler.Next, output);
+        }
+        break;
+      }
+      case 'Parallel': {
+        const args = await evaluate(state.Arguments, bind());
+        // Each branch in its own simulated time; the earliest failure stops the others (Step Functions' semantics).
+        const traces: Array<{ calls: Call[]; visited: string[]; outputs: Record<string, Json[]> }> = state.Branches.map(() => ({ calls: [], visited: trace.visited, outputs: trace.outputs }));
+        const results = await Promise.all(state.Branches.map((b: Json, i: number) => runStates({ ...all, ...b.States }, b.StartAt, args, { ...vars }, context, stub, traces[i], clock)));
+        const failed = results.filter((r) => r.end === 'Fail').sort((x, y) => x.clock - y.clock)[0];
+        // A failed branch stops the others: what they would have called after it did not happen.
+        trace.calls.push(...traces.flatMap((t) => t.calls).filter((c) => !failed || c.at <= failed.clock).sort((x, y) => x.at - y.at));
+        if (failed) {
+          clock = failed.clock;
+          const errorOutput = { Error: failed.error, Cause: failed.cause };
+          const handler = (state.Catch ?? []).find((c: Json) => c.ErrorEquals.includes(failed.error) || c.ErrorEquals.includes('States.ALL'));
+          if (!handler) return { ...failed, clock };
+          await assign(handler, { errorOutput });
+          await goTo(handler.Next, errorOutput);
+        } else {
+          clock = Math.max(...results.map((r) => r.clock));
+          const result = results.map((r) => r.output);
+          const output = state.Output !== undefined ? await evaluate(state.Output, bind({ result })) : result;
+          await goTo(state.Next, output);
+        }
+        break;
+      }
+      case 'Succeed': {
+        const output = state.Output !== undefined ? await evaluate(state.Output, bind()) : data;
+        record(name, output);
+        return { end: 'Succeed', endState: name, output, clock };
+      }
+      case 'Fail':
+        return { end: 'Fail', endState: name, error: await evaluate(state.Error, bind()), cause: await evaluate(state.Cause, bind()), clock };
+      default:
+        throw new Error(`unsupported state type ${state.Type}`);
+    }
+  }
+  throw new Error('the machine did not end within 5000 states');
+}
+
+async function run(input: BlueGreenExecutionInput, stub: Stub): Promise<Run & { clock: number }> {
+  const trace = { calls: [] as Call[], visited: [] as string[], outputs: {} as Record<string, Json[]> };
+  const result = await runStates(states, def.StartAt, input, {}, { Execution: { Input: input } }, stub, trace, input.startedAt);
+  return { ...result, ...trace };
+}
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const TARGET = { functionName: 'answer-fn', alias: 'live', currentVersion: '7', targetVersion: '8' };
+const JOBS = logicalId(built.jobs);
+
+function execution(phase: 'BeforeAllowTraffic' | 'AfterAllowTraffic', overrides: Partial<BlueGreenExecutionInput> = {}): BlueGreenExecutionInput {
+  return {
+    deploymentId: 'd-ABC', lifecycleEventHookExecutionId: `hook-${phase}`, applicationName: 'App', deploymentGroupName: 'GroupA',
+    phase, target: TARGET, startedAt: T0, ...(phase === 'AfterAllowTraffic' ? { frozen: [JOBS] } : {}), ...overrides,
+  };
+}
+
+/** The probe's direct-run answer: the report fields the hold reads. */
+function probeAnswer(drifted: boolean): Json {
+  return {
+    status: drifted ? 'Failed' : 'Succeeded',
+    reasons: drifted ? ['minCoverage: median coverage of the new version 0.45 < 0.7'] : [],
+    report: {
+      new: { deltaSP95: drifted ? 0.71 : 0.31, coverageMedian: drifted ? 0.45 : 1 },
+      current: { deltaSP95: 0.3 },
+      lambdaFlips: drifted ? [{ id: 'q1', current: 'convergent', new: 'recursive' }] : [],
+      plan: { questions: 20 },
+    },
+  };
+}
+
+interface World {
+  readonly environment?: Record<string, string>;
+  /** Epoch ms from which 5 % of the new version's requests fail (whole minutes from then on). */
+  readonly errorsFrom?: number;
+  /** Epoch ms from which the probe sees drifted answers. */
+  readonly driftFrom?: number;
+  readonly smokeDrifted?: boolean;
+  /** ms a hold probe run takes. @default 30 s */
+  readonly probeMs?: number;
+  readonly failState?: string;
+}
+
+/** The AWS side: the real worker over mocked SDK clients, stubs for the probe and the SDK integrations. */
+function world(w: World = {}): Stub {
+  let clock = T0;
+  const lambdaMock = mockClient(LambdaClient);
+  const cw = mockClient(CloudWatchClient);
+  lambdaMock.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: w.environment ?? { SCHEMA_REV: 'v3', INDEX_HASH: 'abc' } } });
+  lambdaMock.on(GetEventSourceMappingCommand, { UUID: JOBS }).resolves({ State: 'Enabled' });
+  lambdaMock.on(GetEventSourceMappingCommand, { UUID: 'uuid-audit' }).resolves({ State: 'Disabled' });
+  lambdaMock.on(UpdateEventSourceMappingCommand).resolves({});
+  cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'GatesA', StateValue: 'OK' }] });
+  cw.on(GetMetricDataCommand).callsFake((request) => {
+    // 5 % of the minute's requests fail for the part of the minute after errorsFrom; the rest fail 1 in 1200.
+    const minuteStart = request.StartTime.getTime();
+    const share = w.errorsFrom === undefined ? 0 : Math.min(1, Math.max(0, (minuteStart + 60_000 - w.errorsFrom) / 60_000));
+    return { MetricDataResults: [{ Id: 'i', Values: [1200] }, { Id: 'e', Values: [Math.max(1, Math.round(60 * share))] }] };
+  });
+  const worker = createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), now: () => clock, log: () => undefined });
+  return async (state, resource, args, at) => {
+    clock = at;
+    if (state === w.failState) throw new TaskError('Lambda.Unknown', `${state} failed`);
+    if (resource.endsWith(':lambda:invoke') && args.FunctionName === WORKER) return { Payload: await worker(args.Payload), __tookMs: 1000 };
+    if (resource.endsWith(':lambda:invoke') && args.FunctionName === PROBE) {
+      if (state === 'Smoke') return { Payload: probeAnswer(w.smokeDrifted === true), __tookMs: 30_000 };
+      return { Payload: probeAnswer(w.driftFrom !== undefined && at >= w.driftFrom), __tookMs: w.probeMs ?? 30_000 };
+    }
+    if (resource.endsWith(':lambda:updateAlias') || resource.endsWith(':putLifecycleEventHookExecutionStatus')) return { __tookMs: 500 };
+    throw new Error(`unexpected task ${state} ${resource}`);
+  };
+}
+
+const reports = (r: Run) => r.calls.filter((c) => c.resource.endsWith('putLifecycleEventHookExecutionStatus')).map((c) => [c.state, c.args.Status, c.args.LifecycleEventHookExecutionId]);
+const workerOps = (r: Run, op: string) => r.calls.filter((c) => c.args?.Payload?.op === op);
+
+describe('BlueGreenSwitch: runs of the definition', () => {
+  test('before the switch: invariants hold, the smoke passes, running consumers are paused and remembered, Succeeded', async () => {
+    const r = await run(execution('BeforeAllowTraffic'), world());
+    expect(r).toMatchObject({ end: 'Succeed', endState: 'BeforeDone' });
+    expect(r.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasSmoke', 'Smoke', 'SmokePassed', 'Freeze', 'ReportBeforeSucceeded', 'BeforeDone']);
+    expect(r.calls.find((c) => c.state === 'Smoke')?.args.Payload).toEqual({ ...TARGET, questionLimit: 20 });
+    expect(reports(r)).toEqual([['ReportBeforeSucceeded', 'Succeeded', 'hook-BeforeAllowTraffic']]);
+    // The hook of AfterAllowTraffic reads `frozen` from this output: only the mapping that was running.
+    expect(r.output).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/before', status: 'Succeeded', frozen: [JOBS], invariants: { passed: true }, smoke: { passed: true, questions: 20 } });
+    expect(r.outputs.Freeze[0]).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/freeze', frozen: [JOBS], skipped: [{ uuid: 'uuid-audit', state: 'Disabled' }] });
+  });
+
+  test('before the switch: a pin mismatch reports Failed with the names and both values, before any probe or pause', async () => {
+    const r = await run(execution('BeforeAllowTraffic'), world({ environment: { SCHEMA_REV: 'v2' } }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'BeforeFailed', error: 'BeforeAllowTrafficFailed' });
+    expect(reports(r)).toEqual([['ReportBeforeFailed', 'Failed', 'hook-BeforeAllowTraffic']]);
+    expect(r.calls.some((c) => c.state === 'Smoke' || c.state === 'Freeze')).toBe(false);
+    expect(JSON.parse(r.cause!).invariants.reasons).toEqual(['INDEX_HASH: expected "abc", version 8 has no INDEX_HASH', 'SCHEMA_REV: expected "v3", version 8 has "v2"']);
+  });
+
+  test('before the switch: a failed smoke probe reports Failed and pauses nothing', async () => {
+    const r = await run(execution('BeforeAllowTraffic'), world({ smokeDrifted: true }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'BeforeFailed' });
+    expect(workerOps(r, 'freeze')).toHaveLength(0);
+    expect(JSON.parse(r.cause!).smoke).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/smoke', passed: false, status: 'Failed', reasons: ['minCoverage: median coverage of the new version 0.45 < 0.7'], questions: 20 });
+  });
+
+  test('an alias without a probe skips the smoke and the probe loop', async () => {
+    const before = await run(execution('BeforeAllowTraffic', { deploymentGroupName: 'GroupB' }), world({ environment: {} }));
+    expect(before.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasSmoke', 'Freeze', 'ReportBeforeSucceeded', 'BeforeDone']);
+    expect(before.output.frozen).toEqual([]);
+    const after = await run(execution('AfterAllowTraffic', { deploymentGroupName: 'GroupB', frozen: [] }), world());
+    expect(after).toMatchObject({ end: 'Succeed', endState: 'Switched' });
+    expect(after.visited).toContain('NoHoldProbe');
+    expect(after.calls.some((c) => c.args.FunctionName === PROBE)).toBe(false);
+  });
+
+  test('after the switch: a healthy version is held and watched 15 minutes, its consumers resumed, Succeeded', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world());
+    expect(r).toMatchObject({ end: 'Succeed', endState: 'Switched' });
+    const watches = workerOps(r, 'watch');
+    const probes = r.calls.filter((c) => c.state === 'HoldProbe');
+    // A read of 1 s every 10 s for 900 s (0, 11, …, 902 s: the last one says succeed); a probe run of 30 s,
+    // its 1 s judgement and 10 s wait (0, 41, …, 902 s).
+    expect(watches.length).toBe(83);
+    expect(probes.length).toBe(23);
+    expect(r.calls.some((c) => c.state === 'FlipBack')).toBe(false);
+    expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload.mappings)).toEqual([[JOBS]]);
+    expect(reports(r)).toEqual([['ReportAfterSucceeded', 'Succeeded', 'hook-AfterAllowTraffic']]);
+    expect(r.outputs.ReportAfterSucceeded[0]).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/outcome', status: 'Succeeded', phase: 'AfterAllowTraffic', resumed: [JOBS], target: TARGET });
+    // Each check is a structured record in its state's output.
+    const check = r.outputs.Watch[0].decision;
+    expect(check).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/check', source: 'metrics', check: 1, next: 'continue' });
+    expect(check.rules[0]).toEqual({ rule: 'max5xxRate', measured: 1 / 1200, threshold: 0.01, passed: true, reason: '5xx rate of the new version 0.0833 % (1 of 1200) ≤ 1 %' });
+    expect(r.outputs.JudgeProbe[0].decision.rules.map((x: Json) => x.rule)).toEqual(['maxDeltaSP95Drift', 'minCoverage', 'maxLambdaFlipRate']);
+  });
+
+  test('after the switch: a 5xx breach flips the alias back within the worst-case rollback, resumes the consumers and reports Failed', async () => {
+    // A breach of the 5xx rule is a one-minute datapoint above 1 %, counted from the start of that minute (as the
+    // gates' worst-case detection time is): minutes 3 to 13 of the hold, each at another phase of the 11 s loop.
+    const times: number[] = [];
+    for (let minute = 3; minute <= 13; minute++) {
+      const breachAt = T0 + minute * 60_000;
+      const r = await run(execution('AfterAllowTraffic'), world({ errorsFrom: breachAt }));
+      const flip = r.calls.find((c) => c.state === 'FlipBack')!;
+      times.push(flip.at + 500 - breachAt);
+      if (minute > 3) continue;
+      expect(r).toMatchObject({ end: 'Fail', endState: 'RolledBack', error: 'StopRuleBroken' });
+      expect(flip.args).toEqual({ FunctionName: 'answer-fn', Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: {} } });
+      expect(r.visited.slice(-4)).toEqual(['FlipBack', 'ResumeAfterFlip', 'ReportAfterFailed', 'RolledBack']);
+      expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload.mappings)).toEqual([[JOBS]]);
+      expect(reports(r)).toEqual([['ReportAfterFailed', 'Failed', 'hook-AfterAllowTraffic']]);
+      const breach = JSON.parse(r.cause!);
+      expect(breach).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/check', source: 'metrics', next: 'rollback' });
+      expect(breach.reasons[0]).toMatch(/^stop rule broken \d+ s into the hold, flipping back: 5xx rate of the new version 5 % \(60 of 1200\) > 1 %$/);
+      expect(r.outputs.FlipBack[0]).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/flip', from: '8', to: '7', breach });
+      // The probe loop was stopped with the metric loop's failure.
+      expect(r.calls.filter((c) => c.at > flip.at && c.state === 'HoldProbe')).toHaveLength(0);
+    }
+    // The minute's end (60 s) + the metric delay (20 s) + at most one loop (10 s wait + 1 s read) + the read + the flip.
+    expect(Math.max(...times)).toBeLessThanOrEqual(built.strategy.worstCaseRollback!.toMilliseconds());
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(80_000);
+  });
+
+  test('after the switch: answers that drift flip back on the probe\'s stop rules, the metric loop stopped with it', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world({ driftFrom: T0 + 3 * 60_000 }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'RolledBack' });
+    const breach = JSON.parse(r.cause!);
+    expect(breach.source).toBe('probe');
+    expect(breach.rules.filter((x: Json) => x.passed === false).map((x: Json) => x.reason)).toEqual([
+      'ΔS p95 drift (new 0.71 − old 0.3) 0.41 > 0.15', 'median coverage of the new version 0.45 < 0.6',
+    ]);
+    const flip = r.calls.find((c) => c.state === 'FlipBack')!;
+    expect(flip.at - (T0 + 3 * 60_000)).toBeLessThanOrEqual(built.strategy.rollbackTime!.onProbe.toMilliseconds());
+    // The metric loop was stopped with the probe loop's failure.
+    expect(r.calls.filter((c) => c.state === 'Watch' && c.at > flip.at)).toHaveLength(0);
+  });
+
+  test('after the switch: a probe run that outlasts its budget counts as a breach', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world({ probeMs: 50_000 }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'RolledBack' });
+    expect(JSON.parse(r.cause!).rules).toEqual([{ rule: 'probe', measured: 'Unavailable', threshold: 'a probe report', passed: false, reason: 'the ΔS probe gave no measurements: States.Timeout: HoldProbe took longer than 45 s' }]);
+  });
+
+  test('after the switch: a failed watch is an error of the hold: flipped back, resumed, Failed', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world({ failState: 'Watch' }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'RolledBack' });
+    expect(JSON.parse(r.cause!)).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/error', error: 'Lambda.Unknown', cause: 'Watch failed' });
+    expect(workerOps(r, 'unfreeze')).toHaveLength(1);
+  });
+
+  test('an error before the switch resumes what was paused and reports Failed, without flipping', async () => {
+    const r = await run(execution('BeforeAllowTraffic'), world({ failState: 'ReportBeforeSucceeded' }));
+    expect(r.visited.slice(-5)).toEqual(['ReportBeforeSucceeded', 'OnError', 'ResumeOnError', 'ReportFailedOnError', 'Errored']);
+    expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload.mappings)).toEqual([[JOBS]]);
+    expect(reports(r).map(([state, status]) => [state, status])).toEqual([['ReportBeforeSucceeded', 'Succeeded'], ['ReportFailedOnError', 'Failed']]);
+    expect(r.calls.some((c) => c.resource.endsWith(':lambda:updateAlias'))).toBe(false);
+  });
+
+  test('an error after the hold flips back before it resumes and reports Failed', async () => {
+    const r = await run(execution('AfterAllowTraffic', { deploymentGroupName: 'GroupB', frozen: [] }), world({ failState: 'ReportAfterSucceeded' }));
+    expect(r.visited.slice(-5)).toEqual(['OnError', 'FlipBackOnError', 'ResumeOnError', 'ReportFailedOnError', 'Errored']);
+    expect(JSON.parse(r.cause!)).toEqual({ Error: 'Lambda.Unknown', Cause: 'ReportAfterSucceeded failed' });
+  });
+
+  test('a deployment group this machine does not know reports Failed', async () => {
+    const r = await run(execution('BeforeAllowTraffic', { deploymentGroupName: 'Stranger' }), world());
+    expect(r).toMatchObject({ end: 'Fail', endState: 'Unconfigured', error: 'NotConfigured', cause: 'no blue-green configuration for deployment group Stranger' });
+    expect(reports(r)).toEqual([['ReportUnconfigured', 'Failed', 'hook-BeforeAllowTraffic']]);
+  });
+});
+
+test('the hold is as long as the strategy says', async () => {
+  const stack = testStack();
+  const fn = testFunction(stack);
+  const version = fn.currentVersion;
+  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version });
+  const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Group', { alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE });
+  BlueGreenSwitch.of(stack).attach({ alias, version, deploymentGroup, strategy: RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(30), checkInterval: Duration.seconds(5) }) });
+  expect(BlueGreenSwitch.of(stack)._configOf(deploymentGroup.deploymentGroupName)).toMatchObject({ holdSeconds: 1800, checkIntervalSeconds: 5 });
+});
