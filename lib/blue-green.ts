@@ -107,7 +107,9 @@ export class BlueGreenSwitch extends Construct {
       acknowledgeManagedPolicy(f, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
       return f;
     };
-    this.workerFunction = fn('Worker', 'worker', 'invariants, freeze and resume, metric checks and probe judgements of the state machine', Duration.seconds(30));
+    // Up to 15 minutes for the warm gate's wait for READY (RolloutStrategy.blueGreen({ warmup }) keeps it to 14);
+    // every other operation is cut off much sooner by its Task state's TimeoutSeconds.
+    this.workerFunction = fn('Worker', 'worker', 'invariants, warm gate, freeze and resume, metric checks and probe judgements of the state machine', Duration.minutes(15));
     // GetMetricData has no resource-level permissions.
     this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     Validations.of(this.workerFunction).acknowledge({
@@ -242,6 +244,13 @@ export class BlueGreenSwitch extends Construct {
     this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [version.functionArn] }));
     if (options.alarms && options.alarms.length > 0) {
       this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: options.alarms.map((a) => a.alarmArn) }));
+    }
+    // The warm gate: temporary provisioned concurrency on exactly the new version, and its warm pings.
+    if (blueGreen._config().warmup) {
+      this.workerFunction.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['lambda:PutProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:DeleteProvisionedConcurrencyConfig', 'lambda:InvokeFunction'],
+        resources: [version.functionArn],
+      }));
     }
     // The consumers: the worker pauses and resumes them, the safety net resumes them.
     if (consumers.length > 0) {

@@ -482,7 +482,7 @@ export interface BlueGreenWarmupOptions {
    */
   readonly pings?: number;
   /**
-   * How long to wait for READY.
+   * How long to wait for READY; at most 14 minutes.
    * @default Duration.minutes(5)
    */
   readonly readyTimeout?: Duration;
@@ -535,7 +535,9 @@ export interface BlueGreenRolloutOptions {
    */
   readonly metricDelay?: Duration;
   /**
-   * The warm gate before the smoke probe.
+   * The warm gate before the smoke probe (lambdas/warmup/warm-gate.ts `prewarm`): temporary provisioned concurrency
+   * on the new version, READY in time, then warm pings; a failure reports Failed. The temporary configuration is
+   * deleted when the consumers are resumed.
    * @default - no warm gate
    */
   readonly warmup?: BlueGreenWarmupOptions;
@@ -671,7 +673,7 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
         if (warmup.concurrency === undefined) problems.add(`${p} warmup.concurrency`, 'set (provisioned concurrency to have READY)', warmup.concurrency);
         problems.integer(`${p} warmup.concurrency`, warmup.concurrency, 1, 10_000);
         problems.integer(`${p} warmup.pings`, warmup.pings, 1, 100);
-        seconds('warmup.readyTimeout', warmup.readyTimeout, 1, 900, 'from 1 second to 15 minutes');
+        seconds('warmup.readyTimeout', warmup.readyTimeout, 1, 840, 'from 1 second to 14 minutes (the worker\'s 15-minute timeout less a minute for the pings)');
       }
     }
 

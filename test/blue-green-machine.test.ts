@@ -10,7 +10,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
+import {
+  DeleteProvisionedConcurrencyConfigCommand, GetEventSourceMappingCommand, GetFunctionConfigurationCommand, GetProvisionedConcurrencyConfigCommand,
+  InvokeCommand, LambdaClient, PutProvisionedConcurrencyConfigCommand, UpdateEventSourceMappingCommand,
+} from '@aws-sdk/client-lambda';
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -27,7 +30,7 @@ import { FEATURE_FLAGS, testFunction, testStack } from './util';
 type Json = any;
 const GOLD = GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'));
 
-/** A stack with two blue-green aliases: `GroupA` with probe, alarm, pins and two consumers; `GroupB` bare. */
+/** A stack with two blue-green aliases: `GroupA` with probe, alarm, pins, warm gate and two consumers; `GroupB` bare. */
 function build(stack: Stack = testStack()) {
   const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GOLD });
   const app = new codedeploy.LambdaApplication(stack, 'App', { applicationName: 'App' });
@@ -45,7 +48,7 @@ function build(stack: Stack = testStack()) {
   const alarm = new cloudwatch.Alarm(stack, 'GatesA', { metric: a.fn.metricErrors(), threshold: 1, evaluationPeriods: 1, alarmName: 'GatesA' });
   const jobs = a.fn.addEventSourceMapping('Jobs', { eventSourceArn: 'arn:aws:sqs:eu-west-1:123456789012:jobs' });
   const audit = lambda.EventSourceMapping.fromEventSourceMappingId(stack, 'Audit', 'uuid-audit');
-  const strategy = RolloutStrategy.blueGreen({ freezeConsumers: [jobs, audit], invariants: { INDEX_HASH: 'abc' } });
+  const strategy = RolloutStrategy.blueGreen({ freezeConsumers: [jobs, audit], invariants: { INDEX_HASH: 'abc' }, warmup: { concurrency: 2, pings: 2, readyTimeout: Duration.minutes(1) } });
   const bg = BlueGreenSwitch.of(stack);
   const hookA = bg.attach({ ...a, strategy, probe, alarms: [alarm], pins: { SCHEMA_REV: 'v3' } });
   const hookB = bg.attach({ ...b });
@@ -110,6 +113,7 @@ describe('BlueGreenSwitch: the definition', () => {
       freeze: [logicalId(built.jobs), 'uuid-audit'],
       alarmNames: ['GatesA'],
       probeFunctionArn: PROBE,
+      warmup: { concurrency: 2, pings: 2, readyTimeoutSeconds: 60 },
     });
     const b = await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'GroupB' } } });
     expect(b).toMatchObject({ invariants: {}, freeze: [], alarmNames: [] });
@@ -122,7 +126,10 @@ describe('BlueGreenSwitch: the definition', () => {
     expect(states.Route.Choices[1]).toEqual({ Condition: "{% $phase = 'BeforeAllowTraffic' %}", Next: 'CheckInvariants' });
     expect(states.Route.Default).toBe('HoldAndWatch');
     expect(states.CheckInvariants.Next).toBe('InvariantsHeld');
-    expect(states.InvariantsHeld).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'HasSmoke' }] });
+    expect(states.InvariantsHeld).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'HasWarmup' }] });
+    expect(states.HasWarmup).toMatchObject({ Default: 'HasSmoke', Choices: [{ Condition: '{% $exists($config.warmup) %}', Next: 'Warmup' }] });
+    expect(states.Warmup.TimeoutSeconds).toBe('{% $config.warmup.readyTimeoutSeconds + 60 %}');
+    expect(states.WarmupPassed).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'HasSmoke' }] });
     expect(states.HasSmoke).toMatchObject({ Default: 'Freeze', Choices: [{ Next: 'Smoke' }] });
     expect(states.SmokePassed).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'Freeze' }] });
     expect(states.Freeze.Next).toBe('ReportBeforeSucceeded');
@@ -176,7 +183,7 @@ describe('BlueGreenSwitch: the definition', () => {
       expect(states[name].Catch[0]).toMatchObject({ ErrorEquals: ['CodeDeploy.LifecycleEventAlreadyCompletedException'] });
     }
     for (const name of ['ResumeAfterHold', 'ResumeAfterFlip', 'ResumeOnError', 'ReportFailedOnError', 'ReportUnconfigured']) expect(states[name].Retry).toEqual([sdk]);
-    for (const name of ['CheckInvariants', 'Smoke', 'Freeze']) {
+    for (const name of ['CheckInvariants', 'Warmup', 'Smoke', 'Freeze']) {
       expect(states[name].Retry).toEqual([{ ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 2 }]);
     }
     // Bounded in the worst-case rollback: no retry on the hold's reads.
@@ -223,8 +230,12 @@ describe('BlueGreenSwitch: grants', () => {
   test('the worker may read the new versions\' configuration, the attached alarms and pause and resume the listed mappings', () => {
     const worker = statementsOf(built.bg.workerFunction.role);
     expect(actions(worker)).toEqual([
-      'cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'lambda:GetEventSourceMapping', 'lambda:GetFunctionConfiguration', 'lambda:UpdateEventSourceMapping',
+      'cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'lambda:DeleteProvisionedConcurrencyConfig', 'lambda:GetEventSourceMapping', 'lambda:GetFunctionConfiguration',
+      'lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction', 'lambda:PutProvisionedConcurrencyConfig', 'lambda:UpdateEventSourceMapping',
     ]);
+    // The warm gate of GroupA: its new version only.
+    expect(on(worker, 'lambda:PutProvisionedConcurrencyConfig').map((r) => r.Ref)).toEqual([expect.stringMatching(/^FnACurrentVersion/)]);
+    expect(on(worker, 'lambda:InvokeFunction')).toEqual(on(worker, 'lambda:PutProvisionedConcurrencyConfig'));
     // The versions this synth publishes, exactly (`Ref` of AWS::Lambda::Version is its ARN).
     expect(on(worker, 'lambda:GetFunctionConfiguration').map((r) => r.Ref)).toEqual([expect.stringMatching(/^FnACurrentVersion/), expect.stringMatching(/^FnBCurrentVersion/)]);
     expect(on(worker, 'lambda:GetFunctionConfiguration').every((r) => json.Resources[r.Ref].Type === 'AWS::Lambda::Version')).toBe(true);
@@ -522,6 +533,8 @@ interface World {
   /** ms a hold probe run takes. @default 30 s */
   readonly probeMs?: number;
   readonly failState?: string;
+  /** The provisioned concurrency status Lambda reports for the warm gate. @default READY */
+  readonly warmStatus?: 'READY' | 'FAILED';
 }
 
 /** The AWS side: the real worker over mocked SDK clients, stubs for the probe and the SDK integrations. */
@@ -533,6 +546,10 @@ function world(w: World = {}): Stub {
   lambdaMock.on(GetEventSourceMappingCommand, { UUID: JOBS }).resolves({ State: 'Enabled' });
   lambdaMock.on(GetEventSourceMappingCommand, { UUID: 'uuid-audit' }).resolves({ State: 'Disabled' });
   lambdaMock.on(UpdateEventSourceMappingCommand).resolves({});
+  lambdaMock.on(GetProvisionedConcurrencyConfigCommand).rejects(Object.assign(new Error('none'), { name: 'ProvisionedConcurrencyConfigNotFoundException' }));
+  lambdaMock.on(PutProvisionedConcurrencyConfigCommand).resolves({ Status: w.warmStatus ?? 'READY', StatusReason: w.warmStatus === 'FAILED' ? 'FUNCTION_ERROR_INIT_FAILURE' : undefined });
+  lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200 });
+  lambdaMock.on(DeleteProvisionedConcurrencyConfigCommand).resolves({});
   cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'GatesA', StateValue: 'OK' }] });
   cw.on(GetMetricDataCommand).callsFake((request) => {
     // 5 % of the minute's requests fail for the part of the minute after errorsFrom; the rest fail 1 in 1200.
@@ -540,7 +557,7 @@ function world(w: World = {}): Stub {
     const share = w.errorsFrom === undefined ? 0 : Math.min(1, Math.max(0, (minuteStart + 60_000 - w.errorsFrom) / 60_000));
     return { MetricDataResults: [{ Id: 'i', Values: [1200] }, { Id: 'e', Values: [Math.max(1, Math.round(60 * share))] }] };
   });
-  const worker = createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), now: () => clock, log: () => undefined });
+  const worker = createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), now: () => clock, log: () => undefined, sleep: async () => undefined });
   return async (state, resource, args, at) => {
     clock = at;
     if (state === w.failState) throw new TaskError('Lambda.Unknown', `${state} failed`);
@@ -561,12 +578,22 @@ describe('BlueGreenSwitch: runs of the definition', () => {
   test('before the switch: invariants hold, the smoke passes, running consumers are paused and remembered, Succeeded', async () => {
     const r = await run(execution('BeforeAllowTraffic'), world());
     expect(r).toMatchObject({ end: 'Succeed', endState: 'BeforeDone' });
-    expect(r.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasSmoke', 'Smoke', 'SmokePassed', 'Freeze', 'ReportBeforeSucceeded', 'BeforeDone']);
+    expect(r.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasWarmup', 'Warmup', 'WarmupPassed', 'HasSmoke', 'Smoke', 'SmokePassed', 'Freeze', 'ReportBeforeSucceeded', 'BeforeDone']);
     expect(r.calls.find((c) => c.state === 'Smoke')?.args.Payload).toEqual({ ...TARGET, questionLimit: 20 });
     expect(reports(r)).toEqual([['ReportBeforeSucceeded', 'Succeeded', 'hook-BeforeAllowTraffic']]);
     // The hook of AfterAllowTraffic reads `frozen` from this output: only the mapping that was running.
     expect(r.output).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/before', status: 'Succeeded', frozen: [JOBS], invariants: { passed: true }, smoke: { passed: true, questions: 20 } });
     expect(r.outputs.Freeze[0]).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/freeze', frozen: [JOBS], skipped: [{ uuid: 'uuid-audit', state: 'Disabled' }] });
+    expect(r.output.warmup).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/warmup', passed: true, status: 'READY', pingsSent: 2, pingsFailed: 0 });
+  });
+
+  test('before the switch: a warm gate that fails reports Failed with its reasons, before the smoke', async () => {
+    const r = await run(execution('BeforeAllowTraffic'), world({ warmStatus: 'FAILED' }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'BeforeFailed' });
+    expect(r.calls.some((c) => c.state === 'Smoke' || c.state === 'Freeze')).toBe(false);
+    const warmup = JSON.parse(r.cause!).warmup;
+    expect(warmup).toMatchObject({ passed: false, status: 'FAILED' });
+    expect(warmup.reasons.join(' ')).toContain('FUNCTION_ERROR_INIT_FAILURE');
   });
 
   test('before the switch: a pin mismatch reports Failed with the names and both values, before any probe or pause', async () => {
@@ -586,7 +613,7 @@ describe('BlueGreenSwitch: runs of the definition', () => {
 
   test('an alias without a probe skips the smoke and the probe loop', async () => {
     const before = await run(execution('BeforeAllowTraffic', { deploymentGroupName: 'GroupB' }), world({ environment: {} }));
-    expect(before.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasSmoke', 'Freeze', 'ReportBeforeSucceeded', 'BeforeDone']);
+    expect(before.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasWarmup', 'HasSmoke', 'Freeze', 'ReportBeforeSucceeded', 'BeforeDone']);
     expect(before.output.frozen).toEqual([]);
     const after = await run(execution('AfterAllowTraffic', { deploymentGroupName: 'GroupB', frozen: [] }), world());
     expect(after).toMatchObject({ end: 'Succeed', endState: 'Switched' });
@@ -604,7 +631,8 @@ describe('BlueGreenSwitch: runs of the definition', () => {
     expect(watches.length).toBe(83);
     expect(probes.length).toBe(23);
     expect(r.calls.some((c) => c.state === 'FlipBack')).toBe(false);
-    expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload.mappings)).toEqual([[JOBS]]);
+    expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload)).toEqual([{ op: 'unfreeze', mappings: [JOBS], release: { functionName: 'answer-fn', version: '8' } }]);
+    expect(r.outputs.ResumeAfterHold[0]).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/unfreeze', resumed: [JOBS], warmupReleased: true });
     expect(reports(r)).toEqual([['ReportAfterSucceeded', 'Succeeded', 'hook-AfterAllowTraffic']]);
     expect(r.outputs.ReportAfterSucceeded[0]).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/outcome', status: 'Succeeded', phase: 'AfterAllowTraffic', resumed: [JOBS], target: TARGET });
     // Each check is a structured record in its state's output.

@@ -9,6 +9,7 @@ import { BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PE
 import { functionNameOf } from '../staged/gate';
 import { AlarmState, decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
+import { prewarm, PrewarmResult, releaseWarmup } from '../warmup/warm-gate';
 
 type Target = BlueGreenExecutionInput['target'];
 
@@ -16,7 +17,9 @@ type Target = BlueGreenExecutionInput['target'];
 export type WorkerEvent =
   | { readonly op: 'invariants'; readonly target: Target; readonly config: BlueGreenAliasConfig }
   | { readonly op: 'freeze'; readonly mappings: readonly string[] }
-  | { readonly op: 'unfreeze'; readonly mappings: readonly string[] }
+  | { readonly op: 'warmup'; readonly target: Target; readonly config: BlueGreenAliasConfig }
+  /** `release`: also delete the warm gate's temporary provisioned concurrency on this version. */
+  | { readonly op: 'unfreeze'; readonly mappings: readonly string[]; readonly release?: { readonly functionName: string; readonly version: string } | null }
   | { readonly op: 'watch'; readonly target: Target; readonly config: BlueGreenAliasConfig; readonly holdStartedAt: number; readonly holdEndsAt: number; readonly check: number }
   | {
     readonly op: 'judgeProbe'; readonly target: Target; readonly config: BlueGreenAliasConfig; readonly holdStartedAt: number;
@@ -36,9 +39,17 @@ export interface FreezeDecision {
 export interface UnfreezeDecision {
   readonly kind: `${typeof DECISION_KIND}/unfreeze`;
   readonly resumed: string[];
+  /** The warm gate's temporary provisioned concurrency: deleted, not there, or why it could not be deleted. */
+  readonly warmupReleased?: boolean | string;
 }
 
-export type WorkerResult = InvariantDecision | FreezeDecision | UnfreezeDecision | HoldDecision;
+/** The record of the warm gate. */
+export interface WarmupDecision extends Omit<PrewarmResult, 'ok'> {
+  readonly kind: `${typeof DECISION_KIND}/warmup`;
+  readonly passed: boolean;
+}
+
+export type WorkerResult = InvariantDecision | WarmupDecision | FreezeDecision | UnfreezeDecision | HoldDecision;
 
 /** The worker's AWS clients and clock; tests pass mocks. */
 export interface WorkerDependencies {
@@ -48,6 +59,8 @@ export interface WorkerDependencies {
   readonly now?: () => number;
   /** @default console.log */
   readonly log?: (line: string) => void;
+  /** The warm gate's wait. @default a setTimeout promise */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** Mapping states counted as running: paused before the switch, resumed after it. */
@@ -97,12 +110,36 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
         result = checkInvariants(event.config.invariants ?? {}, configuration.Environment?.Variables, event.target.targetVersion);
         break;
       }
+      case 'warmup': {
+        const warm = event.config.warmup;
+        if (!warm) {
+          result = { kind: `${DECISION_KIND}/warmup`, passed: true, reasons: ['no warm gate configured'], waitedMs: 0, status: 'NONE', reused: false, pingsSent: 0, pingsFailed: 0 };
+          break;
+        }
+        const { ok, ...rest } = await prewarm({ lambda: deps.lambda, now, sleep: deps.sleep }, {
+          functionName: event.target.functionName,
+          version: event.target.targetVersion,
+          concurrency: warm.concurrency,
+          readyTimeoutMs: warm.readyTimeoutSeconds * 1000,
+          pings: warm.pings,
+        });
+        result = { kind: `${DECISION_KIND}/warmup`, passed: ok, ...rest };
+        break;
+      }
       case 'freeze':
         result = await freeze(deps.lambda, event.mappings ?? [], log);
         break;
-      case 'unfreeze':
-        result = await unfreeze(deps.lambda, event.mappings ?? []);
+      case 'unfreeze': {
+        const resumed = await unfreeze(deps.lambda, event.mappings ?? []);
+        // The temporary warm-up goes either way (held: the alias's own provisioned concurrency takes over; flipped
+        // back: a version without traffic should not keep paying). Failing to delete it does not fail the switch.
+        const release = event.release;
+        const warmupReleased = release
+          ? await releaseWarmup({ lambda: deps.lambda }, release).then((r) => r.deleted, (e: Error) => `not released: ${e.message}`)
+          : undefined;
+        result = warmupReleased === undefined ? resumed : { ...resumed, warmupReleased };
         break;
+      }
       case 'watch': {
         const at = now();
         const [alarms, traffic] = await Promise.all([
@@ -122,7 +159,7 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
         });
         break;
       default:
-        throw new Error(`expected an event with op invariants, freeze, unfreeze, watch or judgeProbe, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+        throw new Error(`expected an event with op invariants, warmup, freeze, unfreeze, watch or judgeProbe, got: ${JSON.stringify(event)?.slice(0, 200)}`);
     }
     log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green', op: event.op, ...result }));
     return result;

@@ -52,8 +52,8 @@ export interface BlueGreenAliasConfig {
   /** The ΔS probe function; absent when no probe is attached (no smoke, no probe branch while holding). */
   readonly probeFunctionArn?: string;
   /**
-   * The warm gate (provisioned concurrency READY, warm pings) before the smoke probe. Carried for the warm
-   * gate of lambdas/warmup; the state machine does not run it yet.
+   * The warm gate (lambdas/warmup/warm-gate.ts: temporary provisioned concurrency READY on the new version, warm
+   * pings) before the smoke probe; released when the consumers are resumed.
    */
   readonly warmup?: BlueGreenWarmupConfig;
 }

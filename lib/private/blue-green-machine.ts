@@ -72,7 +72,8 @@ export interface BlueGreenDefinitionProps {
  *
  * LoadConfig → Route on the phase the hook found:
  * - no configuration for the deployment group: ReportUnconfigured → Unconfigured
- * - BeforeAllowTraffic: CheckInvariants → InvariantsHeld → HasSmoke → Smoke → SmokePassed → Freeze →
+ * - BeforeAllowTraffic: CheckInvariants → InvariantsHeld → HasWarmup → Warmup → WarmupPassed → HasSmoke → Smoke →
+ *   SmokePassed → Freeze →
  *   ReportBeforeSucceeded → BeforeDone (its output lists the paused consumers for the AfterAllowTraffic
  *   execution); a failed check: ReportBeforeFailed → BeforeFailed (nothing is paused yet)
  * - AfterAllowTraffic: HoldAndWatch, a Parallel of two loops until the hold is over:
@@ -93,7 +94,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     arguments: { ...HOOK, Status: 'Failed' }, output: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'error': $error} %}`,
   }).addRetry(SDK_RETRY);
   reportFailedOnError.addCatch(errored).next(errored);
-  const resumeOnError = workerTask(scope, 'ResumeOnError', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch').addRetry(SDK_RETRY);
+  const resumeOnError = workerTask(scope, 'ResumeOnError', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch').addRetry(SDK_RETRY);
   resumeOnError.addCatch(reportFailedOnError).next(reportFailedOnError);
   const flipBackOnError = flip(scope, 'FlipBackOnError', 'Point the alias back at the old version after an error');
   flipBackOnError.addCatch(resumeOnError).next(resumeOnError);
@@ -116,6 +117,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
       startedAt: '{% $states.input.startedAt %}',
       frozen: '{% $exists($states.input.frozen) ? $states.input.frozen : [] %}',
       invariants: null,
+      warmup: null,
       smoke: null,
       breach: null,
       error: null,
@@ -136,11 +138,11 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   // ---- BeforeAllowTraffic ----
   const beforeDone = sfn.Succeed.jsonata(scope, 'BeforeDone', {
     comment: 'CodeDeploy switches the alias; the AfterAllowTraffic execution reads `frozen` from this output',
-    outputs: `{% {'kind': ${kind('before')}, 'status': 'Succeeded', 'frozen': $frozen, 'invariants': $invariants, 'smoke': $smoke} %}`,
+    outputs: `{% {'kind': ${kind('before')}, 'status': 'Succeeded', 'frozen': $frozen, 'invariants': $invariants, 'warmup': $warmup, 'smoke': $smoke} %}`,
   });
   const beforeFailed = sfn.Fail.jsonata(scope, 'BeforeFailed', {
     error: 'BeforeAllowTrafficFailed',
-    cause: `{% $string({'kind': ${kind('before')}, 'status': 'Failed', 'invariants': $invariants, 'smoke': $smoke}) %}`,
+    cause: `{% $string({'kind': ${kind('before')}, 'status': 'Failed', 'invariants': $invariants, 'warmup': $warmup, 'smoke': $smoke}) %}`,
   });
   const reportBeforeFailed = task(scope, 'ReportBeforeFailed', {
     comment: 'Report Failed: the new version broke an invariant or the smoke probe; nothing was paused', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
@@ -178,11 +180,23 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     .when(sfn.Condition.jsonata('{% $exists($config.probeFunctionArn) %}'), smoke)
     .otherwise(freeze);
 
+  // The worker waits for READY itself, up to readyTimeoutSeconds; a minute more for the pings and the report.
+  const warmup = catchAll(workerTask(scope, 'Warmup', props.workerArn, "{'op': 'warmup', 'target': $target, 'config': $config}",
+    'The warm gate: temporary provisioned concurrency READY on the new version, then warm pings', undefined, undefined,
+    '{% $config.warmup.readyTimeoutSeconds + 60 %}').addRetry(LAMBDA_RETRY));
+  const warmupPassed = sfn.Choice.jsonata(scope, 'WarmupPassed', { assign: { warmup: '{% $states.input %}' } })
+    .when(sfn.Condition.jsonata('{% $states.input.passed %}'), hasSmoke)
+    .otherwise(reportBeforeFailed);
+  warmup.next(warmupPassed);
+  const hasWarmup = sfn.Choice.jsonata(scope, 'HasWarmup', { comment: 'The warm gate only when configured' })
+    .when(sfn.Condition.jsonata('{% $exists($config.warmup) %}'), warmup)
+    .otherwise(hasSmoke);
+
   const checkInvariants = catchAll(workerTask(scope, 'CheckInvariants', props.workerArn, "{'op': 'invariants', 'target': $target, 'config': $config}",
     'Read the new version\'s environment (GetFunctionConfiguration) and compare its pins with the declared invariants')
     .addRetry(LAMBDA_RETRY));
   const invariantsHeld = sfn.Choice.jsonata(scope, 'InvariantsHeld', { assign: { invariants: '{% $states.input %}' } })
-    .when(sfn.Condition.jsonata('{% $states.input.passed %}'), hasSmoke)
+    .when(sfn.Condition.jsonata('{% $states.input.passed %}'), hasWarmup)
     .otherwise(reportBeforeFailed);
   checkInvariants.next(invariantsHeld);
 
@@ -258,7 +272,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
   reportAfterSucceeded.addCatch(switched, { errors: [ALREADY_REPORTED] });
   catchAll(reportAfterSucceeded).next(switched);
-  const resumeAfterHold = catchAll(workerTask(scope, 'ResumeAfterHold', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch')
+  const resumeAfterHold = catchAll(workerTask(scope, 'ResumeAfterHold', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch')
     .addRetry(SDK_RETRY));
   resumeAfterHold.next(reportAfterSucceeded);
 
@@ -271,7 +285,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
   reportAfterFailed.addCatch(rolledBack, { errors: [ALREADY_REPORTED] });
   reportAfterFailed.addCatch(errored, { assign: { error: '{% $states.errorOutput %}' } }).next(rolledBack);
-  const resumeAfterFlip = workerTask(scope, 'ResumeAfterFlip', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch')
+  const resumeAfterFlip = workerTask(scope, 'ResumeAfterFlip', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch')
     .addRetry(SDK_RETRY);
   resumeAfterFlip.addCatch(reportFailedOnError, { assign: { error: '{% $states.errorOutput %}' } }).next(reportAfterFailed);
   const flipBack = flip(scope, 'FlipBack', 'Point the alias back at the old version: the breach is over for users once this lands');
@@ -291,7 +305,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
 }
 
 /** Invokes the worker with `payload` (a JSONata object expression); its output is the worker's result unless `output` says otherwise. */
-function workerTask(scope: Construct, id: string, workerArn: string, payload: string, comment: string, assign?: Record<string, unknown>, output?: string, timeoutSeconds?: number): sfn.CustomState {
+function workerTask(scope: Construct, id: string, workerArn: string, payload: string, comment: string, assign?: Record<string, unknown>, output?: string, timeoutSeconds?: number | string): sfn.CustomState {
   return task(scope, id, {
     comment,
     resource: LAMBDA_INVOKE,
