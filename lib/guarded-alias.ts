@@ -7,7 +7,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, IConstruct } from 'constructs';
 import { CanaryMetrics } from './canary-metrics';
 import { DeltaSProbe } from './delta-s-probe';
-import { DEFAULT_GATE_THRESHOLDS, GateThresholds, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from './release-gates';
+import { ProvisionedWarmup, ProvisionedWarmupOptions } from './provisioned-warmup';
+import { DEFAULT_GATE_THRESHOLDS, DEFAULT_MAX_COLD_START_SHARE, GateThresholds, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from './release-gates';
 import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
 import { StagedRollout } from './staged-rollout';
 import { ControlVersions } from './private/control-version';
@@ -100,6 +101,16 @@ export interface GuardedAliasProps {
    * @default - no notifications
    */
   readonly notifications?: sns.ITopic;
+  /**
+   * Provisioned concurrency on the alias (fixed or auto-scaled) and the warm gate: before any traffic moves,
+   * the new version gets a temporary provisioned concurrency, READY within `readyTimeout`, and warm pings
+   * (see ProvisionedWarmup). With the staged strategy the state machine runs the warm gate before the first
+   * shift; with canary, linear or allAtOnce the `probe` runs it in its BeforeAllowTraffic hook, so it needs
+   * one. Adds the cold-start gate (`gates.maxColdStartShare`, default 0.05) as an alarm the deployment group
+   * watches.
+   * @default - no provisioned concurrency, no warm gate
+   */
+  readonly warmup?: ProvisionedWarmupOptions;
 }
 
 /** The release identity of a GuardedAlias's function (see the runtime's `pinGuard` and `withRelease`). */
@@ -161,6 +172,10 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
   public readonly probeAlarm?: cloudwatch.Alarm;
   /** Canary-versus-control metrics of this alias. */
   public readonly metrics: CanaryMetrics;
+  /** The alias's provisioned concurrency and warm gate, if `warmup` is set. */
+  public readonly warmup?: ProvisionedWarmup;
+  /** The cold-start gate's alarm (the new version's cold-start share), watched by the deployment group; with `warmup` only. */
+  public readonly coldStartAlarm?: cloudwatch.Alarm;
   /**
    * Worst-case time from a breach of a gate to its alarm firing (see `worstCaseDetectionTime()` in
    * release-gates.ts); CodeDeploy stops the deployment at its next poll of the alarms.
@@ -212,9 +227,20 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     if (strategy instanceof StagedRolloutStrategy && props?.preTrafficHook !== undefined) {
       problems.add('preTrafficHook', 'left out with a staged strategy (its BeforeAllowTraffic hook starts the staged rollout; CodeDeploy runs one hook per phase: use postTrafficHook, or canary/linear)', describeConstruct(props.preTrafficHook));
     }
-    const ownAlarms = props?.probe !== undefined ? 4 : 3;
+    if (props?.warmup !== undefined && (typeof props.warmup !== 'object' || props.warmup === null)) {
+      problems.add('warmup', 'an object of ProvisionedWarmupOptions ({ provisionedConcurrency } or { autoScaling })', props.warmup);
+    } else if (props?.warmup !== undefined && props.probe === undefined && strategy instanceof RolloutStrategy && !(strategy instanceof StagedRolloutStrategy)) {
+      problems.add('warmup', `left out with ${STRATEGY_NAMES[strategy.kind] ?? strategy.kind} unless a probe is set (the ΔS probe runs the warm gate in its BeforeAllowTraffic hook; the staged strategy runs it itself): set \`probe\`, or use RolloutStrategy.staged()`,
+        new Described(JSON.stringify(props.warmup)));
+    }
+    if (props?.warmup === undefined && props?.gates && typeof props.gates === 'object' && props.gates.maxColdStartShare !== undefined) {
+      problems.add('gates.maxColdStartShare', 'left out without a warmup (it judges cold starts after the warm gate: set `warmup` too)', props.gates.maxColdStartShare);
+    }
+    const ownAlarms = 3 + (props?.probe !== undefined ? 1 : 0) + (props?.warmup !== undefined ? 1 : 0);
     if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + ownAlarms > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
-      problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - ownAlarms} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the ${ownAlarms === 4 ? 'gates and the probe take 4' : 'gates take 3'})`, new Described(`${props.alarms!.length} alarms`));
+      const takers = ['gates', ...(props.probe ? ['the probe'] : []), ...(props.warmup ? ['the cold-start gate'] : [])];
+      const own = `${takers.length === 1 ? 'gates' : `${takers.slice(0, -1).join(', ')} and ${takers[takers.length - 1]}`} take ${ownAlarms}`;
+      problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - ownAlarms} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the ${own})`, new Described(`${props.alarms!.length} alarms`));
     }
     if (props?.notifications !== undefined && !(typeof props.notifications === 'object' && props.notifications !== null && 'topicArn' in props.notifications && 'grantPublish' in props.notifications)) {
       problems.add('notifications', 'an SNS topic (sns.ITopic)', describeConstruct(props.notifications));
@@ -260,6 +286,10 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       version: this.version,
       description: props.description,
     });
+
+    if (props.warmup) {
+      this.warmup = new ProvisionedWarmup(this, 'Warmup', { ...props.warmup, alias: this.alias, version: this.version });
+    }
 
     // The control's p95 needs the version users are on before this deployment; the stack's control-version
     // resource reads it from the alias before CloudFormation updates the alias.
@@ -311,6 +341,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         controlVersion: this.controlVersion,
         deploymentGroup: this.deploymentGroup,
         gates: Object.fromEntries(PROBE_GATE_NAMES.filter((n) => props.gates?.[n] !== undefined).map((n) => [n, props.gates![n]])),
+        // The staged machine runs the warm gate itself; otherwise the probe's BeforeAllowTraffic hook does.
+        warmup: strategy instanceof StagedRolloutStrategy ? undefined : this.warmup,
       });
       this.addAlarm(this.probeAlarm);
       // The probe is the hook of both phases. It is not wired like a user's hook (wireHook): it reads the
@@ -320,6 +352,19 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [props.probe.function.functionArn] });
       // The probe's grants (on this deployment's control version) must be in place before CodeDeploy runs it.
       this.alias.node.addDependency(props.probe.function);
+    }
+    if (this.warmup) {
+      const threshold = props.gates?.maxColdStartShare ?? DEFAULT_MAX_COLD_START_SHARE;
+      this.coldStartAlarm = new cloudwatch.Alarm(this, 'ColdStartShare', {
+        metric: this.warmup.metricColdStartShare(this.releaseId, { period: Duration.minutes(1) }),
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: `cdk-rollout-guardrails cold-start gate of ${this.node.path}: the new release's cold-start share (withRelease telemetry, warm pings excluded) > ${threshold}`,
+      });
+      this.addAlarm(this.coldStartAlarm);
     }
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
     if (strategy instanceof StagedRolloutStrategy) {
@@ -336,6 +381,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         thresholds: props.gates,
         wirePreHook: false,
         notifications: props.notifications,
+        warmup: this.warmup,
       });
       this.preHook = starter;
       iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [starter.functionArn] });
@@ -351,7 +397,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         releaseId: this.releaseId,
         strategy: strategy.toString(),
         thresholds,
-        alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : [])],
+        alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : []), ...(this.coldStartAlarm ? [this.coldStartAlarm] : [])],
       });
     }
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
@@ -362,7 +408,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       validate: () => {
         const count = this.alarms.length;
         return count > MAX_ALARMS_PER_DEPLOYMENT_GROUP
-          ? [`GuardedAlias '${this.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added${this.probeAlarm ? ', the probe\'s among them' : ''})`]
+          ? [`GuardedAlias '${this.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added${this.probeAlarm ? ', the probe\'s among them' : ''}${this.coldStartAlarm ? ', the cold-start gate\'s among them' : ''})`]
           : [];
       },
     });
@@ -493,6 +539,9 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     }
   }
 }
+
+/** How a user writes each strategy kind, for messages. */
+const STRATEGY_NAMES: Record<string, string> = { CANARY: 'canary', LINEAR: 'linear', ALL_AT_ONCE: 'allAtOnce', STAGED: 'staged', BLUE_GREEN: 'blueGreen' };
 
 const HOOK_TARGETS = new WeakMap<lambda.Function, GuardedAlias>();
 

@@ -81,8 +81,9 @@ export interface ProvisionedWarmupOptions {
   readonly warmPings?: number;
   /**
    * Longest the warm gate waits for the new version's provisioned concurrency to be READY: whole seconds from
-   * 30 seconds to 12 minutes (the gate runs inside a Lambda hook, which has at most 15 minutes).
-   * @default Duration.minutes(10)
+   * 30 seconds to 12 minutes (the gate runs inside a Lambda hook, which has at most 15 minutes). Allocation
+   * usually takes a minute or two; the default leaves room for the default probe in the same hook.
+   * @default Duration.minutes(5)
    */
   readonly readyTimeout?: Duration;
 }
@@ -211,7 +212,7 @@ export class ProvisionedWarmup extends Construct {
     if (props?.warmPings !== undefined && isCount(warmConcurrency) && Number.isInteger(props.warmPings) && props.warmPings > warmConcurrency) {
       problems.add('warmPings', `at most warmConcurrency (${warmConcurrency}): more concurrent pings than provisioned environments spill over to on-demand ones`, props.warmPings);
     }
-    const readyTimeout = props?.readyTimeout ?? Duration.minutes(10);
+    const readyTimeout = props?.readyTimeout ?? Duration.minutes(5);
     if (!(readyTimeout instanceof Duration)) {
       problems.add('readyTimeout', 'a Duration', readyTimeout);
     } else if (!Token.isUnresolved(readyTimeout)) {

@@ -56,7 +56,16 @@ export interface GateThresholds extends ProbeGateThresholds {
    * @default 0.01
    */
   readonly maxErrorRate?: number;
+  /**
+   * Largest allowed share of the new version's invocations that start cold, 0..1, from the runtime's
+   * `withRelease` telemetry (warm pings excluded). A gate of GuardedAlias's `warmup`: it needs one.
+   * @default 0.05 with a warm-up
+   */
+  readonly maxColdStartShare?: number;
 }
+
+/** The cold-start gate's default (the seeds' "cold-start share ≤ 5 % after warm-up"). */
+export const DEFAULT_MAX_COLD_START_SHARE = 0.05;
 
 /** The metric gates: the thresholds that become CloudWatch alarms. */
 export type MetricGateThresholds = Pick<GateThresholds, 'maxErrorRateDelta' | 'maxP95Ratio' | 'maxErrorRate'>;
@@ -99,13 +108,14 @@ export function validateGateThresholds(gates: GateThresholds | undefined, prefix
     problems.add(prefix, 'an object of thresholds', gates);
     return [...problems.messages];
   }
-  const known = new Set<string>([...Object.keys(DEFAULT_GATE_THRESHOLDS), ...PROBE_GATE_NAMES]);
+  const known = new Set<string>([...Object.keys(DEFAULT_GATE_THRESHOLDS), 'maxColdStartShare', ...PROBE_GATE_NAMES]);
   for (const key of Object.keys(gates)) {
     if (!known.has(key)) problems.add(`${prefix}.${key}`, `one of ${[...known].join(', ')} (unknown gate)`, key);
   }
   problems.number(`${prefix}.maxErrorRateDelta`, gates.maxErrorRateDelta, { min: 0, max: 1, maxInclusive: false });
   problems.number(`${prefix}.maxP95Ratio`, gates.maxP95Ratio, { min: 1, max: 100 });
   problems.number(`${prefix}.maxErrorRate`, gates.maxErrorRate, { min: 0, max: 1, minInclusive: false, maxInclusive: false });
+  problems.number(`${prefix}.maxColdStartShare`, gates.maxColdStartShare, { min: 0, max: 1, maxInclusive: false });
   problems.number(`${prefix}.maxDeltaS`, gates.maxDeltaS, { min: 0, max: 2 });
   problems.number(`${prefix}.maxDeltaSDrift`, gates.maxDeltaSDrift, { min: -2, max: 2 });
   problems.number(`${prefix}.minCoverage`, gates.minCoverage, { min: 0, max: 1 });

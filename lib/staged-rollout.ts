@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -10,6 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
+import { ProvisionedWarmup } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, GateThresholds, validateGateThresholds } from './release-gates';
 import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
 import { handlerCode } from './private/assets';
@@ -58,6 +59,13 @@ export interface StagedAttachOptions {
    * @default - no notifications
    */
   readonly notifications?: sns.ITopic;
+  /**
+   * The alias's provisioned concurrency and warm gate: the machine runs the warm gate before the first probe
+   * and shift (the stack's warm function, created on first use), and deletes the temporary provisioned
+   * concurrency before reporting Succeeded.
+   * @default - no warm gate
+   */
+  readonly warmup?: ProvisionedWarmup;
 }
 
 /**
@@ -94,10 +102,14 @@ export class StagedRollout extends Construct {
   /** Each attached alias's configuration by `stagedConfigKey()`: keys and values may hold string tokens. */
   private readonly configs: Record<string, StagedAliasConfig> = {};
   private readonly putMetricsStatement: iam.PolicyStatement;
+  private readonly code: lambda.Code;
+  private warm?: lambda.Function;
+  private warmTimeoutSeconds = 0;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
     const code = handlerCode('staged');
+    this.code = code;
     const fn = (fid: string, handler: string, description: string) => {
       const f = new lambda.Function(this, fid, {
         runtime: HANDLER_RUNTIME,
@@ -193,6 +205,33 @@ export class StagedRollout extends Construct {
   }
 
   /**
+   * The stack's warm function (lambdas/staged/warm.ts), created when the first alias with a warm-up is
+   * attached; its timeout covers the longest warm gate attached (the wait, the pings and a margin).
+   */
+  private warmFunction(warmup: ProvisionedWarmup): lambda.Function {
+    // The wait, 10 s for the gate's own calls, 10 s for the pings (their timeout) and 30 s to spare.
+    this.warmTimeoutSeconds = Math.max(this.warmTimeoutSeconds, warmup.warmGate.readyTimeoutSeconds + 50);
+    if (!this.warm) {
+      this.warm = new lambda.Function(this, 'Warm', {
+        runtime: HANDLER_RUNTIME,
+        handler: 'index.warm',
+        code: this.code,
+        memorySize: 256,
+        timeout: Duration.seconds(60),
+        description: 'cdk-rollout-guardrails staged rollout: the warm gate before the first shift',
+      });
+      (this.warm.node.defaultChild as lambda.CfnFunction).timeout = Lazy.number({ produce: () => this.warmTimeoutSeconds });
+      acknowledgeManagedPolicy(this.warm, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
+      this.warm.grantInvoke(this.stateMachine);
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.warm.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        reason: 'grantInvoke grants the warm function and its versions; the machine invokes the unqualified function only.',
+      });
+    }
+    return this.warm;
+  }
+
+  /**
    * Wires one alias to the stack's staged rollout and returns the starter, now the deployment group's
    * pre-traffic hook (unless `wirePreHook` is false). Grants, each scoped to this alias: the state machine may update the alias's routing,
    * run the probe and report on the deployment group; the starter may read the deployment; the gate may read the gate alarms; the safety net may read the deployment and clear the
@@ -212,6 +251,12 @@ export class StagedRollout extends Construct {
     }
     problems.addAll(validateGateThresholds(options?.thresholds, 'thresholds'));
     if (options?.probe !== undefined && !(options.probe instanceof DeltaSProbe)) problems.add('probe', 'a DeltaSProbe', String(options.probe));
+    if (options?.warmup !== undefined) {
+      if (!(options.warmup instanceof ProvisionedWarmup)) problems.add('warmup', 'a ProvisionedWarmup', String(options.warmup));
+      else if (options.warmup.alias !== options.alias || options.warmup.version !== options.version) {
+        problems.add('warmup', 'the ProvisionedWarmup of this alias and version', `the ProvisionedWarmup at '${options.warmup.node.path}'`);
+      }
+    }
     if (options?.notifications !== undefined && !isTopic(options.notifications)) problems.add('notifications', 'an SNS topic (sns.ITopic)', String(options.notifications));
     problems.throwIfAny(`StagedRollout.attach() in '${Stack.of(this).node.path}'`);
 
@@ -233,6 +278,7 @@ export class StagedRollout extends Construct {
       alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
       probeFunctionArn: options.probe?.function.functionArn,
       topicArn: options.notifications?.topicArn,
+      warmup: options.warmup ? { functionArn: this.warmFunction(options.warmup).functionArn, ...options.warmup.warmGate } : undefined,
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
@@ -259,6 +305,11 @@ export class StagedRollout extends Construct {
     }
 
     options.notifications?.grantPublish(this.stateMachine);
+    if (options.warmup) {
+      options.warmup.grantWarmGate(this.warmFunction(options.warmup));
+      // ReleaseWarmup: the temporary provisioned concurrency of this synth's version, the deployment's target.
+      this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:DeleteProvisionedConcurrencyConfig'], resources: [options.version.functionArn] }));
+    }
 
     // The starter: the deployment, its AppSpec, and Failed when it cannot start.
     this.starterFunction.addToRolePolicy(new iam.PolicyStatement({

@@ -44,12 +44,14 @@ describe('the example app', () => {
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/Gate',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/SafetyNet',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/Starter',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/Warm',
       'AwsSolutions-IAM4[AmazonAPIGatewayPushToCloudWatchLogs] at RolloutGuardrailsDemo/Api',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/Probe/Function',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/Gate',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::<ProbeFunctionCA5564E7.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::<StagedRolloutGate7DEAA04C.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
+      'AwsSolutions-IAM5[Resource::<StagedRolloutWarmD1CE4050.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<StagedRolloutStateMachine289C5D3F.Name>:*] at RolloutGuardrailsDemo/StagedRollout/SafetyNet',
     ]);
     for (const v of nag.suppressedViolations) expect(v.reason.length).toBeGreaterThan(20);
@@ -83,12 +85,19 @@ describe('the example app', () => {
       template.hasResourceProperties('AWS::Lambda::Function', { Runtime: 'nodejs24.x', Handler: 'index.handler' });
     });
 
-    test('rolls the demo function out through CodeDeploy with its gate alarms and the probe\'s ΔS alarm', () => {
+    test('rolls the demo function out through CodeDeploy with its gate alarms, the probe\'s ΔS alarm and the cold-start gate', () => {
       template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 1);
       const group = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))[0] as any;
-      expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(4);
+      expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(5);
+      expect(group.Properties.AlarmConfiguration.Alarms).toContainEqual({ Name: { Ref: stack.getLogicalId(stack.guarded.coldStartAlarm!.node.defaultChild as any) } });
       // Beside them, the shadow route's three alarms (mean ΔS, p95 ΔS, p95 latency), which CodeDeploy does not watch.
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    });
+
+    test('gives the alias provisioned concurrency, warmed on each new version by the state machine before the first shift', () => {
+      template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 } });
+      const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
+      expect(JSON.stringify(machine.Properties.DefinitionString)).toMatch(/concurrency[\\"]*:2,[\\"]*pings[\\"]*:2/);
       template.hasResource('AWS::Lambda::Alias', { UpdatePolicy: { CodeDeployLambdaAliasUpdate: {} } });
     });
 

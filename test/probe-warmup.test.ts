@@ -325,7 +325,7 @@ describe('DeltaSProbe._bind with a ProvisionedWarmup', () => {
   test('refuses at synth a readyTimeout that, with the probe\'s own time, would not fit Lambda\'s 15 minutes, naming both', () => {
     let caught: unknown;
     try {
-      bind(testStack());
+      bind(testStack(), Duration.minutes(10));
     } catch (e) {
       caught = e;
     }
@@ -334,9 +334,9 @@ describe('DeltaSProbe._bind with a ProvisionedWarmup', () => {
       + "  - warmup.readyTimeout must be at most 9 minutes 10 seconds with the probe 'TestStack/Probe': the hook runs the warm gate (readyTimeout, 10 seconds for its calls "
       + "and the probe's invokeTimeout 10 seconds for the warm pings), then the probe (budget 5 minutes, invokeTimeout 10 seconds for the last call, 20 seconds to report), "
       + "15 minutes 50 seconds in all, and Lambda stops a function after 15 minutes; lower readyTimeout or the probe's budget, got: 10 minutes");
-    // With a shorter budget the default readyTimeout fits: 600 + 10 + 10 + 240 + 10 + 20 = 890 s.
+    // With a shorter budget the same readyTimeout fits: 600 + 10 + 10 + 240 + 10 + 20 = 890 s.
     const stack = testStack();
-    const { probe } = bind(stack, undefined, { budget: Duration.minutes(4) });
+    const { probe } = bind(stack, Duration.minutes(10), { budget: Duration.minutes(4) });
     expect(Template.fromStack(stack).toJSON().Resources[logicalId(stack, probe.function)].Properties.Timeout).toBe(890);
   });
 

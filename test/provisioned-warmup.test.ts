@@ -43,9 +43,9 @@ describe('ProvisionedWarmup with a fixed count', () => {
     expect(warmup.autoScaling).toBeUndefined();
   });
 
-  test('the warm gate defaults to the same count, as many pings up to 10, and 10 minutes to be READY', () => {
-    expect(setup({ provisionedConcurrency: 5 }).warmup.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 600 });
-    expect(setup({ provisionedConcurrency: 40 }).warmup.warmGate).toEqual({ concurrency: 40, pings: 10, readyTimeoutSeconds: 600 });
+  test('the warm gate defaults to the same count, as many pings up to 10, and 5 minutes to be READY', () => {
+    expect(setup({ provisionedConcurrency: 5 }).warmup.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 300 });
+    expect(setup({ provisionedConcurrency: 40 }).warmup.warmGate).toEqual({ concurrency: 40, pings: 10, readyTimeoutSeconds: 300 });
     expect(setup({ provisionedConcurrency: 5, warmConcurrency: 8, warmPings: 0, readyTimeout: Duration.minutes(4) }).warmup.warmGate)
       .toEqual({ concurrency: 8, pings: 0, readyTimeoutSeconds: 240 });
   });
@@ -110,7 +110,7 @@ describe('ProvisionedWarmup with auto scaling', () => {
     expect(warmup.maxCapacity).toBe(20);
     expect(warmup.provisionedConcurrency).toBeUndefined();
     expect(warmup.scaling).toBeDefined();
-    expect(warmup.warmGate).toEqual({ concurrency: 2, pings: 2, readyTimeoutSeconds: 600 });
+    expect(warmup.warmGate).toEqual({ concurrency: 2, pings: 2, readyTimeoutSeconds: 300 });
   });
 
   test('takes its own utilization target', () => {

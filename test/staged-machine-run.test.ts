@@ -1,5 +1,5 @@
 // Runs the synthesised state machine definition itself, state by state, with a small interpreter of the
-// Amazon States Language features it uses (Pass, Choice, Wait, Task with Parameters / ResultSelector /
+// Amazon States Language features it uses (Pass, Choice on IsPresent / StringEquals / BooleanEquals, Wait, Task with Parameters / ResultSelector /
 // ResultPath / Catch, Succeed, Fail; the JSONata Init state is evaluated by the jsonata library). The gate Task runs the real planner (lambdas/staged/gate.ts); the
 // probe and the AWS SDK integrations are stubs that record their calls. This checks the data flow of the
 // definition (every path the states read exists when they read it), not only its shape. Retries are not
@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { DeltaSProbe, GoldSet, RolloutStrategy, StagedRollout } from '../lib';
+import { DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrategy, StagedRollout } from '../lib';
 import { planStep } from '../lambdas/staged/gate';
 import { StagedStartInput, stagedConfigKey } from '../lib/private/staged-config';
 import jsonata from 'jsonata';
@@ -37,6 +37,7 @@ function build(): { states: Record<string, Json>; startAt: string } {
       alias, version, deploymentGroup,
       probe: withProbe ? probe : undefined,
       notifications: withProbe ? new sns.Topic(stack, 'Releases') : undefined,
+      warmup: withProbe ? new ProvisionedWarmup(stack, `Warmup${id}`, { alias, version, provisionedConcurrency: 3 }) : undefined,
       strategy: withProbe ? undefined : RolloutStrategy.staged({ steps: [10, 100] }),
     });
   }
@@ -146,7 +147,11 @@ async function run(machine: { states: Record<string, Json>; startAt: string }, i
         name = state.Next;
         break;
       case 'Choice': {
-        const match = state.Choices.find((c: Json) => (c.IsPresent !== undefined ? isPresent(data, c.Variable) === c.IsPresent : get(data, c.Variable) === c.StringEquals));
+        const match = state.Choices.find((c: Json) => {
+          if (c.IsPresent !== undefined) return isPresent(data, c.Variable) === c.IsPresent;
+          if (c.BooleanEquals !== undefined) return get(data, c.Variable) === c.BooleanEquals;
+          return get(data, c.Variable) === c.StringEquals;
+        });
         name = match ? match.Next : state.Default;
         break;
       }
@@ -192,9 +197,14 @@ const INPUT: StagedStartInput = {
 const HEALTHY = { canary: { invocations: 1000, errors: 0, p95Ms: 100 }, control: { invocations: 9000, errors: 1, p95Ms: 100 } };
 
 /** The AWS side: the gate is the real planner; the probe answers `probeStatus`; SDK calls succeed unless `fail` says otherwise. */
-function stubs(options: { probeStatus?: 'Succeeded' | 'Failed'; fail?: (state: string, params: Json) => boolean } = {}): TaskStub {
+function stubs(options: { probeStatus?: 'Succeeded' | 'Failed'; warm?: boolean; fail?: (state: string, params: Json) => boolean } = {}): TaskStub {
   return (state, resource, params, clock) => {
     if (options.fail?.(state, params)) throw Object.assign(new Error(`${state} failed`), { name: 'Lambda.ServiceException' });
+    if (state === 'WarmUp') {
+      return { Payload: options.warm === false
+        ? { ok: false, reasons: ['warm gate: provisioned concurrency FAILED: FUNCTION_ERROR_INIT_FAILURE'], status: 'FAILED', waitedMs: 42_000 }
+        : { ok: true, reasons: [], status: 'READY', waitedMs: 65_000 } };
+    }
     if (resource === 'GATE_FUNCTION') return planStep(params, { alarms: [], ...HEALTHY, now: clock });
     if (resource === 'arn:aws:states:::lambda:invoke') return { Payload: { status: options.probeStatus ?? 'Succeeded', reasons: options.probeStatus === 'Failed' ? ['maxDeltaS: 0.6 > 0.45'] : [] } };
     return {};
@@ -253,6 +263,34 @@ describe('the state machine, run', () => {
     expect(JSON.parse(published[0].params.Message)).toMatchObject({ source: 'cdk-rollout-guardrails', event: 'gate-decision', deploymentId: 'd-ABC123', targetVersion: '8' });
   });
 
+  test('warms the new version before the first probe and shift, and releases the temporary provisioned concurrency before reporting Succeeded', async () => {
+    const result = await run(machine, INPUT, stubs());
+    expect(result.visited.slice(0, 6)).toEqual(['Init', 'Configured', 'HasWarmup', 'WarmUp', 'Warm?', 'HasProbe']);
+    const warmCall = result.calls.find((c) => c.state === 'WarmUp')!;
+    expect(warmCall.params.FunctionName).toMatch(/^arn:StagedRolloutWarm/);
+    expect(warmCall.params.Payload).toEqual({
+      deployment: INPUT.deployment, target: INPUT.target,
+      warmup: { functionArn: warmCall.params.FunctionName, concurrency: 3, pings: 3, readyTimeoutSeconds: 300 },
+    });
+    const tail = result.calls.slice(-2);
+    expect(tail.map((c) => c.state)).toEqual(['ReleaseWarmup', 'ReportSucceeded']);
+    expect(tail[0].params).toEqual({ FunctionName: 'demo-answer', Qualifier: '8' });
+  });
+
+  test('a version that is not warm fails the deployment before any probe or weight', async () => {
+    const result = await run(machine, INPUT, stubs({ warm: false }));
+    expect(result).toMatchObject({ end: 'Fail', endState: 'WarmGateFailed', error: 'WarmGateFailed' });
+    expect(result.visited).not.toContain('Probe');
+    expect(weightsSet(result)).toEqual([]);
+    expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Failed' }]);
+  });
+
+  test('a release of the warm-up that fails does not fail the rollout', async () => {
+    const result = await run(machine, INPUT, stubs({ fail: (state) => state === 'ReleaseWarmup' }));
+    expect(result).toMatchObject({ end: 'Succeed', endState: 'Succeeded' });
+    expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Succeeded' })]);
+  });
+
   test('the other alias of the stack gets its own configuration: no probe, its own schedule', async () => {
     const result = await run(machine, { ...INPUT, configKey: stagedConfigKey('App', 'Plain') }, stubs());
     expect(result.end).toBe('Succeed');
@@ -260,6 +298,8 @@ describe('the state machine, run', () => {
     expect(result.visited).toContain('NoProbe');
     expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.1 }]]);
     expect(result.visited).not.toContain('Notify');
+    expect(result.visited).not.toContain('WarmUp');
+    expect(result.visited).not.toContain('ReleaseWarmup');
   });
 
   test('a deployment group with no configuration in the definition resets the routing and reports Failed', async () => {

@@ -73,8 +73,9 @@ describe('StagedRollout', () => {
     expect(expression).toContain('$exists($c) ? $c : { "unknownKey": $states.input.configKey }');
     expect(states.Configured).toEqual({
       Type: 'Choice', Comment: expect.any(String),
-      Choices: [{ Variable: '$.config.schedule', IsPresent: true, Next: 'HasProbe' }], Default: 'ResetRoutingOnError',
+      Choices: [{ Variable: '$.config.schedule', IsPresent: true, Next: 'HasWarmup' }], Default: 'ResetRoutingOnError',
     });
+    expect(states.HasWarmup).toMatchObject({ Choices: [{ Variable: '$.config.warmup', IsPresent: true, Next: 'WarmUp' }], Default: 'HasProbe' });
   });
 
   test('walks probe → gate → set weight → publish → bake, and reports to CodeDeploy through the SDK integration', () => {
@@ -128,8 +129,12 @@ describe('StagedRollout', () => {
       const expected: Record<string, string> = {
         ResetRoutingOnError: 'ReportFailedOnError', ResetRouting: 'ReportFailedOnError', PublishRollback: 'ReportFailed',
         ReportFailedOnError: 'Errored', ReportFailed: 'Errored',
+        // The warm gate failed before any weight was set: report Failed, nothing to reset.
+        ReportWarmGateFailed: 'Errored',
         // A notification that cannot be published must not stop the rollout: it goes on to Route.
         Notify: 'Route',
+        // The temporary provisioned concurrency that cannot be deleted is left to the version's DESTROY.
+        ReleaseWarmup: 'ReportSucceeded',
       };
       expect([id, next]).toEqual([id, expected[id] ?? 'ResetRoutingOnError']);
     }

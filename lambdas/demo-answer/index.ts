@@ -5,6 +5,7 @@ import { cosineDistance } from '../runtime/probe/delta-s';
 import { HashedNgramEmbedder } from '../runtime/probe/embedder';
 import { CORPUS, CorpusSection } from './corpus';
 import { shadowTap } from '../runtime/shadow';
+import { pinGuard, withRelease } from '../runtime/release';
 
 /** What the demo answers: the nearest corpus section, and which release produced it. */
 export interface DemoAnswer {
@@ -124,9 +125,15 @@ export function answerQuestion(question: unknown, options: DemoOptions = {}): De
  * - a direct invocation `{"question": "...", "seed": n}` (the probe's) → the DemoAnswer itself; a bad
  *   question throws DemoRequestError, which Lambda reports as a function error.
  */
-export const handler = shadowTap(async (event: APIGatewayProxyEvent | DirectEvent | WarmEvent): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> => {
+export const handler = shadowTap(withRelease(pinGuard(async (event: APIGatewayProxyEvent | DirectEvent | WarmEvent): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> => {
   return handle(event, { drift: process.env[DRIFT_ENV] === '1' });
-});
+}), {
+  // One EMF record per invocation by release and revision (the cold-start gate reads ColdStart); outside
+  // Lambda (the tests) there is no log to read them from, so none is written.
+  sink: process.env.AWS_LAMBDA_FUNCTION_NAME ? undefined : () => undefined,
+}));
+// pinGuard refuses (409) a request whose X-Schema-Rev, X-Index-Hash or X-Model-Tag does not match this
+// version's pins; withRelease leaves warm pings out of every metric.
 // shadowTap mirrors a sample of reads to a shadow when ShadowIntegration configures it through the
 // environment (bin/demo-shadow.ts); without that configuration it only passes events through.
 

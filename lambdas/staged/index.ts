@@ -1,5 +1,5 @@
-// The staged rollout's three functions share one bundle: the gate (in the state machine), the starter (the
-// BeforeAllowTraffic hook) and the safety net (on FAILURE/STOP). Each function's handler names its export.
+// The staged rollout's functions share one bundle: the gate (in the state machine), the starter (the
+// BeforeAllowTraffic hook), the safety net (on FAILURE/STOP) and the warm gate (with a ProvisionedWarmup). Each function's handler names its export.
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -7,6 +7,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { createGateHandler } from './gate';
 import { createSafetyNetHandler } from './safety-net';
 import { createStarterHandler } from './starter';
+import { createWarmHandler } from './warm';
 
 const stateMachineArn = process.env.STATE_MACHINE_ARN ?? '';
 
@@ -18,3 +19,6 @@ export const start = createStarterHandler({ codedeploy: new CodeDeployClient({})
 
 /** The safety net (index.safetyNet). */
 export const safetyNet = createSafetyNetHandler({ codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), sfn: new SFNClient({}), stateMachineArn });
+
+/** The warm gate (index.warm), for aliases with a ProvisionedWarmup. */
+export const warm = createWarmHandler({ lambda: new LambdaClient({}) });

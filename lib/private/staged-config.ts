@@ -34,6 +34,11 @@ export interface StagedAliasConfig {
   readonly alarmNames: string[];
   /** The ΔS probe function run before each check; absent when no probe is configured. */
   readonly probeFunctionArn?: string;
+  /**
+   * The warm gate run before the first probe and shift (a ProvisionedWarmup's), with the function that runs
+   * it; absent without warm-up.
+   */
+  readonly warmup?: { readonly functionArn: string; readonly concurrency: number; readonly pings: number; readonly readyTimeoutSeconds: number };
   /** The SNS topic each gate decision is published to (GuardedAlias `notifications`); absent for none. */
   readonly topicArn?: string;
 }

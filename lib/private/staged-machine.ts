@@ -33,12 +33,13 @@ const HOOK = { 'DeploymentId.$': '$.deployment.deploymentId', 'LifecycleEventHoo
  *
  * `configsJson` produces a JSON object of configurations keyed by `stagedConfigKey()`, written into Init.
  *
- * Init → Configured → HasProbe → (Probe | NoProbe) → Gate → Notify? → (Notify →) Route, where Route goes on `$.gate.next`:
+ * Init → Configured → HasWarmup → (WarmUp → Warm? →) HasProbe → (Probe | NoProbe) → Gate → Notify? → (Notify →) Route,
+ * where Route goes on `$.gate.next`:
  * - shift: SetWeight (AdditionalVersionWeights only) → PublishShift → Bake (a slice of the bake) → Gate
  * - bake: Bake → Gate (the gate watches the alarms every slice)
  * - recheck: PublishHold → Recheck → HasProbe
  * - probe: HasProbe (the bake is over: probe and check before the next shift)
- * - succeed: PublishSucceeded → ReportSucceeded → Succeeded
+ * - succeed: PublishSucceeded → Warmed? → (ReleaseWarmup →) ReportSucceeded → Succeeded
  * - rollback: ResetRouting → PublishRollback → ReportFailed → RolledBack
  *
  * Every Task state catches every error into ResetRoutingOnError → ReportFailedOnError → Errored.
@@ -132,8 +133,16 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   // A retry after a report that did land finds the hook already completed: that is success, not an error.
   reportSucceeded.addCatch(succeeded, { errors: ['CodeDeploy.LifecycleEventAlreadyCompletedException'], resultPath: '$.reportError' });
   onError(reportSucceeded).next(succeeded);
+  // The temporary provisioned concurrency of the warm gate goes before CodeDeploy moves the rest: from then
+  // on the alias's own covers the new version. A failed delete is logged in the execution, not fatal.
+  const releaseWarmup = sdkTask(scope, 'ReleaseWarmup', 'lambda:deleteProvisionedConcurrencyConfig',
+    { 'FunctionName.$': '$.target.functionName', 'Qualifier.$': '$.target.targetVersion' }, 'Delete the warm gate\'s temporary provisioned concurrency on the new version');
+  releaseWarmup.addCatch(reportSucceeded, { resultPath: '$.releaseError' }).next(reportSucceeded);
+  const releaseIfWarmed = new sfn.Choice(scope, 'Warmed?')
+    .when(sfn.Condition.isPresent('$.config.warmup'), releaseWarmup)
+    .otherwise(reportSucceeded);
   const publishSucceeded = publish('PublishSucceeded');
-  publishSucceeded.next(reportSucceeded);
+  publishSucceeded.next(releaseIfWarmed);
 
   const rolledBack = new sfn.Fail(scope, 'RolledBack', { error: 'GateFailed', cause: 'A gate failed maxFailuresPerStep times at one step (or time ran out); the routing was reset and Failed reported. See the gate function\'s log.' });
   const reportFailed = sdkTask(scope, 'ReportFailed', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' }, 'Report Failed to CodeDeploy, which rolls back');
@@ -163,8 +172,35 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
     .otherwise(route);
   gate.next(shouldNotify);
 
+  // The warm gate (a ProvisionedWarmup's): before the first probe and shift, the new version gets its temporary
+  // provisioned concurrency, READY within the bound, and its warm pings. A cold version fails the deployment
+  // before any user request reaches it; nothing has been routed yet, so there is nothing to reset.
+  const warmFailed = new sfn.Fail(scope, 'WarmGateFailed', { error: 'WarmGateFailed', cause: 'The new version was not warm in time (see $.warm.reasons and the warm function\'s log); Failed reported.' });
+  const reportWarmFailed = sdkTask(scope, 'ReportWarmGateFailed', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' },
+    'Report Failed to CodeDeploy: the new version is not warm');
+  reportWarmFailed.addCatch(errored, { resultPath: '$.reportError' }).next(warmFailed);
+  const warmUp = onError(new sfn.CustomState(scope, 'WarmUp', {
+    stateJson: {
+      Type: 'Task',
+      Comment: 'The warm gate: temporary provisioned concurrency on the new version, READY within the bound, then warm pings',
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: {
+        'FunctionName.$': '$.config.warmup.functionArn',
+        Payload: { 'deployment.$': '$.deployment', 'target.$': '$.target', 'warmup.$': '$.config.warmup' },
+      },
+      ResultSelector: { 'ok.$': '$.Payload.ok', 'reasons.$': '$.Payload.reasons', 'status.$': '$.Payload.status', 'waitedMs.$': '$.Payload.waitedMs' },
+      ResultPath: '$.warm',
+    },
+  }).addRetry({ errors: LAMBDA_SERVICE_ERRORS, maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 }));
+  const warm = new sfn.Choice(scope, 'Warm?', { comment: 'Is the new version warm?' })
+    .when(sfn.Condition.booleanEquals('$.warm.ok', true), hasProbe)
+    .otherwise(reportWarmFailed);
+  warmUp.next(warm);
+  const hasWarmup = new sfn.Choice(scope, 'HasWarmup')
+    .when(sfn.Condition.isPresent('$.config.warmup'), warmUp)
+    .otherwise(hasProbe);
   const configured = new sfn.Choice(scope, 'Configured', { comment: 'Is there a configuration for this deployment group?' })
-    .when(sfn.Condition.isPresent('$.config.schedule'), hasProbe)
+    .when(sfn.Condition.isPresent('$.config.schedule'), hasWarmup)
     .otherwise(resetOnError);
   return init.next(configured);
 }
