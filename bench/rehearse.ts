@@ -22,6 +22,9 @@ import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
 import { RolloutStrategy } from '../lib/rollout-strategy';
 import { INITIAL_PROGRESS, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../lib/private/staged-config';
 import { mulberry32 } from './prng';
+import {
+  BLUE_GREEN_SCENARIOS, BLUE_GREEN_STRATEGY, BlueGreenRehearsal, blueGreenRow, formatBlueGreenEntry, rehearseBlueGreen,
+} from './rehearse-blue-green';
 
 /** A simulated version of the demo service. */
 export interface Scenario {
@@ -230,14 +233,14 @@ export function formatEntry(entry: TimelineEntry): string[] {
   return lines;
 }
 
-/** The summary table. */
-export function summaryTable(results: readonly RehearsalResult[]): string {
+/** The summary table: the staged scenarios, and the blue-green ones (bench/rehearse-blue-green.ts) in the same columns. */
+export function summaryTable(results: ReadonlyArray<RehearsalResult | BlueGreenRehearsal>): string {
   const rows = [
     ['scenario', 'outcome', 'max weight', 'ended at', 'checks', 'probe runs', 'sim. time', 'failed gates'],
-    ...results.map((r) => [
+    ...results.map((r) => ('kind' in r ? blueGreenRow(r) : [
       r.scenario.name, r.outcome, `${r.maxWeight} %`, r.outcome === 'succeeded' ? 'Succeeded → 100 %' : `before ${r.endedBefore} %`,
       String(r.checks), String(r.probeRuns), clock(r.seconds), r.failedGates.join(', ') || '-',
-    ]),
+    ])),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
@@ -249,11 +252,21 @@ async function main(): Promise<void> {
   const { steps, bakeSeconds, maxFailuresPerStep } = REHEARSAL_CONFIG.schedule;
   console.log(`Rehearsal of RolloutStrategy.staged(): steps ${steps.join(' → ')} %, bake ${bakeSeconds / 60} min, roll back after ${maxFailuresPerStep} failures at one step.`);
   console.log(`The real gate engine and ΔS probe (${gold.length} gold questions) against simulated versions of the demo service; user traffic ${REQUESTS_PER_SECOND} req/s, simulated.\n`);
-  const results: RehearsalResult[] = [];
+  const results: Array<RehearsalResult | BlueGreenRehearsal> = [];
+  const total = SCENARIOS.length + BLUE_GREEN_SCENARIOS.length;
   for (const [i, scenario] of SCENARIOS.entries()) {
-    console.log(`[${i + 1}/${SCENARIOS.length}] ${scenario.name}: ${scenario.story}`);
+    console.log(`[${i + 1}/${total}] ${scenario.name}: ${scenario.story}`);
     const started = Date.now();
     const result = await rehearse(scenario, { gold, onEntry: (entry) => formatEntry(entry).forEach((l) => console.log(l)) });
+    console.log(`  ⇒ ${result.outcome.toUpperCase()} after ${clock(result.seconds)} simulated (${Date.now() - started} ms real)\n`);
+    results.push(result);
+  }
+  console.log(`Rehearsal of RolloutStrategy.blueGreen(): ${BLUE_GREEN_STRATEGY.toString()}.`);
+  console.log('The real invariant checker, ΔS probe and hold engine against simulated versions of the demo service, switched all at once.\n');
+  for (const [i, scenario] of BLUE_GREEN_SCENARIOS.entries()) {
+    console.log(`[${SCENARIOS.length + i + 1}/${total}] ${scenario.name}: ${scenario.story}`);
+    const started = Date.now();
+    const result = await rehearseBlueGreen(scenario, { gold, onEntry: (entry) => formatBlueGreenEntry(entry).forEach((l) => console.log(l)) });
     console.log(`  ⇒ ${result.outcome.toUpperCase()} after ${clock(result.seconds)} simulated (${Date.now() - started} ms real)\n`);
     results.push(result);
   }
