@@ -50,6 +50,12 @@ export interface BlueGreenAttachOptions {
    */
   readonly pins?: Record<string, string>;
   /**
+   * The warm gate to run before the smoke probe when the strategy has no `warmup` of its own: a
+   * `ProvisionedWarmup`'s `warmGate` (GuardedAlias passes its `warmup` prop's).
+   * @default - the strategy's `warmup`, if any
+   */
+  readonly warmGate?: { readonly concurrency: number; readonly pings: number; readonly readyTimeoutSeconds: number };
+  /**
    * Whether `attach()` sets the returned hook as the deployment group's pre- and post-traffic hook
    * (`addPreHook`, `addPostHook`, which also let the group's role invoke it). Set false when the caller puts the
    * hook in the alias's update policy itself and grants CodeDeploy's role `lambda:InvokeFunction` on it.
@@ -198,6 +204,12 @@ export class BlueGreenSwitch extends Construct {
         }
       }
     }
+    const gate = options?.warmGate;
+    if (gate !== undefined) {
+      problems.integer('warmGate.concurrency', gate.concurrency, 1, 10_000);
+      problems.integer('warmGate.pings', gate.pings, 0, 100);
+      problems.integer('warmGate.readyTimeoutSeconds', gate.readyTimeoutSeconds, 1, 840);
+    }
     problems.throwIfAny(`BlueGreenSwitch.attach() in '${Stack.of(this).node.path}'`);
 
     const { alias, deploymentGroup, version } = options;
@@ -214,8 +226,11 @@ export class BlueGreenSwitch extends Construct {
     const aliasArns = [fn.functionArn, `${fn.functionArn}:${alias.aliasName}`];
     const application = deploymentGroup.application;
     const consumers = blueGreen.freezeConsumers;
+    const own = blueGreen._config();
+    const warmup = own.warmup ?? (gate ? { concurrency: gate.concurrency, pings: gate.pings, readyTimeoutSeconds: gate.readyTimeoutSeconds } : undefined);
     this.configs[deploymentGroup.deploymentGroupName] = {
-      ...blueGreen._config(),
+      ...own,
+      ...(warmup ? { warmup } : {}),
       invariants: { ...pins, ...blueGreen.invariants },
       freeze: consumers.map((c) => c.eventSourceMappingId),
       alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
@@ -246,7 +261,7 @@ export class BlueGreenSwitch extends Construct {
       this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: options.alarms.map((a) => a.alarmArn) }));
     }
     // The warm gate: temporary provisioned concurrency on exactly the new version, and its warm pings.
-    if (blueGreen._config().warmup) {
+    if (warmup) {
       this.workerFunction.addToRolePolicy(new iam.PolicyStatement({
         actions: ['lambda:PutProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:DeleteProvisionedConcurrencyConfig', 'lambda:InvokeFunction'],
         resources: [version.functionArn],

@@ -313,6 +313,22 @@ describe('BlueGreenSwitch.attach(): validation', () => {
     expect(() => BlueGreenSwitch.of(stack).attach({ ...target, wireHooks: false })).toThrow("BlueGreenSwitch: the alias 'TestStack/Live' is already attached");
   });
 
+  test('takes a ProvisionedWarmup\'s warm gate when the strategy has none, and grants it on the new version only', () => {
+    const stack = testStack();
+    const target = alias(stack);
+    BlueGreenSwitch.of(stack).attach({ ...target, warmGate: { concurrency: 3, pings: 5, readyTimeoutSeconds: 120 } });
+    expect(BlueGreenSwitch.of(stack)._configOf(target.deploymentGroup.deploymentGroupName)?.warmup).toEqual({ concurrency: 3, pings: 5, readyTimeoutSeconds: 120 });
+    // Statements on the new version only (CDK merges the ones with the same resource).
+    const onVersion = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .flatMap((p: Json) => p.Properties.PolicyDocument.Statement)
+      .filter((st: Json) => /^FnCurrentVersion/.test(st.Resource?.Ref ?? ''))
+      .flatMap((st: Json) => [st.Action].flat());
+    expect(onVersion.sort()).toEqual(['lambda:DeleteProvisionedConcurrencyConfig', 'lambda:GetFunctionConfiguration', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction', 'lambda:PutProvisionedConcurrencyConfig']);
+    const other = testStack(undefined, 'Other');
+    expect(() => BlueGreenSwitch.of(other).attach({ ...alias(other), warmGate: { concurrency: 3, pings: 5, readyTimeoutSeconds: 900 } }))
+      .toThrow('warmGate.readyTimeoutSeconds must be an integer from 1 to 840, got: 900');
+  });
+
   test('leaves the hooks to the caller when wireHooks is false', () => {
     const stack = testStack();
     const target = alias(stack);
