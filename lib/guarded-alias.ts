@@ -9,7 +9,8 @@ import { CanaryMetrics } from './canary-metrics';
 import { DeltaSProbe } from './delta-s-probe';
 import { ProvisionedWarmup, ProvisionedWarmupOptions } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, DEFAULT_MAX_COLD_START_SHARE, GateThresholds, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from './release-gates';
-import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
+import { BlueGreenRolloutStrategy, RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
+import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
 import { ControlVersions } from './private/control-version';
 import { RolloutNotifications } from './private/notifications';
@@ -224,12 +225,18 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       }
     }
     if (props?.alarms !== undefined && !Array.isArray(props.alarms)) problems.add('alarms', 'an array of alarms', props.alarms);
+    if (strategy instanceof BlueGreenRolloutStrategy) {
+      for (const [prop, hook] of [['preTrafficHook', props?.preTrafficHook], ['postTrafficHook', props?.postTrafficHook]] as const) {
+        if (hook !== undefined) problems.add(prop, 'left out with a blue-green strategy (the stack\'s blue-green hook is both the BeforeAllowTraffic and the AfterAllowTraffic hook; CodeDeploy runs one hook per phase)', describeConstruct(hook));
+      }
+    }
     if (strategy instanceof StagedRolloutStrategy && props?.preTrafficHook !== undefined) {
       problems.add('preTrafficHook', 'left out with a staged strategy (its BeforeAllowTraffic hook starts the staged rollout; CodeDeploy runs one hook per phase: use postTrafficHook, or canary/linear)', describeConstruct(props.preTrafficHook));
     }
     if (props?.warmup !== undefined && (typeof props.warmup !== 'object' || props.warmup === null)) {
       problems.add('warmup', 'an object of ProvisionedWarmupOptions ({ provisionedConcurrency } or { autoScaling })', props.warmup);
-    } else if (props?.warmup !== undefined && props.probe === undefined && strategy instanceof RolloutStrategy && !(strategy instanceof StagedRolloutStrategy)) {
+    } else if (props?.warmup !== undefined && props.probe === undefined && strategy instanceof RolloutStrategy
+      && !(strategy instanceof StagedRolloutStrategy) && !(strategy instanceof BlueGreenRolloutStrategy)) {
       problems.add('warmup', `left out with ${STRATEGY_NAMES[strategy.kind] ?? strategy.kind} unless a probe is set (the ΔS probe runs the warm gate in its BeforeAllowTraffic hook; the staged strategy runs it itself): set \`probe\`, or use RolloutStrategy.staged()`,
         new Described(JSON.stringify(props.warmup)));
     }
@@ -341,15 +348,18 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         controlVersion: this.controlVersion,
         deploymentGroup: this.deploymentGroup,
         gates: Object.fromEntries(PROBE_GATE_NAMES.filter((n) => props.gates?.[n] !== undefined).map((n) => [n, props.gates![n]])),
-        // The staged machine runs the warm gate itself; otherwise the probe's BeforeAllowTraffic hook does.
-        warmup: strategy instanceof StagedRolloutStrategy ? undefined : this.warmup,
+        // The staged and blue-green machines run the warm gate themselves; otherwise the probe's BeforeAllowTraffic hook does.
+        warmup: strategy instanceof StagedRolloutStrategy || strategy instanceof BlueGreenRolloutStrategy ? undefined : this.warmup,
       });
       this.addAlarm(this.probeAlarm);
       // The probe is the hook of both phases. It is not wired like a user's hook (wireHook): it reads the
       // versions from the deployment rather than its environment, so one probe can serve many aliases.
-      this.preHook = props.probe.function;
-      this.postHook = props.probe.function;
-      iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [props.probe.function.functionArn] });
+      // With blue-green the probe is not a hook at all: the blue-green machine runs it (smoke and hold).
+      if (!(strategy instanceof BlueGreenRolloutStrategy)) {
+        this.preHook = props.probe.function;
+        this.postHook = props.probe.function;
+        iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [props.probe.function.functionArn] });
+      }
       // The probe's grants (on this deployment's control version) must be in place before CodeDeploy runs it.
       this.alias.node.addDependency(props.probe.function);
     }
@@ -367,6 +377,20 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       this.addAlarm(this.coldStartAlarm);
     }
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
+    if (strategy instanceof BlueGreenRolloutStrategy) {
+      // Blue-green: both hooks are the stack's blue-green hook, which hands each phase to the stack's machine
+      // (invariants, warm gate, smoke probe, freeze before; hold and watch after). It runs the probe itself.
+      const pins = Object.fromEntries(RELEASE_ENV
+        .filter(([name]) => name !== 'releaseId' && props.release?.[name] !== undefined)
+        .map(([name, variable]) => [variable, props.release![name]!]));
+      const hook = BlueGreenSwitch.of(this).attach({
+        alias: this.alias, version: this.version, deploymentGroup: this.deploymentGroup, strategy,
+        probe: props.probe, alarms: this.alarms, pins, warmGate: this.warmup?.warmGate, wireHooks: false,
+      });
+      this.preHook = hook;
+      this.postHook = hook;
+      iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [hook.functionArn] });
+    }
     if (strategy instanceof StagedRolloutStrategy) {
       // Staged: the deployment group is all-at-once and its BeforeAllowTraffic hook is the stack's starter,
       // which hands the schedule (probe, gates, weights, bakes) to the stack's state machine and returns. The
