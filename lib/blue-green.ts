@@ -6,6 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
@@ -56,6 +57,15 @@ export interface BlueGreenAttachOptions {
    */
   readonly warmGate?: { readonly concurrency: number; readonly pings: number; readonly readyTimeoutSeconds: number };
   /**
+   * A topic the machine publishes this alias's decisions to, one JSON message each (`BlueGreenDecisionNotification`):
+   * the BeforeAllowTraffic outcome (passed, with every check's figures, or failed, with the failed check's
+   * reasons), a flip back (the broken stop rules with measured values and thresholds, and the flip; published
+   * once the alias points at the old version again), a held switch (the number of checks and probe runs), and
+   * an error (what failed). Never a routine check. A publish that fails changes nothing.
+   * @default - no notifications
+   */
+  readonly notifications?: sns.ITopic;
+  /**
    * Whether `attach()` sets the returned hook as the deployment group's pre- and post-traffic hook
    * (`addPreHook`, `addPostHook`, which also let the group's role invoke it). Set false when the caller puts the
    * hook in the alias's update policy itself and grants CodeDeploy's role `lambda:InvokeFunction` on it.
@@ -76,7 +86,9 @@ export interface BlueGreenAttachOptions {
  * event source mappings; Succeeded lets CodeDeploy switch the alias all at once. AfterAllowTraffic: hold and
  * watch (the 5xx rate and gate alarms every check interval, the probe run after run); a broken stop rule flips
  * the alias back to the old version, resumes the consumers and reports Failed; a held switch resumes them and
- * reports Succeeded.
+ * reports Succeeded. An alias with a notifications topic gets each decision that is news as one JSON message
+ * (passed or failed before the switch, flipped back, held, error), published before the report to CodeDeploy
+ * and never before a flip.
  */
 export class BlueGreenSwitch extends Construct {
   /** The stack's BlueGreenSwitch, created on first use. */
@@ -173,7 +185,7 @@ export class BlueGreenSwitch extends Construct {
   /**
    * Wires one alias to the stack's blue-green switch and returns the hook, now the deployment group's pre- and
    * post-traffic hook (unless `wireHooks` is false). Grants, each scoped to this alias: the state machine may
-   * flip the alias, run the probe and report on the deployment group; the hook may read the deployment and the
+   * flip the alias, run the probe, report on the deployment group and publish to the alias's topic; the hook may read the deployment and the
    * alias; the worker may read the new version's configuration and the alarms, and pause and resume the
    * consumers. Throws, listing every problem, on an invalid strategy or wiring.
    */
@@ -192,6 +204,7 @@ export class BlueGreenSwitch extends Construct {
     }
     if (options?.probe !== undefined && !(options.probe instanceof DeltaSProbe)) problems.add('probe', 'a DeltaSProbe', String(options.probe));
     if (options?.alarms !== undefined && !Array.isArray(options.alarms)) problems.add('alarms', 'an array of alarms', options.alarms);
+    if (options?.notifications !== undefined && !isTopic(options.notifications)) problems.add('notifications', 'an SNS topic (sns.ITopic)', String(options.notifications));
     const pins = options?.pins ?? {};
     if (typeof pins !== 'object' || pins === null || Array.isArray(pins)) problems.add('pins', 'an object of environment variable names to values', pins);
     else if (strategy instanceof BlueGreenRolloutStrategy) {
@@ -235,6 +248,7 @@ export class BlueGreenSwitch extends Construct {
       freeze: consumers.map((c) => c.eventSourceMappingId),
       alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
       ...(options.probe ? { probeFunctionArn: options.probe.function.functionArn } : {}),
+      ...(options.notifications ? { topicArn: options.notifications.topicArn } : {}),
     };
 
     // The state machine: flip this alias, report on this group, run the probe.
@@ -245,6 +259,8 @@ export class BlueGreenSwitch extends Construct {
       iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [options.probe.function.functionArn] });
       this.warnOnTightProbe(alias, blueGreen, options.probe);
     }
+    // The decisions, to this alias's topic (sns:Publish on it; its key's, if encrypted).
+    options.notifications?.grantPublish(this.stateMachine);
 
     // The hook: this group's deployments and AppSpec, this alias's version (the phase), Failed when it cannot start.
     this.hookFunction.addToRolePolicy(new iam.PolicyStatement({
@@ -298,4 +314,8 @@ export class BlueGreenSwitch extends Construct {
         + 'raise the probe\'s concurrency, or make sure your function answers that fast');
     }
   }
+}
+
+function isTopic(value: unknown): value is sns.ITopic {
+  return typeof value === 'object' && value !== null && 'topicArn' in value && 'grantPublish' in value;
 }

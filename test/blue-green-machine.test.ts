@@ -2,9 +2,10 @@
 // of its three principals, cdk-nag's AwsSolutions pack, and runs of the synthesised definition itself with a
 // small interpreter of the JSONata Amazon States Language it uses (Pass, Choice, Wait, Task with Arguments /
 // Output / Assign / Catch / TimeoutSeconds, Parallel, Succeed, Fail), every `{% %}` evaluated by the jsonata
-// library. The worker Task runs the real worker (lambdas/blue-green/worker.ts, with the real hold engine and
-// invariant checker) against mocked SDK clients; the probe and the SDK integrations are stubs that record
-// their calls. Time is simulated: Wait states and tasks advance the clock. Retries are not simulated (their
+// library, `$states.context` holding the execution's ID and input and the current state's name. The worker Task
+// runs the real worker (lambdas/blue-green/worker.ts, with the real hold engine and invariant checker) against
+// mocked SDK clients; the probe and the SDK integrations (sns:publish included) are stubs that record their
+// calls. Time is simulated: Wait states and tasks advance the clock. Retries are not simulated (their
 // shape is asserted below): a stubbed failure goes straight to the catch.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -19,6 +20,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import jsonata from 'jsonata';
@@ -30,7 +32,7 @@ import { FEATURE_FLAGS, testFunction, testStack } from './util';
 type Json = any;
 const GOLD = GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'));
 
-/** A stack with two blue-green aliases: `GroupA` with probe, alarm, pins, warm gate and two consumers; `GroupB` bare. */
+/** A stack with two blue-green aliases: `GroupA` with probe, alarm, pins, warm gate, two consumers and a notifications topic; `GroupB` bare. */
 function build(stack: Stack = testStack()) {
   const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GOLD });
   const app = new codedeploy.LambdaApplication(stack, 'App', { applicationName: 'App' });
@@ -49,10 +51,11 @@ function build(stack: Stack = testStack()) {
   const jobs = a.fn.addEventSourceMapping('Jobs', { eventSourceArn: 'arn:aws:sqs:eu-west-1:123456789012:jobs' });
   const audit = lambda.EventSourceMapping.fromEventSourceMappingId(stack, 'Audit', 'uuid-audit');
   const strategy = RolloutStrategy.blueGreen({ freezeConsumers: [jobs, audit], invariants: { INDEX_HASH: 'abc' }, warmup: { concurrency: 2, pings: 2, readyTimeout: Duration.minutes(1) } });
+  const topic = new sns.Topic(stack, 'Releases');
   const bg = BlueGreenSwitch.of(stack);
-  const hookA = bg.attach({ ...a, strategy, probe, alarms: [alarm], pins: { SCHEMA_REV: 'v3' } });
+  const hookA = bg.attach({ ...a, strategy, probe, alarms: [alarm], pins: { SCHEMA_REV: 'v3' }, notifications: topic });
   const hookB = bg.attach({ ...b });
-  return { stack, a, b, alarm, jobs, probe, bg, hookA, hookB, strategy };
+  return { stack, a, b, alarm, jobs, probe, topic, bg, hookA, hookB, strategy };
 }
 
 const built = build();
@@ -76,6 +79,7 @@ function definition(): { StartAt: string; States: Record<string, Json> } {
 const def = definition();
 const WORKER = `arn:${logicalId(built.bg.workerFunction)}`;
 const PROBE = `arn:${logicalId(built.probe.function)}`;
+const TOPIC = logicalId(built.topic);
 
 /** Every state of the definition, branches included. */
 function allStates(states: Record<string, Json> = def.States): Record<string, Json> {
@@ -114,10 +118,12 @@ describe('BlueGreenSwitch: the definition', () => {
       alarmNames: ['GatesA'],
       probeFunctionArn: PROBE,
       warmup: { concurrency: 2, pings: 2, readyTimeoutSeconds: 60 },
+      topicArn: TOPIC,
     });
     const b = await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'GroupB' } } });
     expect(b).toMatchObject({ invariants: {}, freeze: [], alarmNames: [] });
     expect(b.probeFunctionArn).toBeUndefined();
+    expect(b.topicArn).toBeUndefined();
     expect(await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'Other' } } })).toBeNull();
     expect(states.Route.Choices[0]).toEqual({ Condition: '{% $config = null %}', Next: 'ReportUnconfigured' });
   });
@@ -126,13 +132,15 @@ describe('BlueGreenSwitch: the definition', () => {
     expect(states.Route.Choices[1]).toEqual({ Condition: "{% $phase = 'BeforeAllowTraffic' %}", Next: 'CheckInvariants' });
     expect(states.Route.Default).toBe('HoldAndWatch');
     expect(states.CheckInvariants.Next).toBe('InvariantsHeld');
-    expect(states.InvariantsHeld).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'HasWarmup' }] });
+    expect(states.InvariantsHeld).toMatchObject({ Default: 'NotifyFailed?', Choices: [{ Next: 'HasWarmup' }] });
     expect(states.HasWarmup).toMatchObject({ Default: 'HasSmoke', Choices: [{ Condition: '{% $exists($config.warmup) %}', Next: 'Warmup' }] });
     expect(states.Warmup.TimeoutSeconds).toBe('{% $config.warmup.readyTimeoutSeconds + 60 %}');
-    expect(states.WarmupPassed).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'HasSmoke' }] });
+    expect(states.WarmupPassed).toMatchObject({ Default: 'NotifyFailed?', Choices: [{ Next: 'HasSmoke' }] });
     expect(states.HasSmoke).toMatchObject({ Default: 'Freeze', Choices: [{ Next: 'Smoke' }] });
-    expect(states.SmokePassed).toMatchObject({ Default: 'ReportBeforeFailed', Choices: [{ Next: 'Freeze' }] });
-    expect(states.Freeze.Next).toBe('ReportBeforeSucceeded');
+    expect(states.SmokePassed).toMatchObject({ Default: 'NotifyFailed?', Choices: [{ Next: 'Freeze' }] });
+    expect(states.Freeze.Next).toBe('NotifyPassed?');
+    expect(states['NotifyPassed?'].Default).toBe('ReportBeforeSucceeded');
+    expect(states['NotifyFailed?'].Default).toBe('ReportBeforeFailed');
     expect(states.BeforeDone.Type).toBe('Succeed');
     expect(states.HoldAndWatch.Branches.map((b: Json) => b.StartAt)).toEqual(['Watch', 'HasHoldProbe']);
     expect(states.WatchRoute.Choices.map((c: Json) => c.Next)).toEqual(['WatchWait', 'MetricsHeld']);
@@ -140,9 +148,11 @@ describe('BlueGreenSwitch: the definition', () => {
     expect(states.MetricsBreach).toMatchObject({ Type: 'Fail', Error: 'StopRuleBroken' });
     expect(states.HoldProbe.Next).toBe('JudgeProbe');
     expect(states.ProbeRoute.Default).toBe('ProbeBreach');
-    expect(states.HoldAndWatch.Next).toBe('ResumeAfterHold');
+    expect(states.HoldAndWatch.Next).toBe('NotifyHeld?');
+    expect(states['NotifyHeld?'].Default).toBe('ResumeAfterHold');
     expect(states.ResumeAfterHold.Next).toBe('ReportAfterSucceeded');
-    expect(states.FlipBack.Next).toBe('ResumeAfterFlip');
+    expect(states.FlipBack.Next).toBe('NotifyRolledBack?');
+    expect(states['NotifyRolledBack?'].Default).toBe('ResumeAfterFlip');
     expect(states.ResumeAfterFlip.Next).toBe('ReportAfterFailed');
     expect(states.ReportAfterFailed.Next).toBe('RolledBack');
   });
@@ -160,17 +170,23 @@ describe('BlueGreenSwitch: the definition', () => {
   });
 
   test('catches every error of every task outside the hold into the path that flips back, resumes and reports Failed', () => {
-    const outside = Object.entries(def.States).filter(([, s]) => s.Type === 'Task');
+    // The publishes are not on this path: they catch into the state they precede (see the notifications below).
+    const outside = Object.entries(def.States).filter(([name, s]) => s.Type === 'Task' && !name.startsWith('Notify'));
     expect(outside.length).toBeGreaterThanOrEqual(13);
     for (const [name, state] of outside) {
       const all = (state.Catch ?? []).find((c: Json) => c.ErrorEquals.includes('States.ALL'));
-      expect([name, all?.Next]).toEqual([name, expect.stringMatching(/^(OnError|ResumeOnError|ReportFailedOnError|Errored)$/)]);
+      expect([name, all?.Next]).toEqual([name, expect.stringMatching(/^(OnError|ResumeOnError|NotifyError\?|ReportFailedOnError|Errored)$/)]);
     }
     expect(states.OnError.Choices).toEqual([{ Condition: "{% $phase = 'AfterAllowTraffic' %}", Next: 'FlipBackOnError' }]);
     expect(states.OnError.Default).toBe('ResumeOnError');
     expect(states.FlipBackOnError.Next).toBe('ResumeOnError');
-    expect(states.ResumeOnError.Next).toBe('ReportFailedOnError');
+    expect(states.ResumeOnError.Next).toBe('NotifyError?');
+    expect(states.ResumeOnError.Catch.map((c: Json) => c.Next)).toEqual(['NotifyError?']);
+    expect(states.ResumeAfterFlip.Catch.map((c: Json) => c.Next)).toEqual(['NotifyError?']);
+    expect(states['NotifyError?'].Default).toBe('ReportFailedOnError');
     expect(states.ReportFailedOnError.Next).toBe('Errored');
+    // The caught error names the state that failed.
+    expect(states.Freeze.Catch[0].Assign).toEqual({ error: "{% $merge([$states.errorOutput, {'State': $states.context.State.Name}]) %}" });
     // The hold: a broken rule, or any failed task inside it, reaches the Parallel's catch, which flips back.
     expect(states.HoldAndWatch.Catch.map((c: Json) => [c.ErrorEquals, c.Next])).toEqual([[['StopRuleBroken'], 'FlipBack'], [['States.ALL'], 'FlipBack']]);
     expect(states.HoldProbe.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'JudgeProbe' })]);
@@ -212,14 +228,16 @@ describe('BlueGreenSwitch: grants', () => {
   const fnArn = (fn: lambda.Function) => ({ 'Fn::GetAtt': [logicalId(fn), 'Arn'] });
   const sorted = (values: Json[]) => values.map((v) => JSON.stringify(v)).sort();
 
-  test('the state machine may flip the attached aliases, report on their groups, invoke the worker and the probe, and nothing else', () => {
+  test('the state machine may flip the attached aliases, report on their groups, invoke the worker and the probe, publish to the topic, and nothing else', () => {
     const machine = statementsOf(built.bg.stateMachine.role);
     expect(actions(machine)).toEqual([
       'codedeploy:PutLifecycleEventHookExecutionStatus', 'lambda:InvokeFunction', 'lambda:UpdateAlias',
       'logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 'logs:DescribeLogGroups', 'logs:DescribeResourcePolicies', 'logs:GetLogDelivery',
-      'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:UpdateLogDelivery', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
+      'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:UpdateLogDelivery', 'sns:Publish', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
       'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
     ]);
+    // Publish on GroupA's topic only (GroupB has none).
+    expect(on(machine, 'sns:Publish')).toEqual([{ Ref: TOPIC }]);
     expect(sorted(on(machine, 'lambda:UpdateAlias'))).toEqual(sorted([
       fnArn(built.a.fn), { 'Fn::Join': ['', [fnArn(built.a.fn), ':live']] }, fnArn(built.b.fn), { 'Fn::Join': ['', [fnArn(built.b.fn), ':live']] },
     ]));
@@ -329,6 +347,17 @@ describe('BlueGreenSwitch.attach(): validation', () => {
       .toThrow('warmGate.readyTimeoutSeconds must be an integer from 1 to 840, got: 900');
   });
 
+  test('rejects notifications that are not a topic, naming the prop and the value', () => {
+    const stack = testStack();
+    expect(() => BlueGreenSwitch.of(stack).attach({ ...alias(stack), notifications: 'arn:aws:sns:eu-west-1:123456789012:releases' as any })).toThrow([
+      'BlueGreenSwitch.attach() in \'TestStack\' has 1 invalid prop:',
+      '  - notifications must be an SNS topic (sns.ITopic), got: "arn:aws:sns:eu-west-1:123456789012:releases"',
+    ].join('\n'));
+    const other = testStack(undefined, 'Other');
+    expect(() => BlueGreenSwitch.of(other).attach({ ...alias(other), notifications: { topicArn: 'arn:aws:sns:eu-west-1:123456789012:releases' } as any }))
+      .toThrow('notifications must be an SNS topic (sns.ITopic), got: "[object Object]"');
+  });
+
   test('leaves the hooks to the caller when wireHooks is false', () => {
     const stack = testStack();
     const target = alias(stack);
@@ -346,6 +375,7 @@ test.each([
   const app = new App({ context: FEATURE_FLAGS, outdir });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = withEnv ? testStack(app) : new Stack(app, 'TestStack');
+  // GroupA has a notifications topic: the machine's sns:Publish on it is a scoped grant, no finding.
   build(stack);
   // The test's own functions and deployment groups break rules of their own; only the blue-green resources are judged.
   try {
@@ -410,7 +440,7 @@ Promise<{ end: 'Succeed' | 'Fail'; endState: string; error?: string; cause?: str
   let name = startAt;
   let data = input;
   let clock = start;
-  const bind = (extra: Json = {}) => ({ ...vars, parse: (s: string) => JSON.parse(s), states: { input: data, context, ...extra } });
+  const bind = (extra: Json = {}) => ({ ...vars, parse: (s: string) => JSON.parse(s), states: { input: data, context: { ...context, State: { Name: name } }, ...extra } });
   const assign = async (state: Json, extra: Json = {}) => {
     if (!state.Assign) return;
     const values = await evaluate(state.Assign, bind(extra));
@@ -510,11 +540,13 @@ Promise<{ end: 'Succeed' | 'Fail'; endState: string; error?: string; cause?: str
 
 async function run(input: BlueGreenExecutionInput, stub: Stub): Promise<Run & { clock: number }> {
   const trace = { calls: [] as Call[], visited: [] as string[], outputs: {} as Record<string, Json[]> };
-  const result = await runStates(states, def.StartAt, input, {}, { Execution: { Input: input } }, stub, trace, input.startedAt);
+  const context = { Execution: { Id: executionArn(input), Input: input } };
+  const result = await runStates(states, def.StartAt, input, {}, context, stub, trace, input.startedAt);
   return { ...result, ...trace };
 }
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const executionArn = (input: BlueGreenExecutionInput) => `arn:aws:states:eu-west-1:123456789012:execution:BlueGreen:${input.deploymentId}-${input.phase}`;
 const TARGET = { functionName: 'answer-fn', alias: 'live', currentVersion: '7', targetVersion: '8' };
 const JOBS = logicalId(built.jobs);
 
@@ -535,6 +567,10 @@ function probeAnswer(drifted: boolean): Json {
       current: { deltaSP95: 0.3 },
       lambdaFlips: drifted ? [{ id: 'q1', current: 'convergent', new: 'recursive' }] : [],
       plan: { questions: 20 },
+      gates: [
+        { gate: 'maxDeltaSDrift', measured: 0.01, threshold: 0.1, passed: true, reason: 'ΔS drift (new median − current median) 0.01 ≤ 0.1' },
+        { gate: 'minCoverage', measured: drifted ? 0.45 : 1, threshold: 0.7, passed: !drifted, reason: `median coverage of the new version ${drifted ? '0.45 <' : '1 ≥'} 0.7` },
+      ],
     },
   };
 }
@@ -583,6 +619,7 @@ function world(w: World = {}): Stub {
       return { Payload: probeAnswer(w.driftFrom !== undefined && at >= w.driftFrom), __tookMs: w.probeMs ?? 30_000 };
     }
     if (resource.endsWith(':lambda:updateAlias') || resource.endsWith(':putLifecycleEventHookExecutionStatus')) return { __tookMs: 500 };
+    if (resource === 'arn:aws:states:::aws-sdk:sns:publish') return { MessageId: `message-${state}`, __tookMs: 100 };
     throw new Error(`unexpected task ${state} ${resource}`);
   };
 }
@@ -594,7 +631,7 @@ describe('BlueGreenSwitch: runs of the definition', () => {
   test('before the switch: invariants hold, the smoke passes, running consumers are paused and remembered, Succeeded', async () => {
     const r = await run(execution('BeforeAllowTraffic'), world());
     expect(r).toMatchObject({ end: 'Succeed', endState: 'BeforeDone' });
-    expect(r.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasWarmup', 'Warmup', 'WarmupPassed', 'HasSmoke', 'Smoke', 'SmokePassed', 'Freeze', 'ReportBeforeSucceeded', 'BeforeDone']);
+    expect(r.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasWarmup', 'Warmup', 'WarmupPassed', 'HasSmoke', 'Smoke', 'SmokePassed', 'Freeze', 'NotifyPassed?', 'NotifyPassed', 'ReportBeforeSucceeded', 'BeforeDone']);
     expect(r.calls.find((c) => c.state === 'Smoke')?.args.Payload).toEqual({ ...TARGET, questionLimit: 20 });
     expect(reports(r)).toEqual([['ReportBeforeSucceeded', 'Succeeded', 'hook-BeforeAllowTraffic']]);
     // The hook of AfterAllowTraffic reads `frozen` from this output: only the mapping that was running.
@@ -624,12 +661,15 @@ describe('BlueGreenSwitch: runs of the definition', () => {
     const r = await run(execution('BeforeAllowTraffic'), world({ smokeDrifted: true }));
     expect(r).toMatchObject({ end: 'Fail', endState: 'BeforeFailed' });
     expect(workerOps(r, 'freeze')).toHaveLength(0);
-    expect(JSON.parse(r.cause!).smoke).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/smoke', passed: false, status: 'Failed', reasons: ['minCoverage: median coverage of the new version 0.45 < 0.7'], questions: 20 });
+    expect(JSON.parse(r.cause!).smoke).toEqual({
+      kind: 'cdk-rollout-guardrails/blue-green/smoke', passed: false, status: 'Failed', reasons: ['minCoverage: median coverage of the new version 0.45 < 0.7'], questions: 20,
+      gates: [{ gate: 'maxDeltaSDrift', measured: 0.01, threshold: 0.1, passed: true }, { gate: 'minCoverage', measured: 0.45, threshold: 0.7, passed: false }],
+    });
   });
 
   test('an alias without a probe skips the smoke and the probe loop', async () => {
     const before = await run(execution('BeforeAllowTraffic', { deploymentGroupName: 'GroupB' }), world({ environment: {} }));
-    expect(before.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasWarmup', 'HasSmoke', 'Freeze', 'ReportBeforeSucceeded', 'BeforeDone']);
+    expect(before.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasWarmup', 'HasSmoke', 'Freeze', 'NotifyPassed?', 'ReportBeforeSucceeded', 'BeforeDone']);
     expect(before.output.frozen).toEqual([]);
     const after = await run(execution('AfterAllowTraffic', { deploymentGroupName: 'GroupB', frozen: [] }), world());
     expect(after).toMatchObject({ end: 'Succeed', endState: 'Switched' });
@@ -670,7 +710,7 @@ describe('BlueGreenSwitch: runs of the definition', () => {
       if (minute > 3) continue;
       expect(r).toMatchObject({ end: 'Fail', endState: 'RolledBack', error: 'StopRuleBroken' });
       expect(flip.args).toEqual({ FunctionName: 'answer-fn', Name: 'live', FunctionVersion: '7', RoutingConfig: { AdditionalVersionWeights: {} } });
-      expect(r.visited.slice(-4)).toEqual(['FlipBack', 'ResumeAfterFlip', 'ReportAfterFailed', 'RolledBack']);
+      expect(r.visited.slice(-6)).toEqual(['FlipBack', 'NotifyRolledBack?', 'NotifyRolledBack', 'ResumeAfterFlip', 'ReportAfterFailed', 'RolledBack']);
       expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload.mappings)).toEqual([[JOBS]]);
       expect(reports(r)).toEqual([['ReportAfterFailed', 'Failed', 'hook-AfterAllowTraffic']]);
       const breach = JSON.parse(r.cause!);
@@ -714,7 +754,7 @@ describe('BlueGreenSwitch: runs of the definition', () => {
 
   test('an error before the switch resumes what was paused and reports Failed, without flipping', async () => {
     const r = await run(execution('BeforeAllowTraffic'), world({ failState: 'ReportBeforeSucceeded' }));
-    expect(r.visited.slice(-5)).toEqual(['ReportBeforeSucceeded', 'OnError', 'ResumeOnError', 'ReportFailedOnError', 'Errored']);
+    expect(r.visited.slice(-7)).toEqual(['ReportBeforeSucceeded', 'OnError', 'ResumeOnError', 'NotifyError?', 'NotifyError', 'ReportFailedOnError', 'Errored']);
     expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload.mappings)).toEqual([[JOBS]]);
     expect(reports(r).map(([state, status]) => [state, status])).toEqual([['ReportBeforeSucceeded', 'Succeeded'], ['ReportFailedOnError', 'Failed']]);
     expect(r.calls.some((c) => c.resource.endsWith(':lambda:updateAlias'))).toBe(false);
@@ -722,8 +762,8 @@ describe('BlueGreenSwitch: runs of the definition', () => {
 
   test('an error after the hold flips back before it resumes and reports Failed', async () => {
     const r = await run(execution('AfterAllowTraffic', { deploymentGroupName: 'GroupB', frozen: [] }), world({ failState: 'ReportAfterSucceeded' }));
-    expect(r.visited.slice(-5)).toEqual(['OnError', 'FlipBackOnError', 'ResumeOnError', 'ReportFailedOnError', 'Errored']);
-    expect(JSON.parse(r.cause!)).toEqual({ Error: 'Lambda.Unknown', Cause: 'ReportAfterSucceeded failed' });
+    expect(r.visited.slice(-6)).toEqual(['OnError', 'FlipBackOnError', 'ResumeOnError', 'NotifyError?', 'ReportFailedOnError', 'Errored']);
+    expect(JSON.parse(r.cause!)).toEqual({ Error: 'Lambda.Unknown', Cause: 'ReportAfterSucceeded failed', State: 'ReportAfterSucceeded' });
   });
 
   test('a deployment group this machine does not know reports Failed', async () => {
@@ -741,4 +781,311 @@ test('the hold is as long as the strategy says', async () => {
   const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Group', { alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE });
   BlueGreenSwitch.of(stack).attach({ alias, version, deploymentGroup, strategy: RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(30), checkInterval: Duration.seconds(5) }) });
   expect(BlueGreenSwitch.of(stack)._configOf(deploymentGroup.deploymentGroupName)).toMatchObject({ holdSeconds: 1800, checkIntervalSeconds: 5 });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Notifications
+
+/** The five publishes, each with the state it precedes (where its Choice goes without a topic). */
+const PUBLISHES: Array<[string, string]> = [
+  ['NotifyPassed', 'ReportBeforeSucceeded'], ['NotifyFailed', 'ReportBeforeFailed'], ['NotifyHeld', 'ResumeAfterHold'],
+  ['NotifyRolledBack', 'ResumeAfterFlip'], ['NotifyError', 'ReportFailedOnError'],
+];
+const SNS_PUBLISH = 'arn:aws:states:::aws-sdk:sns:publish';
+const transitions = (state: Json): string[] => [state.Next, state.Default, ...(state.Choices ?? []).map((c: Json) => c.Next), ...(state.Catch ?? []).map((c: Json) => c.Next)].filter(Boolean);
+const published = (r: Run) => r.calls.filter((c) => c.resource === SNS_PUBLISH).map((c) => ({ state: c.state, topic: c.args.TopicArn, message: JSON.parse(c.args.Message) }));
+const order = (r: Run, state: string) => r.calls.findIndex((c) => c.state === state);
+/** The fields every message of GroupA's deployment d-ABC carries. */
+const about = (phase: 'BeforeAllowTraffic' | 'AfterAllowTraffic') => ({
+  source: 'cdk-rollout-guardrails', event: 'blue-green-decision', strategy: 'blue-green', phase: phase === 'BeforeAllowTraffic' ? 'before' : 'after',
+  deploymentId: 'd-ABC', deploymentGroup: 'GroupA', execution: `arn:aws:states:eu-west-1:123456789012:execution:BlueGreen:d-ABC-${phase}`,
+  functionName: 'answer-fn', alias: 'live', currentVersion: '7', targetVersion: '8',
+});
+const INVARIANTS_HELD = [
+  { rule: 'invariant:INDEX_HASH', measured: 'abc', threshold: 'abc', passed: true },
+  { rule: 'invariant:SCHEMA_REV', measured: 'v3', threshold: 'v3', passed: true },
+];
+const WARM = [
+  { rule: 'warmup:status', measured: 'READY', threshold: 'READY', passed: true },
+  { rule: 'warmup:readySeconds', measured: 0, threshold: 60, passed: true },
+  { rule: 'warmup:pingsFailed', measured: 0, threshold: 0, passed: true },
+];
+
+describe('BlueGreenSwitch: notifications in the definition', () => {
+  test('five publishes, each an sns:publish behind a Choice on the alias\'s topic, going on, published or not, to the state it precedes without a topic', () => {
+    for (const [name, next] of PUBLISHES) {
+      expect(states[`${name}?`]).toEqual({
+        Type: 'Choice', Comment: 'Publish only for an alias with a notifications topic',
+        Choices: [{ Condition: '{% $exists($config.topicArn) %}', Next: name }], Default: next,
+      });
+      expect(states[name]).toMatchObject({
+        Type: 'Task', Resource: SNS_PUBLISH, TimeoutSeconds: 5, Next: next,
+        Arguments: { TopicArn: '{% $config.topicArn %}', Message: expect.stringMatching(/^\{% \$string\(.*\) %\}$/s) },
+        Retry: [{ ErrorEquals: ['States.ALL'], MaxAttempts: 1, IntervalSeconds: 1, BackoffRate: 2 }],
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: next, Output: expect.stringContaining("'published': false") }],
+      });
+      // Every way to the state it precedes passes the Choice: no path skips the publish, none depends on it.
+      const into = Object.entries(states).filter(([, st]) => transitions(st).includes(next)).map(([n]) => n).sort();
+      expect([next, into]).toEqual([next, [name, `${name}?`]]);
+    }
+    // Nothing else publishes: no routine check of the hold, nothing on the way from a breach to the flip.
+    expect(Object.entries(states).filter(([, st]) => st.Resource === SNS_PUBLISH).map(([n]) => n).sort()).toEqual(PUBLISHES.map(([n]) => n).sort());
+    for (const branch of states.HoldAndWatch.Branches) expect(JSON.stringify(branch)).not.toContain('sns:publish');
+    expect(states.HoldAndWatch.Catch.map((c: Json) => c.Next)).toEqual(['FlipBack', 'FlipBack']);
+    expect(states.FlipBack.Next).toBe('NotifyRolledBack?');
+  });
+
+  test('the worst-case rollback is the strategy\'s, as before notifications (a breach reaches the flip without a publish)', () => {
+    // 60 s datapoint + 20 s metric delay + 10 s wait + 5 s read, at most twice over a minute's edge, + the flip's bound.
+    expect(built.strategy.worstCaseRollback!.toSeconds()).toBe(109);
+  });
+});
+
+describe('BlueGreenSwitch: notifications in runs of the definition', () => {
+  test('passed before the switch: one message after the pause and before the report, with the invariants\', warm gate\'s and smoke probe\'s figures', async () => {
+    const r = await run(execution('BeforeAllowTraffic'), world());
+    expect(r).toMatchObject({ end: 'Succeed', endState: 'BeforeDone' });
+    expect(published(r)).toEqual([{
+      state: 'NotifyPassed', topic: TOPIC,
+      message: {
+        ...about('BeforeAllowTraffic'), decision: 'passed', report: 'Succeeded',
+        reasons: [
+          'every check before the switch passed: CodeDeploy switches live from version 7 to 8 at once',
+          'version 8 carries every pin: INDEX_HASH=abc, SCHEMA_REV=v3',
+          'warm gate: provisioned concurrency READY after 0 s, 2 warm pings sent, 0 failed',
+          'smoke probe on 20 gold questions: Succeeded',
+        ],
+        measurements: [
+          ...INVARIANTS_HELD, ...WARM,
+          { rule: 'smoke:maxDeltaSDrift', measured: 0.01, threshold: 0.1, passed: true },
+          { rule: 'smoke:minCoverage', measured: 1, threshold: 0.7, passed: true },
+        ],
+        paused: [JOBS],
+      },
+    }]);
+    expect(order(r, 'Freeze')).toBeLessThan(order(r, 'NotifyPassed'));
+    expect(order(r, 'NotifyPassed')).toBeLessThan(order(r, 'ReportBeforeSucceeded'));
+    expect(r.outputs.NotifyPassed[0]).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/notification', published: true, messageId: 'message-NotifyPassed' });
+  });
+
+  test('a failed invariant: one message naming the check, each pin with both values, before the report; nothing else ran', async () => {
+    const r = await run(execution('BeforeAllowTraffic'), world({ environment: { SCHEMA_REV: 'v2' } }));
+    expect(published(r)).toEqual([{
+      state: 'NotifyFailed', topic: TOPIC,
+      message: {
+        ...about('BeforeAllowTraffic'), decision: 'failed', report: 'Failed', failedCheck: 'invariants',
+        reasons: [
+          'the invariant check failed before the switch: the alias stays on version 7, nothing was paused; reporting Failed',
+          'INDEX_HASH: expected "abc", version 8 has no INDEX_HASH',
+          'SCHEMA_REV: expected "v3", version 8 has "v2"',
+        ],
+        measurements: [
+          { rule: 'invariant:INDEX_HASH', measured: null, threshold: 'abc', passed: false },
+          { rule: 'invariant:SCHEMA_REV', measured: 'v2', threshold: 'v3', passed: false },
+        ],
+      },
+    }]);
+    expect(order(r, 'NotifyFailed')).toBeLessThan(order(r, 'ReportBeforeFailed'));
+    expect(reports(r)).toEqual([['ReportBeforeFailed', 'Failed', 'hook-BeforeAllowTraffic']]);
+  });
+
+  test.each([
+    ['warm gate', { warmStatus: 'FAILED' as const }, 'warmup', [
+      ...INVARIANTS_HELD,
+      { rule: 'warmup:status', measured: 'FAILED', threshold: 'READY', passed: false },
+      { rule: 'warmup:readySeconds', measured: 0, threshold: 60, passed: null },
+      { rule: 'warmup:pingsFailed', measured: 0, threshold: 0, passed: null },
+    ], 'provisioned concurrency 2 on answer-fn:8 FAILED after 0 s: FUNCTION_ERROR_INIT_FAILURE'],
+    ['smoke probe', { smokeDrifted: true }, 'smoke', [
+      ...INVARIANTS_HELD, ...WARM,
+      { rule: 'smoke:maxDeltaSDrift', measured: 0.01, threshold: 0.1, passed: true },
+      { rule: 'smoke:minCoverage', measured: 0.45, threshold: 0.7, passed: false },
+    ], 'minCoverage: median coverage of the new version 0.45 < 0.7'],
+  ])('a failed %s: one message naming it, with its reasons and the figures of every check that ran', async (what, w, failedCheck, measurements, reason) => {
+    const r = await run(execution('BeforeAllowTraffic'), world(w));
+    expect(published(r).map((p) => p.message)).toEqual([{
+      ...about('BeforeAllowTraffic'), decision: 'failed', report: 'Failed', failedCheck,
+      reasons: [`the ${what} failed before the switch: the alias stays on version 7, nothing was paused; reporting Failed`, reason], measurements,
+    }]);
+  });
+
+  test('a held switch: one message for the whole 15-minute hold (83 metric checks, 23 probe runs), before the resume and the report', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world());
+    expect(r).toMatchObject({ end: 'Succeed', endState: 'Switched' });
+    const [only, ...rest] = published(r);
+    expect(rest).toEqual([]);
+    expect(only.state).toBe('NotifyHeld');
+    expect(only.message).toEqual({
+      ...about('AfterAllowTraffic'), decision: 'held', report: 'Succeeded',
+      reasons: ['held live on version 8 for 902 s of holdAndWatch 900 s: 83 metric checks and 23 probe runs, no stop rule broken; the switch is kept'],
+      measurements: [
+        { rule: 'max5xxRate', measured: expect.closeTo(1 / 1200, 12), threshold: 0.01, passed: true },
+        { rule: 'alarm:GatesA', measured: 'OK', threshold: 'OK', passed: true },
+        { rule: 'maxDeltaSP95Drift', measured: expect.closeTo(0.01, 12), threshold: 0.15, passed: true },
+        { rule: 'minCoverage', measured: 1, threshold: 0.6, passed: true },
+        { rule: 'maxLambdaFlipRate', measured: 0, threshold: 0.2, passed: true },
+      ],
+      checks: 83, probeRuns: 23, heldSeconds: 902, holdSeconds: 900,
+    });
+    expect(workerOps(r, 'watch')).toHaveLength(83);
+    expect(order(r, 'NotifyHeld')).toBeLessThan(order(r, 'ResumeAfterHold'));
+    expect(reports(r)).toEqual([['ReportAfterSucceeded', 'Succeeded', 'hook-AfterAllowTraffic']]);
+  });
+
+  test('a breach: one message after the flip back, with the broken rule\'s measured value and threshold and the flip', async () => {
+    const breachAt = T0 + 3 * 60_000;
+    const r = await run(execution('AfterAllowTraffic'), world({ errorsFrom: breachAt }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'RolledBack' });
+    const flip = r.calls.find((c) => c.state === 'FlipBack')!;
+    const publish = r.calls.find((c) => c.resource === SNS_PUBLISH)!;
+    // The flip did not wait: the publish is the next call after it, once it landed (500 ms).
+    expect(r.calls.indexOf(publish)).toBe(r.calls.indexOf(flip) + 1);
+    expect(publish.at).toBe(flip.at + 500);
+    expect(flip.at + 500 - breachAt).toBeLessThanOrEqual(built.strategy.worstCaseRollback!.toMilliseconds());
+    expect(published(r)).toEqual([{
+      state: 'NotifyRolledBack', topic: TOPIC,
+      message: {
+        ...about('AfterAllowTraffic'), decision: 'rolled-back', report: 'Failed', failedCheck: 'metrics',
+        reasons: [
+          'flipped live back from version 8 to 7 on a broken stop rule (metrics check 25, 264 s into the hold); reporting Failed',
+          'stop rule broken 264 s into the hold, flipping back: 5xx rate of the new version 5 % (60 of 1200) > 1 %',
+        ],
+        measurements: [
+          { rule: 'max5xxRate', measured: 0.05, threshold: 0.01, passed: false },
+          { rule: 'alarm:GatesA', measured: 'OK', threshold: 'OK', passed: true },
+        ],
+        check: 25, elapsedSeconds: 264, holdSeconds: 900,
+        flip: { from: '8', to: '7', at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+      },
+    }]);
+    expect(order(r, 'NotifyRolledBack')).toBeLessThan(order(r, 'ResumeAfterFlip'));
+    expect(reports(r)).toEqual([['ReportAfterFailed', 'Failed', 'hook-AfterAllowTraffic']]);
+  });
+
+  test('a drift breach names the probe\'s broken rules', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world({ driftFrom: T0 + 3 * 60_000 }));
+    const [{ message }] = published(r);
+    expect(message).toMatchObject({ decision: 'rolled-back', failedCheck: 'probe', check: 6 });
+    expect(message.measurements.filter((m: Json) => m.passed === false)).toEqual([
+      { rule: 'maxDeltaSP95Drift', measured: expect.closeTo(0.41, 12), threshold: 0.15, passed: false },
+      { rule: 'minCoverage', measured: 0.45, threshold: 0.6, passed: false },
+    ]);
+  });
+
+  test('a publish that fails changes nothing: the flip, the resume, the report and the outcome are those of a run that published', async () => {
+    const breach = { errorsFrom: T0 + 3 * 60_000 };
+    const ok = await run(execution('AfterAllowTraffic'), world(breach));
+    const failing = await run(execution('AfterAllowTraffic'), world({ ...breach, failState: 'NotifyRolledBack' }));
+    expect(failing).toMatchObject({ end: 'Fail', endState: 'RolledBack', error: 'StopRuleBroken', cause: ok.cause });
+    expect(failing.visited).toEqual(ok.visited);
+    const without = (r: Run) => r.calls.filter((c) => c.resource !== SNS_PUBLISH).map((c) => [c.state, c.args, c.state === 'FlipBack' ? c.at : 0]);
+    expect(without(failing)).toEqual(without(ok));
+    expect(reports(failing)).toEqual([['ReportAfterFailed', 'Failed', 'hook-AfterAllowTraffic']]);
+    expect(failing.outputs.NotifyRolledBack[0]).toEqual({
+      kind: 'cdk-rollout-guardrails/blue-green/notification', published: false, error: { Error: 'Lambda.Unknown', Cause: 'NotifyRolledBack failed' },
+    });
+    // Before the switch, likewise: a failed publish of the pass still reports Succeeded, with the same output.
+    const passed = await run(execution('BeforeAllowTraffic'), world());
+    const unpublished = await run(execution('BeforeAllowTraffic'), world({ failState: 'NotifyPassed' }));
+    expect(unpublished).toMatchObject({ end: 'Succeed', endState: 'BeforeDone', output: passed.output });
+    expect(reports(unpublished)).toEqual([['ReportBeforeSucceeded', 'Succeeded', 'hook-BeforeAllowTraffic']]);
+  });
+
+  test('an error before the switch: one message saying what failed, before the report', async () => {
+    const r = await run(execution('BeforeAllowTraffic'), world({ failState: 'Freeze' }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'Errored' });
+    expect(published(r)).toEqual([{
+      state: 'NotifyError', topic: TOPIC,
+      message: {
+        ...about('BeforeAllowTraffic'), decision: 'error', report: 'Failed',
+        reasons: ['a step before the switch failed: the alias stays on version 7; reporting Failed', 'Freeze: Lambda.Unknown: Freeze failed'],
+        measurements: [], error: { Error: 'Lambda.Unknown', Cause: 'Freeze failed', State: 'Freeze' },
+      },
+    }]);
+    expect(order(r, 'ResumeOnError')).toBeLessThan(order(r, 'NotifyError'));
+    expect(order(r, 'NotifyError')).toBeLessThan(order(r, 'ReportFailedOnError'));
+  });
+
+  test('an error in the hold: one message after the flip back, with the error', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world({ failState: 'Watch' }));
+    expect(published(r).map((p) => [p.state, p.message])).toEqual([['NotifyRolledBack', {
+      ...about('AfterAllowTraffic'), decision: 'error', report: 'Failed',
+      reasons: ['a step of the hold failed: flipped live back from version 8 to 7; reporting Failed', 'Lambda.Unknown: Watch failed'],
+      measurements: [], flip: { from: '8', to: '7', at: expect.any(String) },
+      error: { State: 'HoldAndWatch', Error: 'Lambda.Unknown', Cause: 'Watch failed' },
+    }]]);
+  });
+
+  test('a flip back that fails: one error message saying the alias was not flipped back, with the breach', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world({ errorsFrom: T0 + 3 * 60_000, failState: 'FlipBack' }));
+    expect(r).toMatchObject({ end: 'Fail', endState: 'Errored' });
+    expect(published(r).map((p) => [p.state, p.message])).toEqual([['NotifyError', {
+      ...about('AfterAllowTraffic'), decision: 'error', report: 'Failed',
+      reasons: [
+        'a step failed after the switch and the alias was not flipped back: reporting Failed, CodeDeploy rolls it back to version 7',
+        'FlipBack: Lambda.Unknown: FlipBack failed',
+        'stop rule broken 264 s into the hold, flipping back: 5xx rate of the new version 5 % (60 of 1200) > 1 %',
+      ],
+      measurements: [
+        { rule: 'max5xxRate', measured: 0.05, threshold: 0.01, passed: false },
+        { rule: 'alarm:GatesA', measured: 'OK', threshold: 'OK', passed: true },
+      ],
+      flip: null, error: { Error: 'Lambda.Unknown', Cause: 'FlipBack failed', State: 'FlipBack' },
+    }]]);
+    expect(reports(r)).toEqual([['ReportFailedOnError', 'Failed', 'hook-AfterAllowTraffic']]);
+  });
+
+  test('an error after the hold (the report of Succeeded): the held message, then the error with the flip back', async () => {
+    const r = await run(execution('AfterAllowTraffic'), world({ failState: 'ReportAfterSucceeded' }));
+    expect(published(r).map((p) => [p.state, p.message.decision])).toEqual([['NotifyHeld', 'held'], ['NotifyError', 'error']]);
+    expect(published(r)[1].message).toMatchObject({
+      reasons: ['a step failed after the switch: the alias was flipped back to version 7; reporting Failed', 'ReportAfterSucceeded: Lambda.Unknown: ReportAfterSucceeded failed'],
+      flip: { from: '8', to: '7' },
+    });
+  });
+
+  test('an alias with a topic but no probe and no warm gate: the pass says so, the hold counts no probe run', async () => {
+    const message = async (state: string, vars: Json, input: Json = {}) => JSON.parse(await evaluate(states[state].Arguments.Message, {
+      hook: { deploymentId: 'd-ABC' }, target: TARGET, config: { topicArn: TOPIC }, invariants: null, warmup: null, smoke: null, breach: null, flip: null, error: null, frozen: [], ...vars,
+      states: { input, context: { Execution: { Id: 'arn:execution', Input: { deploymentGroupName: 'GroupC' } }, State: { Name: state } } },
+    }));
+    const invariants = { kind: 'cdk-rollout-guardrails/blue-green/invariants', passed: true, reasons: ['no invariants declared'], checks: [], version: '8' };
+    expect(await message('NotifyPassed', { invariants })).toMatchObject({
+      decision: 'passed', deploymentGroup: 'GroupC', execution: 'arn:execution',
+      reasons: ['every check before the switch passed: CodeDeploy switches live from version 7 to 8 at once', 'no invariants declared', 'no ΔS probe attached: no smoke probe'],
+      measurements: [], paused: [],
+    });
+    const metrics = {
+      kind: 'cdk-rollout-guardrails/blue-green/check', source: 'metrics', check: 91, next: 'succeed', elapsedSeconds: 901, holdSeconds: 900,
+      reasons: ['held and watched 901 s of 900 s, no stop rule broken', '5xx rate not judged: 12 invocations of the new version in the minute read (fewer than 100)'],
+      rules: [{ rule: 'max5xxRate', measured: null, threshold: 0.01, passed: null, reason: '...' }],
+    };
+    const noProbe = { kind: 'cdk-rollout-guardrails/blue-green/check', source: 'probe', next: 'succeed', reasons: ['no ΔS probe attached: ΔS, coverage and λ are not watched'] };
+    expect(await message('NotifyHeld', {}, { kind: 'cdk-rollout-guardrails/blue-green/held', last: [metrics, noProbe] })).toMatchObject({
+      decision: 'held', checks: 91, probeRuns: 0, heldSeconds: 901,
+      reasons: [
+        'held live on version 8 for 901 s of holdAndWatch 900 s: 91 metric checks and 0 probe runs, no stop rule broken; the switch is kept',
+        '5xx rate not judged: 12 invocations of the new version in the minute read (fewer than 100)',
+        'no ΔS probe attached: ΔS, coverage and λ are not watched',
+      ],
+      measurements: [{ rule: 'max5xxRate', measured: null, threshold: 0.01, passed: null }],
+    });
+  });
+
+  test('an alias without a topic publishes nothing: the Choices go straight on', async () => {
+    const B = { deploymentGroupName: 'GroupB' };
+    const runs = [
+      await run(execution('BeforeAllowTraffic', B), world({ environment: {} })),
+      // (GroupB declares no invariant, warm gate or probe: nothing before its switch can fail but a step.)
+      await run(execution('BeforeAllowTraffic', B), world({ environment: {}, failState: 'Freeze' })),
+      await run(execution('AfterAllowTraffic', { ...B, frozen: [] }), world()),
+      await run(execution('AfterAllowTraffic', { ...B, frozen: [] }), world({ errorsFrom: T0 + 3 * 60_000 })),
+      await run(execution('AfterAllowTraffic', { ...B, frozen: [] }), world({ failState: 'ReportAfterSucceeded' })),
+    ];
+    expect(runs.map((r) => r.endState)).toEqual(['BeforeDone', 'Errored', 'Switched', 'RolledBack', 'Errored']);
+    expect(runs.map((r) => r.visited.filter((v) => v.startsWith('Notify')))).toEqual([
+      ['NotifyPassed?'], ['NotifyError?'], ['NotifyHeld?'], ['NotifyRolledBack?'], ['NotifyHeld?', 'NotifyError?'],
+    ]);
+    for (const r of runs) expect(r.calls.filter((c) => c.resource === SNS_PUBLISH)).toEqual([]);
+  });
 });

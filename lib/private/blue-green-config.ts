@@ -1,6 +1,7 @@
 // Shared by the blue-green strategy and construct (which write each alias's configuration into the state
 // machine's definition at synth) and the blue-green handlers (lambdas/blue-green, which esbuild bundles with
-// it). Plain data and constants only: it imports nothing.
+// it). Plain data and constants only: it imports nothing but the notification source's type.
+import type { NOTIFICATION_SOURCE } from './staged-config';
 
 /** The seed's stop rules during hold-and-watch, every default filled in. */
 export interface BlueGreenStopRuleConfig {
@@ -56,6 +57,8 @@ export interface BlueGreenAliasConfig {
    * pings) before the smoke probe; released when the consumers are resumed.
    */
   readonly warmup?: BlueGreenWarmupConfig;
+  /** The SNS topic the machine publishes the alias's decisions to (`BlueGreenDecisionNotification`); absent for none. */
+  readonly topicArn?: string;
 }
 
 /** CodeDeploy's two traffic hooks; the event does not say which one it is, so the hook finds out. */
@@ -100,3 +103,77 @@ export function executionName(deploymentId: string, phase: BlueGreenPhase): stri
 
 /** Prefix of every decision record's `kind`, so that a later publisher can filter them. */
 export const DECISION_KIND = 'cdk-rollout-guardrails/blue-green';
+
+/**
+ * One publish's TimeoutSeconds and its retries (1 s later). A publish never precedes the flip; it delays the
+ * resume and the report to CodeDeploy by at most PUBLISH_BOUND_SECONDS.
+ */
+export const PUBLISH_TIMEOUT_SECONDS = 5;
+export const PUBLISH_RETRIES = 1;
+export const PUBLISH_BOUND_SECONDS = (PUBLISH_RETRIES + 1) * PUBLISH_TIMEOUT_SECONDS + PUBLISH_RETRIES;
+
+/**
+ * One rule or check as judged, in a notification. `passed: null`: not judged (too little traffic, or a step
+ * that did not get that far).
+ */
+export interface BlueGreenMeasurement {
+  /**
+   * `invariant:<NAME>` (measured: the new version's value, null if it has none; threshold: the pin),
+   * `warmup:status` | `warmup:readySeconds` | `warmup:pingsFailed`, `smoke:<probe gate>` (or `smoke` when the
+   * probe gave no report), or a hold stop rule: `max5xxRate`, `alarm:<name>`, `maxDeltaSP95Drift`,
+   * `minCoverage`, `maxLambdaFlipRate`, `probe`.
+   */
+  readonly rule: string;
+  readonly measured: number | string | null;
+  readonly threshold: number | string | null;
+  readonly passed: boolean | null;
+}
+
+/**
+ * A blue-green decision as the machine publishes it to the alias's notifications topic (one JSON message per
+ * decision that is news: the BeforeAllowTraffic outcome, a flip back, a held switch, an error; never a routine
+ * check). Each is published before the machine reports to CodeDeploy (`report`), and never before a flip.
+ */
+export interface BlueGreenDecisionNotification {
+  readonly source: typeof NOTIFICATION_SOURCE;
+  readonly event: 'blue-green-decision';
+  readonly strategy: 'blue-green';
+  /** `before`: the BeforeAllowTraffic hook (before the switch); `after`: AfterAllowTraffic (hold and watch). */
+  readonly phase: 'before' | 'after';
+  readonly deploymentId: string;
+  readonly deploymentGroup: string;
+  /** The execution's ARN, whose history holds every decision record. */
+  readonly execution: string;
+  readonly functionName: string;
+  readonly alias: string;
+  readonly currentVersion: string;
+  readonly targetVersion: string;
+  /**
+   * `passed`: every check before the switch passed (CodeDeploy switches); `failed`: one did (no switch);
+   * `rolled-back`: a stop rule broke while holding, the alias points at the old version again; `held`: the hold
+   * lasted holdAndWatch without a breach, the switch is kept; `error`: a step failed (see `error`, `flip`).
+   */
+  readonly decision: 'passed' | 'failed' | 'rolled-back' | 'held' | 'error';
+  /** What the machine reports to CodeDeploy after publishing. */
+  readonly report: 'Succeeded' | 'Failed';
+  /** Sentences a person reads; the first one is the headline. */
+  readonly reasons: string[];
+  /** Every rule of the deciding check(s), with its measured value and threshold. */
+  readonly measurements: BlueGreenMeasurement[];
+  /** failed: `invariants`, `warmup` or `smoke`; rolled-back: `metrics` or `probe` (the hold's loop that broke). */
+  readonly failedCheck?: 'invariants' | 'warmup' | 'smoke' | 'metrics' | 'probe';
+  /** passed: the event source mappings paused across the switch (resumed after the hold). */
+  readonly paused?: string[];
+  /** rolled-back: the breaking check's number in its loop, and when it came. */
+  readonly check?: number;
+  readonly elapsedSeconds?: number;
+  readonly holdSeconds?: number;
+  /** held: the metric checks and probe runs judged, and how long the switch was held. */
+  readonly checks?: number;
+  readonly probeRuns?: number;
+  readonly heldSeconds?: number;
+  /** rolled-back, error (after the switch): the flip back that landed; null when none did. */
+  readonly flip?: { readonly from: string; readonly to: string; readonly at: string } | null;
+  /** error: what failed (the state, Step Functions' error name and cause). */
+  readonly error?: { readonly State?: string; readonly Error: string; readonly Cause: string };
+}

@@ -7,8 +7,9 @@ import { Aws, Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  DECISION_KIND, FLIP_ATTEMPT_SECONDS, FLIP_RETRIES, FLIP_RETRY_INTERVAL_SECONDS, WATCH_TIMEOUT_SECONDS,
+  DECISION_KIND, FLIP_ATTEMPT_SECONDS, FLIP_RETRIES, FLIP_RETRY_INTERVAL_SECONDS, PUBLISH_RETRIES, PUBLISH_TIMEOUT_SECONDS, WATCH_TIMEOUT_SECONDS,
 } from './blue-green-config';
+import { NOTIFICATION_SOURCE } from './staged-config';
 
 /** Retry of an idempotent AWS call: three more attempts, 2, 4 and 8 s apart. */
 const SDK_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(2), backoffRate: 2 };
@@ -17,12 +18,16 @@ const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaExcep
 const LAMBDA_RETRY: sfn.RetryProps = { errors: LAMBDA_SERVICE_ERRORS, maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 };
 /** The flip's retry: bounded, since the flip's time is part of the worst-case rollback (FLIP_BOUND_SECONDS). */
 const FLIP_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: FLIP_RETRIES, interval: Duration.seconds(FLIP_RETRY_INTERVAL_SECONDS), backoffRate: 2 };
+/** A publish's retry: one more attempt, 1 s later (PUBLISH_BOUND_SECONDS with its timeout). */
+const PUBLISH_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: PUBLISH_RETRIES, interval: Duration.seconds(1), backoffRate: 2 };
 /** A hook status that has already been reported: a retried report found its first attempt landed. */
 const ALREADY_REPORTED = 'CodeDeploy.LifecycleEventAlreadyCompletedException';
 /** The error a hold branch fails with when a stop rule breaks; its cause is the check's decision record. */
 export const STOP_RULE_BROKEN = 'StopRuleBroken';
 
 const kind = (name: string) => `'${DECISION_KIND}/${name}'`;
+/** A catcher's `error` variable: Step Functions' error output and the state that failed. */
+const CAUGHT = "{% $merge([$states.errorOutput, {'State': $states.context.State.Name}]) %}";
 const HOOK = { DeploymentId: '{% $hook.deploymentId %}', LifecycleEventHookExecutionId: '{% $hook.lifecycleEventHookExecutionId %}' };
 /** What the hold's branches carry from one check to the next. */
 const CARRY = "'target': $states.input.target, 'config': $states.input.config, 'holdStartedAt': $states.input.holdStartedAt, 'holdEndsAt': $states.input.holdEndsAt";
@@ -67,24 +72,89 @@ export interface BlueGreenDefinitionProps {
   readonly configs: string;
 }
 
+// ---- notifications: one JSON message per decision that is news (BlueGreenDecisionNotification) ----
+
+/** The function's name, whether the AppSpec gave a name or an ARN (as the staged gate's functionNameOf). */
+const FUNCTION_NAME = "($f := $target.functionName; $contains($f, ':function:') ? $split($split($f, ':function:')[1], ':')[0] : $split($f, ':')[0])";
+/** A list of rule records (`rules` of a check) as measurements. */
+const measurementsOf = (rules: string) => `[${rules}.{'rule': rule, 'measured': measured, 'threshold': threshold, 'passed': passed}]`;
+/** The checks before the switch that ran, as measurements: the invariants, the warm gate, the smoke probe's gates. */
+const BEFORE_MEASUREMENTS = '$append($append('
+  + "[$invariants.checks.{'rule': 'invariant:' & name, 'measured': actual, 'threshold': expected, 'passed': passed}], "
+  + "($warmup ? ["
+  + "{'rule': 'warmup:status', 'measured': $warmup.status, 'threshold': 'READY', 'passed': $warmup.status = 'READY'}, "
+  + "{'rule': 'warmup:readySeconds', 'measured': $warmup.waitedMs / 1000, 'threshold': $config.warmup.readyTimeoutSeconds, 'passed': $warmup.status = 'READY' ? true : ($warmup.status = 'IN_PROGRESS' ? false : null)}, "
+  + "{'rule': 'warmup:pingsFailed', 'measured': $warmup.pingsFailed, 'threshold': 0, 'passed': $warmup.pingsSent > 0 ? $warmup.pingsFailed = 0 : null}"
+  + "] : [])), "
+  + "($smoke ? ($count($smoke.gates) > 0 ? [$smoke.gates.{'rule': 'smoke:' & gate, 'measured': measured, 'threshold': threshold, 'passed': passed}] "
+  + ": [{'rule': 'smoke', 'measured': $smoke.status, 'threshold': 'Succeeded', 'passed': $smoke.passed}]) : []))";
+const SUMMARY_BEFORE = '$append($append($invariants.reasons, '
+  + "$warmup ? ['warm gate: provisioned concurrency ' & $warmup.status & ' after ' & $round($warmup.waitedMs / 1000, 1) & ' s, ' & $warmup.pingsSent & ' warm pings sent, ' & $warmup.pingsFailed & ' failed'] : []), "
+  + "$smoke ? ['smoke probe on ' & $smoke.questions & ' gold questions: ' & $smoke.status] : ['no ΔS probe attached: no smoke probe'])";
+
+/**
+ * The JSONata expression of one notification: the fields every message carries, then `fields` (JSONata object
+ * entries), evaluated after `bindings` (JSONata `$name := ...;` statements) if any.
+ */
+function message(phase: string, fields: string, bindings = ''): string {
+  return `(${bindings} {'source': '${NOTIFICATION_SOURCE}', 'event': 'blue-green-decision', 'strategy': 'blue-green', 'phase': ${phase}, `
+    + "'deploymentId': $hook.deploymentId, 'deploymentGroup': $states.context.Execution.Input.deploymentGroupName, 'execution': $states.context.Execution.Id, "
+    + `'functionName': ${FUNCTION_NAME}, 'alias': $target.alias, 'currentVersion': $target.currentVersion, 'targetVersion': $target.targetVersion, ${fields}})`;
+}
+
+/**
+ * Publishes `expression` (a notification) to the alias's topic, then goes on to `next`: a Choice on the
+ * configuration (no topic: straight to `next`, no call), and the sns:publish task, whose every error is caught
+ * into `next` too. A publish never decides anything: it is bounded (PUBLISH_BOUND_SECONDS) and its failure is
+ * only recorded in its output.
+ */
+function notify(scope: Construct, id: string, comment: string, expression: string, next: sfn.State): sfn.Choice {
+  const publish = task(scope, id, {
+    comment,
+    resource: sdk('sns:publish'),
+    arguments: { TopicArn: '{% $config.topicArn %}', Message: `{% $string(${expression}) %}` },
+    output: `{% {'kind': ${kind('notification')}, 'published': true, 'messageId': $states.result.MessageId} %}`,
+    timeoutSeconds: PUBLISH_TIMEOUT_SECONDS,
+    // (In the state's JSON: CustomState.addCatch renders a catcher's Output only for JSONata states it knows.)
+    catch: [{
+      ErrorEquals: ['States.ALL'],
+      Next: next.stateId,
+      Output: `{% {'kind': ${kind('notification')}, 'published': false, 'error': $states.errorOutput} %}`,
+    }],
+  }).addRetry(PUBLISH_RETRY);
+  publish.next(next);
+  return sfn.Choice.jsonata(scope, `${id}?`, { comment: 'Publish only for an alias with a notifications topic' })
+    .when(sfn.Condition.jsonata('{% $exists($config.topicArn) %}'), publish)
+    .otherwise(next);
+}
+
 /**
  * Builds the definition:
  *
  * LoadConfig → Route on the phase the hook found:
  * - no configuration for the deployment group: ReportUnconfigured → Unconfigured
  * - BeforeAllowTraffic: CheckInvariants → InvariantsHeld → HasWarmup → Warmup → WarmupPassed → HasSmoke → Smoke →
- *   SmokePassed → Freeze →
+ *   SmokePassed → Freeze → NotifyPassed? → (NotifyPassed →)
  *   ReportBeforeSucceeded → BeforeDone (its output lists the paused consumers for the AfterAllowTraffic
- *   execution); a failed check: ReportBeforeFailed → BeforeFailed (nothing is paused yet)
+ *   execution); a failed check: NotifyFailed? → (NotifyFailed →) ReportBeforeFailed → BeforeFailed (nothing is
+ *   paused yet)
  * - AfterAllowTraffic: HoldAndWatch, a Parallel of two loops until the hold is over:
  *   metrics (Watch → WatchRoute → WatchWait → Watch) and probe (HoldProbe → JudgeProbe → ProbeRoute → ProbeWait
  *   → HoldProbe); a broken stop rule fails its branch with StopRuleBroken, which stops the other branch.
- *   Held: ResumeAfterHold → ReportAfterSucceeded → Switched. Broken (or any error in the hold):
- *   FlipBack → ResumeAfterFlip → ReportAfterFailed → RolledBack.
+ *   Held: NotifyHeld? → (NotifyHeld →) ResumeAfterHold → ReportAfterSucceeded → Switched. Broken (or any error
+ *   in the hold): FlipBack → NotifyRolledBack? → (NotifyRolledBack →) ResumeAfterFlip → ReportAfterFailed →
+ *   RolledBack.
  *
  * Every Task state outside the hold catches every error into OnError → FlipBackOnError (AfterAllowTraffic only)
- * → ResumeOnError → ReportFailedOnError → Errored. Inside the hold, a failed task fails its branch and the
- * Parallel's catch flips back (catchers cannot leave a branch).
+ * → ResumeOnError → NotifyError? → (NotifyError →) ReportFailedOnError → Errored. Inside the hold, a failed task
+ * fails its branch and the Parallel's catch flips back (catchers cannot leave a branch).
+ *
+ * Notifications: each `Notify…?` Choice goes to its sns:publish task only when the alias's configuration has a
+ * topic; the task, and its catch of every error, go on to the state the Choice goes to without a topic. Each
+ * publish comes after the decision's action (the flip, the pause) and before the report to CodeDeploy: a report
+ * of Failed fails the deployment, whose safety net stops this execution, and a report of Succeeded before the
+ * switch starts the AfterAllowTraffic hook, which waits for this execution to end. None is on the way from a
+ * breach to the flip, so the worst-case rollback is unchanged.
  */
 export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefinitionProps): sfn.IChainable {
   // ---- the error path, shared by every task outside the hold ----
@@ -94,15 +164,25 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     arguments: { ...HOOK, Status: 'Failed' }, output: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'error': $error} %}`,
   }).addRetry(SDK_RETRY);
   reportFailedOnError.addCatch(errored).next(errored);
+  const notifyError = notify(scope, 'NotifyError', 'Publish the error (what failed; after the switch, whether the alias was flipped back)', message(
+    "$phase = 'BeforeAllowTraffic' ? 'before' : 'after'",
+    "'decision': 'error', 'report': 'Failed', "
+    + "'reasons': $append([$phase = 'BeforeAllowTraffic' ? 'a step before the switch failed: the alias stays on version ' & $target.currentVersion & '; reporting Failed' "
+    + ": ($flip ? 'a step failed after the switch: the alias was flipped back to version ' & $flip.to & '; reporting Failed' "
+    + ": 'a step failed after the switch and the alias was not flipped back: reporting Failed, CodeDeploy rolls it back to version ' & $target.currentVersion), "
+    + "($exists($error.State) ? $error.State & ': ' : '') & $error.Error & ': ' & $error.Cause], $breach.kind = " + kind('check') + ' ? $breach.reasons : []), '
+    + `'measurements': ${measurementsOf('$breach.rules')}, `
+    + "'flip': $phase = 'AfterAllowTraffic' ? $flip, 'error': $error",
+  ), reportFailedOnError);
   const resumeOnError = workerTask(scope, 'ResumeOnError', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch').addRetry(SDK_RETRY);
-  resumeOnError.addCatch(reportFailedOnError).next(reportFailedOnError);
+  resumeOnError.addCatch(notifyError).next(notifyError);
   const flipBackOnError = flip(scope, 'FlipBackOnError', 'Point the alias back at the old version after an error');
   flipBackOnError.addCatch(resumeOnError).next(resumeOnError);
   const onError = sfn.Choice.jsonata(scope, 'OnError', { comment: 'After the switch, flip back first' })
     .when(sfn.Condition.jsonata("{% $phase = 'AfterAllowTraffic' %}"), flipBackOnError)
     .otherwise(resumeOnError);
   const catchAll = <T extends sfn.CustomState>(state: T): T => {
-    state.addCatch(onError, { assign: { error: '{% $states.errorOutput %}' } });
+    state.addCatch(onError, { assign: { error: CAUGHT } });
     return state;
   };
 
@@ -120,6 +200,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
       warmup: null,
       smoke: null,
       breach: null,
+      flip: null,
       error: null,
     },
     outputs: `{% {'kind': ${kind('start')}, 'phase': $states.input.phase, 'deploymentId': $states.input.deploymentId, 'deploymentGroupName': $states.input.deploymentGroupName, 'target': $states.input.target} %}`,
@@ -149,7 +230,14 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     arguments: { ...HOOK, Status: 'Failed' },
   }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
   reportBeforeFailed.addCatch(beforeFailed, { errors: [ALREADY_REPORTED] });
-  reportBeforeFailed.addCatch(errored, { assign: { error: '{% $states.errorOutput %}' } }).next(beforeFailed);
+  reportBeforeFailed.addCatch(errored, { assign: { error: CAUGHT } }).next(beforeFailed);
+  const notifyFailed = notify(scope, 'NotifyFailed', 'Publish the failed check before the switch, its reasons and every check that ran', message("'before'",
+    "'decision': 'failed', 'report': 'Failed', 'failedCheck': $failed, "
+    + "'reasons': $append([$lookup({'invariants': 'the invariant check', 'warmup': 'the warm gate', 'smoke': 'the smoke probe'}, $failed) & ' failed before the switch: the alias stays on version ' & $target.currentVersion & ', nothing was paused; reporting Failed'], "
+    + "$lookup({'invariants': $invariants, 'warmup': $warmup, 'smoke': $smoke}, $failed).reasons), "
+    + `'measurements': ${BEFORE_MEASUREMENTS}`,
+    "$failed := $invariants.passed = false ? 'invariants' : ($warmup.passed = false ? 'warmup' : 'smoke');",
+  ), reportBeforeFailed);
 
   const reportBeforeSucceeded = task(scope, 'ReportBeforeSucceeded', {
     comment: 'Report Succeeded: CodeDeploy switches the alias all at once', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
@@ -157,11 +245,16 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
   reportBeforeSucceeded.addCatch(beforeDone, { errors: [ALREADY_REPORTED] });
   catchAll(reportBeforeSucceeded).next(beforeDone);
+  const notifyPassed = notify(scope, 'NotifyPassed', 'Publish that every check before the switch passed, with their figures', message("'before'",
+    "'decision': 'passed', 'report': 'Succeeded', "
+    + "'reasons': $append(['every check before the switch passed: CodeDeploy switches ' & $target.alias & ' from version ' & $target.currentVersion & ' to ' & $target.targetVersion & ' at once'], "
+    + `${SUMMARY_BEFORE}), 'measurements': ${BEFORE_MEASUREMENTS}, 'paused': $frozen`,
+  ), reportBeforeSucceeded);
 
   const freeze = catchAll(workerTask(scope, 'Freeze', props.workerArn, "{'op': 'freeze', 'mappings': $config.freeze}",
     'Pause the listed event source mappings that are running, remembering which', { frozen: '{% $states.result.Payload.frozen %}' })
     .addRetry(LAMBDA_RETRY));
-  freeze.next(reportBeforeSucceeded);
+  freeze.next(notifyPassed);
 
   const smoke = catchAll(task(scope, 'Smoke', {
     comment: 'The ΔS probe on smokeQuestions gold questions against the new and the old version (a direct run)',
@@ -170,11 +263,12 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
       FunctionName: '{% $config.probeFunctionArn %}',
       Payload: "{% {'functionName': $target.functionName, 'alias': $target.alias, 'currentVersion': $target.currentVersion, 'targetVersion': $target.targetVersion, 'questionLimit': $config.smokeQuestions} %}",
     },
-    output: `{% {'kind': ${kind('smoke')}, 'passed': $states.result.Payload.status = 'Succeeded', 'status': $states.result.Payload.status, 'reasons': $states.result.Payload.reasons, 'questions': $states.result.Payload.report.plan.questions} %}`,
+    output: `{% {'kind': ${kind('smoke')}, 'passed': $states.result.Payload.status = 'Succeeded', 'status': $states.result.Payload.status, 'reasons': $states.result.Payload.reasons, 'questions': $states.result.Payload.report.plan.questions, `
+      + "'gates': [$states.result.Payload.report.gates.{'gate': gate, 'measured': measured, 'threshold': threshold, 'passed': passed}]} %}",
   }).addRetry(LAMBDA_RETRY));
   const smokePassed = sfn.Choice.jsonata(scope, 'SmokePassed', { assign: { smoke: '{% $states.input %}' } })
     .when(sfn.Condition.jsonata('{% $states.input.passed %}'), freeze)
-    .otherwise(reportBeforeFailed);
+    .otherwise(notifyFailed);
   smoke.next(smokePassed);
   const hasSmoke = sfn.Choice.jsonata(scope, 'HasSmoke', { comment: 'Smoke only with a probe attached' })
     .when(sfn.Condition.jsonata('{% $exists($config.probeFunctionArn) %}'), smoke)
@@ -186,7 +280,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     '{% $config.warmup.readyTimeoutSeconds + 60 %}').addRetry(LAMBDA_RETRY));
   const warmupPassed = sfn.Choice.jsonata(scope, 'WarmupPassed', { assign: { warmup: '{% $states.input %}' } })
     .when(sfn.Condition.jsonata('{% $states.input.passed %}'), hasSmoke)
-    .otherwise(reportBeforeFailed);
+    .otherwise(notifyFailed);
   warmup.next(warmupPassed);
   const hasWarmup = sfn.Choice.jsonata(scope, 'HasWarmup', { comment: 'The warm gate only when configured' })
     .when(sfn.Condition.jsonata('{% $exists($config.warmup) %}'), warmup)
@@ -197,7 +291,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     .addRetry(LAMBDA_RETRY));
   const invariantsHeld = sfn.Choice.jsonata(scope, 'InvariantsHeld', { assign: { invariants: '{% $states.input %}' } })
     .when(sfn.Condition.jsonata('{% $states.input.passed %}'), hasWarmup)
-    .otherwise(reportBeforeFailed);
+    .otherwise(notifyFailed);
   checkInvariants.next(invariantsHeld);
 
   // ---- AfterAllowTraffic: hold and watch ----
@@ -275,6 +369,15 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   const resumeAfterHold = catchAll(workerTask(scope, 'ResumeAfterHold', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch')
     .addRetry(SDK_RETRY));
   resumeAfterHold.next(reportAfterSucceeded);
+  const notifyHeld = notify(scope, 'NotifyHeld', 'Publish that the switch held for the whole hold and is kept, with the last checks\' figures', message("'after'",
+    "'decision': 'held', 'report': 'Succeeded', "
+    + "'reasons': $append(['held ' & $target.alias & ' on version ' & $target.targetVersion & ' for ' & $m.elapsedSeconds & ' s of holdAndWatch ' & $m.holdSeconds & ' s: ' "
+    + "& $m.check & ' metric checks and ' & $runs & ' probe runs, no stop rule broken; the switch is kept'], "
+    + '$append([$filter($m.reasons, function($v, $i) { $i > 0 })], $exists($p.check) ? [$filter($p.reasons, function($v, $i) { $i > 0 })] : [$p.reasons])), '
+    + `'measurements': $append(${measurementsOf('$m.rules')}, ${measurementsOf('$p.rules')}), `
+    + "'checks': $m.check, 'probeRuns': $runs, 'heldSeconds': $m.elapsedSeconds, 'holdSeconds': $m.holdSeconds",
+    '$m := $states.input.last[0]; $p := $states.input.last[1]; $runs := $exists($p.check) ? $p.check : 0;',
+  ), resumeAfterHold);
 
   const rolledBack = sfn.Fail.jsonata(scope, 'RolledBack', { error: STOP_RULE_BROKEN, cause: '{% $string($breach) %}', comment: 'Flipped back, consumers resumed, Failed reported' });
   const reportAfterFailed = task(scope, 'ReportAfterFailed', {
@@ -284,18 +387,27 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     output: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'breach': $breach, 'resumed': $frozen, 'target': $target} %}`,
   }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
   reportAfterFailed.addCatch(rolledBack, { errors: [ALREADY_REPORTED] });
-  reportAfterFailed.addCatch(errored, { assign: { error: '{% $states.errorOutput %}' } }).next(rolledBack);
+  reportAfterFailed.addCatch(errored, { assign: { error: CAUGHT } }).next(rolledBack);
   const resumeAfterFlip = workerTask(scope, 'ResumeAfterFlip', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch')
     .addRetry(SDK_RETRY);
-  resumeAfterFlip.addCatch(reportFailedOnError, { assign: { error: '{% $states.errorOutput %}' } }).next(reportAfterFailed);
+  resumeAfterFlip.addCatch(notifyError, { assign: { error: CAUGHT } }).next(reportAfterFailed);
+  // Published once the alias points at the old version again: the flip never waits on a publish.
+  const notifyRolledBack = notify(scope, 'NotifyRolledBack', 'Publish the flip back: the broken stop rules (or the hold\'s error) and the flip', message("'after'",
+    "'decision': $broke ? 'rolled-back' : 'error', 'report': 'Failed', 'failedCheck': $broke ? $breach.source, "
+    + "'reasons': $broke ? $append(['flipped ' & $target.alias & ' back from version ' & $flip.from & ' to ' & $flip.to & ' on a broken stop rule (' & $breach.source & ' check ' & $breach.check & ', ' & $breach.elapsedSeconds & ' s into the hold); reporting Failed'], $breach.reasons) "
+    + ": ['a step of the hold failed: flipped ' & $target.alias & ' back from version ' & $flip.from & ' to ' & $flip.to & '; reporting Failed', $breach.error & ': ' & $breach.cause], "
+    + `'measurements': ${measurementsOf('$breach.rules')}, 'check': $breach.check, 'elapsedSeconds': $breach.elapsedSeconds, 'holdSeconds': $breach.holdSeconds, 'flip': $flip, `
+    + "'error': $not($broke) ? {'State': 'HoldAndWatch', 'Error': $breach.error, 'Cause': $breach.cause}",
+    `$broke := $breach.kind = ${kind('check')};`,
+  ), resumeAfterFlip);
   const flipBack = flip(scope, 'FlipBack', 'Point the alias back at the old version: the breach is over for users once this lands');
-  flipBack.addCatch(resumeOnError, { assign: { error: '{% $states.errorOutput %}' } }).next(resumeAfterFlip);
+  flipBack.addCatch(resumeOnError, { assign: { error: CAUGHT } }).next(notifyRolledBack);
 
   hold.addCatch(flipBack, { errors: [STOP_RULE_BROKEN], assign: { breach: '{% $parse($states.errorOutput.Cause) %}' } });
   hold.addCatch(flipBack, {
     assign: { breach: `{% {'kind': ${kind('error')}, 'error': $states.errorOutput.Error, 'cause': $states.errorOutput.Cause} %}` },
   });
-  hold.next(resumeAfterHold);
+  hold.next(notifyHeld);
 
   const routePhase = sfn.Choice.jsonata(scope, 'Route', { comment: 'Which hook this execution serves, if the deployment group is attached' })
     .when(sfn.Condition.jsonata('{% $config = null %}'), reportUnconfigured)
@@ -328,6 +440,8 @@ function flip(scope: Construct, id: string, comment: string): sfn.CustomState {
       RoutingConfig: { AdditionalVersionWeights: {} },
     },
     output: `{% {'kind': ${kind('flip')}, 'from': $target.targetVersion, 'to': $target.currentVersion, 'at': $now(), 'breach': $breach} %}`,
+    // The flip that landed, for the notifications.
+    assign: { flip: "{% {'from': $target.targetVersion, 'to': $target.currentVersion, 'at': $now()} %}" },
     timeoutSeconds: FLIP_ATTEMPT_SECONDS,
   }).addRetry(FLIP_RETRY);
 }
