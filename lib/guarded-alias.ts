@@ -386,6 +386,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       const hook = BlueGreenSwitch.of(this).attach({
         alias: this.alias, version: this.version, deploymentGroup: this.deploymentGroup, strategy,
         probe: props.probe, alarms: this.alarms, pins, warmGate: this.warmup?.warmGate, wireHooks: false,
+        notifications: props.notifications,
       });
       this.preHook = hook;
       this.postHook = hook;

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { GuardedAlias, RolloutStrategy, StagedRollout } from '../lib';
+import { BlueGreenSwitch, GuardedAlias, RolloutStrategy, StagedRollout } from '../lib';
 import { GateEvent, planStep } from '../lambdas/staged/gate';
 import { INITIAL_PROGRESS, StagedAliasConfig } from '../lib/private/staged-config';
 import { testFunction, testStack } from './util';
@@ -151,5 +151,37 @@ describe('staged gate decisions as notifications', () => {
     expect(planStep(event({ progress: bake }), { alarms: OK, now: NOW, ...calm }).notification).toBeUndefined();
     const { topicArn: _t, ...noTopic } = CONFIG;
     expect(planStep(event({ config: noTopic }), { alarms: OK, now: NOW }).notification).toBeUndefined();
+  });
+});
+
+describe('GuardedAlias blue-green notifications', () => {
+  test('put the topic in the alias\'s blue-green configuration and let the blue-green machine publish to it', () => {
+    const { stack, topic, ga, template } = withTopic(RolloutStrategy.blueGreen());
+    // One machine, the blue-green one; its definition holds the topic in the alias's configuration.
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    expect(Object.keys(machines)).toEqual([stack.getLogicalId(BlueGreenSwitch.of(stack).stateMachine.node.defaultChild as any)]);
+    const parts = (Object.values(machines)[0] as any).Properties.DefinitionString['Fn::Join'][1] as any[];
+    const topicAt = parts.findIndex((p) => p?.Ref === stack.getLogicalId(topic.node.defaultChild as any));
+    expect(topicAt).toBeGreaterThan(0);
+    expect(parts[topicAt - 1]).toMatch(/topicArn\\*":\\*"$/);
+    expect(stack.resolve(BlueGreenSwitch.of(stack)._configOf(ga.deploymentGroup.deploymentGroupName)?.topicArn)).toEqual(ref(stack, topic));
+    // The blue-green machine's role may publish to the topic.
+    const role = stack.getLogicalId(BlueGreenSwitch.of(stack).stateMachine.role.node.defaultChild as any);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: ref(stack, topic) }));
+    // The deployment events go to the topic as with every strategy.
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { detail: { state: ['START', 'SUCCESS', 'FAILURE', 'STOP'] } } });
+  });
+
+  test('without a topic, the blue-green machine may publish nowhere', () => {
+    const stack = testStack();
+    const ga = new GuardedAlias(stack, 'Answer', { function: testFunction(stack), strategy: RolloutStrategy.blueGreen() });
+    const template = Template.fromStack(stack);
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements.filter((s: any) => [s.Action].flat().includes('sns:Publish'))).toEqual([]);
+    const config = BlueGreenSwitch.of(stack)._configOf(ga.deploymentGroup.deploymentGroupName);
+    expect(config).toBeDefined();
+    expect(config!.topicArn).toBeUndefined();
   });
 });
