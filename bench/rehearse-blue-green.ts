@@ -14,11 +14,9 @@ import { metricWindow } from '../lambdas/blue-green/worker';
 import { Invoker, runProbe } from '../lambdas/probe/engine';
 import { spreadQuestions } from '../lambdas/probe/hook';
 import { GoldItem } from '../lambdas/runtime/probe/gold-set';
-import {
-  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig,
-} from '../lib/private/probe-config';
 import { RolloutStrategy } from '../lib/rollout-strategy';
 import { mulberry32 } from './prng';
+import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 
 /** A simulated new version, switched to all at once. */
 export interface BlueGreenScenario {
@@ -46,16 +44,6 @@ const CONFIG = BLUE_GREEN_STRATEGY._config();
 /** The release pins the demo's versions carry, declared as invariants. */
 const PINS = { SCHEMA_REV: 'v3', INDEX_HASH: 'idx-42' };
 
-const PROBE_CONFIG: ProbeConfig = {
-  requestTemplate: DEFAULT_REQUEST_TEMPLATE,
-  answerPointer: DEFAULT_ANSWER_POINTER,
-  seeds: 2,
-  concurrency: 8,
-  invokeTimeoutMs: 10_000,
-  budgetMs: 300_000,
-  metricNamespace: DEFAULT_METRIC_NAMESPACE,
-  gates: DEFAULT_PROBE_GATES,
-};
 /** Simulated seconds: one probe run (under the 45 s probeBudget), one worker read or judgement, one flip. */
 const PROBE_SECONDS = 30;
 const READ_SECONDS = 1;
@@ -104,7 +92,7 @@ async function probeRun(gold: readonly GoldItem[], drifted: boolean): Promise<Pr
     return { payload: JSON.stringify(response), latencyMs: latencyOf(question), cold: false };
   };
   const report = await runProbe({
-    gold, config: PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
+    gold, config: DEFAULT_PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
     functionName: 'demo-answer', alias: 'live', versions: { new: '8', current: '7' },
   });
   return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons, report };

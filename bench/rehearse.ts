@@ -15,13 +15,11 @@ import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
 import { percentile } from '../lambdas/runtime/probe/latency';
 import { GateOutput, planStep, ProbeResult } from '../lambdas/staged/gate';
 import { VersionTraffic } from '../lambdas/staged/gate-engine';
-import {
-  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig,
-} from '../lib/private/probe-config';
 import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
 import { RolloutStrategy } from '../lib/rollout-strategy';
 import { INITIAL_PROGRESS, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../lib/private/staged-config';
 import { mulberry32 } from './prng';
+import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 import {
   BLUE_GREEN_SCENARIOS, BLUE_GREEN_STRATEGY, BlueGreenRehearsal, blueGreenRow, formatBlueGreenEntry, rehearseBlueGreen,
 } from './rehearse-blue-green';
@@ -52,18 +50,6 @@ export const REHEARSAL_CONFIG: StagedAliasConfig = {
   thresholds: DEFAULT_GATE_THRESHOLDS,
   alarmNames: [],
   probeFunctionArn: 'rehearsal:probe',
-};
-
-/** The DeltaSProbe's defaults. */
-const PROBE_CONFIG: ProbeConfig = {
-  requestTemplate: DEFAULT_REQUEST_TEMPLATE,
-  answerPointer: DEFAULT_ANSWER_POINTER,
-  seeds: 2,
-  concurrency: 8,
-  invokeTimeoutMs: 10_000,
-  budgetMs: 300_000,
-  metricNamespace: DEFAULT_METRIC_NAMESPACE,
-  gates: DEFAULT_PROBE_GATES,
 };
 
 /** Simulated time one probe run takes (the demo's gold set runs in well under its 5-minute budget). */
@@ -126,7 +112,7 @@ async function probe(scenario: Scenario, gold: readonly GoldItem[]): Promise<Pro
     return { payload: JSON.stringify(response), latencyMs: latencyOf(question, side === 'new' ? scenario.latencyFactor : 1), cold: false };
   };
   const report = await runProbe({
-    gold, config: PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
+    gold, config: DEFAULT_PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
     functionName: 'demo-answer', alias: 'live', versions: { new: '8', current: '7' },
   });
   return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons };

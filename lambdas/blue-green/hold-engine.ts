@@ -9,7 +9,8 @@ import { BlueGreenStopRuleConfig, DECISION_KIND } from '../../lib/private/blue-g
 export type HoldNext = 'continue' | 'succeed' | 'rollback';
 
 /** An alarm's state as CloudWatch reports it. */
-export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+import type { AlarmState } from '../shared/alarms';
+export type { AlarmState };
 
 /** The new version's traffic in the newest complete minute (AWS/Lambda by ExecutedVersion under the alias). */
 export interface MinuteTraffic {

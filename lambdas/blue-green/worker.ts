@@ -1,15 +1,16 @@
 // The blue-green state machine's worker: the steps that read AWS and decide with the pure modules. One
 // function, one operation per invocation (`op`): check the invariants, pause and resume the consumers, watch
 // the metrics, judge a probe run. The flip and the reports to CodeDeploy are the machine's own SDK tasks.
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
   GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS } from '../../lib/private/blue-green-config';
 import { functionNameOf } from '../staged/gate';
-import { AlarmState, decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
+import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
 import { prewarm, PrewarmResult, releaseWarmup } from '../warmup/warm-gate';
+import { readAlarms } from '../shared/alarms';
 
 type Target = BlueGreenExecutionInput['target'];
 
@@ -205,18 +206,6 @@ async function unfreeze(client: LambdaClient, mappings: readonly string[]): Prom
   }
   if (failures.length > 0) throw failures[0];
   return { kind: `${DECISION_KIND}/unfreeze`, resumed };
-}
-
-async function readAlarms(client: CloudWatchClient, names: readonly string[]): Promise<Array<{ name: string; state: AlarmState }>> {
-  if (names.length === 0) return [];
-  const states = new Map<string, AlarmState>();
-  for (let i = 0; i < names.length; i += 100) {
-    const page = await client.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
-    for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
-      if (alarm.AlarmName) states.set(alarm.AlarmName, (alarm.StateValue ?? 'INSUFFICIENT_DATA') as AlarmState);
-    }
-  }
-  return names.map((name) => ({ name, state: states.get(name) ?? 'INSUFFICIENT_DATA' }));
 }
 
 async function readMinute(client: CloudWatchClient, target: Target, window: { start: number; end: number }): Promise<MinuteTraffic> {

@@ -13,7 +13,8 @@ export type Decision = 'advance' | 'hold' | 'rollback';
 export type Phase = 'check' | 'bake';
 
 /** An alarm's state as CloudWatch reports it. */
-export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+import type { AlarmState } from '../shared/alarms';
+export type { AlarmState };
 
 /** What to do when the canary has served too little traffic to compare it with the control. */
 export interface NoDataPolicy {

@@ -1,11 +1,12 @@
 // The state machine's gate function: reads the gate alarms and the canary-vs-control traffic, asks the gate
 // engine, and tells the machine where to go next (shift, bake, re-check, probe, succeed, roll back) with the
 // routing to set and the metrics to publish. `planStep` is pure; `createGateHandler` is the AWS edge.
-import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
   NOTIFICATION_SOURCE, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
 } from '../../lib/private/staged-config';
 import { AlarmState, decide, Decision, GateCheck, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
+import { readAlarms } from '../shared/alarms';
 
 /** The probe's result as the machine stores it: the probe's own status, or NotConfigured. */
 export interface ProbeResult {
@@ -254,20 +255,6 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     }));
     return output;
   };
-}
-
-async function readAlarms(client: CloudWatchClient, names: readonly string[]): Promise<Array<{ name: string; state: AlarmState }>> {
-  if (names.length === 0) return [];
-  const states = new Map<string, AlarmState>();
-  // DescribeAlarms takes at most 100 names per call.
-  for (let i = 0; i < names.length; i += 100) {
-    const page = await client.send(new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }));
-    for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
-      if (alarm.AlarmName) states.set(alarm.AlarmName, (alarm.StateValue ?? 'INSUFFICIENT_DATA') as AlarmState);
-    }
-  }
-  // An alarm that no longer exists cannot say ALARM; it is reported, not failed.
-  return names.map((name) => ({ name, state: states.get(name) ?? 'INSUFFICIENT_DATA' }));
 }
 
 async function readTraffic(client: CloudWatchClient, event: StagedExecutionInput, at: number): Promise<{ canary?: VersionTraffic; control?: VersionTraffic }> {
