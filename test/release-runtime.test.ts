@@ -125,6 +125,24 @@ describe('withRelease', () => {
     expect(lines.map((l) => JSON.parse(l).ColdStart)).toEqual([1, 0]);
   });
 
+  test('does not count the first invocation of an environment initialised for provisioned concurrency as a cold start', async () => {
+    const before = process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+    try {
+      process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'provisioned-concurrency';
+      resetColdStartForTesting();
+      const handler = withRelease(ok, options());
+      await handler(restEvent());
+      process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+      resetColdStartForTesting();
+      await handler(restEvent());
+      await handler(restEvent());
+      expect(lines.map((l) => JSON.parse(l)).map((r) => [r.ColdStart, r.cold_start])).toEqual([[0, false], [1, true], [0, false]]);
+    } finally {
+      if (before === undefined) delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+      else process.env.AWS_LAMBDA_INITIALIZATION_TYPE = before;
+    }
+  });
+
   test('lets warm pings reach the handler but writes no metrics for them, and they take the cold start', async () => {
     let calls = 0;
     const handler = withRelease(async () => { calls++; return { warm: true }; }, options());

@@ -45,8 +45,17 @@ export interface WithReleaseOptions {
 }
 
 const quality = new AsyncLocalStorage<{ report?: QualityReport }>();
-/** The first invocation of an execution environment is its cold start; a warm ping takes it if it comes first. */
-let coldStart = true;
+/**
+ * Whether the environment's first invocation is a cold start a user waits for. An environment Lambda
+ * initialised ahead of time for provisioned concurrency (`AWS_LAMBDA_INITIALIZATION_TYPE` is
+ * `provisioned-concurrency`) ran its init before any request, so its first invocation is not one.
+ */
+function startsCold(): boolean {
+  return process.env.AWS_LAMBDA_INITIALIZATION_TYPE !== 'provisioned-concurrency';
+}
+
+/** The first invocation of an on-demand execution environment is its cold start; a warm ping takes it if it comes first. */
+let coldStart = startsCold();
 
 /**
  * Reports quality measures (ΔS, coverage, λ) of the invocation being served; `withRelease` adds them to its
@@ -126,9 +135,9 @@ export function withRelease<E, R>(handler: (event: E, context?: any) => Promise<
   };
 }
 
-/** Test hook: makes the next invocation a cold start again, as in a new execution environment. */
+/** Test hook: the next invocation is the first of a new execution environment (initialised as the environment says). */
 export function resetColdStartForTesting(): void {
-  coldStart = true;
+  coldStart = startsCold();
 }
 
 function defaultRoute(event: unknown): string {
