@@ -21,6 +21,15 @@ describe('pinGuard', () => {
     expect(await guarded({ question: 'plain invocation' } as any)).toEqual({ statusCode: 200, body: '{"answer":"a"}' });
   });
 
+  test('treats an empty pin header as no pin, and reads a plain invocation\'s non-string header as text', async () => {
+    const guarded = pinGuard(ok, { pins: PINS });
+    expect((await guarded(restEvent({ 'X-Schema-Rev': '', 'x-model-tag': '  ' })) as any).statusCode).toBe(200);
+    expect((await guarded({ headers: { 'X-Schema-Rev': 7 } } as any) as any).statusCode).toBe(200);
+    const refused = await guarded({ headers: { 'X-Schema-Rev': 8 } } as any) as any;
+    expect(refused.statusCode).toBe(409);
+    expect(JSON.parse(refused.body).mismatches).toEqual([{ pin: 'SCHEMA_REV', header: 'X-Schema-Rev', version: '7', request: '8' }]);
+  });
+
   test('passes a request whose pins all match, in any header case', async () => {
     const guarded = pinGuard(ok, { pins: PINS });
     expect((await guarded(restEvent({ 'x-schema-rev': '7', 'X-INDEX-HASH': '0x9a77', 'X-Model-Tag': ' titan-v2 ' })) as any).statusCode).toBe(200);

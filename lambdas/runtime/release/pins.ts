@@ -41,7 +41,7 @@ export interface PinMismatch {
 
 /**
  * The pins a request carries (in its headers, any case) that differ from `pins`. A request that carries no
- * pin header matches anything; a pin the version does not have cannot vouch for the request, so it
+ * pin header (or only empty ones) matches anything; a pin the version does not have cannot vouch for the request, so it
  * mismatches whatever the request asks for.
  */
 export function pinMismatches(event: unknown, pins: Pins): PinMismatch[] {
@@ -49,7 +49,9 @@ export function pinMismatches(event: unknown, pins: Pins): PinMismatch[] {
   for (const { pin, header } of PINS) {
     const asked = headerValue(event, header);
     if (asked === undefined) continue;
-    const wanted = asked.trim();
+    // A header sent empty carries no pin; a non-string value (a plain invocation's headers) is read as text.
+    const wanted = String(asked).trim();
+    if (wanted === '') continue;
     const have = pins[pin];
     if (have !== wanted) mismatches.push({ pin, header, version: have ?? null, request: wanted });
   }
