@@ -90,6 +90,8 @@ describe('isWarmPing', () => {
     ['"x-warm": false', { 'x-warm': false }, false],
     ['an x-warm: no header', restEvent({ 'x-warm': 'no' }), false],
     ['a body that mentions x-warm', { question: 'x-warm' }, false],
+    ['a plain invocation whose headers hold x-warm: true as a boolean', { headers: { 'x-warm': true } }, true],
+    ['a plain invocation whose headers hold x-warm: 0', { headers: { 'x-warm': 0 } }, false],
     ['null', null, false],
   ])('%s is a warm ping: %s', (_label, event, expected) => {
     expect(isWarmPing(event)).toBe(expected);

@@ -8,5 +8,7 @@ export function isWarmPing(event: unknown): boolean {
   if (event === null || typeof event !== 'object') return false;
   const top = (event as Record<string, unknown>)['x-warm'];
   if (top === true || top === 'true') return true;
-  return headerValue(event, 'x-warm')?.trim().toLowerCase() === 'true';
+  const header = headerValue(event, 'x-warm');
+  // A plain invocation's headers may hold a boolean rather than text.
+  return header !== undefined && String(header).trim().toLowerCase() === 'true';
 }
