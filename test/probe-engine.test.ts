@@ -1,6 +1,6 @@
 import { AppSpecError, parseLambdaAppSpec } from '../lambdas/probe/appspec';
 import { collectSamples, Invoker, judge, planSamples, reportMetrics, runProbe, Sample, scoreVersion } from '../lambdas/probe/engine';
-import { functionNameOf } from '../lambdas/probe/hook';
+import { functionNameOf } from '../lambdas/shared/lambda-metrics';
 import { mapBounded, TimeoutError, withTimeout } from '../lambdas/probe/pool';
 import { GoldItem } from '../lambdas/runtime/probe';
 import { DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig } from '../lib/private/probe-config';

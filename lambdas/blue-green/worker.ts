@@ -6,11 +6,11 @@ import {
   GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS } from '../../lib/private/blue-green-config';
-import { functionNameOf } from '../staged/gate';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
 import { prewarm, PrewarmResult, releaseWarmup } from '../warmup/warm-gate';
 import { readAlarms } from '../shared/alarms';
+import { executedVersionQuery } from '../shared/lambda-metrics';
 
 type Target = BlueGreenExecutionInput['target'];
 
@@ -79,24 +79,8 @@ export function metricWindow(now: number, metricDelaySeconds: number): { start: 
 
 /** Invocations and errors of the new version under the alias (`ExecutedVersion`), as the staged gate reads them. */
 export function watchQueries(target: Target): MetricDataQuery[] {
-  const fn = functionNameOf(target.functionName);
-  return (['Invocations', 'Errors'] as const).map((metric) => ({
-    Id: metric === 'Invocations' ? 'i' : 'e',
-    MetricStat: {
-      Metric: {
-        Namespace: 'AWS/Lambda',
-        MetricName: metric,
-        Dimensions: [
-          { Name: 'FunctionName', Value: fn },
-          { Name: 'Resource', Value: `${fn}:${target.alias}` },
-          { Name: 'ExecutedVersion', Value: target.targetVersion },
-        ],
-      },
-      Period: METRIC_PERIOD_SECONDS,
-      Stat: 'Sum',
-    },
-    ReturnData: true,
-  }));
+  return (['Invocations', 'Errors'] as const).map((metric) =>
+    executedVersionQuery(metric === 'Invocations' ? 'i' : 'e', target, target.targetVersion, metric, 'Sum', METRIC_PERIOD_SECONDS));
 }
 
 /** Builds the worker's handler. An AWS failure throws: the machine's catch flips back, resumes and reports Failed. */

@@ -13,6 +13,7 @@ import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig,
 import { WarmGateConfig } from '../../lib/private/warmup-config';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
 import { hookPhase, prewarm, PrewarmResult, releaseWarmup } from '../warmup/warm-gate';
+import { functionNameOf } from '../shared/lambda-metrics';
 
 /** The event CodeDeploy sends a lifecycle hook: only the ids. */
 export interface HookEvent {
@@ -318,12 +319,6 @@ export function lambdaInvoker(client: LambdaClient, target: LambdaAppSpecTarget,
       cold: /Init Duration: [\d.]+ ms/.test(tail),
     };
   };
-}
-
-/** The function's name from a name or an ARN (`arn:aws:lambda:region:account:function:name[:qualifier]`). */
-export function functionNameOf(nameOrArn: string): string {
-  const arn = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(nameOrArn);
-  return arn ? arn[1] : nameOrArn.split(':')[0];
 }
 
 async function publish(client: CloudWatchClient, namespace: string, report: ProbeReport): Promise<void> {

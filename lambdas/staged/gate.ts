@@ -7,6 +7,7 @@ import {
 } from '../../lib/private/staged-config';
 import { AlarmState, decide, Decision, GateCheck, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 import { readAlarms } from '../shared/alarms';
+import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 
 /** The probe's result as the machine stores it: the probe's own status, or NotConfigured. */
 export interface ProbeResult {
@@ -183,38 +184,15 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
   };
 }
 
-/** The function's name from a name or an ARN. */
-export function functionNameOf(nameOrArn: string): string {
-  const arn = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(nameOrArn);
-  return arn ? arn[1] : nameOrArn.split(':')[0];
-}
-
 /**
  * The GetMetricData queries of one window: invocations, errors and p95 duration of the canary and the
  * control, each by `ExecutedVersion` under the alias (`Resource = <function>:<alias>`).
  */
 export function trafficQueries(event: StagedExecutionInput, periodSeconds: number): MetricDataQuery[] {
-  const fn = functionNameOf(event.target.functionName);
   const queries: MetricDataQuery[] = [];
   for (const [side, version] of [['c', event.target.targetVersion], ['k', event.target.currentVersion]] as const) {
     for (const [metric, stat, id] of [['Invocations', 'Sum', 'i'], ['Errors', 'Sum', 'e'], ['Duration', 'p95', 'p']] as const) {
-      queries.push({
-        Id: `${side}${id}`,
-        MetricStat: {
-          Metric: {
-            Namespace: 'AWS/Lambda',
-            MetricName: metric,
-            Dimensions: [
-              { Name: 'FunctionName', Value: fn },
-              { Name: 'Resource', Value: `${fn}:${event.target.alias}` },
-              { Name: 'ExecutedVersion', Value: version },
-            ],
-          },
-          Period: periodSeconds,
-          Stat: stat,
-        },
-        ReturnData: true,
-      });
+      queries.push(executedVersionQuery(`${side}${id}`, event.target, version, metric, stat, periodSeconds));
     }
   }
   return queries;

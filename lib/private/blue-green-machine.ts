@@ -74,7 +74,7 @@ export interface BlueGreenDefinitionProps {
 
 // ---- notifications: one JSON message per decision that is news (BlueGreenDecisionNotification) ----
 
-/** The function's name, whether the AppSpec gave a name or an ARN (as the staged gate's functionNameOf). */
+/** The function's name, whether the AppSpec gave a name or an ARN (as lambdas/shared/lambda-metrics.ts functionNameOf). */
 const FUNCTION_NAME = "($f := $target.functionName; $contains($f, ':function:') ? $split($split($f, ':function:')[1], ':')[0] : $split($f, ':')[0])";
 /** A list of rule records (`rules` of a check) as measurements. */
 const measurementsOf = (rules: string) => `[${rules}.{'rule': rule, 'measured': measured, 'threshold': threshold, 'passed': passed}]`;
