@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,8 +14,7 @@ import { BlueGreenRolloutStrategy, RolloutStrategy } from './rollout-strategy';
 import { handlerCode } from './private/assets';
 import { BlueGreenAliasConfig } from './private/blue-green-config';
 import { buildBlueGreenDefinition } from './private/blue-green-machine';
-import { acknowledgeManagedPolicy } from './private/nag';
-import { HANDLER_RUNTIME } from './private/runtime';
+import { grantOnExecutions, machineryFunction } from './private/machinery';
 import { PropProblems } from './private/validation';
 
 const ID = 'BlueGreenSwitch';
@@ -111,20 +110,10 @@ export class BlueGreenSwitch extends Construct {
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
-    const stack = Stack.of(this);
     const code = handlerCode('blue-green');
-    const fn = (fid: string, handler: string, description: string, timeout: Duration) => {
-      const f = new lambda.Function(this, fid, {
-        runtime: HANDLER_RUNTIME,
-        handler: `index.${handler}`,
-        code,
-        memorySize: 256,
-        timeout,
-        description: `cdk-rollout-guardrails blue-green: ${description}`,
-      });
-      acknowledgeManagedPolicy(f, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
-      return f;
-    };
+    const fn = (fid: string, handler: string, description: string, timeout: Duration) => machineryFunction(this, fid, {
+      code, handler, description: `cdk-rollout-guardrails blue-green: ${description}`, timeout,
+    });
     // Up to 15 minutes for the warm gate's wait for READY (RolloutStrategy.blueGreen({ warmup }) keeps it to 14);
     // every other operation is cut off much sooner by its Task state's TimeoutSeconds.
     this.workerFunction = fn('Worker', 'worker', 'invariants, warm gate, freeze and resume, metric checks and probe judgements of the state machine', Duration.minutes(15));
@@ -161,15 +150,9 @@ export class BlueGreenSwitch extends Construct {
     this.hookFunction = fn('Hook', 'hook', 'the BeforeAllowTraffic and AfterAllowTraffic hook that starts the state machine, and the safety net', Duration.seconds(30));
     this.hookFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     this.stateMachine.grantStartExecution(this.hookFunction);
-    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     // The AfterAllowTraffic hook reads the BeforeAllowTraffic execution's output; the safety net stops what still runs.
-    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
-    const literal = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
-    Validations.of(this.hookFunction).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${literal(stack.partition, 'AWS::Partition')}:states:${literal(stack.region, 'AWS::Region')}:`
-        + `${literal(stack.account, 'AWS::AccountId')}:execution:<${stack.getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*]`,
-      reason: 'The executions of the stack\'s own blue-green state machine, named after deployments that do not exist at synth; DescribeExecution and StopExecution only.',
-    });
+    grantOnExecutions(this.hookFunction, this.stateMachine, ['states:DescribeExecution', 'states:StopExecution'],
+      'The executions of the stack\'s own blue-green state machine, named after deployments that do not exist at synth; DescribeExecution and StopExecution only.');
 
     this.safetyNetRule = new events.Rule(this, 'SafetyNetRule', {
       description: 'cdk-rollout-guardrails: a blue-green deployment failed or stopped; stop its executions and resume its paused consumers',

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,8 +14,7 @@ import { ProvisionedWarmup } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, GateThresholds, validateGateThresholds } from './release-gates';
 import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
 import { handlerCode } from './private/assets';
-import { acknowledgeManagedPolicy } from './private/nag';
-import { HANDLER_RUNTIME } from './private/runtime';
+import { grantOnExecutions, machineryFunction } from './private/machinery';
 import { buildDefinition } from './private/staged-machine';
 import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, stagedConfigKey } from './private/staged-config';
 import { PropProblems } from './private/validation';
@@ -110,18 +109,9 @@ export class StagedRollout extends Construct {
     super(scope, id);
     const code = handlerCode('staged');
     this.code = code;
-    const fn = (fid: string, handler: string, description: string) => {
-      const f = new lambda.Function(this, fid, {
-        runtime: HANDLER_RUNTIME,
-        handler: `index.${handler}`,
-        code,
-        memorySize: 256,
-        timeout: Duration.seconds(30),
-        description: `cdk-rollout-guardrails staged rollout: ${description}`,
-      });
-      acknowledgeManagedPolicy(f, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
-      return f;
-    };
+    const fn = (fid: string, handler: string, description: string) => machineryFunction(this, fid, {
+      code, handler, description: `cdk-rollout-guardrails staged rollout: ${description}`, timeout: Duration.seconds(30),
+    });
     this.gateFunction = fn('Gate', 'gate', 'decides each step from the probe, live metrics and gate alarms');
     // GetMetricData has no resource-level permissions.
     this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
@@ -162,16 +152,8 @@ export class StagedRollout extends Construct {
 
     this.safetyNetFunction = fn('SafetyNet', 'safetyNet', 'clears leftover weights when a deployment fails or stops');
     this.safetyNetFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
-    const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
-    // cdk-nag names the finding after the ARN as synthesised: literal where the stack's environment is known.
-    const stack = Stack.of(this);
-    const literal = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
-    Validations.of(this.safetyNetFunction).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${literal(stack.partition, 'AWS::Partition')}:states:${literal(stack.region, 'AWS::Region')}:`
-        + `${literal(stack.account, 'AWS::AccountId')}:execution:<${stack.getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*]`,
-      reason: 'The executions of the stack\'s own state machine, named after deployments that do not exist at synth; StopExecution only.',
-    });
+    grantOnExecutions(this.safetyNetFunction, this.stateMachine, ['states:StopExecution'],
+      'The executions of the stack\'s own state machine, named after deployments that do not exist at synth; StopExecution only.');
     this.safetyNetRule = new events.Rule(this, 'SafetyNetRule', {
       description: 'cdk-rollout-guardrails: a staged deployment failed or stopped; clear leftover alias weights',
       eventPattern: {
@@ -212,16 +194,10 @@ export class StagedRollout extends Construct {
     // The wait, 10 s for the gate's own calls, 10 s for the pings (their timeout) and 30 s to spare.
     this.warmTimeoutSeconds = Math.max(this.warmTimeoutSeconds, warmup.warmGate.readyTimeoutSeconds + 50);
     if (!this.warm) {
-      this.warm = new lambda.Function(this, 'Warm', {
-        runtime: HANDLER_RUNTIME,
-        handler: 'index.warm',
-        code: this.code,
-        memorySize: 256,
-        timeout: Duration.seconds(60),
-        description: 'cdk-rollout-guardrails staged rollout: the warm gate before the first shift',
+      this.warm = machineryFunction(this, 'Warm', {
+        code: this.code, handler: 'warm', description: 'cdk-rollout-guardrails staged rollout: the warm gate before the first shift', timeout: Duration.seconds(60),
       });
       (this.warm.node.defaultChild as lambda.CfnFunction).timeout = Lazy.number({ produce: () => this.warmTimeoutSeconds });
-      acknowledgeManagedPolicy(this.warm, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
       this.warm.grantInvoke(this.stateMachine);
       Validations.of(this.stateMachine).acknowledge({
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.warm.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
