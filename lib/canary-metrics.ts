@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 
 /** Lambda metrics come at one-minute resolution; the gates read them a minute at a time. */
@@ -138,6 +138,84 @@ export class CanaryMetrics {
   public canaryInvocations(options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.canaryMetric('Invocations', { statistic: 'Sum', ...options });
   }
+
+  /** Invocations served by every other version behind the alias: alias totals minus the canary's. */
+  public controlInvocations(options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: 'FILL(ai, 0) - FILL(ci, 0)',
+      usingMetrics: { ai: this.aliasMetric('Invocations', { statistic: 'Sum' }), ci: this.canaryInvocations() },
+      label: 'Invocations (control)',
+      period: GATE_PERIOD,
+      ...options,
+    });
+  }
+
+  /**
+   * The `maxErrorRate` gate's metric: the new version's error rate (0..1) in a minute with at least
+   * `minInvocationsPerMinute` canary invocations, and 0 (cannot judge, so not breaching) in any other minute.
+   * Without that guard one error among N invocations reads as a rate of 1/N: one error in the one request a
+   * 1 % step gets in a minute at 1 request a second is an error rate of 100 %.
+   */
+  public gateCanaryErrorRate(minInvocationsPerMinute: number, options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: `IF(${enoughSamples(minInvocationsPerMinute, 'ci')}, FILL(ce, 0) / FILL(ci, 0), 0)`,
+      usingMetrics: {
+        ce: this.canaryMetric('Errors', { statistic: 'Sum' }),
+        ci: this.canaryMetric('Invocations', { statistic: 'Sum' }),
+      },
+      label: `Error rate (canary), judged at >= ${minInvocationsPerMinute} canary invocations/min`,
+      period: GATE_PERIOD,
+      ...options,
+    });
+  }
+
+  /**
+   * The `maxErrorRateDelta` gate's metric: canary minus control error rate (0..1) in a minute with at least
+   * `minInvocationsPerMinute` canary invocations, and 0 (cannot judge, so not breaching) in any other minute.
+   */
+  public gateErrorRateDelta(minInvocationsPerMinute: number, options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    // Under the guard the canary has invocations, so its rate needs no guard of its own; the control's keeps one.
+    return this.countExpression(`IF(${enoughSamples(minInvocationsPerMinute, 'ci')}, FILL(ce, 0) / FILL(ci, 0) - (${CONTROL_RATE}), 0)`,
+      `Error rate delta (canary - control), judged at >= ${minInvocationsPerMinute} canary invocations/min`, options);
+  }
+
+  /**
+   * The `maxP95Ratio` gate's metric: canary over control p95 in a minute where both the canary and the control
+   * served at least `minInvocationsPerMinute` invocations (a p95 of fewer than 20 samples is the slowest of
+   * them, or next to it: one slow call sets it), and 0 (cannot judge, so not breaching) in any other minute or
+   * without control data. Without `controlVersion` the control's p95 is the alias's, over all its invocations.
+   */
+  public gateP95Ratio(minInvocationsPerMinute: number, options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    const enough = this.props.controlVersion !== undefined
+      ? `${enoughSamples(minInvocationsPerMinute, 'ci')} AND (FILL(ai, 0) - FILL(ci, 0)) >= ${minInvocationsPerMinute}`
+      : enoughSamples(minInvocationsPerMinute, 'ci');
+    return new cloudwatch.MathExpression({
+      expression: `IF(${enough} AND control > 0, canary / control, 0)`,
+      usingMetrics: {
+        canary: this.canaryP95(),
+        control: this.controlP95(),
+        ci: this.canaryMetric('Invocations', { statistic: 'Sum' }),
+        ...(this.props.controlVersion !== undefined ? { ai: this.aliasMetric('Invocations', { statistic: 'Sum' }) } : {}),
+      },
+      label: `p95 ratio (canary / control), judged at >= ${minInvocationsPerMinute} invocations/min each`,
+      period: GATE_PERIOD,
+      ...options,
+    });
+  }
+}
+
+/**
+ * The minimum-sample guard of the gates' metric math: the minute holds at least `min` invocations of series
+ * `id`. FILL makes a minute without data a 0, so the guard is false there rather than missing. IF, FILL,
+ * the comparison operators (`>=`) and the logical operators (`AND`) are documented in "Metric math syntax and
+ * functions" and "Using IF expressions":
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
+ */
+function enoughSamples(min: number, id: string): string {
+  if (typeof min !== 'number' || !Number.isInteger(min) || min < 1 || Token.isUnresolved(min)) {
+    throw new Error(`CanaryMetrics: minInvocationsPerMinute must be an integer of at least 1 known at synth, got: ${Token.isUnresolved(min) ? '<token>' : String(min)}`);
+  }
+  return `FILL(${id}, 0) >= ${min}`;
 }
 
 // FILL turns a missing minute into 0 so that a subtraction never meets a gap; IF guards each division.

@@ -1,8 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { CanaryMetrics, GATE_PERIOD } from './canary-metrics';
-import { PropProblems } from './private/validation';
+import { Described, PropProblems } from './private/validation';
 
 /**
  * Thresholds of the ΔS probe's gates for one alias. They apply when the alias has a `probe`, and override
@@ -57,6 +57,15 @@ export interface GateThresholds extends ProbeGateThresholds {
    */
   readonly maxErrorRate?: number;
   /**
+   * Fewest invocations of the new version in a minute for the metric gate alarms (`maxErrorRateDelta`,
+   * `maxErrorRate`, `maxP95Ratio`) to judge that minute; the p95 ratio also needs as many of the control. A
+   * minute with fewer reads as 0 in the alarms' metric math: not breaching, because it cannot be judged. See
+   * `DEFAULT_MIN_INVOCATIONS_PER_MINUTE` for the arithmetic behind the default. `1` judges every minute with
+   * any canary traffic (the behaviour before this guard).
+   * @default 20
+   */
+  readonly minInvocationsPerMinute?: number;
+  /**
    * Largest allowed share of the new version's invocations that start cold, 0..1, from the runtime's
    * `withRelease` telemetry (warm pings excluded). A gate of GuardedAlias's `warmup`: it needs one.
    * @default 0.05 with a warm-up
@@ -76,6 +85,38 @@ export const DEFAULT_GATE_THRESHOLDS: Required<MetricGateThresholds> = {
   maxP95Ratio: 1.10,
   maxErrorRate: 0.01,
 };
+
+/**
+ * The default of `minInvocationsPerMinute`: the gate alarms judge a minute only when the new version served at
+ * least 20 invocations in it (and, for the p95 ratio, the control too).
+ *
+ * Why 20. With N canary invocations in a minute one error is an error rate of 1/N:
+ * - one error is not decisive for `maxErrorRate` (1 %, alarm on > 0.01) only from N = 100 (1/100 = 0.01), and
+ *   for `maxErrorRateDelta` (0.05 pp, alarm on > 0.0005) only from N = 2,000 with a clean control
+ *   (in general N ≥ 1 / (control rate + 0.0005)). A per-minute gate at 0.05 pp is a statistic of thousands of
+ *   invocations a minute; a guard of 2,000 would blind the alarms below 33 canary requests a second (3,333 a
+ *   second on the alias at a 1 % step), which is most services, and canary, linear and all-at-once have no
+ *   other live metric gate than these alarms.
+ * - a p95 of fewer than 20 samples is the slowest sample, or next to it (nearest rank: ceil(0.95 × N) = N for
+ *   N < 20): one cold or slow call sets the canary's p95 and trips `maxP95Ratio` alone. At 20 the p95 is the
+ *   19th of 20, so one outlier no longer decides it.
+ * - at 20 a minute's error rate moves in steps of 5 %, so a release erring on a fifth of its calls shows 4
+ *   errors a minute and breaches at once: gross breakage is still caught in the first judged minute.
+ * So 20 removes the minutes that are noise by construction (the one request a 1 % step gets at 1 request a
+ * second, where one error reads as 100 %) and keeps the alarms a fast tripwire from 20 canary calls a minute;
+ * in a judged minute one error still breaches both error gates below 100 (and the delta below 2,000)
+ * invocations. Raise it (e.g. to 100, or 2,000) to make a single error in a judged minute not decisive, at the
+ * cost of judging only busier minutes; the staged strategy's own gate judges each step over its whole bake
+ * window (`noData.minInvocations`), which suits a 0.05 pp threshold better than any one minute.
+ *
+ * An unjudged minute is 0 in the alarm's metric math, below every threshold, so the alarm goes (or stays) OK.
+ * Missing data (no datapoint of any input in the evaluation range: no traffic at all) is treated as not
+ * breaching for the same reason: nothing to judge is no reason to roll back. `breaching` would roll back idle
+ * services; `ignore` would keep an ALARM from an earlier release across idle minutes into the next deployment
+ * (an updated alarm keeps its state); `missing` leaves INSUFFICIENT_DATA, which CodeDeploy does not act on
+ * either and which says less on the dashboard.
+ */
+export const DEFAULT_MIN_INVOCATIONS_PER_MINUTE = 20;
 
 /** How many one-minute datapoints must breach before a gate alarm fires. */
 export const GATE_DATAPOINTS_TO_ALARM = 1;
@@ -100,6 +141,9 @@ export function worstCaseDetectionTime(period: Duration = GATE_PERIOD, datapoint
   return Duration.seconds(period.toSeconds() * datapointsToAlarm + ALARM_EVALUATION_INTERVAL.toSeconds());
 }
 
+/** The largest `minInvocationsPerMinute` accepted: a guard no alias reaches would switch the gates off. */
+const MAX_MIN_INVOCATIONS_PER_MINUTE = 1_000_000;
+
 /** Problems with gate thresholds, each naming the prop (`<prefix>.<name>`) and quoting the value. */
 export function validateGateThresholds(gates: GateThresholds | undefined, prefix = 'gates'): string[] {
   if (gates === undefined) return [];
@@ -108,13 +152,18 @@ export function validateGateThresholds(gates: GateThresholds | undefined, prefix
     problems.add(prefix, 'an object of thresholds', gates);
     return [...problems.messages];
   }
-  const known = new Set<string>([...Object.keys(DEFAULT_GATE_THRESHOLDS), 'maxColdStartShare', ...PROBE_GATE_NAMES]);
+  const known = new Set<string>([...Object.keys(DEFAULT_GATE_THRESHOLDS), 'minInvocationsPerMinute', 'maxColdStartShare', ...PROBE_GATE_NAMES]);
   for (const key of Object.keys(gates)) {
     if (!known.has(key)) problems.add(`${prefix}.${key}`, `one of ${[...known].join(', ')} (unknown gate)`, key);
   }
   problems.number(`${prefix}.maxErrorRateDelta`, gates.maxErrorRateDelta, { min: 0, max: 1, maxInclusive: false });
   problems.number(`${prefix}.maxP95Ratio`, gates.maxP95Ratio, { min: 1, max: 100 });
   problems.number(`${prefix}.maxErrorRate`, gates.maxErrorRate, { min: 0, max: 1, minInclusive: false, maxInclusive: false });
+  if (Token.isUnresolved(gates.minInvocationsPerMinute)) {
+    problems.add(`${prefix}.minInvocationsPerMinute`, 'a number known at synth (it is written into the alarms\' metric math)', new Described('<token>'));
+  } else {
+    problems.integer(`${prefix}.minInvocationsPerMinute`, gates.minInvocationsPerMinute, 1, MAX_MIN_INVOCATIONS_PER_MINUTE);
+  }
   problems.number(`${prefix}.maxColdStartShare`, gates.maxColdStartShare, { min: 0, max: 1, maxInclusive: false });
   problems.number(`${prefix}.maxDeltaS`, gates.maxDeltaS, { min: 0, max: 2 });
   problems.number(`${prefix}.maxDeltaSDrift`, gates.maxDeltaSDrift, { min: -2, max: 2 });
@@ -139,7 +188,10 @@ export interface ReleaseGatesProps {
  *
  * Every alarm comes from one factory: one-minute period, one datapoint to alarm, missing data not breaching
  * (no traffic is not a failure; the ratio and rate expressions already guard their divisions), and an
- * alarm named and described after the gate it enforces.
+ * alarm named and described after the gate it enforces. Each alarm's metric math carries the minimum-sample
+ * guard: a minute with fewer than `minInvocationsPerMinute` canary invocations (for the p95 ratio, canary or
+ * control) reads as 0, so a single error or a single slow call among a handful of requests cannot roll a
+ * release back (see `DEFAULT_MIN_INVOCATIONS_PER_MINUTE`).
  */
 export class ReleaseGates extends Construct {
   /** The metric thresholds in force, defaults filled in. */
@@ -150,6 +202,8 @@ export class ReleaseGates extends Construct {
   public readonly p95RatioAlarm: cloudwatch.Alarm;
   /** Canary error rate above `maxErrorRate`. */
   public readonly errorRateAlarm: cloudwatch.Alarm;
+  /** Fewest canary invocations in a minute for the alarms to judge it (see `GateThresholds.minInvocationsPerMinute`). */
+  public readonly minInvocationsPerMinute: number;
   /** Worst-case time from a breach to an alarm (see `worstCaseDetectionTime()`). */
   public readonly worstCaseDetectionTime: Duration;
 
@@ -165,13 +219,15 @@ export class ReleaseGates extends Construct {
       maxP95Ratio: given.maxP95Ratio ?? DEFAULT_GATE_THRESHOLDS.maxP95Ratio,
       maxErrorRate: given.maxErrorRate ?? DEFAULT_GATE_THRESHOLDS.maxErrorRate,
     };
+    this.minInvocationsPerMinute = given.minInvocationsPerMinute ?? DEFAULT_MIN_INVOCATIONS_PER_MINUTE;
+    const min = this.minInvocationsPerMinute;
     const m = props.metrics;
-    this.errorRateDeltaAlarm = this.gateAlarm('MaxErrorRateDelta', m.errorRateDelta(), this.thresholds.maxErrorRateDelta,
-      `error rate of the new version minus the control's exceeds ${this.thresholds.maxErrorRateDelta}`);
-    this.p95RatioAlarm = this.gateAlarm('MaxP95Ratio', m.p95Ratio(), this.thresholds.maxP95Ratio,
-      `p95 duration of the new version exceeds ${this.thresholds.maxP95Ratio}x the control's`);
-    this.errorRateAlarm = this.gateAlarm('MaxErrorRate', m.canaryErrorRate(), this.thresholds.maxErrorRate,
-      `error rate of the new version exceeds ${this.thresholds.maxErrorRate}`);
+    this.errorRateDeltaAlarm = this.gateAlarm('MaxErrorRateDelta', m.gateErrorRateDelta(min), this.thresholds.maxErrorRateDelta,
+      `error rate of the new version minus the control's exceeds ${this.thresholds.maxErrorRateDelta} in a minute with at least ${min} invocations of the new version`);
+    this.p95RatioAlarm = this.gateAlarm('MaxP95Ratio', m.gateP95Ratio(min), this.thresholds.maxP95Ratio,
+      `p95 duration of the new version exceeds ${this.thresholds.maxP95Ratio}x the control's in a minute with at least ${min} invocations of each`);
+    this.errorRateAlarm = this.gateAlarm('MaxErrorRate', m.gateCanaryErrorRate(min), this.thresholds.maxErrorRate,
+      `error rate of the new version exceeds ${this.thresholds.maxErrorRate} in a minute with at least ${min} invocations of it`);
     this.worstCaseDetectionTime = worstCaseDetectionTime();
   }
 
@@ -188,7 +244,7 @@ export class ReleaseGates extends Construct {
       evaluationPeriods: GATE_DATAPOINTS_TO_ALARM,
       datapointsToAlarm: GATE_DATAPOINTS_TO_ALARM,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `Release gate ${gate}: ${what}. CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
+      alarmDescription: `Release gate ${gate}: ${what}. Fewer invocations cannot be judged and do not breach. CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
     });
   }
 }

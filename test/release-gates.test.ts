@@ -74,9 +74,10 @@ describe('ReleaseGates', () => {
       const props = t.toJSON().Resources[stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
       return props.Metrics.find((m: any) => m.ReturnData !== false).Expression;
     };
-    expect(expressionOf(gates.errorRateDeltaAlarm)).toBe(deltaExpr);
-    expect(expressionOf(gates.p95RatioAlarm)).toBe('IF(control > 0, canary / control, 0)');
-    expect(expressionOf(gates.errorRateAlarm)).toBe('IF(FILL(invocations, 0) > 0, FILL(errors, 0) / FILL(invocations, 0), 0)');
+    // Each gate judges only minutes with enough canary invocations (DEFAULT_MIN_INVOCATIONS_PER_MINUTE).
+    expect(expressionOf(gates.errorRateDeltaAlarm)).toBe(`IF(FILL(ci, 0) >= 20, FILL(ce, 0) / FILL(ci, 0) - (${controlExpr}), 0)`);
+    expect(expressionOf(gates.p95RatioAlarm)).toBe('IF(FILL(ci, 0) >= 20 AND control > 0, canary / control, 0)');
+    expect(expressionOf(gates.errorRateAlarm)).toBe('IF(FILL(ci, 0) >= 20, FILL(ce, 0) / FILL(ci, 0), 0)');
     t.resourceCountIs('AWS::CloudWatch::Alarm', 3);
   });
 
