@@ -32,4 +32,6 @@ export const ATTR = {
   payloadHash: 'payload_hash',
   data: 'data',
   releaseId: 'release_id',
+  /** Why a completed record holds no result (it could not be stored); absent when the result is stored. */
+  notStored: 'result_not_stored',
 } as const;

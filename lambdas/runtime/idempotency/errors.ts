@@ -66,13 +66,82 @@ export class IdempotencyStorageError extends IdempotencyError {
   /** The record id involved. */
   public readonly recordId: string;
 
-  constructor(operation: string, recordId: string, cause: unknown) {
+  constructor(operation: string, recordId: string, cause: unknown, message?: string) {
     const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    super(`idempotency store failed to ${operation} record ${recordId}: ${detail}`, { cause });
+    super(message ?? `idempotency store failed to ${operation} record ${recordId}: ${detail}`, { cause });
     this.name = 'IdempotencyStorageError';
     this.operation = operation;
     this.recordId = recordId;
   }
+}
+
+/**
+ * A store call did not answer within the wrapper's `storageTimeoutMs`: a storage error (catch it as
+ * `IdempotencyStorageError`) that also says which call and how long it was given.
+ */
+export class IdempotencyStorageTimeoutError extends IdempotencyStorageError {
+  /** The deadline the call had, in milliseconds. */
+  public readonly timeoutMs: number;
+
+  constructor(operation: string, recordId: string, timeoutMs: number) {
+    super(operation, recordId, new Error(`no answer within ${timeoutMs} ms`),
+      `idempotency store did not answer the ${operation} of record ${recordId} within ${timeoutMs} ms (storageTimeoutMs)`);
+    this.name = 'IdempotencyStorageTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Thrown by a store's `complete` when the record with the result would exceed what the store can hold
+ * (DynamoDB: 400 KB per item). `makeIdempotent` catches it and marks the record completed without its result
+ * (see `IdempotencyResultNotStoredError`); a custom store signals the same case by throwing it.
+ */
+export class IdempotencyItemTooLargeError extends IdempotencyError {
+  /** The size the record would have had, in bytes. */
+  public readonly bytes: number;
+  /** The store's limit, in bytes. */
+  public readonly limitBytes: number;
+
+  constructor(bytes: number, limitBytes: number) {
+    super(`the record with the result would be ${bytes} bytes, over the store's item limit of ${limitBytes} bytes`);
+    this.name = 'IdempotencyItemTooLargeError';
+    this.bytes = bytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
+/**
+ * A call with this key already ran the body and completed, but its result could not be stored (it was not
+ * serialisable as JSON, or too large for the store), so there is nothing to return; the body is not run again
+ * for this key until the record expires. Repeat the operation with a new key; to make results replayable, return
+ * a JSON-serialisable result that fits the store (under 400 KB in DynamoDB), e.g. an id to look the result up by.
+ */
+export class IdempotencyResultNotStoredError extends IdempotencyError {
+  /** The record id (scope and hashed key). */
+  public readonly recordId: string;
+  /** The idempotency key as read from the event. */
+  public readonly key: string;
+  /** Why the first call's result could not be stored. */
+  public readonly reason: string;
+  /** When the record stops counting (epoch seconds); a call with this key after that runs the body again. */
+  public readonly expiresAt: number;
+
+  constructor(recordId: string, key: string, reason: string, expiresAt: number) {
+    const shown = key.length > 200 ? `${JSON.stringify(key.slice(0, 200))}…` : JSON.stringify(key);
+    super(`idempotency key ${shown} (record ${recordId}) was already used: the first call completed, but its result could not be stored (${reason}), `
+      + `so it cannot be returned again and the body does not run again for this key until ${isoOrRaw(expiresAt)}. `
+      + 'Send a new key to repeat the operation; return a JSON-serialisable result that fits the store to make duplicates replayable');
+    this.name = 'IdempotencyResultNotStoredError';
+    this.recordId = recordId;
+    this.key = key;
+    this.reason = reason;
+    this.expiresAt = expiresAt;
+  }
+}
+
+function isoOrRaw(epochSeconds: number): string {
+  const date = new Date(epochSeconds * 1000);
+  return Number.isNaN(date.getTime()) ? String(epochSeconds) : date.toISOString();
 }
 
 /** The same class as `IdempotencyStorageError`, under the name Powertools users look for. */

@@ -1,6 +1,7 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ATTR } from '../env';
-import { IdempotencyConfigurationError } from '../errors';
+import { IdempotencyConfigurationError, IdempotencyItemTooLargeError } from '../errors';
+import { DYNAMODB_MAX_ITEM_BYTES, completedRecordBytes } from './item-size';
 
 type DynamoDBModule = typeof import('@aws-sdk/client-dynamodb');
 let dynamodbModule: DynamoDBModule | undefined;
@@ -21,15 +22,26 @@ function sdk(): DynamoDBModule {
   }
   return dynamodbModule;
 }
-import type { ClaimOutcome, ClaimRequest, CompleteRequest, IdempotencyRecord, IdempotencyStore } from './store';
+import type { ClaimOutcome, ClaimRequest, CompleteRequest, IdempotencyRecord, IdempotencyStore, StoreCallOptions } from './store';
 
 /** Options of the DynamoDB store. */
 export interface DynamoDBIdempotencyStoreOptions {
   /** The table (partition key `id`, string; TTL attribute `expiration`). */
   readonly tableName: string;
-  /** The client. @default - a new DynamoDBClient with the SDK's defaults */
+  /**
+   * The client.
+   * @default - a new DynamoDBClient with the SDK's defaults, except for its HTTP timeouts: 1 s to connect and 2 s
+   * per attempt (the SDK's own default is to wait for ever); `makeIdempotent` also gives each store call a deadline
+   * (`storageTimeoutMs`)
+   */
   readonly client?: DynamoDBClient;
 }
+
+/**
+ * The HTTP timeouts of the client the store creates when none is given, in milliseconds. `throwOnRequestTimeout`
+ * makes the request timeout an error (recent SDKs only warn without it; older ones ignore the flag and fail anyway).
+ */
+export const DYNAMODB_CLIENT_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true } as const;
 
 // The claim succeeds when no record holds the key: none exists, or its `held_until` has passed (an in-progress
 // claim whose lease ran out, or a completed record past its expiry that TTL, which runs up to days late, has
@@ -50,10 +62,10 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
 
   constructor(options: DynamoDBIdempotencyStoreOptions) {
     this.tableName = options.tableName;
-    this.client = options.client ?? new (sdk().DynamoDBClient)({});
+    this.client = options.client ?? new (sdk().DynamoDBClient)({ requestHandler: { ...DYNAMODB_CLIENT_TIMEOUTS } });
   }
 
-  public async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+  public async claim(request: ClaimRequest, options: StoreCallOptions = {}): Promise<ClaimOutcome> {
     const item: Record<string, AttributeValue> = {
       [ATTR.key]: { S: request.id },
       [ATTR.status]: INPROGRESS,
@@ -71,29 +83,32 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
         ExpressionAttributeNames: CLAIM_NAMES,
         ExpressionAttributeValues: { ':now': { N: String(request.now) } },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }));
+      }), sendOptions(options));
       return { claimed: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const returned = (error as { Item?: Record<string, AttributeValue> }).Item;
       if (returned && returned[ATTR.key]) return { claimed: false, existing: toRecord(returned) };
     }
-    return { claimed: false, existing: await this.get(request.id) };
+    return { claimed: false, existing: await this.get(request.id, options) };
   }
 
   /** The record with a strongly consistent read, or undefined. */
-  public async get(id: string): Promise<IdempotencyRecord | undefined> {
+  public async get(id: string, options: StoreCallOptions = {}): Promise<IdempotencyRecord | undefined> {
     const result = await this.client.send(new (sdk().GetItemCommand)({
       TableName: this.tableName,
       Key: { [ATTR.key]: { S: id } },
       ConsistentRead: true,
-    }));
+    }), sendOptions(options));
     return result.Item ? toRecord(result.Item) : undefined;
   }
 
-  public async complete(request: CompleteRequest): Promise<boolean> {
+  public async complete(request: CompleteRequest, options: StoreCallOptions = {}): Promise<boolean> {
     // A PutItem rather than an UpdateItem: it rewrites the whole record (dropping the lease) in one request,
     // and the condition on the token keeps it from overwriting a call that took over after our lease lapsed.
+    // A record DynamoDB would refuse for its size is not sent at all (it would cost a 400 KB request to be told).
+    const bytes = completedRecordBytes(request);
+    if (bytes > DYNAMODB_MAX_ITEM_BYTES) throw new IdempotencyItemTooLargeError(bytes, DYNAMODB_MAX_ITEM_BYTES);
     const item: Record<string, AttributeValue> = {
       [ATTR.key]: { S: request.id },
       [ATTR.status]: COMPLETED,
@@ -104,6 +119,7 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
     if (request.data !== undefined) item[ATTR.data] = { S: request.data };
     if (request.payloadHash !== undefined) item[ATTR.payloadHash] = { S: request.payloadHash };
     if (request.releaseId !== undefined) item[ATTR.releaseId] = { S: request.releaseId };
+    if (request.resultNotStored !== undefined) item[ATTR.notStored] = { S: request.resultNotStored };
     try {
       await this.client.send(new (sdk().PutItemCommand)({
         TableName: this.tableName,
@@ -111,15 +127,19 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
         ConditionExpression: '#tok = :tok',
         ExpressionAttributeNames: { '#tok': ATTR.token },
         ExpressionAttributeValues: { ':tok': { S: request.token } },
-      }));
+      }), sendOptions(options));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
+      // Should DynamoDB count the item larger than completedRecordBytes does, its refusal means the same thing.
+      if ((error as { name?: string } | undefined)?.name === 'ValidationException' && /item size/i.test(String((error as Error).message))) {
+        throw new IdempotencyItemTooLargeError(bytes, DYNAMODB_MAX_ITEM_BYTES);
+      }
       throw error;
     }
   }
 
-  public async release(id: string, token: string): Promise<boolean> {
+  public async release(id: string, token: string, options: StoreCallOptions = {}): Promise<boolean> {
     try {
       await this.client.send(new (sdk().DeleteItemCommand)({
         TableName: this.tableName,
@@ -127,13 +147,17 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
         ConditionExpression: '#tok = :tok AND #st = :inprogress',
         ExpressionAttributeNames: { '#tok': ATTR.token, '#st': ATTR.status },
         ExpressionAttributeValues: { ':tok': { S: token }, ':inprogress': INPROGRESS },
-      }));
+      }), sendOptions(options));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
     }
   }
+}
+
+function sendOptions(options: StoreCallOptions): { abortSignal?: AbortSignal } | undefined {
+  return options.signal ? { abortSignal: options.signal } : undefined;
 }
 
 function isConditionFailure(error: unknown): boolean {
@@ -154,5 +178,6 @@ function toRecord(item: Record<string, AttributeValue>): IdempotencyRecord {
     payloadHash: text(ATTR.payloadHash),
     data: text(ATTR.data),
     releaseId: text(ATTR.releaseId),
+    resultNotStored: text(ATTR.notStored),
   };
 }

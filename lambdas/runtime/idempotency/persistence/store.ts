@@ -19,6 +19,11 @@ export interface IdempotencyRecord {
   readonly data?: string;
   /** The release that claimed the record, for fenced calls. */
   readonly releaseId?: string;
+  /**
+   * Set on a completed record whose result could not be stored (not serialisable as JSON, or too large for the
+   * store): why. Such a record holds no `data`; a duplicate gets `IdempotencyResultNotStoredError`.
+   */
+  readonly resultNotStored?: string;
 }
 
 /** What a call asks for when it claims a key. */
@@ -46,6 +51,14 @@ export interface CompleteRequest {
   readonly data?: string;
   readonly payloadHash?: string;
   readonly releaseId?: string;
+  /** Instead of `data`: why the result could not be stored (a short text), so that duplicates are told so. */
+  readonly resultNotStored?: string;
+}
+
+/** Per-call options `makeIdempotent` passes to every store call. */
+export interface StoreCallOptions {
+  /** Aborted when the call's deadline (`storageTimeoutMs`) passes: a store should stop waiting then. */
+  readonly signal?: AbortSignal;
 }
 
 /** Storage for idempotency records. Every write is conditional on what the caller holds. */
@@ -54,9 +67,12 @@ export interface IdempotencyStore {
    * Claims `id` unless a live record holds it. A record counts as absent when it has expired or when it is an
    * in-progress claim whose `inProgressUntil` has passed.
    */
-  claim(request: ClaimRequest): Promise<ClaimOutcome>;
-  /** Stores the result, only while the claim `token` still holds the record. Returns false if it no longer does. */
-  complete(request: CompleteRequest): Promise<boolean>;
+  claim(request: ClaimRequest, options?: StoreCallOptions): Promise<ClaimOutcome>;
+  /**
+   * Stores the result, only while the claim `token` still holds the record. Returns false if it no longer does.
+   * Throws `IdempotencyItemTooLargeError` when the record with the result would be larger than the store holds.
+   */
+  complete(request: CompleteRequest, options?: StoreCallOptions): Promise<boolean>;
   /** Deletes the record only while it is the in-progress claim `token`. Returns false if it was not. */
-  release(id: string, token: string): Promise<boolean>;
+  release(id: string, token: string, options?: StoreCallOptions): Promise<boolean>;
 }
