@@ -34,7 +34,8 @@ const WIDTH = 24;
 
 /**
  * One CloudWatch dashboard for the releases of a stack: for each GuardedAlias its traffic weight on the new
- * version, canary versus control error rate and p95, cold-start share, the ΔS probe's measurements and the
+ * version, canary versus control error rate and p95, cold-start share, the invocations a minute the gate
+ * alarms need to judge (`minInvocationsPerMinute`) against those served, the ΔS probe's measurements and the
  * staged gate decisions where they exist, and the state of every alarm that can roll it back; for each
  * ShadowIntegration its ΔS drift and latency against the live function. Every graph comes from the
  * constructs' metric methods, so what the dashboard shows is what the gates judge.
@@ -91,6 +92,7 @@ export class ReleaseDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Error rate: canary vs control', left: [alias.metricCanaryErrorRate(), alias.metricControlErrorRate()], right: [alias.metricErrorRateDelta()], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'p95 duration: canary vs control (ms)', left: [alias.metricCanaryP95(), alias.metricControlP95()], right: [alias.metricP95Ratio()], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'Cold-start share (%)', left: [coldStart], width: 6 }),
+      this.gateSamplesWidget(alias),
     ];
     if (alias.probe) {
       const probeTarget = { functionName: fnName, aliasName: alias.aliasName, version: alias.version.version };
@@ -111,6 +113,25 @@ export class ReleaseDashboard extends Construct {
     }
     widgets.push(new cloudwatch.AlarmStatusWidget({ title: 'Alarms that roll this release back', alarms: alias.alarms, width: WIDTH }));
     this.dashboard.addWidgets(...widgets);
+  }
+
+  /**
+   * Whether the gate alarms can judge: the new version's and the control's invocations a minute against the
+   * gates' `minInvocationsPerMinute`. Below the line a minute cannot be judged, and the alarms read it as not
+   * breaching (the error-rate gates need the canary above it, the p95 gate both).
+   */
+  private gateSamplesWidget(alias: GuardedAlias): cloudwatch.GraphWidget {
+    const min = alias.gates.minInvocationsPerMinute;
+    return new cloudwatch.GraphWidget({
+      title: `Gate samples: invocations a minute (gates judge at ≥ ${min})`,
+      left: [
+        alias.metrics.canaryInvocations({ label: 'Canary invocations/min' }),
+        alias.metrics.controlInvocations({ label: 'Control invocations/min' }),
+      ],
+      leftAnnotations: [{ value: min, label: `minInvocationsPerMinute (${min}): below it the gate alarms cannot judge`, color: cloudwatch.Color.ORANGE }],
+      leftYAxis: { min: 0 },
+      width: 12,
+    });
   }
 
   /** Adds a row for one ShadowIntegration. */

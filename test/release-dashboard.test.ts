@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { GuardedAlias, ReleaseDashboard, RolloutStrategy } from '../lib';
@@ -9,6 +9,17 @@ import { testApp, testFunction, testStack, TEST_ENV } from './util';
 function body(stack: Stack, dashboard: ReleaseDashboard): string {
   const resource = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(dashboard.dashboard.node.defaultChild as cloudwatch.CfnDashboard)];
   return JSON.stringify(resource.Properties.DashboardBody);
+}
+
+/**
+ * The dashboard body with the stack's tokens (function names, ARNs) replaced by placeholders, as JSON text,
+ * so that its widgets can be read.
+ */
+function dashboardBodyParts(stack: Stack, dashboard: ReleaseDashboard): string {
+  const resource = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(dashboard.dashboard.node.defaultChild as cloudwatch.CfnDashboard)];
+  const body = resource.Properties.DashboardBody;
+  if (typeof body === 'string') return body;
+  return (body['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
 }
 
 describe('ReleaseDashboard', () => {
@@ -25,6 +36,27 @@ describe('ReleaseDashboard', () => {
     expect(json).toContain('IF(FILL(ai, 0) > 0, 100 * FILL(ci, 0) / FILL(ai, 0), 0)');
     // The alarm widget lists every alarm the deployment group watches, by ARN.
     for (const alarm of a.alarms) expect(json).toContain(stack.getLogicalId((alarm as cloudwatch.Alarm).node.defaultChild as cloudwatch.CfnAlarm));
+  });
+
+  test('shows the invocations a minute the gate alarms need against those the canary and the control served', () => {
+    const stack = testStack();
+    new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA'), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
+    new GuardedAlias(stack, 'B', { function: testFunction(stack, 'FnB'), strategy: RolloutStrategy.canary(10, Duration.minutes(5)), gates: { minInvocationsPerMinute: 60 } });
+    const dashboard = new ReleaseDashboard(stack, 'Releases');
+    const widgets = JSON.parse(dashboardBodyParts(stack, dashboard)).widgets;
+    const samples = widgets.filter((w: any) => w.properties?.title?.startsWith('Gate samples'));
+    expect(samples.map((w: any) => w.properties.title)).toEqual([
+      'Gate samples: invocations a minute (gates judge at ≥ 20)',
+      'Gate samples: invocations a minute (gates judge at ≥ 60)',
+    ]);
+    for (const [widget, min] of [[samples[0], 20], [samples[1], 60]] as const) {
+      expect(widget.properties.annotations.horizontal).toEqual([expect.objectContaining({ value: min, yAxis: 'left' })]);
+      expect(widget.properties.annotations.horizontal[0].label).toContain('below it the gate alarms cannot judge');
+      const metrics = JSON.stringify(widget.properties.metrics);
+      expect(metrics).toContain('Canary invocations/min');
+      expect(metrics).toContain('FILL(ai, 0) - FILL(ci, 0)');
+      expect(metrics).toContain('Control invocations/min');
+    }
   });
 
   test('shows only the aliases it is given', () => {
