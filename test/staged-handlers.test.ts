@@ -180,7 +180,7 @@ describe('starter hook', () => {
   });
 
   test('reports Failed when the deployment names no deployment group, without starting anything', async () => {
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { applicationName: 'App' } });
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { applicationName: 'App', revision: { revisionType: 'AppSpecContent', appSpecContent: { sha256: 'f00d' } } } });
     const result = await starter()({ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1' });
     expect(result).toEqual({ started: false, reason: 'deployment d-ABC123 names no application or deployment group' });
     expect(codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand)[0].args[0].input.status).toBe('Failed');

@@ -2,14 +2,15 @@
 // of the stack, and its safety net. As a hook it reads the deployment (AppSpec, group), finds its phase (the
 // event does not name it: the alias already on the target version means AfterAllowTraffic), starts an
 // execution of the stack's state machine named after the deployment and the phase, and returns; the machine
-// reports to CodeDeploy. As the safety net (EventBridge: the group's deployment FAILURE or STOP) it stops the
+// reports to CodeDeploy. A deployment it must not gate (a rollback, or no new version) it reports Succeeded at
+// once, and it reports Failed when it cannot start, in time or at all (see runHook). As the safety net (EventBridge: the group's deployment FAILURE or STOP) it stops the
 // deployment's executions and resumes the consumers the BeforeAllowTraffic execution paused.
-import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { parseLambdaAppSpec } from '../probe/appspec';
-import { appSpecOf } from '../probe/hook';
 import { BlueGreenExecutionInput, BlueGreenPhase, executionName } from '../../lib/private/blue-green-config';
+import { HookBounds, hookBounds } from '../shared/hook-clients';
+import { HookContext, runHook, SkipKind } from '../shared/hook-kit';
 
 /** The event CodeDeploy sends a lifecycle hook. */
 export interface HookEvent {
@@ -40,6 +41,8 @@ export interface HookDependencies {
    * @default 10_000
    */
   readonly beforeWaitMs?: number;
+  /** The hook's bounds. @default hookBounds() (the defaults, lowered by the GUARDRAILS_HOOK_* environment variables) */
+  readonly bounds?: HookBounds;
 }
 
 /** What the hook returns (CodeDeploy ignores it; tests and logs read it). */
@@ -48,6 +51,8 @@ export interface HookResult {
   readonly started: boolean;
   readonly executionArn?: string;
   readonly reason?: string;
+  /** Why the deployment was not gated (reported Succeeded at once, or nothing reported when it is over). */
+  readonly skipped?: SkipKind;
 }
 
 /** What the safety net returns. */
@@ -72,19 +77,23 @@ function isStateChange(event: unknown): event is DeploymentStateEvent {
 }
 
 /** Builds the handler of both the hook and the safety net. */
-export function createHookHandler(deps: HookDependencies): (event: HookEvent | DeploymentStateEvent) => Promise<HookResult | SafetyNetResult> {
+export function createHookHandler(deps: HookDependencies): (event: HookEvent | DeploymentStateEvent, context?: HookContext) => Promise<HookResult | SafetyNetResult> {
   const now = deps.now ?? Date.now;
   const log = deps.log ?? ((line: string) => console.log(line));
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const beforeWaitMs = deps.beforeWaitMs ?? 10_000;
+  const bounds = deps.bounds ?? hookBounds();
 
-  /** The mappings the BeforeAllowTraffic execution paused, from its output; [] when it paused none or never ran. */
-  async function frozenBy(deploymentId: string, wait: boolean): Promise<string[] | undefined> {
+  /**
+   * The mappings the BeforeAllowTraffic execution paused, from its output; [] when it paused none or never ran.
+   * `signal` (the hook's) stops the polling once the hook has reported.
+   */
+  async function frozenBy(deploymentId: string, wait: boolean, signal?: AbortSignal): Promise<string[] | undefined> {
     const executionArn = executionArnOf(deps.stateMachineArn, executionName(deploymentId, 'BeforeAllowTraffic'));
     for (let waited = 0; ; waited += 1000) {
       let execution;
       try {
-        execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }), signal ? { abortSignal: signal } : undefined);
       } catch (error) {
         if ((error as Error)?.name === 'ExecutionDoesNotExist') return [];
         throw error;
@@ -104,46 +113,50 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     }
   }
 
-  async function onHook(event: HookEvent): Promise<HookResult> {
+  async function onHook(event: HookEvent, context?: HookContext): Promise<HookResult> {
     const deploymentId = event.DeploymentId;
     const hookExecutionId = event.LifecycleEventHookExecutionId;
     const startedAt = now();
     let phase: BlueGreenPhase | undefined;
-    try {
-      const { deploymentInfo } = await deps.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
-      if (!deploymentInfo?.applicationName || !deploymentInfo.deploymentGroupName) throw new Error(`deployment ${deploymentId} names no application or deployment group`);
-      const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
-      const alias = await deps.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }));
-      phase = phaseOf(alias.FunctionVersion, target.targetVersion);
-      const frozen = phase === 'AfterAllowTraffic' ? await frozenBy(deploymentId, true) : undefined;
-      const input: BlueGreenExecutionInput = {
-        deploymentId,
-        lifecycleEventHookExecutionId: hookExecutionId,
-        applicationName: deploymentInfo.applicationName,
-        deploymentGroupName: deploymentInfo.deploymentGroupName,
-        phase,
-        target,
-        startedAt,
-        ...(frozen !== undefined ? { frozen } : {}),
-      };
-      const name = executionName(deploymentId, phase);
-      try {
-        const execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input: JSON.stringify(input) }));
-        log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: execution started', deploymentId, phase, executionArn: execution.executionArn, target, frozen }));
-        return { phase, started: true, executionArn: execution.executionArn };
-      } catch (error) {
-        // CodeDeploy invoked the hook twice for this phase (the input differs by startedAt): it runs already.
-        if ((error as Error)?.name !== 'ExecutionAlreadyExists') throw error;
-        log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: the execution of this phase runs already', deploymentId, phase }));
-        return { phase, started: true, reason: 'already started' };
-      }
-    } catch (error) {
-      const reason = (error as Error)?.message ?? String(error);
-      log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: could not start, reporting Failed', deploymentId, phase, reason }));
+    return runHook<HookResult>({
+      hook: 'blue-green',
+      event,
+      context,
+      codedeploy: deps.codedeploy,
+      bounds,
+      log,
+      sleep,
+      skipped: (screen) => ({ started: false, skipped: screen.kind, reason: screen.reason }),
       // Consumers paused before the switch are resumed by the safety net on the deployment's FAILURE.
-      await deps.codedeploy.send(new PutLifecycleEventHookExecutionStatusCommand({ deploymentId, lifecycleEventHookExecutionId: hookExecutionId, status: 'Failed' }));
-      return { phase, started: false, reason };
-    }
+      failed: (reason) => ({ result: { phase, started: false, reason }, message: 'cdk-rollout-guardrails blue-green: could not start, reporting Failed', detail: { phase } }),
+      gate: async ({ info, target }, signal) => {
+        if (!info.applicationName || !info.deploymentGroupName) throw new Error(`deployment ${deploymentId} names no application or deployment group`);
+        const alias = await deps.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }), { abortSignal: signal });
+        phase = phaseOf(alias.FunctionVersion, target.targetVersion);
+        const frozen = phase === 'AfterAllowTraffic' ? await frozenBy(deploymentId, true, signal) : undefined;
+        const input: BlueGreenExecutionInput = {
+          deploymentId,
+          lifecycleEventHookExecutionId: hookExecutionId,
+          applicationName: info.applicationName,
+          deploymentGroupName: info.deploymentGroupName,
+          phase,
+          target,
+          startedAt,
+          ...(frozen !== undefined ? { frozen } : {}),
+        };
+        const name = executionName(deploymentId, phase);
+        try {
+          const execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input: JSON.stringify(input) }), { abortSignal: signal });
+          log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: execution started', deploymentId, phase, executionArn: execution.executionArn, target, frozen }));
+          return { result: { phase, started: true, executionArn: execution.executionArn } };
+        } catch (error) {
+          // CodeDeploy invoked the hook twice for this phase (the input differs by startedAt): it runs already.
+          if ((error as Error)?.name !== 'ExecutionAlreadyExists') throw error;
+          log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: the execution of this phase runs already', deploymentId, phase }));
+          return { result: { phase, started: true, reason: 'already started' } };
+        }
+      },
+    });
   }
 
   async function onStateChange(event: DeploymentStateEvent): Promise<SafetyNetResult> {
@@ -169,12 +182,12 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     return { stopped, resumed: frozen };
   }
 
-  return async (event) => {
+  return async (event, context) => {
     if (isStateChange(event)) return onStateChange(event);
     const hook = event as HookEvent;
     if (typeof hook?.DeploymentId !== 'string' || typeof hook.LifecycleEventHookExecutionId !== 'string') {
       throw new Error(`expected a CodeDeploy lifecycle hook event (DeploymentId, LifecycleEventHookExecutionId) or a deployment state-change event, got: ${JSON.stringify(event)?.slice(0, 200)}`);
     }
-    return onHook(hook);
+    return onHook(hook, context);
   };
 }

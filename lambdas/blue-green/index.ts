@@ -5,17 +5,18 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { hookClient } from '../shared/hook-clients';
 import { createHookHandler } from './hook';
 import { createWorkerHandler } from './worker';
 
 export { decideHold } from './hold-engine';
 export { checkInvariants } from './invariants';
 
-/** The hook and safety net (index.hook). */
+/** The hook and safety net (index.hook): a CodeDeploy hook, so its clients are bounded (see hook-clients.ts). */
 export const hook = createHookHandler({
-  codedeploy: new CodeDeployClient({}),
-  lambda: new LambdaClient({}),
-  sfn: new SFNClient({}),
+  codedeploy: hookClient(CodeDeployClient),
+  lambda: hookClient(LambdaClient),
+  sfn: hookClient(SFNClient),
   stateMachineArn: process.env.STATE_MACHINE_ARN ?? '',
 });
 

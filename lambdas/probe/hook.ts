@@ -1,19 +1,19 @@
 // The AWS edges of the probe: read the deployment, invoke the versions, publish metrics, report the status.
 // Everything that decides lives in engine.ts.
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import {
-  CodeDeployClient, GetApplicationRevisionCommand, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand,
-} from '@aws-sdk/client-codedeploy';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { BedrockEmbedder } from '../runtime/probe/bedrock-embedder';
 import { Embedder } from '../runtime/probe/embedder';
 import { GoldItem } from '../runtime/probe/gold-set';
-import { LambdaAppSpecTarget, parseLambdaAppSpec } from './appspec';
+import { LambdaAppSpecTarget } from './appspec';
 import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, warmupForAlias } from '../../lib/private/probe-config';
 import { WarmGateConfig } from '../../lib/private/warmup-config';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
 import { hookPhase, prewarm, PrewarmResult, releaseWarmup } from '../warmup/warm-gate';
 import { functionNameOf } from '../shared/lambda-metrics';
+import { HookBounds, hookBounds } from '../shared/hook-clients';
+import { appSpecOf as readAppSpec, hookClock, readWithinBudget, reportStatus, SkipKind, skipLine } from '../shared/hook-kit';
 
 /** The event CodeDeploy sends a lifecycle hook: only the ids. */
 export interface HookEvent {
@@ -68,6 +68,8 @@ export interface HookDependencies {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Time between the warm gate's polls of the new version's provisioned concurrency. @default 5000 ms */
   readonly warmPollMs?: number;
+  /** The read budget and the report's bounds. @default hookBounds() (the defaults, lowered by the GUARDRAILS_HOOK_* environment variables) */
+  readonly bounds?: HookBounds;
 }
 
 /** What the warm gate did in this hook invocation (an alias with a ProvisionedWarmup only). */
@@ -91,6 +93,8 @@ export interface HookResult {
   readonly report?: ProbeReport;
   /** The warm gate's figures, when the alias has one. */
   readonly warmGate?: WarmGateReport;
+  /** Why the deployment was not gated (Succeeded at once, no probe, no warm gate; nothing reported when it is over). */
+  readonly skipped?: SkipKind;
 }
 
 /**
@@ -106,10 +110,16 @@ export interface HookResult {
  * configuration (`releaseWarmup`; a failure is logged, not fatal). Then it probes as usual, its budget counted
  * from the end of the warm gate. An alias without a warm gate costs no extra call.
  *
- * It always reports, exactly once: Succeeded only when the probe passed; Failed when it did not, when
- * anything throws (a bad AppSpec, a denied GetDeployment, a bad configuration), and when its own time is
- * nearly out (a watchdog fires `reserveMs` before the function's timeout and reports Failed while the probe
- * is still running). No deployment waits out the hook's hour because of this function.
+ * It first screens the deployment (`screenDeployment`): a rollback, or an AppSpec that does not change the
+ * version, is reported Succeeded at once, without a warm gate or a probe (and a deployment that is over gets
+ * no report).
+ *
+ * It always reports, exactly once: Succeeded only when the probe passed or there was nothing to gate; Failed
+ * when it did not, when anything throws (a bad AppSpec, a denied GetDeployment, a bad configuration), when
+ * the deployment cannot be read within the read budget (`HookBounds.readBudgetMs`, 60 s), and when its own
+ * time is nearly out (a watchdog fires `reserveMs` before the function's timeout and reports Failed while the
+ * probe is still running). The report is retried (`reportStatus`) and over before the function's timeout.
+ * No deployment waits out the hook's hour because of this function.
  *
  * The same handler takes a direct run (`DirectRunEvent`): the same probe, the verdict returned, no status
  * reported.
@@ -118,6 +128,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
   const log = deps.log ?? ((line: string) => console.log(line));
   const now = deps.now ?? Date.now;
   const reserveMs = deps.reserveMs ?? 20_000;
+  const bounds = deps.bounds ?? hookBounds();
 
   return async (event, context) => {
     const deploymentId = (event as HookEvent)?.DeploymentId;
@@ -143,15 +154,29 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
         reasons: [`the hook's own time is nearly out: ${Math.round((now() - started) / 1000)} s spent, ${reserveMs} ms kept to report`],
       }));
     });
-    const resolveTarget = direct ? async () => event : () => appSpecOf(deps.codedeploy, deploymentId).then(parseLambdaAppSpec);
-    const work = probe(deps, resolveTarget, started, remaining - reserveMs, now, log, abandon.signal, { warm: !direct, questionLimit }).catch((error: unknown): HookResult => ({
+    // The report's own end, on the real clock: shortly before the function's timeout.
+    const { reportDeadline } = hookClock(bounds, context, Date.now, reserveMs);
+    let report = !direct;
+    const work = (async (): Promise<HookResult> => {
+      if (direct) return probe(deps, async () => event, started, remaining - reserveMs, now, log, abandon.signal, { warm: false, questionLimit });
+      // Read and screen the deployment first, within its own budget: a rollback or a deployment with nothing
+      // to gate gets no warm gate and no probe.
+      const read = await readWithinBudget(deps.codedeploy, deploymentId, bounds, abandon.signal);
+      if (!read.screen.gate) {
+        log(skipLine('probe', deploymentId, read.screen));
+        report = read.screen.report;
+        return { status: 'Succeeded', reasons: [], skipped: read.screen.kind };
+      }
+      const target = read.target!;
+      return probe(deps, async () => target, started, remaining - reserveMs, now, log, abandon.signal, { warm: true, questionLimit });
+    })().catch((error: unknown): HookResult => ({
       status: 'Failed',
       reasons: [`the probe could not run: ${(error as Error)?.message ?? String(error)}`],
     }));
     const result = await Promise.race([work, timeUp]);
     clearTimeout(watchdog);
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails probe hook', deploymentId: direct ? null : deploymentId, status: result.status, reasons: result.reasons }));
-    if (!direct) await putStatus(deps.codedeploy, deploymentId, executionId, result.status, log);
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails probe hook', deploymentId: direct ? null : deploymentId, status: result.status, reasons: result.reasons, ...(result.skipped ? { skipped: result.skipped } : {}) }));
+    if (report) await putStatus(deps.codedeploy, deploymentId, executionId, result.status, log, { bounds, deadline: reportDeadline });
     return result;
   };
 }
@@ -282,20 +307,11 @@ export function spreadQuestions<T extends { readonly target: string }>(gold: rea
 }
 
 /**
- * The AppSpec content of a deployment. `GetDeployment` names the revision but, as its API reference notes,
- * "the content property of the appSpecContent object in the returned revision is always null": the content
- * comes from `GetApplicationRevision` with that revision (its sha256). Content already present in the
- * deployment (the deprecated `string` revision type) is used as it is, without the second call.
- * @see https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_GetDeployment.html
+ * The AppSpec content of a deployment (GetDeployment, then GetApplicationRevision unless the content is in the
+ * deployment): the shared kit's `appSpecOf`, kept here for the functions that import it from the probe.
  */
 export async function appSpecOf(client: CodeDeployClient, deploymentId: string): Promise<string> {
-  const { deploymentInfo } = await client.send(new GetDeploymentCommand({ deploymentId }));
-  const revision = deploymentInfo?.revision;
-  const inline = revision?.appSpecContent?.content ?? revision?.string?.content;
-  if (inline) return inline;
-  if (!revision || !deploymentInfo?.applicationName) throw new Error(`deployment ${deploymentId} names no application revision`);
-  const stored = await client.send(new GetApplicationRevisionCommand({ applicationName: deploymentInfo.applicationName, revision }));
-  return stored.revision?.appSpecContent?.content ?? stored.revision?.string?.content ?? '';
+  return readAppSpec(client, deploymentId);
 }
 
 /** Invokes `functionName:<version>` with the tail of its log, to read Lambda's own Duration and Init Duration. */
@@ -339,16 +355,10 @@ async function publish(client: CloudWatchClient, namespace: string, report: Prob
   }
 }
 
-async function putStatus(client: CodeDeployClient, deploymentId: string, executionId: string, status: 'Succeeded' | 'Failed', log: (line: string) => void): Promise<void> {
-  // A throttle or a network blip must not leave the deployment waiting out the hour: try three times.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.send(new PutLifecycleEventHookExecutionStatusCommand({ deploymentId, lifecycleEventHookExecutionId: executionId, status }));
-      return;
-    } catch (error) {
-      log(JSON.stringify({ message: 'cdk-rollout-guardrails probe: PutLifecycleEventHookExecutionStatus failed', attempt, error: (error as Error).message }));
-      if (attempt >= 3) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
+/** Reports the hook's status with the shared kit's retries (`reportStatus`): a status already reported counts as done. */
+async function putStatus(
+  client: CodeDeployClient, deploymentId: string, executionId: string, status: 'Succeeded' | 'Failed', log: (line: string) => void,
+  options: { readonly bounds: HookBounds; readonly deadline: number },
+): Promise<void> {
+  await reportStatus(client, { DeploymentId: deploymentId, LifecycleEventHookExecutionId: executionId }, status, { hook: 'probe', log, ...options });
 }

@@ -5,6 +5,7 @@ import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GoldItem, parseGoldSet } from '../runtime/probe/gold-set';
 import { ProbeConfig } from '../../lib/private/probe-config';
+import { hookClient } from '../shared/hook-clients';
 import { createHookHandler } from './hook';
 
 /** The files the DeltaSProbe construct puts beside this handler. */
@@ -25,10 +26,15 @@ export function loadProbeFiles(dir: string = process.env.GUARDRAILS_PROBE_DIR ??
   return loaded;
 }
 
-/** The ΔS probe as a CodeDeploy BeforeAllowTraffic / AfterAllowTraffic hook (see hook.ts). */
+/**
+ * The ΔS probe as a CodeDeploy BeforeAllowTraffic / AfterAllowTraffic hook (see hook.ts). Its clients are
+ * bounded (see hook-clients.ts), but for the invocations of the versions under test: the probe and the warm
+ * gate cut those off themselves (their own signal, the probe's `invokeTimeout`), which may be longer than a
+ * control-plane call may take. They keep the SDK's default three attempts.
+ */
 export const handler = createHookHandler({
   load: () => loadProbeFiles(),
-  lambda: new LambdaClient({}),
-  codedeploy: new CodeDeployClient({}),
-  cloudwatch: new CloudWatchClient({}),
+  lambda: hookClient(LambdaClient, { callerBounded: ['InvokeCommand'], maxAttempts: 3 }),
+  codedeploy: hookClient(CodeDeployClient),
+  cloudwatch: hookClient(CloudWatchClient),
 });

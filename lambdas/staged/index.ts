@@ -4,6 +4,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { hookClient } from '../shared/hook-clients';
 import { createGateHandler } from './gate';
 import { createSafetyNetHandler } from './safety-net';
 import { createStarterHandler } from './starter';
@@ -14,8 +15,8 @@ const stateMachineArn = process.env.STATE_MACHINE_ARN ?? '';
 /** The gate function (index.gate). */
 export const gate = createGateHandler({ cloudwatch: new CloudWatchClient({}) });
 
-/** The starter hook (index.start). */
-export const start = createStarterHandler({ codedeploy: new CodeDeployClient({}), sfn: new SFNClient({}), stateMachineArn });
+/** The starter hook (index.start): a CodeDeploy hook, so its clients are bounded (see hook-clients.ts). */
+export const start = createStarterHandler({ codedeploy: hookClient(CodeDeployClient), sfn: hookClient(SFNClient), stateMachineArn });
 
 /** The safety net (index.safetyNet). */
 export const safetyNet = createSafetyNetHandler({ codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), sfn: new SFNClient({}), stateMachineArn });
