@@ -41,7 +41,7 @@ export interface BlueGreenAttachOptions {
    * @default - no probe: no smoke test, and the hold watches the 5xx rate and the alarms only
    */
   readonly probe?: DeltaSProbe;
-  /** Gate alarms read at every metric check while holding; one in ALARM flips back. @default - none */
+  /** Gate alarms read at every metric check while holding; one in ALARM is a breach. @default - none */
   readonly alarms?: cloudwatch.IAlarm[];
   /**
    * The release pins the new version carries (`{ SCHEMA_REV: 'v3' }`), merged with the strategy's `invariants`
@@ -58,8 +58,8 @@ export interface BlueGreenAttachOptions {
   /**
    * A topic the machine publishes this alias's decisions to, one JSON message each (`BlueGreenDecisionNotification`):
    * the BeforeAllowTraffic outcome (passed, with every check's figures, or failed, with the failed check's
-   * reasons), a flip back (the broken stop rules with measured values and thresholds, and the flip; published
-   * once the alias points at the old version again), a held switch (the number of checks and probe runs), and
+   * reasons), a rollback (the broken stop rules with measured values and thresholds; published beside the
+   * Failed report that makes CodeDeploy roll the alias back), a held switch (the number of checks and probe runs), and
    * an error (what failed). Never a routine check. A publish that fails changes nothing.
    * @default - no notifications
    */
@@ -83,11 +83,12 @@ export interface BlueGreenAttachOptions {
  *
  * BeforeAllowTraffic: invariants (the new version's environment pins), the smoke probe, pausing the listed
  * event source mappings; Succeeded lets CodeDeploy switch the alias all at once. AfterAllowTraffic: hold and
- * watch (the 5xx rate and gate alarms every check interval, the probe run after run); a broken stop rule flips
- * the alias back to the old version, resumes the consumers and reports Failed; a held switch resumes them and
- * reports Succeeded. An alias with a notifications topic gets each decision that is news as one JSON message
- * (passed or failed before the switch, flipped back, held, error), published before the report to CodeDeploy
- * and never before a flip.
+ * watch (the 5xx rate and gate alarms every check interval, the probe run after run); a broken stop rule reports
+ * Failed at once, and CodeDeploy's automatic rollback moves the alias back to the old version (the machine never
+ * writes the alias: CodeDeploy is the one owner of the flip, so its rollback finds the alias as it left it); the
+ * consumers are resumed beside the report. A held switch resumes them and reports Succeeded. An alias with a
+ * notifications topic gets each decision that is news as one JSON message (passed or failed before the switch,
+ * rolled back, held, error); after a breach it is published beside the Failed report, never before it.
  */
 export class BlueGreenSwitch extends Construct {
   /** The stack's BlueGreenSwitch, created on first use. */
@@ -139,7 +140,7 @@ export class BlueGreenSwitch extends Construct {
         includeExecutionData: true,
       },
       tracingEnabled: true,
-      comment: 'cdk-rollout-guardrails blue-green: invariants, smoke, freeze before the switch; hold and watch after it, flip back on a breach',
+      comment: 'cdk-rollout-guardrails blue-green: invariants, smoke, freeze before the switch; hold and watch after it, report Failed on a breach (CodeDeploy rolls back)',
     });
     iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [this.workerFunction.functionArn] });
     Validations.of(this.stateMachine).acknowledge({
@@ -168,7 +169,7 @@ export class BlueGreenSwitch extends Construct {
   /**
    * Wires one alias to the stack's blue-green switch and returns the hook, now the deployment group's pre- and
    * post-traffic hook (unless `wireHooks` is false). Grants, each scoped to this alias: the state machine may
-   * flip the alias, run the probe, report on the deployment group and publish to the alias's topic; the hook may read the deployment and the
+   * run the probe, report on the deployment group and publish to the alias's topic; the hook may read the deployment and the
    * alias; the worker may read the new version's configuration and the alarms, and pause and resume the
    * consumers. Throws, listing every problem, on an invalid strategy or wiring.
    */
@@ -206,6 +207,12 @@ export class BlueGreenSwitch extends Construct {
       problems.integer('warmGate.pings', gate.pings, 0, 100);
       problems.integer('warmGate.readyTimeoutSeconds', gate.readyTimeoutSeconds, 1, 840);
     }
+    if (gate === undefined && strategy instanceof BlueGreenRolloutStrategy && strategy._config().warmup !== undefined) {
+      const cfnVersion = (options?.version as lambda.Version | undefined)?.node?.defaultChild as lambda.CfnVersion | undefined;
+      if (cfnVersion?.provisionedConcurrencyConfig === undefined) {
+        problems.add('strategy (blueGreen) warmup', 'set only on a version with provisioned concurrency of its own (GuardedAlias `warmup`, a ProvisionedWarmup, puts it on each published version): the warm gate waits for it and pings it, it never creates one', 'a version without provisioned concurrency');
+      }
+    }
     problems.throwIfAny(`BlueGreenSwitch.attach() in '${Stack.of(this).node.path}'`);
 
     const { alias, deploymentGroup, version } = options;
@@ -234,8 +241,7 @@ export class BlueGreenSwitch extends Construct {
       ...(options.notifications ? { topicArn: options.notifications.topicArn } : {}),
     };
 
-    // The state machine: flip this alias, report on this group, run the probe.
-    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns }));
+    // The state machine: report on this group, run the probe. It never writes the alias (CodeDeploy does).
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:PutLifecycleEventHookExecutionStatus'], resources: [deploymentGroup.deploymentGroupArn] }));
     if (options.probe) {
       // The unqualified probe function only (DeltaSProbe.grantRun would add `:*`, which the machine never calls).
@@ -259,10 +265,10 @@ export class BlueGreenSwitch extends Construct {
     if (options.alarms && options.alarms.length > 0) {
       this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: options.alarms.map((a) => a.alarmArn) }));
     }
-    // The warm gate: temporary provisioned concurrency on exactly the new version, and its warm pings.
+    // The warm gate: reads the new version's own provisioned concurrency and pings it; it writes none.
     if (warmup) {
       this.workerFunction.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['lambda:PutProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:DeleteProvisionedConcurrencyConfig', 'lambda:InvokeFunction'],
+        actions: ['lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction'],
         resources: [version.functionArn],
       }));
     }
@@ -293,7 +299,7 @@ export class BlueGreenSwitch extends Construct {
     if (perAnswer < TIGHT_SECONDS_PER_ANSWER) {
       Annotations.of(alias).addWarningV2('cdk-rollout-guardrails:blueGreenProbeBudget',
         `a hold-and-watch probe run makes ${invocations} invocations, ${probe.config.concurrency} at a time (${rounds} rounds), and is cut off at `
-        + `${strategy.probeBudget.toHumanString()}: each answer must come within ${perAnswer.toFixed(2)} s on average, or the run counts as a breach and flips back; `
+        + `${strategy.probeBudget.toHumanString()}: each answer must come within ${perAnswer.toFixed(2)} s on average, or the run counts as a breach and the deployment rolls back; `
         + 'raise the probe\'s concurrency, or make sure your function answers that fast');
     }
   }

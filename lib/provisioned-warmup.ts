@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -24,7 +24,7 @@ const DEFAULT_WARM_PINGS = 10;
 /** Default target of provisioned-concurrency utilization for auto scaling. */
 const DEFAULT_UTILIZATION_TARGET = 0.7;
 
-/** A scheduled change of the alias's provisioned-concurrency range (Application Auto Scaling scheduled action). */
+/** A scheduled change of each version's provisioned-concurrency range (Application Auto Scaling scheduled action). */
 export interface ProvisionedWarmupSchedule {
   /**
    * The scheduled action's name, unique among this warm-up's schedules.
@@ -34,7 +34,7 @@ export interface ProvisionedWarmupSchedule {
   /** When: `appscaling.Schedule.cron({ hour: '7', minute: '0' })`, `Schedule.rate(...)`, `Schedule.at(...)`. */
   readonly schedule: appscaling.Schedule;
   /**
-   * The range's new floor, at least 1. A scheduled scale-down to 0 is refused: it removes the alias's
+   * The range's new floor, at least 1. A scheduled scale-down to 0 is refused: it removes the version's
    * provisioned-concurrency configuration, and a deployment while it is gone fails
    * (ProvisionedConcurrencyConfigNotFoundException, aws-cdk issue 29992).
    */
@@ -43,11 +43,11 @@ export interface ProvisionedWarmupSchedule {
   readonly maxCapacity?: number;
 }
 
-/** Auto scaling of the alias's provisioned concurrency. */
+/** Auto scaling of each published version's provisioned concurrency. */
 export interface ProvisionedWarmupAutoScaling {
-  /** Floor of the alias's provisioned concurrency, at least 1. */
+  /** Floor of the version's provisioned concurrency, at least 1; a new version starts with it. */
   readonly minCapacity: number;
-  /** Ceiling of the alias's provisioned concurrency. */
+  /** Ceiling of the version's provisioned concurrency. */
   readonly maxCapacity: number;
   /**
    * Target tracking on `LambdaProvisionedConcurrencyUtilization`: the share of provisioned concurrency in use
@@ -64,19 +64,15 @@ export interface ProvisionedWarmupAutoScaling {
  * Exactly one of `provisionedConcurrency` and `autoScaling`.
  */
 export interface ProvisionedWarmupOptions {
-  /** A fixed provisioned concurrency on the alias (an integer ≥ 1). Excludes `autoScaling`. */
+  /** A fixed provisioned concurrency on every published version (an integer ≥ 1). Excludes `autoScaling`. */
   readonly provisionedConcurrency?: number;
-  /** Auto-scaled provisioned concurrency on the alias. Excludes `provisionedConcurrency`. */
+  /** Auto-scaled provisioned concurrency on every published version. Excludes `provisionedConcurrency`. */
   readonly autoScaling?: ProvisionedWarmupAutoScaling;
   /**
-   * Provisioned concurrency the warm gate puts on the new version, temporarily, before traffic moves.
-   * @default - `provisionedConcurrency`, or `autoScaling.minCapacity`
-   */
-  readonly warmConcurrency?: number;
-  /**
    * Concurrent warm pings (`{"x-warm": true}`) sent to the new version once its provisioned concurrency is
-   * READY, 0 to 100 and at most `warmConcurrency` (more would spill over to on-demand environments).
-   * @default - the smaller of warmConcurrency and 10
+   * READY, 0 to 100 and at most the version's provisioned concurrency (`provisionedConcurrency` or
+   * `autoScaling.minCapacity`): more would spill over to on-demand environments.
+   * @default - the smaller of the version's provisioned concurrency and 10
    */
   readonly warmPings?: number;
   /**
@@ -100,66 +96,60 @@ export interface ProvisionedWarmupProps extends ProvisionedWarmupOptions {
  * Provisioned concurrency for a released function, and the warm gate that makes a new version warm before
  * its first user request.
  *
- * **Where provisioned concurrency lives.** The steady state is on the **alias**: a fixed count in
- * `AWS::Lambda::Alias.ProvisionedConcurrencyConfig`, or an Application Auto Scaling scalable target
- * `function:<name>:<alias>` (dimension `lambda:function:ProvisionedConcurrency`) with target tracking on
- * `LambdaProvisionedConcurrencyUtilization` and optional scheduled actions. It follows the alias: when the alias
- * leaves a version, that version stops paying; and the scalable target's ID stays the same across deployments
- * (a target per version would pile up, one per deploy).
+ * **Where provisioned concurrency lives: on each published version.** A fixed count goes into the
+ * `AWS::Lambda::Version` resource's `ProvisionedConcurrencyConfig`; with `autoScaling`, the version starts at
+ * `minCapacity` and an Application Auto Scaling scalable target `function:<name>:<version>` (dimension
+ * `lambda:function:ProvisionedConcurrency`) tracks `LambdaProvisionedConcurrencyUtilization`, with optional
+ * scheduled actions. The alias carries none. This is what Lambda's documented rules leave (see
+ * docs/aws-behaviour.md, PC-1 to PC-5):
+ * - a version holds at most one configuration, on itself or on an alias pointing to it, so a configuration
+ *   on the alias would collide with any configuration put on the new version to warm it;
+ * - an alias's configuration cannot be managed while the alias is weighted, which it is during every shift;
+ * - Application Auto Scaling cannot act on a weighted alias.
+ * With every configuration on a version, nothing during a rollout puts, changes or deletes one: the new
+ * version is created with its own provisioned concurrency *before* CloudFormation updates the alias (the
+ * alias depends on the version), and the old version keeps its own until CloudFormation's cleanup deletes it
+ * after a successful update. Both versions are fully provisioned while the alias is weighted, so neither
+ * spills over to on-demand environments whatever the weight, and a flip back (blue-green) lands on a warm
+ * version.
  *
- * **What the warm gate does.** Before traffic moves, the alias still points at the current version, so the
- * new version gets none of the alias's provisioned concurrency. In the BeforeAllowTraffic hook (run by the
- * `DeltaSProbe` the alias is bound to, before its probe) the gate puts a *temporary* version-level
- * configuration on the new version (`PutProvisionedConcurrencyConfig` with the version number as qualifier,
- * `warmConcurrency`), waits at most `readyTimeout` until `GetProvisionedConcurrencyConfig` says READY, and
- * sends `warmPings` concurrent invocations of `{"x-warm": true}` so that the handler's lazy initialisation has
- * run everywhere; the runtime's telemetry writes no metric for a warm ping. It fails the deployment, before any
- * user request, when Lambda reports FAILED (the StatusReason, e.g. FUNCTION_ERROR_INIT_FAILURE, is in the
- * report), when the wait runs out (the waited time is named), or when a ping errors, and then deletes the
- * temporary configuration. In the AfterAllowTraffic hook the alias points at the new version and its own
- * provisioned concurrency covers it, so the temporary configuration is deleted.
+ * **What the warm gate does.** Before any traffic moves (the staged machine's first task, the blue-green
+ * machine before the switch, or the `DeltaSProbe` hook before its probe with CodeDeploy's own shapes), it
+ * waits at most `readyTimeout` until `GetProvisionedConcurrencyConfig` on the new version says READY with at
+ * least the expected count, then sends `warmPings` concurrent invocations of `{"x-warm": true}` so that the
+ * handler's lazy initialisation has run everywhere; the runtime's telemetry writes no metric for a warm ping.
+ * It fails the deployment, before any user request, when Lambda reports FAILED (the StatusReason, e.g.
+ * FUNCTION_ERROR_INIT_FAILURE, is in the report), when the wait runs out (the waited time is named), or when
+ * a ping errors. Its calls are reads and invocations only.
  *
  * **Pitfalls handled.**
- * - The alias's provisioned concurrency is never changed during a deployment: Lambda refuses it while the
- *   alias is weighted ("Alias with weights can not be used with Provisioned Concurrency"), which it is during
- *   CodeDeploy's canary or linear shift. The gate only ever touches the new version's own configuration; an
- *   alias with a routing configuration of its own is refused at synth.
- * - A scheduled scale-down to 0 breaks later deployments (the alias's configuration is gone and the update
- *   fails with ProvisionedConcurrencyConfigNotFoundException, aws-cdk issue 29992): schedules with a
- *   `minCapacity` of 0 are refused at synth; keep a floor of 1.
- * - Nothing keeps paying for a version nobody calls: the published version's removal policy is DESTROY (also
- *   when the function's `currentVersionOptions` would retain its versions), so
- *   when a deployment fails CloudFormation's rollback deletes the new version (with any temporary
- *   configuration left on it, e.g. when the hook's time ran out), and once a deployment succeeds the
- *   superseded version is deleted in the stack update's cleanup phase. Versions are not kept for manual
- *   rollback: roll back by deploying the previous code.
- *
- * **What CloudFormation and CodeDeploy wait for.** CloudFormation waits for the alias's fixed provisioned
- * concurrency to be allocated when it creates the alias; on later deployments the alias update is a CodeDeploy
- * deployment, which runs the hooks and the shift. Application Auto Scaling manages the auto-scaled count
- * outside any deployment. The warm gate is what makes the *new* version's readiness a condition of its first
- * user request.
+ * - An alias with provisioned concurrency or a routing configuration of its own is refused at synth.
+ * - A scheduled scale-down to 0 removes the version's configuration: schedules with a `minCapacity` of 0
+ *   are refused at synth; keep a floor of 1.
+ * - Nothing keeps paying for a version nobody calls: the published version's removal policy is DESTROY, so
+ *   when a deployment fails CloudFormation's rollback deletes the new version (and its configuration), and
+ *   once a deployment succeeds the superseded version is deleted in the stack update's cleanup phase.
+ *   Versions are not kept for manual rollback: roll back by deploying the previous code.
  *
  * **Cost.** Provisioned concurrency is billed per GB-second while configured, whether used or not. During a
- * rollout the new version carries its temporary `warmConcurrency` beside the alias's own (split between the
- * two versions by weight while CodeDeploy shifts), from the BeforeAllowTraffic hook until the AfterAllowTraffic
- * hook deletes it: for a canary of 10 % for 5 minutes, about the hook time plus 5 minutes of `warmConcurrency`
- * extra per deployment.
+ * rollout both versions carry their full count, from the new version's creation until CloudFormation's
+ * cleanup deletes the old one: about the deployment's length of one extra version's provisioned concurrency
+ * per deployment (for the default staged schedule, under an hour).
  *
- * `grantWarmGate()` gives the hook that runs the gate exactly what it needs; `warmGate` is the plain
+ * `grantWarmGate()` gives the function that runs the gate exactly what it needs; `warmGate` is the plain
  * configuration it runs with.
  */
 export class ProvisionedWarmup extends Construct {
-  /** The alias that carries the steady-state provisioned concurrency. */
+  /** The alias users call (it carries no provisioned concurrency of its own). */
   public readonly alias: lambda.Alias;
   /** The published version the warm gate warms. */
   public readonly version: lambda.Version;
-  /** The fixed provisioned concurrency on the alias; undefined when auto-scaled. */
+  /** The fixed provisioned concurrency of every published version; undefined when auto-scaled. */
   public readonly provisionedConcurrency?: number;
-  /** The auto scaling of the alias's provisioned concurrency, with defaults filled in; undefined when fixed. */
+  /** The auto scaling of each version's provisioned concurrency, with defaults filled in; undefined when fixed. */
   public readonly autoScaling?: ProvisionedWarmupAutoScaling;
-  /** The alias's scalable attribute, to add more scaling; undefined when fixed. */
-  public readonly scaling?: lambda.IScalableFunctionAttribute;
+  /** The version's scalable target (`function:<name>:<version>`), to add more scaling; undefined when fixed. */
+  public readonly scaling?: appscaling.ScalableTarget;
   /** What the warm gate does: `{ concurrency, pings, readyTimeoutSeconds }`. */
   public readonly warmGate: WarmGateConfig;
 
@@ -174,7 +164,7 @@ export class ProvisionedWarmup extends Construct {
       if (alias.version !== version) problems.add('version', `the version the alias '${alias.node.path}' points at (${alias.version.node.path})`, described(version));
       const cfnAlias = alias.node.defaultChild as lambda.CfnAlias;
       if (cfnAlias.provisionedConcurrencyConfig !== undefined || alias.node.tryFindChild('AliasScaling') !== undefined) {
-        problems.add('alias', 'an alias without provisioned concurrency of its own (ProvisionedWarmup sets it)', described(alias));
+        problems.add('alias', 'an alias without provisioned concurrency of its own (ProvisionedWarmup puts it on each version: a version holds one configuration, on itself or on an alias pointing to it)', described(alias));
       }
       if (cfnAlias.routingConfig !== undefined) {
         problems.add('alias', 'an alias without additional version weights (Lambda refuses provisioned concurrency on a weighted alias: "Alias with weights can not be used with Provisioned Concurrency")', described(alias));
@@ -206,11 +196,13 @@ export class ProvisionedWarmup extends Construct {
       }
     }
 
-    const warmConcurrency = props?.warmConcurrency ?? fixed ?? (scaling && typeof scaling === 'object' ? scaling.minCapacity : undefined);
-    atLeastOne(problems, 'warmConcurrency', props?.warmConcurrency);
+    if ((props as { warmConcurrency?: unknown })?.warmConcurrency !== undefined) {
+      problems.add('warmConcurrency', 'left out: the new version is warmed by its own provisioned concurrency (provisionedConcurrency or autoScaling.minCapacity), which it gets when it is published', (props as { warmConcurrency?: unknown }).warmConcurrency);
+    }
+    const warmConcurrency = fixed ?? (scaling && typeof scaling === 'object' ? scaling.minCapacity : undefined);
     problems.integer('warmPings', props?.warmPings, 0, MAX_WARM_PINGS);
     if (props?.warmPings !== undefined && isCount(warmConcurrency) && Number.isInteger(props.warmPings) && props.warmPings > warmConcurrency) {
-      problems.add('warmPings', `at most warmConcurrency (${warmConcurrency}): more concurrent pings than provisioned environments spill over to on-demand ones`, props.warmPings);
+      problems.add('warmPings', `at most the version's provisioned concurrency (${warmConcurrency}): more concurrent pings than provisioned environments spill over to on-demand ones`, props.warmPings);
     }
     const readyTimeout = props?.readyTimeout ?? Duration.minutes(5);
     if (!(readyTimeout instanceof Duration)) {
@@ -234,15 +226,37 @@ export class ProvisionedWarmup extends Construct {
       readyTimeoutSeconds: readyTimeout.toSeconds(),
     };
 
+    const cfnVersion = version.node.defaultChild as lambda.CfnVersion;
     if (fixed !== undefined) {
       this.provisionedConcurrency = fixed;
-      (alias.node.defaultChild as lambda.CfnAlias).provisionedConcurrencyConfig = { provisionedConcurrentExecutions: fixed };
+      cfnVersion.provisionedConcurrencyConfig = { provisionedConcurrentExecutions: fixed };
     } else {
       const s = scaling!;
       this.autoScaling = { minCapacity: s.minCapacity, maxCapacity: s.maxCapacity, utilizationTarget, schedules: s.schedules ?? [] };
-      // The scalable target is the alias (function:<name>:<alias>): its ID is the same on every deployment.
-      this.scaling = alias.addAutoScaling({ minCapacity: s.minCapacity, maxCapacity: s.maxCapacity });
-      this.scaling.scaleOnUtilization({ utilizationTarget });
+      // The version starts at the floor; the scalable target is the version (function:<name>:<version>), never
+      // the alias, which Application Auto Scaling cannot act on while it is weighted. A new version gets a new
+      // target (replaced with the version), and the old one goes with the old version in the cleanup phase.
+      cfnVersion.provisionedConcurrencyConfig = { provisionedConcurrentExecutions: s.minCapacity };
+      const stack = Stack.of(this);
+      this.scaling = new appscaling.ScalableTarget(this, 'Scaling', {
+        serviceNamespace: appscaling.ServiceNamespace.LAMBDA,
+        scalableDimension: 'lambda:function:ProvisionedConcurrency',
+        resourceId: `function:${version.lambda.functionName}:${version.version}`,
+        minCapacity: s.minCapacity,
+        maxCapacity: s.maxCapacity,
+        // Application Auto Scaling's service-linked role for Lambda, as aws-cdk-lib's alias scaling names it.
+        role: iam.Role.fromRoleArn(this, 'ScalingRole', stack.formatArn({
+          service: 'iam', region: '', resource: 'role/aws-service-role/lambda.application-autoscaling.amazonaws.com',
+          resourceName: 'AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency',
+        })),
+      });
+      this.scaling.scaleToTrackMetric('Tracking', {
+        // The target is replaced with every version; a name of its own keeps the replacement from colliding with
+        // the policy it replaces (CloudFormation creates the new one before it deletes the old).
+        policyName: `${Names.uniqueId(this)}-v${version.version}`,
+        targetValue: utilizationTarget,
+        predefinedMetric: appscaling.PredefinedMetric.LAMBDA_PROVISIONED_CONCURRENCY_UTILIZATION,
+      });
       (s.schedules ?? []).forEach((entry, i) => {
         this.scaling!.scaleOnSchedule(entry.id ?? `Schedule${i}`, { schedule: entry.schedule, minCapacity: entry.minCapacity, maxCapacity: entry.maxCapacity });
       });
@@ -252,21 +266,20 @@ export class ProvisionedWarmup extends Construct {
     (version.node.defaultChild as lambda.CfnVersion).applyRemovalPolicy(RemovalPolicy.DESTROY);
   }
 
-  /** The alias's provisioned concurrency at its lowest: the fixed count, or `autoScaling.minCapacity`. */
+  /** A version's provisioned concurrency at its lowest: the fixed count, or `autoScaling.minCapacity`. */
   public get minCapacity(): number {
     return this.provisionedConcurrency ?? this.autoScaling!.minCapacity;
   }
 
-  /** The alias's provisioned concurrency at its highest: the fixed count, or `autoScaling.maxCapacity`. */
+  /** A version's provisioned concurrency at its highest: the fixed count, or `autoScaling.maxCapacity`. */
   public get maxCapacity(): number {
     return this.provisionedConcurrency ?? this.autoScaling!.maxCapacity;
   }
 
   /**
-   * Lets `grantee` (the hook that runs the warm gate) do exactly what the gate does:
-   * `lambda:PutProvisionedConcurrencyConfig`, `GetProvisionedConcurrencyConfig`,
-   * `DeleteProvisionedConcurrencyConfig` and `lambda:InvokeFunction` (the warm pings) on this synth's version
-   * ARN only, and `lambda:GetAlias` (to tell the hook's phase) on the function and this alias: AWS authorises
+   * Lets `grantee` (the function that runs the warm gate) do exactly what the gate does:
+   * `lambda:GetProvisionedConcurrencyConfig` and `lambda:InvokeFunction` (the warm pings) on this synth's
+   * version ARN only (it never writes a configuration), and `lambda:GetAlias` (to tell the hook's phase) on the function and this alias: AWS authorises
    * alias actions against the function's unqualified ARN, so the alias ARN alone would not do (the stack's
    * other GetAlias grants name both as well). The ARNs are built from names, not from the alias resource,
    * so a hook the alias depends on can hold them without a dependency cycle.
@@ -275,12 +288,7 @@ export class ProvisionedWarmup extends Construct {
     const functionArn = this.version.lambda.functionArn;
     const onVersion = iam.Grant.addToPrincipal({
       grantee,
-      actions: [
-        'lambda:PutProvisionedConcurrencyConfig',
-        'lambda:GetProvisionedConcurrencyConfig',
-        'lambda:DeleteProvisionedConcurrencyConfig',
-        'lambda:InvokeFunction',
-      ],
+      actions: ['lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction'],
       resourceArns: [this.version.functionArn],
     });
     const onAlias = iam.Grant.addToPrincipal({
@@ -328,7 +336,7 @@ function validateSchedules(problems: PropProblems, schedules: readonly Provision
     }
     if (!(entry.schedule instanceof appscaling.Schedule)) problems.add(`${at}.schedule`, 'an appscaling.Schedule (Schedule.cron(...), Schedule.rate(...), Schedule.at(...))', entry.schedule);
     if (entry.minCapacity === 0) {
-      problems.add(`${at}.minCapacity`, 'at least 1: a scheduled scale-down to 0 removes the alias\'s provisioned concurrency configuration, and a deployment while it is gone fails (ProvisionedConcurrencyConfigNotFoundException, aws-cdk issue 29992); keep a floor of 1', 0);
+      problems.add(`${at}.minCapacity`, 'at least 1: a scheduled scale-down to 0 removes the version\'s provisioned concurrency configuration, and a deployment while it is gone fails (ProvisionedConcurrencyConfigNotFoundException, aws-cdk issue 29992); keep a floor of 1', 0);
     } else {
       atLeastOne(problems, `${at}.minCapacity`, entry.minCapacity, true);
     }

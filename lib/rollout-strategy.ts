@@ -3,7 +3,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
-  ALARM_DETECTION_SECONDS, BlueGreenAliasConfig, DEFAULT_STOP_RULES, FLIP_BOUND_SECONDS, METRIC_PERIOD_SECONDS,
+  ALARM_DETECTION_SECONDS, BlueGreenAliasConfig, DEFAULT_STOP_RULES, REPORT_BOUND_SECONDS, METRIC_PERIOD_SECONDS,
   ROLLBACK_TARGET_SECONDS, WATCH_TIMEOUT_SECONDS,
 } from './private/blue-green-config';
 import { StackRolloutResources } from './private/stack-resources';
@@ -21,7 +21,8 @@ export enum RolloutKind {
   STAGED = 'STAGED',
   /**
    * Invariants, smoke probe and paused consumers before an all-at-once switch of the alias, then hold and
-   * watch with the seed's stop rules; a breach flips the alias back (a Step Functions state machine).
+   * watch with the seed's stop rules; a breach reports Failed and CodeDeploy rolls the alias back (a Step
+   * Functions state machine).
    */
   BLUE_GREEN = 'BLUE_GREEN',
 }
@@ -73,7 +74,8 @@ export abstract class RolloutStrategy {
    * invariants, the ΔS probe runs a smoke test on 20 to 40 gold questions, and the listed event source
    * mappings are paused; CodeDeploy then switches the alias all at once. After the switch a Step Functions
    * state machine holds and watches (the alias's 5xx rate, the gate alarms, the probe's ΔS drift, coverage and
-   * λ flips) for `holdAndWatch`; a breach flips the alias back to the old version and fails the deployment.
+   * λ flips) for `holdAndWatch`; a breach reports Failed at once, and CodeDeploy's rollback moves the alias back
+   * to the old version (the machine never writes the alias's version: CodeDeploy is the one owner of the flip).
    * Consumers are resumed either way.
    *
    * Validated at synth: the worst-case rollback must be within 2 minutes of a breach, and the hold must fit
@@ -439,7 +441,7 @@ export const BLUE_GREEN_HOOK_MARGIN = Duration.minutes(10);
 export const BLUE_GREEN_ROLLBACK_TARGET = Duration.seconds(ROLLBACK_TARGET_SECONDS);
 
 /**
- * The seed's stop rules, judged at every check while holding; one breach flips the alias back.
+ * The seed's stop rules, judged at every check while holding; one breach rolls the alias back (through CodeDeploy).
  * @see ../shared/seeds/blue_green_switchovers.md "Stop & rollback rules"
  */
 export interface BlueGreenStopRules {
@@ -498,9 +500,16 @@ export interface BlueGreenRolloutOptions {
   readonly holdAndWatch?: Duration;
   /**
    * Wait between two metric checks, and between two probe runs, while holding; whole seconds.
-   * @default Duration.seconds(10)
+   * @default Duration.seconds(5)
    */
   readonly checkInterval?: Duration;
+  /**
+   * Time from the hook's Failed report to CodeDeploy's rollback having moved the alias back to the old version.
+   * AWS documents that CodeDeploy rolls a failed deployment back by a new deployment, not how long that takes:
+   * this is an assumption (counted in the worst-case rollback) to measure in your account with the integ suite.
+   * @default Duration.seconds(15)
+   */
+  readonly rollbackShift?: Duration;
   /**
    * Gold questions asked per probe run: the smoke test before the switch and every probe run while holding.
    * @default 20
@@ -535,9 +544,10 @@ export interface BlueGreenRolloutOptions {
    */
   readonly metricDelay?: Duration;
   /**
-   * The warm gate before the smoke probe (lambdas/warmup/warm-gate.ts `prewarm`): temporary provisioned concurrency
-   * on the new version, READY in time, then warm pings; a failure reports Failed. The temporary configuration is
-   * deleted when the consumers are resumed.
+   * The warm gate before the smoke probe (lambdas/warmup/warm-gate.ts `prewarm`): the new version's own
+   * provisioned concurrency (at least `concurrency`) READY in time, then warm pings; a failure reports Failed.
+   * The gate writes no configuration: the version must have provisioned concurrency of its own (GuardedAlias
+   * `warmup`, whose settings apply when this is left out).
    * @default - no warm gate
    */
   readonly warmup?: BlueGreenWarmupOptions;
@@ -547,13 +557,13 @@ export interface BlueGreenRolloutOptions {
 export interface BlueGreenRollbackTime {
   /**
    * The 5xx rate: check interval + the metric's lag (one-minute period + metricDelay) + two watch reads (the one
-   * that just missed it, the one that sees it) + the flip.
+   * that just missed it, the one that sees it) + the Failed report + CodeDeploy's rollback shift (`rollbackShift`).
    */
   readonly onMetrics: Duration;
-  /** The probe: check interval + two probe runs (the one that just missed it, the one that sees it) + the flip. */
+  /** The probe: check interval + two probe runs (the one that just missed it, the one that sees it) + the report + the rollback shift. */
   readonly onProbe: Duration;
   /**
-   * A gate alarm, for information: its own detection (2 minutes) + check interval + two watch reads + the flip.
+   * A gate alarm, for information: its own detection (2 minutes) + check interval + two watch reads + the report + the rollback shift.
    * Not in `worstCaseRollback`: the alarms are a second line beside the stop rules, with their own detection time.
    */
   readonly onAlarm: Duration;
@@ -578,7 +588,12 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
   }
 
   public get checkInterval(): Duration {
-    return this.options.checkInterval ?? Duration.seconds(10);
+    return this.options.checkInterval ?? Duration.seconds(5);
+  }
+
+  /** The assumed time of CodeDeploy's rollback shift after a Failed report (see `rollbackShift`). */
+  public get rollbackShift(): Duration {
+    return this.options.rollbackShift ?? Duration.seconds(15);
   }
 
   public get smokeQuestions(): number {
@@ -624,6 +639,7 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
     seconds('checkInterval', this.options.checkInterval, 1, 300, 'from 1 second to 5 minutes');
     seconds('probeBudget', this.options.probeBudget, 1, 900, 'from 1 second to 15 minutes (Lambda\'s longest timeout)');
     seconds('metricDelay', this.options.metricDelay, 0, 600, 'from 0 to 10 minutes');
+    seconds('rollbackShift', this.options.rollbackShift, 0, 300, 'from 0 to 5 minutes');
     problems.integer(`${p} smokeQuestions`, this.options.smokeQuestions, 20, 40);
 
     const rules = this.options.stopRules;
@@ -692,7 +708,7 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
         problems.addMessage(`${p} holdAndWatch must fit CodeDeploy's ${CODEDEPLOY_HOOK_LIMIT.toMinutes()}-minute lifecycle hook limit with a `
           + `${BLUE_GREEN_HOOK_MARGIN.toMinutes()}-minute margin (at most ${limit.toMinutes()} minutes), got: ${human(hook.toSeconds())} `
           + `(hold ${this.holdAndWatch.toHumanString()} + a last check interval of ${this.checkInterval.toHumanString()} + a last probe run of ${this.probeBudget.toHumanString()} `
-          + `+ the flip's ${FLIP_BOUND_SECONDS} seconds); shorten holdAndWatch`);
+          + `+ the report's ${REPORT_BOUND_SECONDS} seconds); shorten holdAndWatch`);
       }
     }
     return [...problems.messages];
@@ -700,19 +716,21 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
 
   /** How long a breach can last before the alias is back on the old version; undefined where a parameter is a token. */
   public get rollbackTime(): BlueGreenRollbackTime | undefined {
-    if (this.checkInterval.isUnresolved() || this.probeBudget.isUnresolved() || this.metricDelay.isUnresolved()) return undefined;
+    if (this.checkInterval.isUnresolved() || this.probeBudget.isUnresolved() || this.metricDelay.isUnresolved() || this.rollbackShift.isUnresolved()) return undefined;
     const interval = this.checkInterval.toSeconds();
-    const watch = 2 * WATCH_TIMEOUT_SECONDS + FLIP_BOUND_SECONDS;
+    const handOff = REPORT_BOUND_SECONDS + this.rollbackShift.toSeconds();
+    const watch = 2 * WATCH_TIMEOUT_SECONDS + handOff;
     return {
       onMetrics: Duration.seconds(interval + METRIC_PERIOD_SECONDS + this.metricDelay.toSeconds() + watch),
-      onProbe: Duration.seconds(interval + 2 * this.probeBudget.toSeconds() + FLIP_BOUND_SECONDS),
+      onProbe: Duration.seconds(interval + 2 * this.probeBudget.toSeconds() + handOff),
       onAlarm: Duration.seconds(ALARM_DETECTION_SECONDS + interval + watch),
     };
   }
 
   /**
    * The worse of the metric and the probe path (`rollbackTime.onMetrics`, `.onProbe`): at most 2 minutes, or
-   * `validate()` rejects the strategy. The default is 1 minute 49 seconds.
+   * `validate()` rejects the strategy. The default is 1 minute 59 seconds (5 s interval + 60 s period + 20 s
+   * metric delay + 2 × 5 s reads + 9 s report + 15 s assumed rollback shift; the probe path is the same).
    */
   public get worstCaseRollback(): Duration | undefined {
     const times = this.rollbackTime;
@@ -722,12 +740,12 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
 
   /**
    * The longest the AfterAllowTraffic hook runs when nothing breaches: the hold, then a last check interval and
-   * probe run that may have started just before it ended, and a flip's worth of time to report.
+   * probe run that may have started just before it ended, and the report's bounded time.
    */
   public get afterHookDuration(): Duration | undefined {
     if (this.holdAndWatch.isUnresolved() || this.checkInterval.isUnresolved() || this.probeBudget.isUnresolved()) return undefined;
     return Duration.seconds(this.holdAndWatch.toSeconds() + this.checkInterval.toSeconds()
-      + Math.max(this.probeBudget.toSeconds(), WATCH_TIMEOUT_SECONDS) + FLIP_BOUND_SECONDS);
+      + Math.max(this.probeBudget.toSeconds(), WATCH_TIMEOUT_SECONDS) + REPORT_BOUND_SECONDS);
   }
 
   /** CodeDeploy switches all at once, between the two hooks. */
@@ -741,7 +759,7 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
     const consumers = this.freezeConsumers.length;
     const worst = this.worstCaseRollback;
     return `blue-green: invariants, a ${this.smokeQuestions}-question smoke probe${consumers > 0 ? ` and ${consumers} paused consumer${consumers === 1 ? '' : 's'}` : ''}`
-      + `, then all at once; hold and watch ${hold} (checks every ${every}), flipped back${worst ? ` within ${worst.toHumanString()}` : ''} of a breach`;
+      + `, then all at once; hold and watch ${hold} (checks every ${every}), rolled back by CodeDeploy${worst ? ` within ${worst.toHumanString()}` : ''} of a breach`;
   }
 
   /**
@@ -771,8 +789,8 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
     const interval = this.checkInterval.toHumanString();
     return path === 'metrics'
       ? `5xx seen by the metrics: check interval ${interval} + ${METRIC_PERIOD_SECONDS}-second metric period + metric delay ${this.metricDelay.toHumanString()} `
-        + `+ 2 × ${WATCH_TIMEOUT_SECONDS}-second reads + the flip's ${FLIP_BOUND_SECONDS} seconds = ${human(this.rollbackTime!.onMetrics.toSeconds())}`
+        + `+ 2 × ${WATCH_TIMEOUT_SECONDS}-second reads + the report's ${REPORT_BOUND_SECONDS} seconds + rollbackShift ${this.rollbackShift.toHumanString()} = ${human(this.rollbackTime!.onMetrics.toSeconds())}`
       : `ΔS, coverage or λ seen by the probe: check interval ${interval} + 2 × probe budget ${this.probeBudget.toHumanString()} `
-        + `+ the flip's ${FLIP_BOUND_SECONDS} seconds = ${human(this.rollbackTime!.onProbe.toSeconds())}`;
+        + `+ the report's ${REPORT_BOUND_SECONDS} seconds + rollbackShift ${this.rollbackShift.toHumanString()} = ${human(this.rollbackTime!.onProbe.toSeconds())}`;
   }
 }

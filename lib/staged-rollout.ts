@@ -60,8 +60,8 @@ export interface StagedAttachOptions {
   readonly notifications?: sns.ITopic;
   /**
    * The alias's provisioned concurrency and warm gate: the machine runs the warm gate before the first probe
-   * and shift (the stack's warm function, created on first use), and deletes the temporary provisioned
-   * concurrency before reporting Succeeded.
+   * and shift (the stack's warm function, created on first use), which waits for the new version's own
+   * provisioned concurrency to be READY and pings it.
    * @default - no warm gate
    */
   readonly warmup?: ProvisionedWarmup;
@@ -281,11 +281,7 @@ export class StagedRollout extends Construct {
     }
 
     options.notifications?.grantPublish(this.stateMachine);
-    if (options.warmup) {
-      options.warmup.grantWarmGate(this.warmFunction(options.warmup));
-      // ReleaseWarmup: the temporary provisioned concurrency of this synth's version, the deployment's target.
-      this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:DeleteProvisionedConcurrencyConfig'], resources: [options.version.functionArn] }));
-    }
+    if (options.warmup) options.warmup.grantWarmGate(this.warmFunction(options.warmup));
 
     // The starter: the deployment, its AppSpec, and Failed when it cannot start.
     this.starterFunction.addToRolePolicy(new iam.PolicyStatement({

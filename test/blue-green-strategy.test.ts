@@ -5,21 +5,21 @@ import { BlueGreenRolloutStrategy, RolloutKind, RolloutStrategy } from '../lib';
 import { testStack } from './util';
 
 describe('RolloutStrategy.blueGreen', () => {
-  test('defaults to a 15-minute hold checked every 10 s, a 20-question smoke and the seed\'s stop rules', () => {
+  test('defaults to a 15-minute hold checked every 5 s, a 20-question smoke and the seed\'s stop rules', () => {
     const strategy = RolloutStrategy.blueGreen();
     expect(strategy).toBeInstanceOf(BlueGreenRolloutStrategy);
     expect(strategy.kind).toBe(RolloutKind.BLUE_GREEN);
     expect(strategy.validate()).toEqual([]);
     expect(strategy._config()).toEqual({
       holdSeconds: 900,
-      checkIntervalSeconds: 10,
+      checkIntervalSeconds: 5,
       metricDelaySeconds: 20,
       probeBudgetSeconds: 45,
       smokeQuestions: 20,
       stopRules: { maxDeltaSP95Drift: 0.15, minCoverage: 0.6, maxLambdaFlipRate: 0.2, max5xxRate: 0.01, minInvocations: 100 },
       invariants: {},
     });
-    expect(strategy.toString()).toBe('blue-green: invariants, a 20-question smoke probe, then all at once; hold and watch 15 minutes (checks every 10 seconds), flipped back within 1 minute 49 seconds of a breach');
+    expect(strategy.toString()).toBe('blue-green: invariants, a 20-question smoke probe, then all at once; hold and watch 15 minutes (checks every 5 seconds), rolled back by CodeDeploy within 1 minute 59 seconds of a breach');
   });
 
   test('binds to CodeDeploy\'s all-at-once configuration: the checks run in the hooks around the switch', () => {
@@ -27,21 +27,25 @@ describe('RolloutStrategy.blueGreen', () => {
     expect(RolloutStrategy.blueGreen().shiftDuration.toSeconds()).toBe(0);
   });
 
-  test('computes the default worst-case rollback at 109 s, under the seeds\' 2 minutes', () => {
+  test('computes the default worst-case rollback at 119 s, under the seeds\' 2 minutes, CodeDeploy\'s rollback shift included', () => {
     const strategy = RolloutStrategy.blueGreen();
-    // 5xx: 10 s interval + 60 s period + 20 s metric delay + 2 × 5 s reads + 9 s flip (2 attempts × 4 s + 1 s wait).
-    expect(strategy.rollbackTime?.onMetrics.toSeconds()).toBe(109);
-    // Probe: 10 s interval + 2 × 45 s probe runs + 9 s flip.
-    expect(strategy.rollbackTime?.onProbe.toSeconds()).toBe(109);
-    // A gate alarm, for information only: 2 min to ALARM + 10 s + 2 × 5 s + 9 s.
-    expect(strategy.rollbackTime?.onAlarm.toSeconds()).toBe(149);
-    expect(strategy.worstCaseRollback?.toSeconds()).toBe(109);
+    // 5xx: 5 s interval + 60 s period + 20 s metric delay + 2 × 5 s reads + 9 s Failed report (2 attempts × 4 s + 1 s wait)
+    // + 15 s assumed rollback shift by CodeDeploy.
+    expect(strategy.rollbackTime?.onMetrics.toSeconds()).toBe(119);
+    // Probe: 5 s interval + 2 × 45 s probe runs + 9 s report + 15 s shift.
+    expect(strategy.rollbackTime?.onProbe.toSeconds()).toBe(119);
+    // A gate alarm, for information only: 2 min to ALARM + 5 s + 2 × 5 s + 9 s + 15 s.
+    expect(strategy.rollbackTime?.onAlarm.toSeconds()).toBe(159);
+    expect(strategy.worstCaseRollback?.toSeconds()).toBe(119);
+    // The assumption is the user's to set once measured; a longer one must still fit the 2 minutes.
+    expect(RolloutStrategy.blueGreen({ rollbackShift: Duration.seconds(17) }).validate()).toHaveLength(1);
   });
 
   test.each([
-    ['a shorter interval and probe', { checkInterval: Duration.seconds(5), probeBudget: Duration.seconds(20) }, 104, 54],
-    ['no metric delay', { metricDelay: Duration.seconds(0), probeBudget: Duration.seconds(30) }, 89, 79],
-    ['exactly 2 minutes on the probe path', { checkInterval: Duration.seconds(11), probeBudget: Duration.seconds(50) }, 110, 120],
+    ['a shorter probe', { probeBudget: Duration.seconds(20) }, 119, 69],
+    ['no metric delay', { metricDelay: Duration.seconds(0), probeBudget: Duration.seconds(30) }, 99, 89],
+    ['exactly 2 minutes on both paths', { checkInterval: Duration.seconds(6) }, 120, 120],
+    ['a measured rollback shift of 5 s', { rollbackShift: Duration.seconds(5), checkInterval: Duration.seconds(10) }, 114, 114],
   ])('computes both paths with %s', (_name, options, metrics, probe) => {
     const strategy = RolloutStrategy.blueGreen(options);
     expect([strategy.rollbackTime?.onMetrics.toSeconds(), strategy.rollbackTime?.onProbe.toSeconds()]).toEqual([metrics, probe]);
@@ -49,16 +53,16 @@ describe('RolloutStrategy.blueGreen', () => {
     expect(strategy.validate()).toEqual([]);
   });
 
-  test('rejects a configuration that cannot flip back within 2 minutes, with the computed numbers', () => {
+  test('rejects a configuration that cannot roll back within 2 minutes, with the computed numbers', () => {
     expect(RolloutStrategy.blueGreen({ probeBudget: Duration.seconds(60) }).validate()).toEqual([
-      'strategy (blueGreen) rollback must be within 2 minutes of a breach, got: worst case 2 minutes 19 seconds '
-      + '(ΔS, coverage or λ seen by the probe: check interval 10 seconds + 2 × probe budget 1 minute + the flip\'s 9 seconds = 2 minutes 19 seconds); '
+      'strategy (blueGreen) rollback must be within 2 minutes of a breach, got: worst case 2 minutes 29 seconds '
+      + '(ΔS, coverage or λ seen by the probe: check interval 5 seconds + 2 × probe budget 1 minute + the report\'s 9 seconds + rollbackShift 15 seconds = 2 minutes 29 seconds); '
       + 'shorten checkInterval, probeBudget or metricDelay',
     ]);
     expect(RolloutStrategy.blueGreen({ checkInterval: Duration.seconds(30), metricDelay: Duration.seconds(30) }).validate()).toEqual([
-      'strategy (blueGreen) rollback must be within 2 minutes of a breach, got: worst case 2 minutes 19 seconds '
-      + '(5xx seen by the metrics: check interval 30 seconds + 60-second metric period + metric delay 30 seconds + 2 × 5-second reads + the flip\'s 9 seconds = 2 minutes 19 seconds; '
-      + 'ΔS, coverage or λ seen by the probe: check interval 30 seconds + 2 × probe budget 45 seconds + the flip\'s 9 seconds = 2 minutes 9 seconds); '
+      'strategy (blueGreen) rollback must be within 2 minutes of a breach, got: worst case 2 minutes 34 seconds '
+      + '(5xx seen by the metrics: check interval 30 seconds + 60-second metric period + metric delay 30 seconds + 2 × 5-second reads + the report\'s 9 seconds + rollbackShift 15 seconds = 2 minutes 34 seconds; '
+      + 'ΔS, coverage or λ seen by the probe: check interval 30 seconds + 2 × probe budget 45 seconds + the report\'s 9 seconds + rollbackShift 15 seconds = 2 minutes 24 seconds); '
       + 'shorten checkInterval, probeBudget or metricDelay',
     ]);
   });
@@ -66,12 +70,12 @@ describe('RolloutStrategy.blueGreen', () => {
   test('rejects a hold that cannot fit CodeDeploy\'s hook hour, with the computed total', () => {
     expect(RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(50) }).validate()).toEqual([
       'strategy (blueGreen) holdAndWatch must fit CodeDeploy\'s 60-minute lifecycle hook limit with a 10-minute margin (at most 50 minutes), '
-      + 'got: 51 minutes 4 seconds (hold 50 minutes + a last check interval of 10 seconds + a last probe run of 45 seconds + the flip\'s 9 seconds); shorten holdAndWatch',
+      + 'got: 50 minutes 59 seconds (hold 50 minutes + a last check interval of 5 seconds + a last probe run of 45 seconds + the report\'s 9 seconds); shorten holdAndWatch',
     ]);
-    // The longest default hold: 50 min − (10 s + 45 s + 9 s).
-    expect(RolloutStrategy.blueGreen({ holdAndWatch: Duration.seconds(48 * 60 + 56) }).validate()).toEqual([]);
-    expect(RolloutStrategy.blueGreen({ holdAndWatch: Duration.seconds(48 * 60 + 57) }).validate()).toHaveLength(1);
-    expect(RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(30) }).afterHookDuration?.toSeconds()).toBe(1864);
+    // The longest default hold: 50 min − (5 s + 45 s + 9 s).
+    expect(RolloutStrategy.blueGreen({ holdAndWatch: Duration.seconds(49 * 60 + 1) }).validate()).toEqual([]);
+    expect(RolloutStrategy.blueGreen({ holdAndWatch: Duration.seconds(49 * 60 + 2) }).validate()).toHaveLength(1);
+    expect(RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(30) }).afterHookDuration?.toSeconds()).toBe(1859);
   });
 
   test.each([
@@ -116,6 +120,6 @@ describe('RolloutStrategy.blueGreen', () => {
     const stack = testStack();
     const mapping = lambda.EventSourceMapping.fromEventSourceMappingId(stack, 'M', 'uuid-1');
     expect(RolloutStrategy.blueGreen({ freezeConsumers: [mapping], holdAndWatch: Duration.minutes(30), smokeQuestions: 40 }).toString())
-      .toBe('blue-green: invariants, a 40-question smoke probe and 1 paused consumer, then all at once; hold and watch 30 minutes (checks every 10 seconds), flipped back within 1 minute 49 seconds of a breach');
+      .toBe('blue-green: invariants, a 40-question smoke probe and 1 paused consumer, then all at once; hold and watch 30 minutes (checks every 5 seconds), rolled back by CodeDeploy within 1 minute 59 seconds of a breach');
   });
 });

@@ -22,9 +22,9 @@ describe('GuardedAlias warmup', () => {
     const ga = new GuardedAlias(stack, 'Answer', { function: testFunction(stack), warmup: { provisionedConcurrency: 5 } });
     const template = Template.fromStack(stack);
 
-    test('puts the provisioned concurrency on the alias and makes the published version DESTROY', () => {
-      template.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 5 } });
-      template.hasResource('AWS::Lambda::Version', { DeletionPolicy: 'Delete' });
+    test('puts the provisioned concurrency on the published version (not the alias) and makes the version DESTROY', () => {
+      template.hasResource('AWS::Lambda::Version', { DeletionPolicy: 'Delete', Properties: { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 5 } } });
+      expect(JSON.stringify(template.findResources('AWS::Lambda::Alias'))).not.toContain('ProvisionedConcurrencyConfig');
       expect(ga.warmup?.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 300 });
     });
 
@@ -35,18 +35,16 @@ describe('GuardedAlias warmup', () => {
       template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.warm', Timeout: 350 });
     });
 
-    test('lets the warm function manage the provisioned concurrency of exactly this version, and the machine delete it', () => {
+    test('lets the warm function read the provisioned concurrency of exactly this version and ping it; nothing may write one', () => {
       const warm = StagedRollout.of(stack).node.findChild('Warm') as lambda.Function;
       const statements = (role: string) => Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
         .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
       const versionArn = { Ref: stack.resolve((ga.version.node.defaultChild as lambda.CfnVersion).logicalId) };
       expect(statements(id(stack, warm.role!))).toContainEqual(expect.objectContaining({
-        Action: ['lambda:DeleteProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction', 'lambda:PutProvisionedConcurrencyConfig'],
+        Action: ['lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction'],
         Resource: versionArn,
       }));
-      expect(statements(id(stack, StagedRollout.of(stack).stateMachine.role))).toContainEqual({
-        Action: 'lambda:DeleteProvisionedConcurrencyConfig', Effect: 'Allow', Resource: versionArn,
-      });
+      expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toMatch(/(Put|Delete)ProvisionedConcurrencyConfig/);
     });
 
     test('adds the cold-start gate (share ≤ 0.05 of the new release) to the alarms the deployment group watches and the machine reads', () => {

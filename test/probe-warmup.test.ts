@@ -11,7 +11,7 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import {
   DeleteProvisionedConcurrencyConfigCommand, GetAliasCommand, GetProvisionedConcurrencyConfigCommand, InvokeCommand, InvokeCommandInput,
-  LambdaClient, ProvisionedConcurrencyConfigNotFoundException, PutProvisionedConcurrencyConfigCommand,
+  LambdaClient, PutProvisionedConcurrencyConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDemoHandler } from '../lambdas/demo-answer';
@@ -32,7 +32,6 @@ const builds: Record<string, ReturnType<typeof createDemoHandler>> = {
   '7': createDemoHandler({ release: 'v7' }),
   '8': createDemoHandler({ release: 'v8' }),
 };
-const notFound = () => new ProvisionedConcurrencyConfigNotFoundException({ message: 'No Provisioned Concurrency Config found', $metadata: {} });
 
 let clock: number;
 let logLines: string[];
@@ -77,12 +76,13 @@ beforeEach(() => {
       : name === 'PutProvisionedConcurrencyConfig' ? PutProvisionedConcurrencyConfigCommand
         : DeleteProvisionedConcurrencyConfigCommand as any).callsFake(async (input: any) => { sequence.push(name); return answer(input); });
   record('GetAlias', () => ({ Name: 'live', FunctionVersion: '7' }));
+  // The new version's own configuration (ProvisionedWarmup publishes it with the version): still allocating, then READY.
   let gets = 0;
   record('GetProvisionedConcurrencyConfig', () => {
     gets++;
-    if (gets === 1) throw notFound();
-    return gets === 2 ? { Status: 'IN_PROGRESS', RequestedProvisionedConcurrentExecutions: 4 } : { Status: 'READY', RequestedProvisionedConcurrentExecutions: 4 };
+    return gets <= 2 ? { Status: 'IN_PROGRESS', RequestedProvisionedConcurrentExecutions: 4 } : { Status: 'READY', RequestedProvisionedConcurrentExecutions: 4 };
   });
+  // The gate never writes a configuration (PC-1, PC-2): a call to either is recorded, and the tests say none came.
   record('PutProvisionedConcurrencyConfig', () => ({ Status: 'IN_PROGRESS', RequestedProvisionedConcurrentExecutions: 4 }));
   record('DeleteProvisionedConcurrencyConfig', () => ({}));
   lambdaMock.on(InvokeCommand).callsFake(async (input: InvokeCommandInput) => {
@@ -95,24 +95,23 @@ beforeEach(() => {
 afterEach(() => { delete process.env[PROBE_WARMUP_ENV]; });
 
 describe('the probe hook with a warm gate', () => {
-  test('BeforeAllowTraffic: warms the new version (put, wait for READY, pings), then probes as usual; the report carries the gate\'s figures', async () => {
+  test('BeforeAllowTraffic: warms the new version (wait for its own configuration to be READY, pings), then probes as usual; the report carries the gate\'s figures', async () => {
     const result: HookResult = await hook()(event, context());
     expect(result.status).toBe('Succeeded');
     expect(reported()).toEqual(['Succeeded']);
     // The phase from the alias, the gate on version 8, then the probe: no probe call before the pings.
     const firstProbe = sequence.findIndex((s) => s.startsWith('Invoke:probe'));
     expect(sequence.slice(0, firstProbe)).toEqual([
-      'GetAlias', 'GetProvisionedConcurrencyConfig', 'PutProvisionedConcurrencyConfig', 'GetProvisionedConcurrencyConfig', 'GetProvisionedConcurrencyConfig',
+      'GetAlias', 'GetProvisionedConcurrencyConfig', 'GetProvisionedConcurrencyConfig', 'GetProvisionedConcurrencyConfig',
       'Invoke:warm:8', 'Invoke:warm:8', 'Invoke:warm:8',
     ]);
-    expect(lambdaMock.commandCalls(PutProvisionedConcurrencyConfigCommand)[0].args[0].input).toEqual({ FunctionName: 'demo-answer', Qualifier: '8', ProvisionedConcurrentExecutions: 4 });
+    expect(lambdaMock.commandCalls(GetProvisionedConcurrencyConfigCommand)[0].args[0].input).toEqual({ FunctionName: 'demo-answer', Qualifier: '8' });
     expect(lambdaMock.commandCalls(GetAliasCommand)[0].args[0].input).toEqual({ FunctionName: 'demo-answer', Name: 'live' });
-    // Nothing touches the alias's own provisioned concurrency, and the temporary one stays until AfterAllowTraffic.
-    expect(lambdaMock.commandCalls(PutProvisionedConcurrencyConfigCommand).every((c) => c.args[0].input.Qualifier === '8')).toBe(true);
+    expect(sequence).not.toContain('PutProvisionedConcurrencyConfig');
     expect(sequence).not.toContain('DeleteProvisionedConcurrencyConfig');
     expect(result.warmGate).toEqual({
       phase: 'before', concurrency: 4, pings: 3, readyTimeoutSeconds: 60,
-      ok: true, reasons: [], waitedMs: 10_000, status: 'READY', reused: false, pingsSent: 3, pingsFailed: 0,
+      ok: true, reasons: [], waitedMs: 10_000, status: 'READY', pingsSent: 3, pingsFailed: 0,
     });
     const gateLine = logged('cdk-rollout-guardrails/warm-gate');
     expect(gateLine).toEqual([{ report: 'cdk-rollout-guardrails/warm-gate', functionName: 'demo-answer', alias: 'live', version: '8', ...result.warmGate }]);
@@ -126,18 +125,18 @@ describe('the probe hook with a warm gate', () => {
   test('a failed warm-up reports Failed with the gate\'s reasons and does not probe', async () => {
     lambdaMock.on(GetProvisionedConcurrencyConfigCommand).callsFake(async () => {
       sequence.push('GetProvisionedConcurrencyConfig');
-      if (!sequence.includes('PutProvisionedConcurrencyConfig')) throw notFound();
+      if (sequence.filter((x) => x === 'GetProvisionedConcurrencyConfig').length === 1) return { Status: 'IN_PROGRESS', RequestedProvisionedConcurrentExecutions: 4 };
       return { Status: 'FAILED', StatusReason: 'FUNCTION_ERROR_INIT_FAILURE', RequestedProvisionedConcurrentExecutions: 4 };
     });
     const result = await hook()(event, context());
     expect(result.status).toBe('Failed');
-    expect(result.reasons).toEqual(['warm gate: provisioned concurrency 4 on demo-answer:8 FAILED after 5 s: FUNCTION_ERROR_INIT_FAILURE']);
+    expect(result.reasons).toEqual(['warm gate: provisioned concurrency on demo-answer:8 FAILED after 5 s: FUNCTION_ERROR_INIT_FAILURE']);
     expect(reported()).toEqual(['Failed']);
     expect(sequence.filter((s) => s.startsWith('Invoke'))).toEqual([]);
-    expect(sequence).toContain('DeleteProvisionedConcurrencyConfig');
+    expect(sequence).not.toContain('DeleteProvisionedConcurrencyConfig');
     expect(cloudwatchMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
     expect(logged('cdk-rollout-guardrails/delta-s-probe')).toHaveLength(0);
-    expect(result.warmGate).toMatchObject({ phase: 'before', ok: false, status: 'FAILED', released: true });
+    expect(result.warmGate).toMatchObject({ phase: 'before', ok: false, status: 'FAILED' });
     // The hook's own line names the reasons CodeDeploy was given.
     expect(logLines.map((l) => JSON.parse(l)).find((l) => l.message === 'cdk-rollout-guardrails probe hook')).toMatchObject({ status: 'Failed', reasons: result.reasons });
   });
@@ -153,25 +152,14 @@ describe('the probe hook with a warm gate', () => {
     expect(sequence.filter((s) => s === 'Invoke')).toHaveLength(3);
   });
 
-  test('AfterAllowTraffic (the alias points at the new version): deletes the temporary configuration, then probes', async () => {
+  test('AfterAllowTraffic (the alias points at the new version): nothing to warm or release, then probes', async () => {
     lambdaMock.on(GetAliasCommand).callsFake(async () => { sequence.push('GetAlias'); return { Name: 'live', FunctionVersion: '8' }; });
     const result = await hook()(event, context());
     expect(result.status).toBe('Succeeded');
-    expect(result.warmGate).toEqual({ phase: 'after', released: true });
-    expect(sequence.slice(0, 2)).toEqual(['GetAlias', 'DeleteProvisionedConcurrencyConfig']);
-    expect(lambdaMock.commandCalls(DeleteProvisionedConcurrencyConfigCommand)[0].args[0].input).toEqual({ FunctionName: 'demo-answer', Qualifier: '8' });
-    expect(sequence).not.toContain('PutProvisionedConcurrencyConfig');
-    expect(sequence.some((s) => s.startsWith('Invoke:warm'))).toBe(false);
+    expect(result.warmGate).toEqual({ phase: 'after' });
+    expect(sequence.filter((s) => !s.startsWith('Invoke:probe'))).toEqual(['GetAlias']);
     expect(sequence.filter((s) => s.startsWith('Invoke:probe')).length).toBeGreaterThan(0);
-  });
-
-  test('AfterAllowTraffic: a failed delete is logged, not fatal', async () => {
-    lambdaMock.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '8' });
-    lambdaMock.on(DeleteProvisionedConcurrencyConfigCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
-    const result = await hook()(event, context());
-    expect(result.status).toBe('Succeeded');
-    expect(result.warmGate).toEqual({ phase: 'after', released: false, releaseError: 'Rate exceeded' });
-    expect(logged('cdk-rollout-guardrails/warm-gate')[0]).toMatchObject({ phase: 'after', released: false, releaseError: 'Rate exceeded' });
+    expect(logged('cdk-rollout-guardrails/warm-gate')[0]).toMatchObject({ phase: 'after' });
     expect(reported()).toEqual(['Succeeded']);
   });
 
@@ -197,9 +185,8 @@ describe('the probe hook with a warm gate', () => {
     let gets = 0;
     lambdaMock.on(GetProvisionedConcurrencyConfigCommand).callsFake(async () => {
       gets++;
-      if (gets === 1) throw notFound();
       // READY only after 60 s of the hook's 90 s: with 20 s kept to report and 10 s for a last call, none is left.
-      return clock - 1_700_000_000_000 >= 60_000 ? { Status: 'READY' } : { Status: 'IN_PROGRESS' };
+      return clock - 1_700_000_000_000 >= 60_000 ? { Status: 'READY', RequestedProvisionedConcurrentExecutions: 4 } : { Status: 'IN_PROGRESS' };
     });
     const result = await hook()(event, context(90_000));
     expect(result.warmGate).toMatchObject({ ok: true, waitedMs: 60_000 });
@@ -304,7 +291,7 @@ describe('DeltaSProbe._bind with a ProvisionedWarmup', () => {
     const statements = policy.Properties.PolicyDocument.Statement;
     const fnArn = { 'Fn::GetAtt': [logicalId(stack, fn), 'Arn'] };
     expect(statements).toContainEqual({
-      Action: ['lambda:DeleteProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction', 'lambda:PutProvisionedConcurrencyConfig'],
+      Action: ['lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction'],
       Effect: 'Allow',
       Resource: { Ref: logicalId(stack, version) },
     });

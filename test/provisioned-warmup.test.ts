@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -30,11 +30,11 @@ function errorOf(options: Partial<ProvisionedWarmupOptions> & { alias?: unknown;
 }
 
 describe('ProvisionedWarmup with a fixed count', () => {
-  test('puts the provisioned concurrency on the alias, nothing on the version, and no scaling', () => {
+  test('puts the provisioned concurrency on the published version, nothing on the alias, and no scaling (PC-1, PC-2)', () => {
     const { stack, alias, version, warmup } = setup({ provisionedConcurrency: 5 });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 5 } });
-    expect(t.toJSON().Resources[id(stack, version)].Properties.ProvisionedConcurrencyConfig).toBeUndefined();
+    expect(t.toJSON().Resources[id(stack, version)].Properties.ProvisionedConcurrencyConfig).toEqual({ ProvisionedConcurrentExecutions: 5 });
+    expect(t.toJSON().Resources[id(stack, alias)].Properties.ProvisionedConcurrencyConfig).toBeUndefined();
     t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     expect(warmup.alias).toBe(alias);
     expect(warmup.provisionedConcurrency).toBe(5);
@@ -46,8 +46,8 @@ describe('ProvisionedWarmup with a fixed count', () => {
   test('the warm gate defaults to the same count, as many pings up to 10, and 5 minutes to be READY', () => {
     expect(setup({ provisionedConcurrency: 5 }).warmup.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 300 });
     expect(setup({ provisionedConcurrency: 40 }).warmup.warmGate).toEqual({ concurrency: 40, pings: 10, readyTimeoutSeconds: 300 });
-    expect(setup({ provisionedConcurrency: 5, warmConcurrency: 8, warmPings: 0, readyTimeout: Duration.minutes(4) }).warmup.warmGate)
-      .toEqual({ concurrency: 8, pings: 0, readyTimeoutSeconds: 240 });
+    expect(setup({ provisionedConcurrency: 5, warmPings: 0, readyTimeout: Duration.minutes(4) }).warmup.warmGate)
+      .toEqual({ concurrency: 5, pings: 0, readyTimeoutSeconds: 240 });
   });
 
   test('makes the published version DESTROY (deleted on rollback and in the cleanup phase), even when the function retains its versions', () => {
@@ -76,7 +76,7 @@ describe('ProvisionedWarmup with auto scaling', () => {
     { schedule: appscaling.Schedule.cron({ hour: '20', minute: '0' }), minCapacity: 1 },
   ];
 
-  test('scales the alias (function:<name>:live) by target tracking on LambdaProvisionedConcurrencyUtilization, with the schedules', () => {
+  test('scales the version (function:<name>:<version>), never the alias, by target tracking on LambdaProvisionedConcurrencyUtilization, with the schedules (PC-6, PC-7)', () => {
     const { stack, fn, alias, warmup } = setup({ autoScaling: { minCapacity: 2, maxCapacity: 20, schedules } });
     const t = Template.fromStack(stack);
     const targets = t.findResources('AWS::ApplicationAutoScaling::ScalableTarget');
@@ -87,16 +87,17 @@ describe('ProvisionedWarmup with auto scaling', () => {
       ScalableDimension: 'lambda:function:ProvisionedConcurrency',
       MinCapacity: 2,
       MaxCapacity: 20,
-      // The function's name (taken from the alias's ARN) and the alias's: the same ID on every deployment.
-      ResourceId: { 'Fn::Join': ['', ['function:', { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: id(stack, alias) }] }] }, ':live']] },
+      // The function's name and the version's number: a new target with every version.
+      ResourceId: { 'Fn::Join': ['', ['function:', { Ref: id(stack, fn) }, ':', { 'Fn::GetAtt': [id(stack, fn.currentVersion), 'Version'] }]] },
       RoleARN: 'arn:aws:iam::123456789012:role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency',
       ScheduledActions: [
         { ScheduledActionName: 'BusinessHours', Schedule: 'cron(0 7 ? * MON-FRI *)', ScalableTargetAction: { MinCapacity: 10, MaxCapacity: 50 } },
         { ScheduledActionName: 'Schedule1', Schedule: 'cron(0 20 * * ? *)', ScalableTargetAction: { MinCapacity: 1 } },
       ],
     });
-    expect(JSON.stringify(target.Properties.ResourceId)).not.toContain(id(stack, fn.currentVersion));
+    expect(JSON.stringify(target.Properties.ResourceId)).not.toContain(id(stack, alias));
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      PolicyName: { 'Fn::Join': ['', [Match.stringLikeRegexp('Warmup.*-v$'), { 'Fn::GetAtt': [id(stack, fn.currentVersion), 'Version'] }]] },
       PolicyType: 'TargetTrackingScaling',
       ScalingTargetId: { Ref: targetId },
       TargetTrackingScalingPolicyConfiguration: {
@@ -104,8 +105,9 @@ describe('ProvisionedWarmup with auto scaling', () => {
         TargetValue: 0.7,
       },
     });
-    // The alias carries no fixed count: Application Auto Scaling owns it.
+    // The alias carries none; the version starts at the floor, and Application Auto Scaling owns it from there.
     expect(t.toJSON().Resources[id(stack, alias)].Properties.ProvisionedConcurrencyConfig).toBeUndefined();
+    expect(t.toJSON().Resources[id(stack, fn.currentVersion)].Properties.ProvisionedConcurrencyConfig).toEqual({ ProvisionedConcurrentExecutions: 2 });
     expect(warmup.minCapacity).toBe(2);
     expect(warmup.maxCapacity).toBe(20);
     expect(warmup.provisionedConcurrency).toBeUndefined();
@@ -122,7 +124,7 @@ describe('ProvisionedWarmup with auto scaling', () => {
 });
 
 describe('ProvisionedWarmup.grantWarmGate', () => {
-  test('grants the provisioned-concurrency calls and the pings on exactly this version, GetAlias on the function and the alias', () => {
+  test('grants the read of the version\'s provisioned concurrency and the pings on exactly this version (no write), GetAlias on the function and the alias', () => {
     const { stack, fn, version, warmup } = setup({ provisionedConcurrency: 3 });
     const hook = testFunction(stack, 'Hook');
     warmup.grantWarmGate(hook);
@@ -131,7 +133,7 @@ describe('ProvisionedWarmup.grantWarmGate', () => {
     const fnArn = { 'Fn::GetAtt': [id(stack, fn), 'Arn'] };
     expect(statements).toEqual([
       {
-        Action: ['lambda:DeleteProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction', 'lambda:PutProvisionedConcurrencyConfig'],
+        Action: ['lambda:GetProvisionedConcurrencyConfig', 'lambda:InvokeFunction'],
         Effect: 'Allow',
         Resource: { Ref: id(stack, version) },
       },
@@ -178,7 +180,7 @@ describe('ProvisionedWarmup validation', () => {
     [{ autoScaling: { minCapacity: 1, maxCapacity: 2, utilizationTarget: 1 } }, 'autoScaling.utilizationTarget must be a number at least 0.1 and at most 0.9, got: 1'],
     [{ autoScaling: { minCapacity: 1, maxCapacity: 2, utilizationTarget: 0 } }, 'autoScaling.utilizationTarget must be a number at least 0.1 and at most 0.9, got: 0'],
     [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ schedule: cron, minCapacity: 0 }] } },
-      'autoScaling.schedules[0].minCapacity must be at least 1: a scheduled scale-down to 0 removes the alias\'s provisioned concurrency configuration, and a deployment while it is gone fails (ProvisionedConcurrencyConfigNotFoundException, aws-cdk issue 29992); keep a floor of 1, got: 0'],
+      'autoScaling.schedules[0].minCapacity must be at least 1: a scheduled scale-down to 0 removes the version\'s provisioned concurrency configuration, and a deployment while it is gone fails (ProvisionedConcurrencyConfigNotFoundException, aws-cdk issue 29992); keep a floor of 1, got: 0'],
     [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ schedule: '0 1 * * *', minCapacity: 1 }] } },
       'autoScaling.schedules[0].schedule must be an appscaling.Schedule (Schedule.cron(...), Schedule.rate(...), Schedule.at(...)), got: "0 1 * * *"'],
     [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ schedule: cron, minCapacity: 4, maxCapacity: 3 }] } },
@@ -187,9 +189,9 @@ describe('ProvisionedWarmup validation', () => {
       'autoScaling.schedules[1].id must be unique among the schedules (schedules[0] has it too), got: "Night"'],
     [{ autoScaling: { minCapacity: 1, maxCapacity: 2, schedules: [{ id: 'a/b', schedule: cron, minCapacity: 1 }] } },
       'autoScaling.schedules[0].id must be 1 to 256 characters without "|", ":" or "/" (an Application Auto Scaling scheduled action name), got: "a/b"'],
-    [{ provisionedConcurrency: 2, warmConcurrency: 0 }, 'warmConcurrency must be an integer of at least 1, got: 0'],
+    [{ provisionedConcurrency: 2, warmConcurrency: 3 }, 'warmConcurrency must be left out: the new version is warmed by its own provisioned concurrency (provisionedConcurrency or autoScaling.minCapacity), which it gets when it is published, got: 3'],
     [{ provisionedConcurrency: 2, warmPings: 101 }, 'warmPings must be an integer from 0 to 100, got: 101'],
-    [{ provisionedConcurrency: 2, warmPings: 3 }, 'warmPings must be at most warmConcurrency (2): more concurrent pings than provisioned environments spill over to on-demand ones, got: 3'],
+    [{ provisionedConcurrency: 2, warmPings: 3 }, 'warmPings must be at most the version\'s provisioned concurrency (2): more concurrent pings than provisioned environments spill over to on-demand ones, got: 3'],
     [{ provisionedConcurrency: 2, readyTimeout: Duration.seconds(20) }, 'readyTimeout must be whole seconds from 30 seconds to 12 minutes (the warm gate runs inside a CodeDeploy hook, a Lambda function with at most 15 minutes, and the probe after it needs some of them), got: 20 seconds'],
     [{ provisionedConcurrency: 2, readyTimeout: Duration.minutes(13) }, 'readyTimeout must be whole seconds from 30 seconds to 12 minutes (the warm gate runs inside a CodeDeploy hook, a Lambda function with at most 15 minutes, and the probe after it needs some of them), got: 13 minutes'],
     [{ provisionedConcurrency: 2, readyTimeout: Duration.millis(45_500) }, 'readyTimeout must be whole seconds from 30 seconds to 12 minutes (the warm gate runs inside a CodeDeploy hook, a Lambda function with at most 15 minutes, and the probe after it needs some of them), got: 45 seconds 500 millis'],
@@ -217,7 +219,7 @@ describe('ProvisionedWarmup validation', () => {
     const owned = new lambda.Alias(stack, 'Owned', { aliasName: 'owned', version: fn.currentVersion, provisionedConcurrentExecutions: 2 });
     const weighted = new lambda.Alias(stack, 'Weighted', { aliasName: 'weighted', version: fn.currentVersion, additionalVersions: [{ version: v1, weight: 0.1 }] });
     expect(() => new ProvisionedWarmup(stack, 'A', { alias: owned, version: fn.currentVersion, provisionedConcurrency: 1 })).toThrow(
-      "alias must be an alias without provisioned concurrency of its own (ProvisionedWarmup sets it), got: the construct at 'TestStack/Owned'");
+      "alias must be an alias without provisioned concurrency of its own (ProvisionedWarmup puts it on each version: a version holds one configuration, on itself or on an alias pointing to it), got: the construct at 'TestStack/Owned'");
     expect(() => new ProvisionedWarmup(stack, 'B', { alias: weighted, version: fn.currentVersion, provisionedConcurrency: 1 })).toThrow(
       'alias must be an alias without additional version weights (Lambda refuses provisioned concurrency on a weighted alias: "Alias with weights can not be used with Provisioned Concurrency"), got: the construct at \'TestStack/Weighted\'');
   });

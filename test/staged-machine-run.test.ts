@@ -14,6 +14,7 @@ import { StagedStartInput, stagedConfigKey } from '../lib/private/staged-config'
 import jsonata from 'jsonata';
 import * as path from 'path';
 import { testFunction, testStack } from './util';
+import { AwsRuleError, CodeDeployDeployment, LambdaModel } from './helpers/aws-model';
 
 type Json = any;
 
@@ -196,8 +197,19 @@ const INPUT: StagedStartInput = {
 };
 const HEALTHY = { canary: { invocations: 1000, errors: 0, p95Ms: 100 }, control: { invocations: 9000, errors: 1, p95Ms: 100 } };
 
-/** The AWS side: the gate is the real planner; the probe answers `probeStatus`; SDK calls succeed unless `fail` says otherwise. */
-function stubs(options: { probeStatus?: 'Succeeded' | 'Failed'; warm?: boolean; fail?: (state: string, params: Json) => boolean } = {}): TaskStub {
+/** The AWS side of one deployment, in the offline model of the register's rules (test/helpers/aws-model.ts). */
+function world(): { lambda: LambdaModel; deployment: CodeDeployDeployment } {
+  const lambda = new LambdaModel('demo-answer', ['7', '8']).publishWithPc('7', 3).publishWithPc('8', 3).addAlias('live', '7');
+  return { lambda, deployment: new CodeDeployDeployment(lambda, INPUT.target) };
+}
+
+/**
+ * The AWS side: the gate is the real planner; the probe answers `probeStatus`; the alias's routing and the hook
+ * reports go through the model, which refuses what AWS documents it refuses; other SDK calls succeed unless
+ * `fail` says otherwise.
+ */
+function stubs(options: { probeStatus?: 'Succeeded' | 'Failed'; warm?: boolean; fail?: (state: string, params: Json) => boolean; aws?: ReturnType<typeof world> } = {}): TaskStub {
+  const aws = options.aws ?? world();
   return (state, resource, params, clock) => {
     if (options.fail?.(state, params)) throw Object.assign(new Error(`${state} failed`), { name: 'Lambda.ServiceException' });
     if (state === 'WarmUp') {
@@ -207,6 +219,15 @@ function stubs(options: { probeStatus?: 'Succeeded' | 'Failed'; warm?: boolean; 
     }
     if (resource === 'GATE_FUNCTION') return planStep(params, { alarms: [], ...HEALTHY, now: clock });
     if (resource === 'arn:aws:states:::lambda:invoke') return { Payload: { status: options.probeStatus ?? 'Succeeded', reasons: options.probeStatus === 'Failed' ? ['maxDeltaS: 0.6 > 0.45'] : [] } };
+    try {
+      if (resource.endsWith('aws-sdk:lambda:updateAlias')) return aws.lambda.updateAlias(params);
+      if (resource.endsWith('aws-sdk:codedeploy:putLifecycleEventHookExecutionStatus')) return aws.deployment.report(params.LifecycleEventHookExecutionId, params.Status);
+      if (/aws-sdk:lambda:(put|delete)ProvisionedConcurrencyConfig$/.test(resource)) throw new Error(`the machine must not write provisioned concurrency (${state})`);
+    } catch (error) {
+      // A Step Functions SDK integration names the error after the service.
+      if (error instanceof AwsRuleError) throw Object.assign(new Error(error.message), { name: `${resource.includes(':lambda:') ? 'Lambda' : 'CodeDeploy'}.${error.name}` });
+      throw error;
+    }
     return {};
   };
 }
@@ -215,10 +236,18 @@ const weightsSet = (r: Run) => r.calls.filter((c) => c.resource.endsWith('lambda
 const reports = (r: Run) => r.calls.filter((c) => c.resource.endsWith('putLifecycleEventHookExecutionStatus')).map((c) => c.params);
 
 describe('the state machine, run', () => {
-  test('a healthy version goes 1 → 5 → 25 → 50 %, then the machine reports Succeeded once', async () => {
-    const result = await run(machine, INPUT, stubs());
+  test('a healthy version goes 1 → 5 → 25 → 50 %, hands the alias back as CodeDeploy left it, then reports Succeeded once', async () => {
+    const aws = world();
+    const result = await run(machine, INPUT, stubs({ aws }));
     expect(result).toMatchObject({ end: 'Succeed', endState: 'Succeeded' });
-    expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.01 }], ['SetWeight', { 8: 0.05 }], ['SetWeight', { 8: 0.25 }], ['SetWeight', { 8: 0.5 }]]);
+    expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.01 }], ['SetWeight', { 8: 0.05 }], ['SetWeight', { 8: 0.25 }], ['SetWeight', { 8: 0.5 }], ['HandBack', {}]]);
+    // The hand-back is the state right before the report: the shortest time on the current version alone.
+    expect(result.calls.slice(-2).map((c) => c.state)).toEqual(['HandBack', 'ReportSucceeded']);
+    // CodeDeploy's all-at-once shift then finds the alias on the AppSpec's current version, nothing weighted (CD-6, CD-11, CD-12).
+    expect(() => aws.deployment.shift()).not.toThrow();
+    expect(aws.lambda.alias('live')).toEqual({ functionVersion: '8', weights: {} });
+    // Both versions kept their own provisioned concurrency throughout: nothing was put or deleted (PC-1, PC-2).
+    expect(aws.lambda.calls.map((c) => c.op).filter((op) => op !== 'UpdateAlias')).toEqual([]);
     expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Succeeded' }]);
     expect(result.calls.filter((c) => c.state === 'Probe')).toHaveLength(5);
     expect(result.calls.find((c) => c.state === 'Probe')!.params).toEqual({
@@ -263,7 +292,7 @@ describe('the state machine, run', () => {
     expect(JSON.parse(published[0].params.Message)).toMatchObject({ source: 'cdk-rollout-guardrails', event: 'gate-decision', deploymentId: 'd-ABC123', targetVersion: '8' });
   });
 
-  test('warms the new version before the first probe and shift, and releases the temporary provisioned concurrency before reporting Succeeded', async () => {
+  test('warms the new version before the first probe and shift, and writes no provisioned concurrency itself', async () => {
     const result = await run(machine, INPUT, stubs());
     expect(result.visited.slice(0, 6)).toEqual(['Init', 'Configured', 'HasWarmup', 'WarmUp', 'Warm?', 'HasProbe']);
     const warmCall = result.calls.find((c) => c.state === 'WarmUp')!;
@@ -272,9 +301,7 @@ describe('the state machine, run', () => {
       deployment: INPUT.deployment, target: INPUT.target,
       warmup: { functionArn: warmCall.params.FunctionName, concurrency: 3, pings: 3, readyTimeoutSeconds: 300 },
     });
-    const tail = result.calls.slice(-2);
-    expect(tail.map((c) => c.state)).toEqual(['ReleaseWarmup', 'ReportSucceeded']);
-    expect(tail[0].params).toEqual({ FunctionName: 'demo-answer', Qualifier: '8' });
+    expect(Object.values(machine.states).map((st: Json) => st.Resource ?? '').filter((r: string) => /ProvisionedConcurrency/i.test(r))).toEqual([]);
   });
 
   test('a version that is not warm fails the deployment before any probe or weight', async () => {
@@ -285,10 +312,29 @@ describe('the state machine, run', () => {
     expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Failed' }]);
   });
 
-  test('a release of the warm-up that fails does not fail the rollout', async () => {
-    const result = await run(machine, INPUT, stubs({ fail: (state) => state === 'ReleaseWarmup' }));
-    expect(result).toMatchObject({ end: 'Succeed', endState: 'Succeeded' });
-    expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Succeeded' })]);
+  test('a hand-back that fails resets the routing and reports Failed: CodeDeploy never shifts a weighted alias', async () => {
+    const aws = world();
+    const result = await run(machine, INPUT, stubs({ aws, fail: (state) => state === 'HandBack' }));
+    expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });
+    expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
+    expect(aws.lambda.alias('live')).toEqual({ functionVersion: '7', weights: {} });
+    expect(aws.deployment.rollback()).toBeUndefined();
+  });
+
+  test('a rollback finds the alias as the deployment found it: its rollback deployment passes the model\'s checks', async () => {
+    const aws = world();
+    const result = await run(machine, INPUT, stubs({ aws, probeStatus: 'Failed' }));
+    expect(result.endState).toBe('RolledBack');
+    expect(aws.deployment.status).toBe('Failed');
+    expect(() => aws.deployment.rollback()).not.toThrow();
+    expect(aws.lambda.alias('live')).toEqual({ functionVersion: '7', weights: {} });
+  });
+
+  test('the model is not a rubber stamp: the old end state (50 % left on the alias) fails CodeDeploy\'s shift', () => {
+    const aws = world();
+    aws.lambda.updateAlias({ Name: 'live', RoutingConfig: { AdditionalVersionWeights: { 8: 0.5 } } });
+    expect(() => aws.deployment.shift()).toThrow(/still routes to .*CD-11/);
+    expect(() => aws.lambda.updateAlias({ Name: 'live', FunctionVersion: '8' })).toThrow(/both the alias's FunctionVersion and an additional version/);
   });
 
   test('the other alias of the stack gets its own configuration: no probe, its own schedule', async () => {
@@ -296,10 +342,9 @@ describe('the state machine, run', () => {
     expect(result.end).toBe('Succeed');
     expect(result.visited).not.toContain('Probe');
     expect(result.visited).toContain('NoProbe');
-    expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.1 }]]);
+    expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.1 }], ['HandBack', {}]]);
     expect(result.visited).not.toContain('Notify');
     expect(result.visited).not.toContain('WarmUp');
-    expect(result.visited).not.toContain('ReleaseWarmup');
   });
 
   test('a deployment group with no configuration in the definition resets the routing and reports Failed', async () => {

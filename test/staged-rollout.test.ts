@@ -133,8 +133,6 @@ describe('StagedRollout', () => {
         ReportWarmGateFailed: 'Errored',
         // A notification that cannot be published must not stop the rollout: it goes on to Route.
         Notify: 'Route',
-        // The temporary provisioned concurrency that cannot be deleted is left to the version's DESTROY.
-        ReleaseWarmup: 'ReportSucceeded',
       };
       expect([id, next]).toEqual([id, expected[id] ?? 'ResetRoutingOnError']);
     }

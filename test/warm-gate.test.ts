@@ -1,11 +1,14 @@
 // The warm gate (lambdas/warmup/warm-gate.ts) against a mocked Lambda client and a fake clock: nothing sleeps.
+// The gate only reads the new version's own provisioned concurrency and pings it: every configuration lives on
+// a published version (ProvisionedWarmup), so no call of a rollout ever writes one (PC-1, PC-2, PC-7).
 import {
   DeleteProvisionedConcurrencyConfigCommand, GetAliasCommand, GetProvisionedConcurrencyConfigCommand, InvokeCommand,
-  LambdaClient, ProvisionedConcurrencyConfigNotFoundException, PutProvisionedConcurrencyConfigCommand, ResourceNotFoundException,
+  LambdaClient, ProvisionedConcurrencyConfigNotFoundException, PutProvisionedConcurrencyConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { hookPhase, prewarm, PrewarmOptions, releaseWarmup, WarmGateDeps } from '../lambdas/warmup/warm-gate';
+import { hookPhase, prewarm, PrewarmOptions, WarmGateDeps } from '../lambdas/warmup/warm-gate';
 import { isWarmPing } from '../lambdas/runtime/release';
+import { LambdaModel } from './helpers/aws-model';
 
 const lambda = mockClient(LambdaClient);
 const notFound = () => new ProvisionedConcurrencyConfigNotFoundException({ message: 'No Provisioned Concurrency Config found for this function', $metadata: {} });
@@ -23,32 +26,36 @@ const options = (extra: Partial<PrewarmOptions> = {}): PrewarmOptions => ({
   functionName: 'answer', version: '8', concurrency: 5, readyTimeoutMs: 60_000, pollMs: 5_000, pings: 3, ...extra,
 });
 const calls = <T>(command: new (input: any) => T) => lambda.commandCalls(command as any).map((c) => c.args[0].input as any);
+const READY = { Status: 'READY', AllocatedProvisionedConcurrentExecutions: 5, RequestedProvisionedConcurrentExecutions: 5 } as const;
 
 beforeEach(() => {
   lambda.reset();
   clock = 1_000_000;
   sleeps = [];
-  lambda.on(GetProvisionedConcurrencyConfigCommand).rejects(notFound());
-  lambda.on(PutProvisionedConcurrencyConfigCommand).resolves({ Status: 'IN_PROGRESS', RequestedProvisionedConcurrentExecutions: 5 });
-  lambda.on(DeleteProvisionedConcurrencyConfigCommand).resolves({});
+  lambda.on(GetProvisionedConcurrencyConfigCommand).resolves(READY);
+  lambda.on(PutProvisionedConcurrencyConfigCommand).rejects(new Error('the warm gate must not put provisioned concurrency'));
+  lambda.on(DeleteProvisionedConcurrencyConfigCommand).rejects(new Error('the warm gate must not delete provisioned concurrency'));
   lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: Buffer.from('null') as never });
 });
 
+afterEach(() => {
+  expect(calls(PutProvisionedConcurrencyConfigCommand)).toEqual([]);
+  expect(calls(DeleteProvisionedConcurrencyConfigCommand)).toEqual([]);
+});
+
 describe('prewarm', () => {
-  test('READY at once: puts the temporary configuration on the version, does not wait, pings, keeps the configuration', async () => {
-    lambda.on(PutProvisionedConcurrencyConfigCommand).resolves({ Status: 'READY', RequestedProvisionedConcurrentExecutions: 5 });
+  test('READY at once: reads the version\'s own configuration, does not wait, pings', async () => {
     const result = await prewarm(deps(), options());
-    expect(result).toEqual({ ok: true, reasons: [], waitedMs: 0, status: 'READY', reused: false, pingsSent: 3, pingsFailed: 0 });
-    expect(calls(PutProvisionedConcurrencyConfigCommand)).toEqual([{ FunctionName: 'answer', Qualifier: '8', ProvisionedConcurrentExecutions: 5 }]);
+    expect(result).toEqual({ ok: true, reasons: [], waitedMs: 0, status: 'READY', pingsSent: 3, pingsFailed: 0 });
+    expect(calls(GetProvisionedConcurrencyConfigCommand)).toEqual([{ FunctionName: 'answer', Qualifier: '8' }]);
     expect(sleeps).toEqual([]);
-    expect(calls(DeleteProvisionedConcurrencyConfigCommand)).toEqual([]);
   });
 
   test('IN_PROGRESS then READY: polls every pollMs and reports the time waited', async () => {
     lambda.on(GetProvisionedConcurrencyConfigCommand)
-      .rejectsOnce(notFound())
       .resolvesOnce({ Status: 'IN_PROGRESS', AllocatedProvisionedConcurrentExecutions: 2, RequestedProvisionedConcurrentExecutions: 5 })
-      .resolves({ Status: 'READY', AllocatedProvisionedConcurrentExecutions: 5, RequestedProvisionedConcurrentExecutions: 5 });
+      .resolvesOnce({ Status: 'IN_PROGRESS', AllocatedProvisionedConcurrentExecutions: 4, RequestedProvisionedConcurrentExecutions: 5 })
+      .resolves(READY);
     const result = await prewarm(deps(), options());
     expect(result).toMatchObject({ ok: true, status: 'READY', waitedMs: 10_000, pingsSent: 3, pingsFailed: 0 });
     expect(sleeps).toEqual([5_000, 5_000]);
@@ -56,82 +63,68 @@ describe('prewarm', () => {
     expect(calls(GetProvisionedConcurrencyConfigCommand).every((i) => i.FunctionName === 'answer' && i.Qualifier === '8')).toBe(true);
   });
 
-  test('reuses an existing configuration of the same or a higher count rather than replacing it', async () => {
-    lambda.on(GetProvisionedConcurrencyConfigCommand).resolves({ Status: 'READY', RequestedProvisionedConcurrentExecutions: 8 });
+  test('a version without a configuration of its own fails, saying where provisioned concurrency must come from', async () => {
+    lambda.on(GetProvisionedConcurrencyConfigCommand).rejects(notFound());
     const result = await prewarm(deps(), options());
-    expect(result).toMatchObject({ ok: true, reused: true, status: 'READY', waitedMs: 0 });
-    expect(calls(PutProvisionedConcurrencyConfigCommand)).toEqual([]);
+    expect(result).toMatchObject({ ok: false, status: 'NONE', pingsSent: 0 });
+    expect(result.reasons[0]).toMatch(/^answer:8 has no provisioned concurrency of its own: ProvisionedWarmup puts it on each published version/);
+    expect(calls(InvokeCommand)).toEqual([]);
   });
 
-  test('replaces an existing configuration that asks for less, or that FAILED', async () => {
-    lambda.on(GetProvisionedConcurrencyConfigCommand)
-      .resolvesOnce({ Status: 'READY', RequestedProvisionedConcurrentExecutions: 2 })
-      .resolves({ Status: 'READY', RequestedProvisionedConcurrentExecutions: 5 });
-    expect(await prewarm(deps(), options())).toMatchObject({ ok: true, reused: false });
-    expect(calls(PutProvisionedConcurrencyConfigCommand)).toHaveLength(1);
-
-    lambda.resetHistory();
-    lambda.on(GetProvisionedConcurrencyConfigCommand)
-      .resolvesOnce({ Status: 'FAILED', RequestedProvisionedConcurrentExecutions: 9, StatusReason: 'old' })
-      .resolves({ Status: 'READY', RequestedProvisionedConcurrentExecutions: 5 });
-    expect(await prewarm(deps(), options())).toMatchObject({ ok: true, reused: false });
-    expect(calls(PutProvisionedConcurrencyConfigCommand)).toHaveLength(1);
+  test('a configuration that asks for fewer environments than expected fails, naming both counts', async () => {
+    lambda.on(GetProvisionedConcurrencyConfigCommand).resolves({ Status: 'READY', RequestedProvisionedConcurrentExecutions: 2 });
+    const result = await prewarm(deps(), options());
+    expect(result).toMatchObject({ ok: false, status: 'READY', pingsSent: 0 });
+    expect(result.reasons).toEqual(['answer:8 asks for 2 provisioned environments, fewer than the 5 the warm gate expects']);
   });
 
-  test('FAILED with FUNCTION_ERROR_INIT_FAILURE: fails quoting the reason, sends no ping, deletes the temporary configuration', async () => {
+  test('FAILED with FUNCTION_ERROR_INIT_FAILURE: fails quoting the reason and sends no ping', async () => {
     lambda.on(GetProvisionedConcurrencyConfigCommand)
-      .rejectsOnce(notFound())
+      .resolvesOnce({ Status: 'IN_PROGRESS', RequestedProvisionedConcurrentExecutions: 5 })
       .resolves({ Status: 'FAILED', StatusReason: 'FUNCTION_ERROR_INIT_FAILURE', RequestedProvisionedConcurrentExecutions: 5 });
     const result = await prewarm(deps(), options());
     expect(result).toEqual({
       ok: false,
-      reasons: ['provisioned concurrency 5 on answer:8 FAILED after 5 s: FUNCTION_ERROR_INIT_FAILURE'],
+      reasons: ['provisioned concurrency on answer:8 FAILED after 5 s: FUNCTION_ERROR_INIT_FAILURE'],
       waitedMs: 5_000,
       status: 'FAILED',
-      reused: false,
       pingsSent: 0,
       pingsFailed: 0,
-      released: true,
     });
     expect(calls(InvokeCommand)).toEqual([]);
-    expect(calls(DeleteProvisionedConcurrencyConfigCommand)).toEqual([{ FunctionName: 'answer', Qualifier: '8' }]);
   });
 
-  test('the wait is bounded: after readyTimeout it fails naming the seconds waited, and deletes the configuration', async () => {
+  test('the wait is bounded: after readyTimeout it fails naming the seconds waited', async () => {
     lambda.on(GetProvisionedConcurrencyConfigCommand)
-      .rejectsOnce(notFound())
       .resolves({ Status: 'IN_PROGRESS', AllocatedProvisionedConcurrentExecutions: 3, RequestedProvisionedConcurrentExecutions: 5 });
     const result = await prewarm(deps(), options({ readyTimeoutMs: 12_000 }));
     expect(result.ok).toBe(false);
-    expect(result.reasons).toEqual(['provisioned concurrency 5 on answer:8 was not READY after 12 s (readyTimeout 12 s; last status IN_PROGRESS, 3 of 5 allocated)']);
-    expect(result).toMatchObject({ waitedMs: 12_000, status: 'IN_PROGRESS', pingsSent: 0, released: true });
+    expect(result.reasons).toEqual(['provisioned concurrency on answer:8 was not READY after 12 s (readyTimeout 12 s; last status IN_PROGRESS, 3 of 5 allocated)']);
+    expect(result).toMatchObject({ waitedMs: 12_000, status: 'IN_PROGRESS', pingsSent: 0 });
     // Never sleeps past the deadline: 5 + 5 + the 2 s left.
     expect(sleeps).toEqual([5_000, 5_000, 2_000]);
-    expect(calls(DeleteProvisionedConcurrencyConfigCommand)).toHaveLength(1);
     expect(calls(InvokeCommand)).toEqual([]);
   });
 
-  test('a put that Lambda refuses fails the gate with the error, never throwing', async () => {
-    lambda.on(PutProvisionedConcurrencyConfigCommand).rejects(Object.assign(new Error('Specified ConcurrentExecutions for function is greater than account\'s unreserved concurrency'), { name: 'InvalidParameterValueException' }));
+  test('a read that Lambda refuses fails the gate with the error, never throwing', async () => {
+    lambda.on(GetProvisionedConcurrencyConfigCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
     const result = await prewarm(deps(), options());
-    expect(result).toMatchObject({ ok: false, status: 'NONE', pingsSent: 0, released: true });
-    expect(result.reasons).toEqual(['could not put provisioned concurrency 5 on answer:8: InvalidParameterValueException: Specified ConcurrentExecutions for function is greater than account\'s unreserved concurrency']);
+    expect(result).toMatchObject({ ok: false, status: 'NONE', pingsSent: 0 });
+    expect(result.reasons).toEqual(['could not read the provisioned concurrency of answer:8: AccessDeniedException: not authorized']);
   });
 
-  test('stops waiting when aborted (the hook\'s watchdog), and deletes the configuration', async () => {
+  test('stops waiting when aborted (the hook\'s watchdog)', async () => {
     const controller = new AbortController();
-    lambda.on(GetProvisionedConcurrencyConfigCommand).rejectsOnce(notFound()).callsFake(async () => {
+    lambda.on(GetProvisionedConcurrencyConfigCommand).callsFake(async () => {
       controller.abort();
       return { Status: 'IN_PROGRESS' };
     });
     const result = await prewarm(deps(), options({ signal: controller.signal }));
     expect(result.ok).toBe(false);
-    expect(result.reasons[0]).toMatch(/^abandoned while waiting for provisioned concurrency on answer:8 after 5 s/);
-    expect(calls(DeleteProvisionedConcurrencyConfigCommand)).toHaveLength(1);
+    expect(result.reasons[0]).toMatch(/^abandoned while waiting for provisioned concurrency on answer:8 after 0 s/);
   });
 
-  test('a ping that errors fails the gate with the count and the first error, and the configuration is deleted', async () => {
-    lambda.on(PutProvisionedConcurrencyConfigCommand).resolves({ Status: 'READY' });
+  test('a ping that errors fails the gate with the count and the first error', async () => {
     let n = 0;
     lambda.on(InvokeCommand).callsFake(async () => {
       n++;
@@ -140,13 +133,11 @@ describe('prewarm', () => {
       return { StatusCode: 200 };
     });
     const result = await prewarm(deps(), options({ pings: 4 }));
-    expect(result).toMatchObject({ ok: false, pingsSent: 4, pingsFailed: 2, status: 'READY', released: true });
+    expect(result).toMatchObject({ ok: false, pingsSent: 4, pingsFailed: 2, status: 'READY' });
     expect(result.reasons).toEqual(['warm pings: 2 of 4 to answer:8 failed; the first: FunctionError Unhandled: {"errorType":"TypeError","errorMessage":"boom"}']);
-    expect(calls(DeleteProvisionedConcurrencyConfigCommand)).toHaveLength(1);
   });
 
   test('a ping that does not answer in time counts as failed', async () => {
-    lambda.on(PutProvisionedConcurrencyConfigCommand).resolves({ Status: 'READY' });
     lambda.on(InvokeCommand).callsFake(() => new Promise(() => undefined));
     const result = await prewarm(deps(), options({ pings: 2, pingTimeoutMs: 20 }));
     expect(result).toMatchObject({ ok: false, pingsFailed: 2 });
@@ -154,7 +145,7 @@ describe('prewarm', () => {
   });
 
   test('pings are concurrent, to the version, with {"x-warm": true}, which the runtime takes for a warm ping', async () => {
-    lambda.on(PutProvisionedConcurrencyConfigCommand).resolves({ Status: 'READY' });
+    lambda.on(GetProvisionedConcurrencyConfigCommand).resolves({ Status: 'READY', RequestedProvisionedConcurrentExecutions: 7 });
     let inFlight = 0;
     let maxInFlight = 0;
     lambda.on(InvokeCommand).callsFake(async () => {
@@ -180,27 +171,37 @@ describe('prewarm', () => {
   });
 
   test('pings 0 sends none', async () => {
-    lambda.on(PutProvisionedConcurrencyConfigCommand).resolves({ Status: 'READY' });
     expect(await prewarm(deps(), options({ pings: 0 }))).toMatchObject({ ok: true, pingsSent: 0 });
     expect(calls(InvokeCommand)).toEqual([]);
   });
 });
 
-describe('releaseWarmup', () => {
-  test('deletes the version-level configuration, by version', async () => {
-    expect(await releaseWarmup(deps(), { functionName: 'answer', version: '8' })).toEqual({ deleted: true });
-    expect(calls(DeleteProvisionedConcurrencyConfigCommand)).toEqual([{ FunctionName: 'answer', Qualifier: '8' }]);
+describe('the provisioned-concurrency rules the design answers (the offline model, PC-1, PC-2, PC-7)', () => {
+  const model = () => new LambdaModel('answer', ['7', '8']).publishWithPc('7', 5).publishWithPc('8', 5).addAlias('live', '7');
+
+  test('with every configuration on its version, every step of a weighted rollout is allowed and both versions stay warm', () => {
+    const m = model();
+    for (const w of [0.01, 0.05, 0.25, 0.5]) {
+      m.updateAlias({ Name: 'live', RoutingConfig: { AdditionalVersionWeights: { 8: w } } });
+      expect(m.warm('7') && m.warm('8')).toBe(true);
+      expect(() => m.registerScalableTarget('8')).not.toThrow();
+    }
+    m.updateAlias({ Name: 'live', RoutingConfig: { AdditionalVersionWeights: {} } });
+    m.updateAlias({ Name: 'live', FunctionVersion: '8' });
+    expect(m.warm('8')).toBe(true);
   });
 
-  test('a configuration or version that is not there is fine', async () => {
-    lambda.on(DeleteProvisionedConcurrencyConfigCommand).rejectsOnce(notFound()).rejectsOnce(new ResourceNotFoundException({ message: 'Function not found', $metadata: {} }));
-    expect(await releaseWarmup(deps(), { functionName: 'answer', version: '8' })).toEqual({ deleted: false });
-    expect(await releaseWarmup(deps(), { functionName: 'answer', version: '8' })).toEqual({ deleted: false });
-  });
-
-  test('any other error is thrown', async () => {
-    lambda.on(DeleteProvisionedConcurrencyConfigCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
-    await expect(releaseWarmup(deps(), { functionName: 'answer', version: '8' })).rejects.toThrow('not authorized');
+  test('the former design breaks them: a temporary configuration beside the alias\'s own, and alias changes while weighted', () => {
+    const m = new LambdaModel('answer', ['7', '8']).addAlias('live', '7', { pc: 5 });
+    // A temporary version-level configuration on 8 is allowed while the alias does not reference 8 …
+    m.putProvisionedConcurrencyConfig({ Qualifier: '8', ProvisionedConcurrentExecutions: 5 });
+    // … and then the alias cannot hold 8 as well as its own configuration on the same version, nor be managed while weighted.
+    m.updateAlias({ Name: 'live', RoutingConfig: { AdditionalVersionWeights: { 8: 0.1 } } });
+    expect(() => m.putProvisionedConcurrencyConfig({ Qualifier: 'live', ProvisionedConcurrentExecutions: 6 })).toThrow(/Alias with weights.*PC-2/);
+    expect(() => m.deleteProvisionedConcurrencyConfig({ Qualifier: 'live' })).toThrow(/PC-2/);
+    expect(() => m.registerScalableTarget('live')).toThrow(/PC-7/);
+    const fresh = new LambdaModel('answer', ['7', '8']).publishWithPc('8', 5).addAlias('live', '8');
+    expect(() => fresh.putProvisionedConcurrencyConfig({ Qualifier: 'live', ProvisionedConcurrentExecutions: 5 })).toThrow(/already has a provisioned-concurrency configuration.*PC-1/);
   });
 });
 

@@ -8,7 +8,7 @@ import {
 import { BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS } from '../../lib/private/blue-green-config';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
-import { prewarm, PrewarmResult, releaseWarmup } from '../warmup/warm-gate';
+import { prewarm, PrewarmResult } from '../warmup/warm-gate';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery } from '../shared/lambda-metrics';
 
@@ -19,8 +19,7 @@ export type WorkerEvent =
   | { readonly op: 'invariants'; readonly target: Target; readonly config: BlueGreenAliasConfig }
   | { readonly op: 'freeze'; readonly mappings: readonly string[] }
   | { readonly op: 'warmup'; readonly target: Target; readonly config: BlueGreenAliasConfig }
-  /** `release`: also delete the warm gate's temporary provisioned concurrency on this version. */
-  | { readonly op: 'unfreeze'; readonly mappings: readonly string[]; readonly release?: { readonly functionName: string; readonly version: string } | null }
+  | { readonly op: 'unfreeze'; readonly mappings: readonly string[] }
   | { readonly op: 'watch'; readonly target: Target; readonly config: BlueGreenAliasConfig; readonly holdStartedAt: number; readonly holdEndsAt: number; readonly check: number }
   | {
     readonly op: 'judgeProbe'; readonly target: Target; readonly config: BlueGreenAliasConfig; readonly holdStartedAt: number;
@@ -98,7 +97,7 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
       case 'warmup': {
         const warm = event.config.warmup;
         if (!warm) {
-          result = { kind: `${DECISION_KIND}/warmup`, passed: true, reasons: ['no warm gate configured'], waitedMs: 0, status: 'NONE', reused: false, pingsSent: 0, pingsFailed: 0 };
+          result = { kind: `${DECISION_KIND}/warmup`, passed: true, reasons: ['no warm gate configured'], waitedMs: 0, status: 'NONE', pingsSent: 0, pingsFailed: 0 };
           break;
         }
         const { ok, ...rest } = await prewarm({ lambda: deps.lambda, now, sleep: deps.sleep }, {
@@ -115,14 +114,7 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
         result = await freeze(deps.lambda, event.mappings ?? [], log);
         break;
       case 'unfreeze': {
-        const resumed = await unfreeze(deps.lambda, event.mappings ?? []);
-        // The temporary warm-up goes either way (held: the alias's own provisioned concurrency takes over; flipped
-        // back: a version without traffic should not keep paying). Failing to delete it does not fail the switch.
-        const release = event.release;
-        const warmupReleased = release
-          ? await releaseWarmup({ lambda: deps.lambda }, release).then((r) => r.deleted, (e: Error) => `not released: ${e.message}`)
-          : undefined;
-        result = warmupReleased === undefined ? resumed : { ...resumed, warmupReleased };
+        result = await unfreeze(deps.lambda, event.mappings ?? []);
         break;
       }
       case 'watch': {

@@ -1,18 +1,18 @@
-// The warm gate: a new version must be warm before its first user request. It runs inside the ΔS probe's
-// CodeDeploy hook (lambdas/probe/hook.ts), which decides the phase with hookPhase() and calls prewarm() before
-// traffic moves and releaseWarmup() once it has. Every AWS call goes through the injected LambdaClient and
-// all waiting through the injected clock, so the module holds no state of its own and tests run on a fake
+// The warm gate: a new version must be warm before its first user request. It runs before any traffic moves:
+// in the staged machine's WarmUp task, in the blue-green machine before the switch, and in the ΔS probe's
+// BeforeAllowTraffic hook for CodeDeploy's own shapes. Every AWS call goes through the injected LambdaClient
+// and all waiting through the injected clock, so the module holds no state of its own and tests run on a fake
 // clock.
 //
-// Where provisioned concurrency lives: the steady state is on the alias (ProvisionedWarmup puts it there),
-// and it follows the alias. Before traffic moves the alias still points at the current version, so the new
-// version has none; the gate puts a *temporary* configuration on the version itself (Qualifier = the version
-// number), waits until Lambda says READY, and pings it. Nothing here ever touches the alias's own provisioned
-// concurrency: Lambda refuses to change it while the alias is weighted ("Alias with weights can not be used
-// with Provisioned Concurrency"), which it is during a canary or linear shift.
+// Where provisioned concurrency lives: on each published *version* (ProvisionedWarmup writes it into the
+// AWS::Lambda::Version resource, and Application Auto Scaling, when used, targets function:<name>:<version>).
+// The gate therefore only reads and pings: it never puts, changes or deletes a provisioned-concurrency
+// configuration. Lambda's documented rules are why (docs/aws-behaviour.md, PC-1 to PC-4): a version holds at
+// most one configuration (on itself or on an alias that points to it), an alias's configuration cannot be
+// managed while the alias is weighted, and Application Auto Scaling cannot act on a weighted alias. With
+// every configuration on a version, no call at any moment of a rollout touches a configuration at all.
 import {
-  DeleteProvisionedConcurrencyConfigCommand, GetAliasCommand, GetProvisionedConcurrencyConfigCommand,
-  GetProvisionedConcurrencyConfigCommandOutput, InvokeCommand, LambdaClient, PutProvisionedConcurrencyConfigCommand,
+  GetAliasCommand, GetProvisionedConcurrencyConfigCommand, GetProvisionedConcurrencyConfigCommandOutput, InvokeCommand, LambdaClient,
 } from '@aws-sdk/client-lambda';
 
 /** What the warm gate is built from: the Lambda client and the clock. */
@@ -28,9 +28,9 @@ export interface WarmGateDeps {
 export interface PrewarmOptions {
   /** The function's name (or ARN). */
   readonly functionName: string;
-  /** The new version's number: the qualifier of the temporary configuration and of the pings. */
+  /** The new version's number: the qualifier of its configuration and of the pings. */
   readonly version: string;
-  /** Provisioned concurrency to put on the version (an integer ≥ 1). */
+  /** Provisioned concurrency the version's configuration must ask for at least (an integer ≥ 1). */
   readonly concurrency: number;
   /** Longest wait for READY, in milliseconds, counted from the start of prewarm. */
   readonly readyTimeoutMs: number;
@@ -56,13 +56,9 @@ export interface PrewarmResult {
   /** Milliseconds from the start of prewarm until READY, FAILED, an error, or the wait ran out. */
   readonly waitedMs: number;
   readonly status: WarmStatus;
-  /** Whether an existing configuration of the same or a higher count was kept rather than replaced. */
-  readonly reused: boolean;
   readonly pingsSent: number;
   /** Pings that returned a FunctionError, threw, or timed out. */
   readonly pingsFailed: number;
-  /** On failure, whether the temporary configuration was deleted (undefined when ok). */
-  readonly released?: boolean;
 }
 
 /** The event a warm ping sends: the runtime's `isWarmPing` recognises it and telemetry writes no record for it. */
@@ -73,15 +69,14 @@ const DEFAULT_POLL_MS = 5_000;
 const DEFAULT_PING_TIMEOUT_MS = 10_000;
 
 /**
- * Makes `functionName:version` warm: reads the version's own provisioned-concurrency configuration, keeps it
- * when it asks for at least `concurrency` (and has not FAILED), else puts one of `concurrency`; waits, polling
- * every `pollMs` and never past `readyTimeoutMs`, until Lambda reports READY; then sends `pings` concurrent
- * invocations of `{"x-warm": true}` to the version.
+ * Checks that `functionName:version` is warm: waits, polling its own provisioned-concurrency configuration
+ * every `pollMs` and never past `readyTimeoutMs`, until Lambda reports READY with at least `concurrency`
+ * requested; then sends `pings` concurrent invocations of `{"x-warm": true}` to the version.
  *
- * Fails (ok false, with reasons) when the configuration cannot be put or read, when Lambda reports FAILED
- * (its StatusReason quoted, e.g. FUNCTION_ERROR_INIT_FAILURE), when the wait runs out (the waited seconds
- * named), when aborted, and when any ping errors (the count and the first error named). On failure it deletes
- * the temporary configuration, so a version that will never get traffic does not keep paying for it.
+ * It never writes a configuration. Fails (ok false, with reasons) when the version has no configuration (it
+ * was published without provisioned concurrency), asks for less than `concurrency`, cannot be read, reports
+ * FAILED (its StatusReason quoted, e.g. FUNCTION_ERROR_INIT_FAILURE), when the wait runs out (the waited
+ * seconds named), when aborted, and when any ping errors (the count and the first error named).
  */
 export async function prewarm(deps: WarmGateDeps, options: PrewarmOptions): Promise<PrewarmResult> {
   const now = deps.now ?? Date.now;
@@ -93,47 +88,23 @@ export async function prewarm(deps: WarmGateDeps, options: PrewarmOptions): Prom
   const deadline = started + readyTimeoutMs;
   const reasons: string[] = [];
   let status: WarmStatus = 'NONE';
-  let reused = false;
   let config: GetProvisionedConcurrencyConfigCommandOutput | undefined;
+  const fail = (waitedMs: number, pingsSent = 0, pingsFailed = 0): PrewarmResult => ({ ok: false, reasons, waitedMs, status, pingsSent, pingsFailed });
 
-  const fail = async (waitedMs: number, pingsSent = 0, pingsFailed = 0): Promise<PrewarmResult> => {
-    let released = false;
+  // 1. Wait, bounded, for the version's own configuration to be READY.
+  for (;;) {
     try {
-      released = (await releaseWarmup(deps, { functionName, version })).deleted;
-    } catch (error) {
-      reasons.push(`the temporary provisioned concurrency on ${target} could not be deleted (${describe(error)}); it goes with the version when the deployment rolls back`);
-    }
-    return { ok: false, reasons, waitedMs, status, reused, pingsSent, pingsFailed, released };
-  };
-
-  // 1. Reuse a configuration that already asks for enough (a retried hook, a redeploy of the same version).
-  try {
-    config = await deps.lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: functionName, Qualifier: version }));
-  } catch (error) {
-    if (!NOT_FOUND.has(nameOf(error))) {
-      reasons.push(`could not read the provisioned concurrency of ${target}: ${describe(error)}`);
-      return fail(now() - started);
-    }
-  }
-  if (config && (config.RequestedProvisionedConcurrentExecutions ?? 0) >= concurrency && config.Status !== 'FAILED') {
-    reused = true;
-    status = statusOf(config);
-  } else {
-    try {
-      config = await deps.lambda.send(new PutProvisionedConcurrencyConfigCommand({
-        FunctionName: functionName,
-        Qualifier: version,
-        ProvisionedConcurrentExecutions: concurrency,
-      }));
+      config = await deps.lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: functionName, Qualifier: version }));
       status = statusOf(config);
     } catch (error) {
-      reasons.push(`could not put provisioned concurrency ${concurrency} on ${target}: ${describe(error)}`);
+      if (NOT_FOUND.has(nameOf(error))) {
+        reasons.push(`${target} has no provisioned concurrency of its own: ProvisionedWarmup puts it on each published version, so this version was not published by this stack's template (${describe(error)})`);
+      } else {
+        reasons.push(`could not read the provisioned concurrency of ${target}: ${describe(error)}`);
+      }
       return fail(now() - started);
     }
-  }
-
-  // 2. Wait, bounded, for READY.
-  while (status === 'IN_PROGRESS') {
+    if (status !== 'IN_PROGRESS') break;
     if (options.signal?.aborted) {
       reasons.push(`abandoned while waiting for provisioned concurrency on ${target} after ${seconds(now() - started)} s (the hook's time ran out)`);
       return fail(now() - started);
@@ -141,48 +112,30 @@ export async function prewarm(deps: WarmGateDeps, options: PrewarmOptions): Prom
     const left = deadline - now();
     if (left <= 0) {
       const allocated = config?.AllocatedProvisionedConcurrentExecutions;
-      reasons.push(`provisioned concurrency ${concurrency} on ${target} was not READY after ${seconds(now() - started)} s (readyTimeout ${seconds(readyTimeoutMs)} s; last status IN_PROGRESS${allocated !== undefined ? `, ${allocated} of ${config?.RequestedProvisionedConcurrentExecutions ?? concurrency} allocated` : ''})`);
+      reasons.push(`provisioned concurrency on ${target} was not READY after ${seconds(now() - started)} s (readyTimeout ${seconds(readyTimeoutMs)} s; last status IN_PROGRESS${allocated !== undefined ? `, ${allocated} of ${config?.RequestedProvisionedConcurrentExecutions ?? concurrency} allocated` : ''})`);
       return fail(now() - started);
     }
     await sleep(Math.min(pollMs, left));
-    try {
-      config = await deps.lambda.send(new GetProvisionedConcurrencyConfigCommand({ FunctionName: functionName, Qualifier: version }));
-      status = statusOf(config);
-    } catch (error) {
-      reasons.push(`could not read the provisioned concurrency of ${target} while waiting for READY: ${describe(error)}`);
-      return fail(now() - started);
-    }
   }
   const waitedMs = now() - started;
   if (status === 'FAILED') {
-    reasons.push(`provisioned concurrency ${concurrency} on ${target} FAILED after ${seconds(waitedMs)} s: ${config?.StatusReason ?? 'Lambda gave no reason'}`);
+    reasons.push(`provisioned concurrency on ${target} FAILED after ${seconds(waitedMs)} s: ${config?.StatusReason ?? 'Lambda gave no reason'}`);
+    return fail(waitedMs);
+  }
+  const requested = config?.RequestedProvisionedConcurrentExecutions ?? 0;
+  if (requested < concurrency) {
+    reasons.push(`${target} asks for ${requested} provisioned environments, fewer than the ${concurrency} the warm gate expects`);
     return fail(waitedMs);
   }
 
-  // 3. Warm pings, all at once: each lands in its own provisioned environment (the count is at most the
+  // 2. Warm pings, all at once: each lands in its own provisioned environment (the count is at most the
   // configuration's), so the handler's lazy initialisation runs everywhere before the first user request.
   const failures = await ping(deps.lambda, functionName, version, pings, options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS);
   if (failures.length > 0) {
     reasons.push(`warm pings: ${failures.length} of ${pings} to ${target} failed; the first: ${failures[0]}`);
     return fail(waitedMs, pings, failures.length);
   }
-  return { ok: true, reasons, waitedMs, status, reused, pingsSent: pings, pingsFailed: 0 };
-}
-
-/**
- * Deletes the temporary provisioned-concurrency configuration of `functionName:version` (once the alias
- * points at the version and its own provisioned concurrency covers it, or after a failed warm-up). A
- * configuration or version that is not there (ProvisionedConcurrencyConfigNotFoundException,
- * ResourceNotFoundException) is fine: `deleted` is then false. Any other error is thrown.
- */
-export async function releaseWarmup(deps: WarmGateDeps, options: { readonly functionName: string; readonly version: string }): Promise<{ readonly deleted: boolean }> {
-  try {
-    await deps.lambda.send(new DeleteProvisionedConcurrencyConfigCommand({ FunctionName: options.functionName, Qualifier: options.version }));
-    return { deleted: true };
-  } catch (error) {
-    if (NOT_FOUND.has(nameOf(error))) return { deleted: false };
-    throw error;
-  }
+  return { ok: true, reasons, waitedMs, status, pingsSent: pings, pingsFailed: 0 };
 }
 
 /**

@@ -53,8 +53,8 @@ export interface BlueGreenAliasConfig {
   /** The ΔS probe function; absent when no probe is attached (no smoke, no probe branch while holding). */
   readonly probeFunctionArn?: string;
   /**
-   * The warm gate (lambdas/warmup/warm-gate.ts: temporary provisioned concurrency READY on the new version, warm
-   * pings) before the smoke probe; released when the consumers are resumed.
+   * The warm gate (lambdas/warmup/warm-gate.ts: the new version's own provisioned concurrency READY, warm pings)
+   * before the smoke probe.
    */
   readonly warmup?: BlueGreenWarmupConfig;
   /** The SNS topic the machine publishes the alias's decisions to (`BlueGreenDecisionNotification`); absent for none. */
@@ -83,14 +83,18 @@ export interface BlueGreenExecutionInput {
 export const METRIC_PERIOD_SECONDS = 60;
 /** The metric-watch task's TimeoutSeconds: one read of GetMetricData and DescribeAlarms, and the decision. */
 export const WATCH_TIMEOUT_SECONDS = 5;
-/** One flip attempt's TimeoutSeconds (UpdateAlias). */
-export const FLIP_ATTEMPT_SECONDS = 4;
-/** Retries of the flip, and the wait before the first one. */
-export const FLIP_RETRIES = 1;
-export const FLIP_RETRY_INTERVAL_SECONDS = 1;
-/** The flip's bounded time with its retries: attempts × attempt timeout + the waits between them (backoff 2). */
-export const FLIP_BOUND_SECONDS = (FLIP_RETRIES + 1) * FLIP_ATTEMPT_SECONDS
-  + Array.from({ length: FLIP_RETRIES }, (_, i) => FLIP_RETRY_INTERVAL_SECONDS * 2 ** i).reduce((a, b) => a + b, 0);
+/**
+ * One attempt of the Failed report after a breach (PutLifecycleEventHookExecutionStatus), its TimeoutSeconds.
+ * The report is the rollback: CodeDeploy owns the alias and rolls it back to the old version when the hook
+ * reports Failed (docs/aws-behaviour.md CD-9); the machine never writes the alias's FunctionVersion.
+ */
+export const REPORT_ATTEMPT_SECONDS = 4;
+/** Retries of the Failed report, and the wait before the first one. */
+export const REPORT_RETRIES = 1;
+export const REPORT_RETRY_INTERVAL_SECONDS = 1;
+/** The report's bounded time with its retries: attempts × attempt timeout + the waits between them (backoff 2). */
+export const REPORT_BOUND_SECONDS = (REPORT_RETRIES + 1) * REPORT_ATTEMPT_SECONDS
+  + Array.from({ length: REPORT_RETRIES }, (_, i) => REPORT_RETRY_INTERVAL_SECONDS * 2 ** i).reduce((a, b) => a + b, 0);
 /** The seeds' target: traffic back on the old version within 2 minutes of a breach. */
 export const ROLLBACK_TARGET_SECONDS = 120;
 /** Worst case from a breach to a gate alarm in ALARM (one 60 s datapoint, one evaluation): see release-gates.ts. */
@@ -105,8 +109,8 @@ export function executionName(deploymentId: string, phase: BlueGreenPhase): stri
 export const DECISION_KIND = 'cdk-rollout-guardrails/blue-green';
 
 /**
- * One publish's TimeoutSeconds and its retries (1 s later). A publish never precedes the flip; it delays the
- * resume and the report to CodeDeploy by at most PUBLISH_BOUND_SECONDS.
+ * One publish's TimeoutSeconds and its retries (1 s later). After a breach the publish runs beside the Failed
+ * report, never before it; before the switch it delays the report by at most PUBLISH_BOUND_SECONDS.
  */
 export const PUBLISH_TIMEOUT_SECONDS = 5;
 export const PUBLISH_RETRIES = 1;
@@ -150,11 +154,12 @@ export interface BlueGreenDecisionNotification {
   readonly targetVersion: string;
   /**
    * `passed`: every check before the switch passed (CodeDeploy switches); `failed`: one did (no switch);
-   * `rolled-back`: a stop rule broke while holding, the alias points at the old version again; `held`: the hold
-   * lasted holdAndWatch without a breach, the switch is kept; `error`: a step failed (see `error`, `flip`).
+   * `rolled-back`: a stop rule broke while holding, Failed was reported and CodeDeploy rolls the alias back to the
+   * old version; `held`: the hold lasted holdAndWatch without a breach, the switch is kept; `error`: a step
+   * failed (see `error`).
    */
   readonly decision: 'passed' | 'failed' | 'rolled-back' | 'held' | 'error';
-  /** What the machine reports to CodeDeploy after publishing. */
+  /** What the machine reports to CodeDeploy (after a breach, at the same time as it publishes). */
   readonly report: 'Succeeded' | 'Failed';
   /** Sentences a person reads; the first one is the headline. */
   readonly reasons: string[];
@@ -172,8 +177,11 @@ export interface BlueGreenDecisionNotification {
   readonly checks?: number;
   readonly probeRuns?: number;
   readonly heldSeconds?: number;
-  /** rolled-back, error (after the switch): the flip back that landed; null when none did. */
-  readonly flip?: { readonly from: string; readonly to: string; readonly at: string } | null;
+  /**
+   * rolled-back, error (after the switch): who moves the alias back, and to which version. Always CodeDeploy,
+   * on the Failed report: the machine never writes the alias's FunctionVersion.
+   */
+  readonly rollback?: { readonly owner: 'CodeDeploy'; readonly from: string; readonly to: string } | null;
   /** error: what failed (the state, Step Functions' error name and cause). */
   readonly error?: { readonly State?: string; readonly Error: string; readonly Cause: string };
 }

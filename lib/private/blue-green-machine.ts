@@ -7,7 +7,7 @@ import { Aws, Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  DECISION_KIND, FLIP_ATTEMPT_SECONDS, FLIP_RETRIES, FLIP_RETRY_INTERVAL_SECONDS, PUBLISH_RETRIES, PUBLISH_TIMEOUT_SECONDS, WATCH_TIMEOUT_SECONDS,
+  DECISION_KIND, PUBLISH_RETRIES, PUBLISH_TIMEOUT_SECONDS, REPORT_ATTEMPT_SECONDS, REPORT_RETRIES, REPORT_RETRY_INTERVAL_SECONDS, WATCH_TIMEOUT_SECONDS,
 } from './blue-green-config';
 import { NOTIFICATION_SOURCE } from './staged-config';
 
@@ -16,8 +16,8 @@ const SDK_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: 3, inte
 /** Lambda's own transient errors (the function did not run), the ones AWS recommends retrying for lambda:invoke. */
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 const LAMBDA_RETRY: sfn.RetryProps = { errors: LAMBDA_SERVICE_ERRORS, maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 };
-/** The flip's retry: bounded, since the flip's time is part of the worst-case rollback (FLIP_BOUND_SECONDS). */
-const FLIP_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: FLIP_RETRIES, interval: Duration.seconds(FLIP_RETRY_INTERVAL_SECONDS), backoffRate: 2 };
+/** The Failed report's retry after a breach: bounded, since its time is part of the worst-case rollback (REPORT_BOUND_SECONDS). */
+const REPORT_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: REPORT_RETRIES, interval: Duration.seconds(REPORT_RETRY_INTERVAL_SECONDS), backoffRate: 2 };
 /** A publish's retry: one more attempt, 1 s later (PUBLISH_BOUND_SECONDS with its timeout). */
 const PUBLISH_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: PUBLISH_RETRIES, interval: Duration.seconds(1), backoffRate: 2 };
 /** A hook status that has already been reported: a retried report found its first attempt landed. */
@@ -142,47 +142,44 @@ function notify(scope: Construct, id: string, comment: string, expression: strin
  *   metrics (Watch → WatchRoute → WatchWait → Watch) and probe (HoldProbe → JudgeProbe → ProbeRoute → ProbeWait
  *   → HoldProbe); a broken stop rule fails its branch with StopRuleBroken, which stops the other branch.
  *   Held: NotifyHeld? → (NotifyHeld →) ResumeAfterHold → ReportAfterSucceeded → Switched. Broken (or any error
- *   in the hold): FlipBack → NotifyRolledBack? → (NotifyRolledBack →) ResumeAfterFlip → ReportAfterFailed →
- *   RolledBack.
+ *   in the hold): RollBack, a Parallel of ReportAfterFailed (the rollback itself: CodeDeploy owns the alias and
+ *   moves it back on a Failed report) beside ResumeAfterBreach → NotifyRolledBack? → (NotifyRolledBack →), so that
+ *   nothing delays the report; then RolledBack.
  *
- * Every Task state outside the hold catches every error into OnError → FlipBackOnError (AfterAllowTraffic only)
- * → ResumeOnError → NotifyError? → (NotifyError →) ReportFailedOnError → Errored. Inside the hold, a failed task
- * fails its branch and the Parallel's catch flips back (catchers cannot leave a branch).
+ * The machine never writes the alias's FunctionVersion: one owner of the flip back, CodeDeploy's rollback
+ * (docs/aws-behaviour.md CD-9, CFN-2), and no drift for its checks to find.
+ *
+ * Every Task state outside the hold catches every error into ResumeOnError → NotifyError? → (NotifyError →)
+ * ReportFailedOnError → Errored. Inside the hold, a failed task fails its branch and the Parallel's catch goes to
+ * RollBack (catchers cannot leave a branch).
  *
  * Notifications: each `Notify…?` Choice goes to its sns:publish task only when the alias's configuration has a
- * topic; the task, and its catch of every error, go on to the state the Choice goes to without a topic. Each
- * publish comes after the decision's action (the flip, the pause) and before the report to CodeDeploy: a report
- * of Failed fails the deployment, whose safety net stops this execution, and a report of Succeeded before the
- * switch starts the AfterAllowTraffic hook, which waits for this execution to end. None is on the way from a
- * breach to the flip, so the worst-case rollback is unchanged.
+ * topic; the task, and its catch of every error, go on to the state the Choice goes to without a topic. Before
+ * the switch each publish comes before the report to CodeDeploy (a report of Succeeded starts the
+ * AfterAllowTraffic hook, which waits for this execution to end); after a breach it runs beside the report,
+ * never before it, so the worst-case rollback does not include it.
  */
 export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefinitionProps): sfn.IChainable {
   // ---- the error path, shared by every task outside the hold ----
-  const errored = sfn.Fail.jsonata(scope, 'Errored', { error: 'BlueGreenError', cause: '{% $string($error) %}', comment: 'A state failed: flipped back (after the switch), consumers resumed, Failed reported' });
+  const errored = sfn.Fail.jsonata(scope, 'Errored', { error: 'BlueGreenError', cause: '{% $string($error) %}', comment: 'A state failed: consumers resumed, Failed reported (after the switch CodeDeploy rolls the alias back)' });
   const reportFailedOnError = task(scope, 'ReportFailedOnError', {
     comment: 'Report Failed to CodeDeploy after an error', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
     arguments: { ...HOOK, Status: 'Failed' }, output: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'error': $error} %}`,
   }).addRetry(SDK_RETRY);
   reportFailedOnError.addCatch(errored).next(errored);
-  const notifyError = notify(scope, 'NotifyError', 'Publish the error (what failed; after the switch, whether the alias was flipped back)', message(
+  const notifyError = notify(scope, 'NotifyError', 'Publish the error (what failed, and what reporting Failed does to the alias)', message(
     "$phase = 'BeforeAllowTraffic' ? 'before' : 'after'",
     "'decision': 'error', 'report': 'Failed', "
     + "'reasons': $append([$phase = 'BeforeAllowTraffic' ? 'a step before the switch failed: the alias stays on version ' & $target.currentVersion & '; reporting Failed' "
-    + ": ($flip ? 'a step failed after the switch: the alias was flipped back to version ' & $flip.to & '; reporting Failed' "
-    + ": 'a step failed after the switch and the alias was not flipped back: reporting Failed, CodeDeploy rolls it back to version ' & $target.currentVersion), "
+    + ": 'a step failed after the switch: reporting Failed, CodeDeploy rolls the alias back to version ' & $target.currentVersion, "
     + "($exists($error.State) ? $error.State & ': ' : '') & $error.Error & ': ' & $error.Cause], $breach.kind = " + kind('check') + ' ? $breach.reasons : []), '
     + `'measurements': ${measurementsOf('$breach.rules')}, `
-    + "'flip': $phase = 'AfterAllowTraffic' ? $flip, 'error': $error",
+    + "'rollback': $phase = 'AfterAllowTraffic' ? {'owner': 'CodeDeploy', 'from': $target.targetVersion, 'to': $target.currentVersion} : null, 'error': $error",
   ), reportFailedOnError);
-  const resumeOnError = workerTask(scope, 'ResumeOnError', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch').addRetry(SDK_RETRY);
+  const resumeOnError = workerTask(scope, 'ResumeOnError', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch').addRetry(SDK_RETRY);
   resumeOnError.addCatch(notifyError).next(notifyError);
-  const flipBackOnError = flip(scope, 'FlipBackOnError', 'Point the alias back at the old version after an error');
-  flipBackOnError.addCatch(resumeOnError).next(resumeOnError);
-  const onError = sfn.Choice.jsonata(scope, 'OnError', { comment: 'After the switch, flip back first' })
-    .when(sfn.Condition.jsonata("{% $phase = 'AfterAllowTraffic' %}"), flipBackOnError)
-    .otherwise(resumeOnError);
   const catchAll = <T extends sfn.CustomState>(state: T): T => {
-    state.addCatch(onError, { assign: { error: CAUGHT } });
+    state.addCatch(resumeOnError, { assign: { error: CAUGHT } });
     return state;
   };
 
@@ -200,7 +197,6 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
       warmup: null,
       smoke: null,
       breach: null,
-      flip: null,
       error: null,
     },
     outputs: `{% {'kind': ${kind('start')}, 'phase': $states.input.phase, 'deploymentId': $states.input.deploymentId, 'deploymentGroupName': $states.input.deploymentGroupName, 'target': $states.input.target} %}`,
@@ -276,7 +272,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
 
   // The worker waits for READY itself, up to readyTimeoutSeconds; a minute more for the pings and the report.
   const warmup = catchAll(workerTask(scope, 'Warmup', props.workerArn, "{'op': 'warmup', 'target': $target, 'config': $config}",
-    'The warm gate: temporary provisioned concurrency READY on the new version, then warm pings', undefined, undefined,
+    'The warm gate: the new version\'s own provisioned concurrency READY, then warm pings', undefined, undefined,
     '{% $config.warmup.readyTimeoutSeconds + 60 %}').addRetry(LAMBDA_RETRY));
   const warmupPassed = sfn.Choice.jsonata(scope, 'WarmupPassed', { assign: { warmup: '{% $states.input %}' } })
     .when(sfn.Condition.jsonata('{% $states.input.passed %}'), hasSmoke)
@@ -366,7 +362,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
   reportAfterSucceeded.addCatch(switched, { errors: [ALREADY_REPORTED] });
   catchAll(reportAfterSucceeded).next(switched);
-  const resumeAfterHold = catchAll(workerTask(scope, 'ResumeAfterHold', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch')
+  const resumeAfterHold = catchAll(workerTask(scope, 'ResumeAfterHold', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch')
     .addRetry(SDK_RETRY));
   resumeAfterHold.next(reportAfterSucceeded);
   const notifyHeld = notify(scope, 'NotifyHeld', 'Publish that the switch held for the whole hold and is kept, with the last checks\' figures', message("'after'",
@@ -379,32 +375,59 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     '$m := $states.input.last[0]; $p := $states.input.last[1]; $runs := $exists($p.check) ? $p.check : 0;',
   ), resumeAfterHold);
 
-  const rolledBack = sfn.Fail.jsonata(scope, 'RolledBack', { error: STOP_RULE_BROKEN, cause: '{% $string($breach) %}', comment: 'Flipped back, consumers resumed, Failed reported' });
+  // ---- a breach (or an error in the hold): report Failed at once; CodeDeploy rolls the alias back ----
+  const rolledBack = sfn.Fail.jsonata(scope, 'RolledBack', { error: STOP_RULE_BROKEN, cause: '{% $string($breach) %}', comment: 'Failed reported (CodeDeploy rolls the alias back), consumers resumed' });
+  const reported = sfn.Succeed.jsonata(scope, 'ReportedAfterFailed', {
+    outputs: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'breach': $breach, 'rollback': {'owner': 'CodeDeploy', 'from': $target.targetVersion, 'to': $target.currentVersion}} %}`,
+  });
+  const reportNotLanded = sfn.Succeed.jsonata(scope, 'ReportAfterFailedNotLanded', {
+    comment: 'The report did not land: the execution still fails (ReportFailedOnError tries once more), and the safety net reports on its end',
+    outputs: `{% {'kind': ${kind('outcome')}, 'status': 'NotReported', 'error': $states.input} %}`,
+  });
   const reportAfterFailed = task(scope, 'ReportAfterFailed', {
-    comment: 'Report Failed to CodeDeploy, which rolls back (the alias already points at the old version)',
+    comment: 'Report Failed to CodeDeploy: its rollback moves the alias back to the old version (the one owner of the flip)',
     resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
     arguments: { ...HOOK, Status: 'Failed' },
-    output: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'breach': $breach, 'resumed': $frozen, 'target': $target} %}`,
-  }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
-  reportAfterFailed.addCatch(rolledBack, { errors: [ALREADY_REPORTED] });
-  reportAfterFailed.addCatch(errored, { assign: { error: CAUGHT } }).next(rolledBack);
-  const resumeAfterFlip = workerTask(scope, 'ResumeAfterFlip', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen, 'release': $exists($config.warmup) ? {'functionName': $target.functionName, 'version': $target.targetVersion} : null}", 'Resume the consumers paused before the switch')
-    .addRetry(SDK_RETRY);
-  resumeAfterFlip.addCatch(notifyError, { assign: { error: CAUGHT } }).next(reportAfterFailed);
-  // Published once the alias points at the old version again: the flip never waits on a publish.
-  const notifyRolledBack = notify(scope, 'NotifyRolledBack', 'Publish the flip back: the broken stop rules (or the hold\'s error) and the flip', message("'after'",
+    timeoutSeconds: REPORT_ATTEMPT_SECONDS,
+  }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(REPORT_RETRY);
+  // (A JSONata catcher without Output passes the error output on.)
+  reportAfterFailed.addCatch(reported, { errors: [ALREADY_REPORTED] });
+  reportAfterFailed.addCatch(reportNotLanded);
+  reportAfterFailed.next(reported);
+  // Kept off the report's way: the consumers and the notification run beside it.
+  const resumed = sfn.Succeed.jsonata(scope, 'ResumedAfterBreach');
+  const notifyRolledBack = notify(scope, 'NotifyRolledBack', 'Publish the rollback: the broken stop rules (or the hold\'s error), reported Failed for CodeDeploy to roll back', message("'after'",
     "'decision': $broke ? 'rolled-back' : 'error', 'report': 'Failed', 'failedCheck': $broke ? $breach.source, "
-    + "'reasons': $broke ? $append(['flipped ' & $target.alias & ' back from version ' & $flip.from & ' to ' & $flip.to & ' on a broken stop rule (' & $breach.source & ' check ' & $breach.check & ', ' & $breach.elapsedSeconds & ' s into the hold); reporting Failed'], $breach.reasons) "
-    + ": ['a step of the hold failed: flipped ' & $target.alias & ' back from version ' & $flip.from & ' to ' & $flip.to & '; reporting Failed', $breach.error & ': ' & $breach.cause], "
-    + `'measurements': ${measurementsOf('$breach.rules')}, 'check': $breach.check, 'elapsedSeconds': $breach.elapsedSeconds, 'holdSeconds': $breach.holdSeconds, 'flip': $flip, `
+    + "'reasons': $broke ? $append(['a stop rule broke (' & $breach.source & ' check ' & $breach.check & ', ' & $breach.elapsedSeconds & ' s into the hold): reported Failed, CodeDeploy rolls ' & $target.alias & ' back from version ' & $target.targetVersion & ' to ' & $target.currentVersion], $breach.reasons) "
+    + ": ['a step of the hold failed: reported Failed, CodeDeploy rolls ' & $target.alias & ' back from version ' & $target.targetVersion & ' to ' & $target.currentVersion, $breach.error & ': ' & $breach.cause], "
+    + `'measurements': ${measurementsOf('$breach.rules')}, 'check': $breach.check, 'elapsedSeconds': $breach.elapsedSeconds, 'holdSeconds': $breach.holdSeconds, `
+    + "'rollback': {'owner': 'CodeDeploy', 'from': $target.targetVersion, 'to': $target.currentVersion}, "
     + "'error': $not($broke) ? {'State': 'HoldAndWatch', 'Error': $breach.error, 'Cause': $breach.cause}",
     `$broke := $breach.kind = ${kind('check')};`,
-  ), resumeAfterFlip);
-  const flipBack = flip(scope, 'FlipBack', 'Point the alias back at the old version: the breach is over for users once this lands');
-  flipBack.addCatch(resumeOnError, { assign: { error: CAUGHT } }).next(notifyRolledBack);
+  ), resumed);
+  const resumeAfterBreach = task(scope, 'ResumeAfterBreach', {
+    comment: 'Resume the consumers paused before the switch',
+    resource: LAMBDA_INVOKE,
+    arguments: { FunctionName: props.workerArn, Payload: "{% {'op': 'unfreeze', 'mappings': $frozen} %}" },
+    output: '{% $states.result.Payload %}',
+    // A failed resume is the safety net's to redo (it resumes on the deployment's FAILURE); the notification goes on.
+    catch: [{ ErrorEquals: ['States.ALL'], Next: 'NotifyRolledBack?', Output: '{% $states.errorOutput %}' }],
+  }).addRetry(SDK_RETRY);
+  resumeAfterBreach.next(notifyRolledBack);
+  const rollBack = sfn.Parallel.jsonata(scope, 'RollBack', {
+    comment: 'Report Failed (the rollback) and, beside it, resume the consumers and publish',
+    outputs: '{% $states.result %}',
+  });
+  rollBack.branch(reportAfterFailed);
+  rollBack.branch(resumeAfterBreach);
+  const landed = sfn.Choice.jsonata(scope, 'RollBackReported', { comment: 'Did the Failed report land?' })
+    .when(sfn.Condition.jsonata(`{% $states.input[0].kind = ${kind('outcome')} and $states.input[0].status = 'Failed' %}`), rolledBack)
+    .otherwise(reportFailedOnError);
+  rollBack.next(landed);
+  rollBack.addCatch(reportFailedOnError, { assign: { error: CAUGHT } });
 
-  hold.addCatch(flipBack, { errors: [STOP_RULE_BROKEN], assign: { breach: '{% $parse($states.errorOutput.Cause) %}' } });
-  hold.addCatch(flipBack, {
+  hold.addCatch(rollBack, { errors: [STOP_RULE_BROKEN], assign: { breach: '{% $parse($states.errorOutput.Cause) %}' } });
+  hold.addCatch(rollBack, {
     assign: { breach: `{% {'kind': ${kind('error')}, 'error': $states.errorOutput.Error, 'cause': $states.errorOutput.Cause} %}` },
   });
   hold.next(notifyHeld);
@@ -426,24 +449,6 @@ function workerTask(scope: Construct, id: string, workerArn: string, payload: st
     assign,
     timeoutSeconds,
   });
-}
-
-/** UpdateAlias back to the old version, routing cleared; its time is bounded (TimeoutSeconds and FLIP_RETRY). */
-function flip(scope: Construct, id: string, comment: string): sfn.CustomState {
-  return task(scope, id, {
-    comment,
-    resource: sdk('lambda:updateAlias'),
-    arguments: {
-      FunctionName: '{% $target.functionName %}',
-      Name: '{% $target.alias %}',
-      FunctionVersion: '{% $target.currentVersion %}',
-      RoutingConfig: { AdditionalVersionWeights: {} },
-    },
-    output: `{% {'kind': ${kind('flip')}, 'from': $target.targetVersion, 'to': $target.currentVersion, 'at': $now(), 'breach': $breach} %}`,
-    // The flip that landed, for the notifications.
-    assign: { flip: "{% {'from': $target.targetVersion, 'to': $target.currentVersion, 'at': $now()} %}" },
-    timeoutSeconds: FLIP_ATTEMPT_SECONDS,
-  }).addRetry(FLIP_RETRY);
 }
 
 /** The Choice after each check of the hold: continue (wait, then check again), succeed, or fail the branch. */

@@ -39,7 +39,7 @@ const HOOK = { 'DeploymentId.$': '$.deployment.deploymentId', 'LifecycleEventHoo
  * - bake: Bake → Gate (the gate watches the alarms every slice)
  * - recheck: PublishHold → Recheck → HasProbe
  * - probe: HasProbe (the bake is over: probe and check before the next shift)
- * - succeed: PublishSucceeded → Warmed? → (ReleaseWarmup →) ReportSucceeded → Succeeded
+ * - succeed: PublishSucceeded → HandBack (the alias back on the current version alone) → ReportSucceeded → Succeeded
  * - rollback: ResetRouting → PublishRollback → ReportFailed → RolledBack
  *
  * Every Task state catches every error into ResetRoutingOnError → ReportFailedOnError → Errored.
@@ -127,22 +127,22 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   const publishHold = publish('PublishHold');
   publishHold.next(recheck);
 
-  const succeeded = new sfn.Succeed(scope, 'Succeeded', { comment: 'CodeDeploy shifts the rest' });
+  const succeeded = new sfn.Succeed(scope, 'Succeeded', { comment: 'CodeDeploy shifts the alias to the new version' });
   const reportSucceeded = sdkTask(scope, 'ReportSucceeded', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Succeeded' },
-    'Report Succeeded to CodeDeploy, which moves the rest of the traffic');
+    'Report Succeeded to CodeDeploy, which shifts the alias to the new version at once');
   // A retry after a report that did land finds the hook already completed: that is success, not an error.
   reportSucceeded.addCatch(succeeded, { errors: ['CodeDeploy.LifecycleEventAlreadyCompletedException'], resultPath: '$.reportError' });
   onError(reportSucceeded).next(succeeded);
-  // The temporary provisioned concurrency of the warm gate goes before CodeDeploy moves the rest: from then
-  // on the alias's own covers the new version. A failed delete is logged in the execution, not fatal.
-  const releaseWarmup = sdkTask(scope, 'ReleaseWarmup', 'lambda:deleteProvisionedConcurrencyConfig',
-    { 'FunctionName.$': '$.target.functionName', 'Qualifier.$': '$.target.targetVersion' }, 'Delete the warm gate\'s temporary provisioned concurrency on the new version');
-  releaseWarmup.addCatch(reportSucceeded, { resultPath: '$.releaseError' }).next(reportSucceeded);
-  const releaseIfWarmed = new sfn.Choice(scope, 'Warmed?')
-    .when(sfn.Condition.isPresent('$.config.warmup'), releaseWarmup)
-    .otherwise(reportSucceeded);
+  // The hand-back: CodeDeploy's all-at-once shift expects the alias as the deployment found it (its
+  // FunctionVersion the AppSpec's current version, no other version in its routing: docs/aws-behaviour.md
+  // CD-6, CD-7), so the weights the schedule set are cleared right before the report, in the state next to
+  // it. Users are on the current version alone from this call until CodeDeploy's shift (seconds; both
+  // versions keep their provisioned concurrency).
+  const handBack = onError(sdkTask(scope, 'HandBack', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
+    'Clear AdditionalVersionWeights: the alias as CodeDeploy left it, for its all-at-once shift'));
+  handBack.next(reportSucceeded);
   const publishSucceeded = publish('PublishSucceeded');
-  publishSucceeded.next(releaseIfWarmed);
+  publishSucceeded.next(handBack);
 
   const rolledBack = new sfn.Fail(scope, 'RolledBack', { error: 'GateFailed', cause: 'A gate failed maxFailuresPerStep times at one step (or time ran out); the routing was reset and Failed reported. See the gate function\'s log.' });
   const reportFailed = sdkTask(scope, 'ReportFailed', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' }, 'Report Failed to CodeDeploy, which rolls back');

@@ -4,13 +4,13 @@
 // are published: the constructs must be able to require it. It imports nothing.
 
 /**
- * What the warm gate does for one alias before traffic moves to a new version: put a temporary
- * provisioned-concurrency configuration of `concurrency` on the new version, wait at most
- * `readyTimeoutSeconds` for it to be READY, then send `pings` concurrent warm pings (`{"x-warm": true}`).
+ * What the warm gate does for one alias before traffic moves to a new version: wait at most
+ * `readyTimeoutSeconds` for the new version's own provisioned concurrency (at least `concurrency`) to be
+ * READY, then send `pings` concurrent warm pings (`{"x-warm": true}`). It writes no configuration.
  * Plain data only.
  */
 export interface WarmGateConfig {
-  /** Provisioned concurrency put on the new version for the warm-up (an integer ≥ 1). */
+  /** Provisioned concurrency the new version must have (an integer ≥ 1): ProvisionedWarmup's count or floor. */
   readonly concurrency: number;
   /** Concurrent warm pings sent to the new version once it is READY (0 to 100; 0 sends none). */
   readonly pings: number;
