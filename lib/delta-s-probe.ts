@@ -259,6 +259,8 @@ export class DeltaSProbe extends Construct {
       timeout: Duration.seconds(this.timeoutSeconds),
       // CodeDeploy invokes hooks asynchronously; a retry would report a second status for one hook execution.
       retryAttempts: 0,
+      // X-Ray traces each probe run (Lambda samples the first request a second and 5 % of the rest).
+      tracing: lambda.Tracing.ACTIVE,
       description: `cdk-rollout-guardrails ΔS probe: ${this.goldItems.length} gold questions, ${invocations} invocations per run`,
     });
     acknowledgeManagedPolicy(this.function, 'service-role/AWSLambdaBasicExecutionRole',
@@ -278,7 +280,8 @@ export class DeltaSProbe extends Construct {
     }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:PutMetricData supports no resource-level permissions; the statement is conditioned on the probe\'s own namespace (cloudwatch:namespace).',
+      reason: 'cloudwatch:PutMetricData supports no resource-level permissions; the statement is conditioned on the probe\'s own namespace (cloudwatch:namespace). '
+        + 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions either.',
     });
   }
 

@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -324,6 +324,8 @@ export class ShadowIntegration extends Construct {
       // A delivery's replays run at most maxInFlight at a time, each bounded by the shadow timeout.
       timeout: Duration.seconds(Math.min(900, Math.ceil(timeoutMs / 1000) * 3 + 30)),
       reservedConcurrentExecutions: this.dispatcherConcurrency,
+      // X-Ray traces the dispatcher's invocations (Lambda samples the first request a second and 5 % of the rest).
+      tracing: lambda.Tracing.ACTIVE,
       description: `cdk-rollout-guardrails: mirrors sampled ${this.routeKey} requests to the shadow and scores ΔS`,
       environment: {
         [DISPATCHER_ENV.shadowFunction]: shadowTarget.functionArn,
@@ -344,6 +346,10 @@ export class ShadowIntegration extends Construct {
     this.dispatcher.configureAsyncInvoke({ maxEventAge: Duration.minutes(5), retryAttempts: 0 });
     acknowledgeManagedPolicy(this.dispatcher, 'service-role/AWSLambdaBasicExecutionRole',
       'It only lets the dispatcher write its own CloudWatch Logs (and its EMF metrics); its other permissions are invoking the one shadow ARN and dynamodb:PutItem on the results table.');
+    Validations.of(this.dispatcher).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions; the dispatcher\'s other grants are scoped.',
+    });
     iam.Grant.addToPrincipal({ grantee: this.dispatcher, actions: ['lambda:InvokeFunction'], resourceArns: [shadowTarget.functionArn] });
     iam.Grant.addToPrincipal({ grantee: this.dispatcher, actions: ['dynamodb:PutItem'], resourceArns: [this.resultsTable.tableArn] });
     if (this.resultsTable.encryptionKey) this.resultsTable.encryptionKey.grantEncryptDecrypt(this.dispatcher);

@@ -1,4 +1,4 @@
-import { CustomResource, Duration, Lazy, Names, Stack } from 'aws-cdk-lib';
+import { CustomResource, Duration, Lazy, Names, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
@@ -50,6 +50,11 @@ export class ControlVersions extends Construct {
       memorySize: 128,
       timeout: Duration.minutes(1),
       description: 'cdk-rollout-guardrails: reads which version each guarded alias serves before CloudFormation updates it',
+      tracing: lambda.Tracing.ACTIVE,
+    });
+    Validations.of(this.handler).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions; the provider\'s other grant is lambda:GetAlias on each guarded alias.',
     });
     acknowledgeManagedPolicy(this.handler, 'service-role/AWSLambdaBasicExecutionRole',
       'It only lets the provider write its own CloudWatch Logs; its one other permission is lambda:GetAlias on each guarded alias.');
