@@ -48,7 +48,8 @@ export interface IdempotencyTableProps {
   readonly tableName?: string;
   /**
    * A customer managed KMS key to encrypt the created table with; `grant(fn)` then also lets `fn` use the key.
-   * @default - an AWS owned key (no charge, no key policy to manage)
+   * @default - DynamoDB's AWS owned key (no charge, no key policy to manage); not the AWS managed `aws/dynamodb`
+   * key, for the reasons in the class documentation
    * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/EncryptionAtRest.html
    */
   readonly encryptionKey?: kms.IKey;
@@ -99,6 +100,20 @@ export interface IdempotencyTableAttributes {
 /**
  * The DynamoDB table behind the runtime's `makeIdempotent`: partition key `id`, TTL on `expiration`,
  * on-demand billing, point-in-time recovery, encrypted, deletion-protected and retained by default.
+ *
+ * Encryption at rest. DynamoDB encrypts every table; the choice is the key. The created table uses DynamoDB's
+ * AWS owned key unless `encryptionKey` gives a customer managed one. It does not default to the AWS managed key
+ * (`aws/dynamodb`, TableEncryption.AWS_MANAGED): AWS documents the AWS owned key as "no additional charge" and
+ * the AWS managed key as "AWS KMS charges apply". DynamoDB calls KMS for the managed key once per client
+ * connection with active traffic every 5 minutes, so the charge grows with the number of connections, and each
+ * Lambda execution environment holds its own; a new connection also waits for DynamoDB to fetch the key from
+ * KMS, and `makeIdempotent`'s claim sits on the user path exactly when a rollout starts a fleet of new, cold
+ * environments. In exchange the AWS managed key gives only visibility (its key policy can be read, not changed;
+ * its use shows in CloudTrail); it restricts nobody beyond the table's own IAM permissions and cannot be revoked
+ * or shared across accounts. Whoever needs control over the key (revocation, key policy, audit) needs a
+ * customer managed key, which `encryptionKey` takes, and pays KMS for it knowingly.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/EncryptionAtRest.html
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html
  */
 export class IdempotencyTable extends Construct implements IIdempotencyTable {
   /** Uses an existing table, by name or ARN. */

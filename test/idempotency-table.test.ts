@@ -41,6 +41,19 @@ describe('IdempotencyTable', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
+  test('defaults to the AWS owned key, not the AWS managed aws/dynamodb key: no KMS key, no KMS charge, no KMS permission to grant', () => {
+    const s = stack();
+    const idem = new IdempotencyTable(s, 'Idem');
+    idem.grant(fn(s));
+    const template = Template.fromStack(s);
+    const table = template.toJSON().Resources[tableLogicalId(template)];
+    // TableEncryption.AWS_MANAGED would render { SSEEnabled: true } (KMS with aws/dynamodb, no key id).
+    expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: false });
+    expect(idem.table.encryptionKey).toBeUndefined();
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('kms:');
+  });
+
   test('encrypts with a customer managed key when one is given', () => {
     const s = stack();
     const key = new kms.Key(s, 'Key');
