@@ -145,6 +145,8 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
           ...(frozen !== undefined ? { frozen } : {}),
         };
         const name = executionName(deploymentId, phase);
+        // Nothing starts once the hook has reported Failed (the watchdog aborts the signal), whatever the client does with it.
+        signal.throwIfAborted();
         try {
           const execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input: JSON.stringify(input) }), { abortSignal: signal });
           log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: execution started', deploymentId, phase, executionArn: execution.executionArn, target, frozen }));

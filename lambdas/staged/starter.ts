@@ -77,6 +77,8 @@ export function createStarterHandler(deps: StarterDependencies): (event: HookEve
           configKey: stagedConfigKey(info.applicationName, info.deploymentGroupName),
           deadline: started + HOOK_LIMIT_MS - STAGED_REPORT_RESERVE_SECONDS * 1000,
         };
+        // Nothing starts once the hook has reported Failed (the watchdog aborts the signal), whatever the client does with it.
+        signal.throwIfAborted();
         let execution;
         try {
           execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: deploymentId, input: JSON.stringify(input) }), { abortSignal: signal });
