@@ -74,8 +74,16 @@ export interface ShadowDrop {
   readonly at: number;
   readonly rate: number;
   readonly seen: number;
-  /** The size of the record that was too large, in bytes. */
+  /**
+   * The size of the record that was too large, in bytes; for a drop decided on the raw bodies (`body` set), their
+   * length in UTF-16 code units, a lower bound of their UTF-8 size (absent when it was not worth counting).
+   */
   readonly bytes?: number;
+  /**
+   * Set on an `oversize` drop decided before anything was parsed or redacted, from the raw sizes of the bodies:
+   * the request body alone, the response body alone, or both together took the record over the cap.
+   */
+  readonly body?: 'request' | 'response' | 'both';
 }
 
 /** A parsed tap line. */

@@ -39,7 +39,9 @@ export interface ShadowTapOptions {
    */
   readonly redactPaths?: readonly string[];
   /**
-   * Largest line, in bytes. A larger record is dropped and counted, never truncated.
+   * Largest line, in bytes. A larger record is dropped and counted, never truncated. Request and response bodies
+   * whose raw size (as they arrived, before redaction) already exceeds it are dropped before they are parsed or
+   * redacted, so that a large body costs the user path no more than a small one.
    * @default - `GUARDRAILS_SHADOW_MAX_RECORD_BYTES`, else 65,536
    */
   readonly maxRecordBytes?: number;
@@ -60,16 +62,27 @@ export interface ShadowTapOptions {
   readonly log?: (line: string) => void;
 }
 
-/** What the tap counted in this execution environment. */
+/**
+ * What the tap counted in this execution environment. The counts always add up, whatever happened:
+ * `seen = sampled + notSampled`, and `sampled = inFlight + logged + (sum of dropped) + handlerErrors + logErrors`.
+ */
 export interface ShadowTapStats {
   /** Eligible requests (mirrored route and method, not themselves a replay). */
   readonly seen: number;
-  /** Requests sampled: logged plus dropped. */
+  /** Eligible requests sampled. */
   readonly sampled: number;
+  /** Eligible requests not sampled (the hash said no, or the request had no id to hash). */
+  readonly notSampled: number;
+  /** Sampled requests whose handler has not answered yet. */
+  readonly inFlight: number;
   /** Records logged. */
   readonly logged: number;
-  /** Sampled requests dropped, by reason. */
+  /** Sampled requests dropped, by reason (a drop notice is logged in place of the record). */
   readonly dropped: Readonly<Record<ShadowDropReason, number>>;
+  /** Sampled requests whose handler threw or rejected: the error goes to the caller, and nothing is logged. */
+  readonly handlerErrors: number;
+  /** Sampled requests whose record the `log` function failed to write. */
+  readonly logErrors: number;
 }
 
 /** A handler wrapped by {@link shadowTap}: takes and returns what the handler does, plus the tap's counters. */
@@ -112,35 +125,82 @@ export function shadowTap<H extends (event: any, context: any) => any>(handler: 
   let seen = 0;
   let sinceLine = 0;
   let sampled = 0;
+  let notSampled = 0;
+  let inFlight = 0;
   let logged = 0;
+  let handlerErrors = 0;
+  let logErrors = 0;
 
+  // Settles one sampled request into exactly one outcome: logged, dropped (by reason), or a log error.
   const emit = (event: any, kind: ShadowEventKind, id: string, result: unknown, ms: number): void => {
     const at = Date.now();
-    const drop = (reason: ShadowDropReason, bytes?: number): void => {
+    const drop = (reason: ShadowDropReason, bytes?: number, body?: ShadowDrop['body']): void => {
       dropped[reason]++;
-      const notice: ShadowDrop = { _shadow: SHADOW_LINE_MARKER, v: SHADOW_RECORD_VERSION, drop: reason, id, at, rate: config!.rate, seen: sinceLine, ...(bytes !== undefined ? { bytes } : {}) };
-      sinceLine = 0;
-      config!.log(JSON.stringify(notice));
-    };
-    try {
-      const request = sanitiseRequest(event, kind, config!);
-      const response = request && sanitiseResponse(result, kind, ms, config!);
-      if (!request || !response) return drop('unredactable');
-      const record: ShadowRecord = {
-        _shadow: SHADOW_LINE_MARKER, v: SHADOW_RECORD_VERSION, kind, id, at, rate: config!.rate, seen: sinceLine,
-        modelRev: config!.modelRev, indexHash: config!.indexHash, request, response,
+      const notice: ShadowDrop = {
+        _shadow: SHADOW_LINE_MARKER, v: SHADOW_RECORD_VERSION, drop: reason, id, at, rate: config!.rate, seen: sinceLine,
+        ...(bytes !== undefined ? { bytes } : {}), ...(body !== undefined ? { body } : {}),
       };
-      const line = JSON.stringify(record);
-      // UTF-16 length bounds the UTF-8 size from below and 3x from above: measure exactly only near the cap.
-      const bytes = line.length * 3 <= config!.maxBytes ? line.length : Buffer.byteLength(line, 'utf8');
-      if (bytes > config!.maxBytes) return drop('oversize', bytes);
-      sinceLine = 0;
-      logged++;
-      config!.log(line);
+      try {
+        config!.log(JSON.stringify(notice));
+        sinceLine = 0;
+      } catch {
+        // The sample stays counted as dropped; a failing log sink is not the user's problem.
+      }
+    };
+    let response: ResponseParts;
+    try {
+      response = responseParts(result, kind, config!.maxBytes);
     } catch {
       // A response the tap cannot serialise (a BigInt, a cycle) is the tap's problem, never the user's.
-      try { drop('unserialisable'); } catch { /* the log sink itself failed; nothing more to do */ }
+      return drop('unserialisable');
     }
+    // The size cap is checked on the raw bodies before anything is parsed or redacted: a body that alone takes the
+    // record over the cap is dropped for what it is, at a cost that does not grow with its size.
+    const requestChars = typeof event.body === 'string' ? event.body.length : 0;
+    const responseChars = response === OVERSIZE_RESULT ? Infinity : response.raw?.length ?? 0;
+    if (requestChars + responseChars > config!.maxBytes) {
+      const body = requestChars > config!.maxBytes ? 'request' : responseChars > config!.maxBytes ? 'response' : 'both';
+      // UTF-16 code units: a lower bound of the bodies' UTF-8 bytes, known without reading them.
+      return drop('oversize', Number.isFinite(responseChars) ? requestChars + responseChars : undefined, body);
+    }
+    if (response === OVERSIZE_RESULT) return drop('oversize', undefined, 'response');
+    let line: string;
+    try {
+      const request = sanitiseRequest(event, kind, config!);
+      const sanitised = request && sanitiseResponse(response, ms, config!);
+      if (!request || !sanitised) return drop('unredactable');
+      const record: ShadowRecord = {
+        _shadow: SHADOW_LINE_MARKER, v: SHADOW_RECORD_VERSION, kind, id, at, rate: config!.rate, seen: sinceLine,
+        modelRev: config!.modelRev, indexHash: config!.indexHash, request, response: sanitised,
+      };
+      line = JSON.stringify(record);
+    } catch {
+      return drop('unserialisable');
+    }
+    // UTF-16 length bounds the UTF-8 size from below and 3x from above: measure exactly only near the cap.
+    const bytes = line.length * 3 <= config!.maxBytes ? line.length : Buffer.byteLength(line, 'utf8');
+    if (bytes > config!.maxBytes) return drop('oversize', bytes);
+    try {
+      config!.log(line);
+    } catch {
+      logErrors++;
+      return;
+    }
+    sinceLine = 0;
+    logged++;
+  };
+
+  const settle = (event: any, kind: ShadowEventKind, id: string, result: unknown, started: number): void => {
+    inFlight--;
+    try {
+      emit(event, kind, id, result, performance.now() - started);
+    } catch {
+      // emit settles every path itself; this only guards the user against a bug in the tap.
+    }
+  };
+  const failed = (): void => {
+    inFlight--;
+    handlerErrors++;
   };
 
   const tapped = function (this: unknown, event: any, context: any): any {
@@ -149,22 +209,35 @@ export function shadowTap<H extends (event: any, context: any) => any>(handler: 
     if (kind === undefined || !eligible(event, kind, config)) return handler.call(this, event, context);
     seen++;
     sinceLine++;
-    const id: string = event.requestContext.requestId ?? context?.awsRequestId;
-    if (typeof id !== 'string' || sampleHash(id) >= config.threshold) return handler.call(this, event, context);
+    const id: unknown = event.requestContext.requestId ?? context?.awsRequestId;
+    if (typeof id !== 'string' || sampleHash(id) >= config.threshold) {
+      notSampled++;
+      return handler.call(this, event, context);
+    }
     sampled++;
+    inFlight++;
     const started = performance.now();
-    const out = handler.call(this, event, context);
+    let out: any;
+    try {
+      out = handler.call(this, event, context);
+    } catch (error) {
+      failed();
+      throw error;
+    }
     if (out !== null && typeof out === 'object' && typeof out.then === 'function') {
       return out.then((result: unknown) => {
-        emit(event, kind, id, result, performance.now() - started);
+        settle(event, kind, id, result, started);
         return result;
+      }, (error: unknown) => {
+        failed();
+        throw error;
       });
     }
-    emit(event, kind, id, out, performance.now() - started);
+    settle(event, kind, id, out, started);
     return out;
   } as unknown as TappedHandler<H>;
   Object.defineProperty(tapped, 'shadowStats', {
-    value: (): ShadowTapStats => ({ seen, sampled, logged, dropped: { ...dropped } }),
+    value: (): ShadowTapStats => ({ seen, sampled, notSampled, inFlight, logged, dropped: { ...dropped }, handlerErrors, logErrors }),
   });
   return tapped;
 }
@@ -190,11 +263,22 @@ function resourceOf(event: any, kind: ShadowEventKind): string {
 function eligible(event: any, kind: ShadowEventKind, config: TapConfig): boolean {
   const method = methodOf(event, kind);
   if (!config.methods.has(method)) return false;
-  const headers = event.headers;
-  if (headers && (headers[SHADOW_HEADER] !== undefined || headers['X-Shadow'] !== undefined)) return false;
+  if (isReplay(event)) return false;
   if (config.routes === undefined) return true;
   const resource = resourceOf(event, kind);
   return config.routes.some((r) => r.path === resource && (r.method === 'ANY' || r.method === method));
+}
+
+/** Whether the request carries the replay header (`x-shadow`, any case, in `headers` or REST `multiValueHeaders`). */
+function isReplay(event: any): boolean {
+  for (const headers of [event.headers, event.multiValueHeaders]) {
+    if (headers === null || typeof headers !== 'object') continue;
+    if (headers[SHADOW_HEADER] !== undefined) return true; // HTTP APIs lower-case every name: the common case
+    for (const name in headers) {
+      if (name.length === SHADOW_HEADER.length && name.toLowerCase() === SHADOW_HEADER && headers[name] !== undefined) return true;
+    }
+  }
+  return false;
 }
 
 function sanitiseRequest(event: any, kind: ShadowEventKind, config: TapConfig): ShadowRequest | undefined {
@@ -228,26 +312,88 @@ function sanitiseRequest(event: any, kind: ShadowEventKind, config: TapConfig): 
   };
 }
 
-function sanitiseResponse(result: any, kind: ShadowEventKind, ms: number, config: TapConfig): ShadowResponse | undefined {
-  let status: number;
-  let raw: string | null;
-  let base64 = false;
+/** The live answer as API Gateway turns the handler's result into one, before redaction. */
+interface ResponseAsSent {
+  readonly status: number;
+  readonly raw: string | null;
+  readonly base64: boolean;
+}
+type ResponseParts = ResponseAsSent | typeof OVERSIZE_RESULT;
+
+/** A plain result whose JSON is surely over the cap: it is not serialised at all. */
+const OVERSIZE_RESULT = Symbol('oversize result');
+
+/** @throws when the result must be serialised and JSON cannot represent it (a BigInt, a cycle) */
+function responseParts(result: any, kind: ShadowEventKind, maxBytes: number): ResponseParts {
   if (typeof result === 'object' && result !== null && typeof result.statusCode === 'number') {
-    status = result.statusCode;
-    raw = typeof result.body === 'string' ? result.body : null;
-    base64 = result.isBase64Encoded === true;
-  } else if (kind === 'http') {
-    // HTTP API payload v2 turns any other result into a 200 (a string as is, anything else as JSON).
-    status = 200;
-    raw = result === undefined ? null : typeof result === 'string' ? result : JSON.stringify(result);
-  } else {
-    // API Gateway answers a REST proxy result without a statusCode with 502.
-    status = 502;
-    raw = null;
+    return { status: result.statusCode, raw: typeof result.body === 'string' ? result.body : null, base64: result.isBase64Encoded === true };
   }
-  const body = redactBody(raw, base64, config.redact);
+  if (kind === 'http') {
+    // HTTP API payload v2 turns any other result into a 200 (a string as is, anything else as JSON).
+    if (result === undefined) return { status: 200, raw: null, base64: false };
+    if (typeof result === 'string') return { status: 200, raw: result, base64: false };
+    if (jsonSurelyLonger(result, maxBytes)) return OVERSIZE_RESULT;
+    return { status: 200, raw: JSON.stringify(result), base64: false };
+  }
+  // API Gateway answers a REST proxy result without a statusCode with 502.
+  return { status: 502, raw: null, base64: false };
+}
+
+function sanitiseResponse(response: ResponseAsSent, ms: number, config: TapConfig): ShadowResponse | undefined {
+  const body = redactBody(response.raw, response.base64, config.redact);
   if (!body.ok) return undefined;
-  return { status, body: body.body, isBase64Encoded: body.isBase64Encoded, ms: Math.round(ms * 1000) / 1000 };
+  return { status: response.status, body: body.body, isBase64Encoded: body.isBase64Encoded, ms: Math.round(ms * 1000) / 1000 };
+}
+
+class ArrayWalk {
+  public next = 0;
+  constructor(public readonly items: readonly unknown[]) {}
+}
+
+/**
+ * Whether `JSON.stringify(value)` is surely longer than `limit` characters. Counts a lower bound of the JSON's
+ * length (string contents and keys with their quotes, one character per other value, brackets and commas) and
+ * stops as soon as it passes `limit`: every value it visits adds at least one character, so it looks at no more
+ * than about `limit` values however large the result (and a cycle ends it the same way).
+ */
+function jsonSurelyLonger(value: unknown, limit: number): boolean {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    let v = stack.pop();
+    if (v instanceof ArrayWalk) {
+      // Arrays are walked one element at a time, so a long one is not copied onto the stack first.
+      if (v.next >= v.items.length) continue;
+      const item = v.items[v.next++];
+      stack.push(v);
+      v = item;
+    }
+    if (typeof v === 'string') {
+      size += v.length + 2;
+    } else if (v === null || typeof v === 'number' || typeof v === 'boolean') {
+      size += 1;
+    } else if (typeof v === 'object') {
+      size += 2;
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+        // A Date and the like: what toJSON gives is not counted (it is still a lower bound).
+      } else if (Array.isArray(v)) {
+        size += Math.max(0, v.length - 1);
+        if (size > limit) return true;
+        stack.push(new ArrayWalk(v));
+      } else {
+        for (const key in v) {
+          if (!Object.prototype.hasOwnProperty.call(v, key)) continue;
+          const member = (v as Record<string, unknown>)[key];
+          if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+          size += key.length + 3;
+          if (size > limit) return true;
+          stack.push(member);
+        }
+      }
+    }
+    if (size > limit) return true;
+  }
+  return false;
 }
 
 /** Options first, then the environment, then the defaults; undefined when the tap is off. */
