@@ -170,20 +170,24 @@ export class CanaryMetrics {
   }
 
   /**
-   * The `maxErrorRateDelta` gate's metric: canary minus control error rate (0..1) in a minute with at least
-   * `minInvocationsPerMinute` canary invocations, and 0 (cannot judge, so not breaching) in any other minute.
+   * The `maxErrorRateDelta` gate's metric: canary minus control error rate (0..1) in a minute where both the
+   * canary and the control (alias minus canary) served at least `minInvocationsPerMinute` invocations, and 0
+   * (cannot judge, so not breaching) in any other minute. A delta compares two samples: without a control (all
+   * traffic on the new version) it would be the canary's own rate held to the delta's threshold, and the
+   * `maxErrorRate` gate judges that minute alone.
    */
   public gateErrorRateDelta(minInvocationsPerMinute: number, options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
-    // Under the guard the canary has invocations, so its rate needs no guard of its own; the control's keeps one.
-    return this.countExpression(`IF(${enoughSamples(minInvocationsPerMinute, 'ci')}, FILL(ce, 0) / FILL(ci, 0) - (${CONTROL_RATE}), 0)`,
-      `Error rate delta (canary - control), judged at >= ${minInvocationsPerMinute} canary invocations/min`, options);
+    // Under the guard both sides have invocations; the rates keep their own division guards all the same.
+    const enough = `${enoughSamples(minInvocationsPerMinute, 'ci')} AND (FILL(ai, 0) - FILL(ci, 0)) >= ${minInvocationsPerMinute}`;
+    return this.countExpression(`IF(${enough}, FILL(ce, 0) / FILL(ci, 0) - (${CONTROL_RATE}), 0)`,
+      `Error rate delta (canary - control), judged at >= ${minInvocationsPerMinute} invocations/min each`, options);
   }
 
   /**
    * The `maxP95Ratio` gate's metric: canary over control p95 in a minute where both the canary and the control
    * served at least `minInvocationsPerMinute` invocations (a p95 of fewer than 20 samples is the slowest of
-   * them, or next to it: one slow call sets it), and 0 (cannot judge, so not breaching) in any other minute or
-   * without control data. Without `controlVersion` the control's p95 is the alias's, over all its invocations.
+   * them: one slow call sets it), and 0 (cannot judge, so not breaching) in any other minute or without control
+   * data. Without `controlVersion` the control's p95 is the alias's, over all its invocations.
    */
   public gateP95Ratio(minInvocationsPerMinute: number, options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
     const enough = this.props.controlVersion !== undefined

@@ -58,11 +58,12 @@ export interface GateThresholds extends ProbeGateThresholds {
   readonly maxErrorRate?: number;
   /**
    * Fewest invocations of the new version in a minute for the metric gate alarms (`maxErrorRateDelta`,
-   * `maxErrorRate`, `maxP95Ratio`) to judge that minute; the p95 ratio also needs as many of the control. A
+   * `maxErrorRate`, `maxP95Ratio`) to judge that minute; the delta and the p95 ratio, which compare the new
+   * version with the control, also need as many of the control. A
    * minute with fewer reads as 0 in the alarms' metric math: not breaching, because it cannot be judged. See
    * `DEFAULT_MIN_INVOCATIONS_PER_MINUTE` for the arithmetic behind the default. `1` judges every minute with
    * any canary traffic (the behaviour before this guard).
-   * @default 20
+   * @default 100
    */
   readonly minInvocationsPerMinute?: number;
   /**
@@ -88,35 +89,37 @@ export const DEFAULT_GATE_THRESHOLDS: Required<MetricGateThresholds> = {
 
 /**
  * The default of `minInvocationsPerMinute`: the gate alarms judge a minute only when the new version served at
- * least 20 invocations in it (and, for the p95 ratio, the control too).
+ * least 100 invocations in it (and, for the delta and the p95 ratio, the control too).
  *
- * Why 20. With N canary invocations in a minute one error is an error rate of 1/N:
- * - one error is not decisive for `maxErrorRate` (1 %, alarm on > 0.01) only from N = 100 (1/100 = 0.01), and
- *   for `maxErrorRateDelta` (0.05 pp, alarm on > 0.0005) only from N = 2,000 with a clean control
- *   (in general N ≥ 1 / (control rate + 0.0005)). A per-minute gate at 0.05 pp is a statistic of thousands of
- *   invocations a minute; a guard of 2,000 would blind the alarms below 33 canary requests a second (3,333 a
- *   second on the alias at a 1 % step), which is most services, and canary, linear and all-at-once have no
- *   other live metric gate than these alarms.
- * - a p95 of fewer than 20 samples is the slowest sample, or next to it (nearest rank: ceil(0.95 × N) = N for
- *   N < 20): one cold or slow call sets the canary's p95 and trips `maxP95Ratio` alone. At 20 the p95 is the
- *   19th of 20, so one outlier no longer decides it.
- * - at 20 a minute's error rate moves in steps of 5 %, so a release erring on a fifth of its calls shows 4
- *   errors a minute and breaches at once: gross breakage is still caught in the first judged minute.
- * So 20 removes the minutes that are noise by construction (the one request a 1 % step gets at 1 request a
- * second, where one error reads as 100 %) and keeps the alarms a fast tripwire from 20 canary calls a minute;
- * in a judged minute one error still breaches both error gates below 100 (and the delta below 2,000)
- * invocations. Raise it (e.g. to 100, or 2,000) to make a single error in a judged minute not decisive, at the
- * cost of judging only busier minutes; the staged strategy's own gate judges each step over its whole bake
- * window (`noData.minInvocations`), which suits a 0.05 pp threshold better than any one minute.
+ * Why 100. With N canary invocations in a minute, one error is an error rate of 1/N:
+ * - `maxErrorRate` (1 %, alarm on > 0.01): one error breaches in every minute of fewer than 100 invocations,
+ *   and not from 100 on (1/100 = 0.01 is not above 0.01); two errors in 100 do. That is the blue-green hold's
+ *   rule too (`BlueGreenStopRules.minInvocations`, 100: below it one error is noise, not a rate). The hold also
+ *   reads these alarms, so a lower guard here would overrule that rule; with the defaults the two agree.
+ * - `maxP95Ratio`: the p95 of 100 samples is the 95th: it takes 6 slow calls to move it, not one cold start.
+ *   (Below 20 samples the p95 is the single slowest call: nearest rank ceil(0.95 × N) = N for N < 20.) AWS
+ *   calls a p95 alarm's sample low below 10 / (1 − 0.95) = 200 ("Percentile-based alarms and low data
+ *   samples", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
+ * - `maxErrorRateDelta` (0.05 pp, alarm on > 0.0005): one canary error stays decisive below
+ *   1 / (control rate + 0.0005) canary invocations a minute, 2,000 with a clean control. A 0.05 pp difference
+ *   in one minute is a statistic of thousands of calls; a guard of 2,000 would blind every gate below 33
+ *   canary requests a second (3,333 a second on the alias at a 1 % step). So this guard does not make the
+ *   delta quiet at modest traffic; what it does is judge the delta only with a control to compare with (so not
+ *   at 100 %, where the absolute gate judges alone). The staged strategy's own gate judges each step over its
+ *   whole bake window, which suits a 0.05 pp threshold better than any single minute.
+ * The cost: the alarms judge nothing below 100 canary calls a minute (1.7 a second on the new version): a 1 %
+ * step needs 167 requests a second on the alias, 5 % 33, 25 % 6.7, 50 % 3.3, 100 % 1.7. Lower it to judge
+ * quieter minutes (20 still keeps the p95 off a single slow call), accepting that one error in a judged minute
+ * then breaches both error gates.
  *
  * An unjudged minute is 0 in the alarm's metric math, below every threshold, so the alarm goes (or stays) OK.
  * Missing data (no datapoint of any input in the evaluation range: no traffic at all) is treated as not
  * breaching for the same reason: nothing to judge is no reason to roll back. `breaching` would roll back idle
  * services; `ignore` would keep an ALARM from an earlier release across idle minutes into the next deployment
- * (an updated alarm keeps its state); `missing` leaves INSUFFICIENT_DATA, which CodeDeploy does not act on
- * either and which says less on the dashboard.
+ * (PutMetricAlarm leaves an updated alarm's state unchanged); `missing` leaves INSUFFICIENT_DATA, which
+ * CodeDeploy does not act on either and which says less on the dashboard.
  */
-export const DEFAULT_MIN_INVOCATIONS_PER_MINUTE = 20;
+export const DEFAULT_MIN_INVOCATIONS_PER_MINUTE = 100;
 
 /** How many one-minute datapoints must breach before a gate alarm fires. */
 export const GATE_DATAPOINTS_TO_ALARM = 1;
@@ -189,8 +192,8 @@ export interface ReleaseGatesProps {
  * Every alarm comes from one factory: one-minute period, one datapoint to alarm, missing data not breaching
  * (no traffic is not a failure; the ratio and rate expressions already guard their divisions), and an
  * alarm named and described after the gate it enforces. Each alarm's metric math carries the minimum-sample
- * guard: a minute with fewer than `minInvocationsPerMinute` canary invocations (for the p95 ratio, canary or
- * control) reads as 0, so a single error or a single slow call among a handful of requests cannot roll a
+ * guard: a minute with fewer than `minInvocationsPerMinute` canary invocations (for the delta and the p95
+ * ratio, canary or control) reads as 0, so a single error or a single slow call among a handful of requests cannot roll a
  * release back (see `DEFAULT_MIN_INVOCATIONS_PER_MINUTE`).
  */
 export class ReleaseGates extends Construct {
@@ -223,7 +226,7 @@ export class ReleaseGates extends Construct {
     const min = this.minInvocationsPerMinute;
     const m = props.metrics;
     this.errorRateDeltaAlarm = this.gateAlarm('MaxErrorRateDelta', m.gateErrorRateDelta(min), this.thresholds.maxErrorRateDelta,
-      `error rate of the new version minus the control's exceeds ${this.thresholds.maxErrorRateDelta} in a minute with at least ${min} invocations of the new version`);
+      `error rate of the new version minus the control's exceeds ${this.thresholds.maxErrorRateDelta} in a minute with at least ${min} invocations of each`);
     this.p95RatioAlarm = this.gateAlarm('MaxP95Ratio', m.gateP95Ratio(min), this.thresholds.maxP95Ratio,
       `p95 duration of the new version exceeds ${this.thresholds.maxP95Ratio}x the control's in a minute with at least ${min} invocations of each`);
     this.errorRateAlarm = this.gateAlarm('MaxErrorRate', m.gateCanaryErrorRate(min), this.thresholds.maxErrorRate,

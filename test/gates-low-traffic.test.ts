@@ -133,13 +133,13 @@ const ONE_RPS_AT_ONE_PERCENT: Minute[] = [1, 0, 1, 1, 0, 1, 0, 1, 1, 0].map((can
 }));
 
 describe('the gate alarms at low traffic', () => {
-  test('carry the minimum-sample guard in every expression, with the default of 20 canary invocations a minute', () => {
+  test('carry the minimum-sample guard in every expression, with the default of 100 canary invocations a minute', () => {
     const { alarms } = gatesStack();
-    expect(DEFAULT_MIN_INVOCATIONS_PER_MINUTE).toBe(20);
-    expect(alarms.errorRate.expression).toBe('IF(FILL(ci, 0) >= 20, FILL(ce, 0) / FILL(ci, 0), 0)');
-    expect(alarms.errorRateDelta.expression).toMatch(/^IF\(FILL\(ci, 0\) >= 20, /);
-    // The p95 ratio needs as many invocations of the control (alias minus canary) too.
-    expect(alarms.p95Ratio.expression).toBe('IF(FILL(ci, 0) >= 20 AND (FILL(ai, 0) - FILL(ci, 0)) >= 20 AND control > 0, canary / control, 0)');
+    expect(DEFAULT_MIN_INVOCATIONS_PER_MINUTE).toBe(100);
+    expect(alarms.errorRate.expression).toBe('IF(FILL(ci, 0) >= 100, FILL(ce, 0) / FILL(ci, 0), 0)');
+    // The delta and the p95 ratio compare with the control: they need as many of its invocations (alias minus canary) too.
+    expect(alarms.errorRateDelta.expression).toMatch(/^IF\(FILL\(ci, 0\) >= 100 AND \(FILL\(ai, 0\) - FILL\(ci, 0\)\) >= 100, /);
+    expect(alarms.p95Ratio.expression).toBe('IF(FILL(ci, 0) >= 100 AND (FILL(ai, 0) - FILL(ci, 0)) >= 100 AND control > 0, canary / control, 0)');
     for (const alarm of Object.values(alarms)) {
       expect(alarm.props.TreatMissingData).toBe('notBreaching');
       expect(alarm.props.AlarmDescription).toContain('Fewer invocations cannot be judged and do not breach');
@@ -170,44 +170,55 @@ describe('the gate alarms at low traffic', () => {
     for (const alarm of Object.values(alarms)) expect(alarm.breaches({})).toBe(false);
   });
 
-  test('a real breach with enough samples still breaches: 20 requests a second at a 5 % step, 10 % canary errors, p95 twice the control\'s', () => {
+  test('a real breach with enough samples still breaches: 50 requests a second at a 5 % step, 10 % canary errors, p95 twice the control\'s', () => {
     const { alarms } = gatesStack();
-    const minute: Minute = { aliasInvocations: 1200, aliasErrors: 6, canaryInvocations: 60, canaryErrors: 6, canaryP95: 400, controlP95: 200 };
+    const minute: Minute = { aliasInvocations: 3000, aliasErrors: 15, canaryInvocations: 150, canaryErrors: 15, canaryP95: 400, controlP95: 200 };
     expect(alarms.errorRate.value(minute)).toBeCloseTo(0.1, 10);
     expect(alarms.errorRateDelta.value(minute)).toBeCloseTo(0.1, 10);
     expect(alarms.p95Ratio.value(minute)).toBeCloseTo(2, 10);
     expect([alarms.errorRateDelta.breaches(minute), alarms.errorRate.breaches(minute), alarms.p95Ratio.breaches(minute)]).toEqual([true, true, true]);
     // A healthy canary in the same minute breaches nothing.
-    const healthy: Minute = { aliasInvocations: 1200, aliasErrors: 0, canaryInvocations: 60, canaryErrors: 0, canaryP95: 205, controlP95: 200 };
+    const healthy: Minute = { aliasInvocations: 3000, aliasErrors: 0, canaryInvocations: 150, canaryErrors: 0, canaryP95: 205, controlP95: 200 };
     expect([alarms.errorRateDelta.breaches(healthy), alarms.errorRate.breaches(healthy), alarms.p95Ratio.breaches(healthy)]).toEqual([false, false, false]);
   });
 
-  test('judges from exactly the minimum: 19 failing canary calls are not judged, one error in 20 is (5 % is over both error gates)', () => {
+  test('judges from exactly the minimum: 99 failing canary calls are not judged; in 100, one error is not above 1 %, two are', () => {
     const { alarms } = gatesStack();
-    const allFailing: Minute = { aliasInvocations: 1900, aliasErrors: 19, canaryInvocations: 19, canaryErrors: 19 };
+    const allFailing: Minute = { aliasInvocations: 9900, aliasErrors: 99, canaryInvocations: 99, canaryErrors: 99 };
     expect(alarms.errorRate.breaches(allFailing)).toBe(false);
     expect(alarms.errorRateDelta.breaches(allFailing)).toBe(false);
-    const oneIn20: Minute = { aliasInvocations: 2000, aliasErrors: 1, canaryInvocations: 20, canaryErrors: 1 };
-    expect(alarms.errorRate.breaches(oneIn20)).toBe(true);
-    expect(alarms.errorRateDelta.breaches(oneIn20)).toBe(true);
+    const oneIn100: Minute = { aliasInvocations: 10_000, aliasErrors: 1, canaryInvocations: 100, canaryErrors: 1 };
+    expect(alarms.errorRate.value(oneIn100)).toBeCloseTo(0.01, 10);
+    expect(alarms.errorRate.breaches(oneIn100)).toBe(false);
+    expect(alarms.errorRate.breaches({ ...oneIn100, canaryErrors: 2, aliasErrors: 2 })).toBe(true);
+    // The 0.05 pp delta still sees one error in 100 (1 pp): a per-minute delta that small needs 2,000 calls.
+    expect(alarms.errorRateDelta.breaches(oneIn100)).toBe(true);
+    expect(alarms.errorRateDelta.breaches({ aliasInvocations: 100_000, aliasErrors: 1, canaryInvocations: 2000, canaryErrors: 1 })).toBe(false);
+  });
+
+  test('the delta is not judged without a control to compare with: at 100 % the absolute gate judges alone', () => {
+    const { alarms } = gatesStack();
+    const allOnCanary: Minute = { aliasInvocations: 300, aliasErrors: 1, canaryInvocations: 300, canaryErrors: 1 };
+    expect(alarms.errorRateDelta.breaches(allOnCanary)).toBe(false);
+    expect(alarms.errorRate.breaches(allOnCanary)).toBe(false);
+    expect(alarms.errorRate.breaches({ ...allOnCanary, aliasErrors: 30, canaryErrors: 30 })).toBe(true);
   });
 
   test('the p95 ratio is not judged on a control of too few invocations either', () => {
     const { alarms } = gatesStack();
-    // 90 % on the new version at 20 requests a minute: the control served 2, both fast.
-    const lateLinearStep: Minute = { aliasInvocations: 22, canaryInvocations: 20, canaryP95: 300, controlP95: 100 };
+    // 90 % on the new version at 110 requests a minute: the control served 10, all fast.
+    const lateLinearStep: Minute = { aliasInvocations: 110, canaryInvocations: 100, canaryP95: 300, controlP95: 100 };
     expect(alarms.p95Ratio.breaches(lateLinearStep)).toBe(false);
-    expect(alarms.p95Ratio.breaches({ ...lateLinearStep, aliasInvocations: 40 })).toBe(true);
+    expect(alarms.p95Ratio.breaches({ ...lateLinearStep, aliasInvocations: 200 })).toBe(true);
   });
 
-  test('minInvocationsPerMinute: 100 makes one error in a judged minute not decisive for maxErrorRate (1/100 is not above 1 %), still for the 0.05 pp delta', () => {
-    const { alarms, gates } = gatesStack({ minInvocationsPerMinute: 100 });
-    expect(gates.minInvocationsPerMinute).toBe(100);
-    for (const alarm of Object.values(alarms)) expect(alarm.expression).toContain('FILL(ci, 0) >= 100');
-    const oneIn100: Minute = { aliasInvocations: 10_000, aliasErrors: 1, canaryInvocations: 100, canaryErrors: 1 };
-    expect(alarms.errorRate.breaches(oneIn100)).toBe(false);
-    expect(alarms.errorRateDelta.breaches(oneIn100)).toBe(true);
-    expect(alarms.errorRate.breaches({ ...oneIn100, canaryInvocations: 99 })).toBe(false);
+  test('a lower minInvocationsPerMinute judges quieter minutes, where one error is decisive again', () => {
+    const { alarms, gates } = gatesStack({ minInvocationsPerMinute: 20 });
+    expect(gates.minInvocationsPerMinute).toBe(20);
+    for (const alarm of Object.values(alarms)) expect(alarm.expression).toContain('FILL(ci, 0) >= 20');
+    const oneIn20: Minute = { aliasInvocations: 2000, aliasErrors: 1, canaryInvocations: 20, canaryErrors: 1, canaryP95: 900, controlP95: 200 };
+    expect([alarms.errorRate.breaches(oneIn20), alarms.errorRateDelta.breaches(oneIn20), alarms.p95Ratio.breaches(oneIn20)]).toEqual([true, true, true]);
+    expect(alarms.errorRate.breaches({ ...oneIn20, canaryInvocations: 19 })).toBe(false);
   });
 
   test('keeps every alarm within CloudWatch\'s 10 metrics per metric-math alarm', () => {
@@ -245,6 +256,15 @@ describe('minInvocationsPerMinute', () => {
     const metrics = new CanaryMetrics({ functionName: 'answer', aliasName: 'live', canaryVersion: CANARY_VERSION });
     expect(() => new ReleaseGates(stack, 'Gates', { metrics, thresholds: { minInvocationsPerMinute: Token.asNumber({ Ref: 'Min' }) } })).toThrow(
       'gates.minInvocationsPerMinute must be a number known at synth (it is written into the alarms\' metric math), got: <token>');
+  });
+
+  test('CanaryMetrics\' gate metrics refuse a guard that is not a positive integer known at synth', () => {
+    const metrics = new CanaryMetrics({ functionName: 'answer', aliasName: 'live', canaryVersion: CANARY_VERSION });
+    for (const bad of [0, 1.5, Token.asNumber({ Ref: 'Min' })]) {
+      for (const gate of [() => metrics.gateCanaryErrorRate(bad), () => metrics.gateErrorRateDelta(bad), () => metrics.gateP95Ratio(bad)]) {
+        expect(gate).toThrow(/^CanaryMetrics: minInvocationsPerMinute must be an integer of at least 1 known at synth, got: (0|1\.5|<token>)$/);
+      }
+    }
   });
 
   test('1 judges every minute with canary traffic, as the gates did before the guard', () => {

@@ -46,10 +46,10 @@ describe('ReleaseDashboard', () => {
     const widgets = JSON.parse(dashboardBodyParts(stack, dashboard)).widgets;
     const samples = widgets.filter((w: any) => w.properties?.title?.startsWith('Gate samples'));
     expect(samples.map((w: any) => w.properties.title)).toEqual([
-      'Gate samples: invocations a minute (gates judge at ≥ 20)',
+      'Gate samples: invocations a minute (gates judge at ≥ 100)',
       'Gate samples: invocations a minute (gates judge at ≥ 60)',
     ]);
-    for (const [widget, min] of [[samples[0], 20], [samples[1], 60]] as const) {
+    for (const [widget, min] of [[samples[0], 100], [samples[1], 60]] as const) {
       expect(widget.properties.annotations.horizontal).toEqual([expect.objectContaining({ value: min, yAxis: 'left' })]);
       expect(widget.properties.annotations.horizontal[0].label).toContain('below it the gate alarms cannot judge');
       const metrics = JSON.stringify(widget.properties.metrics);

@@ -75,9 +75,9 @@ describe('ReleaseGates', () => {
       return props.Metrics.find((m: any) => m.ReturnData !== false).Expression;
     };
     // Each gate judges only minutes with enough canary invocations (DEFAULT_MIN_INVOCATIONS_PER_MINUTE).
-    expect(expressionOf(gates.errorRateDeltaAlarm)).toBe(`IF(FILL(ci, 0) >= 20, FILL(ce, 0) / FILL(ci, 0) - (${controlExpr}), 0)`);
-    expect(expressionOf(gates.p95RatioAlarm)).toBe('IF(FILL(ci, 0) >= 20 AND control > 0, canary / control, 0)');
-    expect(expressionOf(gates.errorRateAlarm)).toBe('IF(FILL(ci, 0) >= 20, FILL(ce, 0) / FILL(ci, 0), 0)');
+    expect(expressionOf(gates.errorRateDeltaAlarm)).toBe(`IF(FILL(ci, 0) >= 100 AND (FILL(ai, 0) - FILL(ci, 0)) >= 100, FILL(ce, 0) / FILL(ci, 0) - (${controlExpr}), 0)`);
+    expect(expressionOf(gates.p95RatioAlarm)).toBe('IF(FILL(ci, 0) >= 100 AND control > 0, canary / control, 0)');
+    expect(expressionOf(gates.errorRateAlarm)).toBe('IF(FILL(ci, 0) >= 100, FILL(ce, 0) / FILL(ci, 0), 0)');
     t.resourceCountIs('AWS::CloudWatch::Alarm', 3);
   });
 
