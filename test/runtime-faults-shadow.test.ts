@@ -201,3 +201,12 @@ describe('shadowTap\'s counts always add up', () => {
     expect(handler.shadowStats()).toMatchObject({ logged: 1, logErrors: 1 });
   });
 });
+
+describe('shadowTap options of the wrong type are rejected at wrap time', () => {
+  test.each([
+    [{ sampleRate: 1, modelRev: 7 }, 'modelRev: must be a string, got: 7'],
+    [{ sampleRate: 1, indexHash: { h: 1 } }, 'indexHash: must be a string, got: {"h":1}'],
+  ])('%j', (options, message) => {
+    expect(() => shadowTap(async () => 1, options as never)).toThrow(message);
+  });
+});

@@ -426,6 +426,10 @@ function resolveConfig(options: ShadowTapOptions): TapConfig | undefined {
   };
   validate(merged, false);
   if (options.log !== undefined && typeof options.log !== 'function') throw new ShadowConfigError('log', `must be a function, got: ${typeof options.log}`);
+  for (const option of ['modelRev', 'indexHash'] as const) {
+    const value: unknown = options[option];
+    if (value !== undefined && typeof value !== 'string') throw new ShadowConfigError(option, `must be a string, got: ${shownValue(value)}`);
+  }
   const rate = (merged.sampleRate as number | undefined) ?? 0;
   if (rate === 0) return undefined;
   const routes = (merged.routes as string[] | undefined)?.map((r) => parseRoute(r));
@@ -441,6 +445,15 @@ function resolveConfig(options: ShadowTapOptions): TapConfig | undefined {
     indexHash: options.indexHash ?? env.GUARDRAILS_INDEX_HASH ?? null,
     log: options.log ?? ((line: string) => console.log(line)),
   };
+}
+
+/** A value as an error message shows it: JSON where JSON can, else its type. */
+function shownValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value === 'bigint' ? `${value}n` : `a ${typeof value} that JSON cannot show`;
+  }
 }
 
 function jsonEnv(name: string): unknown {
