@@ -33,7 +33,15 @@ export interface BedrockEmbedderOptions {
    * @default 4
    */
   readonly concurrency?: number;
+  /**
+   * How long one InvokeModel call may take, in milliseconds; a slower call is aborted and the embedding fails
+   * with an `EmbeddingError` saying so, rather than holding the probe until its Lambda times out.
+   * @default 10000
+   */
+  readonly timeoutMs?: number;
 }
+
+const COHERE_INPUT_TYPES = ['search_document', 'search_query', 'classification', 'clustering'];
 
 const COHERE_BATCH = 96;
 
@@ -56,6 +64,19 @@ export class BedrockEmbedder implements Embedder {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new RangeError(`BedrockEmbedder concurrency must be an integer ≥ 1, got: ${options.concurrency}`);
     }
+    if (typeof this.modelId !== 'string' || this.modelId.trim() === '') {
+      throw new RangeError(`BedrockEmbedder modelId must be a non-empty string, got: ${JSON.stringify(options.modelId)}`);
+    }
+    if (options.dimensions !== undefined && ![256, 512, 1024].includes(options.dimensions)) {
+      throw new RangeError(`BedrockEmbedder dimensions must be 256, 512 or 1024 (Titan Text Embeddings V2), got: ${JSON.stringify(options.dimensions)}`);
+    }
+    if (options.cohereInputType !== undefined && !COHERE_INPUT_TYPES.includes(options.cohereInputType)) {
+      throw new RangeError(`BedrockEmbedder cohereInputType must be one of ${COHERE_INPUT_TYPES.join(', ')}, got: ${JSON.stringify(options.cohereInputType)}`);
+    }
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
+      throw new RangeError(`BedrockEmbedder timeoutMs must be a whole number of milliseconds ≥ 1, got: ${JSON.stringify(options.timeoutMs)}`);
+    }
   }
 
   /** Embeds the texts, one InvokeModel call per text (Titan) or per batch of 96 (Cohere). */
@@ -65,7 +86,13 @@ export class BedrockEmbedder implements Embedder {
       ? chunk(texts, COHERE_BATCH)
       : texts.map((text) => [text]);
     const results = await mapBounded(batches, this.options.concurrency ?? 4, (batch) => this.invoke(batch));
-    return results.flat();
+    const vectors = results.flat();
+    // Each call checked its own vectors; across calls they must agree too, or no two of them can be compared.
+    const mismatch = vectors.findIndex((v) => v.length !== vectors[0].length);
+    if (mismatch > 0) {
+      throw new EmbeddingError(this.modelId, `embeddings have different lengths: embedding 0 has ${vectors[0].length}, embedding ${mismatch} has ${vectors[mismatch].length}`);
+    }
+    return vectors;
   }
 
   private isCohere(): boolean {
@@ -80,16 +107,29 @@ export class BedrockEmbedder implements Embedder {
     const sdk = loadSdk<typeof import('@aws-sdk/client-bedrock-runtime')>('@aws-sdk/client-bedrock-runtime', 'BedrockEmbedder');
     this.client ??= new sdk.BedrockRuntimeClient({});
     let raw: string;
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const error = new EmbeddingError(this.modelId, `InvokeModel did not answer within ${timeoutMs} ms (timeoutMs)`);
+        reject(error);
+        abort.abort(error);
+      }, timeoutMs);
+    });
     try {
-      const response = await this.client.send(new sdk.InvokeModelCommand({
+      const response = await Promise.race([this.client.send(new sdk.InvokeModelCommand({
         modelId: this.modelId,
         contentType: 'application/json',
         accept: 'application/json',
         body: JSON.stringify(request),
-      }));
+      }), { abortSignal: abort.signal }), timedOut]);
       raw = response.body === undefined ? '' : new TextDecoder().decode(response.body);
     } catch (cause) {
+      if (cause instanceof EmbeddingError) throw cause;
       throw new EmbeddingError(this.modelId, `InvokeModel failed: ${(cause as Error).message}`, { cause });
+    } finally {
+      clearTimeout(timer);
     }
     let body: unknown;
     try {

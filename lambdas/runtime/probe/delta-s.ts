@@ -1,4 +1,5 @@
 import { Embedder, HashedNgramEmbedder } from './embedder';
+import { EmbeddingError } from './errors';
 
 /** Options of {@link deltaS} and {@link deltaSPairs}. */
 export interface DeltaSOptions {
@@ -24,11 +25,15 @@ export function getDefaultEmbedder(): HashedNgramEmbedder {
  * ΔS between two vectors: 1 − their cosine (so length does not matter), clamped to [0, 2] against rounding.
  * Zero vectors stand for "no content": two of them give 0 (nothing differs), one of them against a
  * non-zero vector gives 1 (orthogonal: no shared meaning, neither agreement nor opposition).
+ *
+ * @throws RangeError for vectors of different lengths, empty vectors, or an element that is not a finite number
+ * (NaN or ±Infinity would otherwise pass as "no content" or give NaN)
  */
 export function cosineDistance(a: readonly number[], b: readonly number[]): number {
   if (a.length !== b.length) {
     throw new RangeError(`cannot compare embeddings of different lengths: ${a.length} and ${b.length}`);
   }
+  if (a.length === 0) throw new RangeError('cannot compare empty embeddings (length 0)');
   // One pass, no copies: this runs for every answer of every probe and every request of the demo.
   let dot = 0;
   let normA = 0;
@@ -37,6 +42,13 @@ export function cosineDistance(a: readonly number[], b: readonly number[]): numb
     dot += a[i] * b[i];
     normA += a[i] * a[i];
     normB += b[i] * b[i];
+  }
+  if (!(Number.isFinite(dot) && Number.isFinite(normA) && Number.isFinite(normB))) {
+    // Checked once after the loop, not per element: the common case pays nothing.
+    const bad = firstNonFinite(a) ?? firstNonFinite(b);
+    if (bad) throw new RangeError(`cannot compare embeddings with an element that is not a finite number: ${bad}`);
+    // Every element is finite but a square overflowed: the cosine does not depend on scale, so scale down.
+    return cosineDistance(scaled(a), scaled(b));
   }
   const zeroA = !(normA > 0);
   const zeroB = !(normB > 0);
@@ -78,9 +90,7 @@ export async function deltaSPairs(pairs: ReadonlyArray<readonly [string, string]
   }
   const texts = [...distinct.keys()];
   const vectors = texts.length > 0 ? await embedder.embed(texts) : [];
-  if (vectors.length !== texts.length) {
-    throw new RangeError(`the embedder returned ${vectors.length} vectors for ${texts.length} texts`);
-  }
+  checkVectors(vectors, texts.length, embedder);
   return pairs.map(([a, b]) => {
     if (a === b) return 0;
     const blankA = isBlank(a);
@@ -98,4 +108,62 @@ export function deltaSBand(value: number): DeltaSBand {
 
 function isBlank(text: string): boolean {
   return text.trim().length === 0;
+}
+
+/**
+ * Refuses embedder output ΔS cannot use, naming the problem: not one vector per text, a vector that is not an array
+ * or is empty, vectors of different lengths, an element that is not a finite number. Silently, NaN would score as
+ * "no content" (ΔS 1 or 0) and Infinity as NaN, either of which a gate would misread.
+ */
+function checkVectors(vectors: unknown, count: number, embedder: Embedder): asserts vectors is number[][] {
+  const fail = (problem: string): never => {
+    throw new EmbeddingError(embedderName(embedder), problem);
+  };
+  if (!Array.isArray(vectors)) fail(`the embedder returned ${describe(vectors)}, not an array of vectors`);
+  const list = vectors as unknown[];
+  if (list.length !== count) fail(`the embedder returned ${list.length} vectors for ${count} texts`);
+  let length: number | undefined;
+  list.forEach((vector, i) => {
+    if (!Array.isArray(vector) && !(ArrayBuffer.isView(vector) && !(vector instanceof DataView))) {
+      fail(`vector ${i} is ${describe(vector)}, not an array of numbers`);
+    }
+    const v = vector as ArrayLike<unknown>;
+    if (v.length === 0) fail(`vector ${i} is empty (length 0)`);
+    if (length === undefined) length = v.length;
+    else if (v.length !== length) fail(`vectors have different lengths: vector 0 has ${length}, vector ${i} has ${v.length}`);
+    for (let j = 0; j < v.length; j++) {
+      const x = v[j];
+      if (typeof x !== 'number' || !Number.isFinite(x)) fail(`vector ${i} has ${describe(x)} at element ${j}; ΔS needs finite numbers`);
+    }
+  });
+}
+
+function embedderName(embedder: Embedder): string {
+  const modelId = (embedder as { modelId?: unknown }).modelId;
+  if (typeof modelId === 'string' && modelId !== '') return modelId;
+  const name = (embedder as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : '(custom embedder)';
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value)?.slice(0, 40) ?? typeof value;
+  } catch {
+    return `a ${typeof value}`;
+  }
+}
+
+function firstNonFinite(vector: readonly number[]): string | undefined {
+  for (let i = 0; i < vector.length; i++) {
+    if (typeof vector[i] !== 'number' || !Number.isFinite(vector[i])) return `${describe(vector[i])} at index ${i}`;
+  }
+  return undefined;
+}
+
+function scaled(vector: readonly number[]): number[] {
+  let max = 0;
+  for (const x of vector) max = Math.max(max, Math.abs(x));
+  return max > 0 ? vector.map((x) => x / max) : [...vector];
 }
