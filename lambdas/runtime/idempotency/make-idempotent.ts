@@ -67,7 +67,8 @@ export interface IdempotencyOptions<E> {
    */
   readonly payloadValidation?: boolean | EventSelector<E>;
   /**
-   * How long a completed record counts, in seconds.
+   * How long a completed record counts, in seconds. An in-progress claim is kept at least until its lease ends,
+   * even when this is shorter than the lease (a claim that expired under a running call would let a second call run).
    * @default - the GUARDRAILS_IDEMPOTENCY_TTL_SECONDS environment variable (set by `IdempotencyTable.grant`), else 172800 (48 h)
    */
   readonly expiresAfter?: number;
