@@ -5,8 +5,12 @@
 // real hold engine (lambdas/blue-green/hold-engine.ts): the metric loop on the newest complete minute of
 // simulated user traffic (the worker's own window), the probe loop on real probe runs.
 //
-// Simulated, and only this: the clock (a probe run counts 30 s, a read 1 s, the flip 1 s), the invocation
-// latencies (deterministic per question), and the user traffic (20 requests a second, seeded).
+// Simulated, and only this: the clock (a probe run counts 30 s, a read 1 s, the Failed report 1 s), the invocation
+// latencies (deterministic per question), the user traffic (20 requests a second, seeded), and CodeDeploy's
+// rollback. The machine never writes the alias: a breach reports Failed to CodeDeploy at once, and CodeDeploy's
+// automatic rollback (a new deployment) moves the alias back to the old version. How long that takes AWS does not
+// document; the rehearsal counts the strategy's `rollbackShift` for it, the same assumption the worst-case
+// rollback counts, so the time to traffic off printed here is only as true as that assumption.
 import { createDemoHandler } from '../lambdas/demo-answer';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from '../lambdas/blue-green/hold-engine';
 import { checkInvariants, InvariantDecision } from '../lambdas/blue-green/invariants';
@@ -14,6 +18,7 @@ import { metricWindow } from '../lambdas/blue-green/worker';
 import { Invoker, runProbe } from '../lambdas/probe/engine';
 import { spreadQuestions } from '../lambdas/probe/hook';
 import { GoldItem } from '../lambdas/runtime/probe/gold-set';
+import { REPORT_BOUND_SECONDS } from '../lib/private/blue-green-config';
 import { RolloutStrategy } from '../lib/rollout-strategy';
 import { mulberry32 } from './prng';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
@@ -44,17 +49,19 @@ const CONFIG = BLUE_GREEN_STRATEGY._config();
 /** The release pins the demo's versions carry, declared as invariants. */
 const PINS = { SCHEMA_REV: 'v3', INDEX_HASH: 'idx-42' };
 
-/** Simulated seconds: one probe run (under the 45 s probeBudget), one worker read or judgement, one flip. */
+/** Simulated seconds: one probe run (under the 45 s probeBudget), one worker read or judgement, one Failed report that lands. */
 const PROBE_SECONDS = 30;
 const READ_SECONDS = 1;
-const FLIP_SECONDS = 1;
+const REPORT_SECONDS = 1;
+/** CodeDeploy's rollback, from the Failed report to the alias on the old version: the strategy's assumption. */
+const ROLLBACK_SHIFT_SECONDS = BLUE_GREEN_STRATEGY.rollbackShift.toSeconds();
 const REQUESTS_PER_SECOND = 20;
 
 /** One line of the blue-green timeline. */
 export interface BlueGreenEntry {
   /** Simulated seconds since the BeforeAllowTraffic hook started. */
   readonly at: number;
-  readonly step: 'invariants' | 'smoke' | 'freeze' | 'switch' | 'metrics' | 'probe' | 'flip' | 'resume';
+  readonly step: 'invariants' | 'smoke' | 'freeze' | 'switch' | 'metrics' | 'probe' | 'report' | 'resume' | 'rollback';
   /** Percent of traffic on the new version after this step. */
   readonly weight: number;
   readonly text: string;
@@ -65,12 +72,19 @@ export interface BlueGreenEntry {
 export interface BlueGreenRehearsal {
   readonly kind: 'blue-green';
   readonly scenario: BlueGreenScenario;
-  readonly outcome: 'held' | 'flipped back' | 'failed before the switch';
+  readonly outcome: 'held' | 'rolled back' | 'failed before the switch';
   readonly switchedAt?: number;
-  /** When the breach began (the drift or the errors), when the alias was back on the old version, and the difference. */
+  /** When the breach began (the drift or the errors). */
   readonly breachAt?: number;
-  readonly flippedAt?: number;
-  readonly secondsToFlip?: number;
+  /** When the Failed report landed (CodeDeploy's rollback starts), and how long after the breach began. */
+  readonly reportedAt?: number;
+  readonly secondsToReport?: number;
+  /**
+   * When CodeDeploy's rollback had the alias back on the old version (the report + the assumed `rollbackShift`),
+   * and how long after the breach began: the figure the worst-case rollback bounds.
+   */
+  readonly trafficOffAt?: number;
+  readonly secondsToTrafficOff?: number;
   readonly brokenRules: string[];
   readonly reason: string;
   readonly seconds: number;
@@ -118,7 +132,8 @@ const mmss = (s: number) => `${String(Math.floor(s / 60)).padStart(2, '0')}:${St
 
 /**
  * Rehearses one scenario: BeforeAllowTraffic (invariants, smoke, freeze), the switch, then the two hold loops
- * interleaved in simulated time until both succeed or one breaks a stop rule and the alias is flipped back.
+ * interleaved in simulated time until both succeed or one breaks a stop rule: then the machine reports Failed at
+ * once (the consumers resumed beside it) and CodeDeploy's rollback moves the alias back after `rollbackShift`.
  */
 export async function rehearseBlueGreen(scenario: BlueGreenScenario, options: { gold: readonly GoldItem[]; seed?: number; onEntry?: (entry: BlueGreenEntry) => void }): Promise<BlueGreenRehearsal> {
   const rng = mulberry32(options.seed ?? 11);
@@ -186,14 +201,26 @@ export async function rehearseBlueGreen(scenario: BlueGreenScenario, options: { 
       break;
     }
     if (decision.next === 'rollback') {
-      const flippedAt = at + FLIP_SECONDS;
+      // The machine's RollBack: the Failed report first thing, the resume beside it; the alias is CodeDeploy's to move.
+      const worst = BLUE_GREEN_STRATEGY.worstCaseRollback!.toSeconds();
+      const reportedAt = at + REPORT_SECONDS;
+      const trafficOffAt = reportedAt + ROLLBACK_SHIFT_SECONDS;
       const breachAt = switchedAt + (scenario.driftAfterSeconds ?? scenario.errorsAfterSeconds ?? 0);
-      emit({ at: flippedAt, step: 'flip', weight: 0, text: `UpdateAlias → version 7 (the old one), routing cleared: ${flippedAt - breachAt} s after the breach began (worst case ${BLUE_GREEN_STRATEGY.worstCaseRollback!.toSeconds()} s)` });
-      emit({ at: flippedAt + READ_SECONDS, step: 'resume', weight: 0, text: '1 consumer resumed (jobs); Failed reported: CodeDeploy rolls back, the alias already on version 7' });
+      emit({
+        at: reportedAt, step: 'report', weight: 100,
+        text: `PutLifecycleEventHookExecutionStatus Failed: ${reportedAt - breachAt} s after the breach began (at most ${worst - ROLLBACK_SHIFT_SECONDS} s: `
+          + `detection + the report's ${REPORT_BOUND_SECONDS} s); CodeDeploy starts its rollback, the alias still on version 8`,
+      });
+      emit({ at: at + READ_SECONDS, step: 'resume', weight: 100, text: '1 consumer resumed (jobs), beside the report' });
+      emit({
+        at: trafficOffAt, step: 'rollback', weight: 0,
+        text: `CodeDeploy's rollback points the alias back at version 7 (the old one), rollbackShift ${ROLLBACK_SHIFT_SECONDS} s assumed: `
+          + `traffic off ${trafficOffAt - breachAt} s after the breach began (worst case ${worst} s)`,
+      });
       return result({
-        outcome: 'flipped back', switchedAt, breachAt, flippedAt, secondsToFlip: flippedAt - breachAt,
+        outcome: 'rolled back', switchedAt, breachAt, reportedAt, secondsToReport: reportedAt - breachAt, trafficOffAt, secondsToTrafficOff: trafficOffAt - breachAt,
         brokenRules: decision.rules.filter((r) => r.passed === false).map((r) => r.rule), reason: decision.reasons[0],
-        seconds: flippedAt + READ_SECONDS, metricChecks, probeRuns: probeRuns - 1,
+        seconds: trafficOffAt, metricChecks, probeRuns: probeRuns - 1,
       });
     }
   }
@@ -208,7 +235,7 @@ const bar = (weight: number) => `▕${'█'.repeat(Math.round(weight / 5))}${'�
 export function formatBlueGreenEntry(entry: BlueGreenEntry): string[] {
   const lines = [`  t+${mmss(entry.at)}  ${bar(entry.weight)} ${String(entry.weight).padStart(3)} %  ${entry.step.padEnd(10)} ${entry.text}`];
   const decision = entry.decision as HoldDecision | undefined;
-  // Each rule, measured against its threshold: on the first probe run (what is watched) and on a breach (why it flips).
+  // Each rule, measured against its threshold: on the first probe run (what is watched) and on a breach (why it rolls back).
   if (decision?.kind === 'cdk-rollout-guardrails/blue-green/check' && (decision.next === 'rollback' || (decision.source === 'probe' && decision.check === 1))) {
     for (const rule of decision.rules) {
       const mark = rule.passed === null ? '·' : rule.passed ? '✓' : '✗';
@@ -225,7 +252,7 @@ export function blueGreenRow(r: BlueGreenRehearsal): string[] {
     r.scenario.name,
     r.outcome,
     r.outcome === 'failed before the switch' ? '0 %' : '100 %',
-    r.outcome === 'held' ? 'held → stays at 100 %' : r.outcome === 'flipped back' ? `flipped back in ${r.secondsToFlip} s` : 'before the switch',
+    r.outcome === 'held' ? 'held → stays at 100 %' : r.outcome === 'rolled back' ? `reported in ${r.secondsToReport} s, traffic off in ${r.secondsToTrafficOff} s` : 'before the switch',
     String(r.metricChecks + r.probeRuns),
     String(r.probeRuns + 1),
     mmss(r.seconds),
