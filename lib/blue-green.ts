@@ -4,9 +4,10 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
@@ -14,7 +15,7 @@ import { BlueGreenRolloutStrategy, RolloutStrategy } from './rollout-strategy';
 import { handlerCode } from './private/assets';
 import { BlueGreenAliasConfig } from './private/blue-green-config';
 import { buildBlueGreenDefinition } from './private/blue-green-machine';
-import { grantOnExecutions, machineryFunction } from './private/machinery';
+import { allowLogsToUseKey, failedEvents, grantOnExecutions, machineryFunction, MachineryOptions, stateMachineLogGroup } from './private/machinery';
 import { PropProblems } from './private/validation';
 
 const ID = 'BlueGreenSwitch';
@@ -91,12 +92,20 @@ export interface BlueGreenAttachOptions {
  * rolled back, held, error); after a breach it is published beside the Failed report, never before it.
  */
 export class BlueGreenSwitch extends Construct {
-  /** The stack's BlueGreenSwitch, created on first use. */
-  public static of(scope: IConstruct): BlueGreenSwitch {
+  /**
+   * The stack's BlueGreenSwitch, created on first use with `options`; a later call that passes a different
+   * `logsKey` is refused (one machinery, one key).
+   */
+  public static of(scope: IConstruct, options: MachineryOptions = {}): BlueGreenSwitch {
     const stack = Stack.of(scope);
     const existing = stack.node.tryFindChild(ID);
-    if (existing instanceof BlueGreenSwitch) return existing;
-    return new BlueGreenSwitch(stack, ID);
+    if (existing instanceof BlueGreenSwitch) {
+      if (options.logsKey !== undefined && options.logsKey !== existing.logsKey) {
+        throw new Error(`BlueGreenSwitch of stack '${stack.stackName}' was created with ${existing.logsKey ? `the logsKey '${existing.logsKey.node.path}'` : 'no logsKey'}; '${scope.node.path}' asks for '${options.logsKey.node.path}': every alias of a stack shares one machinery, so give all of them the same logsKey`);
+      }
+      return existing;
+    }
+    return new BlueGreenSwitch(stack, ID, options);
   }
 
   public readonly stateMachine: sfn.StateMachine;
@@ -106,23 +115,40 @@ export class BlueGreenSwitch extends Construct {
   public readonly workerFunction: lambda.Function;
   /** The attached deployment groups' FAILURE and STOP events, to the hook (safety net). */
   public readonly safetyNetRule: events.Rule;
+  /** The machine's executions that end FAILED, TIMED_OUT or ABORTED, to the hook (safety net). */
+  public readonly executionEndRule: events.Rule;
+  /** The key of the machinery's log groups, if any. */
+  public readonly logsKey?: kms.IKey;
+  /** The events the hook could not process after its retries (a DLQ). */
+  public readonly failedEvents: sqs.Queue;
+  /** In ALARM as soon as an event is in `failedEvents`: a clean-up may not have run. */
+  public readonly failedEventsAlarm: cloudwatch.Alarm;
   private readonly configs: Record<string, BlueGreenAliasConfig> = {};
   private readonly attached = new Set<string>();
 
-  private constructor(scope: Construct, id: string) {
+  private constructor(scope: Construct, id: string, options: MachineryOptions) {
     super(scope, id);
     const code = handlerCode('blue-green');
-    const fn = (fid: string, handler: string, description: string, timeout: Duration) => machineryFunction(this, fid, {
-      code, handler, description: `cdk-rollout-guardrails blue-green: ${description}`, timeout,
+    this.logsKey = options.logsKey;
+    if (this.logsKey) allowLogsToUseKey(this.logsKey, this);
+    const lost = failedEvents(this, 'blue-green switch');
+    this.failedEvents = lost.queue;
+    this.failedEventsAlarm = lost.alarm;
+    const fn = (fid: string, handler: string, description: string, timeout: Duration, asynchronous = false) => machineryFunction(this, fid, {
+      code, handler, description: `cdk-rollout-guardrails blue-green: ${description}`, timeout, logsKey: this.logsKey,
+      // CodeDeploy and EventBridge invoke the hook asynchronously: a crashed invocation is retried (it is
+      // idempotent), and one that still fails lands in the queue, whose alarm someone sees.
+      ...(asynchronous ? { async: { retryAttempts: 2, deadLetterQueue: this.failedEvents } } : {}),
     });
     // Up to 15 minutes for the warm gate's wait for READY (RolloutStrategy.blueGreen({ warmup }) keeps it to 14);
     // every other operation is cut off much sooner by its Task state's TimeoutSeconds.
     this.workerFunction = fn('Worker', 'worker', 'invariants, warm gate, freeze and resume, metric checks and probe judgements of the state machine', Duration.minutes(15));
-    // GetMetricData has no resource-level permissions.
-    this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    // GetMetricData has no resource-level permissions; DescribeAlarms shows composite alarms only to a caller
+    // allowed on every alarm (docs/aws-behaviour.md CW-1), so that no watch read fails on its own permissions.
+    this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms'], resources: ['*'] }));
     Validations.of(this.workerFunction).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:GetMetricData supports no resource-level permissions; the worker\'s other calls are scoped to the attached alarms, versions and event source mappings.',
+      reason: 'cloudwatch:GetMetricData supports no resource-level permissions, and DescribeAlarms returns composite alarms only to a caller allowed on *; both are reads. The worker\'s other calls are scoped to the attached versions and event source mappings.',
     });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -135,7 +161,7 @@ export class BlueGreenSwitch extends Construct {
       timeout: Duration.hours(1),
       // Every state's input and output (the decision records), so that a switch can be explained (cdk-nag SF1, SF2).
       logs: {
-        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        destination: stateMachineLogGroup(this, 'Logs', this.logsKey),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,
       },
@@ -148,7 +174,9 @@ export class BlueGreenSwitch extends Construct {
       reason: 'The CloudWatch Logs delivery actions and X-Ray\'s PutTraceSegments support no resource-level permissions.',
     });
 
-    this.hookFunction = fn('Hook', 'hook', 'the BeforeAllowTraffic and AfterAllowTraffic hook that starts the state machine, and the safety net', Duration.seconds(30));
+    // Two minutes: its reads and report are bounded far below that (lambdas/shared/hook-clients.ts), and its
+    // watchdog reports before the timeout whatever AWS does.
+    this.hookFunction = fn('Hook', 'hook', 'the BeforeAllowTraffic and AfterAllowTraffic hook that starts the state machine, and the safety net', Duration.minutes(2), true);
     this.hookFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     this.stateMachine.grantStartExecution(this.hookFunction);
     // The AfterAllowTraffic hook reads the BeforeAllowTraffic execution's output; the safety net stops what still runs.
@@ -163,7 +191,18 @@ export class BlueGreenSwitch extends Construct {
         detail: { state: ['FAILURE', 'STOP'] },
       },
     });
-    this.safetyNetRule.addTarget(new targets.LambdaFunction(this.hookFunction, { retryAttempts: 4 }));
+    this.safetyNetRule.addTarget(new targets.LambdaFunction(this.hookFunction, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
+    // An execution that ends without reporting (States.Runtime and States.DataLimitExceeded escape States.ALL,
+    // and an execution can time out or be stopped: SFN-2, SFN-6) still gets Failed reported and its consumers resumed.
+    this.executionEndRule = new events.Rule(this, 'ExecutionEndRule', {
+      description: 'cdk-rollout-guardrails: a blue-green execution failed, timed out or was aborted; report Failed and resume its consumers',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+    });
+    this.executionEndRule.addTarget(new targets.LambdaFunction(this.hookFunction, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
   }
 
   /**
@@ -262,9 +301,6 @@ export class BlueGreenSwitch extends Construct {
 
     // The worker: the new version's configuration, this alias's alarms.
     this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [version.functionArn] }));
-    if (options.alarms && options.alarms.length > 0) {
-      this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: options.alarms.map((a) => a.alarmArn) }));
-    }
     // The warm gate: reads the new version's own provisioned concurrency and pings it; it writes none.
     if (warmup) {
       this.workerFunction.addToRolePolicy(new iam.PolicyStatement({

@@ -257,8 +257,9 @@ export class DeltaSProbe extends Construct {
       memorySize: props.memorySize ?? 512,
       // The last call may start at the end of the budget and run its invokeTimeout; then the report.
       timeout: Duration.seconds(this.timeoutSeconds),
-      // CodeDeploy invokes hooks asynchronously; a retry would report a second status for one hook execution.
-      retryAttempts: 0,
+      // CodeDeploy invokes hooks asynchronously (CD-3): a crashed run is retried (LAM-5). A retry of a run that had
+      // reported finds the hook already completed, which the hook takes as done (lambdas/shared/hook-kit.ts).
+      retryAttempts: 2,
       // X-Ray traces each probe run (Lambda samples the first request a second and 5 % of the rest).
       tracing: lambda.Tracing.ACTIVE,
       description: `cdk-rollout-guardrails ΔS probe: ${this.goldItems.length} gold questions, ${invocations} invocations per run`,

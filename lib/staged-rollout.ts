@@ -4,9 +4,10 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
@@ -14,7 +15,7 @@ import { ProvisionedWarmup } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, GateThresholds, validateGateThresholds } from './release-gates';
 import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
 import { handlerCode } from './private/assets';
-import { grantOnExecutions, machineryFunction } from './private/machinery';
+import { allowLogsToUseKey, failedEvents, grantOnExecutions, machineryFunction, MachineryOptions, stateMachineLogGroup } from './private/machinery';
 import { buildDefinition } from './private/staged-machine';
 import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, stagedConfigKey } from './private/staged-config';
 import { PropProblems } from './private/validation';
@@ -81,12 +82,20 @@ export interface StagedAttachOptions {
  * `maxFailuresPerStep` times resets the routing and reports Failed; so does any error in any task.
  */
 export class StagedRollout extends Construct {
-  /** The stack's StagedRollout, created on first use. */
-  public static of(scope: IConstruct): StagedRollout {
+  /**
+   * The stack's StagedRollout, created on first use with `options`; a later call that passes a different
+   * `logsKey` is refused (one machinery, one key).
+   */
+  public static of(scope: IConstruct, options: MachineryOptions = {}): StagedRollout {
     const stack = Stack.of(scope);
     const existing = stack.node.tryFindChild(ID);
-    if (existing instanceof StagedRollout) return existing;
-    return new StagedRollout(stack, ID);
+    if (existing instanceof StagedRollout) {
+      if (options.logsKey !== undefined && options.logsKey !== existing.logsKey) {
+        throw new Error(`StagedRollout of stack '${stack.stackName}' was created with ${existing.logsKey ? `the logsKey '${existing.logsKey.node.path}'` : 'no logsKey'}; '${scope.node.path}' asks for '${options.logsKey.node.path}': every alias of a stack shares one machinery, so give all of them the same logsKey`);
+      }
+      return existing;
+    }
+    return new StagedRollout(stack, ID, options);
   }
 
   public readonly stateMachine: sfn.StateMachine;
@@ -97,24 +106,44 @@ export class StagedRollout extends Construct {
   /** Stops the execution and clears leftover weights when a deployment fails or is stopped. */
   public readonly safetyNetFunction: lambda.Function;
   public readonly safetyNetRule: events.Rule;
+  /** The machine's executions that end FAILED, TIMED_OUT or ABORTED, to the safety net. */
+  public readonly executionEndRule: events.Rule;
   private readonly attached = new Set<string>();
   /** Each attached alias's configuration by `stagedConfigKey()`: keys and values may hold string tokens. */
   private readonly configs: Record<string, StagedAliasConfig> = {};
   private readonly putMetricsStatement: iam.PolicyStatement;
   private readonly code: lambda.Code;
+  /** The key of the machinery's log groups, if any. */
+  public readonly logsKey?: kms.IKey;
+  /** The events the safety net and the starter could not process after their retries (a DLQ). */
+  public readonly failedEvents: sqs.Queue;
+  /** In ALARM as soon as an event is in `failedEvents`: a clean-up may not have run. */
+  public readonly failedEventsAlarm: cloudwatch.Alarm;
   private warm?: lambda.Function;
   private warmTimeoutSeconds = 0;
 
-  private constructor(scope: Construct, id: string) {
+  private constructor(scope: Construct, id: string, options: MachineryOptions) {
     super(scope, id);
     const code = handlerCode('staged');
     this.code = code;
-    const fn = (fid: string, handler: string, description: string) => machineryFunction(this, fid, {
-      code, handler, description: `cdk-rollout-guardrails staged rollout: ${description}`, timeout: Duration.seconds(30),
+    this.logsKey = options.logsKey;
+    if (this.logsKey) allowLogsToUseKey(this.logsKey, this);
+    const lost = failedEvents(this, 'staged rollout');
+    this.failedEvents = lost.queue;
+    this.failedEventsAlarm = lost.alarm;
+    const fn = (fid: string, handler: string, description: string, asynchronous = false) => machineryFunction(this, fid, {
+      code, handler, description: `cdk-rollout-guardrails staged rollout: ${description}`, logsKey: this.logsKey,
+      // The hooks' and the safety net's reads and reports are bounded far below two minutes
+      // (lambdas/shared/hook-clients.ts), and their watchdog reports before the timeout whatever AWS does.
+      timeout: asynchronous ? Duration.minutes(2) : Duration.seconds(30),
+      // CodeDeploy and EventBridge invoke these asynchronously: a crashed invocation is retried (each is
+      // idempotent), and one that still fails lands in the queue, whose alarm someone sees.
+      ...(asynchronous ? { async: { retryAttempts: 2, deadLetterQueue: this.failedEvents } } : {}),
     });
     this.gateFunction = fn('Gate', 'gate', 'decides each step from the probe, live metrics and gate alarms');
-    // GetMetricData has no resource-level permissions.
-    this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    // GetMetricData has no resource-level permissions; DescribeAlarms shows composite alarms only to a caller
+    // allowed on every alarm (docs/aws-behaviour.md CW-1), so that no gate read fails on its own permissions.
+    this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms'], resources: ['*'] }));
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(buildDefinition(new Construct(this, 'Definition'), this.gateFunction, () => JSON.stringify(this.configs))),
@@ -122,7 +151,7 @@ export class StagedRollout extends Construct {
       timeout: Duration.hours(1),
       // Every state's input and output, so that a rollout can be explained after the fact (cdk-nag SF1, SF2).
       logs: {
-        destination: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+        destination: stateMachineLogGroup(this, 'Logs', this.logsKey),
         level: sfn.LogLevel.ALL,
         includeExecutionData: true,
       },
@@ -142,18 +171,18 @@ export class StagedRollout extends Construct {
     );
     Validations.of(this.gateFunction).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:GetMetricData supports no resource-level permissions; the gate\'s other read, DescribeAlarms, is scoped to the attached alarms.',
+      reason: 'cloudwatch:GetMetricData supports no resource-level permissions, and DescribeAlarms returns composite alarms only to a caller allowed on *; both are reads. X-Ray\'s trace writes support none either.',
     });
 
-    this.starterFunction = fn('Starter', 'start', 'the BeforeAllowTraffic hook that starts the state machine');
-    // CodeDeploy invokes hooks asynchronously; the execution name makes a retry harmless, but one is enough.
+    this.starterFunction = fn('Starter', 'start', 'the BeforeAllowTraffic hook that starts the state machine', true);
+    // CodeDeploy invokes hooks asynchronously; the execution name makes a retry harmless.
     this.starterFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     this.stateMachine.grantStartExecution(this.starterFunction);
 
-    this.safetyNetFunction = fn('SafetyNet', 'safetyNet', 'clears leftover weights when a deployment fails or stops');
+    this.safetyNetFunction = fn('SafetyNet', 'safetyNet', 'clears leftover weights and reports when a deployment fails or stops, or an execution ends without reporting', true);
     this.safetyNetFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
-    grantOnExecutions(this.safetyNetFunction, this.stateMachine, ['states:StopExecution'],
-      'The executions of the stack\'s own state machine, named after deployments that do not exist at synth; StopExecution only.');
+    grantOnExecutions(this.safetyNetFunction, this.stateMachine, ['states:StopExecution', 'states:DescribeExecution'],
+      'The executions of the stack\'s own state machine, named after deployments that do not exist at synth; StopExecution and DescribeExecution only.');
     this.safetyNetRule = new events.Rule(this, 'SafetyNetRule', {
       description: 'cdk-rollout-guardrails: a staged deployment failed or stopped; clear leftover alias weights',
       eventPattern: {
@@ -162,7 +191,18 @@ export class StagedRollout extends Construct {
         detail: { state: ['FAILURE', 'STOP'] },
       },
     });
-    this.safetyNetRule.addTarget(new targets.LambdaFunction(this.safetyNetFunction, { retryAttempts: 4 }));
+    this.safetyNetRule.addTarget(new targets.LambdaFunction(this.safetyNetFunction, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
+    // An execution that ends without reporting (States.Runtime and States.DataLimitExceeded escape States.ALL,
+    // and an execution can time out or be stopped: SFN-2, SFN-6) still gets its routing reset and Failed reported.
+    this.executionEndRule = new events.Rule(this, 'ExecutionEndRule', {
+      description: 'cdk-rollout-guardrails: a staged rollout execution failed, timed out or was aborted; reset its routing and report Failed',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+    });
+    this.executionEndRule.addTarget(new targets.LambdaFunction(this.safetyNetFunction, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
   }
 
   /**
@@ -196,6 +236,7 @@ export class StagedRollout extends Construct {
     if (!this.warm) {
       this.warm = machineryFunction(this, 'Warm', {
         code: this.code, handler: 'warm', description: 'cdk-rollout-guardrails staged rollout: the warm gate before the first shift', timeout: Duration.seconds(60),
+        logsKey: this.logsKey,
       });
       (this.warm.node.defaultChild as lambda.CfnFunction).timeout = Lazy.number({ produce: () => this.warmTimeoutSeconds });
       this.warm.grantInvoke(this.stateMachine);
@@ -290,14 +331,14 @@ export class StagedRollout extends Construct {
     }));
     this.starterFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetApplicationRevision'], resources: [application.applicationArn] }));
 
-    // The gate: this alias's alarms.
-    if (options.alarms && options.alarms.length > 0) {
-      this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: options.alarms.map((a) => a.alarmArn) }));
-    }
+    // The gate reads this alias's alarms with the stack-wide DescribeAlarms grant (CW-1).
 
     // The safety net: this group's events, its deployments, this alias's routing.
     this.safetyNetRule.addEventPattern({ detail: { application: [application.applicationName], deploymentGroup: [deploymentGroup.deploymentGroupName] } });
-    this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetDeployment'], resources: [deploymentGroup.deploymentGroupArn] }));
+    // It reports Failed for an execution that ended without reporting (a report that already landed is refused, and fine).
+    this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'], resources: [deploymentGroup.deploymentGroupArn],
+    }));
     this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetApplicationRevision'], resources: [application.applicationArn] }));
     this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:UpdateAlias'], resources: aliasArns }));
 

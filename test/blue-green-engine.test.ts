@@ -52,7 +52,7 @@ describe('hold engine: decideHold', () => {
     expect(decision.next).toBe(next);
     const broken = decision.rules.filter((r) => r.passed === false).map((r) => `${r.rule}: ${r.reason}`);
     expect(broken).toEqual(brokenRule === null ? [] : [brokenRule]);
-    if (next === 'rollback') expect(decision.reasons[0]).toMatch(/^stop rule broken 60 s into the hold, flipping back: /);
+    if (next === 'rollback') expect(decision.reasons[0]).toMatch(/^stop rule broken 60 s into the hold, rolling back: /);
   });
 
   test('judges the stop rules from the probe report, not the probe\'s own (stricter) verdict', () => {

@@ -224,7 +224,7 @@ describe('worker: hold and watch', () => {
   test('a gate alarm in ALARM says rollback; a healthy minute says continue', async () => {
     cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'i', Values: [800] }, { Id: 'e', Values: [0] }] });
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'Gates', StateValue: 'ALARM' }] });
-    expect(await worker()(WATCH)).toMatchObject({ next: 'rollback', reasons: ['stop rule broken 60 s into the hold, flipping back: alarm Gates is ALARM'] });
+    expect(await worker()(WATCH)).toMatchObject({ next: 'rollback', reasons: ['stop rule broken 60 s into the hold, rolling back: alarm Gates is ALARM'] });
     cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'Gates', StateValue: 'OK' }] });
     expect(await worker()(WATCH)).toMatchObject({ next: 'continue' });
   });

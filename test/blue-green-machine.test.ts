@@ -914,7 +914,7 @@ describe('BlueGreenSwitch: runs of the definition', () => {
       expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload)).toEqual([{ op: 'unfreeze', mappings: [JOBS] }]);
       const breach = JSON.parse(r.cause!);
       expect(breach).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/check', source: 'metrics', next: 'rollback' });
-      expect(breach.reasons[0]).toMatch(/^stop rule broken \d+ s into the hold, flipping back: 5xx rate of the new version 5 % \(60 of 1200\) > 1 %$/);
+      expect(breach.reasons[0]).toMatch(/^stop rule broken \d+ s into the hold, rolling back: 5xx rate of the new version 5 % \(60 of 1200\) > 1 %$/);
       // RollBack's output is its branches' outputs: the report's outcome, then the resume's branch.
       const outcome = { kind: 'cdk-rollout-guardrails/blue-green/outcome', status: 'Failed', phase: 'AfterAllowTraffic', breach, rollback: { owner: 'CodeDeploy', from: '8', to: '7' } };
       expect(r.outputs.ReportedAfterFailed).toEqual([outcome]);
@@ -1228,7 +1228,7 @@ describe('BlueGreenSwitch: notifications in runs of the definition', () => {
         ...about('AfterAllowTraffic'), decision: 'rolled-back', report: 'Failed', failedCheck: 'metrics',
         reasons: [
           'a stop rule broke (metrics check 45, 264 s into the hold): reported Failed, CodeDeploy rolls live back from version 8 to 7',
-          'stop rule broken 264 s into the hold, flipping back: 5xx rate of the new version 5 % (60 of 1200) > 1 %',
+          'stop rule broken 264 s into the hold, rolling back: 5xx rate of the new version 5 % (60 of 1200) > 1 %',
         ],
         measurements: [
           { rule: 'max5xxRate', measured: 0.05, threshold: 0.01, passed: false },

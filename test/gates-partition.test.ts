@@ -27,8 +27,9 @@ function everything(env: Environment | undefined): Stack {
   const stack = new Stack(testApp(), 'Everything', { env });
   const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GOLD });
   Annotations.of(probe).acknowledgeWarning('cdk-rollout-guardrails:smallGoldSet', 'a two-question gold set is enough to synthesize');
+  const stagedFn = testFunction(stack, 'StagedFn');
   const staged = new GuardedAlias(stack, 'Staged', {
-    function: testFunction(stack, 'StagedFn'), probe, warmup: { provisionedConcurrency: 1 }, strategy: RolloutStrategy.staged(),
+    function: stagedFn, probe, warmup: { provisionedConcurrency: 1 }, strategy: RolloutStrategy.staged(),
   });
   new GuardedAlias(stack, 'BlueGreen', {
     function: testFunction(stack, 'BlueGreenFn'), probe, strategy: RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(10) }),
@@ -38,7 +39,7 @@ function everything(env: Environment | undefined): Stack {
   new ShadowIntegration(stack, 'Mirror', {
     api, method: 'GET', path: '/answer', live: staged, shadow: testFunction(stack, 'Shadow'), sampleRate: 0.1, maxMirrorRps: 5,
   });
-  new IdempotencyTable(stack, 'Idempotency').grant(staged.fn);
+  new IdempotencyTable(stack, 'Idempotency').grant(stagedFn);
   new ReleaseDashboard(stack, 'Dashboard');
   return stack;
 }

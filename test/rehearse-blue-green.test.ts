@@ -33,7 +33,7 @@ describe('npm run rehearse: blue-green', () => {
     expect(result.secondsToReport!).toBeLessThanOrEqual(worst - shift);
     expect(result.secondsToTrafficOff).toBe(result.secondsToReport! + shift);
     expect(result.secondsToTrafficOff!).toBeLessThanOrEqual(worst);
-    expect(result.reason).toMatch(/^stop rule broken 391 s into the hold, flipping back: ΔS p95 drift \(new 0\.4011 − old 0\) 0\.4011 > 0\.15; median coverage of the new version 0\.5 < 0\.6$/);
+    expect(result.reason).toMatch(/^stop rule broken 391 s into the hold, rolling back: ΔS p95 drift \(new 0\.4011 − old 0\) 0\.4011 > 0\.15; median coverage of the new version 0\.5 < 0\.6$/);
     // Before the drift every probe run held; the smoke passed (the drift came after the switch).
     const probes = result.timeline.filter((e) => e.step === 'probe');
     expect(probes.slice(0, -1).every((e) => e.text.includes('→ CONTINUE'))).toBe(true);

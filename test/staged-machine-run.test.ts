@@ -54,6 +54,7 @@ function build(): { states: Record<string, Json>; startAt: string } {
   const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
   const text = (p: Json): string => {
     if (typeof p === 'string') return p;
+    if (p.Ref === 'AWS::Partition') return 'aws';
     if (p.Ref) return named(p.Ref);
     const [logicalId] = p['Fn::GetAtt'];
     return logicalId.startsWith('StagedRolloutGate') ? 'GATE_FUNCTION' : `arn:${logicalId}`;

@@ -22,7 +22,7 @@ function staged(stack: Stack, id: string, config: codedeploy.ILambdaDeploymentCo
 function definition(template: Template): { StartAt: string; States: Record<string, any> } {
   const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
   const parts = machine.Properties.DefinitionString['Fn::Join'][1] as any[];
-  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : p.Ref ? `REF(${p.Ref})` : 'TOKEN')).join(''));
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : p.Ref === 'AWS::Partition' ? 'aws' : p.Ref ? `REF(${p.Ref})` : 'TOKEN')).join(''));
 }
 
 describe('StagedRollout', () => {
@@ -38,7 +38,9 @@ describe('StagedRollout', () => {
 
   test('builds one state machine, gate, starter and safety net per stack however many aliases are attached', () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    template.resourceCountIs('AWS::Events::Rule', 1);
+    // The deployments' FAILURE/STOP, and the executions that end without success.
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
     // An attached alias adds no resource of its own (its configuration is in the definition).
     template.resourceCountIs('AWS::SSM::Parameter', 0);
     const stagedFunctions = Object.values(template.findResources('AWS::Lambda::Function'))
@@ -171,22 +173,22 @@ describe('StagedRollout', () => {
     });
   });
 
-  test('lets the gate read only the attached alarms, and the safety net only stop executions and clear the attached aliases', () => {
+  test('lets the gate read every alarm (composite alarms need *: CW-1) and metrics, and the safety net only stop and read executions, report, and clear the attached aliases', () => {
     const policyOf = (fn: lambda.Function) => {
       const role = stack.getLogicalId(fn.role!.node.defaultChild as any);
       return (Object.values(template.findResources('AWS::IAM::Policy')).find((p: any) => p.Properties.Roles[0].Ref === role) as any).Properties.PolicyDocument.Statement;
     };
     expect(policyOf(rollout.gateFunction)).toEqual([
-      { Action: 'cloudwatch:GetMetricData', Effect: 'Allow', Resource: '*' },
-      { Action: 'cloudwatch:DescribeAlarms', Effect: 'Allow', Resource: { 'Fn::GetAtt': [stack.getLogicalId(a.alarm.node.defaultChild as any), 'Arn'] } },
+      { Action: ['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
     ]);
-    const net = policyOf(rollout.safetyNetFunction);
+    const net = policyOf(rollout.safetyNetFunction).filter((st: any) => ![st.Action].flat().some((x: string) => x.startsWith('xray:') || x.startsWith('sqs:')));
     expect(net[0]).toEqual({
-      Action: 'states:StopExecution', Effect: 'Allow',
+      Action: ['states:DescribeExecution', 'states:StopExecution'], Effect: 'Allow',
       Resource: { 'Fn::Join': ['', ['arn:aws:states:eu-west-1:123456789012:execution:', { 'Fn::GetAtt': [stack.getLogicalId(rollout.stateMachine.node.defaultChild as any), 'Name'] }, ':*']] },
     });
     expect([...new Set(net.flatMap((s: any) => [s.Action].flat()))].sort()).toEqual([
-      'codedeploy:GetApplicationRevision', 'codedeploy:GetDeployment', 'lambda:GetAlias', 'lambda:UpdateAlias', 'states:StopExecution',
+      'codedeploy:GetApplicationRevision', 'codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus', 'lambda:GetAlias', 'lambda:UpdateAlias',
+      'states:DescribeExecution', 'states:StopExecution',
     ]);
     const aliasStatement = net.find((s: any) => [s.Action].flat().includes('lambda:UpdateAlias'));
     expect(aliasStatement.Resource).toHaveLength(4);
@@ -194,6 +196,40 @@ describe('StagedRollout', () => {
     expect(starter).toEqual(expect.arrayContaining(['states:StartExecution', 'codedeploy:GetDeployment', 'codedeploy:GetApplicationRevision']));
     expect(starter.filter((action: string) => action.startsWith('ssm:'))).toEqual([]);
     expect(starter).not.toContain('lambda:UpdateAlias');
+  });
+
+  test('listens for its executions that end FAILED, TIMED_OUT or ABORTED, with a dead-letter queue on both rules', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        'detail': { stateMachineArn: [{ Ref: stack.getLogicalId(rollout.stateMachine.node.defaultChild as any) }], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      Targets: [Match.objectLike({
+        Arn: { 'Fn::GetAtt': [stack.getLogicalId(rollout.safetyNetFunction.node.defaultChild as any), 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [stack.getLogicalId(rollout.failedEvents.node.defaultChild as any), 'Arn'] } },
+        RetryPolicy: { MaximumRetryAttempts: 4 },
+      })],
+    });
+    // The asynchronously invoked functions retry twice, then the same queue; its first message is an alarm.
+    for (const fn of [rollout.safetyNetFunction, rollout.starterFunction]) {
+      const props = template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as any)].Properties;
+      expect(props.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [stack.getLogicalId(rollout.failedEvents.node.defaultChild as any), 'Arn'] } });
+      expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+    expect(template.toJSON().Resources[stack.getLogicalId(rollout.failedEventsAlarm.node.defaultChild as any)].Properties).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible', Namespace: 'AWS/SQS', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  test('names the state machine\'s log group under /aws/vendedlogs/states/, unique per stack (SFN-9)', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup')).map((g: any) => g.Properties);
+    const machineGroup = groups.find((g: any) => JSON.stringify(g.LogGroupName ?? '').includes('vendedlogs'));
+    expect(machineGroup.LogGroupName).toEqual({ 'Fn::Join': ['', ['/aws/vendedlogs/states/', { Ref: 'AWS::StackName' }, expect.stringMatching(/^-TestStackStagedRollout/)]] });
+    expect(machineGroup.RetentionInDays).toBe(365);
+    // Every function of the machinery has a log group of its own, kept as long.
+    expect(groups.filter((g: any) => g.LogGroupName === undefined).every((g: any) => g.RetentionInDays === 365)).toBe(true);
   });
 
   test('listens for the attached groups\' FAILURE and STOP events', () => {

@@ -169,7 +169,7 @@ export function decideHold(input: HoldInput): HoldDecision {
   };
   const broken = checks.filter((c) => c.passed === false);
   if (broken.length > 0) {
-    return { ...base, next: 'rollback', reasons: [`stop rule broken ${elapsedSeconds} s into the hold, flipping back: ${broken.map((c) => c.reason).join('; ')}`] };
+    return { ...base, next: 'rollback', reasons: [`stop rule broken ${elapsedSeconds} s into the hold, rolling back: ${broken.map((c) => c.reason).join('; ')}`] };
   }
   const notJudged = checks.filter((c) => c.passed === null).map((c) => c.reason);
   if (input.now >= input.holdEndsAt) {

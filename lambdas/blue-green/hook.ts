@@ -10,12 +10,18 @@ import { GetAliasCommand, LambdaClient, UpdateEventSourceMappingCommand } from '
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { BlueGreenExecutionInput, BlueGreenPhase, executionName } from '../../lib/private/blue-green-config';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
-import { HookContext, runHook, SkipKind } from '../shared/hook-kit';
+import { HookContext, reportStatus, runHook, SkipKind } from '../shared/hook-kit';
 
 /** The event CodeDeploy sends a lifecycle hook. */
 export interface HookEvent {
   readonly DeploymentId: string;
   readonly LifecycleEventHookExecutionId: string;
+}
+
+/** The part of Step Functions' "Execution Status Change" event the safety net reads. */
+export interface ExecutionEndEvent {
+  readonly source: 'aws.states';
+  readonly detail: { readonly executionArn: string; readonly status: string; readonly input?: string | null };
 }
 
 /** The part of CodeDeploy's "Deployment State-change Notification" the safety net reads. */
@@ -71,13 +77,18 @@ export function phaseOf(aliasVersion: string | undefined, targetVersion: string)
   return aliasVersion === targetVersion ? 'AfterAllowTraffic' : 'BeforeAllowTraffic';
 }
 
+function isExecutionEnd(event: unknown): event is ExecutionEndEvent {
+  const e = event as ExecutionEndEvent;
+  return e?.source === 'aws.states' && typeof e.detail?.executionArn === 'string';
+}
+
 function isStateChange(event: unknown): event is DeploymentStateEvent {
   const detail = (event as DeploymentStateEvent)?.detail;
   return typeof detail === 'object' && detail !== null && typeof detail.deploymentId === 'string' && typeof detail.state === 'string';
 }
 
 /** Builds the handler of both the hook and the safety net. */
-export function createHookHandler(deps: HookDependencies): (event: HookEvent | DeploymentStateEvent, context?: HookContext) => Promise<HookResult | SafetyNetResult> {
+export function createHookHandler(deps: HookDependencies): (event: HookEvent | DeploymentStateEvent | ExecutionEndEvent, context?: HookContext) => Promise<HookResult | SafetyNetResult> {
   const now = deps.now ?? Date.now;
   const log = deps.log ?? ((line: string) => console.log(line));
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -184,7 +195,29 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     return { stopped, resumed: frozen };
   }
 
+  /**
+   * An execution that ended FAILED, TIMED_OUT or ABORTED (it may not have reported: SFN-2, SFN-6): report Failed
+   * for its hook (a status reported already is fine) and resume what an AfterAllowTraffic execution's input
+   * says was paused. The machine never moved the alias, so there is nothing to put back: CodeDeploy's rollback
+   * does that on the Failed report.
+   */
+  async function onExecutionEnd(event: ExecutionEndEvent): Promise<SafetyNetResult & { reported: string }> {
+    let text = event.detail.input;
+    if (typeof text !== 'string') text = (await deps.sfn.send(new DescribeExecutionCommand({ executionArn: event.detail.executionArn }))).input ?? '';
+    const input = JSON.parse(text) as BlueGreenExecutionInput;
+    if (typeof input?.deploymentId !== 'string' || typeof input.lifecycleEventHookExecutionId !== 'string') {
+      throw new Error(`execution ${event.detail.executionArn} has no blue-green input (deploymentId, lifecycleEventHookExecutionId): ${text.slice(0, 200)}`);
+    }
+    const reported = await reportStatus(deps.codedeploy, { DeploymentId: input.deploymentId, LifecycleEventHookExecutionId: input.lifecycleEventHookExecutionId }, 'Failed',
+      { hook: 'blue-green safety net', log, bounds: deps.bounds });
+    const frozen = input.frozen ?? [];
+    for (const uuid of frozen) await deps.lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deploymentId, phase: input.phase, reported, resumed: frozen }));
+    return { stopped: [], resumed: frozen, reported };
+  }
+
   return async (event, context) => {
+    if (isExecutionEnd(event)) return onExecutionEnd(event);
     if (isStateChange(event)) return onStateChange(event);
     const hook = event as HookEvent;
     if (typeof hook?.DeploymentId !== 'string' || typeof hook.LifecycleEventHookExecutionId !== 'string') {

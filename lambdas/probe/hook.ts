@@ -10,7 +10,7 @@ import { LambdaAppSpecTarget } from './appspec';
 import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, warmupForAlias } from '../../lib/private/probe-config';
 import { WarmGateConfig } from '../../lib/private/warmup-config';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
-import { hookPhase, prewarm, PrewarmResult, releaseWarmup } from '../warmup/warm-gate';
+import { hookPhase, prewarm, PrewarmResult } from '../warmup/warm-gate';
 import { functionNameOf } from '../shared/lambda-metrics';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { appSpecOf as readAppSpec, hookClock, readWithinBudget, reportStatus, SkipKind, skipLine } from '../shared/hook-kit';
@@ -76,8 +76,8 @@ export interface HookDependencies {
 export type WarmGateReport =
   /** BeforeAllowTraffic: the gate's configuration and what `prewarm` found. */
   | ({ readonly phase: 'before' } & WarmGateConfig & PrewarmResult)
-  /** AfterAllowTraffic: whether the temporary configuration was deleted, and why not if that failed. */
-  | { readonly phase: 'after'; readonly released: boolean; readonly releaseError?: string };
+  /** AfterAllowTraffic: nothing to do (the version's own configuration stays with it). */
+  | { readonly phase: 'after' };
 
 /** The embedder a configuration names: undefined (ΔS's shared HashedNgramEmbedder) or a BedrockEmbedder. */
 export function embedderFor(config: ProbeConfig): Embedder | undefined {
@@ -105,9 +105,9 @@ export interface HookResult {
  * `PutLifecycleEventHookExecutionStatus`.
  *
  * For an alias with a warm gate (PROBE_WARMUP_ENV names it), the hook first asks the alias which phase
- * this is (`hookPhase`): before traffic moves it runs `prewarm` on the new version and, if that fails, reports
- * Failed with the gate's reasons without probing; once traffic has moved it deletes the gate's temporary
- * configuration (`releaseWarmup`; a failure is logged, not fatal). Then it probes as usual, its budget counted
+ * this is (`hookPhase`): before traffic moves it runs `prewarm` on the new version (its own provisioned
+ * concurrency READY, then warm pings) and, if that fails, reports Failed with the gate's reasons without
+ * probing; once traffic has moved there is nothing to warm. Then it probes as usual, its budget counted
  * from the end of the warm gate. An alias without a warm gate costs no extra call.
  *
  * It first screens the deployment (`screenDeployment`): a rollback, or an AppSpec that does not change the
@@ -235,10 +235,10 @@ async function probe(
 }
 
 /**
- * The warm gate of one hook invocation: the alias tells the phase; before traffic moves, `prewarm` the new
- * version; after, delete its temporary configuration (a failure to delete is logged and reported, never
- * fatal: the alias's own provisioned concurrency serves users either way, and the version goes when it is
- * superseded). One JSON line `cdk-rollout-guardrails/warm-gate` in the log either way.
+ * The warm gate of one hook invocation: the alias tells the phase; before traffic moves, `prewarm` checks the
+ * new version's own provisioned concurrency (READY, enough) and pings it; after, there is nothing to do (the
+ * configuration lives on the version, which keeps it: nothing is put or deleted during a deployment). One
+ * JSON line `cdk-rollout-guardrails/warm-gate` in the log either way.
  */
 async function warmGateStep(
   deps: HookDependencies,
@@ -267,11 +267,7 @@ async function warmGateStep(
     });
     result = { phase, ...warmup, ...warm };
   } else {
-    try {
-      result = { phase, released: (await releaseWarmup(gateDeps, { functionName: target.functionName, version: target.targetVersion })).deleted };
-    } catch (error) {
-      result = { phase, released: false, releaseError: (error as Error)?.message ?? String(error) };
-    }
+    result = { phase };
   }
   log(JSON.stringify({ report: 'cdk-rollout-guardrails/warm-gate', ...where, ...result }));
   return result;

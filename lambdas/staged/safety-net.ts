@@ -1,19 +1,39 @@
-// The safety net: on a staged deployment group's FAILURE or STOP, stop the deployment's execution (so it
-// cannot set a weight again) and clear any AdditionalVersionWeights left on the alias. Whatever stopped the
-// deployment (an alarm, a person, the hook's hour running out), no traffic stays on the new version.
+// The safety net of the staged rollouts, on two kinds of event:
+// - a staged deployment group's FAILURE or STOP (CodeDeploy's state-change notification): stop the
+//   deployment's execution (so it cannot set a weight again) and clear the weights it left on the alias;
+// - an execution of the machine that ended FAILED, TIMED_OUT or ABORTED (Step Functions' status change): an
+//   execution can end without having reported (States.Runtime and States.DataLimitExceeded escape the machine's
+//   catchers, and an execution can time out or be stopped: docs/aws-behaviour.md SFN-2, SFN-6), so clear the
+//   weights and report Failed; a status that was reported already is fine.
+// Whatever ended the rollout, no traffic stays on the new version and no hook waits out CodeDeploy's hour.
+// Only weights on the deployment's own target version are cleared: an event that arrives late (EventBridge
+// delivers at least once, and late: EB-4) must not undo the next deployment's routing.
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
-import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { parseLambdaAppSpec } from '../probe/appspec';
-import { appSpecOf } from '../probe/hook';
+import { appSpecOf, reportStatus } from '../shared/hook-kit';
+import { StagedStartInput } from '../../lib/private/staged-config';
 
 /** The part of CodeDeploy's "Deployment State-change Notification" the net reads. */
 export interface DeploymentStateEvent {
+  readonly source?: 'aws.codedeploy';
   readonly detail: {
     readonly deploymentId: string;
     readonly state: string;
     readonly application?: string;
     readonly deploymentGroup?: string;
+  };
+}
+
+/** The part of Step Functions' "Execution Status Change" event the net reads. */
+export interface ExecutionEndEvent {
+  readonly source: 'aws.states';
+  readonly detail: {
+    readonly executionArn: string;
+    readonly status: string;
+    /** The execution's input as JSON text (absent when too large for the event: then read with DescribeExecution). */
+    readonly input?: string | null;
   };
 }
 
@@ -28,8 +48,10 @@ export interface SafetyNetDependencies {
 
 export interface SafetyNetResult {
   readonly stopped: boolean;
-  /** The weights found on the alias and cleared; empty when there were none. */
+  /** The weights found on the alias and cleared; empty when there were none of this deployment's. */
   readonly cleared: Record<string, number>;
+  /** For an execution's end: what the Failed report did. */
+  readonly reported?: 'reported' | 'already-reported';
 }
 
 /** The ARN of the execution the starter named after a deployment. */
@@ -37,12 +59,44 @@ export function executionArnOf(stateMachineArn: string, deploymentId: string): s
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${deploymentId}`;
 }
 
-/** Builds the safety net's handler. It throws on a failed AWS call, so that EventBridge's retries apply. */
-export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: DeploymentStateEvent) => Promise<SafetyNetResult> {
+function isExecutionEnd(event: unknown): event is ExecutionEndEvent {
+  const e = event as ExecutionEndEvent;
+  return e?.source === 'aws.states' && typeof e.detail?.executionArn === 'string';
+}
+
+/** Builds the safety net's handler. It throws on a failed AWS call, so that Lambda's and EventBridge's retries apply. */
+export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: DeploymentStateEvent | ExecutionEndEvent) => Promise<SafetyNetResult> {
   const log = deps.log ?? ((line: string) => console.log(line));
-  return async (event) => {
-    const deploymentId = event?.detail?.deploymentId;
-    if (typeof deploymentId !== 'string') throw new Error(`expected a CodeDeploy deployment state-change event, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+
+  /** Clears the alias's weights on `targetVersion`, and only those. */
+  async function clear(target: { functionName: string; alias: string; targetVersion: string }): Promise<Record<string, number>> {
+    const alias = await deps.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }));
+    const weights = { ...(alias.RoutingConfig?.AdditionalVersionWeights ?? {}) };
+    if (!(target.targetVersion in weights)) return {};
+    // Only the routing is touched: the alias's FunctionVersion is CodeDeploy's.
+    await deps.lambda.send(new UpdateAliasCommand({ FunctionName: target.functionName, Name: target.alias, RoutingConfig: { AdditionalVersionWeights: {} } }));
+    return weights;
+  }
+
+  async function onExecutionEnd(event: ExecutionEndEvent): Promise<SafetyNetResult> {
+    let text = event.detail.input;
+    if (typeof text !== 'string') {
+      text = (await deps.sfn.send(new DescribeExecutionCommand({ executionArn: event.detail.executionArn }))).input ?? '';
+    }
+    const input = JSON.parse(text) as StagedStartInput;
+    if (typeof input?.deployment?.deploymentId !== 'string' || typeof input.target?.functionName !== 'string') {
+      throw new Error(`execution ${event.detail.executionArn} has no staged input (deployment, target): ${text.slice(0, 200)}`);
+    }
+    const cleared = await clear(input.target);
+    const reported = await reportStatus(deps.codedeploy, {
+      DeploymentId: input.deployment.deploymentId, LifecycleEventHookExecutionId: input.deployment.lifecycleEventHookExecutionId,
+    }, 'Failed', { hook: 'staged safety net', log });
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deployment.deploymentId, cleared, reported }));
+    return { stopped: false, cleared, reported };
+  }
+
+  async function onDeploymentEnd(event: DeploymentStateEvent): Promise<SafetyNetResult> {
+    const deploymentId = event.detail.deploymentId;
     let stopped = false;
     let stopError: unknown;
     try {
@@ -53,18 +107,21 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
       stopped = true;
     } catch (error) {
       // No execution for this deployment (the starter never ran, or it had already ended): nothing to stop.
-      // Any other failure is thrown once the weights are cleared, so that EventBridge retries the stop.
+      // Any other failure is thrown once the weights are cleared, so that the stop is retried.
       if ((error as Error)?.name !== 'ExecutionDoesNotExist') stopError = error;
     }
     const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
-    const alias = await deps.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }));
-    const cleared = { ...(alias.RoutingConfig?.AdditionalVersionWeights ?? {}) };
-    if (Object.keys(cleared).length > 0) {
-      // Only the routing is touched: the alias's FunctionVersion is CodeDeploy's.
-      await deps.lambda.send(new UpdateAliasCommand({ FunctionName: target.functionName, Name: target.alias, RoutingConfig: { AdditionalVersionWeights: {} } }));
-    }
+    const cleared = await clear(target);
     log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net', deploymentId, state: event.detail.state, stopped, cleared }));
     if (stopError !== undefined) throw stopError;
     return { stopped, cleared };
+  }
+
+  return async (event) => {
+    if (isExecutionEnd(event)) return onExecutionEnd(event);
+    if (typeof (event as DeploymentStateEvent)?.detail?.deploymentId !== 'string') {
+      throw new Error(`expected a CodeDeploy deployment state-change event or a Step Functions execution status change, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+    }
+    return onDeploymentEnd(event as DeploymentStateEvent);
   };
 }

@@ -165,7 +165,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   const reportFailedOnError = task(scope, 'ReportFailedOnError', {
     comment: 'Report Failed to CodeDeploy after an error', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
     arguments: { ...HOOK, Status: 'Failed' }, output: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'error': $error} %}`,
-  }).addRetry(SDK_RETRY);
+  }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
   reportFailedOnError.addCatch(errored).next(errored);
   const notifyError = notify(scope, 'NotifyError', 'Publish the error (what failed, and what reporting Failed does to the alias)', message(
     "$phase = 'BeforeAllowTraffic' ? 'before' : 'after'",
@@ -420,7 +420,11 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   });
   rollBack.branch(reportAfterFailed);
   rollBack.branch(resumeAfterBreach);
-  const landed = sfn.Choice.jsonata(scope, 'RollBackReported', { comment: 'Did the Failed report land?' })
+  const landed = sfn.Choice.jsonata(scope, 'RollBackReported', {
+    comment: 'Did the Failed report land?',
+    // When it did not, the error path reports once more and names why this one failed.
+    assign: { error: "{% $states.input[0].status = 'NotReported' ? $merge([$states.input[0].error, {'State': 'ReportAfterFailed'}]) : $error %}" },
+  })
     .when(sfn.Condition.jsonata(`{% $states.input[0].kind = ${kind('outcome')} and $states.input[0].status = 'Failed' %}`), rolledBack)
     .otherwise(reportFailedOnError);
   rollBack.next(landed);

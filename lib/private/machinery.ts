@@ -1,20 +1,56 @@
 // Pieces the stack-wide machineries (StagedRollout, BlueGreenSwitch) build the same way.
-import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledgeManagedPolicy } from './nag';
 import { HANDLER_RUNTIME } from './runtime';
 
-/** One of the library's own functions: a handler of a prebundled asset, on the library's runtime. */
+/** Options of a stack's rollout machinery (StagedRollout, BlueGreenSwitch), fixed when it is first created. */
+export interface MachineryOptions {
+  /**
+   * A KMS key for the machinery's log groups (its functions' and its state machine's, which log every state's
+   * input and output). The key policy must let the CloudWatch Logs service principal use it (docs/aws-behaviour.md
+   * CW-6): for a key defined in the same app the statement is added; for an imported key, add it yourself.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logsKey?: kms.IKey;
+}
+
+/** How long the machinery's logs are kept: a year, so that a release can be explained long after it. */
+export const MACHINERY_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
+
+/** Lets CloudWatch Logs use `key` for log groups of this stack's region (no-op for an imported key). */
+export function allowLogsToUseKey(key: kms.IKey, scope: Construct): void {
+  const stack = Stack.of(scope);
+  key.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+    actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+    resources: ['*'],
+    conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+  }), true);
+}
+
+/** One of the library's own functions: a handler of a prebundled asset, on the library's runtime, traced, with its own log group. */
 export function machineryFunction(scope: Construct, id: string, props: {
   readonly code: lambda.Code;
   /** The bundle's export, e.g. `gate` for `index.gate`. */
   readonly handler: string;
   readonly description: string;
   readonly timeout: Duration;
+  readonly logsKey?: kms.IKey;
+  /**
+   * For a function invoked asynchronously (a CodeDeploy hook, an EventBridge target): Lambda's retries and
+   * the queue that takes an event once they are spent (docs/aws-behaviour.md LAM-5).
+   */
+  readonly async?: { readonly retryAttempts: number; readonly deadLetterQueue: sqs.IQueue };
 }): lambda.Function {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: MACHINERY_LOG_RETENTION, encryptionKey: props.logsKey, removalPolicy: RemovalPolicy.DESTROY });
   const fn = new lambda.Function(scope, id, {
     runtime: HANDLER_RUNTIME,
     handler: `index.${props.handler}`,
@@ -22,9 +58,56 @@ export function machineryFunction(scope: Construct, id: string, props: {
     memorySize: 256,
     timeout: props.timeout,
     description: props.description,
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup,
+    ...(props.async ? { retryAttempts: props.async.retryAttempts, deadLetterQueue: props.async.deadLetterQueue } : {}),
   });
   acknowledgeManagedPolicy(fn, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+    reason: 'X-Ray\'s PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions.',
+  });
   return fn;
+}
+
+/**
+ * The log group of a machinery's state machine: named under `/aws/vendedlogs/states/`, which AWS recommends so
+ * that log delivery does not grow the account's CloudWatch Logs resource policy (docs/aws-behaviour.md SFN-9,
+ * aws-cdk issue 28900), and unique per stack (the stack's name, then the construct's unique ID).
+ */
+export function stateMachineLogGroup(scope: Construct, id: string, logsKey?: kms.IKey): logs.LogGroup {
+  return new logs.LogGroup(scope, id, {
+    logGroupName: Fn.join('', ['/aws/vendedlogs/states/', Aws.STACK_NAME, '-', Names.uniqueResourceName(scope, { maxLength: 80 })]),
+    retention: MACHINERY_LOG_RETENTION,
+    encryptionKey: logsKey,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+}
+
+/**
+ * Where a machinery's lost work goes: one encrypted queue for the events its safety net and hooks could not
+ * process after their retries (EventBridge targets' and Lambda's asynchronous dead letters), and an alarm on
+ * the first message in it. Someone must look: a failed clean-up may have left weights on an alias or consumers
+ * paused.
+ */
+export function failedEvents(scope: Construct, what: string): { readonly queue: sqs.Queue; readonly alarm: cloudwatch.Alarm } {
+  const queue = new sqs.Queue(scope, 'FailedEvents', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({ id: 'AwsSolutions::AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the machinery\'s rule targets and asynchronously invoked functions.' });
+  // (EventBridge delivers to a target's dead-letter queue under its own service principal, EB-2: aws-cdk-lib's
+  // targets add that statement, scoped to the rule.)
+  const alarm = new cloudwatch.Alarm(scope, 'FailedEventsAlarm', {
+    metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+    threshold: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    alarmDescription: `cdk-rollout-guardrails ${what}: an event its safety net or hooks could not process after their retries is in the dead-letter queue; a clean-up may not have run (weights left on an alias, consumers paused). Read the message and the function's log.`,
+  });
+  return { queue, alarm };
 }
 
 /**

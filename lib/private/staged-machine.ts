@@ -1,7 +1,7 @@
 // The staged rollout's state machine definition (see lib/staged-rollout.ts). Every AWS call is a Step
 // Functions SDK integration written as a CustomState, so that the construct grants its role exactly the
 // resources of the aliases attached to it (CallAwsService would fix the resources at creation).
-import { Duration, Lazy } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -11,6 +11,8 @@ import { INITIAL_PROGRESS, STAGED_METRIC_NAMESPACE } from './staged-config';
 /** Retry of an idempotent AWS call: three more attempts, 2, 4 and 8 s apart. */
 const SDK_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(2), backoffRate: 2 };
 /** Lambda's own transient errors, the ones AWS recommends retrying for a lambda:invoke task. */
+/** The Lambda invoke integration, in the stack's partition (GovCloud, China). */
+const LAMBDA_INVOKE = `arn:${Aws.PARTITION}:states:::lambda:invoke`;
 const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
 function sdkTask(scope: Construct, id: string, action: string, parameters: Record<string, unknown>, comment: string): sfn.CustomState {
@@ -18,7 +20,7 @@ function sdkTask(scope: Construct, id: string, action: string, parameters: Recor
     stateJson: {
       Type: 'Task',
       Comment: comment,
-      Resource: `arn:aws:states:::aws-sdk:${action}`,
+      Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:${action}`,
       Parameters: parameters,
       ResultPath: null,
     },
@@ -95,7 +97,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
     stateJson: {
       Type: 'Task',
       Comment: 'Run the ΔS probe against the new and the current version (a direct run: it reports to nobody)',
-      Resource: 'arn:aws:states:::lambda:invoke',
+      Resource: LAMBDA_INVOKE,
       Parameters: {
         'FunctionName.$': '$.config.probeFunctionArn',
         Payload: {
@@ -183,7 +185,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
     stateJson: {
       Type: 'Task',
       Comment: 'The warm gate: temporary provisioned concurrency on the new version, READY within the bound, then warm pings',
-      Resource: 'arn:aws:states:::lambda:invoke',
+      Resource: LAMBDA_INVOKE,
       Parameters: {
         'FunctionName.$': '$.config.warmup.functionArn',
         Payload: { 'deployment.$': '$.deployment', 'target.$': '$.target', 'warmup.$': '$.config.warmup' },
