@@ -78,8 +78,10 @@ export interface ProvisionedWarmupOptions {
   /**
    * Longest the warm gate waits for the new version's provisioned concurrency to be READY: whole seconds from
    * 30 seconds to 12 minutes (the gate runs inside a Lambda hook, which has at most 15 minutes). Allocation
-   * usually takes a minute or two; the default leaves room for the default probe in the same hook.
-   * @default Duration.minutes(5)
+   * starts when CloudFormation creates the version, before the alias update starts the deployment, so the
+   * gate's own wait is what is left of it. The default fits the default staged schedule's hour (47.5 minutes +
+   * the gate) and leaves room for the default probe in a canary's hook; a longer wait needs a shorter schedule.
+   * @default Duration.minutes(2)
    */
   readonly readyTimeout?: Duration;
 }
@@ -204,7 +206,7 @@ export class ProvisionedWarmup extends Construct {
     if (props?.warmPings !== undefined && isCount(warmConcurrency) && Number.isInteger(props.warmPings) && props.warmPings > warmConcurrency) {
       problems.add('warmPings', `at most the version's provisioned concurrency (${warmConcurrency}): more concurrent pings than provisioned environments spill over to on-demand ones`, props.warmPings);
     }
-    const readyTimeout = props?.readyTimeout ?? Duration.minutes(5);
+    const readyTimeout = props?.readyTimeout ?? Duration.minutes(2);
     if (!(readyTimeout instanceof Duration)) {
       problems.add('readyTimeout', 'a Duration', readyTimeout);
     } else if (!Token.isUnresolved(readyTimeout)) {

@@ -216,14 +216,17 @@ const ALARM_DETECTION = Duration.minutes(2);
 /** What a staged step does when the canary served too little traffic to compare with the control. */
 export interface StagedNoDataPolicy {
   /**
-   * How long a step waits for data, re-checking every minute; whole minutes, 0 for no wait.
-   * @default Duration.minutes(5)
+   * How long a step waits for data beyond its bake, re-checking every minute; whole minutes, 0 for no wait.
+   * The wait counts in the schedule's one-hour budget at synth (every step may wait it).
+   * @default Duration.minutes(0) - the bake is the window: an alias too quiet to fill it is not helped by waiting
    */
   readonly maxWait?: Duration;
   /**
    * After the wait: `fail` rolls the deployment back; `pass` judges the step on the probe and alarms alone.
-   * Missing data is never a silent pass: a waiting step says so in its decision.
-   * @default 'fail'
+   * Missing data is never a silent pass: the step's decision, its notification and the dashboard say so.
+   * The default suits low-traffic aliases: with `fail`, an alias serving about 1 request a second (0.6 calls a
+   * minute at the 1 % step) is always rolled back, whatever the release.
+   * @default 'pass'
    */
   readonly then?: 'fail' | 'pass';
   /**
@@ -306,7 +309,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
 
   public get noData(): Required<StagedNoDataPolicy> {
     const given = this.options.noData ?? {};
-    return { maxWait: given.maxWait ?? Duration.minutes(5), then: given.then ?? 'fail', minInvocations: given.minInvocations ?? 10 };
+    return { maxWait: given.maxWait ?? Duration.minutes(0), then: given.then ?? 'pass', minInvocations: given.minInvocations ?? 10 };
   }
 
   public validate(): string[] {
@@ -354,20 +357,22 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       if (total !== undefined && total.toSeconds() > limit.toSeconds()) {
         problems.addMessage(`strategy (staged) schedule must fit CodeDeploy's ${CODEDEPLOY_HOOK_LIMIT.toMinutes()}-minute lifecycle hook limit `
           + `with a ${STAGED_SCHEDULE_MARGIN.toMinutes()}-minute margin (at most ${limit.toMinutes()} minutes), got: ${describeSeconds(total.toSeconds())} `
-          + `(${this.describeSchedule()}); shorten bake or probeBudget, or use fewer steps`);
+          + `(${this._describeSchedule()}); shorten bake or probeBudget, or use fewer steps`);
       }
     }
     return [...problems.messages];
   }
 
   /**
-   * How long the schedule takes when every gate passes at the first check: per step below 100 a probe and a
-   * bake, then a last probe before reporting Succeeded. Undefined where a parameter is a token.
+   * How long the schedule takes when every gate passes at the first check: per step below 100 a probe, a
+   * bake and the longest wait for data (`noData.maxWait`), then a last probe before reporting Succeeded.
+   * Undefined where a parameter is a token. (A warm gate adds its own time: StagedRollout counts it.)
    */
   public get scheduleDuration(): Duration | undefined {
-    if (this.bake.isUnresolved() || this.probeBudget.isUnresolved()) return undefined;
+    const wait = this.noData.maxWait;
+    if (this.bake.isUnresolved() || this.probeBudget.isUnresolved() || !(wait instanceof Duration) || wait.isUnresolved()) return undefined;
     const below = this.steps.length - 1;
-    return Duration.seconds(below * (this.probeBudget.toSeconds() + this.bake.toSeconds()) + this.probeBudget.toSeconds());
+    return Duration.seconds(below * (this.probeBudget.toSeconds() + this.bake.toSeconds() + wait.toSeconds()) + this.probeBudget.toSeconds());
   }
 
   /** How long a breach can last before the routing is back on the old version; undefined where a parameter is a token. */
@@ -420,9 +425,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     return codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE;
   }
 
-  private describeSchedule(): string {
+  /** The schedule's arithmetic in words, for messages. @internal */
+  public _describeSchedule(): string {
     const below = this.steps.length - 1;
-    return `${below} step${below === 1 ? '' : 's'} below 100 × (probe budget ${this.probeBudget.toHumanString()} + bake ${this.bake.toHumanString()}) + a last probe of ${this.probeBudget.toHumanString()}`;
+    const wait = this.noData.maxWait.toSeconds() > 0 ? ` + noData.maxWait ${this.noData.maxWait.toHumanString()}` : '';
+    return `${below} step${below === 1 ? '' : 's'} below 100 × (probe budget ${this.probeBudget.toHumanString()} + bake ${this.bake.toHumanString()}${wait}) + a last probe of ${this.probeBudget.toHumanString()}`;
   }
 }
 

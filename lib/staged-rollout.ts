@@ -13,7 +13,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
 import { ProvisionedWarmup } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, GateThresholds, validateGateThresholds } from './release-gates';
-import { RolloutStrategy, StagedRolloutStrategy } from './rollout-strategy';
+import { CODEDEPLOY_HOOK_LIMIT, RolloutStrategy, STAGED_SCHEDULE_MARGIN, StagedRolloutStrategy } from './rollout-strategy';
 import { handlerCode } from './private/assets';
 import { allowLogsToUseKey, failedEvents, grantOnExecutions, machineryFunction, MachineryOptions, stateMachineLogGroup } from './private/machinery';
 import { buildDefinition } from './private/staged-machine';
@@ -21,6 +21,8 @@ import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, stagedConfigKey } from './p
 import { PropProblems } from './private/validation';
 
 const ID = 'StagedRollout';
+/** The warm gate's time beside its wait for READY: its own reads and the warm pings (their 10-second timeout), with room. */
+const WARM_GATE_CALLS_SECONDS = 20;
 
 /** What `StagedRollout.attach()` wires. */
 export interface StagedAttachOptions {
@@ -275,6 +277,18 @@ export class StagedRollout extends Construct {
       }
     }
     if (options?.notifications !== undefined && !isTopic(options.notifications)) problems.add('notifications', 'an SNS topic (sns.ITopic)', String(options.notifications));
+    // The warm gate runs inside the same hook hour, before the first step: it counts in the schedule's budget.
+    if (problems.messages.length === 0 && options.warmup && strategy instanceof StagedRolloutStrategy) {
+      const schedule = strategy.scheduleDuration;
+      const warmSeconds = options.warmup.warmGate.readyTimeoutSeconds + WARM_GATE_CALLS_SECONDS;
+      const limit = CODEDEPLOY_HOOK_LIMIT.minus(STAGED_SCHEDULE_MARGIN);
+      if (schedule !== undefined && schedule.toSeconds() + warmSeconds > limit.toSeconds()) {
+        problems.addMessage(`strategy (staged) schedule with the warm gate must fit CodeDeploy's ${CODEDEPLOY_HOOK_LIMIT.toMinutes()}-minute lifecycle hook limit `
+          + `with a ${STAGED_SCHEDULE_MARGIN.toMinutes()}-minute margin (at most ${limit.toMinutes()} minutes), got: ${Duration.seconds(schedule.toSeconds() + warmSeconds).toHumanString()} `
+          + `(the warm gate: readyTimeout ${Duration.seconds(options.warmup.warmGate.readyTimeoutSeconds).toHumanString()} + ${WARM_GATE_CALLS_SECONDS} seconds for its calls and pings; `
+          + `then ${strategy._describeSchedule()}); lower the warm-up's readyTimeout, shorten bake or probeBudget, or use fewer steps`);
+      }
+    }
     problems.throwIfAny(`StagedRollout.attach() in '${Stack.of(this).node.path}'`);
 
     const { alias, deploymentGroup } = options;

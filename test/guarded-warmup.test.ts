@@ -25,14 +25,14 @@ describe('GuardedAlias warmup', () => {
     test('puts the provisioned concurrency on the published version (not the alias) and makes the version DESTROY', () => {
       template.hasResource('AWS::Lambda::Version', { DeletionPolicy: 'Delete', Properties: { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 5 } } });
       expect(JSON.stringify(template.findResources('AWS::Lambda::Alias'))).not.toContain('ProvisionedConcurrencyConfig');
-      expect(ga.warmup?.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 300 });
+      expect(ga.warmup?.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 120 });
     });
 
     test('hands the warm gate to the state machine, run by the stack\'s warm function whose timeout covers the wait', () => {
       const warm = StagedRollout.of(stack).node.findChild('Warm') as lambda.Function;
       const definition = machineDefinition(template);
-      expect(definition).toContain(`\\"warmup\\":{\\"functionArn\\":\\"arn:${id(stack, warm)}\\",\\"concurrency\\":5,\\"pings\\":5,\\"readyTimeoutSeconds\\":300}`);
-      template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.warm', Timeout: 350 });
+      expect(definition).toContain(`\\"warmup\\":{\\"functionArn\\":\\"arn:${id(stack, warm)}\\",\\"concurrency\\":5,\\"pings\\":5,\\"readyTimeoutSeconds\\":120}`);
+      template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.warm', Timeout: 170 });
     });
 
     test('lets the warm function read the provisioned concurrency of exactly this version and ping it; nothing may write one', () => {
@@ -72,7 +72,7 @@ describe('GuardedAlias warmup', () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 20 });
     const env = template.toJSON().Resources[id(stack, probe.function)].Properties.Environment.Variables[PROBE_WARMUP_ENV];
-    expect(JSON.stringify(env)).toContain('\\"concurrency\\":2,\\"pings\\":2,\\"readyTimeoutSeconds\\":300');
+    expect(JSON.stringify(env)).toContain('\\"concurrency\\":2,\\"pings\\":2,\\"readyTimeoutSeconds\\":120');
     expect(template.toJSON().Resources[id(stack, ga.coldStartAlarm!)].Properties.Threshold).toBe(0.1);
     const group = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))[0] as any;
     expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(5);

@@ -43,9 +43,9 @@ describe('ProvisionedWarmup with a fixed count', () => {
     expect(warmup.autoScaling).toBeUndefined();
   });
 
-  test('the warm gate defaults to the same count, as many pings up to 10, and 5 minutes to be READY', () => {
-    expect(setup({ provisionedConcurrency: 5 }).warmup.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 300 });
-    expect(setup({ provisionedConcurrency: 40 }).warmup.warmGate).toEqual({ concurrency: 40, pings: 10, readyTimeoutSeconds: 300 });
+  test('the warm gate defaults to the same count, as many pings up to 10, and 2 minutes to be READY', () => {
+    expect(setup({ provisionedConcurrency: 5 }).warmup.warmGate).toEqual({ concurrency: 5, pings: 5, readyTimeoutSeconds: 120 });
+    expect(setup({ provisionedConcurrency: 40 }).warmup.warmGate).toEqual({ concurrency: 40, pings: 10, readyTimeoutSeconds: 120 });
     expect(setup({ provisionedConcurrency: 5, warmPings: 0, readyTimeout: Duration.minutes(4) }).warmup.warmGate)
       .toEqual({ concurrency: 5, pings: 0, readyTimeoutSeconds: 240 });
   });
@@ -112,7 +112,7 @@ describe('ProvisionedWarmup with auto scaling', () => {
     expect(warmup.maxCapacity).toBe(20);
     expect(warmup.provisionedConcurrency).toBeUndefined();
     expect(warmup.scaling).toBeDefined();
-    expect(warmup.warmGate).toEqual({ concurrency: 2, pings: 2, readyTimeoutSeconds: 300 });
+    expect(warmup.warmGate).toEqual({ concurrency: 2, pings: 2, readyTimeoutSeconds: 120 });
   });
 
   test('takes its own utilization target', () => {

@@ -300,7 +300,7 @@ describe('the state machine, run', () => {
     expect(warmCall.params.FunctionName).toMatch(/^arn:StagedRolloutWarm/);
     expect(warmCall.params.Payload).toEqual({
       deployment: INPUT.deployment, target: INPUT.target,
-      warmup: { functionArn: warmCall.params.FunctionName, concurrency: 3, pings: 3, readyTimeoutSeconds: 300 },
+      warmup: { functionArn: warmCall.params.FunctionName, concurrency: 3, pings: 3, readyTimeoutSeconds: 120 },
     });
     expect(Object.values(machine.states).map((st: Json) => st.Resource ?? '').filter((r: string) => /ProvisionedConcurrency/i.test(r))).toEqual([]);
   });

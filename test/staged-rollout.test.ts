@@ -4,7 +4,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DeltaSProbe, GoldSet, RolloutStrategy, StagedRollout } from '../lib';
+import { DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrategy, StagedRollout } from '../lib';
 import { resourcesOfType, testFunction, testStack } from './util';
 
 const GOLD = GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'));
@@ -64,7 +64,7 @@ describe('StagedRollout', () => {
       `${stack.getLogicalId(c.deploymentGroup.application.node.defaultChild as codedeploy.CfnApplication)}/${stack.getLogicalId(c.deploymentGroup.node.defaultChild as codedeploy.CfnDeploymentGroup)}`;
     expect(Object.keys(configs).sort()).toEqual([id(a), id(b)].sort());
     expect(configs[id(a)]).toEqual({
-      schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 330, recheckSeconds: 60 },
+      schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 }, probeBudgetSeconds: 330, recheckSeconds: 60 },
       thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
       alarmNames: [stack.getLogicalId(a.alarm.node.defaultChild as cloudwatch.CfnAlarm)],
       probeFunctionArn: 'TOKEN',
@@ -196,6 +196,24 @@ describe('StagedRollout', () => {
     expect(starter).toEqual(expect.arrayContaining(['states:StartExecution', 'codedeploy:GetDeployment', 'codedeploy:GetApplicationRevision']));
     expect(starter.filter((action: string) => action.startsWith('ssm:'))).toEqual([]);
     expect(starter).not.toContain('lambda:UpdateAlias');
+  });
+
+  test('counts the warm gate in the hook hour: a warm-up whose readyTimeout would push the schedule past 50 minutes is refused, naming both parts', () => {
+    const s = testStack();
+    const c = staged(s, 'W');
+    const warmup = new ProvisionedWarmup(s, 'Warmup', { alias: c.alias, version: c.version, provisionedConcurrency: 1, readyTimeout: Duration.minutes(5) });
+    // 47 min 30 s of schedule + 5 min 20 s of warm gate.
+    expect(() => StagedRollout.of(s).attach({ ...c, warmup })).toThrow(
+      'strategy (staged) schedule with the warm gate must fit CodeDeploy\'s 60-minute lifecycle hook limit with a 10-minute margin (at most 50 minutes), got: 52 minutes 50 seconds '
+      + '(the warm gate: readyTimeout 5 minutes + 20 seconds for its calls and pings; then 4 steps below 100 × (probe budget 5 minutes 30 seconds + bake 5 minutes) + a last probe of 5 minutes 30 seconds)');
+    const s2 = testStack();
+    const c2 = staged(s2, 'W');
+    const quick = new ProvisionedWarmup(s2, 'Warmup', { alias: c2.alias, version: c2.version, provisionedConcurrency: 1, readyTimeout: Duration.seconds(130) });
+    expect(() => StagedRollout.of(s2).attach({ ...c2, warmup: quick })).not.toThrow();
+    // The default readyTimeout (2 minutes) fits the default schedule.
+    const s3 = testStack();
+    const c3 = staged(s3, 'W');
+    expect(() => StagedRollout.of(s3).attach({ ...c3, warmup: new ProvisionedWarmup(s3, 'Warmup', { alias: c3.alias, version: c3.version, provisionedConcurrency: 1 }) })).not.toThrow();
   });
 
   test('listens for its executions that end FAILED, TIMED_OUT or ABORTED, with a dead-letter queue on both rules', () => {

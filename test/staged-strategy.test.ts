@@ -3,7 +3,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import { RolloutKind, RolloutStrategy } from '../lib';
 
 describe('RolloutStrategy.staged', () => {
-  test('defaults to 1 → 5 → 25 → 50 → 100 % with a 5-minute bake, 2 failures per step and noData wait-then-fail', () => {
+  test('defaults to 1 → 5 → 25 → 50 → 100 % with a 5-minute bake, 2 failures per step and noData judged on the probe and alarms after the bake (low traffic)', () => {
     const strategy = RolloutStrategy.staged();
     expect(strategy.kind).toBe(RolloutKind.STAGED);
     expect(strategy.validate()).toEqual([]);
@@ -11,7 +11,7 @@ describe('RolloutStrategy.staged', () => {
       steps: [1, 5, 25, 50, 100],
       bakeSeconds: 300,
       maxFailuresPerStep: 2,
-      noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 },
+      noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 },
       probeBudgetSeconds: 330,
       recheckSeconds: 60,
     });
@@ -76,5 +76,15 @@ describe('RolloutStrategy.staged', () => {
 
   test('reports every bad prop together', () => {
     expect(RolloutStrategy.staged({ steps: [5, 1], bake: Duration.seconds(10), maxFailuresPerStep: 11 }).validate()).toHaveLength(3);
+  });
+
+  test('counts every step\'s longest wait for data in the hour: the default schedule with a 1-minute noData wait no longer fits', () => {
+    expect(RolloutStrategy.staged().scheduleDuration?.toSeconds()).toBe(4 * (330 + 300) + 330);
+    const waiting = RolloutStrategy.staged({ noData: { maxWait: Duration.minutes(1), then: 'fail' } });
+    expect(waiting.scheduleDuration?.toSeconds()).toBe(4 * (330 + 300 + 60) + 330);
+    expect(waiting.validate()).toEqual([
+      'strategy (staged) schedule must fit CodeDeploy\'s 60-minute lifecycle hook limit with a 10-minute margin (at most 50 minutes), '
+      + 'got: 51 minutes 30 seconds (4 steps below 100 × (probe budget 5 minutes 30 seconds + bake 5 minutes + noData.maxWait 1 minute) + a last probe of 5 minutes 30 seconds); shorten bake or probeBudget, or use fewer steps',
+    ]);
   });
 });

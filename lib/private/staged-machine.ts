@@ -184,7 +184,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   const warmUp = onError(new sfn.CustomState(scope, 'WarmUp', {
     stateJson: {
       Type: 'Task',
-      Comment: 'The warm gate: temporary provisioned concurrency on the new version, READY within the bound, then warm pings',
+      Comment: 'The warm gate: the new version\'s own provisioned concurrency READY within the bound, then warm pings',
       Resource: LAMBDA_INVOKE,
       Parameters: {
         'FunctionName.$': '$.config.warmup.functionArn',
