@@ -360,8 +360,10 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         this.postHook = props.probe.function;
         iam.Grant.addToPrincipal({ grantee: this.serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [props.probe.function.functionArn] });
       }
-      // The probe's grants (on this deployment's control version) must be in place before CodeDeploy runs it.
-      this.alias.node.addDependency(props.probe.function);
+      // The probe's grants (on this deployment's versions) must be in place before CodeDeploy runs it. As a hook
+      // it is in the alias's update policy, which orders the alias after it (and the function after its
+      // policy); run by the blue-green machine it is not, so the alias depends on it outright.
+      if (strategy instanceof BlueGreenRolloutStrategy) this.alias.node.addDependency(props.probe.function);
     }
     if (this.warmup) {
       const threshold = props.gates?.maxColdStartShare ?? DEFAULT_MAX_COLD_START_SHARE;
