@@ -2,6 +2,7 @@ import { Annotations, Duration, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, IConstruct } from 'constructs';
@@ -13,6 +14,7 @@ import { BlueGreenRolloutStrategy, RolloutStrategy, StagedRolloutStrategy } from
 import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
 import { ControlVersions } from './private/control-version';
+import { alarmTo } from './private/machinery';
 import { RolloutNotifications } from './private/notifications';
 import { defaultReleaseId } from './private/release-id';
 import { StackRolloutResources } from './private/stack-resources';
@@ -103,15 +105,23 @@ export interface GuardedAliasProps {
    */
   readonly notifications?: sns.ITopic;
   /**
-   * Provisioned concurrency on the alias (fixed or auto-scaled) and the warm gate: before any traffic moves,
-   * the new version gets a temporary provisioned concurrency, READY within `readyTimeout`, and warm pings
-   * (see ProvisionedWarmup). With the staged strategy the state machine runs the warm gate before the first
+   * Provisioned concurrency on each published version (fixed or auto-scaled; never on the alias) and the warm
+   * gate: before any traffic moves, the new version's own provisioned concurrency must be READY within
+   * `readyTimeout`, then it gets warm pings (see ProvisionedWarmup). With the staged strategy the state machine runs the warm gate before the first
    * shift; with canary, linear or allAtOnce the `probe` runs it in its BeforeAllowTraffic hook, so it needs
    * one. Adds the cold-start gate (`gates.maxColdStartShare`, default 0.05) as an alarm the deployment group
    * watches.
    * @default - no provisioned concurrency, no warm gate
    */
   readonly warmup?: ProvisionedWarmupOptions;
+  /**
+   * A KMS key for the log groups of the stack's rollout machinery (its functions', and its state machine's,
+   * which hold every state's input and output). Every GuardedAlias of a stack with the same strategy family
+   * shares one machinery, so they must give the same key (a different one is refused at synth). The key's
+   * policy must let CloudWatch Logs use it: added for a key defined in the app, yours to add for an imported one.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logsKey?: kms.IKey;
 }
 
 /** The release identity of a GuardedAlias's function (see the runtime's `pinGuard` and `withRelease`). */
@@ -385,7 +395,9 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       const pins = Object.fromEntries(RELEASE_ENV
         .filter(([name]) => name !== 'releaseId' && props.release?.[name] !== undefined)
         .map(([name, variable]) => [variable, props.release![name]!]));
-      const hook = BlueGreenSwitch.of(this).attach({
+      const machinery = BlueGreenSwitch.of(this, { logsKey: props.logsKey });
+      if (props.notifications) alarmTo(machinery.failedEventsAlarm, props.notifications);
+      const hook = machinery.attach({
         alias: this.alias, version: this.version, deploymentGroup: this.deploymentGroup, strategy,
         probe: props.probe, alarms: this.alarms, pins, warmGate: this.warmup?.warmGate, wireHooks: false,
         notifications: props.notifications,
@@ -398,7 +410,9 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       // Staged: the deployment group is all-at-once and its BeforeAllowTraffic hook is the stack's starter,
       // which hands the schedule (probe, gates, weights, bakes) to the stack's state machine and returns. The
       // probe, if any, stays the AfterAllowTraffic hook and is run by the machine before each step.
-      const starter = StagedRollout.of(this).attach({
+      const machinery = StagedRollout.of(this, { logsKey: props.logsKey });
+      if (props.notifications) alarmTo(machinery.failedEventsAlarm, props.notifications);
+      const starter = machinery.attach({
         alias: this.alias,
         version: this.version,
         deploymentGroup: this.deploymentGroup,

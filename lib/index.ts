@@ -10,3 +10,4 @@ export * from './staged-rollout';
 export * from './release-dashboard';
 export * from './provisioned-warmup';
 export * from './blue-green';
+export type { MachineryOptions } from './private/machinery';

@@ -1,10 +1,12 @@
 // Pieces the stack-wide machineries (StagedRollout, BlueGreenSwitch) build the same way.
 import { ArnFormat, Aws, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -125,4 +127,15 @@ export function grantOnExecutions(fn: lambda.Function, machine: sfn.StateMachine
       + `${literal(stack.account, 'AWS::AccountId')}:execution:<${stack.getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine)}.Name>:*]`,
     reason,
   });
+}
+
+const alarmTopics = new WeakMap<cloudwatch.Alarm, Set<sns.ITopic>>();
+
+/** Sends `alarm`'s ALARM to `topic`, once per topic however many aliases ask (a machinery's alarm serves them all). */
+export function alarmTo(alarm: cloudwatch.Alarm, topic: sns.ITopic): void {
+  const topics = alarmTopics.get(alarm) ?? new Set<sns.ITopic>();
+  alarmTopics.set(alarm, topics);
+  if (topics.has(topic)) return;
+  topics.add(topic);
+  alarm.addAlarmAction(new cwActions.SnsAction(topic));
 }
