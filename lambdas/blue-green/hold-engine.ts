@@ -32,6 +32,8 @@ export interface ProbeObservation {
     readonly new?: { readonly deltaSP95?: number | null; readonly coverageMedian?: number | null };
     readonly current?: { readonly deltaSP95?: number | null };
     readonly lambdaFlips?: ReadonlyArray<{ readonly id: string; readonly current: string; readonly new: string }>;
+    /** All the flips, when `lambdaFlips` lists only the first few (a compact report). */
+    readonly lambdaFlipCount?: number;
     readonly plan?: { readonly questions?: number };
   };
 }
@@ -123,7 +125,8 @@ export function probeRules(probe: ProbeObservation, rules: BlueGreenStopRuleConf
   }
   const drift = newP95 - currentP95;
   const flips = report!.lambdaFlips!;
-  const flipRate = flips.length / questions;
+  const flipCount = finite(report!.lambdaFlipCount) ? report!.lambdaFlipCount : flips.length;
+  const flipRate = flipCount / questions;
   const driftPassed = drift <= rules.maxDeltaSP95Drift + EPS;
   const coveragePassed = coverage >= rules.minCoverage - EPS;
   const flipsPassed = flipRate <= rules.maxLambdaFlipRate + EPS;
@@ -138,8 +141,8 @@ export function probeRules(probe: ProbeObservation, rules: BlueGreenStopRuleConf
     },
     {
       rule: 'maxLambdaFlipRate', measured: flipRate, threshold: rules.maxLambdaFlipRate, passed: flipsPassed,
-      reason: `λ flip rate ${flips.length} of ${questions} = ${fmt(flipRate)} ${flipsPassed ? '≤' : '>'} ${fmt(rules.maxLambdaFlipRate)}`
-        + (flips.length > 0 ? ` (${flips.slice(0, 3).map((f) => `${f.id}: ${f.current} → ${f.new}`).join(', ')}${flips.length > 3 ? ', ...' : ''})` : ''),
+      reason: `λ flip rate ${flipCount} of ${questions} = ${fmt(flipRate)} ${flipsPassed ? '≤' : '>'} ${fmt(rules.maxLambdaFlipRate)}`
+        + (flips.length > 0 ? ` (${flips.slice(0, 3).map((f) => `${f.id}: ${f.current} → ${f.new}`).join(', ')}${flipCount > 3 ? ', ...' : ''})` : ''),
     },
   ];
 }

@@ -90,11 +90,35 @@ export function embedderFor(config: ProbeConfig): Embedder | undefined {
 export interface HookResult {
   readonly status: 'Succeeded' | 'Failed';
   readonly reasons: string[];
-  readonly report?: ProbeReport;
+  /** The probe's report: whole for a hook; compact (`compactReport`) for a direct run, whose answer a state machine carries. */
+  readonly report?: ProbeReport | CompactProbeReport;
   /** The warm gate's figures, when the alias has one. */
   readonly warmGate?: WarmGateReport;
   /** Why the deployment was not gated (Succeeded at once, no probe, no warm gate; nothing reported when it is over). */
   readonly skipped?: SkipKind;
+}
+
+/** How many λ flips and examples a compact report lists (their counts are whole). */
+export const COMPACT_LIST_LIMIT = 20;
+
+/**
+ * The probe's report as a direct run answers it: the same figures without the per-invocation latency samples,
+ * and the λ flips and examples cut to COMPACT_LIST_LIMIT with their whole counts beside them. Its size no
+ * longer grows with the gold set (the whole report is in the probe's log line).
+ */
+export type CompactProbeReport = Omit<ProbeReport, 'latencySamples'> & { readonly lambdaFlipCount: number; readonly exampleCount: number; readonly compact: true };
+
+export function compactReport(report: ProbeReport): CompactProbeReport {
+  const { latencySamples: _samples, ...rest } = report;
+  return {
+    ...rest,
+    lambdaFlips: report.lambdaFlips.slice(0, COMPACT_LIST_LIMIT),
+    lambdaFlipCount: report.lambdaFlips.length,
+    examples: report.examples.slice(0, COMPACT_LIST_LIMIT),
+    exampleCount: report.examples.length,
+    worstQuestions: report.worstQuestions.slice(0, COMPACT_LIST_LIMIT),
+    compact: true,
+  };
 }
 
 /**
@@ -158,7 +182,11 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     const { reportDeadline } = hookClock(bounds, context, Date.now, reserveMs);
     let report = !direct;
     const work = (async (): Promise<HookResult> => {
-      if (direct) return probe(deps, async () => event, started, remaining - reserveMs, now, log, abandon.signal, { warm: false, questionLimit });
+      if (direct) {
+        // A state machine carries this answer between its states (256 KiB at most, SFN-4): compact, whatever the gold set's size.
+        const answer = await probe(deps, async () => event, started, remaining - reserveMs, now, log, abandon.signal, { warm: false, questionLimit });
+        return answer.report ? { ...answer, report: compactReport(answer.report as ProbeReport) } : answer;
+      }
       // Read and screen the deployment first, within its own budget: a rollback or a deployment with nothing
       // to gate gets no warm gate and no probe.
       const read = await readWithinBudget(deps.codedeploy, deploymentId, bounds, abandon.signal);
