@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { GuardedAlias } from './guarded-alias';
 import { ShadowIntegration } from './shadow-integration';
+import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
 import { TELEMETRY_NAMESPACE } from '../lambdas/runtime/release/telemetry';
 
@@ -56,6 +57,28 @@ export class ReleaseDashboard extends Construct {
     const everything = stack.node.findAll();
     for (const alias of props.aliases ?? everything.filter((c): c is GuardedAlias => c instanceof GuardedAlias)) this.addAlias(alias);
     for (const shadow of props.shadows ?? everything.filter((c): c is ShadowIntegration => c instanceof ShadowIntegration)) this.addShadow(shadow);
+    this.addMachinery();
+  }
+
+  /**
+   * One row for the stack's rollout machinery, if it has any: the events its safety nets and hooks could not
+   * process (the dead-letter queue, whose first message is an alarm), so a clean-up that did not run is seen.
+   */
+  private addMachinery(): void {
+    const stack = Stack.of(this);
+    const machineries = [stack.node.tryFindChild('StagedRollout'), stack.node.tryFindChild('BlueGreenSwitch')]
+      .filter((m): m is StagedRollout | BlueGreenSwitch => m instanceof StagedRollout || m instanceof BlueGreenSwitch);
+    if (machineries.length === 0) return;
+    const label = (m: StagedRollout | BlueGreenSwitch) => (m instanceof StagedRollout ? 'staged rollout' : 'blue-green switch');
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({ markdown: '## Rollout machinery\nEvents the safety nets and hooks could not process after their retries: each one may be a clean-up that did not run (weights left on an alias, consumers paused). Read the message in the queue and the function\'s log.', width: WIDTH, height: 2 }),
+      new cloudwatch.GraphWidget({
+        title: 'Dead-letter queue: events not processed',
+        left: machineries.map((m) => m.failedEvents.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: `${label(m)}: messages` })),
+        width: 12,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Machinery alarms', alarms: machineries.map((m) => m.failedEventsAlarm), width: 12 }),
+    );
   }
 
   /** Adds a row for one GuardedAlias. */

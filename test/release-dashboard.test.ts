@@ -59,6 +59,23 @@ describe('ReleaseDashboard', () => {
     }
   });
 
+  test('shows the rollout machinery\'s dead-letter queue and its alarm once, for the staged and blue-green machineries', () => {
+    const stack = testStack();
+    new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA') });
+    new GuardedAlias(stack, 'B', { function: testFunction(stack, 'FnB'), strategy: RolloutStrategy.blueGreen() });
+    const text = body(stack, new ReleaseDashboard(stack, 'Releases'));
+    expect(text.match(/Rollout machinery/g)).toHaveLength(1);
+    expect(text).toContain('Dead-letter queue: events not processed');
+    expect(text).toContain('staged rollout: messages');
+    expect(text).toContain('blue-green switch: messages');
+    expect(text).toContain('ApproximateNumberOfMessagesVisible');
+    expect(text).toContain('StagedRolloutFailedEventsAlarm');
+    expect(text).toContain('BlueGreenSwitchFailedEventsAlarm');
+    // Without a machinery (no GuardedAlias), no such row.
+    const bare = testStack();
+    expect(body(bare, new ReleaseDashboard(bare, 'Releases'))).not.toContain('Rollout machinery');
+  });
+
   test('shows only the aliases it is given', () => {
     const stack = testStack();
     const a = new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA') });
