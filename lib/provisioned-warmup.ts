@@ -88,7 +88,7 @@ export interface ProvisionedWarmupOptions {
 
 /** Properties of `ProvisionedWarmup`. */
 export interface ProvisionedWarmupProps extends ProvisionedWarmupOptions {
-  /** The alias users call: its provisioned concurrency is the steady state. */
+  /** The alias users call; it carries no provisioned concurrency of its own (each version does). */
   readonly alias: lambda.Alias;
   /** The version the alias is published with (the new version of a deployment). */
   readonly version: lambda.Version;

@@ -254,7 +254,10 @@ export interface StagedRolloutOptions {
    * @default 2
    */
   readonly maxFailuresPerStep?: number;
-  /** What a step does without enough traffic to compare. @default - wait up to 5 minutes for 10 invocations, then fail */
+  /**
+   * What a step does without enough traffic to compare.
+   * @default - no wait beyond the bake; with fewer than 10 new-version invocations in it, the step is judged on the probe and the alarms alone (and says so)
+   */
   readonly noData?: StagedNoDataPolicy;
   /**
    * The longest one probe run may take, counted once per check in the schedule: the DeltaSProbe function's

@@ -1,6 +1,6 @@
 // The staged rollout's warm gate: the state machine's first task for an alias with a ProvisionedWarmup. It
-// puts the temporary provisioned concurrency on the new version, waits (bounded) until it is READY and sends
-// the warm pings (lambdas/warmup/warm-gate.ts), before the first probe and the first shift.
+// waits (bounded) until the new version's own provisioned concurrency is READY and sends the warm pings
+// (lambdas/warmup/warm-gate.ts), before the first probe and the first shift. It writes no configuration.
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { StagedExecutionInput } from '../../lib/private/staged-config';
 import { prewarm, PrewarmResult, WarmGateDeps } from '../warmup/warm-gate';
