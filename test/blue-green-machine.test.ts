@@ -102,9 +102,14 @@ function allStates(states: Record<string, Json> = def.States): Record<string, Js
 const states = allStates();
 
 describe('BlueGreenSwitch: the definition', () => {
-  test('is one JSONata state machine per stack, with one hook, one worker and one rule, and no resource per alias', () => {
+  test('is one JSONata state machine per stack, with one hook, one worker and two rules, and no resource per alias', () => {
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    template.resourceCountIs('AWS::Events::Rule', 1);
+    // The safety-net rule (deployments that fail or stop) and the rule on the machine's own executions that end
+    // FAILED/TIMED_OUT/ABORTED, both to the hook; one dead-letter queue with its alarm, for both aliases.
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    expect(Object.keys(template.findResources('AWS::Events::Rule')).sort()).toEqual([logicalId(built.bg.executionEndRule), logicalId(built.bg.safetyNetRule)].sort());
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { Namespace: 'AWS/SQS' } }))).toEqual([logicalId(built.bg.failedEventsAlarm)]);
     template.resourceCountIs('AWS::SSM::Parameter', 0);
     const mine = Object.values(template.findResources('AWS::Lambda::Function')).filter((f: Json) => String(f.Properties.Description ?? '').startsWith('cdk-rollout-guardrails blue-green'));
     expect(mine.map((f: Json) => f.Properties.Handler).sort()).toEqual(['index.hook', 'index.worker']);
@@ -182,6 +187,8 @@ describe('BlueGreenSwitch: the definition', () => {
       Type: 'Choice',
       Choices: [{ Condition: "{% $states.input[0].kind = 'cdk-rollout-guardrails/blue-green/outcome' and $states.input[0].status = 'Failed' %}", Next: 'RolledBack' }],
       Default: 'ReportFailedOnError',
+      // When the report did not land, the error path names why (the report's own error, in ReportAfterFailed).
+      Assign: { error: "{% $states.input[0].status = 'NotReported' ? $merge([$states.input[0].error, {'State': 'ReportAfterFailed'}]) : $error %}" },
     });
     expect(states.RolledBack).toMatchObject({ Type: 'Fail', Error: 'StopRuleBroken', Cause: '{% $string($breach) %}' });
   });
@@ -260,7 +267,11 @@ describe('BlueGreenSwitch: the definition', () => {
       expect(states[name].Retry).toEqual([{ ErrorEquals: ['CodeDeploy.LifecycleEventAlreadyCompletedException'], MaxAttempts: 0 }, sdk]);
       expect(states[name].Catch[0]).toMatchObject({ ErrorEquals: ['CodeDeploy.LifecycleEventAlreadyCompletedException'] });
     }
-    for (const name of ['ResumeAfterHold', 'ResumeAfterBreach', 'ResumeOnError', 'ReportFailedOnError', 'ReportUnconfigured']) expect(states[name].Retry).toEqual([sdk]);
+    // The report after an error is not retried once CodeDeploy says the hook already completed (e.g. after a
+    // Failed report that landed but timed out); Errored then ends the execution.
+    expect(states.ReportFailedOnError.Retry).toEqual([{ ErrorEquals: ['CodeDeploy.LifecycleEventAlreadyCompletedException'], MaxAttempts: 0 }, sdk]);
+    expect(states.ReportFailedOnError.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Errored' })]);
+    for (const name of ['ResumeAfterHold', 'ResumeAfterBreach', 'ResumeOnError', 'ReportUnconfigured']) expect(states[name].Retry).toEqual([sdk]);
     for (const name of ['CheckInvariants', 'Warmup', 'Smoke', 'Freeze']) {
       expect(states[name].Retry).toEqual([{ ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 2 }]);
     }
@@ -326,7 +337,12 @@ describe('BlueGreenSwitch: grants', () => {
     // The versions this synth publishes, exactly (`Ref` of AWS::Lambda::Version is its ARN).
     expect(on(worker, 'lambda:GetFunctionConfiguration').map((r) => r.Ref)).toEqual([expect.stringMatching(/^FnACurrentVersion/), expect.stringMatching(/^FnBCurrentVersion/)]);
     expect(on(worker, 'lambda:GetFunctionConfiguration').every((r) => json.Resources[r.Ref].Type === 'AWS::Lambda::Version')).toBe(true);
-    expect(on(worker, 'cloudwatch:DescribeAlarms')).toEqual([{ 'Fn::GetAtt': [logicalId(built.alarm), 'Arn'] }]);
+    // DescribeAlarms returns composite alarms only to a caller allowed on every alarm (CW-1): on *, like
+    // GetMetricData; the alarms it reads are the attached ones, by name, in the alias's configuration.
+    expect(on(worker, 'cloudwatch:DescribeAlarms')).toEqual(['*']);
+    // Nothing but these two reads and X-Ray's trace writes is granted on *.
+    expect([...new Set(worker.filter((st) => st.Resource.includes('*')).flatMap((st) => st.Action))].sort())
+      .toEqual(['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
     expect(sorted(on(worker, 'lambda:UpdateEventSourceMapping'))).toEqual(sorted([
       { 'Fn::Join': ['', ['arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:', { Ref: JOBS }]] },
       'arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:uuid-audit',
@@ -339,8 +355,10 @@ describe('BlueGreenSwitch: grants', () => {
     const hook = statementsOf(built.bg.hookFunction.role);
     expect(ownActions(hook)).toEqual([
       'codedeploy:GetApplicationRevision', 'codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus', 'lambda:GetAlias',
-      'lambda:UpdateEventSourceMapping', 'states:DescribeExecution', 'states:StartExecution', 'states:StopExecution',
+      'lambda:UpdateEventSourceMapping', 'sqs:SendMessage', 'states:DescribeExecution', 'states:StartExecution', 'states:StopExecution',
     ]);
+    // Its asynchronous invocations' dead letters go to the switch's queue, and nowhere else.
+    expect(on(hook, 'sqs:SendMessage')).toEqual([{ 'Fn::GetAtt': [logicalId(built.bg.failedEvents), 'Arn'] }]);
     expect(on(hook, 'states:StartExecution')).toEqual([{ Ref: logicalId(built.bg.stateMachine) }]);
     expect(JSON.stringify(on(hook, 'states:StopExecution'))).toMatch(/:execution:",\{"Fn::GetAtt":\["\w+","Name"\]\},":\*"/);
     expect(on(hook, 'lambda:GetAlias')).toHaveLength(4);
@@ -364,6 +382,50 @@ describe('BlueGreenSwitch: grants', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true }, TracingConfiguration: { Enabled: true },
     });
+  });
+
+  test('sends its executions that end FAILED, TIMED_OUT or ABORTED to the hook; the hook retries twice, then the dead-letter queue', () => {
+    const queue = { 'Fn::GetAtt': [logicalId(built.bg.failedEvents), 'Arn'] };
+    const hookArn = { 'Fn::GetAtt': [logicalId(built.bg.hookFunction), 'Arn'] };
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        'source': ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        'detail': { stateMachineArn: [{ Ref: logicalId(built.bg.stateMachine) }], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      Targets: [Match.objectLike({ Arn: hookArn, DeadLetterConfig: { Arn: queue }, RetryPolicy: { MaximumRetryAttempts: 4 } })],
+    });
+    // Both rules deliver what they cannot to the queue.
+    for (const rule of [built.bg.safetyNetRule, built.bg.executionEndRule]) {
+      expect(json.Resources[logicalId(rule)].Properties.Targets).toEqual([expect.objectContaining({ Arn: hookArn, DeadLetterConfig: { Arn: queue } })]);
+    }
+    // The hook: 2 minutes, traced, invoked asynchronously with 2 retries and the queue as its dead letter.
+    const hook = json.Resources[logicalId(built.bg.hookFunction)].Properties;
+    expect(hook).toMatchObject({ Timeout: 120, TracingConfig: { Mode: 'Active' }, DeadLetterConfig: { TargetArn: queue } });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: logicalId(built.bg.hookFunction) }, MaximumRetryAttempts: 2, Qualifier: '$LATEST' });
+    // The worker is invoked by the machine (synchronously): traced, no dead letter of its own.
+    const worker = json.Resources[logicalId(built.bg.workerFunction)].Properties;
+    expect(worker.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(worker.DeadLetterConfig).toBeUndefined();
+    // The queue's first message is an alarm.
+    expect(json.Resources[logicalId(built.bg.failedEventsAlarm)].Properties).toMatchObject({
+      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1,
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(built.bg.failedEvents), 'QueueName'] } }],
+    });
+  });
+
+  test('keeps its logs a year: the state machine\'s under /aws/vendedlogs/states/<stack>-<id>, each function\'s in a group of its own', () => {
+    const machine = json.Resources[logicalId(built.bg.stateMachine)].Properties;
+    const machineGroup = machine.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(json.Resources[machineGroup].Properties).toMatchObject({
+      LogGroupName: { 'Fn::Join': ['', ['/aws/vendedlogs/states/', { Ref: 'AWS::StackName' }, expect.stringMatching(/^-TestStackBlueGreenSwitch/)]] },
+      RetentionInDays: 365,
+    });
+    for (const fn of [built.bg.hookFunction, built.bg.workerFunction]) {
+      const group = json.Resources[logicalId(fn)].Properties.LoggingConfig.LogGroup.Ref;
+      expect(json.Resources[group]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 365 } });
+      expect(json.Resources[group].Properties.LogGroupName).toBeUndefined();
+    }
   });
 
   test('warns when a hold probe run cannot finish in its budget at one answer every 2 s', () => {
@@ -975,8 +1037,11 @@ describe('BlueGreenSwitch: runs of the definition', () => {
     expect(r.calls.filter((c) => /updateAlias/i.test(c.resource))).toEqual([]);
     expect(w.lambdaCommands().filter((c) => /UpdateAlias/.test(c))).toEqual([]);
     expect(r.outputs.ReportFailedOnError[0]).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/outcome', status: 'Failed', phase: 'AfterAllowTraffic' });
-    // Why it failed is in RollBack's output (above). (No state assigns `$error` on this path, so ReportFailedOnError's
-    // `error` and Errored's Cause do not carry it: not asserted here.)
+    // Why it failed: RollBackReported names the report's own error and state, which ReportFailedOnError's output
+    // and Errored's Cause carry.
+    const why = { Error: 'States.Timeout', Cause: 'ReportAfterFailed took longer than 4 s', State: 'ReportAfterFailed' };
+    expect(r.outputs.ReportFailedOnError[0].error).toEqual(why);
+    expect(JSON.parse(r.cause!)).toEqual(why);
   });
 
   test('after the switch: answers that drift break the probe\'s stop rules: Failed reported within the probe path\'s bound, the metric loop stopped with it', async () => {

@@ -110,12 +110,13 @@ describe('DeltaSProbe', () => {
     expect(JSON.stringify(policyOf(other, probe(other).function))).not.toContain('bedrock');
   });
 
-  test('runs for its budget, the last call\'s timeout and 20 s to report, and is never retried by Lambda (one status per hook execution)', () => {
+  test('runs for its budget, the last call\'s timeout and 20 s to report, and is retried twice by Lambda (a crashed run; a retry of a run that reported finds the hook completed)', () => {
     const stack = testStack();
-    probe(stack, { budget: Duration.minutes(10), invokeTimeout: Duration.millis(2500) });
+    const p = probe(stack, { budget: Duration.minutes(10), invokeTimeout: Duration.millis(2500) });
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 623, Runtime: 'nodejs24.x', MemorySize: 512 });
-    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
+    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 623, Runtime: 'nodejs24.x', MemorySize: 512, TracingConfig: { Mode: 'Active' } });
+    t.resourceCountIs('AWS::Lambda::EventInvokeConfig', 1);
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: stack.getLogicalId(p.function.node.defaultChild as any) }, MaximumRetryAttempts: 2, Qualifier: '$LATEST' });
   });
 
   test('may put metrics only in its own namespace', () => {
@@ -244,14 +245,28 @@ describe('GuardedAlias with a probe', () => {
     const revisions = statements.find((s) => s.Action === 'codedeploy:GetApplicationRevision');
     expect(JSON.stringify(revisions.Resource)).toContain(`:application:",{"Ref":"${stack.getLogicalId((ga.deploymentGroup.application as any).node.defaultChild)}"}`);
     expect(JSON.stringify(statements)).not.toContain(':*');
-    expect(statements).toHaveLength(4);
+    // X-Ray's trace writes (active tracing) take no resource: the one statement on *, beside the metrics' (namespace-conditioned).
+    expect(statements.filter((s) => s.Resource === '*').map((s) => s.Action)).toEqual([['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], 'cloudwatch:PutMetricData']);
+    expect(statements).toHaveLength(5);
   });
 
   test('makes the alias wait for the probe\'s grants, which name this deployment\'s control version', () => {
-    const { stack, ga } = setup();
-    const aliasId = stack.getLogicalId(ga.alias.node.defaultChild as any);
-    const alias = Template.fromStack(stack).toJSON().Resources[aliasId];
-    expect(alias.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^ProbeFunctionServiceRoleDefaultPolicy/), expect.stringMatching(/^ControlVersions/)]));
+    const { stack, ga, probe: p } = setup();
+    const resources = Template.fromStack(stack).toJSON().Resources;
+    const alias = resources[stack.getLogicalId(ga.alias.node.defaultChild as any)];
+    const probeId = stack.getLogicalId(p.function.node.defaultChild as any);
+    const policyId = Object.keys(resources).find((id) => /^ProbeFunctionServiceRoleDefaultPolicy/.test(id))!;
+    expect(alias.DependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^ControlVersions/)]));
+    // As a hook the probe is in the alias's update policy (a Ref, which orders the alias after it), and the probe
+    // function depends on its policy: the grants come first without a redundant DependsOn (cfn-lint W3005).
+    expect(alias.UpdatePolicy.CodeDeployLambdaAliasUpdate).toMatchObject({ BeforeAllowTrafficHook: { Ref: probeId }, AfterAllowTrafficHook: { Ref: probeId } });
+    expect(resources[probeId].DependsOn).toContain(policyId);
+    expect(alias.DependsOn).not.toContain(probeId);
+    expect(alias.DependsOn).not.toContain(policyId);
+    // Run by the blue-green machine the probe is no hook: the alias depends on it outright.
+    const bg = setup(testStack(), 'Guarded', undefined, RolloutStrategy.blueGreen());
+    const bgAlias = Template.fromStack(bg.stack).toJSON().Resources[bg.stack.getLogicalId(bg.ga.alias.node.defaultChild as any)];
+    expect(bgAlias.DependsOn).toEqual(expect.arrayContaining([bg.stack.getLogicalId(bg.probe.function.node.defaultChild as any), expect.stringMatching(/^ControlVersions/)]));
   });
 
   test('lets the shared CodeDeploy role invoke the probe by its ARN only', () => {

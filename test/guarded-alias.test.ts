@@ -25,6 +25,20 @@ function versionLogicalId(stack: Stack, fn: lambda.Function): string {
   return Object.keys(versions)[0];
 }
 
+/** The template's gate alarms (their descriptions start 'Release gate'), by logical ID. */
+function gateAlarmResources(t: Template): Record<string, any> {
+  return t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('^Release gate ') } });
+}
+function gateAlarms(t: Template): string[] {
+  return Object.keys(gateAlarmResources(t));
+}
+/** The logical IDs of the machineries' dead-letter queue alarms (one per StagedRollout / BlueGreenSwitch). */
+function dlqAlarms(t: Template): string[] {
+  return Object.keys(t.findResources('AWS::CloudWatch::Alarm', {
+    Properties: { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, AlarmDescription: Match.stringLikeRegexp('dead-letter queue') },
+  }));
+}
+
 describe('GuardedAlias', () => {
   test('publishes the current version and points the alias "live" at it', () => {
     const { stack, fn } = guarded();
@@ -63,7 +77,11 @@ describe('GuardedAlias', () => {
       AlarmConfiguration: { Enabled: true, Alarms: alarmRefs },
       DeploymentStyle: { DeploymentOption: 'WITH_TRAFFIC_CONTROL', DeploymentType: 'BLUE_GREEN' },
     });
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    // The three gates are the group's alarms; the stack's one other alarm is the staged machinery's
+    // dead-letter queue alarm (FailedEventsAlarm), which CodeDeploy does not watch.
+    expect(gateAlarms(t)).toHaveLength(3);
+    expect(dlqAlarms(t)).toEqual([stack.getLogicalId(StagedRollout.of(stack).failedEventsAlarm.node.defaultChild as cloudwatch.CfnAlarm)]);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 1);
   });
 
   test('shares one CodeDeploy application and one service role between every GuardedAlias of a stack', () => {
@@ -231,8 +249,12 @@ describe('GuardedAlias', () => {
 
   test('gate alarms use one-minute datapoints, alarm on one, and treat missing data as not breaching', () => {
     const { stack } = guarded();
-    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+    const t = Template.fromStack(stack);
+    const alarms = Object.values(gateAlarmResources(t));
     expect(alarms).toHaveLength(3);
+    // Besides the gates, only the staged machinery's dead-letter queue alarm.
+    expect(dlqAlarms(t)).toHaveLength(1);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 1);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({
         EvaluationPeriods: 1,

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -58,13 +58,14 @@ describe('GuardedAlias blue-green validation', () => {
   test('rejects a hold-and-watch that cannot fit the hook hour, with the computed total', () => {
     const stack = testStack();
     expect(() => new GuardedAlias(stack, 'Answer', { function: testFunction(stack), strategy: RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(55) }) }))
-      .toThrow(/holdAndWatch must fit CodeDeploy's 60-minute lifecycle hook limit with a 10-minute margin \(at most 50 minutes\), got: 56 minutes 4 seconds/);
+      .toThrow(/holdAndWatch must fit CodeDeploy's 60-minute lifecycle hook limit with a 10-minute margin \(at most 50 minutes\), got: 55 minutes 59 seconds \(hold 55 minutes \+ a last check interval of 5 seconds \+ a last probe run of 45 seconds \+ the report's 9 seconds\)/);
   });
 
   test('rejects a configuration whose worst-case rollback is over 2 minutes, with the computed figure', () => {
     const stack = testStack();
     expect(() => new GuardedAlias(stack, 'Answer', { function: testFunction(stack), strategy: RolloutStrategy.blueGreen({ probeBudget: Duration.minutes(1) }) }))
-      .toThrow(/worst case 2 minutes 19 seconds/);
+      // check interval 5 s + 2 × probe budget 60 s + the Failed report's 9 s + CodeDeploy's assumed rollbackShift 15 s = 149 s.
+      .toThrow(/worst case 2 minutes 29 seconds \(ΔS, coverage or λ seen by the probe: check interval 5 seconds \+ 2 × probe budget 1 minute \+ the report's 9 seconds \+ rollbackShift 15 seconds = 2 minutes 29 seconds\)/);
   });
 
   test('rejects hooks of the user\'s beside it', () => {
@@ -79,7 +80,9 @@ describe('GuardedAlias blue-green validation', () => {
     const topic = new sns.Topic(stack, 'Releases');
     new GuardedAlias(stack, 'Answer', { function: testFunction(stack), strategy: RolloutStrategy.blueGreen(), warmup: { provisionedConcurrency: 1 }, notifications: topic });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 1 } });
+    // Provisioned concurrency lives on the published version, never on the alias.
+    template.hasResourceProperties('AWS::Lambda::Version', { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 1 } });
+    template.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: Match.absent() });
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { detail: { state: ['START', 'SUCCESS', 'FAILURE', 'STOP'] } } });
   });
 

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { BlueGreenSwitch, GuardedAlias, RolloutStrategy, StagedRollout } from '../lib';
 import { GateEvent, planStep } from '../lambdas/staged/gate';
@@ -95,8 +96,12 @@ describe('GuardedAlias notifications', () => {
     const stack = testStack();
     new GuardedAlias(stack, 'Answer', { function: testFunction(stack) });
     const template = Template.fromStack(stack);
-    // The staged safety net's rule only.
-    template.resourceCountIs('AWS::Events::Rule', 1);
+    // The staged machinery's two rules only: its safety net's (deployments that fail or stop) and its
+    // executions that end FAILED/TIMED_OUT/ABORTED; no rule forwards deployment events to a topic.
+    const staged = StagedRollout.of(stack);
+    expect(Object.keys(template.findResources('AWS::Events::Rule')).sort()).toEqual(
+      [staged.safetyNetRule, staged.executionEndRule].map((r) => stack.getLogicalId(r.node.defaultChild as events.CfnRule)).sort());
+    template.resourceCountIs('AWS::SNS::Topic', 0);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[]) expect(alarm.Properties.AlarmActions).toBeUndefined();
   });
 });

@@ -28,11 +28,30 @@ describe('a stack of 30 GuardedAliases', () => {
     // Per function: version, alias, deployment group and three gate alarms. Shared: the application, the
     // deployment role, the control-version resource and its provider's function, role, policy and log group (7).
     expect(canary.rolloutPerFunction).toBeCloseTo(6 + 7 / 30, 5);
-    // Staged adds no resource per alias; shared: the state machine, its role, policy and log group, three
-    // functions with their roles, policies and log groups, the safety-net rule and its permission, and the
-    // deployment role's policy that lets CodeDeploy invoke the starter (19); and
-    // the overflow managed policies CDK splits off as the shared roles' grants grow (3 at 30 aliases).
-    expect(ours.byType['AWS::IAM::ManagedPolicy']).toBe(3);
-    expect(ours.rolloutPerFunction).toBeCloseTo(6 + (7 + 19 + 3) / 30, 5);
+    // Staged adds no resource per alias. Shared, constant (26):
+    // - the state machine, its role, policy and log group (/aws/vendedlogs/states/...) (4);
+    // - the gate, starter and safety-net functions, each with its role, policy and own log group (12);
+    // - the starter's and the safety net's EventInvokeConfig (retryAttempts 2, asynchronous invocations) (2);
+    // - the dead-letter queue FailedEvents, its queue policy (SSL only, EventBridge's delivery) and its
+    //   FailedEventsAlarm (3);
+    // - the safety-net rule (deployments that fail or stop) and the ExecutionEndRule (executions that end
+    //   FAILED/TIMED_OUT/ABORTED), each with the permission to invoke the safety net (4);
+    // - the deployment role's policy that lets CodeDeploy invoke the starter (1).
+    // Plus the overflow managed policies CDK splits off when a shared role's inline policy outgrows IAM's
+    // size limit: each alias adds its ARNs to the state machine's and the safety net's grants, and at 30
+    // aliases each of those two roles has one (2); the gate's reads are on *, and its policy does not grow.
+    const constant = 4 + 12 + 2 + 3 + 4 + 1;
+    for (const type of ['AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'AWS::StepFunctions::StateMachine']) expect(ours.byType[type]).toBe(1);
+    expect(ours.byType['AWS::Events::Rule']).toBe(2);
+    expect(ours.byType['AWS::Lambda::EventInvokeConfig']).toBe(2);
+    expect(ours.byType['AWS::Lambda::Permission']).toBe(2);
+    // 90 gate alarms and the dead-letter queue's alarm.
+    expect(ours.byType['AWS::CloudWatch::Alarm']).toBe(30 * 3 + 1);
+    // 30 released functions' log groups, the provider's, the state machine's and the three functions'.
+    expect(ours.byType['AWS::Logs::LogGroup']).toBe(30 + 1 + 1 + 3);
+    expect(ours.byType['AWS::IAM::ManagedPolicy']).toBe(2);
+    expect(ours.rolloutPerFunction).toBeCloseTo(6 + (7 + constant + 2) / 30, 5);
+    // 305 resources in all: 30 × (function, role, log group) + 30 × 6 + 7 + 26 + 2.
+    expect(ours.total).toBe(30 * 3 + 30 * 6 + 7 + constant + 2);
   });
 });

@@ -121,6 +121,8 @@ describe('ShadowIntegration on a REST API', () => {
   test('lets the dispatcher invoke only the shadow and only put items in the results table', () => {
     const statements = policyStatements(template, 'MirrorDispatcherServiceRole');
     expect(statements).toEqual([
+      // Active tracing: X-Ray's trace writes take no resource (acknowledged for cdk-nag).
+      { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
       { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(f.stack, f.shadow), 'Arn'] } },
       { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(f.stack, shadowIntegration.resultsTable as dynamodb.Table), 'Arn'] } },
     ]);
@@ -150,7 +152,11 @@ describe('ShadowIntegration on a REST API', () => {
     expect(stats).toEqual({ shadow: 'ShadowLatency:p95', live: 'LiveLatency:p95' });
     expect(shadowIntegration.alarms).toEqual([shadowIntegration.deltaSAlarm, shadowIntegration.latencyAlarm]);
     expect(shadowIntegration.p95DeltaSAlarm).toBeUndefined();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 2);
+    // The guarded alias's three gates, these two, and the staged machinery's dead-letter queue alarm.
+    const gates = template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('^Release gate ') } });
+    expect(Object.keys(gates)).toHaveLength(3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 2 + 1);
   });
 
   test('exposes the observed sample rate as sampled over seen', () => {
@@ -194,7 +200,9 @@ describe('ShadowIntegration on an HTTP API', () => {
 
   test('invokes the shadow alias by its ARN and denies writes to the function behind it', () => {
     const statements = policyStatements(template, 'MirrorDispatcherServiceRole');
-    expect(statements[0]).toEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { Ref: logicalId(stack, shadowAlias) } });
+    expect(statements[0]).toEqual({ Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' });
+    expect(statements[1]).toEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { Ref: logicalId(stack, shadowAlias) } });
+    expect(statements.filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'))).toHaveLength(1);
     expect(policyStatements(template, 'ShadowServiceRole').some((s) => s.Effect === 'Deny' && s.Sid === 'ShadowDenyWrites')).toBe(true);
   });
 

@@ -31,7 +31,19 @@ describe('GuardedAlias with a staged strategy', () => {
     new GuardedAlias(stack, 'B', { function: testFunction(stack, 'FnB'), strategy: RolloutStrategy.staged({ steps: [5, 50, 100] }) });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    t.resourceCountIs('AWS::Events::Rule', 1);
+    // One machinery, whatever the number of aliases: its two rules (deployments that fail or stop; its own
+    // executions that end FAILED/TIMED_OUT/ABORTED), both to the one safety net, and one dead-letter queue.
+    t.resourceCountIs('AWS::Events::Rule', 2);
+    const staged = StagedRollout.of(stack);
+    const safetyNet = stack.getLogicalId(staged.safetyNetFunction.node.defaultChild as any);
+    const rules = [staged.safetyNetRule, staged.executionEndRule].map((r) => t.toJSON().Resources[stack.getLogicalId(r.node.defaultChild as any)].Properties);
+    for (const rule of rules) expect(rule.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [safetyNet, 'Arn'] } })]);
+    // The safety-net rule matches both aliases' deployment groups; the other, the machine's own executions.
+    expect(rules[0].EventPattern.detail.deploymentGroup).toHaveLength(2);
+    expect(rules[1].EventPattern).toMatchObject({ source: ['aws.states'], detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'] } });
+    // The two released functions, the one gate, starter and safety net, and the control-version provider.
+    t.resourceCountIs('AWS::Lambda::Function', 2 + 3 + 1);
+    t.resourceCountIs('AWS::SQS::Queue', 1);
     t.resourceCountIs('AWS::SSM::Parameter', 0);
   });
 

@@ -34,8 +34,32 @@ test.each([
   expect(nag.violations.filter(mine).map((v: any) => v.ruleName)).toEqual([]);
   const acknowledged = nag.suppressedViolations.filter((v: any) => String(v.acknowledgedAt).startsWith('TestStack/StagedRollout'));
   expect(acknowledged.map((v: any) => v.ruleName.replace(/\[.*\]$/, '')).sort()).toEqual([
-    'AwsSolutions-IAM4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5',
+    'AwsSolutions-IAM4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM4',
+    'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5',
   ]);
+  // Which construct acknowledges what: the basic execution role of each of the three functions; the wildcard
+  // of the gate's reads, of the state machine's metric, log-delivery and trace writes, and of the starter's and
+  // the safety net's X-Ray writes (active tracing: PutTraceSegments/PutTelemetryRecords take no resource);
+  // the machine's invocations of the probe and the gate; the safety net's actions on the machine's executions.
+  const id = (c: any) => stack.getLogicalId(c.node.defaultChild);
+  const staged = StagedRollout.of(stack);
+  const arn = withEnv ? 'arn:aws:states:eu-west-1:123456789012' : 'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>';
+  const basic = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
+  expect(acknowledged.map((v: any) => `${v.acknowledgedAt} ${v.ruleName}`).sort()).toEqual([
+    `TestStack/StagedRollout/Gate ${basic}`,
+    'TestStack/StagedRollout/Gate AwsSolutions-IAM5[Resource::*]',
+    `TestStack/StagedRollout/SafetyNet ${basic}`,
+    'TestStack/StagedRollout/SafetyNet AwsSolutions-IAM5[Resource::*]',
+    `TestStack/StagedRollout/SafetyNet AwsSolutions-IAM5[Resource::${arn}:execution:<${id(staged.stateMachine)}.Name>:*]`,
+    `TestStack/StagedRollout/Starter ${basic}`,
+    'TestStack/StagedRollout/Starter AwsSolutions-IAM5[Resource::*]',
+    'TestStack/StagedRollout/StateMachine AwsSolutions-IAM5[Resource::*]',
+    `TestStack/StagedRollout/StateMachine AwsSolutions-IAM5[Resource::<${id(probe.function)}.Arn>:*]`,
+    `TestStack/StagedRollout/StateMachine AwsSolutions-IAM5[Resource::<${id(staged.gateFunction)}.Arn>:*]`,
+  ].sort());
+  for (const fnId of ['Starter', 'SafetyNet']) {
+    expect(acknowledged.find((v: any) => v.acknowledgedAt === `TestStack/StagedRollout/${fnId}` && v.ruleName === 'AwsSolutions-IAM5[Resource::*]').reason).toMatch(/X-Ray/);
+  }
   for (const v of acknowledged) expect(v.reason.length).toBeGreaterThan(20);
 });
 

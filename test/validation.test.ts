@@ -46,7 +46,7 @@ describe('GuardedAlias validation', () => {
     [{ maxErrorRate: 1 }, 'gates.maxErrorRate must be a number greater than 0 and less than 1, got: 1'],
     [{ maxErrorRate: '0.01' }, 'gates.maxErrorRate must be a number greater than 0 and less than 1, got: "0.01"'],
     [{ maxErrorRate: NaN }, 'gates.maxErrorRate must be a number greater than 0 and less than 1, got: NaN'],
-    [{ maxErorRate: 0.01 }, 'gates.maxErorRate must be one of maxErrorRateDelta, maxP95Ratio, maxErrorRate, maxColdStartShare, maxDeltaS, maxDeltaSDrift, minCoverage, maxLambdaFlips (unknown gate), got: "maxErorRate"'],
+    [{ maxErorRate: 0.01 }, 'gates.maxErorRate must be one of maxErrorRateDelta, maxP95Ratio, maxErrorRate, minInvocationsPerMinute, maxColdStartShare, maxDeltaS, maxDeltaSDrift, minCoverage, maxLambdaFlips (unknown gate), got: "maxErorRate"'],
   ])('rejects the gates %j', (gates, message) => {
     expect(errorOf({ gates: gates as any })).toContain(message);
   });
