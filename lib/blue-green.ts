@@ -148,7 +148,7 @@ export class BlueGreenSwitch extends Construct {
     this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms'], resources: ['*'] }));
     Validations.of(this.workerFunction).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:GetMetricData supports no resource-level permissions, and DescribeAlarms returns composite alarms only to a caller allowed on *; both are reads. The worker\'s other calls are scoped to the attached versions and event source mappings.',
+      reason: 'cloudwatch:GetMetricData supports no resource-level permissions, and DescribeAlarms returns composite alarms only to a caller allowed on *; both are reads. X-Ray\'s trace writes (active tracing) support none either. The worker\'s other calls are scoped to the attached versions and event source mappings.',
     });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
