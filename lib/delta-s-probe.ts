@@ -13,6 +13,7 @@ import { ProvisionedWarmup } from './provisioned-warmup';
 import { parsePointer, templateAsksQuestion } from './private/probe-request';
 import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
 import { GATE_PERIOD } from './canary-metrics';
+import { acknowledgeGuard, GATE_ALARM_REASON, logsEncryptedReason, NO_VPC_REASON } from './private/guard';
 import { acknowledgeManagedPolicy } from './private/nag';
 import { probeCode } from './private/probe-asset';
 import { HANDLER_RUNTIME } from './private/runtime';
@@ -284,6 +285,8 @@ export class DeltaSProbe extends Construct {
       reason: 'cloudwatch:PutMetricData supports no resource-level permissions; the statement is conditioned on the probe\'s own namespace (cloudwatch:namespace). '
         + 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions either.',
     });
+    acknowledgeGuard(this.function, 'lambda_inside_vpc_check', NO_VPC_REASON);
+    acknowledgeGuard(this.function, 'cloudwatch_log_group_encrypted_check', logsEncryptedReason('The probe\'s log group (its JSON reports)'));
   }
 
   /**
@@ -366,7 +369,7 @@ export class DeltaSProbe extends Construct {
       }
     }
     const maxDeltaS: number = overrides.maxDeltaS ?? this.config.gates.maxDeltaS;
-    return new cloudwatch.Alarm(target.scope, 'ProbeDeltaS', {
+    const alarm = new cloudwatch.Alarm(target.scope, 'ProbeDeltaS', {
       metric: this.metricDeltaS({ functionName: target.function.functionName, aliasName: target.aliasName, version: target.version.version }),
       threshold: maxDeltaS,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -375,6 +378,8 @@ export class DeltaSProbe extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `Release gate maxDeltaS: median ΔS of the new version on the gold set exceeds ${maxDeltaS} (published by the ΔS probe). CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
     });
+    acknowledgeGuard(alarm, 'cloudwatch_alarm_action_check', GATE_ALARM_REASON);
+    return alarm;
   }
 
   /**

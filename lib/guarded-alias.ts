@@ -14,6 +14,7 @@ import { BlueGreenRolloutStrategy, RolloutStrategy, StagedRolloutStrategy } from
 import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
 import { ControlVersions } from './private/control-version';
+import { acknowledgeGuard, GATE_ALARM_REASON } from './private/guard';
 import { alarmTo } from './private/machinery';
 import { RolloutNotifications } from './private/notifications';
 import { defaultReleaseId } from './private/release-id';
@@ -386,6 +387,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: `cdk-rollout-guardrails cold-start gate of ${this.node.path}: the new release's cold-start share (withRelease telemetry, warm pings excluded) > ${threshold}`,
       });
+      acknowledgeGuard(this.coldStartAlarm, 'cloudwatch_alarm_action_check', GATE_ALARM_REASON);
       this.addAlarm(this.coldStartAlarm);
     }
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);

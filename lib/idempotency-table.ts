@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { ATTR, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from '../lambdas/runtime/idempotency/env';
+import { acknowledgeGuard } from './private/guard';
 import { Described, PropProblems } from './private/validation';
 
 /**
@@ -163,6 +164,10 @@ export class IdempotencyTable extends Construct implements IIdempotencyTable {
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    if (!props.table && !props.encryptionKey) {
+      acknowledgeGuard(this.table, 'dynamodb_table_encrypted_kms_check', 'Encrypted at rest with DynamoDB\'s AWS owned key, by choice (see IdempotencyTable: '
+        + 'the AWS managed key costs KMS calls on the user path and controls nothing more); encryptionKey takes a customer managed key.');
+    }
   }
 
   /**

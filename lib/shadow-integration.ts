@@ -11,6 +11,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Construct } from 'constructs';
 import { IGuardedAlias } from './guarded-alias';
 import { handlerCode } from './private/assets';
+import { acknowledgeGuard, logsEncryptedReason, NO_VPC_REASON } from './private/guard';
 import { acknowledgeManagedPolicy } from './private/nag';
 import { HANDLER_RUNTIME } from './private/runtime';
 import { SHADOW_DENIED_ACTIONS } from './private/shadow-deny';
@@ -275,12 +276,16 @@ export class ShadowIntegration extends Construct {
     if (apiKind === 'rest') {
       const resource = (p.api as apigw.IRestApi).root.resourceForPath(path!);
       this.restMethod = resource.addMethod(method as string, new apigw.LambdaIntegration(this.liveAlias));
+      acknowledgeGuard(this.restMethod, 'lambda_function_public_access_prohibited_check', API_PERMISSION_REASON);
     } else {
       this.httpRoute = new apigwv2.HttpRoute(this, 'Route', {
         httpApi: p.api as apigwv2.IHttpApi,
         routeKey: apigwv2.HttpRouteKey.with(path!, method as apigwv2.HttpMethod),
         integration: new HttpLambdaIntegration('LiveIntegration', this.liveAlias, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 }),
       });
+      acknowledgeGuard(this.httpRoute, 'lambda_function_public_access_prohibited_check', API_PERMISSION_REASON);
+      acknowledgeGuard(this.httpRoute, 'api_gw_v2_authorization_type_configured_check', 'The route is the live route, added to the caller\'s HTTP API: it takes '
+        + 'the API\'s defaultAuthorizer (and scopes) like the API\'s other routes, and without one it is as open as they are. Give the HttpApi a defaultAuthorizer.');
     }
 
     // 2. The live function's tap, configured through its environment.
@@ -311,6 +316,10 @@ export class ShadowIntegration extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    if (!p.resultsTable) {
+      acknowledgeGuard(this.resultsTable, 'dynamodb_table_encrypted_kms_check', 'Encrypted at rest with DynamoDB\'s AWS owned key; the rows (ΔS, the live and '
+        + 'shadow outputs after redactPaths) expire after resultsTtl. resultsTable takes a table of your own, encrypted with your key.');
+    }
 
     // 5. The dispatcher.
     const shadowTarget = p.shadow!;
@@ -350,6 +359,8 @@ export class ShadowIntegration extends Construct {
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions; the dispatcher\'s other grants are scoped.',
     });
+    acknowledgeGuard(this.dispatcher, 'lambda_inside_vpc_check', NO_VPC_REASON);
+    acknowledgeGuard(this.dispatcher, 'cloudwatch_log_group_encrypted_check', logsEncryptedReason('The dispatcher\'s log group'));
     iam.Grant.addToPrincipal({ grantee: this.dispatcher, actions: ['lambda:InvokeFunction'], resourceArns: [shadowTarget.functionArn] });
     iam.Grant.addToPrincipal({ grantee: this.dispatcher, actions: ['dynamodb:PutItem'], resourceArns: [this.resultsTable.tableArn] });
     if (this.resultsTable.encryptionKey) this.resultsTable.encryptionKey.grantEncryptDecrypt(this.dispatcher);
@@ -450,7 +461,7 @@ export class ShadowIntegration extends Construct {
   }
 
   private gateAlarm(gate: string, metric: cloudwatch.IMetric, threshold: number, what: string): cloudwatch.Alarm {
-    return new cloudwatch.Alarm(this, gate, {
+    const alarm = new cloudwatch.Alarm(this, gate, {
       metric,
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -460,6 +471,9 @@ export class ShadowIntegration extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `Shadow gate ${gate}: ${what}. While in ALARM the shadow is not ready to become a canary.`,
     });
+    acknowledgeGuard(alarm, 'cloudwatch_alarm_action_check', 'A shadow gate: it tells whether the shadow is ready to become a canary, read where it is shown '
+      + '(ReleaseDashboard) before a release; nothing is rolled back by it. Give it an action with addAlarmAction() to be told.');
+    return alarm;
   }
 }
 
@@ -477,6 +491,10 @@ function underlyingFunction(target: unknown): lambda.Function | undefined {
   if (target instanceof lambda.Version) return target.lambda instanceof lambda.Function ? target.lambda : undefined;
   return undefined;
 }
+
+/** cfn-guard CT.LAMBDA.PR.2 on the permission API Gateway gets to invoke the live alias: a false positive. */
+const API_PERMISSION_REASON = 'False positive: the permission has a SourceArn, this route\'s execute-api ARN (API id, stage, method, path), '
+  + 'which CDK writes as Fn::Join; the rule accepts only a literal string or a Ref/GetAtt there.';
 
 function tryPath(problems: PropProblems, prop: string, jsonPath: unknown): void {
   try {
@@ -498,6 +516,9 @@ function liveLogGroup(scope: Construct, fn: lambda.Function): logs.ILogGroup {
   const group = new logs.LogGroup(scope, 'LiveLogGroup', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.RETAIN });
   (fn.node.defaultChild as lambda.CfnFunction).addPropertyOverride('LoggingConfig.LogGroup', group.logGroupName);
   Annotations.of(scope).addInfo(`ShadowIntegration: '${fn.node.path}' had no log group of its own; it now logs to a created one (retention one month) that the tap subscription reads.`);
+  const yours = 'Give the function a logGroup of its own to choose its retention and key; the tap subscription reads that one.';
+  acknowledgeGuard(group, 'cloudwatch_log_group_retention_period_check', `The live function's log group, created only because the function had none; a month keeps the tap's lines long enough to replay. ${yours}`);
+  acknowledgeGuard(group, 'cloudwatch_log_group_encrypted_check', `The live function's log group, created only because the function had none; encrypted at rest with CloudWatch Logs' own key. ${yours}`);
   return group;
 }
 

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
 import { handlerCode } from './assets';
+import { acknowledgeGuard, logsEncryptedReason, NO_VPC_REASON } from './guard';
 import { acknowledgeManagedPolicy } from './nag';
 import { HANDLER_RUNTIME } from './runtime';
 
@@ -58,6 +59,8 @@ export class ControlVersions extends Construct {
     });
     acknowledgeManagedPolicy(this.handler, 'service-role/AWSLambdaBasicExecutionRole',
       'It only lets the provider write its own CloudWatch Logs; its one other permission is lambda:GetAlias on each guarded alias.');
+    acknowledgeGuard(this.handler, 'lambda_inside_vpc_check', NO_VPC_REASON);
+    acknowledgeGuard(this.handler, 'cloudwatch_log_group_encrypted_check', logsEncryptedReason('The provider\'s log group (alias names and version numbers)'));
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: this.handler.functionArn,
       resourceType: 'Custom::GuardrailsControlVersions',

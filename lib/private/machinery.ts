@@ -10,6 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { acknowledgeGuard, NO_VPC_REASON } from './guard';
 import { acknowledgeManagedPolicy } from './nag';
 import { HANDLER_RUNTIME } from './runtime';
 
@@ -26,6 +27,10 @@ export interface MachineryOptions {
 
 /** How long the machinery's logs are kept: a year, so that a release can be explained long after it. */
 export const MACHINERY_LOG_RETENTION = logs.RetentionDays.ONE_YEAR;
+
+/** Why a machinery log group without `logsKey` has no KMS key (cfn-guard CT.CLOUDWATCH.PR.3). */
+const MACHINERY_LOGS_KEY_REASON = 'Encrypted at rest with CloudWatch Logs\' own key by default; GuardedAlias logsKey (one KMS key for the stack\'s '
+  + 'machinery: its functions\' and state machine\'s log groups) encrypts it with yours.';
 
 /** Lets CloudWatch Logs use `key` for log groups of this stack's region (no-op for an imported key). */
 export function allowLogsToUseKey(key: kms.IKey, scope: Construct): void {
@@ -69,6 +74,8 @@ export function machineryFunction(scope: Construct, id: string, props: {
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
     reason: 'X-Ray\'s PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions.',
   });
+  acknowledgeGuard(fn, 'lambda_inside_vpc_check', NO_VPC_REASON);
+  if (!props.logsKey) acknowledgeGuard(logGroup, 'cloudwatch_log_group_encrypted_check', MACHINERY_LOGS_KEY_REASON);
   return fn;
 }
 
@@ -78,12 +85,14 @@ export function machineryFunction(scope: Construct, id: string, props: {
  * aws-cdk issue 28900), and unique per stack (the stack's name, then the construct's unique ID).
  */
 export function stateMachineLogGroup(scope: Construct, id: string, logsKey?: kms.IKey): logs.LogGroup {
-  return new logs.LogGroup(scope, id, {
+  const group = new logs.LogGroup(scope, id, {
     logGroupName: Fn.join('', ['/aws/vendedlogs/states/', Aws.STACK_NAME, '-', Names.uniqueResourceName(scope, { maxLength: 80 })]),
     retention: MACHINERY_LOG_RETENTION,
     encryptionKey: logsKey,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+  if (!logsKey) acknowledgeGuard(group, 'cloudwatch_log_group_encrypted_check', MACHINERY_LOGS_KEY_REASON);
+  return group;
 }
 
 /**
@@ -99,6 +108,7 @@ export function failedEvents(scope: Construct, what: string): { readonly queue: 
     retentionPeriod: Duration.days(14),
   });
   Validations.of(queue).acknowledge({ id: 'AwsSolutions::AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the machinery\'s rule targets and asynchronously invoked functions.' });
+  acknowledgeGuard(queue, 'sqs_dlq_check', 'This queue is itself the dead-letter queue of the machinery\'s rule targets and asynchronously invoked functions; its alarm fires on the first message.');
   // (EventBridge delivers to a target's dead-letter queue under its own service principal, EB-2: aws-cdk-lib's
   // targets add that statement, scoped to the rule.)
   const alarm = new cloudwatch.Alarm(scope, 'FailedEventsAlarm', {
@@ -109,6 +119,8 @@ export function failedEvents(scope: Construct, what: string): { readonly queue: 
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     alarmDescription: `cdk-rollout-guardrails ${what}: an event its safety net or hooks could not process after their retries is in the dead-letter queue; a clean-up may not have run (weights left on an alias, consumers paused). Read the message and the function's log.`,
   });
+  acknowledgeGuard(alarm, 'cloudwatch_alarm_action_check', 'Its actions are the notifications topics of the stack\'s GuardedAliases (each added once); with none it '
+    + 'is read where it is shown (ReleaseDashboard\'s machinery row), or given an action with failedEventsAlarm.addAlarmAction().');
   return { queue, alarm };
 }
 

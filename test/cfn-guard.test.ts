@@ -1,0 +1,215 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { Annotations, App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { DeltaSProbe, GoldSet, GuardedAlias, IdempotencyTable, ReleaseDashboard, RolloutStrategy, ShadowIntegration } from '../lib';
+import { FEATURE_FLAGS, TEST_ENV, testFunction } from './util';
+
+/**
+ * AWS Control Tower's proactive controls, run by cfn-guard through @cdklabs/cdk-validator-cfnguard as a CDK
+ * policy-validation plugin (as in bin/app.ts), classified by scripts/check-guard-report.mjs into findings on
+ * the library's resources and on the user's.
+ */
+
+const CHECK = path.join(__dirname, '..', 'scripts', 'check-guard-report.mjs');
+
+const item = (id: string) => JSON.stringify({
+  id, question: `What is ${id}?`, paraphrases: [`Explain ${id}.`, `Describe ${id}.`], target: `${id} is a thing.`,
+});
+const GOLD = GoldSet.fromJsonl([item('alpha'), item('beta')].join('\n'));
+
+interface Finding {
+  readonly state: 'open' | 'acknowledged';
+  readonly owner: 'library' | 'user' | 'unknown';
+  readonly rule: string;
+  readonly control: string;
+  readonly constructPath: string;
+  readonly acknowledgedAt?: string;
+  readonly reason?: string;
+}
+
+interface Checked {
+  /** The check's exit status. */
+  readonly status: number | null;
+  readonly findings: Finding[];
+  /** Its plain-text output. */
+  readonly text: string;
+}
+
+/** Synthesizes the app `build` fills under the cfn-guard plugin (in a temporary outdir) and runs the check on its report. */
+function synthUnderGuard(build: (app: App) => void, context: Record<string, unknown> = FEATURE_FLAGS): Checked {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfn-guard-'));
+  try {
+    // The report is written to the outdir and judged by the check, not printed (nor thrown) by the synth.
+    const app = new App({ context: { ...context, '@aws-cdk/core:failSynthOnValidationErrors': false }, outdir });
+    Validations.of(app).addPlugins(new CfnGuardValidator({ controlTowerRulesEnabled: true }));
+    build(app);
+    app.synth();
+    const report = path.join(outdir, 'validation-report.json');
+    const run = (...flags: string[]) => spawnSync(process.execPath, [CHECK, report, ...flags], { encoding: 'utf8' });
+    const asJson = run('--json');
+    const asText = run();
+    expect(asText.status).toBe(asJson.status);
+    return { status: asJson.status, findings: JSON.parse(asJson.stdout).findings, text: asText.stdout + asText.stderr };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function stack(app: App, id: string): Stack {
+  return new Stack(app, id, { env: TEST_ENV });
+}
+
+function probe(scope: Stack): DeltaSProbe {
+  const p = new DeltaSProbe(scope, 'Probe', { goldSet: GOLD });
+  Annotations.of(p).acknowledgeWarning('cdk-rollout-guardrails:smallGoldSet', 'a two-question gold set is enough to synthesize');
+  return p;
+}
+
+const summary = (f: Finding) => `${f.rule} ${f.constructPath}`;
+
+describe('the library\'s resources under AWS Control Tower\'s proactive controls (cfn-guard)', () => {
+  let checked: Checked;
+  beforeAll(() => {
+    checked = synthUnderGuard((app) => {
+      // Staged, with a probe, a warm-up and a notifications topic; a REST shadow route, an idempotency table, a dashboard.
+      const s = stack(app, 'Staged');
+      const stagedFn = testFunction(s, 'Fn');
+      const topic = new sns.Topic(s, 'Topic', { enforceSSL: true });
+      const staged = new GuardedAlias(s, 'Answer', {
+        function: stagedFn, probe: probe(s), warmup: { provisionedConcurrency: 1 }, notifications: topic, strategy: RolloutStrategy.staged(),
+      });
+      new ShadowIntegration(s, 'Mirror', {
+        api: new apigw.RestApi(s, 'Api'), method: 'GET', path: '/answer', live: staged, shadow: testFunction(s, 'Shadow'), sampleRate: 0.1, maxMirrorRps: 5,
+      });
+      new IdempotencyTable(s, 'Idempotency').grant(stagedFn);
+      new ReleaseDashboard(s, 'Dashboard');
+
+      // Canary, with a probe; an HTTP API shadow route.
+      const c = stack(app, 'Canary');
+      const canary = new GuardedAlias(c, 'Answer', { function: testFunction(c, 'Fn'), probe: probe(c), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
+      new ShadowIntegration(c, 'Mirror', {
+        api: new apigwv2.HttpApi(c, 'Api'), method: 'GET', path: '/answer', live: canary, shadow: testFunction(c, 'Shadow'), sampleRate: 0.1, maxMirrorRps: 5,
+      });
+
+      // Blue-green, with a warm-up, its machinery's logs under a key of the user's.
+      const b = stack(app, 'BlueGreen');
+      new GuardedAlias(b, 'Answer', {
+        function: testFunction(b, 'Fn'), warmup: { provisionedConcurrency: 1 }, strategy: RolloutStrategy.blueGreen(),
+        logsKey: new kms.Key(b, 'LogsKey', { enableKeyRotation: true }),
+      });
+      new ReleaseDashboard(b, 'Dashboard');
+    });
+  }, 180_000);
+
+  test('leaves no finding open on a library resource, and tells every finding\'s owner', () => {
+    expect(checked.findings.filter((f) => f.owner !== 'user' && f.state === 'open').map(summary)).toEqual([]);
+    expect(checked.findings.filter((f) => f.owner === 'unknown').map(summary)).toEqual([]);
+    expect(checked.status).toBe(0);
+  });
+
+  test('acknowledges each library finding where it is created, with its reason', () => {
+    const acknowledged = checked.findings.filter((f) => f.owner === 'library' && f.state === 'acknowledged');
+    expect([...new Set(acknowledged.map((f) => f.rule))].sort()).toEqual([
+      'api_gw_v2_authorization_type_configured_check', // the HTTP shadow route takes the API's default authorizer
+      'cloudwatch_alarm_action_check', // gate alarms (CodeDeploy watches them), shadow gates, the machinery's dead-letter alarm
+      'cloudwatch_log_group_encrypted_check', // machinery logs without logsKey; the probe's, dispatcher's, provider's
+      'dynamodb_table_encrypted_kms_check', // the idempotency and shadow results tables on DynamoDB's AWS owned key
+      'lambda_function_public_access_prohibited_check', // API Gateway's permission: SourceArn as Fn::Join (a false positive)
+      'lambda_inside_vpc_check', // the library's functions call only AWS APIs
+      'sqs_dlq_check', // the machinery's dead-letter queue
+    ]);
+    for (const f of acknowledged) {
+      expect(f.reason!.length).toBeGreaterThan(40);
+      // Acknowledged on the resource or a construct of the library around it, never on a whole stack.
+      expect(f.acknowledgedAt!.split('/').length).toBeGreaterThan(1);
+      expect(f.constructPath.startsWith(`${f.acknowledgedAt}/`)).toBe(true);
+    }
+    const at = (rule: string, constructPath: string) => acknowledged.find((f) => f.rule === rule && f.constructPath === constructPath);
+    const permissions = acknowledged.filter((f) => f.rule === 'lambda_function_public_access_prohibited_check');
+    expect(permissions.map((f) => f.constructPath.replace(/ApiPermission\..*$/, 'ApiPermission…')).sort()).toEqual([
+      'Canary/Mirror/Route/LiveIntegration-Permission', // the HTTP route's
+      'Staged/Api/Default/answer/GET/ApiPermission…', // the REST method's, and its test-invoke twin
+      'Staged/Api/Default/answer/GET/ApiPermission…',
+    ]);
+    for (const f of permissions) expect(f.reason).toMatch(/False positive: .*SourceArn.*Fn::Join/);
+    expect(at('api_gw_v2_authorization_type_configured_check', 'Canary/Mirror/Route/Resource')?.reason).toMatch(/defaultAuthorizer/);
+    expect(at('sqs_dlq_check', 'Staged/StagedRollout/FailedEvents/Resource')).toBeDefined();
+    expect(at('sqs_dlq_check', 'BlueGreen/BlueGreenSwitch/FailedEvents/Resource')).toBeDefined();
+    expect(at('dynamodb_table_encrypted_kms_check', 'Staged/Idempotency/Table/Resource')?.reason).toMatch(/encryptionKey/);
+    expect(at('cloudwatch_log_group_encrypted_check', 'Staged/StagedRollout/Logs/Resource')?.reason).toMatch(/logsKey/);
+  });
+
+  test('with a notifications topic the gate alarms have actions, and with logsKey the machinery\'s logs a key: nothing to acknowledge', () => {
+    const all = checked.findings.map(summary).join('\n');
+    expect(all).not.toMatch(/cloudwatch_alarm_action_check Staged\/Answer\//);
+    expect(all).not.toMatch(/cloudwatch_log_group_encrypted_check BlueGreen\/BlueGreenSwitch\//);
+    // Without them (canary: no topic; staged: no key) the same resources are acknowledged.
+    expect(all).toMatch(/cloudwatch_alarm_action_check Canary\/Answer\/Gates\/MaxErrorRate\/Resource/);
+    expect(all).toMatch(/cloudwatch_log_group_encrypted_check Staged\/StagedRollout\/GateLogs\/Resource/);
+  });
+
+  test('reports the user\'s own resources as the user\'s: their functions, log groups, API methods and key', () => {
+    const users = checked.findings.filter((f) => f.owner === 'user');
+    expect(users.map(summary)).toEqual(expect.arrayContaining([
+      'lambda_inside_vpc_check Staged/Fn/Resource',
+      'lambda_inside_vpc_check Canary/Shadow/Resource',
+      'cloudwatch_log_group_encrypted_check Staged/Fn/LogGroup/Resource',
+      'kms_create_grant_aws_service_check BlueGreen/LogsKey/Resource',
+    ]));
+    for (const f of users) {
+      // The plugin also reports CT.KMS.PR.3 once at the template's root, with no resource: it goes with the key.
+      if (f.constructPath === '') expect(f.rule).toBe('kms_create_grant_aws_service_check');
+      else expect(f.constructPath).toMatch(/^(Staged|Canary|BlueGreen)\/(Fn|Shadow|Api|Topic|LogsKey)\//);
+    }
+  });
+});
+
+test('the live function\'s log group a shadow route creates (no CDK-managed log group) is acknowledged for its month and its key', () => {
+  const context = { ...FEATURE_FLAGS };
+  delete context['@aws-cdk/aws-lambda:useCdkManagedLogGroup'];
+  const checked = synthUnderGuard((app) => {
+    const s = stack(app, 'Shadowed');
+    const live = new GuardedAlias(s, 'Answer', { function: testFunction(s, 'Fn'), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
+    new ShadowIntegration(s, 'Mirror', {
+      api: new apigw.RestApi(s, 'Api'), method: 'GET', path: '/answer', live, shadow: testFunction(s, 'Shadow'), sampleRate: 0.1, maxMirrorRps: 5,
+    });
+  }, context);
+  expect(checked.findings.filter((f) => f.owner !== 'user' && f.state === 'open').map(summary)).toEqual([]);
+  expect(checked.findings.filter((f) => f.constructPath === 'Shadowed/Mirror/LiveLogGroup/Resource').map((f) => `${f.owner} ${f.state} ${f.rule}`).sort()).toEqual([
+    'library acknowledged cloudwatch_log_group_encrypted_check',
+    'library acknowledged cloudwatch_log_group_retention_period_check',
+  ]);
+  expect(checked.status).toBe(0);
+}, 120_000);
+
+test('the check tells a user\'s findings from an open one on a library resource, and fails on the latter', () => {
+  const checked = synthUnderGuard((app) => {
+    const s = stack(app, 'Mixed');
+    // The user's: a plain function (no VPC) and a log group kept a week, unencrypted.
+    testFunction(s, 'Plain');
+    new logs.LogGroup(s, 'UserLogs', { retention: logs.RetentionDays.ONE_WEEK });
+    // The library's, configured by the user against a control: no point-in-time recovery.
+    new IdempotencyTable(s, 'Idempotency', { pointInTimeRecovery: false });
+  });
+  const open = checked.findings.filter((f) => f.state === 'open');
+  expect(open.filter((f) => f.owner === 'user').map(summary).sort()).toEqual([
+    'cloudwatch_log_group_encrypted_check Mixed/Plain/LogGroup/Resource',
+    'cloudwatch_log_group_encrypted_check Mixed/UserLogs/Resource',
+    'cloudwatch_log_group_retention_period_check Mixed/UserLogs/Resource',
+    'lambda_inside_vpc_check Mixed/Plain/Resource',
+  ]);
+  expect(open.filter((f) => f.owner === 'library').map((f) => `${f.control} ${summary(f)}`)).toEqual([
+    'CT.DYNAMODB.PR.1 dynamodb_table_pitr_enabled_check Mixed/Idempotency/Table/Resource',
+  ]);
+  expect(checked.status).toBe(1);
+  expect(checked.text).toMatch(/library OPEN CT\.DYNAMODB\.PR\.1 +dynamodb_table_pitr_enabled_check  Mixed\/Idempotency\/Table\/Resource/);
+  expect(checked.text).toMatch(/library resources: 1 open, 1 acknowledged; user resources: 4 open, 0 acknowledged/);
+}, 120_000);
