@@ -87,7 +87,7 @@ export class DemoStack extends Stack {
       probe: this.probe,
       // The four pins: requests carrying X-Schema-Rev, X-Index-Hash or X-Model-Tag must match them.
       release: { schemaRev: DEMO_SCHEMA_REV, indexHash: demoIndexHash(), modelTag: DEMO_MODEL_TAG },
-      // Two warm environments on the alias; the staged machine warms each new version before its first shift,
+      // Two provisioned environments on each published version; the staged machine checks each new version is warm before its first shift,
       // and the cold-start gate (≤ 5 % of the new release's invocations) watches the rollout.
       warmup: { provisionedConcurrency: 2 },
     });
