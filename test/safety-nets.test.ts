@@ -1,11 +1,13 @@
-// The staged safety net on an execution that ends without reporting (SFN-2, SFN-6), and on late events (EB-4):
-// it resets the routing of that deployment only, and reports Failed so that no hook waits out CodeDeploy's hour.
+// The safety nets on an execution that ends without reporting (SFN-2, SFN-6), and on late events (EB-4): the staged
+// net resets the routing of that deployment only and reports Failed; the blue-green hook reports Failed and resumes
+// what the execution paused. No hook waits out CodeDeploy's hour.
 import {
   CodeDeployClient, GetApplicationRevisionCommand, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand,
 } from '@aws-sdk/client-codedeploy';
-import { GetAliasCommand, LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, LambdaClient, UpdateAliasCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createHookHandler } from '../lambdas/blue-green/hook';
 import { createSafetyNetHandler } from '../lambdas/staged/safety-net';
 import { StagedStartInput } from '../lib/private/staged-config';
 
@@ -84,5 +86,37 @@ describe('staged safety net: only this deployment\'s weights', () => {
     sfn.on(StopExecutionCommand).rejects(Object.assign(new Error('no such execution'), { name: 'ExecutionDoesNotExist' }));
     expect(await net()({ detail: { deploymentId: 'd-ABC123', state: 'FAILURE' } })).toEqual({ stopped: false, cleared: {} });
     expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+  });
+});
+
+describe('blue-green hook as safety net: an execution that ended without success', () => {
+  const BG = 'arn:aws:states:eu-west-1:123456789012:stateMachine:BlueGreen';
+  const hook = () => createHookHandler({
+    codedeploy: codedeploy as unknown as CodeDeployClient, lambda: lambda as unknown as LambdaClient, sfn: sfn as unknown as SFNClient,
+    stateMachineArn: BG, log: () => undefined,
+  });
+  const input = (phase: 'BeforeAllowTraffic' | 'AfterAllowTraffic', frozen?: string[]) => JSON.stringify({
+    deploymentId: 'd-BG1', lifecycleEventHookExecutionId: `hook-${phase}`, applicationName: 'App', deploymentGroupName: 'Group',
+    phase, target: INPUT.target, startedAt: 0, ...(frozen ? { frozen } : {}),
+  });
+  const event = (status: string, text: string) => ({ source: 'aws.states' as const, detail: { executionArn: `${BG.replace(':stateMachine:', ':execution:')}:d-BG1-x`, status, input: text } });
+
+  test('AfterAllowTraffic that TIMED_OUT: reports Failed for its hook (CodeDeploy rolls back) and resumes what it paused; never writes the alias', async () => {
+    lambda.on(UpdateEventSourceMappingCommand).resolves({});
+    const result = await hook()(event('TIMED_OUT', input('AfterAllowTraffic', ['uuid-1', 'uuid-2'])));
+    expect(result).toEqual({ stopped: [], resumed: ['uuid-1', 'uuid-2'], reported: 'reported' });
+    expect(codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand).map((c) => c.args[0].input))
+      .toEqual([{ deploymentId: 'd-BG1', lifecycleEventHookExecutionId: 'hook-AfterAllowTraffic', status: 'Failed' }]);
+    expect(lambda.commandCalls(UpdateEventSourceMappingCommand).map((c) => c.args[0].input)).toEqual([{ UUID: 'uuid-1', Enabled: true }, { UUID: 'uuid-2', Enabled: true }]);
+    expect(lambda.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+  });
+
+  test('a machine that had reported already: the refused report is fine', async () => {
+    codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).rejects(Object.assign(new Error('done'), { name: 'LifecycleEventAlreadyCompletedException' }));
+    expect(await hook()(event('FAILED', input('BeforeAllowTraffic')))).toEqual({ stopped: [], resumed: [], reported: 'already-reported' });
+  });
+
+  test('an event without a blue-green input is refused with what it got', async () => {
+    await expect(hook()(event('ABORTED', '{"y":2}'))).rejects.toThrow('has no blue-green input (deploymentId, lifecycleEventHookExecutionId): {"y":2}');
   });
 });
