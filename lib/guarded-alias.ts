@@ -1,4 +1,6 @@
-import { Annotations, Duration, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnResource, Duration, IAspect, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -277,9 +279,22 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         }
       }
     }
+    // Two aliases of one name on one function pass synth, and CloudFormation fails the second at deploy.
+    const sameName = fn instanceof lambda.Function && typeof aliasName === 'string' && !Token.isUnresolved(aliasName)
+      ? ALIASES_BY_FUNCTION.get(fn)?.get(aliasName) : undefined;
+    if (sameName) {
+      problems.add('aliasName', `a name not already used on function '${fn.node.path}' (GuardedAlias '${sameName.node.path}' already owns its alias "${aliasName}"; `
+        + 'Lambda allows one alias of a name per function, so CloudFormation would fail at deploy): give each GuardedAlias its own aliasName', aliasName);
+    }
     problems.throwIfAny(`GuardedAlias '${this.node.path}'`);
 
     this.fn = fn;
+    if (!Token.isUnresolved(aliasName)) {
+      const names = ALIASES_BY_FUNCTION.get(fn) ?? new Map<string, GuardedAlias>();
+      names.set(aliasName, this);
+      ALIASES_BY_FUNCTION.set(fn, names);
+    }
+    AliasBypassCheck.of(Stack.of(fn)).guard(fn, this);
     this.strategy = strategy;
     // The release identity goes into the function's environment before its version is taken, so that every
     // published version carries it; a changed pin is a changed configuration, hence a new version.
@@ -446,13 +461,24 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
 
-    // Alarms may be added after construction, so their count is checked when the app is synthesised.
+    // Alarms may be added after construction, so their count is checked when the app is synthesised; so are
+    // aliases of the same name on the function made without a GuardedAlias (fn.addAlias, new lambda.Alias).
     this.node.addValidation({
       validate: () => {
+        const errors: string[] = [];
         const count = this.alarms.length;
-        return count > MAX_ALARMS_PER_DEPLOYMENT_GROUP
-          ? [`GuardedAlias '${this.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added${this.probeAlarm ? ', the probe\'s among them' : ''}${this.coldStartAlarm ? ', the cold-start gate\'s among them' : ''})`]
-          : [];
+        if (count > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
+          errors.push(`GuardedAlias '${this.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added${this.probeAlarm ? ', the probe\'s among them' : ''}${this.coldStartAlarm ? ', the cold-start gate\'s among them' : ''})`);
+        }
+        if (!Token.isUnresolved(aliasName)) {
+          for (const other of Stack.of(fn).node.findAll()) {
+            if (other instanceof lambda.Alias && other !== this.alias && other.version.lambda === fn && other.aliasName === aliasName) {
+              errors.push(`GuardedAlias '${this.node.path}': aliasName must be a name not already used on function '${fn.node.path}' (the alias '${other.node.path}' is also named "${aliasName}"; `
+                + `Lambda allows one alias of a name per function, so CloudFormation would fail at deploy), got: "${aliasName}"`);
+            }
+          }
+        }
+        return errors;
       },
     });
   }
@@ -587,6 +613,103 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
 const STRATEGY_NAMES: Record<string, string> = { CANARY: 'canary', LINEAR: 'linear', ALL_AT_ONCE: 'allAtOnce', STAGED: 'staged', BLUE_GREEN: 'blueGreen' };
 
 const HOOK_TARGETS = new WeakMap<lambda.Function, GuardedAlias>();
+
+/** The GuardedAlias that owns each alias name of a function. */
+const ALIASES_BY_FUNCTION = new WeakMap<lambda.Function, Map<string, GuardedAlias>>();
+
+/** Id of the warning on an API, function URL or event source mapping that calls a guarded function unqualified. */
+export const API_BYPASSES_ALIAS_WARNING = 'cdk-rollout-guardrails:apiBypassesAlias';
+
+/**
+ * Warns, once a stack is synthesised, about each REST method integration (`AWS::ApiGateway::Method`), HTTP API
+ * integration (`AWS::ApiGatewayV2::Integration`), function URL (`AWS::Lambda::Url`) and event source mapping
+ * (`AWS::Lambda::EventSourceMapping`) of the stack that calls a guarded function by its unqualified ARN or
+ * name: that traffic runs $LATEST, so no rollout gates it and no rollback protects it. One per stack, added by
+ * the first GuardedAlias of a function in it; it reads the L1 properties (overrides are not seen) and only
+ * references that resolve in this stack (an API in another stack reaches the function through an import).
+ */
+class AliasBypassCheck implements IAspect {
+  public static of(stack: Stack): AliasBypassCheck {
+    let check = BYPASS_CHECKS.get(stack);
+    if (!check) {
+      check = new AliasBypassCheck();
+      BYPASS_CHECKS.set(stack, check);
+      Aspects.of(stack).add(check);
+    }
+    return check;
+  }
+
+  private readonly guarded = new Map<lambda.Function, GuardedAlias>();
+
+  public guard(fn: lambda.Function, owner: GuardedAlias): void {
+    if (!this.guarded.has(fn)) this.guarded.set(fn, owner);
+  }
+
+  public visit(node: IConstruct): void {
+    if (!(node instanceof CfnResource)) return;
+    let target: unknown;
+    let what: string;
+    if (node instanceof apigw.CfnMethod) {
+      const integration = Stack.of(node).resolve(node.integration);
+      target = integration?.uri ?? integration?.Uri;
+      what = 'REST API method integration';
+    } else if (node instanceof apigwv2.CfnIntegration) {
+      target = Stack.of(node).resolve(node.integrationUri);
+      what = 'HTTP API integration';
+    } else if (node instanceof lambda.CfnUrl) {
+      if (node.qualifier !== undefined) return;
+      target = Stack.of(node).resolve(node.targetFunctionArn);
+      what = 'function URL';
+    } else if (node instanceof lambda.CfnEventSourceMapping) {
+      target = Stack.of(node).resolve(node.functionName);
+      what = 'event source mapping';
+    } else {
+      return;
+    }
+    if (target === undefined) return;
+    for (const [fn, owner] of this.guarded) {
+      if (Stack.of(fn) !== Stack.of(node)) continue;
+      const logicalId = Stack.of(fn).resolve((fn.node.defaultChild as lambda.CfnFunction).logicalId);
+      if (!callsUnqualified(target, logicalId)) continue;
+      const ownerAlias = `the alias '${Stack.of(owner).resolve(owner.alias.aliasName)}' of GuardedAlias '${owner.node.path}'`;
+      const fix = what === 'REST API method integration' ? 'new apigateway.LambdaIntegration(guarded.alias)'
+        : what === 'HTTP API integration' ? 'new HttpLambdaIntegration(id, guarded.alias)'
+          : what === 'function URL' ? 'guarded.alias.addFunctionUrl()' : 'guarded.alias.addEventSource()';
+      Annotations.of(node).addWarningV2(API_BYPASSES_ALIAS_WARNING,
+        `this ${what} calls the function '${fn.node.path}' itself (its unqualified ARN, i.e. $LATEST), not ${ownerAlias}: `
+        + `its traffic bypasses the rollout (no gate, no rollback; a new version reaches it the moment it is deployed). Target the alias instead: ${fix}.`);
+    }
+  }
+}
+
+const BYPASS_CHECKS = new WeakMap<Stack, AliasBypassCheck>();
+
+/**
+ * Whether a resolved CloudFormation value is the function's ARN or name (`Fn::GetAtt [id, Arn]`, `Ref id`)
+ * without a qualifier: alone, or inside an `Fn::Join` whose next part does not start with ":" (a
+ * `:alias` or `:version` suffix).
+ */
+function callsUnqualified(value: unknown, logicalId: string): boolean {
+  const isFunctionRef = (v: unknown): boolean => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+    const o = v as Record<string, unknown>;
+    const getAtt = o['Fn::GetAtt'];
+    return o.Ref === logicalId || (Array.isArray(getAtt) && getAtt[0] === logicalId && getAtt[1] === 'Arn');
+  };
+  if (isFunctionRef(value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const join = (value as Record<string, unknown>)['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) {
+    const parts = join[1] as unknown[];
+    const delimiter = typeof join[0] === 'string' ? join[0] : '';
+    return parts.some((part, i) => {
+      if (!isFunctionRef(part)) return callsUnqualified(part, logicalId);
+      const next = i + 1 < parts.length ? `${delimiter}${typeof parts[i + 1] === 'string' ? parts[i + 1] : ''}` : '';
+      return !next.startsWith(':');
+    });
+  }
+  return Object.values(value as Record<string, unknown>).some((v) => callsUnqualified(v, logicalId));
+}
 
 function isFunction(value: unknown): value is lambda.IFunction {
   return typeof value === 'object' && value !== null && 'functionArn' in value && 'grantInvoke' in value;
