@@ -317,22 +317,27 @@ export class StagedRolloutStrategy extends RolloutStrategy {
 
   public validate(): string[] {
     const problems = new PropProblems();
-    const steps = this.options.steps;
+    const steps = this.options.steps as unknown;
+    // Every schedule problem is reported together: the shape of the steps (each rule on its own), the
+    // other options, and the hour whenever the durations can be computed, even beside other problems.
     if (steps !== undefined) {
-      if (!Array.isArray(steps) || steps.length < 2) {
+      if (!Array.isArray(steps)) {
         problems.add('strategy (staged) steps', 'at least two steps, the last 100', steps);
-      } else if (!steps.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= 100)) {
-        problems.add('strategy (staged) steps', 'integers from 1 to 100', steps);
-      } else if (!steps.every((s, i) => i === 0 || s > steps[i - 1])) {
-        problems.add('strategy (staged) steps', 'strictly rising', steps);
-      } else if (steps[steps.length - 1] !== 100) {
-        problems.add('strategy (staged) steps', 'a schedule ending at 100', steps);
+      } else {
+        const inRange = (s: unknown): s is number => typeof s === 'number' && Number.isInteger(s) && s >= 1 && s <= 100;
+        if (steps.length < 2) problems.add('strategy (staged) steps', 'at least two steps, the last 100', steps);
+        if (!steps.every(inRange)) problems.add('strategy (staged) steps', 'integers from 1 to 100', steps);
+        const numbers = steps.filter((s): s is number => typeof s === 'number' && Number.isFinite(s));
+        if (!numbers.every((s, i) => i === 0 || s > numbers[i - 1])) problems.add('strategy (staged) steps', 'strictly rising', steps);
+        // A last step out of range is reported as such; a lone step is "at least two steps, the last 100".
+        const last = steps[steps.length - 1];
+        if (steps.length >= 2 && inRange(last) && last !== 100) problems.add('strategy (staged) steps', 'a schedule ending at 100', steps);
       }
     }
     const minutes = (prop: string, value: Duration | undefined, min: number) => {
       if (value === undefined) return;
       if (!(value instanceof Duration)) problems.add(prop, 'a Duration', value);
-      else if (!value.isUnresolved() && (value.toSeconds() % 60 !== 0 || value.toSeconds() < min * 60)) {
+      else if (!value.isUnresolved() && (value.toMilliseconds() % 60_000 !== 0 || value.toMilliseconds() < min * 60_000)) {
         problems.add(prop, `whole minutes, at least ${min}`, value);
       }
     };
@@ -350,20 +355,29 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     const budget = this.options.probeBudget;
     if (budget !== undefined) {
       if (!(budget instanceof Duration)) problems.add('strategy (staged) probeBudget', 'a Duration', budget);
-      else if (!budget.isUnresolved() && (budget.toSeconds() < 1 || budget.toSeconds() > 15 * 60)) {
+      else if (!budget.isUnresolved() && (budget.toMilliseconds() % 1000 !== 0 || budget.toMilliseconds() < 1000 || budget.toMilliseconds() > 15 * 60_000)) {
         problems.add('strategy (staged) probeBudget', 'from 1 second to 15 minutes (Lambda\'s longest timeout)', budget);
       }
     }
-    if (problems.messages.length === 0) {
-      const total = this.scheduleDuration;
-      const limit = CODEDEPLOY_HOOK_LIMIT.minus(STAGED_SCHEDULE_MARGIN);
-      if (total !== undefined && total.toSeconds() > limit.toSeconds()) {
-        problems.addMessage(`strategy (staged) schedule must fit CodeDeploy's ${CODEDEPLOY_HOOK_LIMIT.toMinutes()}-minute lifecycle hook limit `
-          + `with a ${STAGED_SCHEDULE_MARGIN.toMinutes()}-minute margin (at most ${limit.toMinutes()} minutes), got: ${describeSeconds(total.toSeconds())} `
-          + `(${this._describeSchedule()}); shorten bake or probeBudget, or use fewer steps`);
-      }
+    // The hour is judged with the values as given (an out-of-range bake or budget still counts at its value)
+    // whenever they are of the right types; tokens leave it to deploy time.
+    const total = this.scheduleComputable() ? this.scheduleDuration : undefined;
+    const limit = CODEDEPLOY_HOOK_LIMIT.minus(STAGED_SCHEDULE_MARGIN);
+    if (total !== undefined && total.toSeconds() > limit.toSeconds()) {
+      problems.addMessage(`strategy (staged) schedule must fit CodeDeploy's ${CODEDEPLOY_HOOK_LIMIT.toMinutes()}-minute lifecycle hook limit `
+        + `with a ${STAGED_SCHEDULE_MARGIN.toMinutes()}-minute margin (at most ${limit.toMinutes()} minutes), got: ${describeSeconds(total.toSeconds())} `
+        + `(${this._describeSchedule()}); shorten bake or probeBudget, or use fewer steps`);
     }
     return [...problems.messages];
+  }
+
+  /** Whether the schedule's inputs have the types its duration is computed from (ranges aside). */
+  private scheduleComputable(): boolean {
+    const o = this.options;
+    const duration = (value: unknown) => value === undefined || (value instanceof Duration && (value.isUnresolved() || value.toMilliseconds() % 1000 === 0));
+    const noData = o.noData as unknown;
+    return (o.steps === undefined || (Array.isArray(o.steps) && o.steps.length > 0)) && duration(o.bake) && duration(o.probeBudget)
+      && (noData === undefined || (typeof noData === 'object' && noData !== null && duration((noData as StagedNoDataPolicy).maxWait)));
   }
 
   /**

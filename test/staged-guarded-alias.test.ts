@@ -81,6 +81,6 @@ describe('GuardedAlias with a staged strategy', () => {
       function: testFunction(stack),
       aliasName: '',
       strategy: RolloutStrategy.staged({ steps: [1, 5, 3] }),
-    })).toThrow(/has 2 invalid props:[\s\S]*aliasName must be[\s\S]*steps/);
+    })).toThrow(/has 3 invalid props:[\s\S]*aliasName must be[\s\S]*steps must be strictly rising[\s\S]*steps must be a schedule ending at 100/);
   });
 });

@@ -282,7 +282,7 @@ describe('StagedRollout', () => {
     const s = testStack();
     const c = staged(s, 'C');
     expect(() => StagedRollout.of(s).attach({ ...c, strategy: RolloutStrategy.staged({ steps: [1, 5, 3] }), thresholds: { maxP95Ratio: -1 } }))
-      .toThrow(/has 2 invalid props:\n {2}- strategy \(staged\) steps must be strictly rising, got: \[1,5,3\]\n {2}- thresholds.maxP95Ratio/);
+      .toThrow(/has 3 invalid props:\n {2}- strategy \(staged\) steps must be strictly rising, got: \[1,5,3\]\n {2}- strategy \(staged\) steps must be a schedule ending at 100, got: \[1,5,3\]\n {2}- thresholds.maxP95Ratio/);
   });
 
   test('warns when the probe may run longer than the strategy\'s probeBudget counts', () => {

@@ -55,7 +55,8 @@ describe('RolloutStrategy.staged', () => {
     ['fails on an unknown noData action', { noData: { then: 'ignore' as 'pass' } }, 'strategy (staged) noData.then must be "fail" or "pass", got: "ignore"'],
     ['fails on a noData wait of seconds', { noData: { maxWait: Duration.seconds(30) } }, 'strategy (staged) noData.maxWait must be whole minutes, at least 0, got: 30 seconds'],
     ['fails on noData.minInvocations of 0', { noData: { minInvocations: 0 } }, 'strategy (staged) noData.minInvocations must be an integer from 1 to 1000000, got: 0'],
-    ['fails on a probe budget over Lambda\'s 15 minutes', { probeBudget: Duration.minutes(16) }, 'strategy (staged) probeBudget must be from 1 second to 15 minutes (Lambda\'s longest timeout), got: 16 minutes'],
+    // Two steps, so that the schedule still fits the hour at this budget (the hour is judged beside the budget's range).
+    ['fails on a probe budget over Lambda\'s 15 minutes', { steps: [50, 100], probeBudget: Duration.minutes(16) }, 'strategy (staged) probeBudget must be from 1 second to 15 minutes (Lambda\'s longest timeout), got: 16 minutes'],
   ])('%s', (_name, options, message) => {
     expect(RolloutStrategy.staged(options).validate()).toEqual([message]);
   });
@@ -75,7 +76,8 @@ describe('RolloutStrategy.staged', () => {
   });
 
   test('reports every bad prop together', () => {
-    expect(RolloutStrategy.staged({ steps: [5, 1], bake: Duration.seconds(10), maxFailuresPerStep: 11 }).validate()).toHaveLength(3);
+    // Falling and not ending at 100 are two problems of the steps, each reported.
+    expect(RolloutStrategy.staged({ steps: [5, 1], bake: Duration.seconds(10), maxFailuresPerStep: 11 }).validate()).toHaveLength(4);
   });
 
   test('counts every step\'s longest wait for data in the hour: the default schedule with a 1-minute noData wait no longer fits', () => {
