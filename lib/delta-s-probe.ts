@@ -42,7 +42,7 @@ export class GoldSet {
 
   private constructor(private readonly read: () => string, public readonly source: string) {}
 
-  /** The text and the parsed items; throws GoldSetError (line and field) or the file's read error. */
+  /** The text and the parsed items; throws GoldSetError (every bad line, with its field) or the file's read error. */
   public _load(): { jsonl: string; items: GoldItem[] } {
     const jsonl = this.read();
     return { jsonl, items: parseGoldSet(jsonl) };
@@ -188,7 +188,8 @@ export class DeltaSProbe extends Construct {
       try {
         gold = props.goldSet._load();
       } catch (error) {
-        problems.add('goldSet', 'a valid gold set', new Described(`${props.goldSet.source}: ${(error as Error).message}`));
+        // A gold set's error lists every bad line on lines of its own: indented under this prop's entry.
+        problems.add('goldSet', 'a valid gold set', new Described(`${props.goldSet.source}: ${(error as Error).message.replace(/\n/g, '\n    ')}`));
       }
     }
     const template = props?.requestTemplate ?? DEFAULT_REQUEST_TEMPLATE;
