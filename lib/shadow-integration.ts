@@ -1,4 +1,6 @@
-import { Annotations, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Annotations, AssetStaging, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -7,6 +9,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { LambdaDestination } from 'aws-cdk-lib/aws-logs-destinations';
 import { Construct } from 'constructs';
 import { IGuardedAlias } from './guarded-alias';
@@ -137,6 +140,14 @@ export interface ShadowIntegrationProps {
    */
   readonly resultsTtl?: Duration;
 }
+
+/**
+ * Id of the note ShadowIntegration adds when it cannot see a `shadowTap()` call in the live function's code:
+ * inline code and the handler's file of an asset directory are read at synth (a minified bundle, a zip, a
+ * bucket or an image cannot be read for it). Once the handler is wrapped, acknowledge it with
+ * `Annotations.of(scope).acknowledgeInfo(SHADOW_TAP_NOT_SEEN_INFO, reason)` on the integration, its stack or the app.
+ */
+export const SHADOW_TAP_NOT_SEEN_INFO = 'cdk-rollout-guardrails:shadowTapNotSeen';
 
 /** Integrations by live function: one tap configuration per function. */
 const TAPPED = new WeakMap<lambda.Function, ShadowIntegration>();
@@ -382,7 +393,15 @@ export class ShadowIntegration extends Construct {
       this.p95DeltaSAlarm = this.gateAlarm('MaxP95DeltaS', this.metricDeltaS({ statistic: 'p95' }), this.gates.maxP95DeltaS,
         `p95 ΔS between the live and the shadow answers exceeds ${this.gates.maxP95DeltaS}`);
     }
-    Annotations.of(this).addInfo(`ShadowIntegration: wrap the handler of '${this.liveFunction.node.path}' with shadowTap() from cdk-rollout-guardrails/runtime; without it nothing is mirrored.`);
+    // The construct cannot run the handler, so it only says nothing when it can read a shadowTap() call in the
+    // code Lambda will load (inline code, or the handler's file in an asset directory, unminified). Otherwise it
+    // cannot tell, and says so in a note that can be acknowledged once the handler is wrapped.
+    const tap = tapEvidence(this.liveFunction);
+    if (!tap.seen) {
+      Annotations.of(this).addInfoV2(SHADOW_TAP_NOT_SEEN_INFO, `ShadowIntegration: no shadowTap() call seen in the code of '${this.liveFunction.node.path}' (${tap.looked}): `
+        + 'wrap its handler with shadowTap() from cdk-rollout-guardrails/runtime, or nothing is mirrored. If it is wrapped, acknowledge this note: '
+        + `Annotations.of(scope).acknowledgeInfo('${SHADOW_TAP_NOT_SEEN_INFO}', 'the handler is wrapped with shadowTap').`);
+    }
   }
 
   /** Every alarm: mean ΔS, p95 latency, and p95 ΔS when that gate is set. */
@@ -520,6 +539,50 @@ function liveLogGroup(scope: Construct, fn: lambda.Function): logs.ILogGroup {
   acknowledgeGuard(group, 'cloudwatch_log_group_retention_period_check', `The live function's log group, created only because the function had none; a month keeps the tap's lines long enough to replay. ${yours}`);
   acknowledgeGuard(group, 'cloudwatch_log_group_encrypted_check', `The live function's log group, created only because the function had none; encrypted at rest with CloudWatch Logs' own key. ${yours}`);
   return group;
+}
+
+/** Largest code file read to look for the tap: a bundle beyond it is not read (the note stays). */
+const MAX_SCANNED_CODE_BYTES = 20 * 1024 * 1024;
+
+/**
+ * Whether the live function's code visibly calls `shadowTap(...)`: its inline code, or the handler's module
+ * (`index.handler` → index.js, .mjs or .cjs) in its asset directory as staged for deployment. Comments are
+ * left out, and so is the tap's own definition (`function shadowTap(`), which a bundle carries whether the
+ * handler is wrapped or not. A minified bundle renames the call, so it is not seen there.
+ */
+function tapEvidence(fn: lambda.Function): { seen: boolean; looked: string } {
+  const cfn = fn.node.defaultChild as lambda.CfnFunction;
+  const stack = Stack.of(fn);
+  const code = stack.resolve(cfn.code) as { zipFile?: unknown; s3Key?: unknown } | undefined;
+  if (typeof code?.zipFile === 'string') return { seen: callsShadowTap(code.zipFile), looked: 'its inline code was read' };
+  const handler = stack.resolve(cfn.handler);
+  const asset = fn.node.tryFindChild('Code') instanceof s3assets.Asset ? fn.node.tryFindChild('Code') as s3assets.Asset
+    : stack.node.findAll().find((c): c is s3assets.Asset => c instanceof s3assets.Asset && typeof code?.s3Key === 'string' && stack.resolve(c.s3ObjectKey) === code.s3Key);
+  const staging = asset?.node.tryFindChild('Stage');
+  const dir = staging instanceof AssetStaging ? staging.absoluteStagedPath : undefined;
+  if (!dir || typeof handler !== 'string' || !handler.includes('.')) return { seen: false, looked: 'its code cannot be read at synth' };
+  const module = handler.slice(0, handler.lastIndexOf('.'));
+  for (const ext of ['.js', '.mjs', '.cjs']) {
+    const file = path.join(dir, module + ext);
+    try {
+      if (!fs.statSync(file).isFile()) continue;
+      if (fs.statSync(file).size > MAX_SCANNED_CODE_BYTES) return { seen: false, looked: `${module + ext} of its asset is too large to read` };
+      const seen = callsShadowTap(fs.readFileSync(file, 'utf8'));
+      return { seen, looked: `${module + ext} of its asset was read${seen ? '' : '; a minified bundle hides the call'}` };
+    } catch {
+      continue;
+    }
+  }
+  return { seen: false, looked: `no ${module}.js, .mjs or .cjs in its asset directory` };
+}
+
+/** Whether JavaScript text calls `shadowTap(` (directly or as `(0, x.shadowTap)(`), comments aside. */
+function callsShadowTap(source: string): boolean {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:\\'"`])\/\/.*$/gm, '$1');
+  for (const match of code.matchAll(/(function\s*\*?\s*)?\bshadowTap\b\s*\)?\s*\(/g)) {
+    if (!match[1]) return true;
+  }
+  return false;
 }
 
 function describe(value: unknown): unknown {
