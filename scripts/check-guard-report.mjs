@@ -52,7 +52,8 @@ function caller(trace) {
     const frame = line.trim();
     if (frame.startsWith('...') || NOT_A_CALLER.test(frame)) continue;
     const file = (frame.match(/\(([^()]+?)(?::\d+){0,2}\)$/) ?? frame.match(/^(?:at )?(\S+?)(?::\d+){0,2}$/))?.[1];
-    if (file) return file;
+    // A built-in's frame names no file ('Array.map (:)', '<anonymous>'): the caller is further down.
+    if (file && /[\\/]/.test(file)) return file;
   }
   return undefined;
 }
