@@ -10,14 +10,15 @@
 //    request: the hold's 5xx stop rule must report Failed, CodeDeploy flips the alias back, the update rolls back.
 //    Claims: the consumer was paused during this rollout too and is Enabled again after it, the alias serves v2-good
 //    with no AdditionalVersionWeights, the deployment Failed, and the rollback deployments were not gated again.
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ExpectedResult, IApiCall, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { BlueGreenSwitch, GuardedAlias, RolloutStrategy } from '../lib';
+import { integApp } from './support/app';
 import { chain, claim, deployRelease, inspect, Inspector, observe, ROLLBACK_OBSERVATIONS, startTraffic, trafficGenerator } from './support/assertions';
 import { demoFunction, destroyLogsWithStack, releaseParameter, SAMPLE_QUESTION } from './support/demo';
 
-const app = new App();
+const app = integApp();
 const stack = new Stack(app, 'GuardrailsIntegBlueGreen', { description: 'cdk-rollout-guardrails integ: blue-green with warm-up and a frozen consumer' });
 destroyLogsWithStack(stack);
 const release = releaseParameter(stack);

@@ -6,13 +6,14 @@
 // back, the deployment Failed with BeforeAllowTraffic Failed and AllowTraffic never Succeeded, the alias serves
 // v1-good with no AdditionalVersionWeights, the probe's hook log names the drift, and the rollback deployment was not
 // gated again (if its hook ran at all, it logged "not gated ... rollback").
-import { App, Annotations, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy } from '../lib';
+import { integApp } from './support/app';
 import { chain, claim, deployRelease, inspect, Inspector, observe, ROLLBACK_OBSERVATIONS } from './support/assertions';
 import { demoFunction, destroyLogsWithStack, GOLD_SET_JSONL, releaseParameter } from './support/demo';
 
-const app = new App();
+const app = integApp();
 const stack = new Stack(app, 'GuardrailsIntegCanary', { description: 'cdk-rollout-guardrails integ: canary with the ΔS probe as its hook' });
 destroyLogsWithStack(stack);
 const release = releaseParameter(stack);

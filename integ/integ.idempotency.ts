@@ -5,20 +5,21 @@
 // the same Idempotency-Key at once, then one more 5 seconds later. Claims: every answer is 200 or 409 (in progress), all
 // 200s carry one run's id, the late duplicate gets that run's answer, and the counter is exactly 1: the body ran once.
 import * as path from 'path';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ExpectedResult, IntegTest, InvocationType, Match } from '@aws-cdk/integ-tests-alpha';
 import { IdempotencyTable } from '../lib';
+import { integApp } from './support/app';
 import { chain, claim } from './support/assertions';
 import { bundledFunction, destroyedLogGroup, destroyLogsWithStack } from './support/demo';
 
 const KEY = 'integ-order-0001';
 const COPIES = 10;
 
-const app = new App();
+const app = integApp();
 const stack = new Stack(app, 'GuardrailsIntegIdempotency', { description: 'cdk-rollout-guardrails integ: concurrent duplicate POSTs run the body once' });
 destroyLogsWithStack(stack);
 const records = new IdempotencyTable(stack, 'Records', { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false, pointInTimeRecovery: false });

@@ -6,7 +6,7 @@
 // Claims, per API: the route answers 200 through the live alias; a mirrored read was replayed and scored (a row in the
 // integration's results table with outcome "scored"); the shadow, invoked with a write, gets AccessDeniedException; the
 // scratch table stays empty.
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -14,6 +14,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ExpectedResult, IApiCall, IntegTest, InvocationType, Match } from '@aws-cdk/integ-tests-alpha';
 import { Construct } from 'constructs';
 import { ShadowIntegration } from '../lib';
+import { integApp } from './support/app';
 import { chain, claim } from './support/assertions';
 import { bundledFunction, destroyedLogGroup, destroyLogsWithStack } from './support/demo';
 
@@ -36,7 +37,7 @@ exports.handler = async (event) => {
 };
 `;
 
-const app = new App();
+const app = integApp();
 const stack = new Stack(app, 'GuardrailsIntegShadow', { description: 'cdk-rollout-guardrails integ: shadow traffic on a REST and an HTTP API' });
 destroyLogsWithStack(stack);
 const scratch = new dynamodb.Table(stack, 'Scratch', {

@@ -12,16 +12,17 @@
 //    set 50 % (its TrafficWeight metric), a FAILURE notification reached the topic (an SQS queue subscribed to it),
 //    and the rollback deployments were not gated again (no execution named after them; a hook that ran for them
 //    logged "not gated ... rollback").
-import { App, Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy, StagedRollout } from '../lib';
+import { integApp } from './support/app';
 import { chain, claim, deployRelease, inspect, Inspector, observe, ROLLBACK_OBSERVATIONS, startTraffic, trafficGenerator } from './support/assertions';
 import { demoFunction, destroyLogsWithStack, GOLD_SET_JSONL, releaseParameter, SAMPLE_QUESTION } from './support/demo';
 
-const app = new App();
+const app = integApp();
 const stack = new Stack(app, 'GuardrailsIntegStaged', { description: 'cdk-rollout-guardrails integ: staged rollout with probe and warm-up' });
 destroyLogsWithStack(stack);
 const release = releaseParameter(stack);

@@ -1,8 +1,12 @@
 // The integ suite's runner: the snapshot check offline, and the run in an AWS account.
 //
-//   ts-node --transpile-only integ/run.ts check  [name...]   synthesise every integ app (integ/integ.*.ts) and compare
-//                                                           its templates with the committed snapshot; no AWS call
-//   ts-node --transpile-only integ/run.ts update [name...]   rewrite the snapshots from a fresh synth
+//   ts-node --transpile-only integ/run.ts check  [name...] [--findings]
+//                                                           synthesise every integ app (integ/integ.*.ts), compare its
+//                                                           templates with the committed snapshot, and fail on any open
+//                                                           cdk-nag or cfn-guard finding on the library's resources (the
+//                                                           tests' own are counted; --findings lists every finding); no
+//                                                           AWS call
+//   ts-node --transpile-only integ/run.ts update [name...]   rewrite the snapshots from a fresh synth (findings as above)
 //   ts-node --transpile-only integ/run.ts deploy [name...] [--no-clean] [--sequential]
 //                                                           deploy each app with the CDK CLI in the account and region of
 //                                                           the current credentials, read its assertion results, destroy
@@ -18,6 +22,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { describeFindings, Findings, readFindings } from './support/findings';
 
 const INTEG_DIR = __dirname;
 const ROOT = path.join(INTEG_DIR, '..');
@@ -164,36 +169,47 @@ function workDir(app: IntegApp, purpose: string): string {
   return path.join(os.tmpdir(), 'cdk-rollout-guardrails-integ', `${purpose}-${app.name}`);
 }
 
-async function checkOrUpdate(apps: IntegApp[], update: boolean): Promise<boolean> {
+async function checkOrUpdate(apps: IntegApp[], update: boolean, listFindings: boolean): Promise<boolean> {
   const started = Date.now();
-  console.log(`${update ? 'Updating' : 'Verifying'} integ snapshots (offline synth, asset hashes ignored)...`);
+  console.log(`${update ? 'Updating' : 'Verifying'} integ snapshots (offline synth, asset hashes ignored) and the cdk-nag and cfn-guard findings...`);
   const outcomes = await inParallel(apps, Math.max(1, Math.min(os.cpus().length, 3)), async (app) => {
     const t = Date.now();
     const outdir = workDir(app, 'synth');
+    let findings: Findings | undefined;
     try {
       await synth(app, outdir);
+      findings = readFindings(outdir);
       if (update) {
         fs.rmSync(app.snapshotDir, { recursive: true, force: true });
         fs.mkdirSync(app.snapshotDir, { recursive: true });
         for (const f of snapshotFiles(outdir)) fs.copyFileSync(path.join(outdir, f), path.join(app.snapshotDir, f));
-        return { app, problems: [] as string[], seconds: (Date.now() - t) / 1000 };
+        return { app, problems: [] as string[], findings, seconds: (Date.now() - t) / 1000 };
       }
-      return { app, problems: compare(app, outdir), seconds: (Date.now() - t) / 1000 };
+      return { app, problems: compare(app, outdir), findings, seconds: (Date.now() - t) / 1000 };
     } catch (error) {
-      return { app, problems: [(error as Error).message], seconds: (Date.now() - t) / 1000 };
+      return { app, problems: [(error as Error).message], findings, seconds: (Date.now() - t) / 1000 };
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   });
-  for (const { app, problems, seconds } of outcomes) {
+  for (const { app, problems, findings, seconds } of outcomes) {
     const label = problems.length === 0 ? (update ? 'UPDATED' : 'NO CHANGE') : (update ? 'ERROR' : 'CHANGED');
     console.log(`  ${label.padEnd(10)} integ.${app.name} ${seconds.toFixed(1)}s`);
     for (const p of problems) console.log(`      ${p}`);
+    if (!findings) continue;
+    console.log(`  ${(findings.problems.length === 0 ? 'FINDINGS' : 'FAILED').padEnd(10)} integ.${app.name}: ${findings.summary}`);
+    for (const p of findings.problems) console.log(`      ${p}`);
+    if (listFindings) for (const l of describeFindings(findings.findings)) console.log(`      ${l}`);
   }
   const failed = outcomes.filter((o) => o.problems.length > 0).length;
-  console.log(`\nSnapshots: ${outcomes.length - failed} ${update ? 'updated' : 'unchanged'}, ${failed} ${update ? 'failed' : 'changed'}, ${outcomes.length} total (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  const judged = outcomes.filter((o) => o.findings);
+  const rejected = judged.filter((o) => o.findings!.problems.length > 0).length;
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`\nSnapshots: ${outcomes.length - failed} ${update ? 'updated' : 'unchanged'}, ${failed} ${update ? 'failed' : 'changed'}, ${outcomes.length} total (${seconds}s)`);
+  console.log(`Findings: ${judged.length - rejected} app(s) with no open finding on the library's resources, ${rejected} failed (an open one, or a report that cannot be read), ${outcomes.length - judged.length} not synthesised`);
   if (failed > 0 && !update) console.log('A change that is intended: `npm run integ -- --update`, review the diff, commit the snapshots (and run `npm run integ:deploy` for the apps it touches).');
-  return failed === 0;
+  if (rejected > 0) console.log('An open finding on the library\'s resources is fixed in lib/ or acknowledged there with a reason, never from integ/ (`npm run integ -- --findings` lists every finding).');
+  return failed === 0 && rejected === 0 && judged.length === outcomes.length;
 }
 
 /** The last non-blank lines of a command's output. */
@@ -242,6 +258,8 @@ async function deploy(apps: IntegApp[], clean: boolean, sequential: boolean): Pr
     let ok = true;
     try {
       await synth(app, dir);
+      // Reported, not judged here: `npm run integ` is the gate on the library's findings.
+      lines.push(`      FINDINGS    ${readFindings(dir).summary}`);
       console.log(`  [${app.name}] deploying (log: ${logFile})`);
       const outputsFile = path.join(dir, 'outputs.json');
       const deployed = await run(CDK, ['deploy', '--app', dir, '--all', '--require-approval', 'never', '--outputs-file', outputsFile, '--no-notices', '--progress', 'events', '--concurrency', '1'], { logFile });
@@ -306,13 +324,13 @@ async function main(argv: string[]): Promise<void> {
   const [command = 'check', ...rest] = argv;
   const flags = rest.filter((a) => a.startsWith('--'));
   const names = rest.filter((a) => !a.startsWith('--'));
-  const known = ['--update', '--no-clean', '--sequential'];
+  const known = ['--update', '--findings', '--no-clean', '--sequential'];
   const unknown = flags.filter((f) => !known.includes(f));
   if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const apps = discover(names);
   let ok: boolean;
-  if (command === 'check') ok = await checkOrUpdate(apps, flags.includes('--update'));
-  else if (command === 'update') ok = await checkOrUpdate(apps, true);
+  if (command === 'check') ok = await checkOrUpdate(apps, flags.includes('--update'), flags.includes('--findings'));
+  else if (command === 'update') ok = await checkOrUpdate(apps, true, flags.includes('--findings'));
   else if (command === 'deploy') ok = await deploy(apps, !flags.includes('--no-clean'), flags.includes('--sequential'));
   else throw new Error(`unknown command ${command} (check, update, deploy)`);
   process.exitCode = ok ? 0 : 1;
