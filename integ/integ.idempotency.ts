@@ -22,7 +22,7 @@ const COPIES = 10;
 const app = integApp();
 const stack = new Stack(app, 'GuardrailsIntegIdempotency', { description: 'cdk-rollout-guardrails integ: concurrent duplicate POSTs run the body once' });
 destroyLogsWithStack(stack);
-const records = new IdempotencyTable(stack, 'Records', { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false, pointInTimeRecovery: false });
+const records = new IdempotencyTable(stack, 'Records', { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false });
 const sideEffects = new dynamodb.Table(stack, 'SideEffects', {
   partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
   billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -295,8 +295,10 @@ export class ShadowIntegration extends Construct {
         integration: new HttpLambdaIntegration('LiveIntegration', this.liveAlias, { payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0 }),
       });
       acknowledgeGuard(this.httpRoute, 'lambda_function_public_access_prohibited_check', API_PERMISSION_REASON);
-      acknowledgeGuard(this.httpRoute, 'api_gw_v2_authorization_type_configured_check', 'The route is the live route, added to the caller\'s HTTP API: it takes '
-        + 'the API\'s defaultAuthorizer (and scopes) like the API\'s other routes, and without one it is as open as they are. Give the HttpApi a defaultAuthorizer.');
+      const routeAuthReason = 'The route is the live route, added to the caller\'s HTTP API: it takes '
+        + 'the API\'s defaultAuthorizer (and scopes) like the API\'s other routes, and without one it is as open as they are. Give the HttpApi a defaultAuthorizer.';
+      acknowledgeGuard(this.httpRoute, 'api_gw_v2_authorization_type_configured_check', routeAuthReason);
+      Validations.of(this.httpRoute).acknowledge({ id: 'AwsSolutions::AwsSolutions-APIG4', reason: routeAuthReason });
     }
 
     // 2. The live function's tap, configured through its environment.
