@@ -563,12 +563,20 @@ class TaskError extends Error {
 }
 type Stub = (state: string, resource: string, args: Json, clock: number) => Promise<Json>;
 
+/** Each `{% %}` expression compiled once for the suite: the runs evaluate the same few hundred over and over. */
+const compiled = new Map<string, ReturnType<typeof jsonata>>();
+function compile(expression: string): ReturnType<typeof jsonata> {
+  let c = compiled.get(expression);
+  if (!c) compiled.set(expression, c = jsonata(expression));
+  return c;
+}
+
 async function evaluate(template: Json, bindings: Record<string, Json>): Promise<Json> {
   if (Array.isArray(template)) return Promise.all(template.map((t) => evaluate(t, bindings)));
   if (typeof template === 'string') {
     const m = /^\{%(.*)%\}$/s.exec(template);
     if (!m) return template;
-    return jsonata(m[1]).evaluate({}, bindings).catch((e: Json) => {
+    return compile(m[1]).evaluate({}, bindings).catch((e: Json) => {
       throw new Error(`${e.code}: ${e.message} in ${m[1].slice(0, 200)}`);
     });
   }
