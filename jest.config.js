@@ -5,9 +5,16 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking is `npm run typecheck`'s job (CI runs it); transpiling alone keeps the suite fast.
-    '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    // (isolatedModules set through `tsconfig`, over tsconfig.json: ts-jest's own isolatedModules option is deprecated.)
+    '^.+\\.tsx?$': ['ts-jest', { tsconfig: { isolatedModules: true }, diagnostics: false }],
   },
+  // One temporary directory per run for every synth's cloud assembly and every suite's scratch folder, removed at
+  // the end (see test/helpers/jest-global-setup.js).
+  globalSetup: '<rootDir>/test/helpers/jest-global-setup.js',
+  globalTeardown: '<rootDir>/test/helpers/jest-global-teardown.js',
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // jest's default is one worker less than the cores: on a 2-core machine, one worker, every suite in a row.
+  maxWorkers: 2,
   // A synth with the CloudFormation validator takes seconds; give slow machines room.
   testTimeout: 60_000,
 };
