@@ -12,7 +12,7 @@ module.exports = {
   // the end (see test/helpers/jest-global-setup.js).
   globalSetup: '<rootDir>/test/helpers/jest-global-setup.js',
   globalTeardown: '<rootDir>/test/helpers/jest-global-teardown.js',
-  setupFiles: ['<rootDir>/test/setup-env.ts'],
+  setupFiles: ['<rootDir>/test/setup-env.ts', '<rootDir>/test/helpers/jest-setup.ts'],
   // jest's default is one worker less than the cores: on a 2-core machine, one worker, every suite in a row.
   maxWorkers: 2,
   // A synth with the CloudFormation validator takes seconds; give slow machines room.

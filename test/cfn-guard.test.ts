@@ -11,6 +11,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { DeltaSProbe, GoldSet, GuardedAlias, IdempotencyTable, ReleaseDashboard, RolloutStrategy, ShadowIntegration } from '../lib';
 import { FEATURE_FLAGS, TEST_ENV, testFunction } from './util';
+import { keepCreationStackTraces } from './helpers/synth-context';
+
+// scripts/check-guard-report.mjs tells a finding's owner (library or user) by its resource's creation stack trace:
+// this suite's apps keep them (test/helpers/jest-setup.ts turns them off for the others).
+keepCreationStackTraces();
 
 /**
  * AWS Control Tower's proactive controls, run by cfn-guard through @cdklabs/cdk-validator-cfnguard as a CDK
