@@ -10,6 +10,7 @@ import { DEMO_STACK_NAME } from '../bin/demo-app';
 import { DemoStack } from '../bin/demo-stack';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy } from '../lib';
 import { FEATURE_FLAGS, testFunction, testStack } from './util';
+import { expectSynthWarnings } from './helpers/console';
 
 // Every state machine the library synthesizes, judged by asl-validator (an Amazon States Language validator
 // nobody here wrote) through scripts/check-asl.mjs, the same check CI runs on cdk.out.
@@ -123,7 +124,8 @@ describe('asl-validator on the synthesized state machines (scripts/check-asl.mjs
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asl-validator-'));
     templates.Staged = Template.fromStack(stagedStack()).toJSON();
-    templates.BlueGreen = Template.fromStack(blueGreenStack()).toJSON();
+    // The Jobs mapping (a consumer the switch freezes) calls the function itself: the library warns that it bypasses the alias.
+    templates.BlueGreen = expectSynthWarnings(['cdk-rollout-guardrails:apiBypassesAlias'], () => Template.fromStack(blueGreenStack())).toJSON();
     templates.Demo = Template.fromStack(demoStack()).toJSON();
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -11,11 +11,15 @@ import { CodeDeployClient, GetDeploymentCommand, PutLifecycleEventHookExecutionS
 import { mockClient } from 'aws-sdk-client-mock';
 import { probeCode } from '../lib/private/probe-asset';
 import { testApp, testFunction, testStack } from './util';
+import { allowSynthWarningsInEachTest } from './helpers/console';
 
 const item = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify({
   id, question: `What is ${id}?`, paraphrases: [`Explain ${id}.`, `Describe ${id}.`], target: `${id} is a thing.`, ...extra,
 });
 const GOLD = GoldSet.fromJsonl([item('alpha'), item('beta')].join('\n'));
+
+// A two-question gold set: every synth of a stack with this suite's probe prints the small-gold-set warning.
+allowSynthWarningsInEachTest(['cdk-rollout-guardrails:smallGoldSet']);
 
 function probe(stack: Stack = testStack(), props: Partial<DeltaSProbeProps> = {}, id = 'Probe') {
   return new DeltaSProbe(stack, id, { goldSet: GOLD, ...props });

@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IDEMPOTENCY_TABLE_ACTIONS, IdempotencyTable } from '../lib/idempotency-table';
 import { HANDLER_RUNTIME } from '../lib/private/runtime';
+import { expectSynthWarnings } from './helpers/console';
 
 function stack(): Stack {
   const app = new App({ context: require('../cdk.json').context });
@@ -215,7 +216,7 @@ describe('IdempotencyTable', () => {
     const s = stack();
     const noTtl = new dynamodb.Table(s, 'NoTtl', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } });
     new IdempotencyTable(s, 'Idem', { table: noTtl });
-    Annotations.fromStack(s).hasWarning('/Stack/Idem', Match.stringLikeRegexp("has no TTL on 'expiration'"));
+    expectSynthWarnings(['cdk-rollout-guardrails:idempotency-ttl'], () => Annotations.fromStack(s)).hasWarning('/Stack/Idem', Match.stringLikeRegexp("has no TTL on 'expiration'"));
   });
 
   test('fromTableAttributes grants on the named table', () => {
@@ -242,7 +243,7 @@ describe('IdempotencyTable', () => {
     const grant = new IdempotencyTable(s, 'Idem').grant(imported);
 
     expect(grant.success).toBe(true);
-    Annotations.fromStack(s).hasWarning('/Stack/Imported', Match.stringLikeRegexp('cannot set the environment'));
+    expectSynthWarnings(['cdk-rollout-guardrails:idempotency-env'], () => Annotations.fromStack(s)).hasWarning('/Stack/Imported', Match.stringLikeRegexp('cannot set the environment'));
     Template.fromStack(s).resourceCountIs('AWS::IAM::Policy', 1);
   });
 });

@@ -276,7 +276,15 @@ describe('a store that never answers', () => {
       const hanging = dynamo.client({ endpoint });
       const send = jest.spyOn(hanging, 'send');
       const body = jest.fn(async () => 'ran');
-      const outcome = await within(3_000, makeIdempotent(body, { table: 't', client: hanging, scope: 'faults', storageTimeoutMs: 200 })(event(freshKey())));
+      const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      let outcome: unknown;
+      let warned: unknown[][];
+      try {
+        outcome = await within(3_000, makeIdempotent(body, { table: 't', client: hanging, scope: 'faults', storageTimeoutMs: 200 })(event(freshKey())));
+      } finally {
+        warned = [...warn.mock.calls];
+        warn.mockRestore();
+      }
       expect(outcome).not.toBe('still waiting');
       expect((outcome as { error?: unknown }).error).toMatchObject({ name: 'IdempotencyStorageTimeoutError', operation: 'claim', timeoutMs: 200 });
       expect(body).not.toHaveBeenCalled();
@@ -284,6 +292,10 @@ describe('a store that never answers', () => {
       const signal = (send.mock.calls[0] as unknown[])[1] as { abortSignal?: AbortSignal } | undefined;
       expect(signal?.abortSignal?.aborted).toBe(true);
       await expect(send.mock.results[0].value).rejects.toMatchObject({ name: 'AbortError' });
+      // Taking back the claim that may still have landed times out too (nothing ever answers): logged as a warning.
+      expect(warned.map((args) => JSON.parse(String(args[0])))).toEqual([
+        expect.objectContaining({ level: 'WARN', operation: 'release', error: expect.stringContaining('IdempotencyStorageTimeoutError') }),
+      ]);
     });
 
     test('the client the library creates has its own HTTP timeouts, so it gives up even with a long deadline', async () => {

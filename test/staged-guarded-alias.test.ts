@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutKind, RolloutStrategy, StagedRollout } from '../lib';
 import { testFunction, testStack } from './util';
+import { expectSynthWarnings } from './helpers/console';
 
 const item = (id: string) => JSON.stringify({ id, question: `What is ${id}?`, paraphrases: [`Explain ${id}.`, `Describe ${id}.`], target: `${id} is a thing.` });
 const GOLD = GoldSet.fromJsonl([item('alpha'), item('beta')].join('\n'));
@@ -56,7 +57,8 @@ describe('GuardedAlias with a staged strategy', () => {
       strategy: RolloutStrategy.staged({ probeBudget: Duration.seconds(probe.function.timeout!.toSeconds()) }),
     });
     const starter = StagedRollout.of(stack).starterFunction;
-    Template.fromStack(stack).hasResource('AWS::Lambda::Alias', {
+    // A two-question gold set: the probe warns.
+    expectSynthWarnings(['cdk-rollout-guardrails:smallGoldSet'], () => Template.fromStack(stack)).hasResource('AWS::Lambda::Alias', {
       UpdatePolicy: {
         CodeDeployLambdaAliasUpdate: {
           BeforeAllowTrafficHook: { Ref: stack.getLogicalId(starter.node.defaultChild as any) },

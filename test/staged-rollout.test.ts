@@ -6,6 +6,7 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrategy, StagedRollout } from '../lib';
 import { resourcesOfType, testFunction, testStack } from './util';
+import { expectSynthWarnings } from './helpers/console';
 
 const GOLD = GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'));
 
@@ -291,7 +292,7 @@ describe('StagedRollout', () => {
     const c = staged(s, 'C');
     const slow = new DeltaSProbe(s, 'SlowProbe', { goldSet: GOLD, budget: Duration.minutes(8) });
     StagedRollout.of(s).attach({ ...c, probe: slow });
-    const warnings = Annotations.fromStack(s).findWarning('*', Match.stringLikeRegexp('stagedProbeBudget'));
+    const warnings = expectSynthWarnings(['cdk-rollout-guardrails:stagedProbeBudget'], () => Annotations.fromStack(s)).findWarning('*', Match.stringLikeRegexp('stagedProbeBudget'));
     expect(warnings.map((w) => w.id)).toEqual([`/${c.alias.node.path}`]);
     expect(String(warnings[0].entry.data)).toContain('counts 5 minutes 30 seconds per probe run, but the probe function may run 510 seconds');
   });
