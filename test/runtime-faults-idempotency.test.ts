@@ -207,7 +207,9 @@ class HangingStore implements IdempotencyStore {
 /** The call's outcome, or 'still waiting' if it has not settled within `ms`. */
 async function within<T>(ms: number, call: Promise<T>): Promise<{ value?: T; error?: unknown } | 'still waiting'> {
   const settled = call.then((value) => ({ value }), (error: unknown) => ({ error }));
-  return Promise.race([settled, sleep(ms).then(() => 'still waiting' as const)]);
+  // (unref: once the call has settled, the deadline's timer does not hold the jest worker open at the end of the run)
+  const deadline = new Promise<'still waiting'>((resolve) => { setTimeout(() => resolve('still waiting'), ms).unref(); });
+  return Promise.race([settled, deadline]);
 }
 
 describe('a store that never answers', () => {

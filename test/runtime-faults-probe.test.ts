@@ -61,7 +61,8 @@ describe('BedrockEmbedder', () => {
     const started = Date.now();
     const outcome = await Promise.race([
       embedder.embed(['a']).then(() => 'answered', (e: unknown) => e),
-      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 3_000)),
+      // (unref: once the call has settled, this timer does not hold the jest worker open at the end of the run)
+      new Promise((resolve) => { setTimeout(() => resolve('still waiting'), 3_000).unref(); }),
     ]);
     expect(outcome).toBeInstanceOf(EmbeddingError);
     expect((outcome as Error).message).toBe('embedding model amazon.titan-embed-text-v2:0: InvokeModel did not answer within 100 ms (timeoutMs)');
