@@ -10,6 +10,13 @@ module.exports = {
   },
   // One temporary directory per run for every synth's cloud assembly and every suite's scratch folder, removed at
   // the end (see test/helpers/jest-global-setup.js).
+  // The runtime package is tested from its sources: its name maps to packages/runtime/src (as the tsconfig's
+  // paths do for tsc and esbuild), and its sources' ES-module style './x.js' imports to the .ts files.
+  moduleNameMapper: {
+    '^cdk-rollout-guardrails-runtime$': '<rootDir>/packages/runtime/src/index.ts',
+    '^cdk-rollout-guardrails-runtime/contract$': '<rootDir>/packages/runtime/src/contract/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   globalSetup: '<rootDir>/test/helpers/jest-global-setup.js',
   globalTeardown: '<rootDir>/test/helpers/jest-global-teardown.js',
   setupFiles: ['<rootDir>/test/setup-env.ts', '<rootDir>/test/helpers/jest-setup.ts'],

@@ -19,8 +19,8 @@ import { readFileSync } from 'fs';
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfig, makeIdempotent as powertoolsMakeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { makeIdempotent } from '../lambdas/runtime/idempotency';
-import { sha256 } from '../lambdas/runtime/idempotency/keys';
+import { makeIdempotent } from '../packages/runtime/src/idempotency';
+import { sha256 } from '../packages/runtime/src/idempotency/keys';
 import { startDynaliteProcess, type LocalDynamo } from '../test/helpers/dynalite';
 
 const PHASE_SECONDS = Number(process.env.BENCH_PHASE_SECONDS ?? 18);

@@ -2,7 +2,7 @@
 // (bench/rehearse.ts, bench/rehearse-blue-green.ts), which run the real probe engine in-process.
 import {
   DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig,
-} from '../lib/private/probe-config';
+} from '../packages/runtime/src/contract/probe';
 
 /** The DeltaSProbe's defaults: 2 seeds, 8 in flight, 10 s per invocation, a 5-minute budget, the seed's gates. */
 export const DEFAULT_PROBE_CONFIG: ProbeConfig = {

@@ -11,10 +11,10 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_PROBE_GATES } from '../lib/private/probe-config';
+import { DEFAULT_PROBE_GATES } from '../packages/runtime/src/contract/probe';
 import { answerDistances, judge, planSamples, Sample, scoreVersion } from '../lambdas/probe/engine';
 import { CORPUS } from '../lambdas/demo-answer/corpus';
-import { GoldItem } from '../lambdas/runtime/probe/gold-set';
+import { GoldItem } from '../packages/runtime/src/contract/gold-set';
 import { mulberry32 } from './prng';
 
 const TARGET_MS = 1000;

@@ -17,8 +17,8 @@ import { checkInvariants, InvariantDecision } from '../lambdas/blue-green/invari
 import { metricWindow } from '../lambdas/blue-green/worker';
 import { Invoker, runProbe } from '../lambdas/probe/engine';
 import { spreadQuestions } from '../lambdas/probe/hook';
-import { GoldItem } from '../lambdas/runtime/probe/gold-set';
-import { REPORT_BOUND_SECONDS } from '../lib/private/blue-green-config';
+import { GoldItem } from '../packages/runtime/src/contract/gold-set';
+import { REPORT_BOUND_SECONDS } from '../packages/runtime/src/contract/blue-green';
 import { RolloutStrategy } from '../lib/rollout-strategy';
 import { mulberry32 } from './prng';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';

@@ -11,13 +11,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createDemoHandler } from '../lambdas/demo-answer';
 import { Invoker, runProbe } from '../lambdas/probe/engine';
-import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
-import { percentile } from '../lambdas/runtime/probe/latency';
+import { GoldItem, parseGoldSet } from '../packages/runtime/src/contract/gold-set';
+import { percentile } from '../packages/runtime/src/probe/latency';
 import { GateOutput, planStep, ProbeResult } from '../lambdas/staged/gate';
 import { VersionTraffic } from '../lambdas/staged/gate-engine';
 import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
 import { RolloutStrategy } from '../lib/rollout-strategy';
-import { INITIAL_PROGRESS, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../lib/private/staged-config';
+import { INITIAL_PROGRESS, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../packages/runtime/src/contract/staged';
 import { mulberry32 } from './prng';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 import {

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'crypto';
 import { closeSync, openSync, writeSync } from 'fs';
-import { shadowTap } from '../lambdas/runtime/shadow';
+import { shadowTap } from '../packages/runtime/src/shadow';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 200_000); // per variant
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20_000);

@@ -2,7 +2,7 @@
 // handler, p50 and p99, measured in the same run with the calls interleaved.
 import * as fs from 'fs';
 import { performance } from 'perf_hooks';
-import { pinGuard, resetColdStartForTesting, withRelease } from '../lambdas/runtime';
+import { pinGuard, resetColdStartForTesting, withRelease } from '../packages/runtime/src';
 
 const ITERATIONS = 200_000;
 const WARMUP = 20_000;

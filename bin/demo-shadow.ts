@@ -43,7 +43,7 @@ export interface DemoShadowRoute {
  * ΔS on the `answer` field (the `release` field differs by design and is left out of the comparison), with
  * the default mean-ΔS and latency alarms plus a p95-ΔS alarm at 0.6.
  *
- * The live demo handler must be wrapped with `shadowTap` (cdk-rollout-guardrails/runtime) for anything to be
+ * The live demo handler must be wrapped with `shadowTap` (cdk-rollout-guardrails-runtime) for anything to be
  * mirrored; the resources are the same either way.
  */
 export function addShadowRoute(stack: DemoStack, options: DemoShadowOptions = {}): DemoShadowRoute {

@@ -13,7 +13,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
 import { BlueGreenRolloutStrategy, RolloutStrategy } from './rollout-strategy';
 import { handlerCode } from './private/assets';
-import { BlueGreenAliasConfig } from './private/blue-green-config';
+import { BlueGreenAliasConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { buildBlueGreenDefinition } from './private/blue-green-machine';
 import { allowLogsToUseKey, failedEvents, grantOnExecutions, machineryFunction, MachineryOptions, stateMachineLogGroup } from './private/machinery';
 import { PropProblems } from './private/validation';

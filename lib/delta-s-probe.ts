@@ -7,11 +7,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
   DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig,
-} from './private/probe-config';
-import { WarmGateConfig } from './private/warmup-config';
+} from 'cdk-rollout-guardrails-runtime/contract';
+import { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { ProvisionedWarmup } from './provisioned-warmup';
-import { parsePointer, templateAsksQuestion } from './private/probe-request';
-import { GoldItem, parseGoldSet } from '../lambdas/runtime/probe/gold-set';
+import { parsePointer, templateAsksQuestion } from 'cdk-rollout-guardrails-runtime/contract';
+import { GoldItem, parseGoldSet } from 'cdk-rollout-guardrails-runtime/contract';
 import { GATE_PERIOD } from './canary-metrics';
 import { acknowledgeGuard, GATE_ALARM_REASON, logsEncryptedReason, NO_VPC_REASON } from './private/guard';
 import { acknowledgeManagedPolicy } from './private/nag';

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, IConstruct } from 'constructs';
-import { ATTR, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from '../lambdas/runtime/idempotency/env';
+import { ATTR, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from 'cdk-rollout-guardrails-runtime/contract';
 import { acknowledgeGuard } from './private/guard';
 import { Described, PropProblems } from './private/validation';
 

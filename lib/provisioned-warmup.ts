@@ -4,11 +4,11 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { TELEMETRY_NAMESPACE } from '../lambdas/runtime/release/telemetry';
+import { TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 import { Described, PropProblems } from './private/validation';
-import { WarmGateConfig } from './private/warmup-config';
+import { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 
-export type { WarmGateConfig } from './private/warmup-config';
+export type { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** Shortest wait for READY the warm gate accepts. */
 const MIN_READY_TIMEOUT = Duration.seconds(30);

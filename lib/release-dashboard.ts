@@ -5,7 +5,7 @@ import { GuardedAlias } from './guarded-alias';
 import { ShadowIntegration } from './shadow-integration';
 import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
-import { TELEMETRY_NAMESPACE } from '../lambdas/runtime/release/telemetry';
+import { TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** Properties of `ReleaseDashboard`. */
 export interface ReleaseDashboardProps {

@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import {
   ALARM_DETECTION_SECONDS, BlueGreenAliasConfig, DEFAULT_STOP_RULES, REPORT_BOUND_SECONDS, METRIC_PERIOD_SECONDS,
   ROLLBACK_TARGET_SECONDS, WATCH_TIMEOUT_SECONDS,
-} from './private/blue-green-config';
+} from 'cdk-rollout-guardrails-runtime/contract';
 import { StackRolloutResources } from './private/stack-resources';
 import { PropProblems, show } from './private/validation';
 
@@ -268,7 +268,7 @@ export interface StagedRolloutOptions {
 }
 
 // The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).
-import type { StagedSchedule } from './private/staged-config';
+import type { StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 export type { StagedSchedule };
 
 /** How long a breach can go on before the routing is back on the old version. */

@@ -19,12 +19,12 @@ import { acknowledgeManagedPolicy } from './private/nag';
 import { HANDLER_RUNTIME } from './private/runtime';
 import { SHADOW_DENIED_ACTIONS } from './private/shadow-deny';
 import { Described, PropProblems } from './private/validation';
-import { SHADOW_MODE_ENV } from '../lambdas/runtime/idempotency/env';
+import { SHADOW_MODE_ENV } from 'cdk-rollout-guardrails-runtime/contract';
 import {
   DEFAULT_HEADER_ALLOW_LIST, DEFAULT_MAX_RECORD_BYTES, DEFAULT_MIRRORED_METHODS, DISPATCHER_ENV, HTTP_METHODS, MAX_RECORD_BYTES_LIMIT,
   MIN_RECORD_BYTES_LIMIT, SHADOW_LINE_MARKER, SHADOW_METRICS_DIMENSION, SHADOW_METRICS_NAMESPACE, SHADOW_TAP_ENV, headerAllowListProblems,
-} from '../lambdas/runtime/shadow/config';
-import { parseJsonPath } from '../lambdas/runtime/shadow/json-path';
+} from 'cdk-rollout-guardrails-runtime/contract';
+import { parseJsonPath } from 'cdk-rollout-guardrails-runtime/contract';
 
 export { SHADOW_DENIED_ACTIONS } from './private/shadow-deny';
 
@@ -78,7 +78,7 @@ export interface ShadowIntegrationProps {
   readonly path: string;
   /**
    * What users are served by: a GuardedAlias or an alias. The route integrates with the alias (never
-   * $LATEST); its function must be wrapped with `shadowTap` from `cdk-rollout-guardrails/runtime`.
+   * $LATEST); its function must be wrapped with `shadowTap` from `cdk-rollout-guardrails-runtime`.
    */
   readonly live: IGuardedAlias | lambda.Alias;
   /**
@@ -401,7 +401,7 @@ export class ShadowIntegration extends Construct {
     const tap = tapEvidence(this.liveFunction);
     if (!tap.seen) {
       Annotations.of(this).addInfoV2(SHADOW_TAP_NOT_SEEN_INFO, `ShadowIntegration: no shadowTap() call seen in the code of '${this.liveFunction.node.path}' (${tap.looked}): `
-        + 'wrap its handler with shadowTap() from cdk-rollout-guardrails/runtime, or nothing is mirrored. If it is wrapped, acknowledge this note: '
+        + 'wrap its handler with shadowTap() from cdk-rollout-guardrails-runtime, or nothing is mirrored. If it is wrapped, acknowledge this note: '
         + `Annotations.of(scope).acknowledgeInfo('${SHADOW_TAP_NOT_SEEN_INFO}', 'the handler is wrapped with shadowTap').`);
     }
   }

@@ -17,7 +17,7 @@ import { CODEDEPLOY_HOOK_LIMIT, RolloutStrategy, STAGED_SCHEDULE_MARGIN, StagedR
 import { handlerCode } from './private/assets';
 import { allowLogsToUseKey, failedEvents, grantOnExecutions, machineryFunction, MachineryOptions, stateMachineLogGroup } from './private/machinery';
 import { buildDefinition } from './private/staged-machine';
-import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, stagedConfigKey } from './private/staged-config';
+import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, stagedConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
 
 const ID = 'StagedRollout';

@@ -1,6 +1,6 @@
 import { decideHold, HoldInput, ProbeObservation } from '../lambdas/blue-green/hold-engine';
 import { checkInvariants } from '../lambdas/blue-green/invariants';
-import { DEFAULT_STOP_RULES } from '../lib/private/blue-green-config';
+import { DEFAULT_STOP_RULES } from '../packages/runtime/src/contract/blue-green';
 
 const START = Date.UTC(2026, 0, 1, 12, 0, 0);
 const END = START + 15 * 60_000;

@@ -9,7 +9,7 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecuti
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHookHandler, executionArnOf, phaseOf } from '../lambdas/blue-green/hook';
 import { createWorkerHandler, metricWindow, watchQueries } from '../lambdas/blue-green/worker';
-import { BlueGreenAliasConfig, DEFAULT_STOP_RULES } from '../lib/private/blue-green-config';
+import { BlueGreenAliasConfig, DEFAULT_STOP_RULES } from '../packages/runtime/src/contract/blue-green';
 
 const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:BlueGreen';
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 30);

@@ -33,7 +33,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import jsonata from 'jsonata';
 import { BlueGreenSwitch, DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrategy } from '../lib';
 import { createWorkerHandler } from '../lambdas/blue-green/worker';
-import { BlueGreenExecutionInput, REPORT_BOUND_SECONDS } from '../lib/private/blue-green-config';
+import { BlueGreenExecutionInput, REPORT_BOUND_SECONDS } from '../packages/runtime/src/contract/blue-green';
 import { FEATURE_FLAGS, testFunction, testStack } from './util';
 import { expectSynthWarnings } from './helpers/console';
 

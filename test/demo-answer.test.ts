@@ -3,7 +3,7 @@ import * as path from 'path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { answerQuestion, createDemoHandler, DemoAnswer, DemoRequestError, firstSentence, handler, MAX_QUESTION_LENGTH, nearestSection } from '../lambdas/demo-answer';
 import { CORPUS } from '../lambdas/demo-answer/corpus';
-import { coverage, deltaS, deltaSPairs, parseGoldSet } from '../lambdas/runtime/probe';
+import { coverage, deltaS, deltaSPairs, parseGoldSet } from '../packages/runtime/src/probe';
 
 const HELD_OUT: ReadonlyArray<readonly [string, string]> = [
   ['canary-release', 'Why would I expose only a few users to a new build first?'],

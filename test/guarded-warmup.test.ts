@@ -5,7 +5,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy, StagedRollout } from '../lib';
-import { PROBE_WARMUP_ENV } from '../lib/private/probe-config';
+import { PROBE_WARMUP_ENV } from '../packages/runtime/src/contract/probe';
 import { testApp, testFunction, testStack } from './util';
 
 const GOLD = GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'));

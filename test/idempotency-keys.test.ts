@@ -1,5 +1,5 @@
-import { dedupeKey, idempotencyErrorResponse, InMemoryIdempotencyStore, makeIdempotent, IdempotencyInProgressError, IdempotencyKeyReuseError, IdempotencyKeyMissingError, stableStringify } from '../lambdas/runtime/idempotency';
-import { headerValue, isHttpEvent, parsePath, selectPath } from '../lambdas/runtime/idempotency/keys';
+import { dedupeKey, idempotencyErrorResponse, InMemoryIdempotencyStore, makeIdempotent, IdempotencyInProgressError, IdempotencyKeyReuseError, IdempotencyKeyMissingError, stableStringify } from '../packages/runtime/src/idempotency';
+import { headerValue, isHttpEvent, parsePath, selectPath } from '../packages/runtime/src/idempotency/keys';
 
 describe('dedupeKey', () => {
   test('is a 64-character sha256 hex digest, the same for the same parts', () => {
@@ -63,9 +63,9 @@ describe('loading the runtime', () => {
   test('does not load the DynamoDB client until a DynamoDB store is made', () => {
     const { execFileSync } = require('child_process') as typeof import('child_process');
     const script = `
-      require('ts-node').register({ transpileOnly: true });
+      require('ts-node').register({ transpileOnly: true, experimentalResolver: true });
       const loaded = () => Object.keys(require.cache).some((f) => f.includes('@aws-sdk/client-dynamodb'));
-      const runtime = require('./lambdas/runtime/idempotency');
+      const runtime = require('./packages/runtime/src/idempotency');
       const before = loaded();
       runtime.makeIdempotent(async () => 1, { table: 'orders' });
       console.log(JSON.stringify({ before, after: loaded() }));
@@ -106,12 +106,12 @@ describe('without @aws-sdk/client-dynamodb installed', () => {
   afterEach(() => jest.dontMock('@aws-sdk/client-dynamodb'));
 
   test('makeIdempotent names the missing package, and works with another store', async () => {
-    let runtime!: typeof import('../lambdas/runtime/idempotency');
+    let runtime!: typeof import('../packages/runtime/src/idempotency');
     jest.isolateModules(() => {
       jest.doMock('@aws-sdk/client-dynamodb', () => {
         throw Object.assign(new Error("Cannot find module '@aws-sdk/client-dynamodb'"), { code: 'MODULE_NOT_FOUND' });
       });
-      runtime = require('../lambdas/runtime/idempotency');
+      runtime = require('../packages/runtime/src/idempotency');
     });
 
     expect(() => runtime.makeIdempotent(async () => 1, { table: 'orders' })).toThrow(

@@ -6,8 +6,8 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { IdempotencyInProgressError, makeIdempotent } from '../lambdas/runtime/idempotency';
-import { sha256 } from '../lambdas/runtime/idempotency/keys';
+import { IdempotencyInProgressError, makeIdempotent } from '../packages/runtime/src/idempotency';
+import { sha256 } from '../packages/runtime/src/idempotency/keys';
 
 // dynalite (and DynamoDB Local) do not return the item on a failed condition; DynamoDB does. These tests give
 // the client DynamoDB's answer to check that a duplicate then costs exactly one request.

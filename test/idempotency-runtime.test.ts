@@ -11,8 +11,8 @@ import {
   IdempotencyShadowModeError,
   makeIdempotent,
   type IdempotencyOptions,
-} from '../lambdas/runtime/idempotency';
-import { sha256 } from '../lambdas/runtime/idempotency/keys';
+} from '../packages/runtime/src/idempotency';
+import { sha256 } from '../packages/runtime/src/idempotency/keys';
 import { startDynalite, type LocalDynamo } from './helpers/dynalite';
 
 let dynamo: LocalDynamo;

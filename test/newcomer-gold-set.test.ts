@@ -1,5 +1,5 @@
-import { GoldSetError, parseGoldSet } from '../lambdas/runtime/probe';
-import { GOLD_SET_LISTED_LINES, GoldSetProblemsError } from '../lambdas/runtime/probe/gold-set';
+import { GoldSetError, parseGoldSet } from '../packages/runtime/src/probe';
+import { GOLD_SET_LISTED_LINES, GoldSetProblemsError } from '../packages/runtime/src/contract/gold-set';
 import { DeltaSProbe, GoldSet, GuardrailsValidationError } from '../lib';
 import { testStack } from './util';
 

@@ -10,7 +10,7 @@ import { handlerCode } from '../lib/private/assets';
 import { HANDLER_RUNTIME } from '../lib/private/runtime';
 import { testFunction, testStack } from './util';
 
-const WRAPPED_INLINE = "const { shadowTap } = require('cdk-rollout-guardrails/runtime');\n"
+const WRAPPED_INLINE = "const { shadowTap } = require('cdk-rollout-guardrails-runtime');\n"
   + "exports.handler = shadowTap(async () => ({ statusCode: 200, body: 'ok' }));";
 
 function mirrored(code?: lambda.Code, before?: (stack: Stack) => void): { stack: Stack; integration: ShadowIntegration } {
@@ -45,7 +45,7 @@ describe('ShadowIntegration\'s note to wrap the handler with shadowTap()', () =>
     const { stack } = mirrored();
     expect(tapNotes(stack)).toEqual([
       "ShadowIntegration: no shadowTap() call seen in the code of 'TestStack/Live' (its inline code was read): wrap its handler with shadowTap() "
-      + 'from cdk-rollout-guardrails/runtime, or nothing is mirrored. If it is wrapped, acknowledge this note: '
+      + 'from cdk-rollout-guardrails-runtime, or nothing is mirrored. If it is wrapped, acknowledge this note: '
       + `Annotations.of(scope).acknowledgeInfo('${SHADOW_TAP_NOT_SEEN_INFO}', 'the handler is wrapped with shadowTap'). [ack: ${SHADOW_TAP_NOT_SEEN_INFO}]`,
     ]);
   });
@@ -62,7 +62,7 @@ describe('ShadowIntegration\'s note to wrap the handler with shadowTap()', () =>
   });
 
   test('is not added when the handler\'s file in the asset directory calls shadowTap (as tsc or esbuild emit it)', () => {
-    const tsc = '"use strict";\nconst runtime_1 = require("cdk-rollout-guardrails/runtime");\n'
+    const tsc = '"use strict";\nconst runtime_1 = require("cdk-rollout-guardrails-runtime");\n'
       + 'function shadowTap(h) { return h; }\nexports.handler = (0, runtime_1.shadowTap)(async () => ({ statusCode: 200, body: "ok" }));\n';
     expect(tapNotes(mirrored(lambda.Code.fromAsset(assetDir(tsc))).stack)).toEqual([]);
   });

@@ -4,7 +4,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { BlueGreenSwitch, GuardedAlias, RolloutStrategy, StagedRollout } from '../lib';
 import { GateEvent, planStep } from '../lambdas/staged/gate';
-import { INITIAL_PROGRESS, StagedAliasConfig } from '../lib/private/staged-config';
+import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
 import { testFunction, testStack } from './util';
 
 function withTopic(strategy?: RolloutStrategy) {

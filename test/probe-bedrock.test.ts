@@ -1,6 +1,6 @@
 import { BedrockRuntimeClient, InvokeModelCommand, InvokeModelCommandOutput } from '@aws-sdk/client-bedrock-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
-import { BedrockEmbedder, deltaS, EmbeddingError, ProbeError } from '../lambdas/runtime/probe';
+import { BedrockEmbedder, deltaS, EmbeddingError, ProbeError } from '../packages/runtime/src/probe';
 
 const bedrock = mockClient(BedrockRuntimeClient);
 

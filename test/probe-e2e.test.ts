@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import { createDemoHandler, firstSentence } from '../lambdas/demo-answer';
 import { createHookHandler, embedderFor } from '../lambdas/probe/hook';
-import { BedrockEmbedder, HashedNgramEmbedder, parseGoldSet } from '../lambdas/runtime/probe';
+import { BedrockEmbedder, HashedNgramEmbedder, parseGoldSet } from '../packages/runtime/src/probe';
 import { GoldSet, DeltaSProbe } from '../lib';
 import { testStack } from './util';
 

@@ -1,10 +1,10 @@
-import { AppSpecError, parseLambdaAppSpec } from '../lambdas/probe/appspec';
+import { AppSpecError, parseLambdaAppSpec } from '../packages/runtime/src/contract/appspec';
 import { collectSamples, Invoker, judge, planSamples, reportMetrics, runProbe, Sample, scoreVersion } from '../lambdas/probe/engine';
 import { functionNameOf } from '../lambdas/shared/lambda-metrics';
 import { mapBounded, TimeoutError, withTimeout } from '../lambdas/probe/pool';
-import { GoldItem } from '../lambdas/runtime/probe';
-import { DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig } from '../lib/private/probe-config';
-import { extractAnswer, parsePointer, renderRequest, resolvePointer } from '../lib/private/probe-request';
+import { GoldItem } from '../packages/runtime/src/probe';
+import { DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, ProbeConfig } from '../packages/runtime/src/contract/probe';
+import { extractAnswer, parsePointer, renderRequest, resolvePointer } from '../packages/runtime/src/contract/probe-request';
 
 const gold: GoldItem[] = [
   { id: 'a', question: 'What is alpha?', paraphrases: ['Explain alpha.', 'Describe alpha.'], target: 'Alpha is the first letter of the Greek alphabet.' },

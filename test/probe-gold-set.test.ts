@@ -1,4 +1,4 @@
-import { GoldSetError, parseGoldSet, ProbeError } from '../lambdas/runtime/probe';
+import { GoldSetError, parseGoldSet, ProbeError } from '../packages/runtime/src/probe';
 
 const line = (fields: Record<string, unknown>) => JSON.stringify({
   id: 'q1', question: 'What is a canary?', paraphrases: ['Define a canary.', 'Explain canaries.'], target: 'A canary is…', ...fields,

@@ -1,4 +1,4 @@
-import { latencyVerdict, mannWhitneyU } from '../lambdas/runtime/probe';
+import { latencyVerdict, mannWhitneyU } from '../packages/runtime/src/probe';
 
 // Expected p-values were cross-checked with scipy.stats.mannwhitneyu(new, current, alternative='greater')
 // (method='exact' for the exact cases, method='asymptotic', use_continuity=True for the normal ones).

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { deltaSPairs, GoldItem, parseGoldSet } from '../lambdas/runtime/probe';
+import { deltaSPairs, GoldItem, parseGoldSet } from '../packages/runtime/src/probe';
 
 // The promise of HashedNgramEmbedder: paraphrases of one question score clearly lower ΔS than unrelated
 // questions. Shown on the demo gold set (bin/gold-set.jsonl) with the default embedder.

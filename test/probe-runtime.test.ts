@@ -8,7 +8,7 @@ import {
   HashedNgramEmbedder,
   LAMBDA_SYMBOLS,
   lambdaState,
-} from '../lambdas/runtime/probe';
+} from '../packages/runtime/src/probe';
 
 describe('HashedNgramEmbedder', () => {
   const embedder = new HashedNgramEmbedder();

@@ -16,9 +16,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDemoHandler } from '../lambdas/demo-answer';
 import { createHookHandler, HookResult, spreadQuestions } from '../lambdas/probe/hook';
-import { parseGoldSet } from '../lambdas/runtime/probe';
+import { parseGoldSet } from '../packages/runtime/src/probe';
 import { DeltaSProbe, GoldSet, GuardrailsValidationError, ProvisionedWarmup } from '../lib';
-import { PROBE_WARMUP_ENV, warmupForAlias } from '../lib/private/probe-config';
+import { PROBE_WARMUP_ENV, warmupForAlias } from '../packages/runtime/src/contract/probe';
 import { testFunction, testStack } from './util';
 
 const GOLD_FILE = path.join(__dirname, '..', 'bin', 'gold-set.jsonl');

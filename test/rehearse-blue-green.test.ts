@@ -1,6 +1,6 @@
 import { loadGold, summaryTable } from '../bench/rehearse';
 import { BLUE_GREEN_SCENARIOS, BLUE_GREEN_STRATEGY, formatBlueGreenEntry, rehearseBlueGreen } from '../bench/rehearse-blue-green';
-import { REPORT_BOUND_SECONDS } from '../lib/private/blue-green-config';
+import { REPORT_BOUND_SECONDS } from '../packages/runtime/src/contract/blue-green';
 
 const gold = loadGold();
 const scenario = (name: string) => BLUE_GREEN_SCENARIOS.find((s) => s.name === name)!;

@@ -1,4 +1,4 @@
-import { isWarmPing, pinGuard, pinMismatches, releaseFromEnv, reportQuality, resetColdStartForTesting, withRelease } from '../lambdas/runtime';
+import { isWarmPing, pinGuard, pinMismatches, releaseFromEnv, reportQuality, resetColdStartForTesting, withRelease } from '../packages/runtime/src';
 
 const PINS = { SCHEMA_REV: '7', INDEX_HASH: '0x9a77', MODEL_TAG: 'titan-v2' };
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-const runtimeDir = path.join(__dirname, '..', 'lambdas', 'runtime');
+const runtimeDir = path.join(__dirname, '..', 'packages', 'runtime', 'src');
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -11,7 +11,7 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-describe('the runtime subpath', () => {
+describe('the runtime package', () => {
   test('never imports aws-cdk-lib or constructs', () => {
     const files = sourceFiles(runtimeDir);
     expect(files.length).toBeGreaterThan(0);
@@ -19,14 +19,21 @@ describe('the runtime subpath', () => {
     expect(offenders).toEqual([]);
   });
 
-  test('is exported as cdk-rollout-guardrails/runtime', () => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
-    expect(manifest.exports['./runtime'].default).toBe('./dist/lambdas/runtime/index.js');
-    expect(manifest.exports['.'].default).toBe('./dist/lib/index.js');
+  test('is its own package, cdk-rollout-guardrails-runtime, that the constructs package depends on and bundles', () => {
+    const runtime = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'packages', 'runtime', 'package.json'), 'utf8'));
+    expect(runtime.name).toBe('cdk-rollout-guardrails-runtime');
+    expect(runtime.sideEffects).toBe(false);
+    expect(runtime.exports['.'].require.default).toBe('./dist/cjs/index.js');
+    expect(runtime.exports['.'].import.default).toBe('./dist/esm/index.js');
+    expect(runtime.exports['./contract'].require.default).toBe('./dist/cjs/contract/index.js');
+    const constructs = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+    expect(constructs.exports['.'].default).toBe('./dist/lib/index.js');
+    expect(constructs.exports['./runtime']).toBeUndefined();
+    expect(constructs.dependencies[runtime.name]).toBe(runtime.version);
   });
 });
 
-describe('the runtime subpath without the AWS SDK installed', () => {
+describe('the runtime package without the AWS SDK installed', () => {
   const SDK_PACKAGES = ['@aws-sdk/client-bedrock-runtime', '@aws-sdk/client-dynamodb', '@aws-sdk/client-lambda', '@aws-sdk/client-cloudwatch', '@aws-sdk/client-codedeploy'];
 
   /** Loads lambdas/runtime in a fresh module registry in which every AWS SDK client package is missing. */
@@ -38,7 +45,7 @@ describe('the runtime subpath without the AWS SDK installed', () => {
           throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' });
         });
       }
-      runtime = require('../lambdas/runtime');
+      runtime = require('../packages/runtime/src');
     });
     return runtime;
   }

@@ -15,8 +15,8 @@ import {
   type CompleteRequest,
   type IdempotencyOptions,
   type IdempotencyStore,
-} from '../lambdas/runtime/idempotency';
-import { sha256 } from '../lambdas/runtime/idempotency/keys';
+} from '../packages/runtime/src/idempotency';
+import { sha256 } from '../packages/runtime/src/idempotency/keys';
 import { startDynalite, type LocalDynamo } from './helpers/dynalite';
 
 let dynamo: LocalDynamo;

@@ -1,5 +1,5 @@
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { BedrockEmbedder, EmbeddingError, Embedder, HashedNgramEmbedder, cosineDistance, deltaS, deltaSPairs } from '../lambdas/runtime/probe';
+import { BedrockEmbedder, EmbeddingError, Embedder, HashedNgramEmbedder, cosineDistance, deltaS, deltaSPairs } from '../packages/runtime/src/probe';
 
 /** An embedder that answers every text with the vector `make` gives for its position. */
 const fixed = (make: (i: number) => unknown): Embedder => ({ embed: async (texts) => texts.map((_t, i) => make(i)) as number[][] });

@@ -1,4 +1,4 @@
-import { ReleaseConfigError, isWarmPing, pinGuard, reportQuality, resetColdStartForTesting, withRelease } from '../lambdas/runtime';
+import { ReleaseConfigError, isWarmPing, pinGuard, reportQuality, resetColdStartForTesting, withRelease } from '../packages/runtime/src';
 
 const restEvent = (headers: Record<string, unknown> | null = {}, extra: Record<string, unknown> = {}) => ({
   resource: '/answer', path: '/answer', httpMethod: 'POST', headers, multiValueHeaders: null, body: '{}', requestContext: { requestId: 'r1' }, ...extra,

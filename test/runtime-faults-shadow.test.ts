@@ -1,5 +1,5 @@
-import { ShadowDrop, ShadowTapStats, parseShadowLine, shadowTap, shouldSample } from '../lambdas/runtime/shadow';
-import * as sanitise from '../lambdas/runtime/shadow/sanitise';
+import { ShadowDrop, ShadowTapStats, parseShadowLine, shadowTap, shouldSample } from '../packages/runtime/src/shadow';
+import * as sanitise from '../packages/runtime/src/shadow/sanitise';
 
 function restEvent(requestId: string, overrides: Record<string, unknown> = {}): any {
   return {

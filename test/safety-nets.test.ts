@@ -9,7 +9,7 @@ import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHookHandler } from '../lambdas/blue-green/hook';
 import { createSafetyNetHandler } from '../lambdas/staged/safety-net';
-import { StagedStartInput } from '../lib/private/staged-config';
+import { StagedStartInput } from '../packages/runtime/src/contract/staged';
 
 const codedeploy = mockClient(CodeDeployClient);
 const lambda = mockClient(LambdaClient);

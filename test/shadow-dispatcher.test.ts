@@ -3,11 +3,11 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import * as dynamoSdk from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { SHADOW_LINE_PREFIX, shadowTap, shouldSample } from '../lambdas/runtime/shadow';
-import { DISPATCHER_ENV as ENV } from '../lambdas/runtime/shadow/config';
+import { SHADOW_LINE_PREFIX, shadowTap, shouldSample } from '../packages/runtime/src/shadow';
+import { DISPATCHER_ENV as ENV } from '../packages/runtime/src/contract/shadow';
 import { handler, resetForTests } from '../lambdas/mirror-dispatcher';
 import { dispatch } from '../lambdas/mirror-dispatcher/dispatch';
-import { parseShadowLine } from '../lambdas/runtime/shadow';
+import { parseShadowLine } from '../packages/runtime/src/shadow';
 import { TokenBucket, decodeSubscription, reportedDuration } from '../lambdas/mirror-dispatcher/logic';
 import { DynamoResultsStore, ShadowResult } from '../lambdas/mirror-dispatcher/store';
 import { LocalDynamo, startDynalite } from './helpers/dynalite';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
 import { createDemoHandler } from '../lambdas/demo-answer';
-import { parseJsonPath, shadowTap } from '../lambdas/runtime/shadow';
+import { parseJsonPath, shadowTap } from '../packages/runtime/src/shadow';
 import { dispatch } from '../lambdas/mirror-dispatcher/dispatch';
 import { TokenBucket } from '../lambdas/mirror-dispatcher/logic';
 import { ShadowResult } from '../lambdas/mirror-dispatcher/store';

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
 import * as vm from 'vm';
-import { sampleHash, shouldSample } from '../lambdas/runtime/shadow';
+import { sampleHash, shouldSample } from '../packages/runtime/src/shadow';
 
 /**
  * The same sampling module, compiled by TypeScript and run in Node's own context, as Lambda runs it. Jest runs
@@ -11,7 +11,7 @@ import { sampleHash, shouldSample } from '../lambdas/runtime/shadow';
  * call shouldSample 1.2 million times, so they use this copy to keep the suite fast.
  */
 function nodeContextSampling(): { shouldSample: typeof shouldSample } {
-  const source = fs.readFileSync(path.join(__dirname, '..', 'lambdas', 'runtime', 'shadow', 'sampling.ts'), 'utf8');
+  const source = fs.readFileSync(path.join(__dirname, '..', 'packages', 'runtime', 'src', 'shadow', 'sampling.ts'), 'utf8');
   const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
   const moduleExports: Record<string, unknown> = {};
   vm.runInThisContext(`(function (exports) {${js}\n})`)(moduleExports);
@@ -69,7 +69,7 @@ describe('shouldSample', () => {
     expect(again).toEqual(first);
     // and in a fresh module instance (no hidden state)
     jest.isolateModules(() => {
-      const fresh = require('../lambdas/runtime/shadow/sampling');
+      const fresh = require('../packages/runtime/src/shadow/sampling');
       expect(ids.map((id) => fresh.shouldSample(id, 0.3))).toEqual(first);
     });
   });

@@ -1,4 +1,4 @@
-import { SHADOW_LINE_MARKER, ShadowConfigError, ShadowRecord, parseShadowLine, shadowTap, shouldSample } from '../lambdas/runtime/shadow';
+import { SHADOW_LINE_MARKER, ShadowConfigError, ShadowRecord, parseShadowLine, shadowTap, shouldSample } from '../packages/runtime/src/shadow';
 
 const SECRET = 'Bearer sk-live-THIS-MUST-NEVER-BE-COPIED';
 

@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
 import { createSafetyNetHandler, executionArnOf } from '../lambdas/staged/safety-net';
 import { createStarterHandler, HOOK_LIMIT_MS } from '../lambdas/staged/starter';
-import { INITIAL_PROGRESS, StagedAliasConfig } from '../lib/private/staged-config';
+import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
 
 const CONFIG: StagedAliasConfig = {
   schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60 },

@@ -10,7 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrategy, StagedRollout } from '../lib';
 import { planStep } from '../lambdas/staged/gate';
-import { StagedStartInput, stagedConfigKey } from '../lib/private/staged-config';
+import { StagedStartInput, stagedConfigKey } from '../packages/runtime/src/contract/staged';
 import jsonata from 'jsonata';
 import * as path from 'path';
 import { testFunction, testStack } from './util';

@@ -6,8 +6,8 @@ import {
   LambdaClient, ProvisionedConcurrencyConfigNotFoundException, PutProvisionedConcurrencyConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { hookPhase, prewarm, PrewarmOptions, WarmGateDeps } from '../lambdas/warmup/warm-gate';
-import { isWarmPing } from '../lambdas/runtime/release';
+import { hookPhase, prewarm, PrewarmOptions, WarmGateDeps } from '../lambdas/shared/warm-gate';
+import { isWarmPing } from '../packages/runtime/src/release';
 import { LambdaModel } from './helpers/aws-model';
 
 const lambda = mockClient(LambdaClient);

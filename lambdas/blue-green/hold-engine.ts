@@ -3,7 +3,7 @@
 // `rollback` out, with every stop rule's measured value against its threshold and the reasons. No AWS call,
 // no clock: the worker (worker.ts) reads the observations, the rehearsal (bench/rehearse-blue-green.ts)
 // simulates them.
-import { BlueGreenStopRuleConfig, DECISION_KIND } from '../../lib/private/blue-green-config';
+import { BlueGreenStopRuleConfig, DECISION_KIND } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** What the hold does after this check. */
 export type HoldNext = 'continue' | 'succeed' | 'rollback';

@@ -8,7 +8,7 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { BlueGreenExecutionInput, BlueGreenPhase, executionName } from '../../lib/private/blue-green-config';
+import { BlueGreenExecutionInput, BlueGreenPhase, executionName } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, reportStatus, runHook, SkipKind } from '../shared/hook-kit';
 

@@ -1,7 +1,7 @@
 // The invariant check before a blue-green switch, pure: the declared pins against the new version's
 // environment (as GetFunctionConfiguration returns it). Every pin is judged; a mismatch or a missing pin fails
 // with its name and both values.
-import { DECISION_KIND } from '../../lib/private/blue-green-config';
+import { DECISION_KIND } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** One pin as judged. `actual: null`: the new version has no such variable. */
 export interface InvariantCheck {

@@ -5,10 +5,10 @@ import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sd
 import {
   GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
-import { BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS } from '../../lib/private/blue-green-config';
+import { BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
-import { prewarm, PrewarmResult } from '../warmup/warm-gate';
+import { prewarm, PrewarmResult } from '../shared/warm-gate';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery } from '../shared/lambda-metrics';
 

@@ -1,11 +1,11 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 // The probe runtime's modules are imported one by one, not through its index, so that the bundle does not
 // pull in (and load at cold start) the Bedrock client that only BedrockEmbedder needs.
-import { cosineDistance } from '../runtime/probe/delta-s';
-import { HashedNgramEmbedder } from '../runtime/probe/embedder';
+import { cosineDistance } from 'cdk-rollout-guardrails-runtime';
+import { HashedNgramEmbedder } from 'cdk-rollout-guardrails-runtime';
 import { CORPUS, CorpusSection } from './corpus';
-import { shadowTap } from '../runtime/shadow';
-import { pinGuard, withRelease } from '../runtime/release';
+import { shadowTap } from 'cdk-rollout-guardrails-runtime';
+import { pinGuard, withRelease } from 'cdk-rollout-guardrails-runtime';
 
 /** What the demo answers: the nearest corpus section, and which release produced it. */
 export interface DemoAnswer {

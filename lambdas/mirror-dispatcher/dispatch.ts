@@ -1,8 +1,8 @@
 import { createHash } from 'crypto';
-import { deltaS } from '../runtime/probe/delta-s';
-import type { Embedder } from '../runtime/probe/embedder';
-import { JsonPathSegment } from '../runtime/shadow/json-path';
-import { ShadowRecord, isShadowDrop, parseShadowLine } from '../runtime/shadow/record';
+import { deltaS } from 'cdk-rollout-guardrails-runtime';
+import type { Embedder } from 'cdk-rollout-guardrails-runtime';
+import { JsonPathSegment } from 'cdk-rollout-guardrails-runtime/contract';
+import { ShadowRecord, isShadowDrop, parseShadowLine } from 'cdk-rollout-guardrails-runtime';
 import { TokenBucket, answerFromResult, answerText, decodeSubscription, replayEvent, reportedDuration } from './logic';
 import { BatchMetrics, emfDocuments, emptyMetrics } from './metrics';
 import { ResultsStore, ShadowResult } from './store';

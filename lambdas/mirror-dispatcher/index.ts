@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { DISPATCHER_ENV } from '../runtime/shadow/config';
-import { parseJsonPath } from '../runtime/shadow/json-path';
+import { DISPATCHER_ENV } from 'cdk-rollout-guardrails-runtime/contract';
+import { parseJsonPath } from 'cdk-rollout-guardrails-runtime/contract';
 import { DispatcherConfig, dispatch } from './dispatch';
 import { TokenBucket, environmentBudget } from './logic';
 import { BatchMetrics } from './metrics';

@@ -1,7 +1,7 @@
 import { gunzipSync } from 'zlib';
-import { SHADOW_HEADER } from '../runtime/shadow/config';
-import { JsonPathSegment, redactInPlace, valueAt } from '../runtime/shadow/json-path';
-import { ShadowRecord } from '../runtime/shadow/record';
+import { SHADOW_HEADER } from 'cdk-rollout-guardrails-runtime/contract';
+import { JsonPathSegment, redactInPlace, valueAt } from 'cdk-rollout-guardrails-runtime/contract';
+import { ShadowRecord } from 'cdk-rollout-guardrails-runtime';
 
 /** One log event of a CloudWatch Logs subscription message. */
 export interface LogEvent {

@@ -1,4 +1,4 @@
-import { SHADOW_METRICS_DIMENSION as SHADOW_DIMENSION, SHADOW_METRICS_NAMESPACE as SHADOW_NAMESPACE } from '../runtime/shadow/config';
+import { SHADOW_METRICS_DIMENSION as SHADOW_DIMENSION, SHADOW_METRICS_NAMESPACE as SHADOW_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** What one batch measured. */
 export interface BatchMetrics {

@@ -2,15 +2,15 @@
 // as a function, so the engine runs the same against Lambda, the demo handler in-process, or a stub.
 // The probe runtime is imported module by module (not through its index) so the bundle leaves out the
 // Bedrock client that only BedrockEmbedder needs.
-import { coverage } from '../runtime/probe/coverage';
-import { deltaSPairs } from '../runtime/probe/delta-s';
-import { Embedder } from '../runtime/probe/embedder';
-import { GoldItem } from '../runtime/probe/gold-set';
-import { LambdaState, lambdaState } from '../runtime/probe/lambda-state';
-import { latencyVerdict, LatencyVerdict, percentile } from '../runtime/probe/latency';
-import { ProbeConfig, ProbeGateConfig } from '../../lib/private/probe-config';
+import { coverage } from 'cdk-rollout-guardrails-runtime';
+import { deltaSPairs } from 'cdk-rollout-guardrails-runtime';
+import { Embedder } from 'cdk-rollout-guardrails-runtime';
+import { GoldItem } from 'cdk-rollout-guardrails-runtime/contract';
+import { LambdaState, lambdaState } from 'cdk-rollout-guardrails-runtime';
+import { latencyVerdict, LatencyVerdict, percentile } from 'cdk-rollout-guardrails-runtime';
+import { ProbeConfig, ProbeGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { mapBounded, withTimeout } from './pool';
-import { extractAnswer, parsePointer, renderRequest } from '../../lib/private/probe-request';
+import { extractAnswer, parsePointer, renderRequest } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** Which side of the comparison: the version under test or the one users are on. */
 export type Side = 'new' | 'current';

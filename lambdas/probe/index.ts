@@ -3,8 +3,8 @@ import * as path from 'path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { GoldItem, parseGoldSet } from '../runtime/probe/gold-set';
-import { ProbeConfig } from '../../lib/private/probe-config';
+import { GoldItem, parseGoldSet } from 'cdk-rollout-guardrails-runtime/contract';
+import { ProbeConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { hookClient } from '../shared/hook-clients';
 import { createHookHandler } from './hook';
 

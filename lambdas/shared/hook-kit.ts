@@ -5,7 +5,7 @@
 import {
   CodeDeployClient, DeploymentInfo, GetApplicationRevisionCommand, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand,
 } from '@aws-sdk/client-codedeploy';
-import { LambdaAppSpecTarget, parseLambdaAppSpec } from '../probe/appspec';
+import { LambdaAppSpecTarget, parseLambdaAppSpec } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookBounds, hookBounds, withDeadline } from './hook-clients';
 
 /** The event CodeDeploy sends a lifecycle hook. */

@@ -4,7 +4,7 @@
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
   NOTIFICATION_SOURCE, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
-} from '../../lib/private/staged-config';
+} from 'cdk-rollout-guardrails-runtime/contract';
 import { AlarmState, decide, Decision, GateCheck, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';

@@ -11,9 +11,9 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, LambdaClient, UpdateAliasCommand } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { parseLambdaAppSpec } from '../probe/appspec';
+import { parseLambdaAppSpec } from 'cdk-rollout-guardrails-runtime/contract';
 import { appSpecOf, reportStatus } from '../shared/hook-kit';
-import { StagedStartInput } from '../../lib/private/staged-config';
+import { StagedStartInput } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** The part of CodeDeploy's "Deployment State-change Notification" the net reads. */
 export interface DeploymentStateEvent {

@@ -5,7 +5,7 @@
 // the machine, in time or at all (Failed).
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, stagedConfigKey } from '../../lib/private/staged-config';
+import { STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, stagedConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, runHook, SkipKind } from '../shared/hook-kit';
 

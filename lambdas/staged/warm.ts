@@ -2,8 +2,8 @@
 // waits (bounded) until the new version's own provisioned concurrency is READY and sends the warm pings
 // (lambdas/warmup/warm-gate.ts), before the first probe and the first shift. It writes no configuration.
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { StagedExecutionInput } from '../../lib/private/staged-config';
-import { prewarm, PrewarmResult, WarmGateDeps } from '../warmup/warm-gate';
+import { StagedExecutionInput } from 'cdk-rollout-guardrails-runtime/contract';
+import { prewarm, PrewarmResult, WarmGateDeps } from '../shared/warm-gate';
 
 /** What the machine passes the warm function. */
 export interface WarmEvent {

@@ -8,8 +8,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   DECISION_KIND, PUBLISH_RETRIES, PUBLISH_TIMEOUT_SECONDS, REPORT_ATTEMPT_SECONDS, REPORT_RETRIES, REPORT_RETRY_INTERVAL_SECONDS, WATCH_TIMEOUT_SECONDS,
-} from './blue-green-config';
-import { NOTIFICATION_SOURCE } from './staged-config';
+} from 'cdk-rollout-guardrails-runtime/contract';
+import { NOTIFICATION_SOURCE } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** Retry of an idempotent AWS call: three more attempts, 2, 4 and 8 s apart. */
 const SDK_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(2), backoffRate: 2 };

@@ -9,7 +9,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { NOTIFICATION_SOURCE } from './staged-config';
+import { NOTIFICATION_SOURCE } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** CodeDeploy's deployment states the rule forwards: a rollout started, succeeded, failed (rolled back) or was stopped. */
 export const DEPLOYMENT_STATES = ['START', 'SUCCESS', 'FAILURE', 'STOP'];

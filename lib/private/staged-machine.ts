@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { INITIAL_PROGRESS, STAGED_METRIC_NAMESPACE } from './staged-config';
+import { INITIAL_PROGRESS, STAGED_METRIC_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** Retry of an idempotent AWS call: three more attempts, 2, 4 and 8 s apart. */
 const SDK_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(2), backoffRate: 2 };

@@ -4,7 +4,7 @@
 // duplicates overlap it. Each run answers its own `runId`: a duplicate answered from the store carries the first run's.
 import { randomUUID } from 'crypto';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { idempotencyErrorResponse, makeIdempotent } from '../../../lambdas/runtime';
+import { idempotencyErrorResponse, makeIdempotent } from '../../../packages/runtime/src';
 
 interface HttpEvent {
   readonly headers?: Record<string, string | undefined>;

@@ -1,7 +1,7 @@
 // The live function of the shadow integ test: a tiny answering handler wrapped with the runtime's `shadowTap`, which
 // logs a sample of its requests and answers (configured by ShadowIntegration through the environment) for the mirror
 // dispatcher to replay to the shadow. Bundled by NodejsFunction at synth (esbuild, no network).
-import { shadowTap } from '../../../lambdas/runtime';
+import { shadowTap } from '../../../packages/runtime/src';
 
 interface HttpEvent {
   readonly queryStringParameters?: Record<string, string | undefined> | null;

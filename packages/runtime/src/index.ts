@@ -1,0 +1,11 @@
+/**
+ * cdk-rollout-guardrails-runtime: helpers that users import into their own Lambda functions.
+ *
+ * This module must never import aws-cdk-lib (test/runtime-boundary.test.ts enforces it): it is bundled
+ * into user functions, where the CDK has no business being.
+ */
+export const RUNTIME_MODULE = 'cdk-rollout-guardrails-runtime';
+export * from './probe/index.js';
+export * from './idempotency/index.js';
+export * from './release/index.js';
+export * from './shadow/index.js';
