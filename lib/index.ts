@@ -2,6 +2,8 @@ export * from './canary-metrics';
 export * from './guarded-alias';
 export * from './release-gates';
 export * from './rollout-strategy';
+export * from './strategies/staged';
+export * from './strategies/blue-green';
 export { GuardrailsValidationError } from './private/validation';
 export * from './delta-s-probe';
 export * from './idempotency-table';

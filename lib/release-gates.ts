@@ -2,7 +2,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { CanaryMetrics, GATE_PERIOD } from './canary-metrics';
-import { acknowledgeGuard, GATE_ALARM_REASON } from './private/guard';
+import { gateAlarm } from './private/gate-alarm';
 import { Described, PropProblems } from './private/validation';
 
 /**
@@ -241,17 +241,10 @@ export class ReleaseGates extends Construct {
   }
 
   private gateAlarm(gate: string, metric: cloudwatch.IMetric, threshold: number, what: string): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, gate, {
-      metric,
-      threshold,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: GATE_DATAPOINTS_TO_ALARM,
-      datapointsToAlarm: GATE_DATAPOINTS_TO_ALARM,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `Release gate ${gate}: ${what}. Fewer invocations cannot be judged and do not breach. CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
+    return gateAlarm(this, gate, {
+      metric, threshold, datapoints: GATE_DATAPOINTS_TO_ALARM,
+      description: `Release gate ${gate}: ${what}. Fewer invocations cannot be judged and do not breach. CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
     });
-    acknowledgeGuard(alarm, 'cloudwatch_alarm_action_check', GATE_ALARM_REASON);
-    return alarm;
   }
 }
 

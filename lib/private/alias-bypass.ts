@@ -1,0 +1,104 @@
+import { Annotations, Aspects, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { IConstruct } from 'constructs';
+
+/** A GuardedAlias as the bypass check names it. */
+export interface GuardingAlias extends IConstruct {
+  readonly alias: lambda.Alias;
+}
+
+/** Id of the warning on an API, function URL or event source mapping that calls a guarded function unqualified. */
+export const API_BYPASSES_ALIAS_WARNING = 'cdk-rollout-guardrails:apiBypassesAlias';
+
+/**
+ * Warns, once a stack is synthesised, about each REST method integration (`AWS::ApiGateway::Method`), HTTP API
+ * integration (`AWS::ApiGatewayV2::Integration`), function URL (`AWS::Lambda::Url`) and event source mapping
+ * (`AWS::Lambda::EventSourceMapping`) of the stack that calls a guarded function by its unqualified ARN or
+ * name: that traffic runs $LATEST, so no rollout gates it and no rollback protects it. One per stack, added by
+ * the first GuardedAlias of a function in it; it reads the L1 properties (overrides are not seen) and only
+ * references that resolve in this stack (an API in another stack reaches the function through an import).
+ */
+export class AliasBypassCheck implements IAspect {
+  public static of(stack: Stack): AliasBypassCheck {
+    let check = BYPASS_CHECKS.get(stack);
+    if (!check) {
+      check = new AliasBypassCheck();
+      BYPASS_CHECKS.set(stack, check);
+      Aspects.of(stack).add(check);
+    }
+    return check;
+  }
+
+  private readonly guarded = new Map<lambda.Function, GuardingAlias>();
+
+  public guard(fn: lambda.Function, owner: GuardingAlias): void {
+    if (!this.guarded.has(fn)) this.guarded.set(fn, owner);
+  }
+
+  public visit(node: IConstruct): void {
+    if (!(node instanceof CfnResource)) return;
+    let target: unknown;
+    let what: string;
+    if (node instanceof apigw.CfnMethod) {
+      const integration = Stack.of(node).resolve(node.integration);
+      target = integration?.uri ?? integration?.Uri;
+      what = 'REST API method integration';
+    } else if (node instanceof apigwv2.CfnIntegration) {
+      target = Stack.of(node).resolve(node.integrationUri);
+      what = 'HTTP API integration';
+    } else if (node instanceof lambda.CfnUrl) {
+      if (node.qualifier !== undefined) return;
+      target = Stack.of(node).resolve(node.targetFunctionArn);
+      what = 'function URL';
+    } else if (node instanceof lambda.CfnEventSourceMapping) {
+      target = Stack.of(node).resolve(node.functionName);
+      what = 'event source mapping';
+    } else {
+      return;
+    }
+    if (target === undefined) return;
+    for (const [fn, owner] of this.guarded) {
+      if (Stack.of(fn) !== Stack.of(node)) continue;
+      const logicalId = Stack.of(fn).resolve((fn.node.defaultChild as lambda.CfnFunction).logicalId);
+      if (!callsUnqualified(target, logicalId)) continue;
+      const ownerAlias = `the alias '${Stack.of(owner).resolve(owner.alias.aliasName)}' of GuardedAlias '${owner.node.path}'`;
+      const fix = what === 'REST API method integration' ? 'new apigateway.LambdaIntegration(guarded.alias)'
+        : what === 'HTTP API integration' ? 'new HttpLambdaIntegration(id, guarded.alias)'
+          : what === 'function URL' ? 'guarded.alias.addFunctionUrl()' : 'guarded.alias.addEventSource()';
+      Annotations.of(node).addWarningV2(API_BYPASSES_ALIAS_WARNING,
+        `this ${what} calls the function '${fn.node.path}' itself (its unqualified ARN, i.e. $LATEST), not ${ownerAlias}: `
+        + `its traffic bypasses the rollout (no gate, no rollback; a new version reaches it the moment it is deployed). Target the alias instead: ${fix}.`);
+    }
+  }
+}
+
+const BYPASS_CHECKS = new WeakMap<Stack, AliasBypassCheck>();
+
+/**
+ * Whether a resolved CloudFormation value is the function's ARN or name (`Fn::GetAtt [id, Arn]`, `Ref id`)
+ * without a qualifier: alone, or inside an `Fn::Join` whose next part does not start with ":" (a
+ * `:alias` or `:version` suffix).
+ */
+function callsUnqualified(value: unknown, logicalId: string): boolean {
+  const isFunctionRef = (v: unknown): boolean => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+    const o = v as Record<string, unknown>;
+    const getAtt = o['Fn::GetAtt'];
+    return o.Ref === logicalId || (Array.isArray(getAtt) && getAtt[0] === logicalId && getAtt[1] === 'Arn');
+  };
+  if (isFunctionRef(value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const join = (value as Record<string, unknown>)['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) {
+    const parts = join[1] as unknown[];
+    const delimiter = typeof join[0] === 'string' ? join[0] : '';
+    return parts.some((part, i) => {
+      if (!isFunctionRef(part)) return callsUnqualified(part, logicalId);
+      const next = i + 1 < parts.length ? `${delimiter}${typeof parts[i + 1] === 'string' ? parts[i + 1] : ''}` : '';
+      return !next.startsWith(':');
+    });
+  }
+  return Object.values(value as Record<string, unknown>).some((v) => callsUnqualified(v, logicalId));
+}

@@ -1,0 +1,53 @@
+import { Annotations } from 'aws-cdk-lib';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { IConstruct } from 'constructs';
+
+/** The environment variable through which a hook learns the ARN of the version it is there to test. */
+export const TARGET_VERSION_ENV = 'GUARDRAILS_TARGET_VERSION_ARN';
+
+/**
+ * Lets CodeDeploy's role invoke exactly `hook` (its ARN: CodeDeploy invokes a hook by the name in the alias's
+ * update policy). The one grant every lifecycle hook gets, whoever made it.
+ */
+export function allowCodeDeployToInvoke(serviceRole: iam.IRole, hook: lambda.IFunction): void {
+  iam.Grant.addToPrincipal({ grantee: serviceRole, actions: ['lambda:InvokeFunction'], resourceArns: [hook.functionArn] });
+}
+
+/** What a user's hook is wired to. */
+export interface HookTarget {
+  /** The GuardedAlias, for messages. */
+  readonly owner: IConstruct;
+  readonly version: lambda.IVersion;
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  readonly serviceRole: iam.IRole;
+}
+
+const HOOK_TARGETS = new WeakMap<lambda.Function, IConstruct>();
+
+/**
+ * Wires a user's hook: it tests the new version, so it may invoke exactly that version, and may read and report
+ * on its deployment; CodeDeploy's role may invoke exactly the hook. A `lambda.Function` hook also learns the
+ * version's ARN from TARGET_VERSION_ENV, unless it serves another alias too (then it is warned to read the
+ * deployment instead).
+ */
+export function wireUserHook(target: HookTarget, hook: lambda.IFunction): void {
+  target.version.grantInvoke(hook);
+  iam.Grant.addToPrincipal({
+    grantee: hook,
+    actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
+    resourceArns: [target.deploymentGroup.deploymentGroupArn],
+  });
+  allowCodeDeployToInvoke(target.serviceRole, hook);
+  if (hook instanceof lambda.Function) {
+    const owner = HOOK_TARGETS.get(hook);
+    if (owner && owner !== target.owner) {
+      Annotations.of(target.owner).addWarningV2('cdk-rollout-guardrails:sharedHook',
+        `hook '${hook.node.path}' also serves '${owner.node.path}', so its ${TARGET_VERSION_ENV} points there; read the target version from the deployment (codedeploy:GetDeployment) instead`);
+    } else {
+      HOOK_TARGETS.set(hook, target.owner);
+      hook.addEnvironment(TARGET_VERSION_ENV, target.version.functionArn);
+    }
+  }
+}
