@@ -8,15 +8,9 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { BlueGreenExecutionInput, BlueGreenPhase, executionName } from 'cdk-rollout-guardrails-runtime/contract';
+import { BlueGreenExecutionInput, BlueGreenPhase, executionName, HookEvent } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, reportStatus, runHook, SkipKind } from '../shared/hook-kit';
-
-/** The event CodeDeploy sends a lifecycle hook. */
-export interface HookEvent {
-  readonly DeploymentId: string;
-  readonly LifecycleEventHookExecutionId: string;
-}
 
 /** The part of Step Functions' "Execution Status Change" event the safety net reads. */
 export interface ExecutionEndEvent {

@@ -6,7 +6,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { BedrockEmbedder } from 'cdk-rollout-guardrails-runtime';
 import { Embedder } from 'cdk-rollout-guardrails-runtime';
 import { GoldItem } from 'cdk-rollout-guardrails-runtime/contract';
-import { LambdaAppSpecTarget } from 'cdk-rollout-guardrails-runtime/contract';
+import { HookEvent, HookStatus, LambdaAppSpecTarget } from 'cdk-rollout-guardrails-runtime/contract';
 import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, warmupForAlias } from 'cdk-rollout-guardrails-runtime/contract';
 import { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
@@ -14,12 +14,6 @@ import { hookPhase, prewarm, PrewarmResult } from '../shared/warm-gate';
 import { functionNameOf } from '../shared/lambda-metrics';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { appSpecOf as readAppSpec, hookClock, readWithinBudget, reportStatus, SkipKind, skipLine } from '../shared/hook-kit';
-
-/** The event CodeDeploy sends a lifecycle hook: only the ids. */
-export interface HookEvent {
-  readonly DeploymentId: string;
-  readonly LifecycleEventHookExecutionId: string;
-}
 
 /**
  * A direct run, outside any deployment: probe these versions and return the verdict, reporting to nobody
@@ -88,7 +82,7 @@ export function embedderFor(config: ProbeConfig): Embedder | undefined {
 
 /** What the handler returns (CodeDeploy ignores it; tests and logs read it). */
 export interface HookResult {
-  readonly status: 'Succeeded' | 'Failed';
+  readonly status: HookStatus;
   readonly reasons: string[];
   /** The probe's report: whole for a hook; compact (`compactReport`) for a direct run, whose answer a state machine carries. */
   readonly report?: ProbeReport | CompactProbeReport;
@@ -381,7 +375,7 @@ async function publish(client: CloudWatchClient, namespace: string, report: Prob
 
 /** Reports the hook's status with the shared kit's retries (`reportStatus`): a status already reported counts as done. */
 async function putStatus(
-  client: CodeDeployClient, deploymentId: string, executionId: string, status: 'Succeeded' | 'Failed', log: (line: string) => void,
+  client: CodeDeployClient, deploymentId: string, executionId: string, status: HookStatus, log: (line: string) => void,
   options: { readonly bounds: HookBounds; readonly deadline: number },
 ): Promise<void> {
   await reportStatus(client, { DeploymentId: deploymentId, LifecycleEventHookExecutionId: executionId }, status, { hook: 'probe', log, ...options });

@@ -4,6 +4,10 @@
 // timeout), so each client here has bounded connection and request timeouts, a bounded retry count, and
 // one deadline over each whole call, retries included.
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { withDeadline } from 'cdk-rollout-guardrails-runtime/contract';
+
+/** Runs a call with a deadline (the contract's; re-exported for the hooks' clients and their tests). */
+export { withDeadline };
 
 /** The bounds of a hook, in milliseconds (and attempts). */
 export interface HookBounds {
@@ -179,32 +183,4 @@ export function hookClient<T>(Client: new (config: ReturnType<typeof hookClientC
   };
   Object.defineProperty(client, 'send', { value: send, writable: true, configurable: true });
   return client;
-}
-
-/**
- * Runs `run` with a signal that aborts after `ms` or when `parent` aborts, and settles no later than that:
- * rejected with `timeoutError()` on the deadline, or with the parent's reason.
- */
-export function withDeadline<T>(ms: number, parent: AbortSignal | undefined, timeoutError: () => Error, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  if (parent?.aborted) controller.abort(parent.reason);
-  const onParent = () => controller.abort(parent?.reason);
-  parent?.addEventListener('abort', onParent, { once: true });
-  const timer = Number.isFinite(ms) ? setTimeout(() => controller.abort(timeoutError()), Math.max(0, ms)) : undefined;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(controller.signal.reason instanceof Error ? controller.signal.reason : Object.assign(new Error('aborted'), { name: 'AbortError' }));
-    if (controller.signal.aborted) onAbort();
-    else controller.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  // The loser of the race must not become an unhandled rejection.
-  aborted.catch(() => undefined);
-  // A promise whatever `run` does: throws, or returns a plain value (a client stub with no behaviour).
-  const running = new Promise<T>((resolve) => resolve(run(controller.signal)));
-  running.catch(() => undefined);
-  return Promise.race([running, aborted]).finally(() => {
-    clearTimeout(timer);
-    parent?.removeEventListener('abort', onParent);
-    if (onAbort) controller.signal.removeEventListener('abort', onAbort);
-  });
 }

@@ -1,26 +1,23 @@
 // What every CodeDeploy lifecycle hook of the library does the same way: read the deployment, decide whether
 // it is one to gate at all (screenDeployment), report a status with retries (reportStatus), and report before
 // its own time is out whatever its AWS calls do (runHook's watchdog). Used by the staged starter, the
-// blue-green hook and the ΔS probe hook.
+// blue-green hook and the ΔS probe hook. The hook event and the report with retries are the contract's
+// (cdk-rollout-guardrails-runtime/contract, hook.ts); reportStatus binds them to a CodeDeploy client.
 import {
   CodeDeployClient, DeploymentInfo, GetApplicationRevisionCommand, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand,
 } from '@aws-sdk/client-codedeploy';
-import { LambdaAppSpecTarget, parseLambdaAppSpec } from 'cdk-rollout-guardrails-runtime/contract';
-import { HookBounds, hookBounds, withDeadline } from './hook-clients';
+import {
+  HookEvent, HookStatus, LambdaAppSpecTarget, parseLambdaAppSpec, PutHookStatus, reportHookStatus, ReportHookStatusOptions, ReportOutcome, withDeadline,
+} from 'cdk-rollout-guardrails-runtime/contract';
+import { HookBounds, hookBounds } from './hook-clients';
 
-/** The event CodeDeploy sends a lifecycle hook. */
-export interface HookEvent {
-  readonly DeploymentId: string;
-  readonly LifecycleEventHookExecutionId: string;
-}
+export { ALREADY_REPORTED_ERRORS, ReportError } from 'cdk-rollout-guardrails-runtime/contract';
+export type { HookEvent, HookStatus, ReportOutcome } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** The part of the Lambda context a hook uses. */
 export interface HookContext {
   getRemainingTimeInMillis(): number;
 }
-
-/** A status a hook reports to CodeDeploy. */
-export type HookStatus = 'Succeeded' | 'Failed';
 
 /** Why a deployment is not gated. */
 export type SkipKind =
@@ -121,73 +118,24 @@ export async function appSpecOf(codedeploy: CodeDeployClient, deploymentId: stri
   return appSpecContentOf(codedeploy, deploymentId, deploymentInfo, signal);
 }
 
-/**
- * Errors of PutLifecycleEventHookExecutionStatus that mean there is nothing left to report: the hook
- * execution has its status already (a repeated invocation, or an earlier attempt that CodeDeploy took but
- * whose answer was lost), or the deployment is over.
- */
-export const ALREADY_REPORTED_ERRORS: readonly string[] = ['LifecycleEventAlreadyCompletedException', 'DeploymentAlreadyCompletedException'];
-
-/** What `reportStatus` did. */
-export type ReportOutcome = 'reported' | 'already-reported';
-
-/** Options of `reportStatus`. */
-export interface ReportOptions {
-  /** Names the hook in log lines, e.g. 'staged'. */
-  readonly hook: string;
-  readonly log: (line: string) => void;
+/** Options of `reportStatus`: those of the contract's `reportHookStatus`, the bounds optional. */
+export interface ReportOptions extends Omit<ReportHookStatusOptions, 'bounds'> {
   /** @default hookBounds() */
   readonly bounds?: HookBounds;
-  /** An instant (ms since the epoch) by which the report must be over, e.g. shortly before the function's timeout. */
-  readonly deadline?: number;
-  /** @default Date.now */
-  readonly now?: () => number;
-  /** @default a setTimeout promise */
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** The report did not get through in its time; the last error is its cause. */
-export class ReportError extends Error {
-  constructor(message: string, readonly attempts: number, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ReportError';
-  }
+/** The contract's PutHookStatus on a CodeDeploy client. */
+export function putHookStatus(codedeploy: CodeDeployClient): PutHookStatus {
+  return (input, signal) => codedeploy.send(new PutLifecycleEventHookExecutionStatusCommand(input), { abortSignal: signal });
 }
 
 /**
- * Reports a hook's status, retried: up to `reportAttempts` attempts within `reportBudgetMs` (and before
- * `deadline`), the time left shared between the attempts left so that a hanging attempt leaves room for the
- * next. A status CodeDeploy already has (ALREADY_REPORTED_ERRORS) counts as done. Throws a ReportError when
- * no attempt got through.
+ * Reports a hook's status with the contract's retries (`reportHookStatus`: up to `reportAttempts` attempts
+ * within `reportBudgetMs` and before `deadline`; a status CodeDeploy already has counts as done). Throws a
+ * ReportError when no attempt got through.
  */
-export async function reportStatus(codedeploy: CodeDeployClient, event: HookEvent, status: HookStatus, options: ReportOptions): Promise<ReportOutcome> {
-  const bounds = options.bounds ?? hookBounds();
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const end = Math.min(now() + bounds.reportBudgetMs, options.deadline ?? Number.POSITIVE_INFINITY);
-  const ids = { deploymentId: event.DeploymentId, lifecycleEventHookExecutionId: event.LifecycleEventHookExecutionId };
-  let last: unknown;
-  for (let attempt = 1; attempt <= bounds.reportAttempts; attempt++) {
-    const left = end - now();
-    if (left <= 0) break;
-    const share = Math.min(bounds.callTimeoutMs, Math.floor(left / (bounds.reportAttempts - attempt + 1)));
-    try {
-      await withDeadline(share, undefined, () => Object.assign(new Error(`PutLifecycleEventHookExecutionStatus did not answer within ${share} ms`), { name: 'HookCallTimeoutError' }),
-        (signal) => codedeploy.send(new PutLifecycleEventHookExecutionStatusCommand({ ...ids, status }), { abortSignal: signal }));
-      options.log(JSON.stringify({ message: `cdk-rollout-guardrails ${options.hook}: reported ${status}`, deploymentId: ids.deploymentId, status, attempt }));
-      return 'reported';
-    } catch (error) {
-      const name = (error as Error)?.name;
-      if (ALREADY_REPORTED_ERRORS.includes(name)) {
-        options.log(JSON.stringify({ message: `cdk-rollout-guardrails ${options.hook}: the status was reported already`, deploymentId: ids.deploymentId, status, attempt, error: name }));
-        return 'already-reported';
-      }
-      last = error;
-      options.log(JSON.stringify({ message: `cdk-rollout-guardrails ${options.hook}: PutLifecycleEventHookExecutionStatus failed`, deploymentId: ids.deploymentId, status, attempt, error: (error as Error)?.message ?? String(error) }));
-      if (attempt < bounds.reportAttempts) await sleep(Math.max(0, Math.min(bounds.reportBackoffMs * attempt, end - now())));
-    }
-  }
-  throw new ReportError(`could not report ${status} for deployment ${ids.deploymentId}: ${(last as Error)?.message ?? 'no time left to report'}`, bounds.reportAttempts, { cause: last });
+export function reportStatus(codedeploy: CodeDeployClient, event: HookEvent, status: HookStatus, options: ReportOptions): Promise<ReportOutcome> {
+  return reportHookStatus(putHookStatus(codedeploy), event, status, { ...options, bounds: options.bounds ?? hookBounds() });
 }
 
 /** A phase of a hook that ran out of its time. */

@@ -5,18 +5,12 @@
 // the machine, in time or at all (Failed).
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, stagedConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import { HookEvent, STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, stagedConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, runHook, SkipKind } from '../shared/hook-kit';
 
 /** CodeDeploy's limit on one lifecycle hook, in milliseconds. */
 export const HOOK_LIMIT_MS = 60 * 60 * 1000;
-
-/** The event CodeDeploy sends a lifecycle hook. */
-export interface HookEvent {
-  readonly DeploymentId: string;
-  readonly LifecycleEventHookExecutionId: string;
-}
 
 export interface StarterDependencies {
   readonly codedeploy: CodeDeployClient;

@@ -2,7 +2,7 @@
  * The contract between the constructs (synth time) and the code that runs in Lambda: the library's own
  * handlers and the runtime helpers in users' functions. Everything both sides share lives here, and only here:
  * environment names, the shapes of the per-alias configuration the constructs write and the handlers read, the
- * decision records, the CodeDeploy hook event and AppSpec reading, and the parsers the constructs run at synth
+ * decision records, the CodeDeploy hook event, reporting a hook's status with retries and AppSpec reading, and the parsers the constructs run at synth
  * to refuse a bad gold set, JSON path or header list before it reaches a function.
  *
  * Pure: it imports neither aws-cdk-lib nor the AWS SDK (test/dependency-direction.test.ts checks it), so the
@@ -14,6 +14,7 @@
 export * from './appspec.js';
 export * from './blue-green.js';
 export * from './gold-set.js';
+export * from './hook.js';
 export * from './idempotency.js';
 export * from './json-path.js';
 export * from './probe.js';
