@@ -1,4 +1,4 @@
-import { Duration, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,18 +11,15 @@ import { ProvisionedWarmup } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, DEFAULT_MAX_COLD_START_SHARE, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
 import { AliasBypassCheck } from './private/alias-bypass';
-import { checkGuardedAliasProps, MAX_ALARMS_PER_DEPLOYMENT_GROUP, RELEASE_ENV } from './private/alias-validation';
+import { aliasSynthProblems, checkGuardedAliasProps, RELEASE_ENV } from './private/alias-validation';
 import { ControlVersions } from './private/control-version';
-import { gateAlarm } from './private/gate-alarm';
-import { allowCodeDeployToInvoke, wireUserHook } from './private/hooks';
+import { coldStartGate } from './private/gate-alarm';
+import { allowCodeDeployToInvoke, deploymentGroupFor, wireUserHook } from './private/hooks';
 import { RolloutNotifications } from './private/notifications';
-import { defaultReleaseId } from './private/release-id';
+import { defaultReleaseId, publishRelease } from './private/release-id';
 import { StackRolloutResources } from './private/stack-resources';
 
 export * from './guarded-alias-props';
-export { API_BYPASSES_ALIAS_WARNING } from './private/alias-bypass';
-export { MAX_ALARMS_PER_DEPLOYMENT_GROUP } from './private/alias-validation';
-export { TARGET_VERSION_ENV } from './private/hooks';
 
 /** The GuardedAlias that owns each alias name of a function. */
 const ALIASES_BY_FUNCTION = new WeakMap<lambda.Function, Map<string, GuardedAlias>>();
@@ -75,28 +72,13 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     if (!Token.isUnresolved(aliasName)) ALIASES_BY_FUNCTION.set(fn, (ALIASES_BY_FUNCTION.get(fn) ?? new Map()).set(aliasName, this));
     AliasBypassCheck.of(Stack.of(fn)).guard(fn, this);
 
-    // The release identity goes into the function's environment before its version is taken, so that every
-    // published version carries it; a changed pin is a changed configuration, hence a new version.
     this.releaseId = props.release?.releaseId ?? defaultReleaseId(fn);
-    const pins: Record<string, string> = {};
-    for (const [name, variable] of RELEASE_ENV) {
-      const value = name === 'releaseId' ? this.releaseId : props.release?.[name];
-      if (value !== undefined) fn.addEnvironment(variable, value);
-      if (value !== undefined && name !== 'releaseId') pins[variable] = value;
-    }
-    this.version = fn.currentVersion;
-    // Lambda tags functions only: the function carries the release it last published, each version's description its own.
-    Tags.of(fn).add('cdk-rollout-guardrails:release-id', this.releaseId, { includeResourceTypes: ['AWS::Lambda::Function'] });
-    const cfnVersion = this.version.node.defaultChild as lambda.CfnVersion;
-    const ownDescription = cfnVersion.description;
-    cfnVersion.description = Lazy.string({
-      produce: () => [ownDescription, `release ${Stack.of(this).resolve(this.releaseId)}`, ...Object.entries(pins).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join('; '),
-    });
+    const { version, pins } = publishRelease(fn, this.releaseId, RELEASE_ENV.filter(([name]) => name !== 'releaseId').map(([name, variable]) => [variable, props.release?.[name]]));
+    this.version = version;
     this.alias = new lambda.Alias(this, 'Alias', { aliasName, version: this.version, description: props.description });
     if (props.warmup) this.warmup = new ProvisionedWarmup(this, 'Warmup', { ...props.warmup, alias: this.alias, version: this.version });
 
-    // The control's p95 needs the version users are on before this deployment; the stack's control-version
-    // resource reads it from the alias before CloudFormation updates the alias.
+    // The control is the version users are on before this deployment, read from the alias before CloudFormation updates it.
     this.controlVersion = ControlVersions.of(this).controlVersionOf(this.alias, fn, this.version);
     this.metrics = new CanaryMetrics({ functionName: fn.functionName, aliasName, canaryVersion: this.version.version, controlVersion: this.controlVersion });
     this.gates = new ReleaseGates(this, 'Gates', { metrics: this.metrics, thresholds: props.gates });
@@ -105,25 +87,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       throw new Error(`GuardedAlias '${this.node.path}': worst-case detection time ${this.worstCaseDetectionTime.toHumanString()} exceeds ${MAX_DETECTION_TIME.toHumanString()}`);
     }
 
-    const shared = StackRolloutResources.of(Stack.of(this));
-    this.serviceRole = shared.serviceRole;
-    this.deploymentGroup = new codedeploy.LambdaDeploymentGroup(this, 'DeploymentGroup', {
-      application: shared.application, role: shared.serviceRole, alias: this.alias, deploymentConfig: strategy._bindDeploymentConfig(this),
-      alarms: [...this.gates.alarms], autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
-    });
-    // The hooks go into the alias's update policy rather than through the deployment group's addPreHook(), which
-    // would also let the shared CodeDeploy role invoke every version of each hook (`<hook>:*`).
-    const cfnAlias = this.alias.node.defaultChild as lambda.CfnAlias;
-    cfnAlias.cfnOptions.updatePolicy = {
-      ...cfnAlias.cfnOptions.updatePolicy,
-      codeDeployLambdaAliasUpdate: {
-        applicationName: shared.application.applicationName,
-        deploymentGroupName: this.deploymentGroup.deploymentGroupName,
-        beforeAllowTrafficHook: Lazy.string({ produce: () => this.preHook?.functionName }),
-        afterAllowTrafficHook: Lazy.string({ produce: () => this.postHook?.functionName }),
-      },
-    };
-
+    this.serviceRole = StackRolloutResources.of(Stack.of(this)).serviceRole;
+    this.deploymentGroup = deploymentGroupFor(this, this.alias, strategy._bindDeploymentConfig(this), this.gates.alarms, () => ({ pre: this.preHook, post: this.postHook }));
     if (props.probe) {
       this.probe = props.probe;
       this.probeAlarm = props.probe._bind({
@@ -138,11 +103,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       else this.alias.node.addDependency(props.probe.function);
     }
     if (this.warmup) {
-      const threshold = props.gates?.maxColdStartShare ?? DEFAULT_MAX_COLD_START_SHARE;
-      this.coldStartAlarm = gateAlarm(this, 'ColdStartShare', {
-        metric: this.warmup.metricColdStartShare(this.releaseId, { period: Duration.minutes(1) }), threshold, datapoints: 1,
-        description: `cdk-rollout-guardrails cold-start gate of ${this.node.path}: the new release's cold-start share (withRelease telemetry, warm pings excluded) > ${threshold}`,
-      });
+      this.coldStartAlarm = coldStartGate(this, this.warmup, this.releaseId, props.gates?.maxColdStartShare ?? DEFAULT_MAX_COLD_START_SHARE);
       this.addAlarm(this.coldStartAlarm);
     }
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
@@ -151,17 +112,16 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       alarms: this.alarms, thresholds: props.gates, pins, notifications: props.notifications, logsKey: props.logsKey,
     }));
     if (props.notifications) {
-      const thresholds: Record<string, number> = { ...DEFAULT_GATE_THRESHOLDS };
-      for (const [name, value] of Object.entries(props.gates ?? {})) if (typeof value === 'number') thresholds[name] = value;
       new RolloutNotifications(this, 'Notifications', {
         topic: props.notifications, deploymentGroup: this.deploymentGroup, functionName: fn.functionName, aliasName, releaseId: this.releaseId,
-        strategy: strategy.toString(), thresholds, alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : []), ...(this.coldStartAlarm ? [this.coldStartAlarm] : [])],
+        strategy: strategy.toString(), thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...Object.fromEntries(Object.entries(props.gates ?? {}).filter(([, v]) => typeof v === 'number')) },
+        alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : []), ...(this.coldStartAlarm ? [this.coldStartAlarm] : [])],
       });
     }
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
     // Alarms may be added after construction, and aliases of the same name made without a GuardedAlias: both are checked at synth.
-    this.node.addValidation({ validate: () => this.synthProblems(aliasName) });
+    this.node.addValidation({ validate: () => aliasSynthProblems(this, fn, aliasName) });
   }
 
   /** Every alarm the deployment group watches: the gates' and the ones added. */
@@ -235,21 +195,5 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     if (hook === this.fn) throw new Error(`GuardedAlias '${this.node.path}': a traffic hook must be a function other than the one being released, got: '${hook.node.path}'`);
     if (prop === 'preTrafficHook') this.preHook = hook; else this.postHook = hook;
     wireUserHook({ owner: this, version: this.version, deploymentGroup: this.deploymentGroup, serviceRole: this.serviceRole }, hook);
-  }
-
-  private synthProblems(aliasName: string): string[] {
-    const errors: string[] = [];
-    const count = this.alarms.length;
-    if (count > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
-      errors.push(`GuardedAlias '${this.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added${this.probeAlarm ? ', the probe\'s among them' : ''}${this.coldStartAlarm ? ', the cold-start gate\'s among them' : ''})`);
-    }
-    if (Token.isUnresolved(aliasName)) return errors;
-    for (const other of Stack.of(this.fn).node.findAll()) {
-      if (other instanceof lambda.Alias && other !== this.alias && other.version.lambda === this.fn && other.aliasName === aliasName) {
-        errors.push(`GuardedAlias '${this.node.path}': aliasName must be a name not already used on function '${this.fn.node.path}' (the alias '${other.node.path}' is also named "${aliasName}"; `
-          + `Lambda allows one alias of a name per function, so CloudFormation would fail at deploy), got: "${aliasName}"`);
-      }
-    }
-    return errors;
   }
 }

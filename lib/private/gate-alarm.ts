@@ -1,5 +1,7 @@
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import type { ProvisionedWarmup } from '../provisioned-warmup';
 import { acknowledgeGuard, GATE_ALARM_REASON } from './guard';
 
 /** A gate alarm's own parts; the rest is the same for every gate. */
@@ -29,4 +31,12 @@ export function gateAlarm(scope: Construct, id: string, props: GateAlarmProps): 
   });
   acknowledgeGuard(alarm, 'cloudwatch_alarm_action_check', GATE_ALARM_REASON);
   return alarm;
+}
+
+/** The cold-start gate: the new release's cold-start share (withRelease telemetry, warm pings excluded) in a minute. */
+export function coldStartGate(scope: Construct, warmup: ProvisionedWarmup, releaseId: string, threshold: number): cloudwatch.Alarm {
+  return gateAlarm(scope, 'ColdStartShare', {
+    metric: warmup.metricColdStartShare(releaseId, { period: Duration.minutes(1) }), threshold, datapoints: 1,
+    description: `cdk-rollout-guardrails cold-start gate of ${scope.node.path}: the new release's cold-start share (withRelease telemetry, warm pings excluded) > ${threshold}`,
+  });
 }

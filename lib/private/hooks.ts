@@ -1,8 +1,10 @@
-import { Annotations } from 'aws-cdk-lib';
+import { Annotations, Lazy, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
+import { StackRolloutResources } from './stack-resources';
 
 /** The environment variable through which a hook learns the ARN of the version it is there to test. */
 export const TARGET_VERSION_ENV = 'GUARDRAILS_TARGET_VERSION_ARN';
@@ -50,4 +52,30 @@ export function wireUserHook(target: HookTarget, hook: lambda.IFunction): void {
       hook.addEnvironment(TARGET_VERSION_ENV, target.version.functionArn);
     }
   }
+}
+
+/**
+ * The alias's deployment group in the stack's CodeDeploy application, rolling back on failure, stop and alarm, and
+ * the alias's update policy naming it and the hooks (`hooks()` is read at synth, so hooks set later count). The
+ * hooks go into the update policy rather than through the deployment group's addPreHook(), which would also let
+ * the shared CodeDeploy role invoke every version of each hook (`<hook>:*`).
+ */
+export function deploymentGroupFor(scope: Construct, alias: lambda.Alias, deploymentConfig: codedeploy.ILambdaDeploymentConfig,
+  alarms: cloudwatch.IAlarm[], hooks: () => { readonly pre?: lambda.IFunction; readonly post?: lambda.IFunction }): codedeploy.LambdaDeploymentGroup {
+  const shared = StackRolloutResources.of(Stack.of(scope));
+  const group = new codedeploy.LambdaDeploymentGroup(scope, 'DeploymentGroup', {
+    application: shared.application, role: shared.serviceRole, alias, deploymentConfig,
+    alarms: [...alarms], autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+  });
+  const cfnAlias = alias.node.defaultChild as lambda.CfnAlias;
+  cfnAlias.cfnOptions.updatePolicy = {
+    ...cfnAlias.cfnOptions.updatePolicy,
+    codeDeployLambdaAliasUpdate: {
+      applicationName: shared.application.applicationName,
+      deploymentGroupName: group.deploymentGroupName,
+      beforeAllowTrafficHook: Lazy.string({ produce: () => hooks().pre?.functionName }),
+      afterAllowTrafficHook: Lazy.string({ produce: () => hooks().post?.functionName }),
+    },
+  };
+  return group;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { Lazy, Stack } from 'aws-cdk-lib';
+import { Lazy, Stack, Tags } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 
 /** The environment variable of the release ID; the pins are SCHEMA_REV, INDEX_HASH and MODEL_TAG. */
@@ -36,4 +36,35 @@ function environmentOf(fn: lambda.Function): Array<[string, unknown]> {
   const map = typeof state.get === 'function' ? state.get() : state;
   const entries: Array<[string, unknown]> = map instanceof Map ? [...map.entries()] : Object.entries(map as object);
   return entries.map(([key, entry]) => [key, (entry as { value?: unknown } | undefined)?.value ?? entry]);
+}
+
+/** A published version with its release identity. */
+export interface ReleasedVersion {
+  readonly releaseId: string;
+  readonly version: lambda.Version;
+  /** The pins other than RELEASE_ID, by environment variable. */
+  readonly pins: Record<string, string>;
+}
+
+/**
+ * Puts the release identity (`[prop, variable]` pairs with their values) into the function's environment before
+ * its version is taken, so that every published version carries it (a changed pin is a changed configuration,
+ * hence a new version); tags the function (Lambda tags functions only) and names the release in the version's
+ * description.
+ */
+export function publishRelease(fn: lambda.Function, releaseId: string, identity: ReadonlyArray<[string, string | undefined]>): ReleasedVersion {
+  const pins: Record<string, string> = {};
+  for (const [variable, value] of [[RELEASE_ID_ENV, releaseId] as [string, string], ...identity]) {
+    if (value === undefined) continue;
+    fn.addEnvironment(variable, value);
+    if (variable !== RELEASE_ID_ENV) pins[variable] = value;
+  }
+  const version = fn.currentVersion;
+  Tags.of(fn).add('cdk-rollout-guardrails:release-id', releaseId, { includeResourceTypes: ['AWS::Lambda::Function'] });
+  const cfnVersion = version.node.defaultChild as lambda.CfnVersion;
+  const ownDescription = cfnVersion.description;
+  cfnVersion.description = Lazy.string({
+    produce: () => [ownDescription, `release ${Stack.of(fn).resolve(releaseId)}`, ...Object.entries(pins).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join('; '),
+  });
+  return { releaseId, version, pins };
 }
