@@ -37,3 +37,46 @@ if (require.resolve.paths('@aws-sdk/client-dynamodb').some((p) => require('fs').
 console.log(`package check: ${types.length} resources synthesised from the installed tarball; runtime exports ${Object.keys(runtime).length} names without the AWS SDK installed`);
 JS
 node consumer.js
+
+# A new CDK app as `cdk init` writes it (the classic tsconfig: module commonjs, moduleResolution node10) and the
+# same app under nodenext: the constructs package's and the runtime package's types resolve under both. Then a
+# handler that imports only pinGuard is bundled against the installed runtime package (its ES module build, as a
+# bundler picks it) and must stay under 10 KB minified.
+cat > app.ts <<'TS'
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { GuardedAlias, RolloutStrategy } from 'cdk-rollout-guardrails';
+const app = new App();
+const stack = new Stack(app, 'Typed');
+const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;') });
+new GuardedAlias(stack, 'Guarded', { function: fn, strategy: RolloutStrategy.staged({ steps: [10, 100] }) });
+TS
+cat > handler.ts <<'TS'
+import { pinGuard } from 'cdk-rollout-guardrails-runtime';
+import type { IdempotencyOptions } from 'cdk-rollout-guardrails-runtime';
+import { TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
+export const namespace: string = TELEMETRY_NAMESPACE;
+export type Options = IdempotencyOptions<unknown>;
+export const handler = pinGuard(async (_event: unknown) => ({ statusCode: 200, body: 'ok' }));
+TS
+# The type check sees what a user's project has: @types/node, and the AWS SDK clients the runtime's optional
+# peer dependencies name (the runtime check above ran without them).
+pin() { node -p "require('$root/node_modules/$1/package.json').version"; }
+npm install --no-audit --no-fund --prefer-offline --loglevel=error "@types/node@$(pin @types/node)" \
+  "@aws-sdk/client-dynamodb@$(pin @aws-sdk/client-dynamodb)" "@aws-sdk/client-bedrock-runtime@$(pin @aws-sdk/client-bedrock-runtime)" >/dev/null
+tsc="$root/node_modules/typescript/bin/tsc"
+for resolution in "commonjs node10" "nodenext nodenext"; do
+  set -- $resolution
+  cat > tsconfig.json <<JSON
+{ "compilerOptions": { "target": "ES2022", "module": "$1", "moduleResolution": "$2", "lib": ["es2022"], "strict": true, "noEmit": true, "skipLibCheck": false, "types": ["node"] }, "files": ["app.ts", "handler.ts"] }
+JSON
+  node "$tsc" -p tsconfig.json || { echo "types do not resolve under moduleResolution $2" >&2; exit 1; }
+  echo "package check: the app and the handler type-check under moduleResolution $2"
+done
+size="$(node -e "
+  const esbuild = require('$root/node_modules/esbuild');
+  esbuild.build({ entryPoints: ['handler.ts'], bundle: true, minify: true, platform: 'node', format: 'esm', write: false, external: ['@aws-sdk/*'] })
+    .then((r) => console.log(r.outputFiles[0].contents.length));
+")"
+echo "package check: a handler importing only pinGuard bundles to $size bytes minified (limit 10240)"
+[ "$size" -lt 10240 ] || { echo "the pinGuard-only handler is $size bytes, over 10 KB: the runtime package no longer tree-shakes" >&2; exit 1; }
