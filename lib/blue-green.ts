@@ -1,21 +1,18 @@
 import { Annotations, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
-import { BlueGreenRolloutStrategy, RolloutStrategy } from './rollout-strategy';
-import { handlerCode } from './private/assets';
+import { RolloutStrategy } from './rollout-strategy';
+import { BlueGreenRolloutStrategy } from './strategies/blue-green';
 import { BlueGreenAliasConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { buildBlueGreenDefinition } from './private/blue-green-machine';
-import { allowLogsToUseKey, failedEvents, grantOnExecutions, machineryFunction, MachineryOptions, stateMachineLogGroup } from './private/machinery';
+import { MachineryOptions } from './private/machinery';
+import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
 import { PropProblems } from './private/validation';
 
 const ID = 'BlueGreenSwitch';
@@ -91,118 +88,63 @@ export interface BlueGreenAttachOptions {
  * notifications topic gets each decision that is news as one JSON message (passed or failed before the switch,
  * rolled back, held, error); after a breach it is published beside the Failed report, never before it.
  */
-export class BlueGreenSwitch extends Construct {
+export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
   /**
    * The stack's BlueGreenSwitch, created on first use with `options`; a later call that passes a different
    * `logsKey` is refused (one machinery, one key).
    */
   public static of(scope: IConstruct, options: MachineryOptions = {}): BlueGreenSwitch {
-    const stack = Stack.of(scope);
-    const existing = stack.node.tryFindChild(ID);
-    if (existing instanceof BlueGreenSwitch) {
-      if (options.logsKey !== undefined && options.logsKey !== existing.logsKey) {
-        throw new Error(`BlueGreenSwitch of stack '${stack.stackName}' was created with ${existing.logsKey ? `the logsKey '${existing.logsKey.node.path}'` : 'no logsKey'}; '${scope.node.path}' asks for '${options.logsKey.node.path}': every alias of a stack shares one machinery, so give all of them the same logsKey`);
-      }
-      return existing;
-    }
-    return new BlueGreenSwitch(stack, ID, options);
+    return RolloutMachinery.ofStack(scope, options, ID, BlueGreenSwitch, (stack) => new BlueGreenSwitch(stack, ID, options));
   }
 
-  public readonly stateMachine: sfn.StateMachine;
   /** The hook of both phases of every attached deployment group, and the safety net. */
   public readonly hookFunction: lambda.Function;
   /** The machine's worker: invariants, freeze and resume, metric checks, probe judgements. */
   public readonly workerFunction: lambda.Function;
-  /** The attached deployment groups' FAILURE and STOP events, to the hook (safety net). */
-  public readonly safetyNetRule: events.Rule;
-  /** The machine's executions that end FAILED, TIMED_OUT or ABORTED, to the hook (safety net). */
-  public readonly executionEndRule: events.Rule;
-  /** The key of the machinery's log groups, if any. */
-  public readonly logsKey?: kms.IKey;
-  /** The events the hook could not process after its retries (a DLQ). */
-  public readonly failedEvents: sqs.Queue;
-  /** In ALARM as soon as an event is in `failedEvents`: a clean-up may not have run. */
-  public readonly failedEventsAlarm: cloudwatch.Alarm;
-  private readonly configs: Record<string, BlueGreenAliasConfig> = {};
-  private readonly attached = new Set<string>();
 
   private constructor(scope: Construct, id: string, options: MachineryOptions) {
-    super(scope, id);
-    const code = handlerCode('blue-green');
-    this.logsKey = options.logsKey;
-    if (this.logsKey) allowLogsToUseKey(this.logsKey, this);
-    const lost = failedEvents(this, 'blue-green switch');
-    this.failedEvents = lost.queue;
-    this.failedEventsAlarm = lost.alarm;
-    const fn = (fid: string, handler: string, description: string, timeout: Duration, asynchronous = false) => machineryFunction(this, fid, {
-      code, handler, description: `cdk-rollout-guardrails blue-green: ${description}`, timeout, logsKey: this.logsKey,
-      // CodeDeploy and EventBridge invoke the hook asynchronously: a crashed invocation is retried (it is
-      // idempotent), and one that still fails lands in the queue, whose alarm someone sees.
-      ...(asynchronous ? { async: { retryAttempts: 2, deadLetterQueue: this.failedEvents } } : {}),
-    });
-    // Up to 15 minutes for the warm gate's wait for READY (RolloutStrategy.blueGreen({ warmup }) keeps it to 14);
-    // every other operation is cut off much sooner by its Task state's TimeoutSeconds.
-    this.workerFunction = fn('Worker', 'worker', 'invariants, warm gate, freeze and resume, metric checks and probe judgements of the state machine', Duration.minutes(15));
-    // GetMetricData has no resource-level permissions; DescribeAlarms shows composite alarms only to a caller
-    // allowed on every alarm (docs/aws-behaviour.md CW-1), so that no watch read fails on its own permissions.
-    this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms'], resources: ['*'] }));
-    Validations.of(this.workerFunction).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:GetMetricData supports no resource-level permissions, and DescribeAlarms returns composite alarms only to a caller allowed on *; both are reads. X-Ray\'s trace writes (active tracing) support none either. The worker\'s other calls are scoped to the attached versions and event source mappings.',
-    });
-
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      queryLanguage: sfn.QueryLanguage.JSONATA,
-      definitionBody: sfn.DefinitionBody.fromChainable(buildBlueGreenDefinition(new Construct(this, 'Definition'), {
-        workerArn: this.workerFunction.functionArn,
-        configs: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.configs) }),
-      })),
-      // CodeDeploy gives each hook an hour; past it the deployment has failed and the safety net has run.
-      timeout: Duration.hours(1),
-      // Every state's input and output (the decision records), so that a switch can be explained (cdk-nag SF1, SF2).
-      logs: {
-        destination: stateMachineLogGroup(this, 'Logs', this.logsKey),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
+    super(scope, id, options, {
+      bundle: 'blue-green',
+      label: 'blue-green',
+      what: 'blue-green switch',
+      // Up to 15 minutes for the warm gate's wait for READY (RolloutStrategy.blueGreen({ warmup }) keeps it to 14);
+      // every other operation is cut off much sooner by its Task state's TimeoutSeconds.
+      decider: {
+        id: 'Worker', handler: 'worker', description: 'invariants, warm gate, freeze and resume, metric checks and probe judgements of the state machine', timeout: Duration.minutes(15),
+        acknowledged: 'X-Ray\'s trace writes (active tracing) support none either. The worker\'s other calls are scoped to the attached versions and event source mappings.',
       },
-      tracingEnabled: true,
-      comment: 'cdk-rollout-guardrails blue-green: invariants, smoke, freeze before the switch; hold and watch after it, report Failed on a breach (CodeDeploy rolls back)',
+      machine: {
+        queryLanguage: sfn.QueryLanguage.JSONATA,
+        comment: 'cdk-rollout-guardrails blue-green: invariants, smoke, freeze before the switch; hold and watch after it, report Failed on a breach (CodeDeploy rolls back)',
+      },
+      starter: { id: 'Hook', handler: 'hook', description: 'the BeforeAllowTraffic and AfterAllowTraffic hook that starts the state machine, and the safety net' },
+      // The AfterAllowTraffic hook reads the BeforeAllowTraffic execution's output; the safety net stops what still runs.
+      executions: {
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        reason: 'The executions of the stack\'s own blue-green state machine, named after deployments that do not exist at synth; DescribeExecution and StopExecution only.',
+      },
+      rules: {
+        safetyNet: 'cdk-rollout-guardrails: a blue-green deployment failed or stopped; stop its executions and resume its paused consumers',
+        executionEnd: 'cdk-rollout-guardrails: a blue-green execution failed, timed out or was aborted; report Failed and resume its consumers',
+      },
     });
-    iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [this.workerFunction.functionArn] });
-    Validations.of(this.stateMachine).acknowledge({
+    this.hookFunction = this.starter;
+    this.workerFunction = this.decider;
+  }
+
+  protected definition(scope: Construct, worker: lambda.Function): sfn.IChainable {
+    return buildBlueGreenDefinition(scope, {
+      workerArn: worker.functionArn,
+      configs: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.configs) }),
+    });
+  }
+
+  protected grantMachine(machine: sfn.StateMachine, worker: lambda.Function): void {
+    iam.Grant.addToPrincipal({ grantee: machine, actions: ['lambda:InvokeFunction'], resourceArns: [worker.functionArn] });
+    Validations.of(machine).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'The CloudWatch Logs delivery actions and X-Ray\'s PutTraceSegments support no resource-level permissions.',
     });
-
-    // Two minutes: its reads and report are bounded far below that (lambdas/shared/hook-clients.ts), and its
-    // watchdog reports before the timeout whatever AWS does.
-    this.hookFunction = fn('Hook', 'hook', 'the BeforeAllowTraffic and AfterAllowTraffic hook that starts the state machine, and the safety net', Duration.minutes(2), true);
-    this.hookFunction.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
-    this.stateMachine.grantStartExecution(this.hookFunction);
-    // The AfterAllowTraffic hook reads the BeforeAllowTraffic execution's output; the safety net stops what still runs.
-    grantOnExecutions(this.hookFunction, this.stateMachine, ['states:DescribeExecution', 'states:StopExecution'],
-      'The executions of the stack\'s own blue-green state machine, named after deployments that do not exist at synth; DescribeExecution and StopExecution only.');
-
-    this.safetyNetRule = new events.Rule(this, 'SafetyNetRule', {
-      description: 'cdk-rollout-guardrails: a blue-green deployment failed or stopped; stop its executions and resume its paused consumers',
-      eventPattern: {
-        source: ['aws.codedeploy'],
-        detailType: ['CodeDeploy Deployment State-change Notification'],
-        detail: { state: ['FAILURE', 'STOP'] },
-      },
-    });
-    this.safetyNetRule.addTarget(new targets.LambdaFunction(this.hookFunction, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
-    // An execution that ends without reporting (States.Runtime and States.DataLimitExceeded escape States.ALL,
-    // and an execution can time out or be stopped: SFN-2, SFN-6) still gets Failed reported and its consumers resumed.
-    this.executionEndRule = new events.Rule(this, 'ExecutionEndRule', {
-      description: 'cdk-rollout-guardrails: a blue-green execution failed, timed out or was aborted; report Failed and resume its consumers',
-      eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
-        detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
-      },
-    });
-    this.executionEndRule.addTarget(new targets.LambdaFunction(this.hookFunction, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
   }
 
   /**
@@ -217,29 +159,17 @@ export class BlueGreenSwitch extends Construct {
     const strategy = options?.strategy ?? RolloutStrategy.blueGreen();
     if (!(strategy instanceof BlueGreenRolloutStrategy)) problems.add('strategy', 'a blue-green strategy (RolloutStrategy.blueGreen())', String(strategy));
     else problems.addAll(strategy.validate());
-    if (!(options?.alias instanceof lambda.Alias)) problems.add('alias', 'a lambda.Alias', String(options?.alias));
-    if (options?.version === undefined || typeof (options.version as lambda.IVersion).functionArn !== 'string') problems.add('version', 'a lambda.IVersion', String(options?.version));
-    if (!(options?.deploymentGroup instanceof codedeploy.LambdaDeploymentGroup)) {
-      problems.add('deploymentGroup', 'a codedeploy.LambdaDeploymentGroup', String(options?.deploymentGroup));
-    } else if (options.deploymentGroup.deploymentConfig.deploymentConfigName !== codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE.deploymentConfigName) {
-      problems.add('deploymentGroup', 'all-at-once (LambdaDeploymentConfig.ALL_AT_ONCE): CodeDeploy switches the alias between the two hooks',
-        options.deploymentGroup.deploymentConfig.deploymentConfigName);
-    }
-    if (options?.probe !== undefined && !(options.probe instanceof DeltaSProbe)) problems.add('probe', 'a DeltaSProbe', String(options.probe));
-    if (options?.alarms !== undefined && !Array.isArray(options.alarms)) problems.add('alarms', 'an array of alarms', options.alarms);
-    if (options?.notifications !== undefined && !isTopic(options.notifications)) problems.add('notifications', 'an SNS topic (sns.ITopic)', String(options.notifications));
+    this.checkWiring(problems, options, 'CodeDeploy switches the alias between the two hooks', {
+      afterAlias: () => {
+        if (options?.version === undefined || typeof (options.version as lambda.IVersion).functionArn !== 'string') problems.add('version', 'a lambda.IVersion', String(options?.version));
+      },
+      afterProbe: () => {
+        if (options?.alarms !== undefined && !Array.isArray(options.alarms)) problems.add('alarms', 'an array of alarms', options.alarms);
+      },
+    });
     const pins = options?.pins ?? {};
     if (typeof pins !== 'object' || pins === null || Array.isArray(pins)) problems.add('pins', 'an object of environment variable names to values', pins);
-    else if (strategy instanceof BlueGreenRolloutStrategy) {
-      for (const [name, value] of Object.entries(pins)) {
-        if (!ENV_NAME.test(name)) problems.add('pins', 'keyed by environment variable names (a letter, then letters, digits or "_")', name);
-        if (!Token.isUnresolved(value) && (typeof value !== 'string' || value === '')) problems.add(`pins.${name}`, 'a non-empty string', value);
-        const declared = strategy.invariants[name];
-        if (declared !== undefined && !Token.isUnresolved(declared) && !Token.isUnresolved(value) && declared !== value) {
-          problems.add(`strategy (blueGreen) invariants.${name}`, `the release pin the new version carries (${JSON.stringify(value)}): the switch could never pass`, declared);
-        }
-      }
-    }
+    else if (strategy instanceof BlueGreenRolloutStrategy) checkPins(problems, strategy, pins);
     const gate = options?.warmGate;
     if (gate !== undefined) {
       problems.integer('warmGate.concurrency', gate.concurrency, 1, 10_000);
@@ -252,21 +182,11 @@ export class BlueGreenSwitch extends Construct {
         problems.add('strategy (blueGreen) warmup', 'set only on a version with provisioned concurrency of its own (GuardedAlias `warmup`, a ProvisionedWarmup, puts it on each published version): the warm gate waits for it and pings it, it never creates one', 'a version without provisioned concurrency');
       }
     }
-    problems.throwIfAny(`BlueGreenSwitch.attach() in '${Stack.of(this).node.path}'`);
+    this.throwIfAny(problems);
+    this.claim(options, options.deploymentGroup.deploymentGroupName);
 
     const { alias, deploymentGroup, version } = options;
     const blueGreen = strategy as BlueGreenRolloutStrategy;
-    for (const scope of [alias, deploymentGroup, options.probe] as Array<IConstruct | undefined>) {
-      if (scope === undefined) continue;
-      if (Stack.of(scope) !== Stack.of(this)) throw new Error(`BlueGreenSwitch of stack '${Stack.of(this).stackName}' can only attach its own stack's resources, got '${scope.node.path}'`);
-    }
-    if (this.attached.has(alias.node.path)) throw new Error(`BlueGreenSwitch: the alias '${alias.node.path}' is already attached`);
-    if (this.configs[deploymentGroup.deploymentGroupName] !== undefined) throw new Error(`BlueGreenSwitch: the deployment group '${deploymentGroup.node.path}' is already attached`);
-    this.attached.add(alias.node.path);
-
-    const fn = alias.version.lambda;
-    const aliasArns = [fn.functionArn, `${fn.functionArn}:${alias.aliasName}`];
-    const application = deploymentGroup.application;
     const consumers = blueGreen.freezeConsumers;
     const own = blueGreen._config();
     const warmup = own.warmup ?? (gate ? { concurrency: gate.concurrency, pings: gate.pings, readyTimeoutSeconds: gate.readyTimeoutSeconds } : undefined);
@@ -280,24 +200,15 @@ export class BlueGreenSwitch extends Construct {
       ...(options.notifications ? { topicArn: options.notifications.topicArn } : {}),
     };
 
-    // The state machine: report on this group, run the probe. It never writes the alias (CodeDeploy does).
-    this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:PutLifecycleEventHookExecutionStatus'], resources: [deploymentGroup.deploymentGroupArn] }));
-    if (options.probe) {
+    // The state machine: report on this group, run the probe, publish the decisions to this alias's topic (sns:Publish
+    // on it; its key's, if encrypted). It never writes the alias (CodeDeploy does).
+    this.grantDeploymentGroup(options, (probe) => {
       // The unqualified probe function only (DeltaSProbe.grantRun would add `:*`, which the machine never calls).
-      iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [options.probe.function.functionArn] });
-      this.warnOnTightProbe(alias, blueGreen, options.probe);
-    }
-    // The decisions, to this alias's topic (sns:Publish on it; its key's, if encrypted).
-    options.notifications?.grantPublish(this.stateMachine);
-
-    // The hook: this group's deployments and AppSpec, this alias's version (the phase), Failed when it cannot start.
-    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
-      resources: [deploymentGroup.deploymentGroupArn],
-    }));
-    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetApplicationRevision'], resources: [application.applicationArn] }));
-    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias'], resources: aliasArns }));
-    this.safetyNetRule.addEventPattern({ detail: { application: [application.applicationName], deploymentGroup: [deploymentGroup.deploymentGroupName] } });
+      iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [probe.function.functionArn] });
+      this.warnOnTightProbe(alias, blueGreen, probe);
+    });
+    // The hook: beside this group's deployments and AppSpec, this alias's version (the phase).
+    this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias'], resources: aliasArns(alias) }));
 
     // The worker: the new version's configuration, this alias's alarms.
     this.workerFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [version.functionArn] }));
@@ -341,6 +252,13 @@ export class BlueGreenSwitch extends Construct {
   }
 }
 
-function isTopic(value: unknown): value is sns.ITopic {
-  return typeof value === 'object' && value !== null && 'topicArn' in value && 'grantPublish' in value;
+function checkPins(problems: PropProblems, strategy: BlueGreenRolloutStrategy, pins: Record<string, string>): void {
+  for (const [name, value] of Object.entries(pins)) {
+    if (!ENV_NAME.test(name)) problems.add('pins', 'keyed by environment variable names (a letter, then letters, digits or "_")', name);
+    if (!Token.isUnresolved(value) && (typeof value !== 'string' || value === '')) problems.add(`pins.${name}`, 'a non-empty string', value);
+    const declared = strategy.invariants[name];
+    if (declared !== undefined && !Token.isUnresolved(declared) && !Token.isUnresolved(value) && declared !== value) {
+      problems.add(`strategy (blueGreen) invariants.${name}`, `the release pin the new version carries (${JSON.stringify(value)}): the switch could never pass`, declared);
+    }
+  }
 }
