@@ -1,0 +1,132 @@
+// The public shapes of DeltaSProbe: its gold set, embedder, gates and props, and what GuardedAlias binds it to.
+import * as fs from 'fs';
+import { Duration } from 'aws-cdk-lib';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { GoldItem, parseGoldSet, ProbeEmbedderConfig, ProbeGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { ProvisionedWarmup } from '../provisioned-warmup';
+
+/** A gold set: JSON Lines of `id`, `question`, `paraphrases` (at least 2), `target`, optional `topic`. */
+export class GoldSet {
+  /** Reads the gold set from a file at synth. */
+  public static fromFile(path: string): GoldSet {
+    return new GoldSet(() => fs.readFileSync(path, 'utf8'), `file ${path}`);
+  }
+
+  /** A gold set given as JSON Lines text. */
+  public static fromJsonl(jsonl: string): GoldSet {
+    return new GoldSet(() => jsonl, 'inline JSON Lines');
+  }
+
+  private constructor(private readonly read: () => string, public readonly source: string) {}
+
+  /** The text and the parsed items; throws GoldSetError (every bad line, with its field) or the file's read error. */
+  public _load(): { jsonl: string; items: GoldItem[] } {
+    const jsonl = this.read();
+    return { jsonl, items: parseGoldSet(jsonl) };
+  }
+}
+
+/** Which embedder the probe scores answers with. */
+export class ProbeEmbedder {
+  /** The deterministic, offline HashedNgramEmbedder: no model, no network, no cost (the default). */
+  public static hashed(): ProbeEmbedder {
+    return new ProbeEmbedder({ kind: 'hashed' });
+  }
+
+  /**
+   * Amazon Bedrock text embeddings (Titan Text Embeddings or Cohere Embed) through InvokeModel; the probe
+   * may invoke this one model only. The gates' defaults were set with the hashed embedder: measure your gold
+   * set with the model before you trust them.
+   * @see https://docs.aws.amazon.com/bedrock/latest/userguide/titan-embedding-models.html
+   */
+  public static bedrock(options: { readonly modelId?: string; readonly dimensions?: number } = {}): ProbeEmbedder {
+    return new ProbeEmbedder({ kind: 'bedrock', modelId: options.modelId ?? 'amazon.titan-embed-text-v2:0', dimensions: options.dimensions });
+  }
+
+  private constructor(public readonly config: ProbeEmbedderConfig) {}
+}
+
+/** Thresholds of the probe's gates; a threshold left out takes its default. */
+export interface DeltaSProbeGates {
+  /** Largest median ΔS(answer, target) of the new version. @default 0.45 */
+  readonly maxDeltaS?: number;
+  /** Largest new median ΔS minus current median ΔS. @default 0.03 */
+  readonly maxDeltaSDrift?: number;
+  /** Smallest median coverage of the new version's answers. @default 0.70 */
+  readonly minCoverage?: number;
+  /** Most gold questions whose λ state may differ between the versions. @default 0 */
+  readonly maxLambdaFlips?: number;
+  /** Most responses of the new version without a string at the answer pointer (or not JSON). @default 0 */
+  readonly maxSchemaViolations?: number;
+  /** Most failed invocations (function error, throttle, timeout) of the new version. @default 0 */
+  readonly maxInvokeErrors?: number;
+  /** Largest warm-latency p95(new) / p95(current), the latency judge's effect size. @default 1.25 */
+  readonly maxLatencyP95Ratio?: number;
+  /** Significance level of the latency judge's one-sided Mann-Whitney test. @default 0.05 */
+  readonly latencyAlpha?: number;
+  /** Fewest warm samples per version for the latency judge to decide. @default 20 */
+  readonly latencyMinSamples?: number;
+  /** Whether too few warm samples fails the probe. @default false - noted in the report, not blocking */
+  readonly requireLatencyVerdict?: boolean;
+}
+
+/** Properties of `DeltaSProbe`. */
+export interface DeltaSProbeProps {
+  /** The gold questions, each with paraphrases and the target section; parsed at synth, so a bad line fails `cdk synth`. */
+  readonly goldSet: GoldSet;
+  /**
+   * The request sent to the function, any JSON value; strings `{{question}}` and `{{seed}}` are filled in
+   * (a string that is exactly `{{seed}}` becomes the seed as a number).
+   * @default { question: '{{question}}', seed: '{{seed}}' }
+   */
+  readonly requestTemplate?: unknown;
+  /**
+   * RFC 6901 JSON pointer to the answer string in the function's response.
+   * @default '/answer'
+   */
+  readonly answerPointer?: string;
+  /** Seeds per question text. @default 2 */
+  readonly seeds?: number;
+  /** Invocations in flight at once (both versions together). @default 8 */
+  readonly concurrency?: number;
+  /** Longest one invocation may take; a slower one counts as an invoke error. @default Duration.seconds(10) */
+  readonly invokeTimeout?: Duration;
+  /**
+   * How long the probe may go on starting invocations. The function's timeout is this plus `invokeTimeout`
+   * (for the last call) plus 20 s to report, at most 15 minutes; for an alias with a `ProvisionedWarmup` it is
+   * raised by the warm gate's `readyTimeout`, 10 s for its calls and one more `invokeTimeout` for its pings,
+   * which must still fit the 15 minutes (checked when the alias is bound).
+   * @default Duration.minutes(5)
+   */
+  readonly budget?: Duration;
+  /** The gates. @default DEFAULT_PROBE_GATES (ΔS ≤ 0.45, drift ≤ 0.03, coverage ≥ 0.70, no λ flip, no schema violation, no invoke error, latency judge) */
+  readonly gates?: DeltaSProbeGates;
+  /** CloudWatch namespace of the probe's metrics; the function may put metrics in this namespace only. @default 'CdkRolloutGuardrails/Probe' */
+  readonly metricNamespace?: string;
+  /** Memory of the probe function. @default 512 */
+  readonly memorySize?: number;
+  /** The embedder that scores ΔS. @default ProbeEmbedder.hashed() */
+  readonly embedder?: ProbeEmbedder;
+}
+
+/** What GuardedAlias passes to `DeltaSProbe._bind()`. */
+export interface ProbeBindTarget {
+  /** The scope the ΔS alarm is created in. */
+  readonly scope: Construct;
+  readonly function: lambda.IFunction;
+  readonly aliasName: string;
+  readonly version: lambda.IVersion;
+  /** The version users are on before the deployment, a deploy-time string. */
+  readonly controlVersion: string;
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  /** This alias's own thresholds for some of the probe's gates (from GuardedAlias's `gates`). */
+  readonly gates?: Partial<ProbeGateConfig>;
+  /**
+   * This alias's provisioned concurrency and warm gate: the probe runs the gate before it probes in the
+   * BeforeAllowTraffic hook, and deletes the gate's temporary configuration in the AfterAllowTraffic hook.
+   * @default - no warm gate
+   */
+  readonly warmup?: ProvisionedWarmup;
+}
