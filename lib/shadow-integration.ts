@@ -88,7 +88,7 @@ export class ShadowIntegration extends Construct {
     this.dispatcherConcurrency = dispatcherConcurrency(p.maxMirrorRps);
 
     // 1. The route, integrated with the live alias.
-    const route = addLiveRoute(this, { ...settings, api: p.api, path: p.path });
+    const route = addLiveRoute(this, { ...settings, api: p.api, path: p.path, methodOptions: p.methodOptions });
     this.restMethod = route.restMethod;
     this.httpRoute = route.httpRoute;
 

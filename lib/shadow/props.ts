@@ -1,4 +1,4 @@
-// The public shapes of ShadowIntegration: its props and gates, and their limits.
+// The public shapes of ShadowIntegration: its props, gates and method options, and their limits.
 import { Duration } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -37,6 +37,41 @@ export const SHADOW_ALARM_PERIOD = Duration.minutes(5);
 /** Highest `maxMirrorRps`: beyond it the dispatcher's reserved concurrency would eat into the account's pool. */
 export const MAX_MIRROR_RPS_LIMIT = 1000;
 
+/**
+ * How the route ShadowIntegration creates is authorised: the options aws-cdk-lib takes for a REST method
+ * (`Resource.addMethod`) or an HTTP route (`HttpRoute`) that decide who may call it, which cdk-nag's
+ * AwsSolutions-APIG4 (authorization) and AwsSolutions-COG4 (Cognito user pool authorizer) check. What is left
+ * out comes from the API, as for its other routes: a REST API's `defaultMethodOptions`, an HTTP API's
+ * `defaultAuthorizer` and `defaultAuthorizationScopes`.
+ */
+export interface ShadowMethodOptions {
+  /**
+   * Who may call the route. For a REST API an `apigateway.IAuthorizer` (a `CognitoUserPoolsAuthorizer` satisfies
+   * AwsSolutions-APIG4 and AwsSolutions-COG4); for an HTTP API an `apigatewayv2.IHttpRouteAuthorizer` (such as an
+   * `HttpUserPoolAuthorizer`, `HttpJwtAuthorizer`, `HttpLambdaAuthorizer` or `HttpIamAuthorizer`).
+   * @default - the API's default: a REST API's `defaultMethodOptions.authorizer`, an HTTP API's `defaultAuthorizer`; else none
+   */
+  readonly authorizer?: apigw.IAuthorizer | apigwv2.IHttpRouteAuthorizer;
+  /**
+   * REST API only: the method's authorization type. With an `authorizer` it may be left out (the authorizer's
+   * type is used) or must be the authorizer's type; `CUSTOM` and `COGNITO_USER_POOLS` need an authorizer.
+   * @default - the authorizer's type, else the API's `defaultMethodOptions.authorizationType`, else `NONE`
+   */
+  readonly authorizationType?: apigw.AuthorizationType;
+  /**
+   * REST API only: whether a caller must send an API key (`x-api-key`) of one of the API's usage plans.
+   * @default - the API's `defaultMethodOptions.apiKeyRequired`, else false
+   */
+  readonly apiKeyRequired?: boolean;
+  /**
+   * OAuth scopes, one of which a caller's token must carry. For a REST API only with a Cognito user pool
+   * authorizer (`COGNITO_USER_POOLS`); for an HTTP API only with an authorizer (given here or the API's
+   * default), in place of the API's `defaultAuthorizationScopes`.
+   * @default - the API's default: a REST API's `defaultMethodOptions.authorizationScopes`, an HTTP API's `defaultAuthorizationScopes`; else none
+   */
+  readonly authorizationScopes?: string[];
+}
+
 /** Properties of `ShadowIntegration`. */
 export interface ShadowIntegrationProps {
   /** The API: a REST API (aws-apigateway) or an HTTP API (aws-apigatewayv2). */
@@ -45,6 +80,11 @@ export interface ShadowIntegrationProps {
   readonly method: string;
   /** The route's path (`/answer`, `/items/{id}`). */
   readonly path: string;
+  /**
+   * Who may call the route: its authorizer, authorization type, API key requirement and scopes.
+   * @default - the API's defaults, as for its other routes (a REST API's `defaultMethodOptions`, an HTTP API's `defaultAuthorizer`); without them the route is open
+   */
+  readonly methodOptions?: ShadowMethodOptions;
   /**
    * What users are served by: a GuardedAlias or an alias. The route integrates with the alias (never
    * $LATEST); its function must be wrapped with `shadowTap` from `cdk-rollout-guardrails-runtime`.

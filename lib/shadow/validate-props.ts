@@ -1,5 +1,7 @@
 // ShadowIntegration's props checked at synth: every problem at once, each naming its prop and quoting its value.
 import { Duration, Token } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -8,10 +10,14 @@ import {
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { IGuardedAlias } from '../guarded-alias';
 import { Described, PropProblems } from '../private/validation';
-import { DEFAULT_SHADOW_GATES, MAX_MIRROR_RPS_LIMIT, ShadowGates, ShadowIntegrationProps } from './props';
+import { DEFAULT_SHADOW_GATES, MAX_MIRROR_RPS_LIMIT, ShadowGates, ShadowIntegrationProps, ShadowMethodOptions } from './props';
 import { isHttpApi, isRestApi } from './route';
 
 const SHADOW_GATE_NAMES = ['maxMeanDeltaS', 'maxP95LatencyIncrease', 'maxP95DeltaS'];
+const METHOD_OPTION_NAMES: readonly (keyof ShadowMethodOptions)[] = ['authorizer', 'authorizationType', 'apiKeyRequired', 'authorizationScopes'];
+const AUTHORIZATION_TYPES: readonly string[] = Object.values(apigw.AuthorizationType);
+/** An OAuth scope-token (RFC 6749 §3.3): printable ASCII without spaces, quotes or backslashes. */
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 const PATH = /^\/(?:(?:[A-Za-z0-9._~-]+|\{[A-Za-z0-9_]+\}|\{[A-Za-z0-9_]+\+\})(?:\/(?:[A-Za-z0-9._~-]+|\{[A-Za-z0-9_]+\}|\{[A-Za-z0-9_]+\+\}))*)?$/;
 
@@ -109,6 +115,7 @@ export function validateShadowProps(integration: Construct, props: ShadowIntegra
     problems.add('resultsTtl', 'from 1 hour to 365 days', resultsTtl);
   }
   if (p.resultsTable !== undefined && typeof (p.resultsTable as dynamodb.ITable)?.tableName !== 'string') problems.add('resultsTable', 'a dynamodb.ITable', describe(p.resultsTable));
+  methodOptionsProblems(problems, apiKind, p.api, p.methodOptions);
   problems.throwIfAny(`ShadowIntegration '${integration.node.path}'`);
 
   TAPPED.set(liveFunction!, integration);
@@ -126,6 +133,64 @@ export function validateShadowProps(integration: Construct, props: ShadowIntegra
     shadowTimeout,
     resultsTtl,
   };
+}
+
+/** Checks `methodOptions` against the kind of API the route is added to (nothing kind-specific when the API is invalid). */
+function methodOptionsProblems(problems: PropProblems, apiKind: 'rest' | 'http' | undefined, api: unknown, options: unknown): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    problems.add('methodOptions', `an object of ${METHOD_OPTION_NAMES.join(', ')}`, describe(options));
+    return;
+  }
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ShadowMethodOptions & Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(METHOD_OPTION_NAMES as string[]).includes(key)) problems.add(`methodOptions.${key}`, `one of ${METHOD_OPTION_NAMES.join(', ')} (unknown option)`, key);
+  }
+  const { authorizer, authorizationType: type, apiKeyRequired, authorizationScopes: scopes } = given;
+  if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && SCOPE.test(scope)))) {
+    problems.add('methodOptions.authorizationScopes', 'an array of OAuth scopes (printable characters without spaces, quotes or backslashes)', scopes);
+  }
+  const hasScopes = Array.isArray(scopes) && scopes.length > 0;
+  if (apiKind === 'http') {
+    if (authorizer !== undefined && !isHttpRouteAuthorizer(authorizer)) {
+      problems.add('methodOptions.authorizer', 'an aws-apigatewayv2 IHttpRouteAuthorizer for an HTTP API (such as an HttpUserPoolAuthorizer, HttpJwtAuthorizer, '
+        + 'HttpLambdaAuthorizer or HttpIamAuthorizer)', describe(authorizer));
+    }
+    for (const [key, value] of [['authorizationType', type], ['apiKeyRequired', apiKeyRequired]] as const) {
+      if (value !== undefined) problems.add(`methodOptions.${key}`, 'left out for an HTTP API (a REST API setting; an HTTP API route is authorised by its authorizer)', value);
+    }
+    if (hasScopes && authorizer === undefined && (api as apigwv2.IHttpApi).defaultAuthorizer === undefined) {
+      problems.add('methodOptions.authorizationScopes', 'given with an authorizer (methodOptions.authorizer or the HTTP API\'s defaultAuthorizer); without one no scope is checked', scopes);
+    }
+  } else if (apiKind === 'rest') {
+    const restAuthorizer = authorizer === undefined || isHttpRouteAuthorizer(authorizer) || typeof (authorizer as apigw.IAuthorizer)?.authorizerId !== 'string'
+      ? undefined : authorizer as apigw.IAuthorizer;
+    if (authorizer !== undefined && !restAuthorizer) {
+      problems.add('methodOptions.authorizer', 'an aws-apigateway IAuthorizer for a REST API (such as a CognitoUserPoolsAuthorizer, TokenAuthorizer or RequestAuthorizer)', describe(authorizer));
+    }
+    if (type !== undefined && !AUTHORIZATION_TYPES.includes(type)) {
+      problems.add('methodOptions.authorizationType', `one of ${AUTHORIZATION_TYPES.join(', ')} (apigateway.AuthorizationType)`, type);
+    } else if (type !== undefined && restAuthorizer) {
+      const own = restAuthorizer.authorizationType;
+      if ((own !== undefined && own !== type) || type === apigw.AuthorizationType.NONE) {
+        problems.add('methodOptions.authorizationType', own !== undefined ? `${own}, the type of the authorizer, or left out` : 'left out or a type other than NONE with an authorizer', type);
+      }
+    } else if (type !== undefined && authorizer === undefined && [apigw.AuthorizationType.CUSTOM, apigw.AuthorizationType.COGNITO].includes(type)
+      && (api as apigw.IRestApi).root.defaultMethodOptions?.authorizer === undefined) {
+      problems.add('methodOptions.authorizer', `an authorizer for authorizationType ${type} (the REST API has no defaultMethodOptions.authorizer either)`, undefined);
+    }
+    if (apiKeyRequired !== undefined && typeof apiKeyRequired !== 'boolean') problems.add('methodOptions.apiKeyRequired', 'a boolean', apiKeyRequired);
+    const defaults = (api as apigw.IRestApi).root.defaultMethodOptions;
+    const effectiveType = (restAuthorizer ?? defaults?.authorizer)?.authorizationType ?? type ?? defaults?.authorizationType;
+    if (hasScopes && effectiveType !== apigw.AuthorizationType.COGNITO) {
+      problems.add('methodOptions.authorizationScopes', 'given with a Cognito user pool authorizer (authorizationType COGNITO_USER_POOLS), the only one whose scopes API Gateway checks', scopes);
+    }
+  }
+}
+
+/** An HTTP API route authorizer (its `authorizerId` getter may throw before it is bound, so only `bind` is read). */
+function isHttpRouteAuthorizer(authorizer: unknown): authorizer is apigwv2.IHttpRouteAuthorizer {
+  return typeof (authorizer as apigwv2.IHttpRouteAuthorizer)?.bind === 'function';
 }
 
 function underlyingFunction(target: unknown): lambda.Function | undefined {
