@@ -9,3 +9,5 @@ export * from './probe/index.js';
 export * from './idempotency/index.js';
 export * from './release/index.js';
 export * from './shadow/index.js';
+export { guardrails, guardrailsMiddleware, GuardrailsConfigError, type GuardrailsOptions, type GuardedHandler } from './guardrails.js';
+export { cleanupGuardrails, type LambdaMiddleware, type MiddlewareRequest, type MiddlewareFn } from './middleware.js';

@@ -6,3 +6,4 @@ export * from './make-idempotent.js';
 export * from './persistence/store.js';
 export * from './persistence/dynamodb.js';
 export * from './persistence/memory.js';
+export { idempotencyMiddleware } from './middleware.js';

@@ -7,3 +7,4 @@ export {
   withRelease, reportQuality, resetColdStartForTesting, TELEMETRY_NAMESPACE, TELEMETRY_DIMENSIONS,
   type WithReleaseOptions, type QualityReport,
 } from './telemetry.js';
+export { pinGuardMiddleware, releaseTelemetryMiddleware } from './middleware.js';

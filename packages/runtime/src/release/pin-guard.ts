@@ -29,13 +29,21 @@ export interface PinMismatchResponse {
  */
 export function pinGuard<E, R>(handler: (event: E, context?: any) => Promise<R>, options: PinGuardOptions = {}): (event: E, context?: any) => Promise<R | PinMismatchResponse> {
   if (typeof handler !== 'function') throw new ReleaseConfigError('handler', `must be a function, got: ${shown(handler)}`);
+  const refuse = pinRefusal(options);
+  return async (event: E, context?: any) => refuse(event) ?? handler(event, context);
+}
+
+/**
+ * pinGuard's decision, shared by `pinGuard` and `pinGuardMiddleware`: checks the options (throwing
+ * ReleaseConfigError now) and returns what refuses an event, or undefined for an event that may pass.
+ */
+export function pinRefusal(options: PinGuardOptions): (event: unknown) => PinMismatchResponse | undefined {
   if (options === null || typeof options !== 'object') throw new ReleaseConfigError('options', `must be an object, got: ${shown(options)}`);
   if (options.pins !== undefined) checkPins(options.pins);
   const pins = options.pins ?? releaseFromEnv();
-  return async (event: E, context?: any) => {
+  return (event) => {
     const mismatches = pinMismatches(event, pins);
-    if (mismatches.length > 0) return refusal(mismatches);
-    return handler(event, context);
+    return mismatches.length > 0 ? refusal(mismatches) : undefined;
   };
 }
 

@@ -5,6 +5,7 @@ import { ReleaseConfigError, shown } from './errors.js';
 import { ReleaseIdentity, releaseFromEnv } from './pins.js';
 import { isWarmPing } from './warm.js';
 import { TELEMETRY_DIMENSIONS, TELEMETRY_NAMESPACE } from '../contract/telemetry.js';
+import type { Outcome } from '../middleware.js';
 
 export { TELEMETRY_DIMENSIONS, TELEMETRY_NAMESPACE };
 
@@ -45,6 +46,16 @@ export interface WithReleaseOptions {
 
 const quality = new AsyncLocalStorage<{ report?: QualityReport }>();
 /**
+ * The report of the invocation a middleware is recording. A middleware cannot run the handler inside
+ * `quality.run`; Lambda runs one invocation at a time in an execution environment, so one slot is enough.
+ */
+let middlewareReport: { report?: QualityReport } | undefined;
+
+/** Sets (or, with undefined, clears) the report `reportQuality` adds to outside a `withRelease` handler. */
+export function setMiddlewareReport(report: { report?: QualityReport } | undefined): void {
+  middlewareReport = report;
+}
+/**
  * Whether the environment's first invocation is a cold start a user waits for. An environment Lambda
  * initialised ahead of time for provisioned concurrency (`AWS_LAMBDA_INITIALIZATION_TYPE` is
  * `provisioned-concurrency`) ran its init before any request, so its first invocation is not one.
@@ -57,14 +68,15 @@ function startsCold(): boolean {
 let coldStart = startsCold();
 
 /**
- * Reports quality measures (ΔS, coverage, λ) of the invocation being served; `withRelease` adds them to its
- * record. Outside a `withRelease` handler it does nothing. It never throws: a measure of the wrong type (a ΔS or
- * coverage that is not a finite number, a λ state that is not a string, a report that is not an object) is left
- * out, with one line on standard error, since telemetry must not change what the handler does.
+ * Reports quality measures (ΔS, coverage, λ) of the invocation being served; `withRelease` (or
+ * `releaseTelemetryMiddleware`) adds them to its record. Outside either it does nothing. It never throws: a
+ * measure of the wrong type (a ΔS or coverage that is not a finite number, a λ state that is not a string, a
+ * report that is not an object) is left out, with one line on standard error, since telemetry must not change
+ * what the handler does.
  */
 export function reportQuality(report: QualityReport): void {
   try {
-    const store = quality.getStore();
+    const store = quality.getStore() ?? middlewareReport;
     if (!store) return;
     if (report === null || typeof report !== 'object') {
       telemetryProblem(`reportQuality ignored a report that is not an object: ${shown(report)}`);
@@ -123,7 +135,37 @@ function errorText(error: unknown): string {
  * here, at wrap time, with a `ReleaseConfigError` naming the option and the value.
  */
 export function withRelease<E, R>(handler: (event: E, context?: any) => Promise<R>, options: WithReleaseOptions = {}): (event: E, context?: any) => Promise<R> {
-  checkOptions(handler, options);
+  if (typeof handler !== 'function') throw new ReleaseConfigError('handler', `must be a function, got: ${shown(handler)}`);
+  const begin = releaseRecorder(options);
+  return async (event: E, context?: any) => {
+    const recording = begin(event, context);
+    if (!recording) return handler(event, context);
+    let outcome: Outcome<R>;
+    try {
+      outcome = { ok: true, result: await quality.run(recording.report, () => handler(event, context)) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    recording.end(outcome);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  };
+}
+
+/** One invocation being recorded: the quality the handler reports goes in `report`; `end` writes the record. */
+export interface Recording {
+  readonly report: { report?: QualityReport };
+  /** Writes the invocation's record; never throws. */
+  end(outcome: Outcome<unknown>): void;
+}
+
+/**
+ * withRelease's telemetry, shared by `withRelease` and `releaseTelemetryMiddleware`: checks the options (throwing
+ * ReleaseConfigError now) and returns what starts recording an invocation: undefined for a warm ping (no record),
+ * else a Recording to end with the invocation's outcome. Each call takes the environment's cold start if it is left.
+ */
+export function releaseRecorder(options: WithReleaseOptions): (event: unknown, context?: any) => Recording | undefined {
+  checkOptions(options);
   const release = options.release ?? releaseFromEnv();
   const releaseId = release.RELEASE_ID ?? 'unknown';
   const revision = options.revision ?? process.env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST';
@@ -151,7 +193,7 @@ export function withRelease<E, R>(handler: (event: E, context?: any) => Promise<
     }
   };
 
-  return async (event: E, context?: any) => {
+  return (event, context) => {
     const cold = coldStart;
     coldStart = false;
     let warm = false;
@@ -160,64 +202,59 @@ export function withRelease<E, R>(handler: (event: E, context?: any) => Promise<
     } catch {
       // An event whose members cannot be read is not a warm ping.
     }
-    if (warm) return handler(event, context);
-
+    if (warm) return undefined;
     const store: { report?: QualityReport } = {};
     const started = performance.now();
-    let outcome: { readonly ok: true; readonly result: R } | { readonly ok: false; readonly error: unknown };
-    try {
-      outcome = { ok: true, result: await quality.run(store, () => handler(event, context)) };
-    } catch (error) {
-      outcome = { ok: false, error };
-    }
-    // Everything from here is telemetry: whatever fails in it, the handler's own result or error goes back as it came.
-    try {
-      const latency = Math.round((performance.now() - started) * 1000) / 1000;
-      const now = Date.now();
-      let status: number | string = 'error';
-      let failed = true;
-      let errorType: string | undefined;
-      if (outcome.ok) {
-        const code = (outcome.result as { statusCode?: unknown } | null)?.statusCode;
-        status = typeof code === 'number' ? code : 200;
-        failed = status >= 500;
-      } else {
-        const name = (outcome.error as { name?: unknown } | null | undefined)?.name;
-        errorType = typeof name === 'string' ? name : 'Error';
-      }
-      let route: string;
-      try {
-        const given = routeOf(event);
-        route = typeof given === 'string' ? given : defaultRoute(event);
-        if (typeof given !== 'string') telemetryProblem(`the route option returned ${shown(given)}, not a string; recorded the default route`);
-      } catch (error) {
-        route = defaultRoute(event);
-        telemetryProblem(`the route option threw (${errorText(error)}); recorded the default route`);
-      }
-      const variant = options.variant ?? text(headerValue(event, 'x-release')) ?? text(headerValue(event, 'x-exp')) ?? releaseId;
-      const requestId = text(context?.awsRequestId);
-      const q = store.report;
-      const line = `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${metricsBlock}},${identity}`
-        + `,"Invocations":1,"Errors":${failed ? 1 : 0},"Latency":${latency},"ColdStart":${cold ? 1 : 0}`
-        + `,"ts":"${new Date(now).toISOString()}","route":${JSON.stringify(route)},"variant":${JSON.stringify(variant)}`
-        + `,"cold_start":${cold},"latency_ms":${latency},"status":${JSON.stringify(status)}`
-        + (errorType ? `,"error_type":${JSON.stringify(errorType)}` : '')
-        + (requestId ? `,"request_id":${JSON.stringify(requestId)}` : '')
-        + (q?.deltaS !== undefined && Number.isFinite(q.deltaS) ? `,"delta_s":${q.deltaS}` : '')
-        + (q?.coverage !== undefined && Number.isFinite(q.coverage) ? `,"coverage":${q.coverage}` : '')
-        + (q?.lambdaState !== undefined ? `,"lambda_state":${JSON.stringify(q.lambdaState)}` : '')
-        + '}';
-      try {
-        write(line);
-      } catch (error) {
-        telemetryProblem(`telemetry record lost: the sink failed: ${errorText(error)}`);
-      }
-    } catch (error) {
-      telemetryProblem(`telemetry record lost: ${errorText(error)}`);
-    }
-    if (!outcome.ok) throw outcome.error;
-    return outcome.result;
+    return { report: store, end: (outcome) => record(event, context, outcome, store, cold, started) };
   };
+
+  function record(event: unknown, context: any, outcome: Outcome<unknown>, store: { report?: QualityReport }, cold: boolean, started: number): void {
+      // Everything from here is telemetry: whatever fails in it, the handler's own result or error goes back as it came.
+      try {
+        const latency = Math.round((performance.now() - started) * 1000) / 1000;
+        const now = Date.now();
+        let status: number | string = 'error';
+        let failed = true;
+        let errorType: string | undefined;
+        if (outcome.ok) {
+          const code = (outcome.result as { statusCode?: unknown } | null)?.statusCode;
+          status = typeof code === 'number' ? code : 200;
+          failed = status >= 500;
+        } else {
+          const name = (outcome.error as { name?: unknown } | null | undefined)?.name;
+          errorType = typeof name === 'string' ? name : 'Error';
+        }
+        let route: string;
+        try {
+          const given = routeOf(event);
+          route = typeof given === 'string' ? given : defaultRoute(event);
+          if (typeof given !== 'string') telemetryProblem(`the route option returned ${shown(given)}, not a string; recorded the default route`);
+        } catch (error) {
+          route = defaultRoute(event);
+          telemetryProblem(`the route option threw (${errorText(error)}); recorded the default route`);
+        }
+        const variant = options.variant ?? text(headerValue(event, 'x-release')) ?? text(headerValue(event, 'x-exp')) ?? releaseId;
+        const requestId = text(context?.awsRequestId);
+        const q = store.report;
+        const line = `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${metricsBlock}},${identity}`
+          + `,"Invocations":1,"Errors":${failed ? 1 : 0},"Latency":${latency},"ColdStart":${cold ? 1 : 0}`
+          + `,"ts":"${new Date(now).toISOString()}","route":${JSON.stringify(route)},"variant":${JSON.stringify(variant)}`
+          + `,"cold_start":${cold},"latency_ms":${latency},"status":${JSON.stringify(status)}`
+          + (errorType ? `,"error_type":${JSON.stringify(errorType)}` : '')
+          + (requestId ? `,"request_id":${JSON.stringify(requestId)}` : '')
+          + (q?.deltaS !== undefined && Number.isFinite(q.deltaS) ? `,"delta_s":${q.deltaS}` : '')
+          + (q?.coverage !== undefined && Number.isFinite(q.coverage) ? `,"coverage":${q.coverage}` : '')
+          + (q?.lambdaState !== undefined ? `,"lambda_state":${JSON.stringify(q.lambdaState)}` : '')
+          + '}';
+        try {
+          write(line);
+        } catch (error) {
+          telemetryProblem(`telemetry record lost: the sink failed: ${errorText(error)}`);
+        }
+      } catch (error) {
+        telemetryProblem(`telemetry record lost: ${errorText(error)}`);
+      }
+  }
 }
 
 /** Test hook: the next invocation is the first of a new execution environment (initialised as the environment says). */
@@ -232,8 +269,7 @@ function text(value: unknown): string | undefined {
 }
 
 /** Rejects options of the wrong type when the handler is wrapped, rather than on a request. */
-function checkOptions(handler: unknown, options: WithReleaseOptions): void {
-  if (typeof handler !== 'function') throw new ReleaseConfigError('handler', `must be a function, got: ${shown(handler)}`);
+function checkOptions(options: WithReleaseOptions): void {
   if (options === null || typeof options !== 'object') throw new ReleaseConfigError('options', `must be an object, got: ${shown(options)}`);
   const { namespace, functionName, release, revision, variant, route, sink } = options;
   for (const [name, value] of [['namespace', namespace], ['functionName', functionName], ['revision', revision], ['variant', variant]] as const) {

@@ -15,3 +15,4 @@ export {
   SHADOW_LINE_MARKER, SHADOW_HEADER, SHADOW_TAP_ENV, DEFAULT_MIRRORED_METHODS, DEFAULT_HEADER_ALLOW_LIST,
   DEFAULT_MAX_RECORD_BYTES, isSecretHeader,
 } from '../contract/shadow.js';
+export { shadowTapMiddleware, type ShadowTapMiddleware } from './middleware.js';

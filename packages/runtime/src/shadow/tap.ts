@@ -51,6 +51,50 @@ export type TappedHandler<H extends (...args: any[]) => any> = ((event: Paramete
  */
 export function shadowTap<H extends (event: any, context: any) => any>(handler: H, options: ShadowTapOptions = {}): TappedHandler<H> {
   if (typeof handler !== 'function') throw new ShadowConfigError('handler', `must be a function, got: ${typeof handler}`);
+  const tap = createTap(options);
+  const tapped = function (this: unknown, event: any, context: any): any {
+    const sample = tap.begin(event, context);
+    if (!sample) return handler.call(this, event, context);
+    let out: any;
+    try {
+      out = handler.call(this, event, context);
+    } catch (error) {
+      sample.failed();
+      throw error;
+    }
+    if (out !== null && typeof out === 'object' && typeof out.then === 'function') {
+      return out.then((result: unknown) => {
+        sample.settle(result);
+        return result;
+      }, (error: unknown) => {
+        sample.failed();
+        throw error;
+      });
+    }
+    sample.settle(out);
+    return out;
+  } as unknown as TappedHandler<H>;
+  Object.defineProperty(tapped, 'shadowStats', { value: tap.stats });
+  return tapped;
+}
+
+/** One sampled request: `settle` with the response the caller got, or `failed` when the handler threw. Neither throws. */
+export interface TapSample {
+  settle(result: unknown): void;
+  failed(): void;
+}
+
+/** The tap of one handler: `begin` says whether a request is sampled (undefined if not), `stats` what it counted. */
+export interface Tap {
+  begin(event: any, context: any): TapSample | undefined;
+  stats(): ShadowTapStats;
+}
+
+/**
+ * The shadow tap, shared by `shadowTap` and `shadowTapMiddleware`: checks the options (throwing ShadowConfigError
+ * now) and keeps one set of counters.
+ */
+export function createTap(options: ShadowTapOptions): Tap {
   const config = resolveConfig(options);
   const shadowMode = process.env[SHADOW_MODE_ENV] === 'true' || process.env[SHADOW_MODE_ENV] === '1';
   const dropped: Record<ShadowDropReason, number> = { oversize: 0, unredactable: 0, unserialisable: 0 };
@@ -135,41 +179,23 @@ export function shadowTap<H extends (event: any, context: any) => any>(handler: 
     handlerErrors++;
   };
 
-  const tapped = function (this: unknown, event: any, context: any): any {
-    if (config === undefined || shadowMode) return handler.call(this, event, context);
-    const kind = eventKind(event);
-    if (kind === undefined || !eligible(event, kind, config)) return handler.call(this, event, context);
-    seen++;
-    sinceLine++;
-    const id: unknown = event.requestContext.requestId ?? context?.awsRequestId;
-    if (typeof id !== 'string' || sampleHash(id) >= config.threshold) {
-      notSampled++;
-      return handler.call(this, event, context);
-    }
-    sampled++;
-    inFlight++;
-    const started = performance.now();
-    let out: any;
-    try {
-      out = handler.call(this, event, context);
-    } catch (error) {
-      failed();
-      throw error;
-    }
-    if (out !== null && typeof out === 'object' && typeof out.then === 'function') {
-      return out.then((result: unknown) => {
-        settle(event, kind, id, result, started);
-        return result;
-      }, (error: unknown) => {
-        failed();
-        throw error;
-      });
-    }
-    settle(event, kind, id, out, started);
-    return out;
-  } as unknown as TappedHandler<H>;
-  Object.defineProperty(tapped, 'shadowStats', {
-    value: (): ShadowTapStats => ({ seen, sampled, notSampled, inFlight, logged, dropped: { ...dropped }, handlerErrors, logErrors }),
-  });
-  return tapped;
+  return {
+    begin: (event, context) => {
+      if (config === undefined || shadowMode) return undefined;
+      const kind = eventKind(event);
+      if (kind === undefined || !eligible(event, kind, config)) return undefined;
+      seen++;
+      sinceLine++;
+      const id: unknown = event.requestContext.requestId ?? context?.awsRequestId;
+      if (typeof id !== 'string' || sampleHash(id) >= config.threshold) {
+        notSampled++;
+        return undefined;
+      }
+      sampled++;
+      inFlight++;
+      const started = performance.now();
+      return { settle: (result) => settle(event, kind, id, result, started), failed };
+    },
+    stats: () => ({ seen, sampled, notSampled, inFlight, logged, dropped: { ...dropped }, handlerErrors, logErrors }),
+  };
 }

@@ -1,0 +1,97 @@
+import { idempotentSteps, runIdempotent } from './idempotency/steps.js';
+import { stepsMiddleware } from './idempotency/middleware.js';
+import type { IdempotencyOptions } from './idempotency/options.js';
+import type { LambdaMiddleware } from './middleware.js';
+import { pinGuard, PinGuardOptions, PinMismatchResponse } from './release/pin-guard.js';
+import { pinGuardMiddleware, releaseTelemetryMiddleware } from './release/middleware.js';
+import { withRelease, WithReleaseOptions } from './release/telemetry.js';
+import { isWarmPing } from './release/warm.js';
+import { shadowTap, ShadowTapOptions, ShadowTapStats } from './shadow/tap.js';
+import { shadowTapMiddleware } from './shadow/middleware.js';
+
+/** The parts of {@link guardrails}; a part left out (undefined) is not applied. Each takes its helper's options. */
+export interface GuardrailsOptions<E = any> {
+  /** `makeIdempotent`'s options; a warm ping without a key passes even when a key is required. */
+  readonly idempotency?: IdempotencyOptions<E>;
+  /** `pinGuard`'s options (`{}`: the pins from the environment). */
+  readonly pins?: PinGuardOptions;
+  /** `withRelease`'s options (`{}`: everything from the environment). */
+  readonly telemetry?: WithReleaseOptions;
+  /** `shadowTap`'s options (`{}`: the configuration ShadowIntegration puts in the environment). */
+  readonly shadow?: ShadowTapOptions;
+}
+
+/** A handler under guardrails: the handler's answers, pinGuard's 409s, and the tap's counters when it is on. */
+export type GuardedHandler<E, R> = ((event: E, context?: any) => Promise<R | PinMismatchResponse>) & {
+  readonly shadowStats?: () => ShadowTapStats;
+};
+
+/** `guardrails`'s own options are invalid (a part misspelt or not an object); `option` names it. Thrown at wrap time. */
+export class GuardrailsConfigError extends Error {
+  constructor(public readonly option: string, message: string) {
+    super(`${option}: ${message}`);
+    this.name = 'GuardrailsConfigError';
+  }
+}
+
+const PARTS = ['idempotency', 'pins', 'telemetry', 'shadow'] as const;
+
+/**
+ * The four runtime helpers around one handler, in one call and in this order, outermost first:
+ *
+ * `shadowTap( withRelease( pinGuard( makeIdempotent( handler ))))`
+ *
+ * - **The shadow tap outermost**: its record is meant to hold the live response, the one the caller got, so nothing
+ *   that can change the answer (a pin refusal, a replayed result) may sit outside it. It never changes a result or
+ *   an error and never throws into the request, so telemetry inside it misses nothing.
+ * - **Telemetry next**, around everything that answers: a pin refusal is recorded (409, not an error), an
+ *   idempotency error (a key in progress, a key reused) is counted as an error, a replay is an invocation with its
+ *   own latency, all as the caller saw them. Warm pings are left out of the record as withRelease always does.
+ * - **Pins before idempotency**: a request this version refuses must not claim its idempotency key. Versions share
+ *   the table (the scope is the function name), so a 409 stored under the key would be replayed to the retry the
+ *   409 asks for, on the version that matches, and the request would never run.
+ * - **Idempotency innermost**, right around the handler: it claims only for requests the handler will serve,
+ *   stores the handler's own result, and a replay skips only the handler.
+ *
+ * One departure from `makeIdempotent`: a warm ping that carries no idempotency key runs the handler without a
+ * claim even when a key is required, since the warm gate's pings carry none and would otherwise all fail
+ * (`IdempotencyKeyMissingError`). A request with a key is deduplicated whatever else it says.
+ *
+ * @throws GuardrailsConfigError when the handler is not a function or a part is unknown or not an object; each
+ * helper's own error (IdempotencyConfigurationError, ReleaseConfigError, ShadowConfigError) for its options
+ */
+export function guardrails<E, R>(handler: (event: E, context?: any) => Promise<R>, options: GuardrailsOptions<E> = {}): GuardedHandler<E, R> {
+  if (typeof handler !== 'function') throw new GuardrailsConfigError('handler', `must be a function, got: ${typeof handler}`);
+  const { idempotency, pins, telemetry, shadow } = checkParts(options);
+  let guarded: (event: E, context?: any) => Promise<any> = handler;
+  if (idempotency) guarded = runIdempotent(idempotentSteps<E, R>(idempotency, isWarmPing), guarded);
+  if (pins) guarded = pinGuard(guarded, pins);
+  if (telemetry) guarded = withRelease(guarded, telemetry);
+  if (shadow) guarded = shadowTap(guarded, shadow);
+  return guarded;
+}
+
+/**
+ * {@link guardrails} as middy middlewares, in the same order and with the same warm-ping rule:
+ * `middy(handler).use(guardrailsMiddleware(options))`. Put middlewares of your own that change the response
+ * after these (inside), so that the tap and telemetry see what they made of it.
+ */
+export function guardrailsMiddleware<E = any>(options: GuardrailsOptions<E> = {}): LambdaMiddleware<E>[] {
+  const { idempotency, pins, telemetry, shadow } = checkParts(options);
+  const middlewares: LambdaMiddleware<E>[] = [];
+  if (shadow) middlewares.push(shadowTapMiddleware(shadow));
+  if (telemetry) middlewares.push(releaseTelemetryMiddleware(telemetry));
+  if (pins) middlewares.push(pinGuardMiddleware(pins));
+  if (idempotency) middlewares.push(stepsMiddleware(idempotentSteps(idempotency, isWarmPing)));
+  return middlewares;
+}
+
+function checkParts<E>(options: GuardrailsOptions<E>): GuardrailsOptions<E> {
+  if (options === null || typeof options !== 'object') throw new GuardrailsConfigError('options', `must be an object, got: ${typeof options}`);
+  for (const [name, value] of Object.entries(options)) {
+    // A misspelt part would silently leave its guard off.
+    if (!(PARTS as readonly string[]).includes(name)) throw new GuardrailsConfigError(name, `is not a part of guardrails (${PARTS.join(', ')})`);
+    if (value !== undefined && (value === null || typeof value !== 'object')) throw new GuardrailsConfigError(name, `must be an object of ${name} options, got: ${value === null ? 'null' : typeof value}`);
+  }
+  return options;
+}
