@@ -4,8 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { cosineDistance } from 'cdk-rollout-guardrails-runtime';
 import { HashedNgramEmbedder } from 'cdk-rollout-guardrails-runtime';
 import { CORPUS, CorpusSection } from './corpus';
-import { shadowTap } from 'cdk-rollout-guardrails-runtime';
-import { pinGuard, withRelease } from 'cdk-rollout-guardrails-runtime';
+import { guardrails } from 'cdk-rollout-guardrails-runtime';
 
 /** What the demo answers: the nearest corpus section, and which release produced it. */
 export interface DemoAnswer {
@@ -125,17 +124,21 @@ export function answerQuestion(question: unknown, options: DemoOptions = {}): De
  * - a direct invocation `{"question": "...", "seed": n}` (the probe's) → the DemoAnswer itself; a bad
  *   question throws DemoRequestError, which Lambda reports as a function error.
  */
-export const handler = shadowTap(withRelease(pinGuard(async (event: APIGatewayProxyEvent | DirectEvent | WarmEvent): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> => {
+export const handler = guardrails(async (event: APIGatewayProxyEvent | DirectEvent | WarmEvent): Promise<APIGatewayProxyResult | DemoAnswer | { warm: true }> => {
   return handle(event, { drift: process.env[DRIFT_ENV] === '1' });
-}), {
-  // One EMF record per invocation by release and revision (the cold-start gate reads ColdStart); outside
-  // Lambda (the tests) there is no log to read them from, so none is written.
-  sink: process.env.AWS_LAMBDA_FUNCTION_NAME ? undefined : () => undefined,
-}));
-// pinGuard refuses (409) a request whose X-Schema-Rev, X-Index-Hash or X-Model-Tag does not match this
-// version's pins; withRelease leaves warm pings out of every metric.
-// shadowTap mirrors a sample of reads to a shadow when ShadowIntegration configures it through the
-// environment (bin/demo-shadow.ts); without that configuration it only passes events through.
+}, {
+  // pinGuard refuses (409) a request whose X-Schema-Rev, X-Index-Hash or X-Model-Tag does not match this
+  // version's pins (from the environment).
+  pins: {},
+  // One EMF record per invocation by release and revision (the cold-start gate reads ColdStart), warm pings
+  // left out; outside Lambda (the tests) there is no log to read them from, so none is written.
+  telemetry: { sink: process.env.AWS_LAMBDA_FUNCTION_NAME ? undefined : () => undefined },
+  // The tap mirrors a sample of reads to a shadow when ShadowIntegration configures it through the environment
+  // (bin/demo-shadow.ts); without that configuration it only passes events through.
+  shadow: {},
+});
+// The demo answers reads and writes nothing, so it needs no idempotency. guardrails nests the parts as
+// shadowTap(withRelease(pinGuard(handler))): the tap records what the caller got, 409s included.
 
 /**
  * A handler of one build, whatever the environment says: tests run the normal and the drifted build side
