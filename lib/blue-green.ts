@@ -94,7 +94,7 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
    * `logsKey` is refused (one machinery, one key).
    */
   public static of(scope: IConstruct, options: MachineryOptions = {}): BlueGreenSwitch {
-    return RolloutMachinery.ofStack(scope, options, ID, BlueGreenSwitch, (stack) => new BlueGreenSwitch(stack, ID, options));
+    return RolloutMachinery._ofStack(scope, options, ID, BlueGreenSwitch, (stack) => new BlueGreenSwitch(stack, ID, options));
   }
 
   /** The hook of both phases of every attached deployment group, and the safety net. */
@@ -128,18 +128,20 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
         executionEnd: 'cdk-rollout-guardrails: a blue-green execution failed, timed out or was aborted; report Failed and resume its consumers',
       },
     });
-    this.hookFunction = this.starter;
-    this.workerFunction = this.decider;
+    this.hookFunction = this._starter;
+    this.workerFunction = this._decider;
   }
 
-  protected definition(scope: Construct, worker: lambda.Function): sfn.IChainable {
+  /** @internal */
+  protected _definition(scope: Construct, worker: lambda.Function): sfn.IChainable {
     return buildBlueGreenDefinition(scope, {
       workerArn: worker.functionArn,
-      configs: Lazy.string({ produce: () => Stack.of(this).toJsonString(this.configs) }),
+      configs: Lazy.string({ produce: () => Stack.of(this).toJsonString(this._configs) }),
     });
   }
 
-  protected grantMachine(machine: sfn.StateMachine, worker: lambda.Function): void {
+  /** @internal */
+  protected _grantMachine(machine: sfn.StateMachine, worker: lambda.Function): void {
     iam.Grant.addToPrincipal({ grantee: machine, actions: ['lambda:InvokeFunction'], resourceArns: [worker.functionArn] });
     Validations.of(machine).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
@@ -159,7 +161,7 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
     const strategy = options?.strategy ?? RolloutStrategy.blueGreen();
     if (!(strategy instanceof BlueGreenRolloutStrategy)) problems.add('strategy', 'a blue-green strategy (RolloutStrategy.blueGreen())', String(strategy));
     else problems.addAll(strategy.validate());
-    this.checkWiring(problems, options, 'CodeDeploy switches the alias between the two hooks', {
+    this._checkWiring(problems, options, 'CodeDeploy switches the alias between the two hooks', {
       afterAlias: () => {
         if (options?.version === undefined || typeof (options.version as lambda.IVersion).functionArn !== 'string') problems.add('version', 'a lambda.IVersion', String(options?.version));
       },
@@ -182,15 +184,15 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
         problems.add('strategy (blueGreen) warmup', 'set only on a version with provisioned concurrency of its own (GuardedAlias `warmup`, a ProvisionedWarmup, puts it on each published version): the warm gate waits for it and pings it, it never creates one', 'a version without provisioned concurrency');
       }
     }
-    this.throwIfAny(problems);
-    this.claim(options, options.deploymentGroup.deploymentGroupName);
+    this._throwIfAny(problems);
+    this._claim(options, options.deploymentGroup.deploymentGroupName);
 
     const { alias, deploymentGroup, version } = options;
     const blueGreen = strategy as BlueGreenRolloutStrategy;
     const consumers = blueGreen.freezeConsumers;
     const own = blueGreen._config();
     const warmup = own.warmup ?? (gate ? { concurrency: gate.concurrency, pings: gate.pings, readyTimeoutSeconds: gate.readyTimeoutSeconds } : undefined);
-    this.configs[deploymentGroup.deploymentGroupName] = {
+    this._configs[deploymentGroup.deploymentGroupName] = {
       ...own,
       ...(warmup ? { warmup } : {}),
       invariants: { ...pins, ...blueGreen.invariants },
@@ -202,7 +204,7 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
 
     // The state machine: report on this group, run the probe, publish the decisions to this alias's topic (sns:Publish
     // on it; its key's, if encrypted). It never writes the alias (CodeDeploy does).
-    this.grantDeploymentGroup(options, (probe) => {
+    this._grantDeploymentGroup(options, (probe) => {
       // The unqualified probe function only (DeltaSProbe.grantRun would add `:*`, which the machine never calls).
       iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [probe.function.functionArn] });
       this.warnOnTightProbe(alias, blueGreen, probe);
@@ -235,7 +237,7 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
 
   /** The configuration written for one deployment group (its name as given to `attach()`), for tests and tools. @internal */
   public _configOf(deploymentGroupName: string): BlueGreenAliasConfig | undefined {
-    return this.configs[deploymentGroupName];
+    return this._configs[deploymentGroupName];
   }
 
   private warnOnTightProbe(alias: lambda.Alias, strategy: BlueGreenRolloutStrategy, probe: DeltaSProbe): void {

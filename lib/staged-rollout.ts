@@ -86,7 +86,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
    * `logsKey` is refused (one machinery, one key).
    */
   public static of(scope: IConstruct, options: MachineryOptions = {}): StagedRollout {
-    return RolloutMachinery.ofStack(scope, options, ID, StagedRollout, (stack) => new StagedRollout(stack, ID, options));
+    return RolloutMachinery._ofStack(scope, options, ID, StagedRollout, (stack) => new StagedRollout(stack, ID, options));
   }
 
   /** Decides each step (lambdas/staged/gate.ts). */
@@ -121,16 +121,18 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
         executionEnd: 'cdk-rollout-guardrails: a staged rollout execution failed, timed out or was aborted; reset its routing and report Failed',
       },
     });
-    this.gateFunction = this.decider;
-    this.starterFunction = this.starter;
-    this.safetyNetFunction = this.safetyNet;
+    this.gateFunction = this._decider;
+    this.starterFunction = this._starter;
+    this.safetyNetFunction = this._safetyNet;
   }
 
-  protected definition(scope: Construct, gate: lambda.Function): sfn.IChainable {
-    return buildDefinition(scope, gate, () => JSON.stringify(this.configs));
+  /** @internal */
+  protected _definition(scope: Construct, gate: lambda.Function): sfn.IChainable {
+    return buildDefinition(scope, gate, () => JSON.stringify(this._configs));
   }
 
-  protected grantMachine(machine: sfn.StateMachine, gate: lambda.Function): void {
+  /** @internal */
+  protected _grantMachine(machine: sfn.StateMachine, gate: lambda.Function): void {
     // PutMetricData has no resource-level permissions; the condition keeps the machine to its namespace.
     machine.addToRolePolicy(new iam.PolicyStatement({
       actions: ['cloudwatch:PutMetricData'],
@@ -141,7 +143,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'cloudwatch:PutMetricData (conditioned on the staged namespace), the CloudWatch Logs delivery actions and X-Ray\'s PutTraceSegments support no resource-level permissions.',
     });
-    this.acknowledgeInvoke(gate, 'Step Functions\' LambdaInvoke grants the gate function and its versions; the machine invokes the unqualified function only.');
+    this._acknowledgeInvoke(gate, 'Step Functions\' LambdaInvoke grants the gate function and its versions; the machine invokes the unqualified function only.');
   }
 
   /**
@@ -173,10 +175,10 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
     // The wait, 10 s for the gate's own calls, 10 s for the pings (their timeout) and 30 s to spare.
     this.warmTimeoutSeconds = Math.max(this.warmTimeoutSeconds, warmup.warmGate.readyTimeoutSeconds + 50);
     if (!this.warm) {
-      this.warm = this.handlerFunction({ id: 'Warm', handler: 'warm', description: 'the warm gate before the first shift' }, Duration.seconds(60));
+      this.warm = this._handlerFunction({ id: 'Warm', handler: 'warm', description: 'the warm gate before the first shift' }, Duration.seconds(60));
       (this.warm.node.defaultChild as lambda.CfnFunction).timeout = Lazy.number({ produce: () => this.warmTimeoutSeconds });
       this.warm.grantInvoke(this.stateMachine);
-      this.acknowledgeInvoke(this.warm, 'grantInvoke grants the warm function and its versions; the machine invokes the unqualified function only.');
+      this._acknowledgeInvoke(this.warm, 'grantInvoke grants the warm function and its versions; the machine invokes the unqualified function only.');
     }
     return this.warm;
   }
@@ -192,14 +194,14 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
     const strategy = options?.strategy ?? RolloutStrategy.staged();
     if (!(strategy instanceof StagedRolloutStrategy)) problems.add('strategy', 'a staged strategy (RolloutStrategy.staged())', String(strategy));
     else problems.addAll(strategy.validate());
-    this.checkWiring(problems, options, 'the staged schedule runs inside its BeforeAllowTraffic hook', {
+    this._checkWiring(problems, options, 'the staged schedule runs inside its BeforeAllowTraffic hook', {
       afterDeploymentGroup: () => problems.addAll(validateGateThresholds(options?.thresholds, 'thresholds')),
       afterProbe: () => checkWarmup(problems, options),
     });
     // The warm gate runs inside the same hook hour, before the first step: it counts in the schedule's budget.
     if (problems.messages.length === 0 && options.warmup && strategy instanceof StagedRolloutStrategy) checkWarmBudget(problems, strategy, options.warmup);
-    this.throwIfAny(problems);
-    this.claim(options);
+    this._throwIfAny(problems);
+    this._claim(options);
 
     const { alias, deploymentGroup } = options;
     const staged = strategy as StagedRolloutStrategy;
@@ -215,13 +217,13 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
       if (Token.isUnresolved(value)) throw new Error(`StagedRollout.attach(): thresholds.${name} must be a number known at synth, got a token`);
     }
-    this.configs[stagedConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName)] = config;
+    this._configs[stagedConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName)] = config;
 
     // The state machine: routing of this alias, the hook status of this group, the probe, the topic.
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns(alias) }));
-    this.grantDeploymentGroup(options, (probe) => {
+    this._grantDeploymentGroup(options, (probe) => {
       probe.grantRun(this.stateMachine);
-      this.acknowledgeInvoke(probe.function, 'DeltaSProbe.grantRun grants the probe function and its versions; the machine invokes the unqualified function only.');
+      this._acknowledgeInvoke(probe.function, 'DeltaSProbe.grantRun grants the probe function and its versions; the machine invokes the unqualified function only.');
       warnOnLongProbe(alias, staged, probe);
     });
     if (options.warmup) options.warmup.grantWarmGate(this.warmFunction(options.warmup));

@@ -18,6 +18,7 @@ import { DeltaSProbe } from '../delta-s-probe';
 import { handlerCode } from './assets';
 import { allowLogsToUseKey, failedEvents, grantOnExecutions, machineryFunction, MachineryOptions, stateMachineLogGroup } from './machinery';
 import { PropProblems } from './validation';
+import { dropRedundantRoleDependency } from './lint';
 
 /** One of a machinery's functions: its construct id, its export in the bundle, what it does. */
 export interface HandlerSpec {
@@ -75,13 +76,16 @@ export interface OwnChecks {
  * gives its spec, its definition (`definition()`) and what its state machine is granted (`grantMachine()`); both
  * are called from this constructor, before the subclass's own fields are initialised, so they must not assign any.
  * The subclass keeps its per-alias configuration in `configs` and exposes the functions under its own names.
+ * A hidden base class (not exported from the package): its public members are the subclasses' own.
+ * @internal
  */
 export abstract class RolloutMachinery<Config> extends Construct {
   /**
    * The stack's machinery of `type`, the stack's child `id`, created by `create` on first use; a later call that
    * passes a different `logsKey` is refused (one machinery, one key).
+   * @internal
    */
-  protected static ofStack<T extends RolloutMachinery<unknown>>(scope: IConstruct, options: MachineryOptions, id: string,
+  protected static _ofStack<T extends RolloutMachinery<unknown>>(scope: IConstruct, options: MachineryOptions, id: string,
     type: Function & { prototype: T }, create: (stack: Stack) => T): T {
     const stack = Stack.of(scope);
     const child = stack.node.tryFindChild(id);
@@ -106,14 +110,14 @@ export abstract class RolloutMachinery<Config> extends Construct {
   public readonly failedEvents: sqs.Queue;
   /** In ALARM as soon as an event is in `failedEvents`: a clean-up may not have run. */
   public readonly failedEventsAlarm: cloudwatch.Alarm;
-  /** Each attached alias's configuration, written into the definition; keys and values may hold string tokens. */
-  protected readonly configs: Record<string, Config> = {};
-  /** Decides for the state machine (the staged gate, the blue-green worker). */
-  protected readonly decider: lambda.Function;
-  /** CodeDeploy's hook of every attached deployment group. */
-  protected readonly starter: lambda.Function;
-  /** The target of both rules: its own function, or the starter. */
-  protected readonly safetyNet: lambda.Function;
+  /** Each attached alias's configuration, written into the definition; keys and values may hold string tokens. @internal */
+  protected readonly _configs: Record<string, Config> = {};
+  /** Decides for the state machine (the staged gate, the blue-green worker). @internal */
+  protected readonly _decider: lambda.Function;
+  /** CodeDeploy's hook of every attached deployment group. @internal */
+  protected readonly _starter: lambda.Function;
+  /** The target of both rules: its own function, or the starter. @internal */
+  protected readonly _safetyNet: lambda.Function;
   private readonly code: lambda.Code;
   private readonly label: string;
   private readonly attached = new Set<string>();
@@ -128,8 +132,8 @@ export abstract class RolloutMachinery<Config> extends Construct {
     this.failedEvents = lost.queue;
     this.failedEventsAlarm = lost.alarm;
 
-    const decider = this.handlerFunction(spec.decider, spec.decider.timeout);
-    this.decider = decider;
+    const decider = this._handlerFunction(spec.decider, spec.decider.timeout);
+    this._decider = decider;
     // GetMetricData has no resource-level permissions; DescribeAlarms shows composite alarms only to a caller
     // allowed on every alarm (docs/aws-behaviour.md CW-1), so that no gate read fails on its own permissions.
     decider.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData', 'cloudwatch:DescribeAlarms'], resources: ['*'] }));
@@ -140,7 +144,7 @@ export abstract class RolloutMachinery<Config> extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       ...(spec.machine.queryLanguage ? { queryLanguage: spec.machine.queryLanguage } : {}),
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(new Construct(this, 'Definition'), decider)),
+      definitionBody: sfn.DefinitionBody.fromChainable(this._definition(new Construct(this, 'Definition'), decider)),
       // CodeDeploy gives each hook an hour; past it the deployment has failed and the safety net has run.
       timeout: Duration.hours(1),
       // Every state's input and output, so that a rollout can be explained after the fact (cdk-nag SF1, SF2).
@@ -152,19 +156,20 @@ export abstract class RolloutMachinery<Config> extends Construct {
       tracingEnabled: true,
       comment: spec.machine.comment,
     });
-    this.grantMachine(this.stateMachine, decider);
+    dropRedundantRoleDependency(this.stateMachine);
+    this._grantMachine(this.stateMachine, decider);
 
     // CodeDeploy invokes hooks asynchronously; the execution name makes a retry harmless.
-    this.starter = this.handlerFunction(spec.starter, Duration.minutes(2), true);
-    this.starter.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
-    this.stateMachine.grantStartExecution(this.starter);
+    this._starter = this._handlerFunction(spec.starter, Duration.minutes(2), true);
+    this._starter.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.stateMachine.grantStartExecution(this._starter);
     if (spec.safetyNet) {
-      this.safetyNet = this.handlerFunction(spec.safetyNet, Duration.minutes(2), true);
-      this.safetyNet.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+      this._safetyNet = this._handlerFunction(spec.safetyNet, Duration.minutes(2), true);
+      this._safetyNet.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     } else {
-      this.safetyNet = this.starter;
+      this._safetyNet = this._starter;
     }
-    grantOnExecutions(this.safetyNet, this.stateMachine, spec.executions.actions, spec.executions.reason);
+    grantOnExecutions(this._safetyNet, this.stateMachine, spec.executions.actions, spec.executions.reason);
 
     this.safetyNetRule = new events.Rule(this, 'SafetyNetRule', {
       description: spec.rules.safetyNet,
@@ -174,7 +179,7 @@ export abstract class RolloutMachinery<Config> extends Construct {
         detail: { state: ['FAILURE', 'STOP'] },
       },
     });
-    this.safetyNetRule.addTarget(new targets.LambdaFunction(this.safetyNet, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
+    this.safetyNetRule.addTarget(new targets.LambdaFunction(this._safetyNet, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
     // An execution that ends without reporting (States.Runtime and States.DataLimitExceeded escape States.ALL,
     // and an execution can time out or be stopped: SFN-2, SFN-6) still gets its clean-up and Failed reported.
     this.executionEndRule = new events.Rule(this, 'ExecutionEndRule', {
@@ -185,33 +190,35 @@ export abstract class RolloutMachinery<Config> extends Construct {
         detail: { stateMachineArn: [this.stateMachine.stateMachineArn], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
       },
     });
-    this.executionEndRule.addTarget(new targets.LambdaFunction(this.safetyNet, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
+    this.executionEndRule.addTarget(new targets.LambdaFunction(this._safetyNet, { retryAttempts: 4, deadLetterQueue: this.failedEvents }));
   }
 
-  /** The state machine's definition, built in `scope`; the configurations are read lazily from `configs`. */
-  protected abstract definition(scope: Construct, decider: lambda.Function): sfn.IChainable;
+  /** The state machine's definition, built in `scope`; the configurations are read lazily from `configs`. @internal */
+  protected abstract _definition(scope: Construct, decider: lambda.Function): sfn.IChainable;
 
   /**
    * What the state machine is granted beside its logs, traces and definition, and the acknowledgement of its role's
    * `*` resources (cdk-nag IAM5: the CloudWatch Logs delivery actions and X-Ray's trace writes have no resource).
+   * @internal
    */
-  protected abstract grantMachine(machine: sfn.StateMachine, decider: lambda.Function): void;
+  protected abstract _grantMachine(machine: sfn.StateMachine, decider: lambda.Function): void;
 
   /**
    * One of the machinery's functions. Asynchronous ones (CodeDeploy's hooks, EventBridge's targets) are retried
    * when they crash (each is idempotent), and an event that still fails lands in `failedEvents`, whose alarm
    * someone sees. The hooks' and the safety net's reads and reports are bounded far below their two minutes
    * (lambdas/shared/hook-clients.ts), and their watchdog reports before the timeout whatever AWS does.
+   * @internal
    */
-  protected handlerFunction(spec: HandlerSpec, timeout: Duration, asynchronous = false): lambda.Function {
+  protected _handlerFunction(spec: HandlerSpec, timeout: Duration, asynchronous = false): lambda.Function {
     return machineryFunction(this, spec.id, {
       code: this.code, handler: spec.handler, description: `cdk-rollout-guardrails ${this.label}: ${spec.description}`, timeout, logsKey: this.logsKey,
       ...(asynchronous ? { async: { retryAttempts: 2, deadLetterQueue: this.failedEvents } } : {}),
     });
   }
 
-  /** Acknowledges cdk-nag's finding on the versions of `fn` (`<fn>.Arn:*`), which an invoke grant adds and the machine never invokes. */
-  protected acknowledgeInvoke(fn: lambda.IFunction, reason: string): void {
+  /** Acknowledges cdk-nag's finding on the versions of `fn` (`<fn>.Arn:*`), which an invoke grant adds and the machine never invokes. @internal */
+  protected _acknowledgeInvoke(fn: lambda.IFunction, reason: string): void {
     Validations.of(this.stateMachine).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
       reason,
@@ -221,8 +228,9 @@ export abstract class RolloutMachinery<Config> extends Construct {
   /**
    * The checks of attach()'s options every machinery makes, in order: the alias, the deployment group (all at
    * once, for `allAtOnce`), the probe, the notifications topic; `own` adds the machinery's where they belong.
+   * @internal
    */
-  protected checkWiring(problems: PropProblems, options: MachineryAttachOptions, allAtOnce: string, own: OwnChecks = {}): void {
+  protected _checkWiring(problems: PropProblems, options: MachineryAttachOptions, allAtOnce: string, own: OwnChecks = {}): void {
     if (!(options?.alias instanceof lambda.Alias)) problems.add('alias', 'a lambda.Alias', String(options?.alias));
     own.afterAlias?.();
     if (!(options?.deploymentGroup instanceof codedeploy.LambdaDeploymentGroup)) {
@@ -236,23 +244,24 @@ export abstract class RolloutMachinery<Config> extends Construct {
     if (options?.notifications !== undefined && !isTopic(options.notifications)) problems.add('notifications', 'an SNS topic (sns.ITopic)', String(options.notifications));
   }
 
-  /** Throws, listing every problem, if there are any. */
-  protected throwIfAny(problems: PropProblems): void {
+  /** Throws, listing every problem, if there are any. @internal */
+  protected _throwIfAny(problems: PropProblems): void {
     problems.throwIfAny(`${this.node.id}.attach() in '${Stack.of(this).node.path}'`);
   }
 
   /**
    * Takes `options.alias` for this machinery: its resources must be the stack's own, and it (and, when `groupKey` is
    * given, its deployment group's configuration key) must not be attached yet.
+   * @internal
    */
-  protected claim(options: MachineryAttachOptions, groupKey?: string): void {
+  protected _claim(options: MachineryAttachOptions, groupKey?: string): void {
     const { alias, deploymentGroup } = options;
     for (const scope of [alias, deploymentGroup, options.probe] as Array<IConstruct | undefined>) {
       if (scope === undefined) continue;
       if (Stack.of(scope) !== Stack.of(this)) throw new Error(`${this.node.id} of stack '${Stack.of(this).stackName}' can only attach its own stack's resources, got '${scope.node.path}'`);
     }
     if (this.attached.has(alias.node.path)) throw new Error(`${this.node.id}: the alias '${alias.node.path}' is already attached`);
-    if (groupKey !== undefined && this.configs[groupKey] !== undefined) throw new Error(`${this.node.id}: the deployment group '${deploymentGroup.node.path}' is already attached`);
+    if (groupKey !== undefined && this._configs[groupKey] !== undefined) throw new Error(`${this.node.id}: the deployment group '${deploymentGroup.node.path}' is already attached`);
     this.attached.add(alias.node.path);
   }
 
@@ -262,14 +271,15 @@ export abstract class RolloutMachinery<Config> extends Construct {
    * read its deployments and AppSpec and report on them (Failed when a deployment cannot start, or its execution
    * ended without reporting: a report that already landed is refused, and fine); the safety-net rule takes its
    * events.
+   * @internal
    */
-  protected grantDeploymentGroup(options: MachineryAttachOptions, grantProbe: (probe: DeltaSProbe) => void): void {
+  protected _grantDeploymentGroup(options: MachineryAttachOptions, grantProbe: (probe: DeltaSProbe) => void): void {
     const { deploymentGroup } = options;
     const application = deploymentGroup.application;
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:PutLifecycleEventHookExecutionStatus'], resources: [deploymentGroup.deploymentGroupArn] }));
     if (options.probe) grantProbe(options.probe);
     options.notifications?.grantPublish(this.stateMachine);
-    for (const fn of new Set([this.starter, this.safetyNet])) {
+    for (const fn of new Set([this._starter, this._safetyNet])) {
       fn.addToRolePolicy(new iam.PolicyStatement({
         actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
         resources: [deploymentGroup.deploymentGroupArn],
