@@ -1,9 +1,7 @@
 import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SHADOW_TAP_NOT_SEEN_INFO, ShadowIntegration } from '../lib';
-import { handlerCode } from '../lib/private/assets';
-import { acknowledgeManagedPolicy } from '../lib/private/nag';
-import { HANDLER_RUNTIME } from '../lib/private/runtime';
+import { acknowledgeManagedPolicy, allowCdkRoleDependsOn, demoAnswerCode, DEMO_RUNTIME } from './demo-support';
 import type { DemoStack } from './demo-stack';
 
 /** The path of the demo's shadowed route: `GET /answer/mirrored?q=...` answers like `GET /answer`. */
@@ -48,14 +46,15 @@ export interface DemoShadowRoute {
  */
 export function addShadowRoute(stack: DemoStack, options: DemoShadowOptions = {}): DemoShadowRoute {
   const shadowFunction = new lambda.Function(stack, 'AnswerShadowFunction', {
-    runtime: HANDLER_RUNTIME,
+    runtime: DEMO_RUNTIME,
     handler: 'index.handler',
-    code: handlerCode('demo-answer'),
+    code: demoAnswerCode(),
     memorySize: 256,
     timeout: Duration.seconds(10),
     description: `Demo answering service, shadow build${options.drift ? ' (drifted)' : ''}: answers mirrored reads, never users`,
     environment: { RELEASE_ID: 'shadow', ...(options.drift ? { DEMO_DRIFT: '1' } : {}) },
   });
+  allowCdkRoleDependsOn(shadowFunction);
   acknowledgeManagedPolicy(shadowFunction, 'service-role/AWSLambdaBasicExecutionRole',
     'It only lets the shadow write CloudWatch Logs; every write elsewhere is explicitly denied by the ShadowIntegration.');
   Validations.of(shadowFunction).acknowledge(

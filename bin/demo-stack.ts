@@ -7,13 +7,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DeltaSProbe, GoldSet, GuardedAlias, ReleaseDashboard } from '../lib';
-import { findPackageRoot, handlerCode } from '../lib/private/assets';
-import { acknowledgeManagedPolicy } from '../lib/private/nag';
-import { HANDLER_RUNTIME } from '../lib/private/runtime';
+import { acknowledgeManagedPolicy, allowCdkRoleDependsOn, demoAnswerCode, DEMO_RUNTIME, REPO_ROOT } from './demo-support';
 import { addShadowRoute, DemoShadowOptions, DemoShadowRoute } from './demo-shadow';
 
 /** The demo's gold set: 54 questions × 3 paraphrases over the demo corpus. */
-export const DEMO_GOLD_SET = path.join(findPackageRoot(), 'bin', 'gold-set.jsonl');
+export const DEMO_GOLD_SET = path.join(REPO_ROOT, 'bin', 'gold-set.jsonl');
 
 /** The revision of the demo's request and response schema. */
 export const DEMO_SCHEMA_REV = '1';
@@ -22,7 +20,7 @@ export const DEMO_MODEL_TAG = 'hashed-ngram-1024';
 
 /** The demo's index is its bundled corpus: its hash changes exactly when the corpus does. */
 export function demoIndexHash(): string {
-  const corpus = fs.readFileSync(path.join(findPackageRoot(), 'lambdas', 'demo-answer', 'corpus.ts'), 'utf8');
+  const corpus = fs.readFileSync(path.join(REPO_ROOT, 'lambdas', 'demo-answer', 'corpus.ts'), 'utf8');
   return `idx-${createHash('sha256').update(corpus).digest('hex').slice(0, 12)}`;
 }
 
@@ -64,15 +62,16 @@ export class DemoStack extends Stack {
     const drift = props?.drift ?? process.env.DEMO_DRIFT === '1';
 
     this.answerFunction = new lambda.Function(this, 'AnswerFunction', {
-      runtime: HANDLER_RUNTIME,
+      runtime: DEMO_RUNTIME,
       handler: 'index.handler',
-      code: handlerCode('demo-answer'),
+      code: demoAnswerCode(),
       memorySize: 256,
       timeout: Duration.seconds(10),
       description: 'Demo answering service: answers questions from a bundled corpus',
       // Only the drifted build carries the flag, so the normal build's template is the same with or without it.
       environment: drift ? { DEMO_DRIFT: '1' } : undefined,
     });
+    allowCdkRoleDependsOn(this.answerFunction);
     acknowledgeManagedPolicy(this.answerFunction, 'service-role/AWSLambdaBasicExecutionRole',
       'It only lets the function write CloudWatch Logs; the demo needs nothing else.');
     // AWS Control Tower's proactive controls (cfn-guard, bin/app.ts) on the demo's own resources.

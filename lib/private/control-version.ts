@@ -6,6 +6,7 @@ import { handlerCode } from './assets';
 import { acknowledgeGuard, logsEncryptedReason, NO_VPC_REASON } from './guard';
 import { acknowledgeManagedPolicy } from './nag';
 import { HANDLER_RUNTIME } from './runtime';
+import { dropRedundantRoleDependency } from './lint';
 
 const ID = 'ControlVersions';
 
@@ -53,6 +54,7 @@ export class ControlVersions extends Construct {
       description: 'cdk-rollout-guardrails: reads which version each guarded alias serves before CloudFormation updates it',
       tracing: lambda.Tracing.ACTIVE,
     });
+    dropRedundantRoleDependency(this.handler);
     Validations.of(this.handler).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions; the provider\'s other grant is lambda:GetAlias on each guarded alias.',

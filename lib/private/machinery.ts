@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { acknowledgeGuard, NO_VPC_REASON } from './guard';
 import { acknowledgeManagedPolicy } from './nag';
 import { HANDLER_RUNTIME } from './runtime';
+import { dropRedundantRoleDependency } from './lint';
 
 /** Options of a stack's rollout machinery (StagedRollout, BlueGreenSwitch), fixed when it is first created. */
 export interface MachineryOptions {
@@ -69,6 +70,7 @@ export function machineryFunction(scope: Construct, id: string, props: {
     logGroup,
     ...(props.async ? { retryAttempts: props.async.retryAttempts, deadLetterQueue: props.async.deadLetterQueue } : {}),
   });
+  dropRedundantRoleDependency(fn);
   acknowledgeManagedPolicy(fn, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write its own CloudWatch Logs; its other permissions are scoped grants.');
   Validations.of(fn).acknowledge({
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',

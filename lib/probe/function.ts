@@ -9,6 +9,7 @@ import { acknowledgeManagedPolicy } from '../private/nag';
 import { probeCode } from '../private/probe-asset';
 import { HANDLER_RUNTIME } from '../private/runtime';
 import { ProbeSettings } from './validate-props';
+import { dropRedundantRoleDependency } from '../private/lint';
 
 /** The probe function, `Function` in `scope`, that runs `timeoutSeconds` at most. */
 export function probeFunction(scope: Construct, settings: ProbeSettings, options: { readonly memorySize?: number; readonly timeoutSeconds: number }): lambda.Function {
@@ -28,6 +29,7 @@ export function probeFunction(scope: Construct, settings: ProbeSettings, options
     tracing: lambda.Tracing.ACTIVE,
     description: `cdk-rollout-guardrails ΔS probe: ${gold.items.length} gold questions, ${invocations} invocations per run`,
   });
+  dropRedundantRoleDependency(fn);
   acknowledgeManagedPolicy(fn, 'service-role/AWSLambdaBasicExecutionRole',
     'It only lets the probe write its own CloudWatch Logs (the JSON report); its other permissions are scoped grants.');
   // PutMetricData has no resource-level permissions; the condition keeps the probe to its own namespace.

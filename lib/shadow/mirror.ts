@@ -13,6 +13,7 @@ import { acknowledgeGuard, logsEncryptedReason, NO_VPC_REASON } from '../private
 import { acknowledgeManagedPolicy } from '../private/nag';
 import { HANDLER_RUNTIME } from '../private/runtime';
 import { ShadowSettings } from './validate-props';
+import { dropRedundantRoleDependency } from '../private/lint';
 
 /** Most replays one dispatcher execution environment is budgeted per second; more rps means more environments. */
 const RPS_PER_DISPATCHER = 10;
@@ -82,6 +83,7 @@ export function mirrorDispatcher(scope: Construct, options: DispatcherOptions): 
       [DISPATCHER_ENV.resultsTtlSeconds]: String(settings.resultsTtl.toSeconds()),
     },
   });
+  dropRedundantRoleDependency(dispatcher);
   // CloudWatch Logs invokes the dispatcher asynchronously. Throttled deliveries wait in Lambda's queue; a
   // short event age and no retries keep that wait bounded (Lambda counts the discards in AsyncEventsDropped).
   dispatcher.configureAsyncInvoke({ maxEventAge: Duration.minutes(5), retryAttempts: 0 });
