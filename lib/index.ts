@@ -1,5 +1,8 @@
 export * from './canary-metrics';
 export * from './guarded-alias';
+export { API_BYPASSES_ALIAS_WARNING } from './private/alias-bypass';
+export { MAX_ALARMS_PER_DEPLOYMENT_GROUP } from './private/alias-validation';
+export { TARGET_VERSION_ENV } from './private/hooks';
 export * from './release-gates';
 export * from './rollout-strategy';
 export * from './strategies/staged';
