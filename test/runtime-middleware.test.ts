@@ -1,7 +1,8 @@
 // The runtime's middy middlewares under the real @middy/core 6. middy is ESM only, which jest (CommonJS) cannot
 // load, so each check runs in a child `node --input-type=module` that imports @middy/core and the runtime's built
-// ES modules (packages/runtime/dist/esm), and prints what it saw as JSON. Nothing is written to the repository
-// except the runtime's own build, and only when dist is missing or older than the sources.
+// ES modules (packages/runtime/dist/esm), and prints what it saw as JSON. Nothing is written to the repository.
+// The runtime is built once before jest starts (`npm test` runs `npm run build:runtime` first): this suite only
+// reads that build, and fails at once, saying so, when it is missing or older than the runtime's sources.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -19,9 +20,12 @@ function newestMtime(dir: string): number {
 }
 
 beforeAll(() => {
-  const built = fs.existsSync(ESM_ENTRY) ? fs.statSync(ESM_ENTRY).mtimeMs : 0;
-  if (built < newestMtime(path.join(RUNTIME, 'src'))) execFileSync(process.execPath, [path.join(RUNTIME, 'build.mjs')], { stdio: 'pipe' });
-}, 180_000);
+  const rebuild = 'run `npm run build:runtime` (`npm test` does it before jest)';
+  if (!fs.existsSync(ESM_ENTRY)) throw new Error(`the runtime's ES module build ${path.relative(ROOT, ESM_ENTRY)} is missing: ${rebuild}`);
+  if (fs.statSync(ESM_ENTRY).mtimeMs < newestMtime(path.join(RUNTIME, 'src'))) {
+    throw new Error(`the runtime's ES module build ${path.relative(ROOT, ESM_ENTRY)} is older than packages/runtime/src: ${rebuild}`);
+  }
+});
 
 /** Runs `body` (an async ES module body that ends with `return <json-able value>`) with `middy` and `rt` in scope. */
 function runInMiddy(body: string): any {
