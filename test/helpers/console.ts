@@ -43,6 +43,17 @@ export function expectSynthWarnings<T>(expected: string[], synth: () => T): T {
 }
 
 /**
+ * Runs `synth` and returns, with its result, the acknowledgement id of every warning the printed reports name, in
+ * print order and with repeats (one per warned resource): for a test that compares them with the warnings it found
+ * another way (Annotations.findWarning). Fails if anything else was printed.
+ */
+export function captureSynthWarnings<T>(synth: () => T): { result: T; warnings: string[] } {
+  const { result, printed } = captureConsoleError(synth);
+  expect(printed.filter((p) => warningIds(p).length === 0)).toEqual([]);
+  return { result, warnings: printed.flatMap(warningIds) };
+}
+
+/**
  * For a suite whose stacks all carry the same warnings (a two-question gold set, say): in each test of the
  * enclosing describe block (or file), console.error is captured, and what was printed must be validation reports
  * naming only the warnings `allowed`. A test that synthesizes nothing prints nothing, and passes.
