@@ -4,7 +4,7 @@
 // the states, JSONPath syntax, JSONata `{% %}` expressions compiled, transition targets, terminal states).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 /** asl-validator is CommonJS: `module.exports = function validator(definition, options)`. */
