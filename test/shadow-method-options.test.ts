@@ -86,11 +86,9 @@ describe('ShadowIntegration methodOptions on an HTTP API', () => {
   });
 });
 
+// Only cdk-nag's report is read: aws-cdk-lib's CloudFormation validator stays off (test/setup-env.ts; loading it
+// costs about 10 s per test file).
 describe('ShadowIntegration methodOptions under cdk-nag', () => {
-  const previousValidation = process.env.CDK_VALIDATION;
-  beforeAll(() => { process.env.CDK_VALIDATION = 'true'; });
-  afterAll(() => { process.env.CDK_VALIDATION = previousValidation; });
-
   /** The AwsSolutions-APIG4 and -COG4 findings, open or acknowledged, on the route's construct. */
   function authFindings(build: (stack: Stack) => ShadowIntegration): { open: string[]; acknowledged: string[] } {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadow-method-options-'));
