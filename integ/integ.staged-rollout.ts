@@ -17,7 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
-import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy, StagedRollout } from '../lib';
+import { DeltaSProbe, GoldSet, GuardedAlias, NoDataAction, RolloutStrategy, StagedRollout } from '../lib';
 import { integApp } from './support/app';
 import { chain, claim, deployRelease, inspect, Inspector, observe, ROLLBACK_OBSERVATIONS, startTraffic, trafficGenerator } from './support/assertions';
 import { demoFunction, destroyLogsWithStack, GOLD_SET_JSONL, releaseParameter, SAMPLE_QUESTION } from './support/demo';
@@ -53,7 +53,7 @@ const guarded = new GuardedAlias(stack, 'Answer', {
     bake: Duration.minutes(1),
     maxFailuresPerStep: 1,
     // Live traffic is guaranteed by the generator; missing data must fail rather than pass the step.
-    noData: { maxWait: Duration.minutes(3), then: 'fail', minInvocations: 10 },
+    noData: { maxWait: Duration.minutes(3), then: NoDataAction.FAIL, minInvocations: 10 },
     probeBudget: Duration.seconds(85),
   }),
 });

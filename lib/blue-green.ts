@@ -10,6 +10,7 @@ import { DeltaSProbe } from './delta-s-probe';
 import { RolloutStrategy } from './rollout-strategy';
 import { BlueGreenRolloutStrategy } from './strategies/blue-green';
 import { BlueGreenAliasConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import type { WarmGateConfig } from './provisioned-warmup';
 import { buildBlueGreenDefinition } from './private/blue-green-machine';
 import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
@@ -52,7 +53,7 @@ export interface BlueGreenAttachOptions {
    * `ProvisionedWarmup`'s `warmGate` (GuardedAlias passes its `warmup` prop's).
    * @default - the strategy's `warmup`, if any
    */
-  readonly warmGate?: { readonly concurrency: number; readonly pings: number; readonly readyTimeoutSeconds: number };
+  readonly warmGate?: WarmGateConfig;
   /**
    * A topic the machine publishes this alias's decisions to, one JSON message each (`BlueGreenDecisionNotification`):
    * the BeforeAllowTraffic outcome (passed, with every check's figures, or failed, with the failed check's

@@ -14,9 +14,9 @@ export interface IGuardedAlias extends IConstruct {
   /** The alias that users' traffic goes through. */
   readonly alias: lambda.Alias;
   /** The version this synth publishes: the new version during a rollout. */
-  readonly version: lambda.IVersion;
+  readonly version: lambda.Version;
   /** The CodeDeploy deployment group that moves traffic between versions. */
-  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
 }
 
 /** Properties of `GuardedAlias`. */

@@ -10,11 +10,11 @@ import { GuardedAliasProps, IGuardedAlias } from './guarded-alias-props';
 import { ProvisionedWarmup } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, DEFAULT_MAX_COLD_START_SHARE, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
-import { AliasBypassCheck } from './private/alias-bypass';
-import { aliasSynthProblems, checkGuardedAliasProps, RELEASE_ENV } from './private/alias-validation';
+import { AliasBypassCheck, API_BYPASSES_ALIAS_WARNING } from './private/alias-bypass';
+import { aliasSynthProblems, checkGuardedAliasProps, MAX_ALARMS_PER_DEPLOYMENT_GROUP, RELEASE_ENV } from './private/alias-validation';
 import { ControlVersions } from './private/control-version';
 import { coldStartGate } from './private/gate-alarm';
-import { allowCodeDeployToInvoke, deploymentGroupFor, wireUserHook } from './private/hooks';
+import { allowCodeDeployToInvoke, deploymentGroupFor, TARGET_VERSION_ENV, wireUserHook } from './private/hooks';
 import { RolloutNotifications } from './private/notifications';
 import { defaultReleaseId, publishRelease } from './private/release-id';
 import { StackRolloutResources } from './private/stack-resources';
@@ -34,6 +34,16 @@ const ALIASES_BY_FUNCTION = new WeakMap<lambda.Function, Map<string, GuardedAlia
  * alarm, and CloudFormation rolls the stack back.
  */
 export class GuardedAlias extends Construct implements IGuardedAlias {
+  /**
+   * Id of the warning on an API, function URL or event source mapping that calls a guarded function unqualified
+   * (bypassing the alias and its rollout); acknowledge it with `Annotations.of(scope).acknowledgeWarning()`.
+   */
+  public static readonly API_BYPASSES_ALIAS_WARNING: string = API_BYPASSES_ALIAS_WARNING;
+  /** Most alarms CodeDeploy lets one deployment group watch. */
+  public static readonly MAX_ALARMS_PER_DEPLOYMENT_GROUP: number = MAX_ALARMS_PER_DEPLOYMENT_GROUP;
+  /** The environment variable through which a hook learns the ARN of the version it is there to test. */
+  public static readonly TARGET_VERSION_ENV: string = TARGET_VERSION_ENV;
+
   public readonly alias: lambda.Alias;
   public readonly version: lambda.Version;
   public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;

@@ -117,6 +117,14 @@ export interface IdempotencyTableAttributes {
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.howitworks.html
  */
 export class IdempotencyTable extends Construct implements IIdempotencyTable {
+  /**
+   * How long idempotency records are kept beyond the release window (24 hours), so that a retry arriving after
+   * the rollout's last step is still recognised.
+   */
+  public static readonly TTL_MARGIN: Duration = IDEMPOTENCY_TTL_MARGIN;
+  /** The item actions `makeIdempotent` uses, and no others (GetItem, PutItem, DeleteItem); a copy of the list `grant()` gives. */
+  public static readonly TABLE_ACTIONS: string[] = [...IDEMPOTENCY_TABLE_ACTIONS];
+
   /** Uses an existing table, by name or ARN. */
   public static fromTableAttributes(scope: Construct, id: string, attrs: IdempotencyTableAttributes): IdempotencyTable {
     const holder = new Construct(scope, id);

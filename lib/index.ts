@@ -7,7 +7,7 @@ export * from './release-gates';
 export * from './rollout-strategy';
 export * from './strategies/staged';
 export * from './strategies/blue-green';
-export { GuardrailsValidationError } from './private/validation';
+export { GuardrailsErrors, GuardrailsValidationError } from './private/validation';
 export * from './delta-s-probe';
 export * from './idempotency-table';
 export * from './shadow-integration';

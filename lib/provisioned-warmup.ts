@@ -6,9 +6,19 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 import { Described, PropProblems } from './private/validation';
-import { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 
-export type { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
+/**
+ * What the warm gate does (the runtime's `WarmGateConfig`, which the gate's handlers read): wait for the new
+ * version's provisioned concurrency to be READY, then send warm pings.
+ */
+export interface WarmGateConfig {
+  /** Provisioned concurrency the new version must have (an integer ≥ 1): ProvisionedWarmup's count or floor. */
+  readonly concurrency: number;
+  /** Concurrent warm pings sent to the new version once it is READY (0 to 100; 0 sends none). */
+  readonly pings: number;
+  /** Longest wait for the new version's provisioned concurrency to be READY, in whole seconds. */
+  readonly readyTimeoutSeconds: number;
+}
 
 /** Shortest wait for READY the warm gate accepts. */
 const MIN_READY_TIMEOUT = Duration.seconds(30);

@@ -42,6 +42,9 @@ export enum RolloutKind {
  * @see https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-configurations.html
  */
 export abstract class RolloutStrategy {
+  /** CodeDeploy's limit on one lifecycle hook. @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
+  public static readonly CODEDEPLOY_HOOK_LIMIT: Duration = Duration.hours(1);
+
   /**
    * Moves `percent` % of traffic to the new version, waits `interval` while the gates watch, then moves the rest.
    * @param percent an integer from 1 to 99

@@ -11,7 +11,7 @@ import { acknowledgeGuard } from './private/guard';
 import { SHADOW_DENIED_ACTIONS } from './private/shadow-deny';
 import { SHADOW_METRICS_DIMENSION, SHADOW_METRICS_NAMESPACE, SHADOW_MODE_ENV } from 'cdk-rollout-guardrails-runtime/contract';
 import { dispatcherConcurrency, mirrorDispatcher, resultsTable, tapSubscription } from './shadow/mirror';
-import { DEFAULT_SHADOW_GATES, SHADOW_ALARM_PERIOD, ShadowGates, ShadowIntegrationProps } from './shadow/props';
+import { DEFAULT_SHADOW_GATES, MAX_MIRROR_RPS_LIMIT, SHADOW_ALARM_PERIOD, ShadowGateSettings, ShadowIntegrationProps, ShadowRatioMetricOptions } from './shadow/props';
 import { addLiveRoute } from './shadow/route';
 import { configureTap, tapEvidence } from './shadow/tap';
 import { validateShadowProps } from './shadow/validate-props';
@@ -45,6 +45,20 @@ export const SHADOW_TAP_NOT_SEEN_INFO = 'cdk-rollout-guardrails:shadowTapNotSeen
  * a counter). A shadow must not be given such credentials.
  */
 export class ShadowIntegration extends Construct {
+  /** The write actions a shadow function's role is explicitly denied (a copy of the list the construct uses). */
+  public static readonly DENIED_ACTIONS: string[] = [...SHADOW_DENIED_ACTIONS];
+  /**
+   * Id of the note added when no `shadowTap()` call is seen in the live function's code; acknowledge it with
+   * `Annotations.of(scope).acknowledgeInfo(ShadowIntegration.TAP_NOT_SEEN_INFO, reason)`.
+   */
+  public static readonly TAP_NOT_SEEN_INFO: string = SHADOW_TAP_NOT_SEEN_INFO;
+  /** The defaults of the shadow's gates; `maxP95DeltaS` has none (no alarm unless set). */
+  public static readonly DEFAULT_GATES: ShadowGateSettings = { ...DEFAULT_SHADOW_GATES };
+  /** Period of the shadow metrics' alarms: shadow traffic is a sample, so a minute holds too few answers. */
+  public static readonly ALARM_PERIOD: Duration = SHADOW_ALARM_PERIOD;
+  /** Highest `maxMirrorRps`: beyond it the dispatcher's reserved concurrency would eat into the account's pool. */
+  public static readonly MAX_MIRROR_RPS_LIMIT: number = MAX_MIRROR_RPS_LIMIT;
+
   /** The alias users are served by. */
   public readonly liveAlias: lambda.Alias;
   /** The live function, whose tap this configures. */
@@ -66,7 +80,7 @@ export class ShadowIntegration extends Construct {
   /** p95 of ΔS above `gates.maxP95DeltaS`; undefined unless that gate is set. */
   public readonly p95DeltaSAlarm?: cloudwatch.Alarm;
   /** The thresholds in force. */
-  public readonly gates: ShadowGates & typeof DEFAULT_SHADOW_GATES;
+  public readonly gates: ShadowGateSettings;
   /** The dispatcher's reserved concurrency. */
   public readonly dispatcherConcurrency: number;
   /** `METHOD /path` of the mirrored route. */
@@ -179,7 +193,7 @@ export class ShadowIntegration extends Construct {
    * Observed sample rate: requests the tap sampled over eligible requests it saw, to compare with
    * `sampleRate` (the seed allows ±2 %).
    */
-  public metricObservedSampleRate(props?: { period?: Duration }): cloudwatch.MathExpression {
+  public metricObservedSampleRate(props?: ShadowRatioMetricOptions): cloudwatch.MathExpression {
     const period = props?.period ?? SHADOW_ALARM_PERIOD;
     return new cloudwatch.MathExpression({
       expression: 'IF(seen > 0, sampled / seen, 0)',
@@ -190,7 +204,7 @@ export class ShadowIntegration extends Construct {
   }
 
   /** Shadow p95 over live p95 of the replayed samples (1.03 = the shadow is 3 % slower). */
-  public metricP95LatencyRatio(props?: { period?: Duration }): cloudwatch.MathExpression {
+  public metricP95LatencyRatio(props?: ShadowRatioMetricOptions): cloudwatch.MathExpression {
     const period = props?.period ?? SHADOW_ALARM_PERIOD;
     return new cloudwatch.MathExpression({
       expression: 'IF(live > 0, shadow / live, 0)',

@@ -21,6 +21,26 @@ const ID = 'StagedRollout';
 /** The warm gate's time beside its wait for READY: its own reads and the warm pings (their 10-second timeout), with room. */
 const WARM_GATE_CALLS_SECONDS = 20;
 
+/** The metrics the staged state machine publishes for each alias (namespace `CdkRolloutGuardrails/Staged`). */
+export enum StagedRolloutMetric {
+  /** Percent of traffic on the new version, as the machine set it. */
+  TRAFFIC_WEIGHT = 'TrafficWeight',
+  /** 1 advance, 0 hold, −1 roll back. */
+  STEP_DECISION = 'StepDecision',
+  /** Gates failed at a check. */
+  GATES_FAILED = 'GatesFailed',
+  /** Whether a gate passed, with a `Gate` dimension. */
+  GATE_PASSED = 'GatePassed',
+}
+
+/** Which alias's staged-rollout metrics to read. */
+export interface StagedMetricTarget {
+  /** The released function's name. */
+  readonly functionName: string;
+  /** The alias's name. */
+  readonly aliasName: string;
+}
+
 /** What `StagedRollout.attach()` wires. */
 export interface StagedAttachOptions {
   /** The alias whose traffic the schedule moves. */
@@ -151,7 +171,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
    * `FunctionName` and `Alias`): `TrafficWeight` (percent on the new version), `StepDecision` (1 advance,
    * 0 hold, −1 roll back), `GatesFailed`, or `GatePassed` with a `Gate` dimension in `options.dimensionsMap`.
    */
-  public metric(metricName: 'TrafficWeight' | 'StepDecision' | 'GatesFailed' | 'GatePassed', target: { readonly functionName: string; readonly aliasName: string }, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  public metric(metricName: `${StagedRolloutMetric}`, target: StagedMetricTarget, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: STAGED_METRIC_NAMESPACE,
       metricName,
@@ -163,7 +183,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
   }
 
   /** The percent of traffic on the new version, as the state machine set it: the weight timeline of a release. */
-  public metricTrafficWeight(target: { readonly functionName: string; readonly aliasName: string }, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  public metricTrafficWeight(target: StagedMetricTarget, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.metric('TrafficWeight', target, options);
   }
 

@@ -24,7 +24,7 @@ describe('RolloutStrategy.blueGreen', () => {
 
   test('binds to CodeDeploy\'s all-at-once configuration: the checks run in the hooks around the switch', () => {
     expect(RolloutStrategy.blueGreen()._bindDeploymentConfig()).toBe(codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE);
-    expect(RolloutStrategy.blueGreen().shiftDuration.toSeconds()).toBe(0);
+    expect(RolloutStrategy.blueGreen().shiftDuration?.toSeconds()).toBe(0);
   });
 
   test('computes the default worst-case rollback at 119 s, under the seeds\' 2 minutes, CodeDeploy\'s rollback shift included', () => {

@@ -334,8 +334,8 @@ describe('the ΔS probe hook with Amazon Bedrock embeddings', () => {
   });
 
   test('names no embedder for the hashed default, a BedrockEmbedder of the model for Bedrock', () => {
-    expect(embedderFor(probe.config)).toBeUndefined();
-    const bedrockEmbedder = embedderFor({ ...probe.config, embedder: { kind: 'bedrock', modelId: 'cohere.embed-english-v3' } });
+    expect(embedderFor(probe._runtimeConfig)).toBeUndefined();
+    const bedrockEmbedder = embedderFor({ ...probe._runtimeConfig, embedder: { kind: 'bedrock', modelId: 'cohere.embed-english-v3' } });
     expect(bedrockEmbedder).toBeInstanceOf(BedrockEmbedder);
     expect((bedrockEmbedder as BedrockEmbedder).modelId).toBe('cohere.embed-english-v3');
   });

@@ -44,7 +44,7 @@ function appSpec(current: string, target: string): string {
 
 function hook(gold = GOLD.slice(0, 6)) {
   return createHookHandler({
-    load: () => ({ config: probeConstruct.config, gold }),
+    load: () => ({ config: probeConstruct._runtimeConfig, gold }),
     lambda: new LambdaClient({}),
     codedeploy: new CodeDeployClient({}),
     cloudwatch: new CloudWatchClient({}),

@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
-import { RolloutKind, RolloutStrategy } from '../lib';
+import { NoDataAction, RolloutKind, RolloutStrategy } from '../lib';
 
 describe('RolloutStrategy.staged', () => {
   test('defaults to 1 → 5 → 25 → 50 → 100 % with a 5-minute bake, 2 failures per step and noData judged on the probe and alarms after the bake (low traffic)', () => {
@@ -34,7 +34,7 @@ describe('RolloutStrategy.staged', () => {
 
   test('binds to CodeDeploy\'s all-at-once configuration: the schedule runs inside the hook', () => {
     expect(RolloutStrategy.staged()._bindDeploymentConfig()).toBe(codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE);
-    expect(RolloutStrategy.staged().shiftDuration.toSeconds()).toBe(0);
+    expect(RolloutStrategy.staged().shiftDuration?.toSeconds()).toBe(0);
   });
 
   test.each([
@@ -52,7 +52,7 @@ describe('RolloutStrategy.staged', () => {
   test.each([
     ['fails on a bake of seconds', { bake: Duration.seconds(90) }, 'strategy (staged) bake must be whole minutes, at least 1, got: 1 minute 30 seconds'],
     ['fails on maxFailuresPerStep of 0', { maxFailuresPerStep: 0 }, 'strategy (staged) maxFailuresPerStep must be an integer from 1 to 10, got: 0'],
-    ['fails on an unknown noData action', { noData: { then: 'ignore' as 'pass' } }, 'strategy (staged) noData.then must be "fail" or "pass", got: "ignore"'],
+    ['fails on an unknown noData action', { noData: { then: 'ignore' as NoDataAction } }, 'strategy (staged) noData.then must be "fail" or "pass", got: "ignore"'],
     ['fails on a noData wait of seconds', { noData: { maxWait: Duration.seconds(30) } }, 'strategy (staged) noData.maxWait must be whole minutes, at least 0, got: 30 seconds'],
     ['fails on noData.minInvocations of 0', { noData: { minInvocations: 0 } }, 'strategy (staged) noData.minInvocations must be an integer from 1 to 1000000, got: 0'],
     // Two steps, so that the schedule still fits the hour at this budget (the hour is judged beside the budget's range).
@@ -82,7 +82,7 @@ describe('RolloutStrategy.staged', () => {
 
   test('counts every step\'s longest wait for data in the hour: the default schedule with a 1-minute noData wait no longer fits', () => {
     expect(RolloutStrategy.staged().scheduleDuration?.toSeconds()).toBe(4 * (330 + 300) + 330);
-    const waiting = RolloutStrategy.staged({ noData: { maxWait: Duration.minutes(1), then: 'fail' } });
+    const waiting = RolloutStrategy.staged({ noData: { maxWait: Duration.minutes(1), then: NoDataAction.FAIL } });
     expect(waiting.scheduleDuration?.toSeconds()).toBe(4 * (330 + 300 + 60) + 330);
     expect(waiting.validate()).toEqual([
       'strategy (staged) schedule must fit CodeDeploy\'s 60-minute lifecycle hook limit with a 10-minute margin (at most 50 minutes), '

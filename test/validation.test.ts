@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { GuardedAlias, GuardedAliasProps, GuardrailsValidationError, ReleaseGates, RolloutStrategy, CanaryMetrics } from '../lib';
+import { GuardedAlias, GuardedAliasProps, GuardrailsErrors, GuardrailsValidationError, ReleaseGates, RolloutStrategy, CanaryMetrics } from '../lib';
 import { testApp, testFunction, testStack } from './util';
 
 /** Builds a GuardedAlias with `props` over a fresh function and returns the error message it throws. */
@@ -93,18 +93,18 @@ describe('GuardedAlias validation', () => {
   test('rejects more alarms than CodeDeploy watches per deployment group', () => {
     const stack = testStack();
     const fn = testFunction(stack);
-    const alarms = Array.from({ length: 8 }, (_, i) => alarm(stack, `A${i}`));
+    const alarms = Array.from({ length: 10 }, (_, i) => alarm(stack, `A${i}`));
     expect(() => new GuardedAlias(stack, 'Guarded', { function: fn, alarms })).toThrow(
-      'alarms must be at most 7 alarms (CodeDeploy watches 10 per deployment group and the gates take 3), got: 8 alarms');
+      'alarms must be at most 9 alarms (CodeDeploy watches 10 per deployment group and the gate alarm takes 1), got: 10 alarms');
   });
 
   test('rejects, at synth, alarms added later beyond CodeDeploy\'s limit', () => {
     const app = testApp();
     const stack = testStack(app);
     const ga = new GuardedAlias(stack, 'Guarded', { function: testFunction(stack) });
-    for (let i = 0; i < 8; i++) ga.addAlarm(alarm(stack, `A${i}`));
+    for (let i = 0; i < 10; i++) ga.addAlarm(alarm(stack, `A${i}`));
     expect(() => app.synth()).toThrow(
-      "GuardedAlias 'TestStack/Guarded': alarms must number at most 10 in all (CodeDeploy's limit per deployment group), got: 11 (3 gates + 8 added)");
+      "GuardedAlias 'TestStack/Guarded': alarms must number at most 10 in all (CodeDeploy's limit per deployment group), got: 11 (1 gate alarm + 10 added)");
   });
 
   test('reports every problem of one construct together', () => {
@@ -119,18 +119,33 @@ describe('GuardedAlias validation', () => {
     }
   });
 
-  test('throws a GuardrailsValidationError that lists each problem', () => {
+  /** What a GuardedAlias with two invalid props throws. */
+  function twoProblemsError(): unknown {
     const stack = testStack();
     const fn = testFunction(stack);
-    let caught: unknown;
     try {
       new GuardedAlias(stack, 'Guarded', { function: fn, aliasName: '', gates: { maxErrorRate: -1 } });
     } catch (e) {
-      caught = e;
+      return e;
     }
+    return undefined;
+  }
+
+  test('throws a GuardrailsValidationError that lists each problem', () => {
+    const caught = twoProblemsError();
     expect(caught).toBeInstanceOf(GuardrailsValidationError);
     expect((caught as GuardrailsValidationError).problems).toHaveLength(2);
     expect((caught as GuardrailsValidationError).name).toBe('GuardrailsValidationError');
+  });
+
+  test('GuardrailsErrors tells the error in every language (the class itself is TypeScript-only for jsii)', () => {
+    const caught = twoProblemsError();
+    expect(GuardrailsErrors.isValidationError(caught)).toBe(true);
+    expect(GuardrailsErrors.validationProblems(caught)).toEqual([...(caught as GuardrailsValidationError).problems]);
+    expect(GuardrailsErrors.validationProblems(caught)).toHaveLength(2);
+    expect(GuardrailsErrors.isValidationError(new Error('other'))).toBe(false);
+    expect(GuardrailsErrors.isValidationError(undefined)).toBe(false);
+    expect(GuardrailsErrors.validationProblems(new Error('other'))).toEqual([]);
   });
 
   test('ReleaseGates on its own rejects bad thresholds with the same messages', () => {

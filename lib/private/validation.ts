@@ -45,12 +45,38 @@ export class PropProblems {
   }
 }
 
-/** Thrown at synth when props are invalid; `problems` lists each one on its own. */
+/** Marks a GuardrailsValidationError, also across two copies of the library in one app. */
+const VALIDATION_ERROR_SYMBOL = Symbol.for('cdk-rollout-guardrails.GuardrailsValidationError');
+
+/**
+ * Thrown at synth when props are invalid; `problems` lists each one on its own.
+ *
+ * A TypeScript class: `instanceof` works as before. It is not part of the jsii API (a jsii class cannot extend
+ * `Error`, which other languages bind to their own exception types), as aws-cdk-lib keeps its `ValidationError`
+ * out of it: other languages see the error's message, and test for it with `GuardrailsErrors.isValidationError()`.
+ * @jsii ignore
+ */
 export class GuardrailsValidationError extends Error {
   constructor(message: string, public readonly problems: readonly string[]) {
     super(message);
     this.name = 'GuardrailsValidationError';
+    Object.defineProperty(this, VALIDATION_ERROR_SYMBOL, { value: true });
   }
+}
+
+/** Tests for the library's errors, in every language (the error classes themselves are TypeScript-only). */
+export class GuardrailsErrors {
+  /** Whether `x` is the error the library throws at synth for invalid props (a GuardrailsValidationError). */
+  public static isValidationError(x: any): x is GuardrailsValidationError {
+    return x !== null && typeof x === 'object' && VALIDATION_ERROR_SYMBOL in x;
+  }
+
+  /** The problems of a GuardrailsValidationError, one per invalid prop; empty for any other value. */
+  public static validationProblems(x: any): string[] {
+    return GuardrailsErrors.isValidationError(x) ? [...x.problems] : [];
+  }
+
+  private constructor() {}
 }
 
 export interface NumberRange {

@@ -18,7 +18,7 @@ const WARM_GATE_CALLS = Duration.seconds(10);
 /** What the bindings use of their probe. */
 export interface BindableProbe extends IConstruct {
   readonly function: lambda.Function;
-  readonly config: ProbeConfig;
+  readonly _runtimeConfig: ProbeConfig;
   metricDeltaS(target: { readonly functionName: string; readonly aliasName: string; readonly version: string }): cloudwatch.Metric;
 }
 
@@ -80,7 +80,7 @@ export class ProbeBindings {
         (this.probe.function.node.defaultChild as lambda.CfnFunction).timeout = warmupTimeout;
       }
     }
-    const maxDeltaS: number = overrides.maxDeltaS ?? this.probe.config.gates.maxDeltaS;
+    const maxDeltaS: number = overrides.maxDeltaS ?? this.probe._runtimeConfig.gates.maxDeltaS;
     const alarm = new cloudwatch.Alarm(target.scope, 'ProbeDeltaS', {
       metric: this.probe.metricDeltaS({ functionName: target.function.functionName, aliasName: target.aliasName, version: target.version.version }),
       threshold: maxDeltaS,
@@ -111,15 +111,15 @@ export class ProbeBindings {
       if (warmup.alias.aliasName !== target.aliasName || warmup.version !== target.version) {
         problems.add('warmup', `the ProvisionedWarmup of the alias '${target.aliasName}' and version '${target.version.node.path}' the probe is bound to`, new Described(`the ProvisionedWarmup at '${warmup.node.path}' (alias '${warmup.alias.aliasName}', version '${warmup.version.node.path}')`));
       }
-      const probeRun = probeRunMs(this.probe.config);
-      const gateExtra = WARM_GATE_CALLS.toMilliseconds() + this.probe.config.invokeTimeoutMs;
+      const probeRun = probeRunMs(this.probe._runtimeConfig);
+      const gateExtra = WARM_GATE_CALLS.toMilliseconds() + this.probe._runtimeConfig.invokeTimeoutMs;
       const readyMs = warmup.warmGate.readyTimeoutSeconds * 1000;
       const totalMs = readyMs + gateExtra + probeRun;
       seconds = Math.ceil(totalMs / 1000);
       if (totalMs > MAX_LAMBDA_TIMEOUT.toMilliseconds()) {
         const room = MAX_LAMBDA_TIMEOUT.toMilliseconds() - gateExtra - probeRun;
-        const budget = Duration.millis(this.probe.config.budgetMs).toHumanString();
-        const invoke = Duration.millis(this.probe.config.invokeTimeoutMs).toHumanString();
+        const budget = Duration.millis(this.probe._runtimeConfig.budgetMs).toHumanString();
+        const invoke = Duration.millis(this.probe._runtimeConfig.invokeTimeoutMs).toHumanString();
         problems.add('warmup.readyTimeout',
           `at most ${room >= 1000 ? Duration.seconds(Math.floor(room / 1000)).toHumanString() : 'nothing'} with the probe '${this.probe.node.path}': the hook runs the warm gate (readyTimeout, `
           + `${WARM_GATE_CALLS.toHumanString()} for its calls and the probe's invokeTimeout ${invoke} for the warm pings), then the probe (budget ${budget}, `

@@ -4,7 +4,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { GoldItem, parseGoldSet, ProbeEmbedderConfig, ProbeGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { GoldItem as RuntimeGoldItem, parseGoldSet, ProbeGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { ProvisionedWarmup } from '../provisioned-warmup';
 
 /** A gold set: JSON Lines of `id`, `question`, `paraphrases` (at least 2), `target`, optional `topic`. */
@@ -21,18 +21,76 @@ export class GoldSet {
 
   private constructor(private readonly read: () => string, public readonly source: string) {}
 
-  /** The text and the parsed items; throws GoldSetError (every bad line, with its field) or the file's read error. */
-  public _load(): { jsonl: string; items: GoldItem[] } {
+  /**
+   * The text and the parsed items; throws GoldSetError (every bad line, with its field) or the file's read error.
+   * @internal
+   */
+  public _load(): { jsonl: string; items: RuntimeGoldItem[] } {
     const jsonl = this.read();
     return { jsonl, items: parseGoldSet(jsonl) };
   }
+}
+
+/** One question of a gold set, as parsed at synth. */
+export interface GoldItem {
+  /** Unique within the file. */
+  readonly id: string;
+  /** The question as a user would ask it. */
+  readonly question: string;
+  /** At least two other wordings of the same question. */
+  readonly paraphrases: string[];
+  /** The text of the section that holds the expected answer (what ΔS and coverage are measured against). */
+  readonly target: string;
+  /**
+   * Optional grouping (coverage and ΔS can be reported per topic).
+   * @default - no topic
+   */
+  readonly topic?: string;
+}
+
+/** Which model family embeds the probe's answers. */
+export enum ProbeEmbedderKind {
+  /** The deterministic, offline HashedNgramEmbedder. */
+  HASHED = 'hashed',
+  /** Amazon Bedrock text embeddings through InvokeModel. */
+  BEDROCK = 'bedrock',
+}
+
+/** An embedder as the probe function's configuration names it. */
+export interface DeltaSProbeEmbedderConfig {
+  /** Which embedder. */
+  readonly kind: ProbeEmbedderKind;
+  /**
+   * The Bedrock model id.
+   * @default - none (the hashed embedder)
+   */
+  readonly modelId?: string;
+  /**
+   * The Bedrock model's output dimensions.
+   * @default - the model's default
+   */
+  readonly dimensions?: number;
+}
+
+/** Options of `ProbeEmbedder.bedrock()`. */
+export interface BedrockEmbedderOptions {
+  /**
+   * The Bedrock embedding model.
+   * @default 'amazon.titan-embed-text-v2:0'
+   */
+  readonly modelId?: string;
+  /**
+   * Output dimensions (Titan Text Embeddings V2: 256, 512 or 1024).
+   * @default - the model's default
+   */
+  readonly dimensions?: number;
 }
 
 /** Which embedder the probe scores answers with. */
 export class ProbeEmbedder {
   /** The deterministic, offline HashedNgramEmbedder: no model, no network, no cost (the default). */
   public static hashed(): ProbeEmbedder {
-    return new ProbeEmbedder({ kind: 'hashed' });
+    return new ProbeEmbedder({ kind: ProbeEmbedderKind.HASHED });
   }
 
   /**
@@ -41,11 +99,14 @@ export class ProbeEmbedder {
    * set with the model before you trust them.
    * @see https://docs.aws.amazon.com/bedrock/latest/userguide/titan-embedding-models.html
    */
-  public static bedrock(options: { readonly modelId?: string; readonly dimensions?: number } = {}): ProbeEmbedder {
-    return new ProbeEmbedder({ kind: 'bedrock', modelId: options.modelId ?? 'amazon.titan-embed-text-v2:0', dimensions: options.dimensions });
+  public static bedrock(options: BedrockEmbedderOptions = {}): ProbeEmbedder {
+    return new ProbeEmbedder({ kind: ProbeEmbedderKind.BEDROCK, modelId: options.modelId ?? 'amazon.titan-embed-text-v2:0', dimensions: options.dimensions });
   }
 
-  private constructor(public readonly config: ProbeEmbedderConfig) {}
+  private constructor(
+    /** The embedder as the probe function's configuration names it. */
+    public readonly config: DeltaSProbeEmbedderConfig,
+  ) {}
 }
 
 /** Thresholds of the probe's gates; a threshold left out takes its default. */
@@ -81,7 +142,7 @@ export interface DeltaSProbeProps {
    * (a string that is exactly `{{seed}}` becomes the seed as a number).
    * @default { question: '{{question}}', seed: '{{seed}}' }
    */
-  readonly requestTemplate?: unknown;
+  readonly requestTemplate?: any;
   /**
    * RFC 6901 JSON pointer to the answer string in the function's response.
    * @default '/answer'
@@ -111,7 +172,7 @@ export interface DeltaSProbeProps {
   readonly embedder?: ProbeEmbedder;
 }
 
-/** What GuardedAlias passes to `DeltaSProbe._bind()`. */
+/** What GuardedAlias passes to `DeltaSProbe._bind()`. @internal */
 export interface ProbeBindTarget {
   /** The scope the ΔS alarm is created in. */
   readonly scope: Construct;

@@ -3,10 +3,10 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, GoldItem, parsePointer, ProbeConfig, ProbeGateConfig, templateAsksQuestion,
+  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, GoldItem, parsePointer, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig, templateAsksQuestion,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { Described, PropProblems, show } from '../private/validation';
-import { DeltaSProbeGates, DeltaSProbeProps, GoldSet, ProbeEmbedder } from './props';
+import { DeltaSProbeGates, DeltaSProbeProps, GoldSet, ProbeEmbedder, ProbeEmbedderKind } from './props';
 
 /** Time the probe function keeps back from its timeout to publish, log and report its status. */
 export const REPORT_RESERVE = Duration.seconds(20);
@@ -69,7 +69,7 @@ export function validateProbeProps(probe: Construct, props: DeltaSProbeProps): P
   const embedder = props?.embedder ?? ProbeEmbedder.hashed();
   if (!(embedder instanceof ProbeEmbedder)) {
     problems.add('embedder', 'a ProbeEmbedder (ProbeEmbedder.hashed() or ProbeEmbedder.bedrock())', embedder);
-  } else if (embedder.config.kind === 'bedrock') {
+  } else if (embedder.config.kind === ProbeEmbedderKind.BEDROCK) {
     const { modelId, dimensions } = embedder.config;
     if (typeof modelId !== 'string' || !/^[\w.:/-]{1,2048}$/.test(modelId)) problems.add('embedder.modelId', 'a Bedrock model id such as "amazon.titan-embed-text-v2:0"', modelId);
     if (dimensions !== undefined && ![256, 512, 1024].includes(dimensions)) problems.add('embedder.dimensions', 'one of 256, 512, 1024 (Titan Text Embeddings V2)', dimensions);
@@ -87,7 +87,8 @@ export function validateProbeProps(probe: Construct, props: DeltaSProbeProps): P
       budgetMs: budget.toMilliseconds(),
       metricNamespace: namespace,
       gates,
-      embedder: embedder.config,
+      // The same values as the runtime's embedder union ('hashed' | 'bedrock'), typed for other languages.
+      embedder: embedder.config as ProbeEmbedderConfig,
     },
   };
 }

@@ -28,8 +28,30 @@ export interface ShadowGates {
   readonly maxP95DeltaS?: number;
 }
 
+/** The shadow's thresholds in force, defaults filled in. */
+export interface ShadowGateSettings {
+  /** Largest mean ΔS between the live and the shadow answers over a period. */
+  readonly maxMeanDeltaS: number;
+  /** Largest increase of the shadow's p95 duration over the live one, as a fraction. */
+  readonly maxP95LatencyIncrease: number;
+  /**
+   * Largest p95 of ΔS over a period.
+   * @default - no p95 alarm
+   */
+  readonly maxP95DeltaS?: number;
+}
+
+/** Options of ShadowIntegration's ratio metrics (math expressions over two of its metrics). */
+export interface ShadowRatioMetricOptions {
+  /**
+   * The period of both metrics and of the expression.
+   * @default Duration.minutes(5)
+   */
+  readonly period?: Duration;
+}
+
 /** The defaults of {@link ShadowGates}; `maxP95DeltaS` has none (no alarm unless set). */
-export const DEFAULT_SHADOW_GATES: Required<Omit<ShadowGates, 'maxP95DeltaS'>> = { maxMeanDeltaS: 0.45, maxP95LatencyIncrease: 0.03 };
+export const DEFAULT_SHADOW_GATES: ShadowGateSettings = { maxMeanDeltaS: 0.45, maxP95LatencyIncrease: 0.03 };
 
 /** Period of the shadow metrics' alarms: shadow traffic is a sample, so a minute holds too few answers. */
 export const SHADOW_ALARM_PERIOD = Duration.minutes(5);

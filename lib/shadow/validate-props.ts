@@ -10,7 +10,7 @@ import {
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { IGuardedAlias } from '../guarded-alias';
 import { Described, PropProblems } from '../private/validation';
-import { DEFAULT_SHADOW_GATES, MAX_MIRROR_RPS_LIMIT, ShadowGates, ShadowIntegrationProps, ShadowMethodOptions } from './props';
+import { DEFAULT_SHADOW_GATES, MAX_MIRROR_RPS_LIMIT, ShadowGateSettings, ShadowIntegrationProps, ShadowMethodOptions } from './props';
 import { isHttpApi, isRestApi } from './route';
 
 const SHADOW_GATE_NAMES = ['maxMeanDeltaS', 'maxP95LatencyIncrease', 'maxP95DeltaS'];
@@ -36,7 +36,7 @@ export interface ShadowSettings {
   readonly allowMethods: string[];
   readonly headers: string[];
   readonly redactPaths: string[];
-  readonly gates: ShadowGates & typeof DEFAULT_SHADOW_GATES;
+  readonly gates: ShadowGateSettings;
   readonly shadowTimeout: Duration;
   readonly resultsTtl: Duration;
 }

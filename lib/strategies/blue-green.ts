@@ -129,6 +129,20 @@ export interface BlueGreenRolloutOptions {
   readonly warmup?: BlueGreenWarmupOptions;
 }
 
+/** The stop rules in force, defaults filled in. */
+export interface BlueGreenStopRuleSettings {
+  /** Largest p95 ΔS of the new version minus the old version's, on the same probe run. */
+  readonly maxDeltaSP95Drift: number;
+  /** Smallest median coverage of the new version's answers. */
+  readonly minCoverage: number;
+  /** Largest share of probed gold questions whose λ state differs between the old and the new version. */
+  readonly maxLambdaFlipRate: number;
+  /** Largest share of the alias's invocations on the new version ending in a function error, over one minute. */
+  readonly max5xxRate: number;
+  /** Fewest invocations in that minute for the 5xx rate to be judged. */
+  readonly minInvocations: number;
+}
+
 /** How long a breach can last before the alias is back on the old version, by what sees it. */
 export interface BlueGreenRollbackTime {
   /**
@@ -151,6 +165,11 @@ const human = (seconds: number) => Duration.seconds(seconds).toHumanString();
 
 /** `RolloutStrategy.blueGreen()`: validated at synth, with its worst-case rollback exposed. */
 export class BlueGreenRolloutStrategy extends RolloutStrategy {
+  /** Time the hold leaves unplanned inside CodeDeploy's one-hour hook limit (the machine's own transitions, the report). */
+  public static readonly HOOK_MARGIN: Duration = BLUE_GREEN_HOOK_MARGIN;
+  /** The seeds' target for a blue-green rollback: traffic back on the old version within 2 minutes of a breach. */
+  public static readonly ROLLBACK_TARGET: Duration = BLUE_GREEN_ROLLBACK_TARGET;
+
   public readonly kind = RolloutKind.BLUE_GREEN;
   private readonly options: BlueGreenRolloutOptions;
 
@@ -185,18 +204,18 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
   }
 
   /** The stop rules, defaults filled in. */
-  public get stopRules(): Required<BlueGreenStopRules> {
+  public get stopRules(): BlueGreenStopRuleSettings {
     const given = this.options.stopRules ?? {};
-    return Object.fromEntries(STOP_RULE_NAMES.map((name) => [name, given[name] ?? DEFAULT_STOP_RULES[name]])) as unknown as Required<BlueGreenStopRules>;
+    return Object.fromEntries(STOP_RULE_NAMES.map((name) => [name, given[name] ?? DEFAULT_STOP_RULES[name]])) as unknown as BlueGreenStopRuleSettings;
   }
 
   /** The event source mappings paused across the switch. */
-  public get freezeConsumers(): readonly lambda.IEventSourceMapping[] {
+  public get freezeConsumers(): lambda.IEventSourceMapping[] {
     return this.options.freezeConsumers ?? [];
   }
 
   /** The declared invariants (a GuardedAlias adds its release pins when it attaches). */
-  public get invariants(): Readonly<Record<string, string>> {
+  public get invariants(): Record<string, string> {
     return this.options.invariants ?? {};
   }
 
@@ -325,7 +344,7 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
   }
 
   /** CodeDeploy switches all at once, between the two hooks. */
-  public get shiftDuration(): Duration {
+  public get shiftDuration(): Duration | undefined {
     return Duration.seconds(0);
   }
 

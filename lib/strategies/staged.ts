@@ -6,8 +6,8 @@ import { PropProblems } from '../private/validation';
 import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
 import { StagedRollout } from '../staged-rollout';
 
-/** CodeDeploy's limit on one lifecycle hook. @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
-export const CODEDEPLOY_HOOK_LIMIT = Duration.hours(1);
+/** CodeDeploy's limit on one lifecycle hook (`RolloutStrategy.CODEDEPLOY_HOOK_LIMIT`). @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
+export const CODEDEPLOY_HOOK_LIMIT = RolloutStrategy.CODEDEPLOY_HOOK_LIMIT;
 /**
  * Time the schedule leaves unplanned inside the hook limit: one hold at one step (a re-check, a probe)
  * and the machine's own transitions. The machine also checks the time before every hold and advance, and
@@ -23,6 +23,14 @@ const DEFAULT_PROBE_BUDGET_SECONDS = 330;
 /** The worst case from a breach to a gate alarm in ALARM (1 one-minute datapoint, 1 evaluation interval): see release-gates.ts. */
 const ALARM_DETECTION = Duration.minutes(2);
 
+/** What a staged step does, after its wait for data, when the canary still served too little traffic to compare. */
+export enum NoDataAction {
+  /** Roll the deployment back. */
+  FAIL = 'fail',
+  /** Judge the step on the probe and the alarms alone (and say so in its decision, notification and dashboard). */
+  PASS = 'pass',
+}
+
 /** What a staged step does when the canary served too little traffic to compare with the control. */
 export interface StagedNoDataPolicy {
   /**
@@ -32,18 +40,28 @@ export interface StagedNoDataPolicy {
    */
   readonly maxWait?: Duration;
   /**
-   * After the wait: `fail` rolls the deployment back; `pass` judges the step on the probe and alarms alone.
-   * Missing data is never a silent pass: the step's decision, its notification and the dashboard say so.
-   * The default suits low-traffic aliases: with `fail`, an alias serving about 1 request a second (0.6 calls a
-   * minute at the 1 % step) is always rolled back, whatever the release.
-   * @default 'pass'
+   * After the wait: `NoDataAction.FAIL` rolls the deployment back; `NoDataAction.PASS` judges the step on the
+   * probe and alarms alone. Missing data is never a silent pass: the step's decision, its notification and the
+   * dashboard say so. The default suits low-traffic aliases: with `FAIL`, an alias serving about 1 request a
+   * second (0.6 calls a minute at the 1 % step) is always rolled back, whatever the release.
+   * @default NoDataAction.PASS
    */
-  readonly then?: 'fail' | 'pass';
+  readonly then?: NoDataAction;
   /**
    * Fewest invocations of the new version in the window for the metric gates to judge.
    * @default 10
    */
   readonly minInvocations?: number;
+}
+
+/** A staged strategy's no-data policy, defaults filled in. */
+export interface StagedNoDataSettings {
+  /** How long a step waits for data beyond its bake. */
+  readonly maxWait: Duration;
+  /** What the step does after the wait. */
+  readonly then: NoDataAction;
+  /** Fewest invocations of the new version in the window for the metric gates to judge. */
+  readonly minInvocations: number;
 }
 
 /** Options of `RolloutStrategy.staged()`. */
@@ -94,6 +112,17 @@ export interface StagedRollbackTime {
 
 /** `RolloutStrategy.staged()`: validated at synth, with its computed durations exposed. */
 export class StagedRolloutStrategy extends RolloutStrategy {
+  /**
+   * Time the schedule leaves unplanned inside the hook limit: one hold at one step (a re-check, a probe) and the
+   * machine's own transitions. The machine also checks the time before every hold and advance, and rolls back
+   * rather than let the hook time out.
+   */
+  public static readonly SCHEDULE_MARGIN: Duration = STAGED_SCHEDULE_MARGIN;
+  /** How long a held step waits before it is checked again; also the bake's alarm-watch interval (one metric period). */
+  public static readonly RECHECK_INTERVAL: Duration = STAGED_RECHECK_INTERVAL;
+  /** Allowance from a rollback decision to the routing being reset (a gate invocation and an UpdateAlias). */
+  public static readonly RESET_ALLOWANCE: Duration = STAGED_RESET_ALLOWANCE;
+
   public readonly kind = RolloutKind.STAGED;
   private readonly options: StagedRolloutOptions;
 
@@ -119,9 +148,10 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     return this.options.probeBudget ?? Duration.seconds(DEFAULT_PROBE_BUDGET_SECONDS);
   }
 
-  public get noData(): Required<StagedNoDataPolicy> {
+  /** The no-data policy, defaults filled in. */
+  public get noData(): StagedNoDataSettings {
     const given = this.options.noData ?? {};
-    return { maxWait: given.maxWait ?? Duration.minutes(0), then: given.then ?? 'pass', minInvocations: given.minInvocations ?? 10 };
+    return { maxWait: given.maxWait ?? Duration.minutes(0), then: given.then ?? NoDataAction.PASS, minInvocations: given.minInvocations ?? 10 };
   }
 
   public validate(): string[] {
@@ -157,7 +187,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       if (typeof noData !== 'object' || noData === null) problems.add('strategy (staged) noData', 'an object ({ maxWait, then, minInvocations })', noData);
       else {
         minutes('strategy (staged) noData.maxWait', noData.maxWait, 0);
-        if (noData.then !== undefined && noData.then !== 'fail' && noData.then !== 'pass') problems.add('strategy (staged) noData.then', '"fail" or "pass"', noData.then);
+        if (noData.then !== undefined && noData.then !== NoDataAction.FAIL && noData.then !== NoDataAction.PASS) problems.add('strategy (staged) noData.then', '"fail" or "pass"', noData.then);
         problems.integer('strategy (staged) noData.minInvocations', noData.minInvocations, 1, 1_000_000);
       }
     }
@@ -224,7 +254,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
    * CodeDeploy itself shifts all at once, after the BeforeAllowTraffic hook in which the schedule runs.
    * (The schedule's own length is `scheduleDuration`.)
    */
-  public get shiftDuration(): Duration {
+  public get shiftDuration(): Duration | undefined {
     return Duration.seconds(0);
   }
 
