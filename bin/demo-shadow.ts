@@ -1,6 +1,6 @@
 import { Annotations, Duration, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SHADOW_TAP_NOT_SEEN_INFO, ShadowIntegration } from '../lib';
+import { ShadowIntegration } from '../lib';
 import { acknowledgeManagedPolicy, allowCdkRoleDependsOn, demoAnswerCode, DEMO_RUNTIME } from './demo-support';
 import type { DemoStack } from './demo-stack';
 
@@ -76,6 +76,6 @@ export function addShadowRoute(stack: DemoStack, options: DemoShadowOptions = {}
   });
   // The demo's handler is wrapped (lambdas/demo-answer/index.ts), but its bundle is minified, so the construct
   // cannot see the call.
-  Annotations.of(integration).acknowledgeInfo(SHADOW_TAP_NOT_SEEN_INFO, 'lambdas/demo-answer/index.ts wraps the handler with shadowTap(); the bundle is minified');
+  Annotations.of(integration).acknowledgeInfo(ShadowIntegration.TAP_NOT_SEEN_INFO, 'lambdas/demo-answer/index.ts wraps the handler with shadowTap(); the bundle is minified');
   return { shadowFunction, integration };
 }
