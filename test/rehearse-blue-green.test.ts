@@ -4,10 +4,16 @@ import { REPORT_BOUND_SECONDS } from '../packages/runtime/src/contract/blue-gree
 
 const gold = loadGold();
 const scenario = (name: string) => BLUE_GREEN_SCENARIOS.find((s) => s.name === name)!;
+/** Each scenario's rehearsal, run once for the tests that read it (it is seeded: every run of a scenario is the same). */
+const rehearsals = new Map<string, ReturnType<typeof rehearseBlueGreen>>();
+const rehearsed = (name: string) => {
+  if (!rehearsals.has(name)) rehearsals.set(name, rehearseBlueGreen(scenario(name), { gold }));
+  return rehearsals.get(name)!;
+};
 
 describe('npm run rehearse: blue-green', () => {
   test('switches the good version after invariants, smoke and freeze, holds and watches it 15 minutes, and keeps it', async () => {
-    const result = await rehearseBlueGreen(scenario('blue-green good'), { gold });
+    const result = await rehearsed('blue-green good');
     // A read every 5 s (checkInterval) and a probe run every 36 s (30 s run, 1 s judgement, 5 s wait), as the machine's run.
     expect(result).toMatchObject({ outcome: 'held', switchedAt: 32, brokenRules: [], metricChecks: 151, probeRuns: 26 });
     expect(result.timeline.slice(0, 4).map((e) => e.step)).toEqual(['invariants', 'smoke', 'freeze', 'switch']);
@@ -21,7 +27,7 @@ describe('npm run rehearse: blue-green', () => {
   });
 
   test('rolls back the version whose answers drift after the switch: Failed reported at once, traffic off after CodeDeploy\'s assumed rollback shift, within the worst-case rollback', async () => {
-    const result = await rehearseBlueGreen(scenario('blue-green drift after switch'), { gold });
+    const result = await rehearsed('blue-green drift after switch');
     const worst = BLUE_GREEN_STRATEGY.worstCaseRollback!.toSeconds();
     const shift = BLUE_GREEN_STRATEGY.rollbackShift.toSeconds();
     expect([worst, shift]).toEqual([119, 15]);
@@ -44,7 +50,7 @@ describe('npm run rehearse: blue-green', () => {
   });
 
   test('prints each broken rule with its measured value and threshold, the time to the report and to traffic off, and a row in the summary table', async () => {
-    const result = await rehearseBlueGreen(scenario('blue-green drift after switch'), { gold });
+    const result = await rehearsed('blue-green drift after switch');
     const lines = result.timeline.flatMap(formatBlueGreenEntry);
     expect(lines.some((l) => /✗ maxDeltaSP95Drift\s+measured 0\.4011\s+threshold 0\.15/.test(l))).toBe(true);
     expect(lines.some((l) => /✓ maxLambdaFlipRate\s+measured 0\.15\s+threshold 0\.2\s+λ flip rate 3 of 20/.test(l))).toBe(true);

@@ -2,10 +2,16 @@ import { formatEntry, loadGold, rehearse, SCENARIOS, summaryTable } from '../ben
 
 const gold = loadGold();
 const scenario = (name: string) => SCENARIOS.find((s) => s.name === name)!;
+/** Each scenario's rehearsal, run once for the tests that read it (it is seeded: every run of a scenario is the same). */
+const rehearsals = new Map<string, ReturnType<typeof rehearse>>();
+const rehearsed = (name: string) => {
+  if (!rehearsals.has(name)) rehearsals.set(name, rehearse(scenario(name), { gold }));
+  return rehearsals.get(name)!;
+};
 
 describe('npm run rehearse', () => {
   test('takes the good version through every step and reports Succeeded for CodeDeploy to move the rest', async () => {
-    const result = await rehearse(scenario('good'), { gold });
+    const result = await rehearsed('good');
     expect(result).toMatchObject({ outcome: 'succeeded', maxWeight: 50, endedBefore: 100 });
     const shifts = result.timeline.filter((e) => e.output.next === 'shift').map((e) => e.output.weight);
     expect(shifts).toEqual([1, 5, 25, 50]);
@@ -13,13 +19,13 @@ describe('npm run rehearse', () => {
   });
 
   test('rolls the drifting version back before any user sees it: the probe fails twice before 1 %', async () => {
-    const result = await rehearse(scenario('ΔS drift'), { gold });
+    const result = await rehearsed('ΔS drift');
     expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 0, endedBefore: 1, failedGates: ['probe'], checks: 2 });
     expect(result.reason).toMatch(/^gates failed 2 of 2 times before 1 %: ΔS probe failed: maxDeltaSDrift/);
   });
 
   test('rolls the slower version back at 1 %: the live p95 gate fails twice before 5 % while the probe passes', async () => {
-    const result = await rehearse(scenario('latency regression'), { gold });
+    const result = await rehearsed('latency regression');
     expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 1, endedBefore: 5, failedGates: ['maxP95Ratio'] });
     const checks = result.timeline.filter((e) => e.phase === 'check');
     expect(checks.map((e) => e.output.decision)).toEqual(['advance', 'hold', 'rollback']);
@@ -27,14 +33,14 @@ describe('npm run rehearse', () => {
   });
 
   test('rolls the erroring version back at 1 %: the live error-rate gates fail twice before 5 %', async () => {
-    const result = await rehearse(scenario('error spike'), { gold });
+    const result = await rehearsed('error spike');
     expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 1, endedBefore: 5 });
     expect(result.failedGates).toEqual(['maxErrorRate', 'maxErrorRateDelta']);
     expect(result.timeline.filter((e) => e.output.decision === 'hold')).toHaveLength(1);
   });
 
   test('prints each gate with its measured value and threshold, and a summary table', async () => {
-    const result = await rehearse(scenario('error spike'), { gold });
+    const result = await rehearsed('error spike');
     const lines = result.timeline.flatMap(formatEntry);
     expect(lines.some((l) => /✗ maxErrorRate\s+measured 0\.\d+\s+threshold 0\.01/.test(l))).toBe(true);
     expect(lines[0]).toMatch(/t\+01:00 .* 0 %  check before 1 %  → ADVANCE: every gate passed: shift to 1 %/);
