@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { buildDemoApp } from '../bin/demo-app';
 import { DemoStack } from '../bin/demo-stack';
 import { testApp } from './util';
@@ -23,10 +24,18 @@ describe('the example app', () => {
   beforeAll(() => { process.env.CDK_VALIDATION = 'true'; });
   afterAll(() => { process.env.CDK_VALIDATION = previousValidation; });
 
+  // One synth of the example app, under cdk-nag and the validator, for every test that only reads it
+  // (Template.fromStack reuses the app's assembly).
+  const app = testApp();
+  const stack = buildDemoApp(app);
+  let assembly: CloudAssembly;
+  let template: Template;
+  beforeAll(() => {
+    assembly = app.synth();
+    template = Template.fromStack(stack);
+  });
+
   test('synthesises with cdk-nag\'s AwsSolutions pack finding nothing unacknowledged, each acknowledgement with its reason', () => {
-    const app = testApp();
-    buildDemoApp(app);
-    const assembly = app.synth();
     const nag = nagReport(assembly.directory);
     expect(nag.conclusion).toBe('success');
     expect(nag.violations).toEqual([]);
@@ -69,17 +78,12 @@ describe('the example app', () => {
   });
 
   test('fails its synth when a resource breaks an AwsSolutions rule', () => {
-    const app = testApp();
-    const stack = buildDemoApp(app);
-    new sqs.Queue(stack, 'CarelessQueue', { enforceSSL: false });
-    expect(() => app.synth()).toThrow(/The SQS queue does not require requests to use SSL[\s\S]*AwsSolutions-SQS4/);
+    const careless = testApp();
+    new sqs.Queue(buildDemoApp(careless), 'CarelessQueue', { enforceSSL: false });
+    expect(() => careless.synth()).toThrow(/The SQS queue does not require requests to use SSL[\s\S]*AwsSolutions-SQS4/);
   });
 
   describe('template', () => {
-    const app = testApp();
-    const stack = buildDemoApp(app);
-    const template = Template.fromStack(stack);
-
     test('sends every API method (answer and the mirrored route) to the GuardedAlias, never to $LATEST', () => {
       const aliasId = stack.getLogicalId(stack.guarded.alias.node.defaultChild as any);
       const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
