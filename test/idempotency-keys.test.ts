@@ -1,5 +1,6 @@
 import { dedupeKey, idempotencyErrorResponse, InMemoryIdempotencyStore, makeIdempotent, IdempotencyInProgressError, IdempotencyKeyReuseError, IdempotencyKeyMissingError, stableStringify } from '../packages/runtime/src/idempotency';
 import { headerValue, isHttpEvent, parsePath, selectPath } from '../packages/runtime/src/idempotency/keys';
+import { builtRuntime } from './helpers/runtime-build';
 
 describe('dedupeKey', () => {
   test('is a 64-character sha256 hex digest, the same for the same parts', () => {
@@ -62,10 +63,10 @@ describe('idempotencyErrorResponse', () => {
 describe('loading the runtime', () => {
   test('does not load the DynamoDB client until a DynamoDB store is made', () => {
     const { execFileSync } = require('child_process') as typeof import('child_process');
+    // In a fresh Node.js, on the runtime's CommonJS build (what a handler requires), which `npm test` makes first.
     const script = `
-      require('ts-node').register({ transpileOnly: true, experimentalResolver: true });
       const loaded = () => Object.keys(require.cache).some((f) => f.includes('@aws-sdk/client-dynamodb'));
-      const runtime = require('./packages/runtime/src/idempotency');
+      const runtime = require(${JSON.stringify(require('path').join(builtRuntime('cjs'), 'idempotency'))});
       const before = loaded();
       runtime.makeIdempotent(async () => 1, { table: 'orders' });
       console.log(JSON.stringify({ before, after: loaded() }));

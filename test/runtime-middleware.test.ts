@@ -4,27 +4,15 @@
 // The runtime is built once before jest starts (`npm test` runs `npm run build:runtime` first): this suite only
 // reads that build, and fails at once, saying so, when it is missing or older than the runtime's sources.
 import { execFileSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
+import { builtRuntime } from './helpers/runtime-build';
 
 const ROOT = path.join(__dirname, '..');
-const RUNTIME = path.join(ROOT, 'packages/runtime');
-const ESM_ENTRY = path.join(RUNTIME, 'dist/esm/index.js');
-
-function newestMtime(dir: string): number {
-  return fs.readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const full = path.join(dir, entry.name);
-    return Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs);
-  }, 0);
-}
+let ESM_ENTRY: string;
 
 beforeAll(() => {
-  const rebuild = 'run `npm run build:runtime` (`npm test` does it before jest)';
-  if (!fs.existsSync(ESM_ENTRY)) throw new Error(`the runtime's ES module build ${path.relative(ROOT, ESM_ENTRY)} is missing: ${rebuild}`);
-  if (fs.statSync(ESM_ENTRY).mtimeMs < newestMtime(path.join(RUNTIME, 'src'))) {
-    throw new Error(`the runtime's ES module build ${path.relative(ROOT, ESM_ENTRY)} is older than packages/runtime/src: ${rebuild}`);
-  }
+  ESM_ENTRY = path.join(builtRuntime('esm'), 'index.js');
 });
 
 /** Runs `body` (an async ES module body that ends with `return <json-able value>`) with `middy` and `rt` in scope. */
