@@ -206,6 +206,123 @@ export class CanaryMetrics {
       ...options,
     });
   }
+
+  /**
+   * 1 in a minute where `gate` breaches, else 0: the gate's metric (`gateErrorRateDelta`, `gateP95Ratio` or
+   * `gateCanaryErrorRate`, guarded by `minInvocationsPerMinute`) above its threshold. A minute the gate cannot
+   * judge is 0. The gate alarm's code is the sum of these times each gate's code (`ReleaseGates.codeOf`).
+   */
+  public gateBreach(gate: MetricGate, limits: MetricGateLimits, options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    const { expression, usingMetrics } = this.gateTerm(gate, limits);
+    return new cloudwatch.MathExpression({
+      expression: `IF(${expression}, 1, 0)`,
+      usingMetrics,
+      label: `${gate} breached (1) in a minute`,
+      period: GATE_PERIOD,
+      ...options,
+    });
+  }
+
+  /**
+   * The gate alarm's metric: in each minute, the sum of the codes of the gates that breach (1
+   * `maxErrorRateDelta`, 2 `maxP95Ratio`, 4 `maxErrorRate`), 0 when none does or the minute cannot be judged.
+   * One expression over at most six metrics (the alias's and the canary's error and invocation counts, the
+   * canary's and the control's p95), within CloudWatch's 10 metrics per alarm. Each gate's term is the same
+   * comparison its own alarm made (`gate metric > threshold`), on the same guarded metric, so that a gate
+   * breaches in exactly the minutes it did; the p95 inputs are filled with 0 so that a minute without a
+   * control p95 is a 0 for that gate (not breaching, as before) rather than a missing datapoint for all three.
+   */
+  public gateCode(limits: MetricGateLimits, options: cloudwatch.MathExpressionOptions = {}): cloudwatch.MathExpression {
+    const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+    const terms = METRIC_GATES.map((gate) => {
+      const term = this.gateTerm(gate, limits);
+      Object.assign(usingMetrics, term.usingMetrics);
+      return `IF(${term.expression}, ${gateCodeOf(gate)}, 0)`;
+    });
+    return new cloudwatch.MathExpression({
+      expression: terms.join(' + '),
+      usingMetrics,
+      label: 'Gate code: 1 error rate delta + 2 p95 ratio + 4 error rate (the gates that breached)',
+      period: GATE_PERIOD,
+      ...options,
+    });
+  }
+
+  /** A gate's breach condition (its guarded metric above its threshold) and the metrics it reads. */
+  private gateTerm(gate: MetricGate, limits: MetricGateLimits): { expression: string; usingMetrics: Record<string, cloudwatch.IMetric> } {
+    const min = limits.minInvocationsPerMinute;
+    let metric: cloudwatch.MathExpression;
+    let threshold: number;
+    switch (gate) {
+      case MetricGate.MAX_ERROR_RATE_DELTA:
+        metric = this.gateErrorRateDelta(min);
+        threshold = limits.maxErrorRateDelta;
+        break;
+      case MetricGate.MAX_P95_RATIO: {
+        // The gate's own expression with the p95 inputs filled: a missing control p95 fails the guard (0, not
+        // breaching, as the missing datapoint did), and a missing canary p95 is a ratio of 0 (as IF gives it).
+        const own = this.gateP95Ratio(min);
+        metric = new cloudwatch.MathExpression({
+          expression: own.expression.replace(' AND control > 0, canary / control, 0)', ' AND FILL(control, 0) > 0, FILL(canary, 0) / FILL(control, 0), 0)'),
+          usingMetrics: own.usingMetrics,
+          period: GATE_PERIOD,
+        });
+        if (metric.expression === own.expression) throw new Error('CanaryMetrics: the p95 gate\'s expression changed shape; update gateTerm');
+        threshold = limits.maxP95Ratio;
+        break;
+      }
+      case MetricGate.MAX_ERROR_RATE:
+        metric = this.gateCanaryErrorRate(min);
+        threshold = limits.maxErrorRate;
+        break;
+      default:
+        throw new Error(`CanaryMetrics: expected one of ${METRIC_GATES.join(', ')}, got: ${JSON.stringify(gate)}`);
+    }
+    return { expression: `${metric.expression} > ${decimal(threshold)}`, usingMetrics: metric.usingMetrics };
+  }
+}
+
+/**
+ * A threshold as metric math reads it: plain decimal notation, never JavaScript's exponent form (1e-7), which
+ * the metric-math syntax does not list.
+ */
+function decimal(n: number): string {
+  if (typeof n !== 'number' || !Number.isFinite(n) || Token.isUnresolved(n)) throw new Error(`CanaryMetrics: a gate threshold must be a finite number known at synth, got: ${String(n)}`);
+  const plain = String(n);
+  if (!/e/i.test(plain)) return plain;
+  return n.toFixed(20).replace(/\.?0+$/, '');
+}
+
+/** The metric gates, each a bit of the gate alarm's code. */
+export enum MetricGate {
+  /** Canary minus control error rate above `maxErrorRateDelta`: code 1. */
+  MAX_ERROR_RATE_DELTA = 'maxErrorRateDelta',
+  /** Canary over control p95 duration above `maxP95Ratio`: code 2. */
+  MAX_P95_RATIO = 'maxP95Ratio',
+  /** Canary error rate above `maxErrorRate`: code 4. */
+  MAX_ERROR_RATE = 'maxErrorRate',
+}
+
+/** Every metric gate, in the order of their codes (1, 2, 4): the enum's own order. */
+const METRIC_GATES: ReadonlyArray<MetricGate> = Object.values(MetricGate);
+
+/** A gate's bit in the gate code: 1, 2 or 4 (`ReleaseGates.codeOf`). */
+function gateCodeOf(gate: MetricGate): number {
+  const i = METRIC_GATES.indexOf(gate);
+  if (i < 0) throw new Error(`expected one of ${METRIC_GATES.join(', ')}, got: ${JSON.stringify(gate)}`);
+  return 2 ** i;
+}
+
+/** The thresholds and the minimum sample of the metric gates, as the gate alarm's metric math takes them. */
+export interface MetricGateLimits {
+  /** Largest allowed canary minus control error rate (0..1). */
+  readonly maxErrorRateDelta: number;
+  /** Largest allowed canary over control p95 duration. */
+  readonly maxP95Ratio: number;
+  /** Largest allowed canary error rate (0..1). */
+  readonly maxErrorRate: number;
+  /** Fewest invocations in a minute for the gates to judge it (see `GateThresholds.minInvocationsPerMinute`). */
+  readonly minInvocationsPerMinute: number;
 }
 
 /**

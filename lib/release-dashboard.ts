@@ -1,7 +1,9 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import { MetricGate } from './canary-metrics';
 import { GuardedAlias } from './guarded-alias';
+import { ReleaseGates } from './release-gates';
 import { ShadowIntegration } from './shadow-integration';
 import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
@@ -37,7 +39,8 @@ const WIDTH = 24;
  * One CloudWatch dashboard for the releases of a stack: for each GuardedAlias its traffic weight on the new
  * version, canary versus control error rate and p95, cold-start share, the invocations a minute the gate
  * alarms need to judge (`minInvocationsPerMinute`) against those served, the ΔS probe's measurements and the
- * staged gate decisions where they exist, and the state of every alarm that can roll it back; for each
+ * staged gate decisions where they exist, which metric gate breached (a line per gate: they share one alarm),
+ * and the state of every alarm that can roll it back; for each
  * ShadowIntegration its ΔS drift and latency against the live function. Every graph comes from the
  * constructs' metric methods, so what the dashboard shows is what the gates judge.
  */
@@ -116,6 +119,7 @@ export class ReleaseDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'p95 duration: canary vs control (ms)', left: [alias.metricCanaryP95(), alias.metricControlP95()], right: [alias.metricP95Ratio()], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'Cold-start share (%)', left: [coldStart], width: 6 }),
       this.gateSamplesWidget(alias),
+      this.gatesWidget(alias),
     ];
     if (alias.probe) {
       const probeTarget = { functionName: fnName, aliasName: alias.aliasName, version: alias.version.version };
@@ -153,6 +157,23 @@ export class ReleaseDashboard extends Construct {
       ],
       leftAnnotations: [{ value: min, label: `minInvocationsPerMinute (${min}): below it the gate alarms cannot judge`, color: cloudwatch.Color.ORANGE }],
       leftYAxis: { min: 0 },
+      width: 12,
+    });
+  }
+
+  /**
+   * Which metric gate breached, a line per gate: the three gates share one alarm, whose value is the gate code
+   * (1 error rate delta + 2 p95 ratio + 4 error rate); each line is 1 in a minute its gate breached, so the
+   * graph says which gate fired where the alarm says only that one did.
+   */
+  private gatesWidget(alias: GuardedAlias): cloudwatch.GraphWidget {
+    const gates = Object.values(MetricGate);
+    return new cloudwatch.GraphWidget({
+      title: 'Gates breached (1 = breached in that minute; the gate alarm fires on any)',
+      left: gates.map((gate) => alias.gates.metricGateBreach(gate, { label: `${gate} (code ${ReleaseGates.codeOf(gate)})` })),
+      right: [alias.gates.metricGateCode({ label: 'gate code (the gate alarm\'s value)' })],
+      leftYAxis: { min: 0, max: 1 },
+      rightYAxis: { min: 0, max: 7 },
       width: 12,
     });
   }

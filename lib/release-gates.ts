@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { CanaryMetrics, GATE_PERIOD } from './canary-metrics';
+import { CanaryMetrics, GATE_PERIOD, MetricGate } from './canary-metrics';
 import { gateAlarm } from './private/gate-alarm';
 import { Described, PropProblems } from './private/validation';
 
@@ -36,8 +36,8 @@ export interface ProbeGateThresholds {
 export const PROBE_GATE_NAMES: ReadonlyArray<keyof ProbeGateThresholds> = ['maxDeltaS', 'maxDeltaSDrift', 'minCoverage', 'maxLambdaFlips'];
 
 /**
- * Typed thresholds of the release gates. The metric gates each become a CloudWatch alarm that CodeDeploy
- * watches; the probe gates (`maxDeltaS`, `maxDeltaSDrift`, `minCoverage`, `maxLambdaFlips`) tune the
+ * Typed thresholds of the release gates. The metric gates together become one CloudWatch alarm that CodeDeploy
+ * watches (its value a gate code naming the gates that breached); the probe gates (`maxDeltaS`, `maxDeltaSDrift`, `minCoverage`, `maxLambdaFlips`) tune the
  * alias's ΔS probe.
  */
 export interface GateThresholds extends ProbeGateThresholds {
@@ -187,29 +187,57 @@ export interface ReleaseGatesProps {
   readonly thresholds?: GateThresholds;
 }
 
+/** AlarmDescription holds at most 1,024 characters (PutMetricAlarm; docs/aws-behaviour.md CW-10). */
+const MAX_ALARM_DESCRIPTION = 1024;
+
 /**
- * Typed gate thresholds rendered into CloudWatch alarms that compare the new version with the control.
+ * Typed gate thresholds rendered into ONE CloudWatch alarm that compares the new version with the control on
+ * all three metric gates (`maxErrorRateDelta`, `maxP95Ratio`, `maxErrorRate`).
  *
- * Every alarm comes from one factory: one-minute period, one datapoint to alarm, missing data not breaching
- * (no traffic is not a failure; the ratio and rate expressions already guard their divisions), and an
- * alarm named and described after the gate it enforces. Each alarm's metric math carries the minimum-sample
- * guard: a minute with fewer than `minInvocationsPerMinute` canary invocations (for the delta and the p95
- * ratio, canary or control) reads as 0, so a single error or a single slow call among a handful of requests cannot roll a
- * release back (see `DEFAULT_MIN_INVOCATIONS_PER_MINUTE`).
+ * The alarm's metric math yields a gate code in each minute: the sum of 1 (error rate delta), 2 (p95 ratio)
+ * and 4 (error rate) over the gates that breach, so that 0 is "no gate breached" and, say, 5 is "the delta
+ * and the error rate". It alarms at a code of 1 or more, so it is in ALARM exactly when one of the three
+ * gates' own alarms would have been: each gate's term is the comparison its alarm made (guarded metric above
+ * threshold) on the same metric. The rest is as it was for each gate: one-minute period, one datapoint to
+ * alarm, missing data not breaching, and the minimum-sample guard (a minute with fewer than
+ * `minInvocationsPerMinute` canary invocations, for the delta and the p95 ratio canary or control, cannot be
+ * judged and reads as 0 for that gate; see `DEFAULT_MIN_INVOCATIONS_PER_MINUTE`). Which gate fired stays
+ * visible: CloudWatch's notification carries the breaching value (the code) in its `NewStateReason` and the
+ * alarm's description spells the codes out; `metricGateBreach()` graphs each gate on its own.
+ *
+ * One alarm rather than three keeps a GuardedAlias at 4 resources of its own (version, alias, deployment group,
+ * gate alarm), so that a stack holds 60 and more guarded functions under CloudFormation's 500 resources.
  */
 export class ReleaseGates extends Construct {
+  /** How many alarms the gates add to a deployment group: one, whatever the thresholds. */
+  public static readonly ALARM_COUNT = 1;
+
+  /** A gate's code in the gate alarm's value: 1 `maxErrorRateDelta`, 2 `maxP95Ratio`, 4 `maxErrorRate`. */
+  public static codeOf(gate: MetricGate): number {
+    const i = Object.values(MetricGate).indexOf(gate);
+    if (i < 0) throw new Error(`ReleaseGates.codeOf: expected one of ${Object.values(MetricGate).join(', ')}, got: ${JSON.stringify(gate)}`);
+    return 2 ** i;
+  }
+
+  /** The gates that a gate code (the alarm's value in a minute, 0 to 7) says breached, in code order. */
+  public static gatesOf(code: number): MetricGate[] {
+    if (!Number.isInteger(code) || code < 0 || code > 7) throw new Error(`ReleaseGates.gatesOf: expected a gate code, an integer from 0 to 7, got: ${String(code)}`);
+    return Object.values(MetricGate).filter((gate) => (code & ReleaseGates.codeOf(gate)) !== 0);
+  }
+
   /** The metric thresholds in force, defaults filled in. */
   public readonly thresholds: Required<MetricGateThresholds>;
-  /** Error rate delta (canary − control) above `maxErrorRateDelta`. */
-  public readonly errorRateDeltaAlarm: cloudwatch.Alarm;
-  /** p95 ratio (canary / control) above `maxP95Ratio`. */
-  public readonly p95RatioAlarm: cloudwatch.Alarm;
-  /** Canary error rate above `maxErrorRate`. */
-  public readonly errorRateAlarm: cloudwatch.Alarm;
+  /**
+   * The one gate alarm: in ALARM while any metric gate breaches; its value is the gate code (see `codeOf`).
+   * It replaces the three alarms of earlier versions (`errorRateDeltaAlarm`, `p95RatioAlarm`, `errorRateAlarm`).
+   */
+  public readonly alarm: cloudwatch.Alarm;
   /** Fewest canary invocations in a minute for the alarms to judge it (see `GateThresholds.minInvocationsPerMinute`). */
   public readonly minInvocationsPerMinute: number;
   /** Worst-case time from a breach to an alarm (see `worstCaseDetectionTime()`). */
   public readonly worstCaseDetectionTime: Duration;
+
+  private readonly metrics: CanaryMetrics;
 
   constructor(scope: Construct, id: string, props: ReleaseGatesProps) {
     super(scope, id);
@@ -224,27 +252,48 @@ export class ReleaseGates extends Construct {
       maxErrorRate: given.maxErrorRate ?? DEFAULT_GATE_THRESHOLDS.maxErrorRate,
     };
     this.minInvocationsPerMinute = given.minInvocationsPerMinute ?? DEFAULT_MIN_INVOCATIONS_PER_MINUTE;
+    this.metrics = props.metrics;
+    const t = this.thresholds;
     const min = this.minInvocationsPerMinute;
-    const m = props.metrics;
-    this.errorRateDeltaAlarm = this.gateAlarm('MaxErrorRateDelta', m.gateErrorRateDelta(min), this.thresholds.maxErrorRateDelta,
-      `error rate of the new version minus the control's exceeds ${this.thresholds.maxErrorRateDelta} in a minute with at least ${min} invocations of each`);
-    this.p95RatioAlarm = this.gateAlarm('MaxP95Ratio', m.gateP95Ratio(min), this.thresholds.maxP95Ratio,
-      `p95 duration of the new version exceeds ${this.thresholds.maxP95Ratio}x the control's in a minute with at least ${min} invocations of each`);
-    this.errorRateAlarm = this.gateAlarm('MaxErrorRate', m.gateCanaryErrorRate(min), this.thresholds.maxErrorRate,
-      `error rate of the new version exceeds ${this.thresholds.maxErrorRate} in a minute with at least ${min} invocations of it`);
+    const what: Record<MetricGate, string> = {
+      [MetricGate.MAX_ERROR_RATE_DELTA]: `error rate of the new version minus the control's > ${t.maxErrorRateDelta}`,
+      [MetricGate.MAX_P95_RATIO]: `p95 duration of the new version > ${t.maxP95Ratio}x the control's`,
+      [MetricGate.MAX_ERROR_RATE]: `error rate of the new version > ${t.maxErrorRate}`,
+    };
+    const description = 'Release gates. The value is a gate code, the sum of the gates that breached in a minute: '
+      + ReleaseGates.gatesOf(7).map((gate) => `${ReleaseGates.codeOf(gate)} ${gate} (${what[gate]})`).join(', ')
+      + `; e.g. 5 = ${MetricGate.MAX_ERROR_RATE_DELTA} and ${MetricGate.MAX_ERROR_RATE}. A gate judges a minute only with at least ${min} invocations of the new version`
+      + ` (for ${MetricGate.MAX_ERROR_RATE_DELTA} and ${MetricGate.MAX_P95_RATIO}, of the control too); fewer cannot be judged and do not breach.`
+      + ' CodeDeploy rolls the deployment back while this alarm is in ALARM.';
+    if (description.length > MAX_ALARM_DESCRIPTION) throw new Error(`ReleaseGates '${this.node.path}': the alarm description is ${description.length} characters, over CloudWatch's ${MAX_ALARM_DESCRIPTION}`);
+    this.alarm = gateAlarm(this, 'Alarm', {
+      metric: this.metricGateCode(),
+      // A code of 1 or more: at least one gate breached.
+      threshold: 1,
+      comparison: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      datapoints: GATE_DATAPOINTS_TO_ALARM,
+      description,
+    });
     this.worstCaseDetectionTime = worstCaseDetectionTime();
   }
 
-  /** Every gate alarm, in a fixed order. */
+  /** Every gate alarm, in a fixed order: the one alarm of the three metric gates. */
   public get alarms(): cloudwatch.Alarm[] {
-    return [this.errorRateDeltaAlarm, this.p95RatioAlarm, this.errorRateAlarm];
+    return [this.alarm];
   }
 
-  private gateAlarm(gate: string, metric: cloudwatch.IMetric, threshold: number, what: string): cloudwatch.Alarm {
-    return gateAlarm(this, gate, {
-      metric, threshold, datapoints: GATE_DATAPOINTS_TO_ALARM,
-      description: `Release gate ${gate}: ${what}. Fewer invocations cannot be judged and do not breach. CodeDeploy rolls the deployment back while this alarm is in ALARM.`,
-    });
+  /** The gate alarm's metric: the gate code in each minute (0 when no gate breached; see `codeOf`). */
+  public metricGateCode(options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return this.metrics.gateCode(this.limits(), options);
+  }
+
+  /** 1 in a minute where `gate` breached (its guarded metric above its threshold), else 0. */
+  public metricGateBreach(gate: MetricGate, options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    return this.metrics.gateBreach(gate, this.limits(), options);
+  }
+
+  private limits() {
+    return { ...this.thresholds, minInvocationsPerMinute: this.minInvocationsPerMinute };
   }
 }
 

@@ -157,7 +157,7 @@ describe('the library\'s resources under AWS Control Tower\'s proactive controls
     expect(all).not.toMatch(/cloudwatch_alarm_action_check Staged\/Answer\//);
     expect(all).not.toMatch(/cloudwatch_log_group_encrypted_check BlueGreen\/BlueGreenSwitch\//);
     // Without them (canary: no topic; staged: no key) the same resources are acknowledged.
-    expect(all).toMatch(/cloudwatch_alarm_action_check Canary\/Answer\/Gates\/MaxErrorRate\/Resource/);
+    expect(all).toMatch(/cloudwatch_alarm_action_check Canary\/Answer\/Gates\/Alarm\/Resource/);
     expect(all).toMatch(/cloudwatch_log_group_encrypted_check Staged\/StagedRollout\/GateLogs\/Resource/);
   });
 

@@ -281,10 +281,10 @@ describe('GuardedAlias with a probe', () => {
     ]);
   });
 
-  test('has the deployment group watch the probe\'s ΔS alarm on the new version, beside the three gates', () => {
+  test('has the deployment group watch the probe\'s ΔS alarm on the new version, beside the gate alarm', () => {
     const { stack, fn, ga } = setup();
     const t = Template.fromStack(stack);
-    expect(ga.alarms).toHaveLength(4);
+    expect(ga.alarms).toHaveLength(2);
     expect(ga.alarms).toContain(ga.probeAlarm);
     t.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
       AlarmConfiguration: { Alarms: Match.arrayWith([{ Name: { Ref: stack.getLogicalId(ga.probeAlarm!.node.defaultChild as cloudwatch.CfnAlarm) } }]) },
@@ -355,13 +355,13 @@ describe('GuardedAlias with a probe', () => {
       "probe must be a DeltaSProbe, got: the construct at 'TestStack/NotAProbe'");
   });
 
-  test('leaves room for 6 more alarms, since the probe\'s ΔS alarm takes one of the 10', () => {
+  test('leaves room for 8 more alarms, since the probe\'s ΔS alarm takes one of the 10', () => {
     const stack = testStack();
-    const alarms = Array.from({ length: 7 }, (_, i) => new cloudwatch.Alarm(stack, `A${i}`, {
+    const alarms = Array.from({ length: 9 }, (_, i) => new cloudwatch.Alarm(stack, `A${i}`, {
       metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Y' }), threshold: 1, evaluationPeriods: 1,
     }));
     expect(() => new GuardedAlias(stack, 'Guarded', { function: testFunction(stack), probe: probe(stack), alarms })).toThrow(
-      'alarms must be at most 6 alarms (CodeDeploy watches 10 per deployment group and the gates and the probe take 4), got: 7 alarms');
+      'alarms must be at most 8 alarms (CodeDeploy watches 10 per deployment group and the gate alarm and the probe take 2), got: 9 alarms');
   });
 
   test('adds one acknowledged cdk-nag finding per probe (PutMetricData has no resource-level permissions), nothing open', () => {

@@ -1,7 +1,7 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { CanaryMetrics, DEFAULT_MIN_INVOCATIONS_PER_MINUTE, GuardedAlias, ReleaseGates, RolloutStrategy } from '../lib';
+import { CanaryMetrics, DEFAULT_MIN_INVOCATIONS_PER_MINUTE, GuardedAlias, MetricGate, ReleaseGates, RolloutStrategy } from '../lib';
 import { testFunction, testStack } from './util';
 
 /**
@@ -66,7 +66,7 @@ class SynthesizedAlarm {
   private readonly fields: Record<string, keyof Minute>;
 
   constructor(public readonly props: any) {
-    expect(props.ComparisonOperator).toBe('GreaterThanThreshold');
+    expect(['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold']).toContain(props.ComparisonOperator);
     expect(props.EvaluationPeriods).toBe(1);
     expect(props.DatapointsToAlarm).toBe(1);
     const returned = props.Metrics.filter((m: any) => m.ReturnData !== false);
@@ -78,21 +78,61 @@ class SynthesizedAlarm {
 
   /** The expression's value in that minute; undefined when it has no datapoint. */
   public value(minute: Minute): number | undefined {
-    return evaluate(this.expression, Object.fromEntries(Object.entries(this.fields).map(([id, field]) => [id, minute[field]])));
+    return this.evaluate(this.expression, minute);
+  }
+
+  /** Another expression over this alarm's metrics, in that minute. */
+  public evaluate(expression: string, minute: Minute): number | undefined {
+    return evaluate(expression, Object.fromEntries(Object.entries(this.fields).map(([id, field]) => [id, minute[field]])));
   }
 
   /** Whether that minute's datapoint breaches: a missing one is judged by the alarm's treatMissingData. */
   public breaches(minute: Minute): boolean {
     const value = this.value(minute);
     if (value === undefined) return this.props.TreatMissingData === 'breaching';
-    return value > this.threshold;
+    return this.props.ComparisonOperator === 'GreaterThanOrEqualToThreshold' ? value >= this.threshold : value > this.threshold;
   }
 }
 
-function alarmsOf(stack: Stack, gates: ReleaseGates) {
+/**
+ * One gate as the synthesized gate alarm judges it: the gate breaches in a minute where the alarm's value (the
+ * gate code) has the gate's bit. `expression` and `value` are the gate's own guarded metric (what its alarm
+ * watched before the three were merged), and every judgement checks that the bit is set exactly when that
+ * metric is above the gate's threshold (a missing value: not breaching, as its alarm treated missing data).
+ */
+class GateView {
+  constructor(public readonly alarm: SynthesizedAlarm, private readonly gate: MetricGate, public readonly expression: string, private readonly threshold: number) {}
+
+  public get props(): any {
+    return this.alarm.props;
+  }
+
+  public value(minute: Minute): number | undefined {
+    return this.alarm.evaluate(this.expression, minute);
+  }
+
+  public breaches(minute: Minute): boolean {
+    const code = this.alarm.value(minute);
+    const own = this.value(minute);
+    expect(code).toBeDefined();
+    const breached = (code! & ReleaseGates.codeOf(this.gate)) !== 0;
+    expect(breached).toBe(own !== undefined && own > this.threshold);
+    // The alarm is in ALARM exactly when some gate breaches.
+    expect(this.alarm.breaches(minute)).toBe(code! >= 1);
+    return breached;
+  }
+}
+
+function alarmsOf(stack: Stack, gates: ReleaseGates, metrics: CanaryMetrics) {
   const resources = Template.fromStack(stack).toJSON().Resources;
-  const of = (alarm: cloudwatch.Alarm) => new SynthesizedAlarm(resources[stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties);
-  return { errorRateDelta: of(gates.errorRateDeltaAlarm), errorRate: of(gates.errorRateAlarm), p95Ratio: of(gates.p95RatioAlarm) };
+  const alarm = new SynthesizedAlarm(resources[stack.getLogicalId(gates.alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties);
+  const min = gates.minInvocationsPerMinute;
+  const t = gates.thresholds;
+  return {
+    errorRateDelta: new GateView(alarm, MetricGate.MAX_ERROR_RATE_DELTA, metrics.gateErrorRateDelta(min).expression, t.maxErrorRateDelta),
+    errorRate: new GateView(alarm, MetricGate.MAX_ERROR_RATE, metrics.gateCanaryErrorRate(min).expression, t.maxErrorRate),
+    p95Ratio: new GateView(alarm, MetricGate.MAX_P95_RATIO, metrics.gateP95Ratio(min).expression, t.maxP95Ratio),
+  };
 }
 
 /** ReleaseGates on an alias whose control version is known, as GuardedAlias builds them. */
@@ -100,7 +140,7 @@ function gatesStack(thresholds?: ConstructorParameters<typeof ReleaseGates>[2]['
   const stack = testStack();
   const metrics = new CanaryMetrics({ functionName: 'answer', aliasName: 'live', canaryVersion: CANARY_VERSION, controlVersion: '6' });
   const gates = new ReleaseGates(stack, 'Gates', { metrics, thresholds });
-  return { stack, metrics, gates, alarms: alarmsOf(stack, gates) };
+  return { stack, metrics, gates, alarms: alarmsOf(stack, gates, metrics) };
 }
 
 /** The same metric math as the alarms, without the guard: what the gates judged before it. */
@@ -142,7 +182,7 @@ describe('the gate alarms at low traffic', () => {
     expect(alarms.p95Ratio.expression).toBe('IF(FILL(ci, 0) >= 100 AND (FILL(ai, 0) - FILL(ci, 0)) >= 100 AND control > 0, canary / control, 0)');
     for (const alarm of Object.values(alarms)) {
       expect(alarm.props.TreatMissingData).toBe('notBreaching');
-      expect(alarm.props.AlarmDescription).toContain('Fewer invocations cannot be judged and do not breach');
+      expect(alarm.props.AlarmDescription).toContain('fewer cannot be judged and do not breach');
     }
   });
 
@@ -224,7 +264,9 @@ describe('the gate alarms at low traffic', () => {
   test('keeps every alarm within CloudWatch\'s 10 metrics per metric-math alarm', () => {
     const { alarms } = gatesStack();
     for (const alarm of Object.values(alarms)) expect(alarm.props.Metrics.length).toBeLessThanOrEqual(10);
-    expect(alarms.p95Ratio.props.Metrics).toHaveLength(5);
+    // One alarm for the three gates: six metrics (alias and canary errors and invocations, canary and control p95) and the expression.
+    expect(alarms.p95Ratio.props.Metrics).toHaveLength(7);
+    expect(alarms.p95Ratio.props.Metrics.filter((m: any) => m.MetricStat)).toHaveLength(6);
   });
 });
 

@@ -25,9 +25,9 @@ function versionLogicalId(stack: Stack, fn: lambda.Function): string {
   return Object.keys(versions)[0];
 }
 
-/** The template's gate alarms (their descriptions start 'Release gate'), by logical ID. */
+/** The template's gate alarms (their descriptions start 'Release gates. '), by logical ID. */
 function gateAlarmResources(t: Template): Record<string, any> {
-  return t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('^Release gate ') } });
+  return t.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('^Release gates\\. ') } });
 }
 function gateAlarms(t: Template): string[] {
   return Object.keys(gateAlarmResources(t));
@@ -65,7 +65,7 @@ describe('GuardedAlias', () => {
     });
   });
 
-  test('rolls back on failure, on stop and on alarm, watching the three gate alarms', () => {
+  test('rolls back on failure, on stop and on alarm, watching the one gate alarm of the three metric gates', () => {
     const { stack, ga } = guarded();
     const t = Template.fromStack(stack);
     const alarmRefs = ga.gates.alarms.map((a) => ({ Name: { Ref: stack.getLogicalId(a.node.defaultChild as cloudwatch.CfnAlarm) } }));
@@ -77,11 +77,11 @@ describe('GuardedAlias', () => {
       AlarmConfiguration: { Enabled: true, Alarms: alarmRefs },
       DeploymentStyle: { DeploymentOption: 'WITH_TRAFFIC_CONTROL', DeploymentType: 'BLUE_GREEN' },
     });
-    // The three gates are the group's alarms; the stack's one other alarm is the staged machinery's
-    // dead-letter queue alarm (FailedEventsAlarm), which CodeDeploy does not watch.
-    expect(gateAlarms(t)).toHaveLength(3);
+    // The gate alarm (all three metric gates) is the group's alarm; the stack's one other alarm is the staged
+    // machinery's dead-letter queue alarm (FailedEventsAlarm), which CodeDeploy does not watch.
+    expect(gateAlarms(t)).toHaveLength(1);
     expect(dlqAlarms(t)).toEqual([stack.getLogicalId(StagedRollout.of(stack).failedEventsAlarm.node.defaultChild as cloudwatch.CfnAlarm)]);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 1);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 1);
   });
 
   test('shares one CodeDeploy application and one service role between every GuardedAlias of a stack', () => {
@@ -205,7 +205,7 @@ describe('GuardedAlias', () => {
       const { stack, ga } = guarded();
       const { id, resource } = controlVersionsResource(stack);
       const key = resource.Properties.Aliases[0].Key;
-      const alarm = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(ga.gates.p95RatioAlarm.node.defaultChild as cloudwatch.CfnAlarm)];
+      const alarm = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(ga.gates.alarm.node.defaultChild as cloudwatch.CfnAlarm)];
       const control = alarm.Properties.Metrics.find((m: any) => m.Id === 'control');
       expect(control.MetricStat.Stat).toBe('p95');
       expect(control.MetricStat.Metric.Dimensions).toContainEqual({ Name: 'ExecutedVersion', Value: { 'Fn::GetAtt': [id, key] } });
@@ -240,29 +240,32 @@ describe('GuardedAlias', () => {
     expect(ga.gates.thresholds).toEqual({ maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 });
     expect(custom.gates.thresholds).toEqual({ maxErrorRateDelta: 0.0005, maxP95Ratio: 1.25, maxErrorRate: 0.02 });
     const t = Template.fromStack(stack);
-    const threshold = (alarm: cloudwatch.Alarm) => t.toJSON().Resources[stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties.Threshold;
-    expect(threshold(ga.gates.errorRateDeltaAlarm)).toBe(0.0005);
-    expect(threshold(ga.gates.p95RatioAlarm)).toBe(1.1);
-    expect(threshold(custom.gates.p95RatioAlarm)).toBe(1.25);
-    expect(threshold(custom.gates.errorRateAlarm)).toBe(0.02);
+    // One alarm on the gate code (threshold 1); each gate's threshold is in its term of the expression.
+    const props = (alarm: cloudwatch.Alarm) => t.toJSON().Resources[stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
+    const expression = (alarm: cloudwatch.Alarm) => props(alarm).Metrics.find((m: any) => m.ReturnData !== false).Expression;
+    expect(props(ga.gates.alarm).Threshold).toBe(1);
+    expect(expression(ga.gates.alarm)).toMatch(/^IF\(IF\(.*\) > 0\.0005, 1, 0\) \+ IF\(IF\(.*\) > 1\.1, 2, 0\) \+ IF\(IF\(.*\) > 0\.01, 4, 0\)$/);
+    expect(expression(custom.gates.alarm)).toMatch(/^IF\(IF\(.*\) > 0\.0005, 1, 0\) \+ IF\(IF\(.*\) > 1\.25, 2, 0\) \+ IF\(IF\(.*\) > 0\.02, 4, 0\)$/);
   });
 
   test('gate alarms use one-minute datapoints, alarm on one, and treat missing data as not breaching', () => {
     const { stack } = guarded();
     const t = Template.fromStack(stack);
     const alarms = Object.values(gateAlarmResources(t));
-    expect(alarms).toHaveLength(3);
+    expect(alarms).toHaveLength(1);
     // Besides the gates, only the staged machinery's dead-letter queue alarm.
     expect(dlqAlarms(t)).toHaveLength(1);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 1);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 1);
     for (const alarm of alarms) {
       expect(alarm.Properties).toMatchObject({
         EvaluationPeriods: 1,
         DatapointsToAlarm: 1,
         TreatMissingData: 'notBreaching',
-        ComparisonOperator: 'GreaterThanThreshold',
+        // The value is the gate code: 1 or more is a breach of at least one gate.
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
       });
-      expect(alarm.Properties.AlarmDescription).toMatch(/^Release gate Max/);
+      expect(alarm.Properties.AlarmDescription).toMatch(/^Release gates\. The value is a gate code/);
       for (const m of alarm.Properties.Metrics.filter((x: any) => x.MetricStat)) expect(m.MetricStat.Period).toBe(60);
     }
   });
@@ -279,16 +282,16 @@ describe('GuardedAlias', () => {
     const later = new cloudwatch.Alarm(stack, 'Later', { metric: new cloudwatch.Metric({ namespace: 'X', metricName: 'Z' }), threshold: 1, evaluationPeriods: 1 });
     const { ga } = guarded(stack, { alarms: [extra] });
     ga.addAlarm(later);
-    expect(ga.alarms).toHaveLength(5);
+    expect(ga.alarms).toHaveLength(3);
     const alarms = Template.fromStack(stack).findResources('AWS::CodeDeploy::DeploymentGroup');
     const names = Object.values(alarms)[0].Properties.AlarmConfiguration.Alarms.map((a: any) => a.Name.Ref);
     expect(names).toEqual(expect.arrayContaining([stack.getLogicalId(extra.node.defaultChild as any), stack.getLogicalId(later.node.defaultChild as any)]));
-    expect(names).toHaveLength(5);
+    expect(names).toHaveLength(3);
   });
 
   test('refuses to watch the same alarm twice', () => {
     const { ga } = guarded();
-    expect(() => ga.addAlarm(ga.gates.p95RatioAlarm)).toThrow(/is already watched/);
+    expect(() => ga.addAlarm(ga.gates.alarm)).toThrow(/is already watched/);
   });
 
   describe('hooks', () => {

@@ -56,7 +56,7 @@ describe('GuardedAlias warmup', () => {
       expect(cold.MetricStat.Metric.Dimensions).toContainEqual({ Name: 'ReleaseId', Value: stack.resolve(ga.releaseId) });
       const group = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))[0] as any;
       expect(group.Properties.AlarmConfiguration.Alarms).toContainEqual({ Name: { Ref: id(stack, ga.coldStartAlarm!) } });
-      expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(4);
+      expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(2);
       expect(machineDefinition(template)).toContain(id(stack, ga.coldStartAlarm!));
     });
   });
@@ -75,7 +75,7 @@ describe('GuardedAlias warmup', () => {
     expect(JSON.stringify(env)).toContain('\\"concurrency\\":2,\\"pings\\":2,\\"readyTimeoutSeconds\\":120');
     expect(template.toJSON().Resources[id(stack, ga.coldStartAlarm!)].Properties.Threshold).toBe(0.1);
     const group = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))[0] as any;
-    expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(5);
+    expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(3);
   });
 
   test.each([
@@ -93,9 +93,9 @@ describe('GuardedAlias warmup', () => {
 
   test('counts the cold-start gate among the 10 alarms CodeDeploy watches', () => {
     const stack = testStack();
-    const alarms = Array.from({ length: 7 }, (_, i) => new cloudwatch.Alarm(stack, `A${i}`, { metric: new cloudwatch.Metric({ namespace: 'X', metricName: `m${i}` }), threshold: 1, evaluationPeriods: 1 }));
+    const alarms = Array.from({ length: 9 }, (_, i) => new cloudwatch.Alarm(stack, `A${i}`, { metric: new cloudwatch.Metric({ namespace: 'X', metricName: `m${i}` }), threshold: 1, evaluationPeriods: 1 }));
     expect(() => new GuardedAlias(stack, 'Answer', { function: testFunction(stack), warmup: { provisionedConcurrency: 2 }, alarms }))
-      .toThrow('alarms must be at most 6 alarms (CodeDeploy watches 10 per deployment group and the gates and the cold-start gate take 4), got: 7 alarms');
+      .toThrow('alarms must be at most 8 alarms (CodeDeploy watches 10 per deployment group and the gate alarm and the cold-start gate take 2), got: 9 alarms');
   });
 
   test('adds no cdk-nag AwsSolutions finding of its own', () => {

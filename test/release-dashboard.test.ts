@@ -59,6 +59,17 @@ describe('ReleaseDashboard', () => {
     }
   });
 
+  test('keeps a line per metric gate, though the three share one alarm: which gate breached, and the alarm\'s gate code', () => {
+    const stack = testStack();
+    new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA'), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
+    const widgets = JSON.parse(dashboardBodyParts(stack, new ReleaseDashboard(stack, 'Releases'))).widgets;
+    const gates = widgets.filter((w: any) => w.properties?.title?.startsWith('Gates breached'));
+    expect(gates).toHaveLength(1);
+    const metrics = JSON.stringify(gates[0].properties.metrics);
+    for (const label of ['maxErrorRateDelta (code 1)', 'maxP95Ratio (code 2)', 'maxErrorRate (code 4)', 'gate code (the gate alarm\'s value)']) expect(metrics).toContain(label);
+    expect(metrics).toContain('> 0.01, 1, 0)');
+  });
+
   test('shows the rollout machinery\'s dead-letter queue and its alarm once, for the staged and blue-green machineries', () => {
     const stack = testStack();
     new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA') });

@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import { CanaryMetrics, DEFAULT_GATE_THRESHOLDS, ReleaseGates, worstCaseDetectionTime } from '../lib';
+import { CanaryMetrics, DEFAULT_GATE_THRESHOLDS, MetricGate, ReleaseGates, worstCaseDetectionTime } from '../lib';
 import { Duration } from 'aws-cdk-lib';
 import { testStack } from './util';
 
@@ -66,19 +66,52 @@ describe('the gates\' metric math', () => {
 });
 
 describe('ReleaseGates', () => {
-  test('renders one alarm per gate, each on the expression that enforces it', () => {
+  test('renders one alarm for the three gates, its value the gate code: each gate\'s guarded metric above its threshold', () => {
     const stack = testStack();
     const gates = new ReleaseGates(stack, 'Gates', { metrics });
     const t = Template.fromStack(stack);
-    const expressionOf = (alarm: cloudwatch.Alarm) => {
-      const props = t.toJSON().Resources[stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
-      return props.Metrics.find((m: any) => m.ReturnData !== false).Expression;
-    };
-    // Each gate judges only minutes with enough canary invocations (DEFAULT_MIN_INVOCATIONS_PER_MINUTE).
-    expect(expressionOf(gates.errorRateDeltaAlarm)).toBe(`IF(FILL(ci, 0) >= 100 AND (FILL(ai, 0) - FILL(ci, 0)) >= 100, FILL(ce, 0) / FILL(ci, 0) - (${controlExpr}), 0)`);
-    expect(expressionOf(gates.p95RatioAlarm)).toBe('IF(FILL(ci, 0) >= 100 AND control > 0, canary / control, 0)');
-    expect(expressionOf(gates.errorRateAlarm)).toBe('IF(FILL(ci, 0) >= 100, FILL(ce, 0) / FILL(ci, 0), 0)');
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    const props = t.toJSON().Resources[stack.getLogicalId(gates.alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
+    // Each gate judges only minutes with enough canary invocations (DEFAULT_MIN_INVOCATIONS_PER_MINUTE), as its own alarm did.
+    const delta = `IF(FILL(ci, 0) >= 100 AND (FILL(ai, 0) - FILL(ci, 0)) >= 100, FILL(ce, 0) / FILL(ci, 0) - (${controlExpr}), 0)`;
+    const p95 = 'IF(FILL(ci, 0) >= 100 AND FILL(control, 0) > 0, FILL(canary, 0) / FILL(control, 0), 0)';
+    const rate = 'IF(FILL(ci, 0) >= 100, FILL(ce, 0) / FILL(ci, 0), 0)';
+    expect(props.Metrics.find((m: any) => m.ReturnData !== false).Expression).toBe(`IF(${delta} > 0.0005, 1, 0) + IF(${p95} > 1.1, 2, 0) + IF(${rate} > 0.01, 4, 0)`);
+    expect(props).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' });
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    expect(gates.alarms).toEqual([gates.alarm]);
+    expect(ReleaseGates.ALARM_COUNT).toBe(gates.alarms.length);
+  });
+
+  test('spells the gate codes out in the alarm\'s description (CloudWatch\'s notification carries it and the code), within 1,024 characters', () => {
+    const stack = testStack();
+    const gates = new ReleaseGates(stack, 'Gates', { metrics, thresholds: { maxErrorRate: 0.02, minInvocationsPerMinute: 50 } });
+    const description: string = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(gates.alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties.AlarmDescription;
+    expect(description).toContain('1 maxErrorRateDelta (error rate of the new version minus the control\'s > 0.0005), 2 maxP95Ratio (p95 duration of the new version > 1.1x the control\'s), 4 maxErrorRate (error rate of the new version > 0.02)');
+    expect(description).toContain('at least 50 invocations');
+    expect(description.length).toBeLessThanOrEqual(1024);
+  });
+
+  test('decodes gate codes: 1, 2 and 4, summed over the gates that breached', () => {
+    expect([MetricGate.MAX_ERROR_RATE_DELTA, MetricGate.MAX_P95_RATIO, MetricGate.MAX_ERROR_RATE].map((g) => ReleaseGates.codeOf(g))).toEqual([1, 2, 4]);
+    expect(ReleaseGates.gatesOf(0)).toEqual([]);
+    expect(ReleaseGates.gatesOf(5)).toEqual([MetricGate.MAX_ERROR_RATE_DELTA, MetricGate.MAX_ERROR_RATE]);
+    expect(ReleaseGates.gatesOf(7)).toHaveLength(3);
+    expect(() => ReleaseGates.gatesOf(8)).toThrow(/an integer from 0 to 7, got: 8/);
+  });
+
+  test('writes thresholds in plain decimals, never in exponent form', () => {
+    const stack = testStack();
+    const gates = new ReleaseGates(stack, 'Gates', { metrics, thresholds: { maxErrorRateDelta: 0.0000001 } });
+    expect(gates.metricGateCode().expression).toContain('> 0.0000001, 1, 0)');
+    expect(gates.metricGateCode().expression).not.toMatch(/e-/);
+  });
+
+  test('graphs each gate on its own: 1 in a minute it breaches, else 0', () => {
+    const stack = testStack();
+    const gates = new ReleaseGates(stack, 'Gates', { metrics });
+    const breach = gates.metricGateBreach(MetricGate.MAX_ERROR_RATE);
+    expect(breach.expression).toBe('IF(IF(FILL(ci, 0) >= 100, FILL(ce, 0) / FILL(ci, 0), 0) > 0.01, 1, 0)');
+    expect(Object.keys(breach.usingMetrics).sort()).toEqual(['ce', 'ci']);
   });
 
   test('keeps each alarm within CloudWatch\'s 10 metrics per alarm', () => {
@@ -92,7 +125,7 @@ describe('ReleaseGates', () => {
   test('reads the p95 of the canary by ExecutedVersion and of the control through the alias', () => {
     const stack = testStack();
     const gates = new ReleaseGates(stack, 'Gates', { metrics });
-    const props = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(gates.p95RatioAlarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
+    const props = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(gates.alarm.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
     const byId = Object.fromEntries(props.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, m.MetricStat]));
     expect(byId.canary.Stat).toBe('p95');
     expect(byId.canary.Metric.Dimensions).toEqual(expect.arrayContaining([{ Name: 'ExecutedVersion', Value: '7' }, { Name: 'Resource', Value: 'answer:live' }]));

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { DeltaSProbe } from '../delta-s-probe';
 import type { GuardedAliasProps, ReleaseIdentityProps } from '../guarded-alias-props';
-import { PROBE_GATE_NAMES, validateGateThresholds } from '../release-gates';
+import { PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from '../release-gates';
 import { RolloutStrategy } from '../rollout-strategy';
 import { Described, PropProblems, show } from './validation';
 
@@ -84,10 +84,10 @@ export function checkGuardedAliasProps(path: string, props: GuardedAliasProps, o
   if (props?.warmup === undefined && props?.gates && typeof props.gates === 'object' && props.gates.maxColdStartShare !== undefined) {
     problems.add('gates.maxColdStartShare', 'left out without a warmup (it judges cold starts after the warm gate: set `warmup` too)', props.gates.maxColdStartShare);
   }
-  const ownAlarms = 3 + (props?.probe !== undefined ? 1 : 0) + (props?.warmup !== undefined ? 1 : 0);
+  const ownAlarms = ReleaseGates.ALARM_COUNT + (props?.probe !== undefined ? 1 : 0) + (props?.warmup !== undefined ? 1 : 0);
   if (problems.messages.length === 0 && (props.alarms?.length ?? 0) + ownAlarms > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
-    const takers = ['gates', ...(props.probe ? ['the probe'] : []), ...(props.warmup ? ['the cold-start gate'] : [])];
-    const own = `${takers.length === 1 ? 'gates' : `${takers.slice(0, -1).join(', ')} and ${takers[takers.length - 1]}`} take ${ownAlarms}`;
+    const takers = ['gate alarm', ...(props.probe ? ['the probe'] : []), ...(props.warmup ? ['the cold-start gate'] : [])];
+    const own = takers.length === 1 ? `gate alarm takes ${ownAlarms}` : `${takers.slice(0, -1).join(', ')} and ${takers[takers.length - 1]} take ${ownAlarms}`;
     problems.add('alarms', `at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP - ownAlarms} alarms (CodeDeploy watches ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} per deployment group and the ${own})`, new Described(`${props.alarms!.length} alarms`));
   }
   if (props?.notifications !== undefined && !(typeof props.notifications === 'object' && props.notifications !== null && 'topicArn' in props.notifications && 'grantPublish' in props.notifications)) {
@@ -118,6 +118,11 @@ export function checkGuardedAliasProps(path: string, props: GuardedAliasProps, o
   return { fn, aliasName, strategy };
 }
 
+/** "1 gate alarm" (the three metric gates share one alarm). */
+function gateAlarms(n: number): string {
+  return `${n} gate alarm${n === 1 ? '' : 's'}`;
+}
+
 function isFunction(value: unknown): value is lambda.IFunction {
   return typeof value === 'object' && value !== null && 'functionArn' in value && 'grantInvoke' in value;
 }
@@ -144,7 +149,7 @@ export function aliasSynthProblems(guarded: CheckedAlias, fn: lambda.Function, a
   const errors: string[] = [];
   const count = guarded.alarms.length;
   if (count > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
-    errors.push(`GuardedAlias '${guarded.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (3 gates + ${count - 3} added${guarded.probeAlarm ? ', the probe\'s among them' : ''}${guarded.coldStartAlarm ? ', the cold-start gate\'s among them' : ''})`);
+    errors.push(`GuardedAlias '${guarded.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (${gateAlarms(ReleaseGates.ALARM_COUNT)} + ${count - ReleaseGates.ALARM_COUNT} added${guarded.probeAlarm ? ', the probe\'s among them' : ''}${guarded.coldStartAlarm ? ', the cold-start gate\'s among them' : ''})`);
   }
   if (Token.isUnresolved(aliasName)) return errors;
   for (const other of Stack.of(fn).node.findAll()) {

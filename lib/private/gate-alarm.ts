@@ -7,15 +7,17 @@ import { acknowledgeGuard, GATE_ALARM_REASON } from './guard';
 /** A gate alarm's own parts; the rest is the same for every gate. */
 export interface GateAlarmProps {
   readonly metric: cloudwatch.IMetric;
-  /** The alarm is in ALARM while the metric is above this. */
+  /** The alarm is in ALARM while the metric is above this (or at it, with `comparison` GREATER_THAN_OR_EQUAL_TO_THRESHOLD). */
   readonly threshold: number;
+  /** @default GREATER_THAN_THRESHOLD */
+  readonly comparison?: cloudwatch.ComparisonOperator;
   /** Breaching datapoints, out of as many periods, that put the alarm in ALARM. */
   readonly datapoints: number;
   readonly description: string;
 }
 
 /**
- * The one way this library makes a gate alarm: above the threshold for `datapoints` periods in a row, missing
+ * The one way this library makes a gate alarm: above (or at) the threshold for `datapoints` periods in a row, missing
  * data never breaching (a quiet alias is judged by the no-data policy, not by its alarm), no alarm actions
  * (CodeDeploy polls it; cfn-guard's action check is acknowledged with the reason).
  */
@@ -23,7 +25,7 @@ export function gateAlarm(scope: Construct, id: string, props: GateAlarmProps): 
   const alarm = new cloudwatch.Alarm(scope, id, {
     metric: props.metric,
     threshold: props.threshold,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    comparisonOperator: props.comparison ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     evaluationPeriods: props.datapoints,
     datapointsToAlarm: props.datapoints,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

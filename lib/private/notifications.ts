@@ -33,7 +33,10 @@ export interface RolloutNotificationsProps {
  * Wires one alias's notifications. The deployment messages are JSON:
  * `{ source, event: 'deployment', state: START | SUCCESS | FAILURE | STOP, strategy, deploymentId, application,
  * deploymentGroup, functionName, alias, releaseId, time, thresholds }`; a gate alarm's message is CloudWatch's alarm notification (its `Trigger`
- * holds the threshold, its `NewStateReason` the datapoints that crossed it).
+ * holds the threshold, its `NewStateReason` the datapoints that crossed it). The three metric gates share one
+ * alarm whose value is a gate code, so the datapoint in `NewStateReason` names the gates that breached (1 error
+ * rate delta, 2 p95 ratio, 4 error rate, summed: `ReleaseGates.gatesOf()`), and `AlarmDescription` spells the
+ * codes out with their thresholds (docs/aws-behaviour.md CW-10).
  */
 export class RolloutNotifications extends Construct {
   public readonly rule: events.Rule;
