@@ -16,7 +16,12 @@ export interface ScaleFigures {
   /** Resources for rolling out, per function: everything but the released functions' own (function, role, log group). */
   readonly rolloutPerFunction: number;
   readonly byType: Record<string, number>;
+  /** The template's size, in bytes of JSON without indentation (CloudFormation takes at most 1 MB from S3). */
+  readonly templateBytes: number;
 }
+
+/** CloudFormation's largest template, uploaded through S3: 1 MB. */
+export const TEMPLATE_SIZE_LIMIT = 1_000_000;
 
 function newStack(): { app: App; stack: Stack } {
   const app = new App({ context: require('../cdk.json').context });
@@ -50,7 +55,8 @@ export function guardedCanaryStack(functions: number): Stack {
 
 /**
  * The hand-written CDK pattern: per function, a version, an alias and a `LambdaDeploymentGroup` left to
- * create its own application and service role, watching the same three gate alarms.
+ * create its own application and service role, watching three gate alarms, one per gate (what a hand-written
+ * stack does: it has no gate code to merge them).
  */
 export function handWrittenStack(functions: number): Stack {
   const { stack } = newStack();
@@ -86,7 +92,26 @@ export function figures(stack: Stack, functions: number): ScaleFigures {
     if (/^Fn\d+(ServiceRole|LogGroup)?[0-9A-F]{8}$/.test(logicalId)) own++;
   }
   const total = Object.keys(resources).length;
-  return { functions, total, perFunction: total / functions, rolloutPerFunction: (total - own) / functions, byType };
+  return { functions, total, perFunction: total / functions, rolloutPerFunction: (total - own) / functions, byType, templateBytes: JSON.stringify(template).length };
+}
+
+/**
+ * Seconds to build and synthesise a stack of `functions` functions, per function, for each builder: the median
+ * of `runs` rounds, each timing every builder once in turn (so that load from elsewhere on the machine falls on
+ * all of them alike), after one untimed round (which pays for loading and JIT-compiling aws-cdk-lib and this
+ * library).
+ */
+export function synthSecondsPerFunction(builds: ReadonlyArray<(n: number) => Stack>, functions: number, runs = 5): number[] {
+  for (const build of builds) figures(build(functions), functions);
+  const times: number[][] = builds.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    builds.forEach((build, i) => {
+      const started = process.hrtime.bigint();
+      figures(build(functions), functions);
+      times[i].push(Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  }
+  return times.map((t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)] / functions);
 }
 
 /** The most functions one stack holds under CloudFormation's limit, found by doubling then bisecting. */

@@ -1,4 +1,4 @@
-import { figures, guardedAliasStack, guardedCanaryStack, handWrittenStack, STACK_RESOURCE_LIMIT } from '../bench/scale-stacks';
+import { figures, guardedAliasStack, guardedCanaryStack, handWrittenStack, STACK_RESOURCE_LIMIT, TEMPLATE_SIZE_LIMIT } from '../bench/scale-stacks';
 
 describe('a stack of 30 GuardedAliases', () => {
   const ours = figures(guardedAliasStack(30), 30);
@@ -25,9 +25,10 @@ describe('a stack of 30 GuardedAliases', () => {
 
   test('fits in one CloudFormation stack with room to spare', () => {
     expect(ours.total).toBeLessThan(STACK_RESOURCE_LIMIT);
-    // Per function: version, alias, deployment group and three gate alarms. Shared: the application, the
-    // deployment role, the control-version resource and its provider's function, role, policy and log group (7).
-    expect(canary.rolloutPerFunction).toBeCloseTo(6 + 7 / 30, 5);
+    // Per function: version, alias, deployment group and ONE gate alarm (the three metric gates share it).
+    // Shared: the application, the deployment role, the control-version resource and its provider's function,
+    // role, policy and log group (7).
+    expect(canary.rolloutPerFunction).toBeCloseTo(4 + 7 / 30, 5);
     // Staged adds no resource per alias. Shared, constant (26):
     // - the state machine, its role, policy and log group (/aws/vendedlogs/states/...) (4);
     // - the gate, starter and safety-net functions, each with its role, policy and own log group (12);
@@ -45,13 +46,32 @@ describe('a stack of 30 GuardedAliases', () => {
     expect(ours.byType['AWS::Events::Rule']).toBe(2);
     expect(ours.byType['AWS::Lambda::EventInvokeConfig']).toBe(2);
     expect(ours.byType['AWS::Lambda::Permission']).toBe(2);
-    // 90 gate alarms and the dead-letter queue's alarm.
-    expect(ours.byType['AWS::CloudWatch::Alarm']).toBe(30 * 3 + 1);
+    // 30 gate alarms and the dead-letter queue's alarm.
+    expect(ours.byType['AWS::CloudWatch::Alarm']).toBe(30 + 1);
     // 30 released functions' log groups, the provider's, the state machine's and the three functions'.
     expect(ours.byType['AWS::Logs::LogGroup']).toBe(30 + 1 + 1 + 3);
     expect(ours.byType['AWS::IAM::ManagedPolicy']).toBe(2);
-    expect(ours.rolloutPerFunction).toBeCloseTo(6 + (7 + constant + 2) / 30, 5);
-    // 305 resources in all: 30 × (function, role, log group) + 30 × 6 + 7 + 26 + 2.
-    expect(ours.total).toBe(30 * 3 + 30 * 6 + 7 + constant + 2);
+    expect(ours.rolloutPerFunction).toBeCloseTo(4 + (7 + constant + 2) / 30, 5);
+    // 245 resources in all: 30 × (function, role, log group) + 30 × 4 + 7 + 26 + 2.
+    expect(ours.total).toBe(30 * 3 + 30 * 4 + 7 + constant + 2);
+  });
+});
+
+describe('a stack at 60 staged GuardedAliases (issue #14: at least 60 per stack)', () => {
+  // 7 resources per function (its function, role and log group; version, alias, deployment group, gate alarm),
+  // the shared machinery (7 + 26), and the overflow managed policies of the two shared roles whose grants
+  // name every alias (2 at 30 aliases, 11 at 60): 60 × 7 + 33 + 11 = 464, under CloudFormation's 500.
+  const sixty = figures(guardedAliasStack(60), 60);
+
+  test('fits under CloudFormation\'s 500 resources and 1 MB template', () => {
+    expect(sixty.total).toBeLessThanOrEqual(STACK_RESOURCE_LIMIT);
+    expect(sixty.byType['AWS::IAM::ManagedPolicy']).toBe(11);
+    expect(sixty.total).toBe(60 * 7 + 7 + 26 + 11);
+    expect(sixty.templateBytes).toBeLessThan(TEMPLATE_SIZE_LIMIT);
+  });
+
+  test('costs 7 resources a function, one gate alarm each', () => {
+    expect(sixty.byType['AWS::CloudWatch::Alarm']).toBe(60 + 1);
+    for (const type of ['AWS::Lambda::Version', 'AWS::Lambda::Alias', 'AWS::CodeDeploy::DeploymentGroup']) expect(sixty.byType[type]).toBe(60);
   });
 });
