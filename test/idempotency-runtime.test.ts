@@ -243,7 +243,9 @@ describe('makeIdempotent against dynalite', () => {
       return { statusCode: 200, body: 'paid once' };
       // dynalite answers 200 calls one at a time; with another jest worker on the machine the last answers can take
       // longer than the default 5 s storage timeout, which is the production figure, not what this test is about.
-    }, options({ storageTimeoutMs: 30_000 }));
+      // The 200 calls queue for the client's 50 sockets on purpose: its warning that requests wait for a socket
+      // (after 3 s, under load) would say nothing here, so it only comes after the storage timeout.
+    }, options({ storageTimeoutMs: 30_000, client: dynamo.client({ requestHandler: { socketAcquisitionWarningTimeout: 30_000 } }) }));
 
     const outcomes = await Promise.allSettled(Array.from({ length: 200 }, () => handler(restEvent(key, '{"amount":10}'))));
 
@@ -295,9 +297,11 @@ describe('makeIdempotent against dynalite', () => {
     const handler = makeIdempotent(async () => { await gate; return 1; }, options());
     const before = Date.now();
     const call = handler(restEvent(key, 'b'), { getRemainingTimeInMillis: () => 7_000 });
-    await sleep(30);
+    // The claim is written while the body waits; on a busy machine that can take longer than a few milliseconds.
+    let claim = await readItem(`orders#${sha256(key)}`);
+    for (const deadline = Date.now() + 5_000; !claim && Date.now() < deadline; claim = await readItem(`orders#${sha256(key)}`)) await sleep(20);
 
-    const until = Number((await readItem(`orders#${sha256(key)}`))?.held_until?.N);
+    const until = Number(claim?.held_until?.N);
     expect(until).toBeGreaterThanOrEqual(before + 7_000);
     expect(until).toBeLessThanOrEqual(Date.now() + 7_000);
     unblock();
