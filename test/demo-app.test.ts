@@ -103,14 +103,14 @@ describe('the example app', () => {
     test('rolls the demo function out through CodeDeploy with its gate alarms, the probe\'s ΔS alarm and the cold-start gate', () => {
       template.resourceCountIs('AWS::CodeDeploy::DeploymentGroup', 1);
       const group = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))[0] as any;
-      expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(5);
+      expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(3);
       expect(group.Properties.AlarmConfiguration.Alarms).toContainEqual({ Name: { Ref: stack.getLogicalId(stack.guarded.coldStartAlarm!.node.defaultChild as any) } });
       // Beside them, the shadow route's three alarms (mean ΔS, p95 ΔS, p95 latency) and the staged machinery's
       // dead-letter queue alarm, which CodeDeploy does not watch.
       const dlq = stack.getLogicalId(StagedRollout.of(stack).failedEventsAlarm.node.defaultChild as any);
       expect(group.Properties.AlarmConfiguration.Alarms).not.toContainEqual({ Name: { Ref: dlq } });
       expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { Namespace: 'AWS/SQS' } }))).toEqual([dlq]);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 5 + 3 + 1);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 3 + 1);
     });
 
     test('gives each published version provisioned concurrency, warmed on each new version by the state machine before the first shift', () => {

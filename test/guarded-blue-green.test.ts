@@ -51,7 +51,7 @@ describe('GuardedAlias with a blue-green strategy', () => {
 
   test('watches the cold-start gate and the probe\'s ΔS alarm beside the gates', () => {
     const group = Object.values(template.findResources('AWS::CodeDeploy::DeploymentGroup'))[0] as any;
-    expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(5);
+    expect(group.Properties.AlarmConfiguration.Alarms).toHaveLength(3);
     expect(ga.strategy.toString()).toContain('hold and watch 20 minutes');
   });
 });

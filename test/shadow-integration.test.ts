@@ -152,11 +152,11 @@ describe('ShadowIntegration on a REST API', () => {
     expect(stats).toEqual({ shadow: 'ShadowLatency:p95', live: 'LiveLatency:p95' });
     expect(shadowIntegration.alarms).toEqual([shadowIntegration.deltaSAlarm, shadowIntegration.latencyAlarm]);
     expect(shadowIntegration.p95DeltaSAlarm).toBeUndefined();
-    // The guarded alias's three gates, these two, and the staged machinery's dead-letter queue alarm.
-    const gates = template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('^Release gate ') } });
-    expect(Object.keys(gates)).toHaveLength(3);
+    // The guarded alias's gate alarm (the three metric gates), these two, and the staged machinery's dead-letter queue alarm.
+    const gates = template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmDescription: Match.stringLikeRegexp('^Release gates\\. ') } });
+    expect(Object.keys(gates)).toHaveLength(1);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 2 + 1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 1 + 2 + 1);
   });
 
   test('exposes the observed sample rate as sampled over seen', () => {
