@@ -71,7 +71,7 @@ export class GuardrailsErrors {
     return x !== null && typeof x === 'object' && VALIDATION_ERROR_SYMBOL in x;
   }
 
-  /** The problems of a GuardrailsValidationError, one per invalid prop; empty for any other value. */
+  /** The problems of a GuardrailsValidationError, one per invalid prop (none for any other value). */
   public static validationProblems(x: any): string[] {
     return GuardrailsErrors.isValidationError(x) ? [...x.problems] : [];
   }
