@@ -81,8 +81,18 @@ export const DEFAULT_MAX_COLD_START_SHARE = 0.05;
 /** The metric gates: the thresholds that become CloudWatch alarms. */
 export type MetricGateThresholds = Pick<GateThresholds, 'maxErrorRateDelta' | 'maxP95Ratio' | 'maxErrorRate'>;
 
-/** The defaults, from the seeds' acceptance targets (see ../shared/PRODUCT.md "Defaults from the seeds"). */
-export const DEFAULT_GATE_THRESHOLDS: Required<MetricGateThresholds> = {
+/** The metric gates' thresholds in force, defaults filled in. */
+export interface MetricGateThresholdValues {
+  /** Largest allowed canary-minus-control error rate in a judged minute. */
+  readonly maxErrorRateDelta: number;
+  /** Largest allowed canary over control p95 duration in a judged minute. */
+  readonly maxP95Ratio: number;
+  /** Largest allowed canary error rate in a judged minute. */
+  readonly maxErrorRate: number;
+}
+
+/** The defaults: the field guides' acceptance targets. */
+export const DEFAULT_GATE_THRESHOLDS: MetricGateThresholdValues = {
   maxErrorRateDelta: 0.0005,
   maxP95Ratio: 1.10,
   maxErrorRate: 0.01,
@@ -226,7 +236,7 @@ export class ReleaseGates extends Construct {
   }
 
   /** The metric thresholds in force, defaults filled in. */
-  public readonly thresholds: Required<MetricGateThresholds>;
+  public readonly thresholds: MetricGateThresholdValues;
   /**
    * The one gate alarm: in ALARM while any metric gate breaches; its value is the gate code (see `codeOf`).
    * It replaces the three alarms of earlier versions (`errorRateDeltaAlarm`, `p95RatioAlarm`, `errorRateAlarm`).

@@ -18,7 +18,7 @@ export const BLUE_GREEN_ROLLBACK_TARGET = Duration.seconds(ROLLBACK_TARGET_SECON
 
 /**
  * The seed's stop rules, judged at every check while holding; one breach rolls the alias back (through CodeDeploy).
- * @see ../shared/seeds/blue_green_switchovers.md "Stop & rollback rules"
+ * (the blue-green switchover field guide, "Stop & rollback rules")
  */
 export interface BlueGreenStopRules {
   /**

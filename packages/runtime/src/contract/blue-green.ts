@@ -17,7 +17,7 @@ export interface BlueGreenStopRuleConfig {
   readonly minInvocations: number;
 }
 
-/** The stop rules of ../shared/seeds/blue_green_switchovers.md ("Stop & rollback rules"). */
+/** The stop rules of the blue-green switchover field guide ("Stop & rollback rules"). */
 export const DEFAULT_STOP_RULES: BlueGreenStopRuleConfig = {
   maxDeltaSP95Drift: 0.15,
   minCoverage: 0.6,

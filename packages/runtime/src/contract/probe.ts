@@ -59,7 +59,7 @@ export interface ProbeConfig {
   readonly gates: ProbeGateConfig;
 }
 
-/** The defaults, from the seeds' acceptance targets (../shared/PRODUCT.md "Defaults from the seeds"). */
+/** The defaults: the field guides' acceptance targets. */
 export const DEFAULT_PROBE_GATES: ProbeGateConfig = {
   maxDeltaS: 0.45,
   maxDeltaSDrift: 0.03,

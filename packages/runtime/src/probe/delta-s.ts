@@ -10,7 +10,7 @@ export interface DeltaSOptions {
   readonly embedder?: Embedder;
 }
 
-/** ΔS band from PRODUCT.md: < 0.40 stable, 0.40 to < 0.60 transitional, ≥ 0.60 risk. */
+/** ΔS band of the product definitions: < 0.40 stable, 0.40 to < 0.60 transitional, ≥ 0.60 risk. */
 export type DeltaSBand = 'stable' | 'transitional' | 'risk';
 
 let defaultEmbedder: HashedNgramEmbedder | undefined;
@@ -100,7 +100,7 @@ export async function deltaSPairs(pairs: ReadonlyArray<readonly [string, string]
   });
 }
 
-/** The band a ΔS value falls in (PRODUCT.md: < 0.40 stable, 0.40–0.60 transitional, ≥ 0.60 risk). */
+/** The band a ΔS value falls in (< 0.40 stable, 0.40–0.60 transitional, ≥ 0.60 risk). */
 export function deltaSBand(value: number): DeltaSBand {
   if (value < 0.4) return 'stable';
   return value < 0.6 ? 'transitional' : 'risk';

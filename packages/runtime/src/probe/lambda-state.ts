@@ -1,4 +1,4 @@
-/** The λ state of one gold question over its sequence of ΔS values (PRODUCT.md "Definitions"). */
+/** The λ state of one gold question over its sequence of ΔS values (the product definitions). */
 export type LambdaState = 'convergent' | 'divergent' | 'recursive' | 'chaotic';
 
 /** The symbols the WFGY problem map uses for each λ state, for logs and dashboards. */
@@ -9,7 +9,7 @@ export const LAMBDA_SYMBOLS: Readonly<Record<LambdaState, string>> = {
   chaotic: '×',
 };
 
-/** Thresholds of {@link lambdaState}; the defaults are PRODUCT.md's. */
+/** Thresholds of {@link lambdaState}; the defaults are the product definitions'. */
 export interface LambdaStateOptions {
   /**
    * A step |Δ| at or below this is "small": noise, not a move.
