@@ -63,7 +63,8 @@ describe('idempotencyErrorResponse', () => {
 describe('loading the runtime', () => {
   test('does not load the DynamoDB client until a DynamoDB store is made', () => {
     const { execFileSync } = require('child_process') as typeof import('child_process');
-    // In a fresh Node.js, on the runtime's CommonJS build (what a handler requires), which `npm test` makes first.
+    // In a fresh Node.js, on the runtime compiled to CommonJS (what a handler requires); NODE_PATH lets the bundle,
+    // built in the run's temporary directory, find the repository's AWS SDK as a function finds the Lambda runtime's.
     const script = `
       const loaded = () => Object.keys(require.cache).some((f) => f.includes('@aws-sdk/client-dynamodb'));
       const runtime = require(${JSON.stringify(require('path').join(builtRuntime('cjs'), 'idempotency'))});
@@ -71,7 +72,7 @@ describe('loading the runtime', () => {
       runtime.makeIdempotent(async () => 1, { table: 'orders' });
       console.log(JSON.stringify({ before, after: loaded() }));
     `;
-    const out = execFileSync(process.execPath, ['-e', script], { cwd: require('path').join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1' } });
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: require('path').join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, AWS_REGION: 'eu-west-1', NODE_PATH: require('path').join(__dirname, '..', 'node_modules') } });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ before: false, after: true });
   });
 });

@@ -1,6 +1,6 @@
 // The runtime's middy middlewares under the real @middy/core 6. middy is ESM only, which jest (CommonJS) cannot
 // load, so each check runs in a child `node --input-type=module` that imports @middy/core and the runtime's built
-// ES modules (packages/runtime/dist/esm), and prints what it saw as JSON. Nothing is written to the repository.
+// ES modules (compiled from packages/runtime/src by test/helpers/runtime-build.ts), and prints what it saw as JSON. Nothing is written to the repository.
 // The runtime is built once before jest starts (`npm test` runs `npm run build:runtime` first): this suite only
 // reads that build, and fails at once, saying so, when it is missing or older than the runtime's sources.
 import { execFileSync } from 'child_process';
@@ -12,7 +12,7 @@ const ROOT = path.join(__dirname, '..');
 let ESM_ENTRY: string;
 
 beforeAll(() => {
-  ESM_ENTRY = path.join(builtRuntime('esm'), 'index.js');
+  ESM_ENTRY = path.join(builtRuntime('esm'), 'index.mjs');
 });
 
 /** Runs `body` (an async ES module body that ends with `return <json-able value>`) with `middy` and `rt` in scope. */
