@@ -144,8 +144,16 @@ export interface DeltaSProbeProps {
    */
   readonly requestTemplate?: any;
   /**
-   * RFC 6901 JSON pointer to the answer string in the function's response.
+   * Where the answer string is in the function's response: a JSON path in the syntax ShadowIntegration's
+   * `answerPath` and the tap's `redactPaths` use (`$.answer`, `$.data.items[0].text`, `$['x-y']`), naming one value
+   * (no `*`).
+   * @default '$.answer'
+   */
+  readonly answerPath?: string;
+  /**
+   * The same as an RFC 6901 JSON pointer (`/answer`). Give one of `answerPath` and `answerPointer`.
    * @default '/answer'
+   * @deprecated use `answerPath`: one JSON path syntax across the library
    */
   readonly answerPointer?: string;
   /** Seeds per question text. @default 2 */

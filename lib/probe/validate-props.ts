@@ -3,7 +3,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, GoldItem, parsePointer, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig, templateAsksQuestion,
+  DEFAULT_ANSWER_POINTER, DEFAULT_METRIC_NAMESPACE, DEFAULT_PROBE_GATES, DEFAULT_REQUEST_TEMPLATE, GoldItem, JsonPathSegment, parseJsonPath, parsePointer, ProbeConfig, ProbeEmbedderConfig, ProbeGateConfig, templateAsksQuestion,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { Described, PropProblems, show } from '../private/validation';
 import { DeltaSProbeGates, DeltaSProbeProps, GoldSet, ProbeEmbedder, ProbeEmbedderKind } from './props';
@@ -38,7 +38,14 @@ export function validateProbeProps(probe: Construct, props: DeltaSProbeProps): P
   const template = props?.requestTemplate ?? DEFAULT_REQUEST_TEMPLATE;
   if (!isJson(template)) problems.add('requestTemplate', 'a JSON value (objects, arrays, strings, numbers, booleans, null)', new Described(String(template)));
   else if (!templateAsksQuestion(template)) problems.add('requestTemplate', 'a template with {{question}} somewhere in it', template);
-  const pointer = props?.answerPointer ?? DEFAULT_ANSWER_POINTER;
+  let pointer = props?.answerPointer ?? DEFAULT_ANSWER_POINTER;
+  if (props?.answerPath !== undefined && props?.answerPointer !== undefined) {
+    problems.add('answerPointer', 'left out when answerPath is set (they say the same thing; answerPointer is deprecated)', props.answerPointer);
+  } else if (props?.answerPath !== undefined) {
+    const converted = pointerOfPath(props.answerPath);
+    if (converted === undefined) problems.add('answerPath', 'a JSON path to one value: $, then .name, [\'name\'] or [0] steps, no * or ..', props.answerPath);
+    else pointer = converted;
+  }
   try {
     parsePointer(pointer);
   } catch {
@@ -133,4 +140,19 @@ function isJson(value: unknown): boolean {
     return (proto === Object.prototype || proto === null) && Object.values(value as object).every(isJson);
   }
   return false;
+}
+
+/**
+ * The RFC 6901 pointer (what the probe's handler reads, see the contract's `parsePointer`) of a JSON path that names
+ * one value; undefined if the path does not parse or has a wildcard.
+ */
+export function pointerOfPath(path: string): string | undefined {
+  let segments: JsonPathSegment[];
+  try {
+    segments = parseJsonPath(path);
+  } catch {
+    return undefined;
+  }
+  if (segments.some((segment) => 'wildcard' in segment)) return undefined;
+  return segments.map((segment) => `/${'index' in segment ? segment.index : (segment as { key: string }).key.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
