@@ -25,25 +25,18 @@ export * from './guarded-alias-props';
 const ALIASES_BY_FUNCTION = new WeakMap<lambda.Function, Map<string, GuardedAlias>>();
 
 /**
- * The one construct for the common case: publishes the function's version, owns the alias and a CodeDeploy
- * deployment group, and turns the release gates into alarms that roll a bad release back by themselves.
- *
- * `cdk deploy` of a changed function becomes a CodeDeploy-managed rollout: the alias carries CloudFormation's
- * `CodeDeployLambdaAliasUpdate` policy, CodeDeploy moves traffic by the strategy (which binds itself: its
- * deployment configuration, its machinery and its hooks) and stops on failure, on a stop and on any watched
- * alarm, and CloudFormation rolls the stack back.
+ * The one construct for the common case: publishes the function's version, owns the alias and a CodeDeploy deployment
+ * group, and turns the release gates into an alarm that rolls a bad release back. `cdk deploy` of a changed function
+ * becomes a CodeDeploy-managed rollout by the strategy (which binds itself: configuration, machinery, hooks) that stops
+ * on failure, on a stop and on any watched alarm, and CloudFormation rolls the stack back.
  */
 export class GuardedAlias extends Construct implements IGuardedAlias {
-  /**
-   * Id of the warning on an API, function URL or event source mapping that calls a guarded function unqualified
-   * (bypassing the alias and its rollout); acknowledge it with `Annotations.of(scope).acknowledgeWarning()`.
-   */
+  /** Id of the warning on an API, URL or mapping that calls a guarded function unqualified (bypassing the rollout). */
   public static readonly API_BYPASSES_ALIAS_WARNING: string = API_BYPASSES_ALIAS_WARNING;
   /** Most alarms CodeDeploy lets one deployment group watch. */
   public static readonly MAX_ALARMS_PER_DEPLOYMENT_GROUP: number = MAX_ALARMS_PER_DEPLOYMENT_GROUP;
   /** The environment variable through which a hook learns the ARN of the version it is there to test. */
   public static readonly TARGET_VERSION_ENV: string = TARGET_VERSION_ENV;
-
   public readonly alias: lambda.Alias;
   public readonly version: lambda.Version;
   public readonly deploymentGroup: codedeploy.LambdaDeploymentGroup;
@@ -93,9 +86,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     this.metrics = new CanaryMetrics({ functionName: fn.functionName, aliasName, canaryVersion: this.version.version, controlVersion: this.controlVersion });
     this.gates = new ReleaseGates(this, 'Gates', { metrics: this.metrics, thresholds: props.gates });
     this.worstCaseDetectionTime = this.gates.worstCaseDetectionTime;
-    if (this.worstCaseDetectionTime.toSeconds() > MAX_DETECTION_TIME.toSeconds()) {
-      throw new Error(`GuardedAlias '${this.node.path}': worst-case detection time ${this.worstCaseDetectionTime.toHumanString()} exceeds ${MAX_DETECTION_TIME.toHumanString()}`);
-    }
+    const detection = this.worstCaseDetectionTime;
+    if (detection.toSeconds() > MAX_DETECTION_TIME.toSeconds()) throw new Error(`GuardedAlias '${this.node.path}': worst-case detection time ${detection.toHumanString()} exceeds ${MAX_DETECTION_TIME.toHumanString()}`);
 
     this.serviceRole = StackRolloutResources.of(Stack.of(this)).serviceRole;
     this.deploymentGroup = deploymentGroupFor(this, this.alias, strategy._bindDeploymentConfig(this), this.gates.alarms, () => ({ pre: this.preHook, post: this.postHook }));
@@ -121,13 +113,11 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       scope: this, alias: this.alias, version: this.version, deploymentGroup: this.deploymentGroup, probe: props.probe, warmup: this.warmup,
       alarms: this.alarms, thresholds: props.gates, pins, notifications: props.notifications, logsKey: props.logsKey,
     }));
-    if (props.notifications) {
-      new RolloutNotifications(this, 'Notifications', {
-        topic: props.notifications, deploymentGroup: this.deploymentGroup, functionName: fn.functionName, aliasName, releaseId: this.releaseId,
-        strategy: strategy.toString(), thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...Object.fromEntries(Object.entries(props.gates ?? {}).filter(([, v]) => typeof v === 'number')) },
-        alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : []), ...(this.coldStartAlarm ? [this.coldStartAlarm] : [])],
-      });
-    }
+    if (props.notifications) new RolloutNotifications(this, 'Notifications', {
+      topic: props.notifications, deploymentGroup: this.deploymentGroup, functionName: fn.functionName, aliasName, releaseId: this.releaseId,
+      strategy: strategy.toString(), thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...Object.fromEntries(Object.entries(props.gates ?? {}).filter(([, v]) => typeof v === 'number')) },
+      alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : []), ...(this.coldStartAlarm ? [this.coldStartAlarm] : [])],
+    });
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
     // Alarms may be added after construction, and aliases of the same name made without a GuardedAlias: both are checked at synth.
