@@ -1,6 +1,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { RELEASE_ID_ENV, RELEASE_PINS } from 'cdk-rollout-guardrails-runtime/contract';
 import { IConstruct } from 'constructs';
 import { DeltaSProbe } from '../delta-s-probe';
 import type { GuardedAliasProps, ReleaseIdentityProps } from '../guarded-alias-props';
@@ -22,7 +23,7 @@ const PIN_VALUE = /^[A-Za-z0-9._:\/+=@-]{1,128}$/;
 
 /** Each release prop and the environment variable that carries it. */
 export const RELEASE_ENV: ReadonlyArray<[keyof ReleaseIdentityProps, string]> = [
-  ['releaseId', 'RELEASE_ID'], ['schemaRev', 'SCHEMA_REV'], ['indexHash', 'INDEX_HASH'], ['modelTag', 'MODEL_TAG'],
+  ['releaseId', RELEASE_ID_ENV], ...RELEASE_PINS.map(({ prop, pin }): [keyof ReleaseIdentityProps, string] => [prop, pin]),
 ];
 
 /** A GuardedAlias's props once checked. */

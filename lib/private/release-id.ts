@@ -1,9 +1,8 @@
 import { createHash } from 'crypto';
 import { Lazy, Stack, Tags } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { RELEASE_ID_ENV } from 'cdk-rollout-guardrails-runtime/contract';
 
-/** The environment variable of the release ID; the pins are SCHEMA_REV, INDEX_HASH and MODEL_TAG. */
-export const RELEASE_ID_ENV = 'RELEASE_ID';
 
 /**
  * A release ID that is stable while the function's code and configuration are: `rel-` and 12 hex digits of a

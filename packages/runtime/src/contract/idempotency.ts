@@ -12,9 +12,6 @@ export const IDEMPOTENCY_TTL_ENV = 'GUARDRAILS_IDEMPOTENCY_TTL_SECONDS';
 /** Marks a shadow function: `makeIdempotent` refuses to write while it is `true` or `1`. */
 export const SHADOW_MODE_ENV = 'GUARDRAILS_SHADOW_MODE';
 
-/** The release identity (set on every published version by the release-identity feature). */
-export const RELEASE_ID_ENV = 'RELEASE_ID';
-
 /** Default record lifetime when neither `expiresAfter` nor the environment says: a 24 h release window + 24 h. */
 export const DEFAULT_EXPIRES_AFTER_SECONDS = 48 * 3600;
 

@@ -19,6 +19,7 @@ export * from './idempotency.js';
 export * from './json-path.js';
 export * from './probe.js';
 export * from './probe-request.js';
+export * from './release.js';
 export * from './shadow.js';
 export * from './staged.js';
 export * from './telemetry.js';

@@ -1,7 +1,8 @@
 // The options of makeIdempotent: their types, and how they are checked and resolved (options first, then the
 // environment IdempotencyTable.grant sets, then the defaults) when the handler is built, so that a bad option
 // fails at cold start and not on the first call.
-import { DEFAULT_EXPIRES_AFTER_SECONDS, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV, RELEASE_ID_ENV } from '../contract/idempotency.js';
+import { DEFAULT_EXPIRES_AFTER_SECONDS, IDEMPOTENCY_TABLE_ENV, IDEMPOTENCY_TTL_ENV } from '../contract/idempotency.js';
+import { RELEASE_ID_ENV } from '../contract/release.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IdempotencyConfigurationError } from './errors.js';
 import { DEFAULT_KEY_HEADER, type EventSelector, headerValue, isHttpEvent, keyText, select, sha256, stableStringify } from './keys.js';

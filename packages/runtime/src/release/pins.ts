@@ -1,11 +1,8 @@
+import { RELEASE_ID_ENV, RELEASE_PINS } from '../contract/release.js';
 import { headerValue } from '../idempotency/keys.js';
 
 /** The release pins every published version carries in its environment, and the headers that carry them. */
-export const PINS = [
-  { pin: 'SCHEMA_REV', header: 'X-Schema-Rev' },
-  { pin: 'INDEX_HASH', header: 'X-Index-Hash' },
-  { pin: 'MODEL_TAG', header: 'X-Model-Tag' },
-] as const;
+export const PINS = RELEASE_PINS;
 
 /** The name of one pin: `SCHEMA_REV`, `INDEX_HASH` or `MODEL_TAG`. */
 export type PinName = (typeof PINS)[number]['pin'];
@@ -22,7 +19,7 @@ export interface ReleaseIdentity extends Pins {
 /** Reads the release identity from `env` (the function's environment by default). */
 export function releaseFromEnv(env: NodeJS.ProcessEnv = process.env): ReleaseIdentity {
   const identity: Record<string, string> = {};
-  for (const name of ['RELEASE_ID', 'SCHEMA_REV', 'INDEX_HASH', 'MODEL_TAG']) {
+  for (const name of [RELEASE_ID_ENV, ...PINS.map((p) => p.pin)]) {
     const value = env[name];
     if (value !== undefined && value !== '') identity[name] = value;
   }
