@@ -219,7 +219,7 @@ export async function rehearseBlueGreen(scenario: BlueGreenScenario, options: { 
       });
       return result({
         outcome: 'rolled back', switchedAt, breachAt, reportedAt, secondsToReport: reportedAt - breachAt, trafficOffAt, secondsToTrafficOff: trafficOffAt - breachAt,
-        brokenRules: decision.rules.filter((r) => r.passed === false).map((r) => r.rule), reason: decision.reasons[0],
+        brokenRules: decision.rules.filter((r) => r.passed === false).map((r) => r.name), reason: decision.reasons[0],
         seconds: trafficOffAt, metricChecks, probeRuns: probeRuns - 1,
       });
     }
@@ -240,7 +240,7 @@ export function formatBlueGreenEntry(entry: BlueGreenEntry): string[] {
     for (const rule of decision.rules) {
       const mark = rule.passed === null ? '·' : rule.passed ? '✓' : '✗';
       const measured = typeof rule.measured === 'number' ? Number(rule.measured.toFixed(4)) : rule.measured;
-      lines.push(`             ${mark} ${rule.rule.padEnd(18)} measured ${String(measured).padEnd(10)} threshold ${String(rule.threshold).padEnd(8)} ${rule.reason}`);
+      lines.push(`             ${mark} ${rule.name.padEnd(18)} measured ${String(measured).padEnd(10)} threshold ${String(rule.threshold).padEnd(8)} ${rule.reason}`);
     }
   }
   return lines;

@@ -100,7 +100,7 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
 
   /** The hook of both phases of every attached deployment group, and the safety net. */
   public readonly hookFunction: lambda.Function;
-  /** The machine's worker: invariants, freeze and resume, metric checks, probe judgements. */
+  /** The machine's worker: invariants, freeze and resume, metric checks, probe judgements, notifications. */
   public readonly workerFunction: lambda.Function;
 
   private constructor(scope: Construct, id: string, options: MachineryOptions) {
@@ -111,7 +111,7 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
       // Up to 15 minutes for the warm gate's wait for READY (RolloutStrategy.blueGreen({ warmup }) keeps it to 14);
       // every other operation is cut off much sooner by its Task state's TimeoutSeconds.
       decider: {
-        id: 'Worker', handler: 'worker', description: 'invariants, warm gate, freeze and resume, metric checks and probe judgements of the state machine', timeout: Duration.minutes(15),
+        id: 'Worker', handler: 'worker', description: 'invariants, warm gate, freeze and resume, metric checks, probe judgements and notifications of the state machine', timeout: Duration.minutes(15),
         acknowledged: 'X-Ray\'s trace writes (active tracing) support none either. The worker\'s other calls are scoped to the attached versions and event source mappings.',
       },
       machine: {
@@ -153,9 +153,9 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
   /**
    * Wires one alias to the stack's blue-green switch and returns the hook, now the deployment group's pre- and
    * post-traffic hook (unless `wireHooks` is false). Grants, each scoped to this alias: the state machine may
-   * run the probe, report on the deployment group and publish to the alias's topic; the hook may read the deployment and the
-   * alias; the worker may read the new version's configuration and the alarms, and pause and resume the
-   * consumers. Throws, listing every problem, on an invalid strategy or wiring.
+   * run the probe and report on the deployment group; the hook may read the deployment and the alias; the worker
+   * may read the new version's configuration and the alarms, pause and resume the consumers and publish to the
+   * alias's topic. Throws, listing every problem, on an invalid strategy or wiring.
    */
   public attach(options: BlueGreenAttachOptions): lambda.IFunction {
     const problems = new PropProblems();
@@ -203,13 +203,13 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
       ...(options.notifications ? { topicArn: options.notifications.topicArn } : {}),
     };
 
-    // The state machine: report on this group, run the probe, publish the decisions to this alias's topic (sns:Publish
-    // on it; its key's, if encrypted). It never writes the alias (CodeDeploy does).
+    // The state machine: report on this group, run the probe. It never writes the alias (CodeDeploy does). The
+    // worker publishes the decisions to this alias's topic (sns:Publish on it; its key's, if encrypted).
     this._grantDeploymentGroup(options, (probe) => {
       // The unqualified probe function only (DeltaSProbe.grantRun would add `:*`, which the machine never calls).
       iam.Grant.addToPrincipal({ grantee: this.stateMachine, actions: ['lambda:InvokeFunction'], resourceArns: [probe.function.functionArn] });
       this.warnOnTightProbe(alias, blueGreen, probe);
-    });
+    }, this.workerFunction);
     // The hook: beside this group's deployments and AppSpec, this alias's version (the phase).
     this.hookFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias'], resources: aliasArns(alias) }));
 

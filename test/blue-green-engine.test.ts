@@ -50,7 +50,7 @@ describe('hold engine: decideHold', () => {
   ])('%s', (_name, observation, next, brokenRule) => {
     const decision = decideHold(input(observation));
     expect(decision.next).toBe(next);
-    const broken = decision.rules.filter((r) => r.passed === false).map((r) => `${r.rule}: ${r.reason}`);
+    const broken = decision.rules.filter((r) => r.passed === false).map((r) => `${r.name}: ${r.reason}`);
     expect(broken).toEqual(brokenRule === null ? [] : [brokenRule]);
     if (next === 'rollback') expect(decision.reasons[0]).toMatch(/^stop rule broken 60 s into the hold, rolling back: /);
   });
@@ -77,8 +77,8 @@ describe('hold engine: decideHold', () => {
       next: 'continue',
       reasons: ['60 of 900 s held, no stop rule broken', '5xx rate not judged: 40 invocations of the new version in the minute read (fewer than 100)'],
       rules: [
-        { rule: 'max5xxRate', measured: null, threshold: 0.01, passed: null, reason: '5xx rate not judged: 40 invocations of the new version in the minute read (fewer than 100)' },
-        { rule: 'alarm:Gates', measured: 'OK', threshold: 'OK', passed: true, reason: 'alarm Gates is OK' },
+        { name: 'max5xxRate', measured: null, threshold: 0.01, passed: null, reason: '5xx rate not judged: 40 invocations of the new version in the minute read (fewer than 100)' },
+        { name: 'alarm:Gates', measured: 'OK', threshold: 'OK', passed: true, reason: 'alarm Gates is OK' },
       ],
       at: '2026-01-01T12:01:00.000Z',
       elapsedSeconds: 60,
@@ -110,10 +110,10 @@ describe('invariant checker: checkInvariants', () => {
     expect(decision.kind).toBe('cdk-rollout-guardrails/blue-green/invariants');
   });
 
-  test('records each pin with its expected and actual value', () => {
+  test('records each pin as a check: the version\'s value measured against the declared one', () => {
     expect(checkInvariants({ SCHEMA_REV: 'v3', INDEX_HASH: 'abc' }, { SCHEMA_REV: 'v3' }, '8').checks).toEqual([
-      { name: 'INDEX_HASH', expected: 'abc', actual: null, passed: false },
-      { name: 'SCHEMA_REV', expected: 'v3', actual: 'v3', passed: true },
+      { name: 'invariant:INDEX_HASH', measured: null, threshold: 'abc', passed: false, reason: 'INDEX_HASH: expected "abc", version 8 has no INDEX_HASH' },
+      { name: 'invariant:SCHEMA_REV', measured: 'v3', threshold: 'v3', passed: true, reason: 'SCHEMA_REV: version 8 has "v3"' },
     ]);
   });
 });

@@ -6,6 +6,7 @@ import {
   GetAliasCommand, GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHookHandler, executionArnOf, phaseOf } from '../lambdas/blue-green/hook';
 import { createWorkerHandler, metricWindow, watchQueries } from '../lambdas/blue-green/worker';
@@ -153,7 +154,7 @@ describe('hook: the safety net on FAILURE and STOP', () => {
 });
 
 function worker(now = NOW) {
-  return createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), now: () => now, log: () => undefined });
+  return createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), sns: new SNSClient({}), now: () => now, log: () => undefined });
 }
 
 describe('worker: invariants', () => {
@@ -218,7 +219,7 @@ describe('worker: hold and watch', () => {
     expect(cloudwatch.commandCalls(GetMetricDataCommand)[0].args[0].input).toMatchObject({ StartTime: new Date(Date.UTC(2026, 0, 1, 11, 59)), EndTime: new Date(Date.UTC(2026, 0, 1, 12, 0)) });
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toEqual({ AlarmNames: ['Gates'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] });
     expect(decision).toMatchObject({ source: 'metrics', check: 7, next: 'rollback', elapsedSeconds: 60 });
-    expect((decision as { rules: unknown[] }).rules[0]).toEqual({ rule: 'max5xxRate', measured: 0.03, threshold: 0.01, passed: false, reason: '5xx rate of the new version 3 % (24 of 800) > 1 %' });
+    expect((decision as { rules: unknown[] }).rules[0]).toEqual({ name: 'max5xxRate', measured: 0.03, threshold: 0.01, passed: false, reason: '5xx rate of the new version 3 % (24 of 800) > 1 %' });
   });
 
   test('a gate alarm in ALARM says rollback; a healthy minute says continue', async () => {
@@ -247,9 +248,9 @@ describe('worker: hold and watch', () => {
         plan: { questions: 20 },
       },
     };
-    const decision = await worker()({ ...WATCH, op: 'judgeProbe', probe }) as { next: string; rules: Array<{ rule: string; passed: boolean }> };
+    const decision = await worker()({ ...WATCH, op: 'judgeProbe', probe }) as { next: string; rules: Array<{ name: string; passed: boolean }> };
     expect(decision.next).toBe('rollback');
-    expect(decision.rules.map((r) => [r.rule, r.passed])).toEqual([['maxDeltaSP95Drift', false], ['minCoverage', false], ['maxLambdaFlipRate', false]]);
+    expect(decision.rules.map((r) => [r.name, r.passed])).toEqual([['maxDeltaSP95Drift', false], ['minCoverage', false], ['maxLambdaFlipRate', false]]);
   });
 
   test('says succeed once the hold is over', async () => {
@@ -259,6 +260,6 @@ describe('worker: hold and watch', () => {
   });
 
   test('refuses an unknown operation', async () => {
-    await expect(worker()({ op: 'dance' } as never)).rejects.toThrow('expected an event with op invariants, warmup, freeze, unfreeze, watch or judgeProbe');
+    await expect(worker()({ op: 'dance' } as never)).rejects.toThrow('expected an event with op invariants, warmup, freeze, unfreeze, watch, judgeProbe or notify');
   });
 });

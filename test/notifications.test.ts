@@ -160,7 +160,7 @@ describe('staged gate decisions as notifications', () => {
 });
 
 describe('GuardedAlias blue-green notifications', () => {
-  test('put the topic in the alias\'s blue-green configuration and let the blue-green machine publish to it', () => {
+  test('put the topic in the alias\'s blue-green configuration and let the blue-green worker publish to it', () => {
     const { stack, topic, ga, template } = withTopic(RolloutStrategy.blueGreen());
     // One machine, the blue-green one; its definition holds the topic in the alias's configuration.
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
@@ -170,8 +170,8 @@ describe('GuardedAlias blue-green notifications', () => {
     expect(topicAt).toBeGreaterThan(0);
     expect(parts[topicAt - 1]).toMatch(/topicArn\\*":\\*"$/);
     expect(stack.resolve(BlueGreenSwitch.of(stack)._configOf(ga.deploymentGroup.deploymentGroupName)?.topicArn)).toEqual(ref(stack, topic));
-    // The blue-green machine's role may publish to the topic.
-    const role = stack.getLogicalId(BlueGreenSwitch.of(stack).stateMachine.role.node.defaultChild as any);
+    // The blue-green worker (which writes and publishes the machine's notifications) may publish to the topic.
+    const role = stack.getLogicalId(BlueGreenSwitch.of(stack).workerFunction.role!.node.defaultChild as any);
     const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
       .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: ref(stack, topic) }));

@@ -42,7 +42,7 @@ describe('payloads between states', () => {
   test('the hold judges the λ flip rate on the whole count, not the cut list', () => {
     const compact = compactReport(hugeReport(5_000, 1_000));
     const rules = { maxDeltaSP95Drift: 0.15, minCoverage: 0.6, maxLambdaFlipRate: 0.1, max5xxRate: 0.01, minInvocations: 100 };
-    const flip = probeRules({ status: 'Failed', report: compact as any }, rules).find((c) => c.rule === 'maxLambdaFlipRate')!;
+    const flip = probeRules({ status: 'Failed', report: compact as any }, rules).find((c) => c.name === 'maxLambdaFlipRate')!;
     // 1,000 of 5,000 = 0.2 > 0.1 (the 20 listed alone would read 0.004 and pass).
     expect(flip).toMatchObject({ measured: 0.2, passed: false });
     expect(flip.reason).toMatch(/^λ flip rate 1000 of 5000 = 0\.2 > 0\.1/);

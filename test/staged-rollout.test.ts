@@ -144,8 +144,14 @@ describe('StagedRollout', () => {
   });
 
   test('retries idempotent calls and Lambda\'s transient errors, and treats an already-completed hook as reported', () => {
-    for (const id of ['SetWeight', 'ResetRouting', 'PublishShift', 'ReportSucceeded', 'ReportFailed']) {
-      expect(states[id].Retry).toEqual([{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }]);
+    const sdk = { ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 };
+    for (const id of ['SetWeight', 'ResetRouting', 'PublishShift']) expect(states[id].Retry).toEqual([sdk]);
+    // Every report is the one report step: cut off at 4 s an attempt, never retried once CodeDeploy says the hook is
+    // completed (an earlier attempt landed), which goes on as a report that landed: a Failed report to RolledBack.
+    const already = 'CodeDeploy.LifecycleEventAlreadyCompletedException';
+    for (const [id, next] of [['ReportSucceeded', 'Succeeded'], ['ReportFailed', 'RolledBack'], ['ReportWarmGateFailed', 'WarmGateFailed'], ['ReportFailedOnError', 'Errored']]) {
+      expect([id, states[id].TimeoutSeconds, states[id].Retry]).toEqual([id, 4, [{ ErrorEquals: [already], MaxAttempts: 0 }, sdk]]);
+      expect([id, states[id].Catch[0], states[id].Next]).toEqual([id, { ErrorEquals: [already], Next: next, ResultPath: '$.reportError' }, next]);
     }
     expect(states.Probe.Retry[0].ErrorEquals).toContain('Lambda.TooManyRequestsException');
     expect(states.Gate.Retry.map((r: any) => r.ErrorEquals).flat()).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'States.TaskFailed']));

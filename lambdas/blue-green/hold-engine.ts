@@ -3,7 +3,7 @@
 // `rollback` out, with every stop rule's measured value against its threshold and the reasons. No AWS call,
 // no clock: the worker (worker.ts) reads the observations, the rehearsal (bench/rehearse-blue-green.ts)
 // simulates them.
-import { BlueGreenStopRuleConfig, DECISION_KIND } from 'cdk-rollout-guardrails-runtime/contract';
+import { BlueGreenStopRuleConfig, Check, DECISION_KIND } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** What the hold does after this check. */
 export type HoldNext = 'continue' | 'succeed' | 'rollback';
@@ -55,15 +55,6 @@ export interface HoldInput {
   readonly check: number;
 }
 
-/** One stop rule as judged. `passed: null`: not judged (too little traffic), which is said, not passed. */
-export interface RuleCheck {
-  readonly rule: string;
-  readonly measured: number | string | null;
-  readonly threshold: number | string;
-  readonly passed: boolean | null;
-  readonly reason: string;
-}
-
 /** The engine's answer: also the structured record of this check, in the state's output for later publishing. */
 export interface HoldDecision {
   readonly kind: `${typeof DECISION_KIND}/check`;
@@ -72,7 +63,8 @@ export interface HoldDecision {
   readonly next: HoldNext;
   /** Why, in sentences a person reads; the first one is the headline. */
   readonly reasons: string[];
-  readonly rules: RuleCheck[];
+  /** Every stop rule of this check as judged (`passed: null`: not judged, e.g. too little traffic, which is said, not passed). */
+  readonly rules: Check[];
   readonly at: string;
   readonly elapsedSeconds: number;
   readonly holdSeconds: number;
@@ -87,24 +79,24 @@ function finite(x: number | null | undefined): x is number {
 }
 
 /** The metric rules: the 5xx rate of the newest minute and each gate alarm. */
-export function metricRules(traffic: MinuteTraffic | undefined, alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>, rules: BlueGreenStopRuleConfig): RuleCheck[] {
-  const checks: RuleCheck[] = [];
+export function metricRules(traffic: MinuteTraffic | undefined, alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>, rules: BlueGreenStopRuleConfig): Check[] {
+  const checks: Check[] = [];
   const invocations = traffic?.invocations ?? 0;
   if (!traffic || invocations < rules.minInvocations) {
     checks.push({
-      rule: 'max5xxRate', measured: null, threshold: rules.max5xxRate, passed: null,
+      name: 'max5xxRate', measured: null, threshold: rules.max5xxRate, passed: null,
       reason: `5xx rate not judged: ${invocations} invocations of the new version in the minute read (fewer than ${rules.minInvocations})`,
     });
   } else {
     const rate = traffic.errors / invocations;
     const passed = rate <= rules.max5xxRate + EPS;
     checks.push({
-      rule: 'max5xxRate', measured: rate, threshold: rules.max5xxRate, passed,
+      name: 'max5xxRate', measured: rate, threshold: rules.max5xxRate, passed,
       reason: `5xx rate of the new version ${pct(rate)} (${traffic.errors} of ${invocations}) ${passed ? '≤' : '>'} ${pct(rules.max5xxRate)}`,
     });
   }
   for (const alarm of alarms) {
-    checks.push({ rule: `alarm:${alarm.name}`, measured: alarm.state, threshold: 'OK', passed: alarm.state !== 'ALARM', reason: `alarm ${alarm.name} is ${alarm.state}` });
+    checks.push({ name: `alarm:${alarm.name}`, measured: alarm.state, threshold: 'OK', passed: alarm.state !== 'ALARM', reason: `alarm ${alarm.name} is ${alarm.state}` });
   }
   return checks;
 }
@@ -113,7 +105,7 @@ export function metricRules(traffic: MinuteTraffic | undefined, alarms: Readonly
  * The probe rules. A run that did not answer, or answered without the measurements (it could not run), breaks
  * the `probe` rule: ΔS, coverage and λ cannot be watched, and what cannot be watched is not passed.
  */
-export function probeRules(probe: ProbeObservation, rules: BlueGreenStopRuleConfig): RuleCheck[] {
+export function probeRules(probe: ProbeObservation, rules: BlueGreenStopRuleConfig): Check[] {
   const report = probe.report;
   const newP95 = report?.new?.deltaSP95;
   const currentP95 = report?.current?.deltaSP95;
@@ -121,7 +113,7 @@ export function probeRules(probe: ProbeObservation, rules: BlueGreenStopRuleConf
   const questions = report?.plan?.questions;
   if (probe.status === 'Unavailable' || !finite(newP95) || !finite(currentP95) || !finite(coverage) || !finite(questions) || questions <= 0 || !Array.isArray(report?.lambdaFlips)) {
     const why = probe.reasons && probe.reasons.length > 0 ? probe.reasons.join('; ') : 'no measurements in its answer';
-    return [{ rule: 'probe', measured: probe.status, threshold: 'a probe report', passed: false, reason: `the ΔS probe gave no measurements: ${why}` }];
+    return [{ name: 'probe', measured: probe.status, threshold: 'a probe report', passed: false, reason: `the ΔS probe gave no measurements: ${why}` }];
   }
   const drift = newP95 - currentP95;
   const flips = report!.lambdaFlips!;
@@ -132,15 +124,15 @@ export function probeRules(probe: ProbeObservation, rules: BlueGreenStopRuleConf
   const flipsPassed = flipRate <= rules.maxLambdaFlipRate + EPS;
   return [
     {
-      rule: 'maxDeltaSP95Drift', measured: drift, threshold: rules.maxDeltaSP95Drift, passed: driftPassed,
+      name: 'maxDeltaSP95Drift', measured: drift, threshold: rules.maxDeltaSP95Drift, passed: driftPassed,
       reason: `ΔS p95 drift (new ${fmt(newP95)} − old ${fmt(currentP95)}) ${fmt(drift)} ${driftPassed ? '≤' : '>'} ${fmt(rules.maxDeltaSP95Drift)}`,
     },
     {
-      rule: 'minCoverage', measured: coverage, threshold: rules.minCoverage, passed: coveragePassed,
+      name: 'minCoverage', measured: coverage, threshold: rules.minCoverage, passed: coveragePassed,
       reason: `median coverage of the new version ${fmt(coverage)} ${coveragePassed ? '≥' : '<'} ${fmt(rules.minCoverage)}`,
     },
     {
-      rule: 'maxLambdaFlipRate', measured: flipRate, threshold: rules.maxLambdaFlipRate, passed: flipsPassed,
+      name: 'maxLambdaFlipRate', measured: flipRate, threshold: rules.maxLambdaFlipRate, passed: flipsPassed,
       reason: `λ flip rate ${flipCount} of ${questions} = ${fmt(flipRate)} ${flipsPassed ? '≤' : '>'} ${fmt(rules.maxLambdaFlipRate)}`
         + (flips.length > 0 ? ` (${flips.slice(0, 3).map((f) => `${f.id}: ${f.current} → ${f.new}`).join(', ')}${flipCount > 3 ? ', ...' : ''})` : ''),
     },

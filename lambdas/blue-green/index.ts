@@ -5,9 +5,10 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { hookClient } from '../shared/hook-clients';
 import { createHookHandler } from './hook';
-import { createWorkerHandler } from './worker';
+import { createWorkerHandler, publishClientConfig } from './worker';
 
 export { decideHold } from './hold-engine';
 export { checkInvariants } from './invariants';
@@ -20,5 +21,9 @@ export const hook = createHookHandler({
   stateMachineArn: process.env.STATE_MACHINE_ARN ?? '',
 });
 
-/** The state machine's worker (index.worker). */
-export const worker = createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}) });
+/** The state machine's worker (index.worker). Its publishes are bounded: a notification never holds up a report for long. */
+export const worker = createWorkerHandler({
+  lambda: new LambdaClient({}),
+  cloudwatch: new CloudWatchClient({}),
+  sns: new SNSClient(publishClientConfig()),
+});

@@ -1,14 +1,20 @@
 // The blue-green state machine's worker: the steps that read AWS and decide with the pure modules. One
 // function, one operation per invocation (`op`): check the invariants, pause and resume the consumers, watch
-// the metrics, judge a probe run. The flip and the reports to CodeDeploy are the machine's own SDK tasks.
+// the metrics, judge a probe run, and write and publish a decision that is news (notification.ts). The reports
+// to CodeDeploy are the machine's own SDK tasks; the flip back is CodeDeploy's.
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
   GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
-import { BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import {
+  BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS, PUBLISH_DEADLINE_SECONDS, PUBLISH_RETRIES, PUBLISH_TIMEOUT_SECONDS,
+} from 'cdk-rollout-guardrails-runtime/contract';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
-import { prewarm, PrewarmResult } from '../shared/warm-gate';
+import { composeNotification, NotifyEvent, WarmupDecision, warmupChecks } from './notification';
+import { prewarm } from '../shared/warm-gate';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery } from '../shared/lambda-metrics';
 
@@ -24,7 +30,8 @@ export type WorkerEvent =
   | {
     readonly op: 'judgeProbe'; readonly target: Target; readonly config: BlueGreenAliasConfig; readonly holdStartedAt: number;
     readonly holdEndsAt: number; readonly check: number; readonly probe: ProbeObservation;
-  };
+  }
+  | NotifyEvent;
 
 /** The record of a freeze: which mappings were paused (to be resumed) and which were left as they were. */
 export interface FreezeDecision {
@@ -43,18 +50,25 @@ export interface UnfreezeDecision {
   readonly warmupReleased?: boolean | string;
 }
 
-/** The record of the warm gate. */
-export interface WarmupDecision extends Omit<PrewarmResult, 'ok'> {
-  readonly kind: `${typeof DECISION_KIND}/warmup`;
-  readonly passed: boolean;
+/** The record of a notification: published (its message ID), or why not. A failed publish decides nothing. */
+export interface NotificationRecord {
+  readonly kind: `${typeof DECISION_KIND}/notification`;
+  readonly published: boolean;
+  readonly messageId?: string;
+  readonly error?: { readonly Error: string; readonly Cause: string };
 }
 
-export type WorkerResult = InvariantDecision | WarmupDecision | FreezeDecision | UnfreezeDecision | HoldDecision;
+export type { WarmupDecision };
+export type WorkerResult = InvariantDecision | WarmupDecision | FreezeDecision | UnfreezeDecision | HoldDecision | NotificationRecord;
 
 /** The worker's AWS clients and clock; tests pass mocks. */
 export interface WorkerDependencies {
   readonly lambda: LambdaClient;
   readonly cloudwatch: CloudWatchClient;
+  /** Publishes the notifications; its attempts bounded (`publishClientConfig()`). */
+  readonly sns: SNSClient;
+  /** How long a publish may take in all before it is given up. @default PUBLISH_DEADLINE_SECONDS */
+  readonly publishDeadlineMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default console.log */
@@ -97,7 +111,7 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
       case 'warmup': {
         const warm = event.config.warmup;
         if (!warm) {
-          result = { kind: `${DECISION_KIND}/warmup`, passed: true, reasons: ['no warm gate configured'], waitedMs: 0, status: 'NONE', pingsSent: 0, pingsFailed: 0 };
+          result = { kind: `${DECISION_KIND}/warmup`, passed: true, reasons: ['no warm gate configured'], waitedMs: 0, status: 'NONE', pingsSent: 0, pingsFailed: 0, checks: [] };
           break;
         }
         const { ok, ...rest } = await prewarm({ lambda: deps.lambda, now, sleep: deps.sleep }, {
@@ -107,7 +121,7 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
           readyTimeoutMs: warm.readyTimeoutSeconds * 1000,
           pings: warm.pings,
         });
-        result = { kind: `${DECISION_KIND}/warmup`, passed: ok, ...rest };
+        result = { kind: `${DECISION_KIND}/warmup`, passed: ok, ...rest, checks: warmupChecks(rest, warm.readyTimeoutSeconds) };
         break;
       }
       case 'freeze':
@@ -135,12 +149,43 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
           rules: event.config.stopRules, now: now(), holdStartedAt: event.holdStartedAt, holdEndsAt: event.holdEndsAt, check: event.check,
         });
         break;
+      case 'notify':
+        result = await publish(deps.sns, event, deps.publishDeadlineMs ?? PUBLISH_DEADLINE_SECONDS * 1000);
+        break;
       default:
-        throw new Error(`expected an event with op invariants, warmup, freeze, unfreeze, watch or judgeProbe, got: ${JSON.stringify(event)?.slice(0, 200)}`);
+        throw new Error(`expected an event with op invariants, warmup, freeze, unfreeze, watch, judgeProbe or notify, got: ${JSON.stringify(event)?.slice(0, 200)}`);
     }
     log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green', op: event.op, ...result }));
     return result;
   };
+}
+
+/**
+ * The SNS client's options: each attempt's answer awaited PUBLISH_TIMEOUT_SECONDS (`timeoutMs`), PUBLISH_RETRIES
+ * retries. A body that never ends is not a request timeout: the publish's deadline cuts that off.
+ */
+export function publishClientConfig(timeoutMs = PUBLISH_TIMEOUT_SECONDS * 1000) {
+  return {
+    maxAttempts: PUBLISH_RETRIES + 1,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(2_000, timeoutMs), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
+  };
+}
+
+/**
+ * Writes the notification and publishes it, within `deadlineMs`. Never throws for the publish: a notification
+ * decides nothing, so its failure is the record's (`published: false`), not the machine's.
+ */
+async function publish(sns: SNSClient, event: NotifyEvent, deadlineMs: number): Promise<NotificationRecord> {
+  const kind = `${DECISION_KIND}/notification` as const;
+  // A message that cannot be written is a bug in the records: it throws, and the machine's catch goes on.
+  const message = JSON.stringify(composeNotification(event));
+  try {
+    const sent = await sns.send(new PublishCommand({ TopicArn: event.topicArn, Message: message }), { abortSignal: AbortSignal.timeout(deadlineMs) });
+    return { kind, published: true, messageId: sent.MessageId };
+  } catch (error) {
+    const e = error as Error;
+    return { kind, published: false, error: { Error: e.name, Cause: e.message } };
+  }
 }
 
 async function freeze(client: LambdaClient, mappings: readonly string[], log: (line: string) => void): Promise<FreezeDecision> {

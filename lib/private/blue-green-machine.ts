@@ -1,15 +1,13 @@
 // The blue-green state machine's definition (see lib/blue-green.ts). JSONata throughout: one Pass state picks the
 // alias's configuration out of an object literal keyed by deployment group name, workflow variables carry the
-// deployment, the target, the configuration and the paused consumers across states, and every state's output
-// is a structured decision record. Every AWS call is a Step Functions SDK integration written as a CustomState,
-// so that the construct grants the machine's role exactly the attached aliases and deployment groups.
+// deployment, the target, the configuration, the paused consumers and the decision records across states. The
+// worker makes every decision and writes every record and notification (lambdas/blue-green); the definition
+// calls, routes, waits and reports. Every AWS call is a Step Functions integration written as a CustomState, so
+// that the construct grants the machine's role exactly the attached aliases and deployment groups.
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { REPORT_ATTEMPT_SECONDS, WATCH_TIMEOUT_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
-import {
-  ALREADY_REPORTED, BEFORE_MEASUREMENTS, CARRY, CAUGHT, HOOK, kind, LAMBDA_INVOKE, LAMBDA_RETRY, measurementsOf, message, notify, REPORT_RETRY, route, sdk, SDK_RETRY,
-  STOP_RULE_BROKEN, SUMMARY_BEFORE, task, workerTask,
-} from './blue-green-states';
+import { WATCH_TIMEOUT_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
+import { CARRY, CAUGHT, kind, LAMBDA_INVOKE, notify, report, RETRY, route, STOP_RULE_BROKEN, task, workerTask } from './blue-green-states';
 
 export { STOP_RULE_BROKEN } from './blue-green-states';
 
@@ -49,30 +47,26 @@ export interface BlueGreenDefinitionProps {
  * ReportFailedOnError → Errored. Inside the hold, a failed task fails its branch and the Parallel's catch goes to
  * RollBack (catchers cannot leave a branch).
  *
- * Notifications: each `Notify…?` Choice goes to its sns:publish task only when the alias's configuration has a
- * topic; the task, and its catch of every error, go on to the state the Choice goes to without a topic. Before
+ * Notifications: each `Notify…?` Choice goes to its task (the worker writes and publishes the message) only when
+ * the alias's configuration has a topic; the task, and its catch of every error, go on to the state the Choice
+ * goes to without a topic. Before
  * the switch each publish comes before the report to CodeDeploy (a report of Succeeded starts the
  * AfterAllowTraffic hook, which waits for this execution to end); after a breach it runs beside the report,
  * never before it, so the worst-case rollback does not include it.
  */
 export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefinitionProps): sfn.IChainable {
+  const worker = (id: string, payload: string, comment: string, assign?: Record<string, unknown>, output?: string, timeoutSeconds?: number | string) =>
+    workerTask(scope, id, props.workerArn, payload, comment, assign, output, timeoutSeconds);
+  const notifyOf = (id: string, event: string, comment: string, next: sfn.State) => notify(scope, id, event, comment, props.workerArn, next);
+
   // ---- the error path, shared by every task outside the hold ----
   const errored = sfn.Fail.jsonata(scope, 'Errored', { error: 'BlueGreenError', cause: '{% $string($error) %}', comment: 'A state failed: consumers resumed, Failed reported (after the switch CodeDeploy rolls the alias back)' });
-  const reportFailedOnError = task(scope, 'ReportFailedOnError', {
-    comment: 'Report Failed to CodeDeploy after an error', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
-    arguments: { ...HOOK, Status: 'Failed' }, output: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'error': $error} %}`,
-  }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
-  reportFailedOnError.addCatch(errored).next(errored);
-  const notifyError = notify(scope, 'NotifyError', 'Publish the error (what failed, and what reporting Failed does to the alias)', message(
-    "$phase = 'BeforeAllowTraffic' ? 'before' : 'after'",
-    "'decision': 'error', 'report': 'Failed', "
-    + "'reasons': $append([$phase = 'BeforeAllowTraffic' ? 'a step before the switch failed: the alias stays on version ' & $target.currentVersion & '; reporting Failed' "
-    + ": 'a step failed after the switch: reporting Failed, CodeDeploy rolls the alias back to version ' & $target.currentVersion, "
-    + "($exists($error.State) ? $error.State & ': ' : '') & $error.Error & ': ' & $error.Cause], $breach.kind = " + kind('check') + ' ? $breach.reasons : []), '
-    + `'measurements': ${measurementsOf('$breach.rules')}, `
-    + "'rollback': $phase = 'AfterAllowTraffic' ? {'owner': 'CodeDeploy', 'from': $target.targetVersion, 'to': $target.currentVersion} : null, 'error': $error",
-  ), reportFailedOnError);
-  const resumeOnError = workerTask(scope, 'ResumeOnError', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch').addRetry(SDK_RETRY);
+  const reportFailedOnError = report(scope, 'ReportFailedOnError', {
+    comment: 'Report Failed to CodeDeploy after an error', status: 'Failed', next: errored, onError: errored, assignError: false,
+    output: `{% {'kind': ${kind('outcome')}, 'status': 'Failed', 'phase': $phase, 'error': $error} %}`,
+  });
+  const notifyError = notifyOf('NotifyError', 'error', 'Notify the error: what failed, and what reporting Failed does to the alias', reportFailedOnError);
+  const resumeOnError = worker('ResumeOnError', "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch').addRetry(RETRY.sdk);
   resumeOnError.addCatch(notifyError).next(notifyError);
   const catchAll = <T extends sfn.CustomState>(state: T): T => {
     state.addCatch(resumeOnError, { assign: { error: CAUGHT } });
@@ -92,6 +86,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
       invariants: null,
       warmup: null,
       smoke: null,
+      held: null,
       breach: null,
       error: null,
     },
@@ -102,11 +97,9 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     error: 'NotConfigured',
     cause: '{% \'no blue-green configuration for deployment group \' & $states.context.Execution.Input.deploymentGroupName %}',
   });
-  const reportUnconfigured = task(scope, 'ReportUnconfigured', {
-    comment: 'Report Failed: the deployment group is not attached to this machine', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
-    arguments: { ...HOOK, Status: 'Failed' },
-  }).addRetry(SDK_RETRY);
-  reportUnconfigured.addCatch(errored).next(unconfigured);
+  const reportUnconfigured = report(scope, 'ReportUnconfigured', {
+    comment: 'Report Failed: the deployment group is not attached to this machine', status: 'Failed', next: unconfigured, onError: errored,
+  });
 
   // ---- BeforeAllowTraffic ----
   const beforeDone = sfn.Succeed.jsonata(scope, 'BeforeDone', {
@@ -117,35 +110,19 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     error: 'BeforeAllowTrafficFailed',
     cause: `{% $string({'kind': ${kind('before')}, 'status': 'Failed', 'invariants': $invariants, 'warmup': $warmup, 'smoke': $smoke}) %}`,
   });
-  const reportBeforeFailed = task(scope, 'ReportBeforeFailed', {
-    comment: 'Report Failed: the new version broke an invariant or the smoke probe; nothing was paused', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
-    arguments: { ...HOOK, Status: 'Failed' },
-  }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
-  reportBeforeFailed.addCatch(beforeFailed, { errors: [ALREADY_REPORTED] });
-  reportBeforeFailed.addCatch(errored, { assign: { error: CAUGHT } }).next(beforeFailed);
-  const notifyFailed = notify(scope, 'NotifyFailed', 'Publish the failed check before the switch, its reasons and every check that ran', message("'before'",
-    "'decision': 'failed', 'report': 'Failed', 'failedCheck': $failed, "
-    + "'reasons': $append([$lookup({'invariants': 'the invariant check', 'warmup': 'the warm gate', 'smoke': 'the smoke probe'}, $failed) & ' failed before the switch: the alias stays on version ' & $target.currentVersion & ', nothing was paused; reporting Failed'], "
-    + "$lookup({'invariants': $invariants, 'warmup': $warmup, 'smoke': $smoke}, $failed).reasons), "
-    + `'measurements': ${BEFORE_MEASUREMENTS}`,
-    "$failed := $invariants.passed = false ? 'invariants' : ($warmup.passed = false ? 'warmup' : 'smoke');",
-  ), reportBeforeFailed);
+  const reportBeforeFailed = report(scope, 'ReportBeforeFailed', {
+    comment: 'Report Failed: the new version broke an invariant, the warm gate or the smoke probe; nothing was paused', status: 'Failed', next: beforeFailed, onError: errored,
+  });
+  const notifyFailed = notifyOf('NotifyFailed', 'failed', 'Notify the failed check before the switch, its reasons and every check that ran', reportBeforeFailed);
 
-  const reportBeforeSucceeded = task(scope, 'ReportBeforeSucceeded', {
-    comment: 'Report Succeeded: CodeDeploy switches the alias all at once', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
-    arguments: { ...HOOK, Status: 'Succeeded' },
-  }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
-  reportBeforeSucceeded.addCatch(beforeDone, { errors: [ALREADY_REPORTED] });
-  catchAll(reportBeforeSucceeded).next(beforeDone);
-  const notifyPassed = notify(scope, 'NotifyPassed', 'Publish that every check before the switch passed, with their figures', message("'before'",
-    "'decision': 'passed', 'report': 'Succeeded', "
-    + "'reasons': $append(['every check before the switch passed: CodeDeploy switches ' & $target.alias & ' from version ' & $target.currentVersion & ' to ' & $target.targetVersion & ' at once'], "
-    + `${SUMMARY_BEFORE}), 'measurements': ${BEFORE_MEASUREMENTS}, 'paused': $frozen`,
-  ), reportBeforeSucceeded);
+  const reportBeforeSucceeded = report(scope, 'ReportBeforeSucceeded', {
+    comment: 'Report Succeeded: CodeDeploy switches the alias all at once', status: 'Succeeded', next: beforeDone, onError: resumeOnError,
+  });
+  const notifyPassed = notifyOf('NotifyPassed', 'passed', 'Notify that every check before the switch passed, with their figures', reportBeforeSucceeded);
 
-  const freeze = catchAll(workerTask(scope, 'Freeze', props.workerArn, "{'op': 'freeze', 'mappings': $config.freeze}",
+  const freeze = catchAll(worker('Freeze', "{'op': 'freeze', 'mappings': $config.freeze}",
     'Pause the listed event source mappings that are running, remembering which', { frozen: '{% $states.result.Payload.frozen %}' })
-    .addRetry(LAMBDA_RETRY));
+    .addRetry(RETRY.lambda));
   freeze.next(notifyPassed);
 
   const smoke = catchAll(task(scope, 'Smoke', {
@@ -155,9 +132,8 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
       FunctionName: '{% $config.probeFunctionArn %}',
       Payload: "{% {'functionName': $target.functionName, 'alias': $target.alias, 'currentVersion': $target.currentVersion, 'targetVersion': $target.targetVersion, 'questionLimit': $config.smokeQuestions} %}",
     },
-    output: `{% {'kind': ${kind('smoke')}, 'passed': $states.result.Payload.status = 'Succeeded', 'status': $states.result.Payload.status, 'reasons': $states.result.Payload.reasons, 'questions': $states.result.Payload.report.plan.questions, `
-      + "'gates': [$states.result.Payload.report.gates.{'gate': gate, 'measured': measured, 'threshold': threshold, 'passed': passed}]} %}",
-  }).addRetry(LAMBDA_RETRY));
+    output: `{% ($p := $states.result.Payload; {'kind': ${kind('smoke')}, 'passed': $p.status = 'Succeeded', 'status': $p.status, 'reasons': $p.reasons, 'questions': $p.report.plan.questions, 'gates': $p.report.gates}) %}`,
+  }).addRetry(RETRY.lambda));
   const smokePassed = sfn.Choice.jsonata(scope, 'SmokePassed', { assign: { smoke: '{% $states.input %}' } })
     .when(sfn.Condition.jsonata('{% $states.input.passed %}'), freeze)
     .otherwise(notifyFailed);
@@ -167,9 +143,9 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     .otherwise(freeze);
 
   // The worker waits for READY itself, up to readyTimeoutSeconds; a minute more for the pings and the report.
-  const warmup = catchAll(workerTask(scope, 'Warmup', props.workerArn, "{'op': 'warmup', 'target': $target, 'config': $config}",
+  const warmup = catchAll(worker('Warmup', "{'op': 'warmup', 'target': $target, 'config': $config}",
     'The warm gate: the new version\'s own provisioned concurrency READY, then warm pings', undefined, undefined,
-    '{% $config.warmup.readyTimeoutSeconds + 60 %}').addRetry(LAMBDA_RETRY));
+    '{% $config.warmup.readyTimeoutSeconds + 60 %}').addRetry(RETRY.lambda));
   const warmupPassed = sfn.Choice.jsonata(scope, 'WarmupPassed', { assign: { warmup: '{% $states.input %}' } })
     .when(sfn.Condition.jsonata('{% $states.input.passed %}'), hasSmoke)
     .otherwise(notifyFailed);
@@ -178,9 +154,9 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     .when(sfn.Condition.jsonata('{% $exists($config.warmup) %}'), warmup)
     .otherwise(hasSmoke);
 
-  const checkInvariants = catchAll(workerTask(scope, 'CheckInvariants', props.workerArn, "{'op': 'invariants', 'target': $target, 'config': $config}",
+  const checkInvariants = catchAll(worker('CheckInvariants', "{'op': 'invariants', 'target': $target, 'config': $config}",
     'Read the new version\'s environment (GetFunctionConfiguration) and compare its pins with the declared invariants')
-    .addRetry(LAMBDA_RETRY));
+    .addRetry(RETRY.lambda));
   const invariantsHeld = sfn.Choice.jsonata(scope, 'InvariantsHeld', { assign: { invariants: '{% $states.input %}' } })
     .when(sfn.Condition.jsonata('{% $states.input.passed %}'), hasWarmup)
     .otherwise(notifyFailed);
@@ -188,7 +164,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
 
   // ---- AfterAllowTraffic: hold and watch ----
   const metrics = (() => {
-    const watch = workerTask(scope, 'Watch', props.workerArn,
+    const watch = worker('Watch',
       "{'op': 'watch', 'target': $states.input.target, 'config': $states.input.config, 'holdStartedAt': $states.input.holdStartedAt, 'holdEndsAt': $states.input.holdEndsAt, 'check': $states.input.check}",
       'Read the newest complete minute of 5xx and the gate alarms, and decide', undefined,
       `{% {${CARRY}, 'check': $states.input.check + 1, 'decision': $states.result.Payload} %}`, WATCH_TIMEOUT_SECONDS);
@@ -201,7 +177,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
   })();
 
   const probe = (() => {
-    const judge = workerTask(scope, 'JudgeProbe', props.workerArn,
+    const judge = worker('JudgeProbe',
       "{'op': 'judgeProbe', 'target': $states.input.target, 'config': $states.input.config, 'holdStartedAt': $states.input.holdStartedAt, 'holdEndsAt': $states.input.holdEndsAt, 'check': $states.input.check, 'probe': $states.input.probe}",
       'Judge the probe run against the stop rules', undefined,
       `{% {${CARRY}, 'check': $states.input.check + 1, 'decision': $states.result.Payload} %}`, WATCH_TIMEOUT_SECONDS);
@@ -245,31 +221,21 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
       holdEndsAt: '{% $startedAt + $config.holdSeconds * 1000 %}',
       check: 1,
     },
+    assign: { held: '{% $states.result %}' },
     outputs: `{% {'kind': ${kind('held')}, 'last': $states.result} %}`,
   });
   hold.branch(metrics);
   hold.branch(probe);
 
   const switched = sfn.Succeed.jsonata(scope, 'Switched', { comment: 'Held and watched: the new version stays' });
-  const reportAfterSucceeded = task(scope, 'ReportAfterSucceeded', {
-    comment: 'Report Succeeded: the new version keeps the traffic', resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
-    arguments: { ...HOOK, Status: 'Succeeded' },
+  const reportAfterSucceeded = report(scope, 'ReportAfterSucceeded', {
+    comment: 'Report Succeeded: the new version keeps the traffic', status: 'Succeeded', next: switched, onError: resumeOnError,
     output: `{% {'kind': ${kind('outcome')}, 'status': 'Succeeded', 'phase': $phase, 'resumed': $frozen, 'target': $target} %}`,
-  }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(SDK_RETRY);
-  reportAfterSucceeded.addCatch(switched, { errors: [ALREADY_REPORTED] });
-  catchAll(reportAfterSucceeded).next(switched);
-  const resumeAfterHold = catchAll(workerTask(scope, 'ResumeAfterHold', props.workerArn, "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch')
-    .addRetry(SDK_RETRY));
+  });
+  const resumeAfterHold = catchAll(worker('ResumeAfterHold', "{'op': 'unfreeze', 'mappings': $frozen}", 'Resume the consumers paused before the switch')
+    .addRetry(RETRY.sdk));
   resumeAfterHold.next(reportAfterSucceeded);
-  const notifyHeld = notify(scope, 'NotifyHeld', 'Publish that the switch held for the whole hold and is kept, with the last checks\' figures', message("'after'",
-    "'decision': 'held', 'report': 'Succeeded', "
-    + "'reasons': $append(['held ' & $target.alias & ' on version ' & $target.targetVersion & ' for ' & $m.elapsedSeconds & ' s of holdAndWatch ' & $m.holdSeconds & ' s: ' "
-    + "& $m.check & ' metric checks and ' & $runs & ' probe runs, no stop rule broken; the switch is kept'], "
-    + '$append([$filter($m.reasons, function($v, $i) { $i > 0 })], $exists($p.check) ? [$filter($p.reasons, function($v, $i) { $i > 0 })] : [$p.reasons])), '
-    + `'measurements': $append(${measurementsOf('$m.rules')}, ${measurementsOf('$p.rules')}), `
-    + "'checks': $m.check, 'probeRuns': $runs, 'heldSeconds': $m.elapsedSeconds, 'holdSeconds': $m.holdSeconds",
-    '$m := $states.input.last[0]; $p := $states.input.last[1]; $runs := $exists($p.check) ? $p.check : 0;',
-  ), resumeAfterHold);
+  const notifyHeld = notifyOf('NotifyHeld', 'held', 'Notify that the switch held for the whole hold and is kept, with the last checks\' figures', resumeAfterHold);
 
   // ---- a breach (or an error in the hold): report Failed at once; CodeDeploy rolls the alias back ----
   const rolledBack = sfn.Fail.jsonata(scope, 'RolledBack', { error: STOP_RULE_BROKEN, cause: '{% $string($breach) %}', comment: 'Failed reported (CodeDeploy rolls the alias back), consumers resumed' });
@@ -280,27 +246,14 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     comment: 'The report did not land: the execution still fails (ReportFailedOnError tries once more), and the safety net reports on its end',
     outputs: `{% {'kind': ${kind('outcome')}, 'status': 'NotReported', 'error': $states.input} %}`,
   });
-  const reportAfterFailed = task(scope, 'ReportAfterFailed', {
-    comment: 'Report Failed to CodeDeploy: its rollback moves the alias back to the old version (the one owner of the flip)',
-    resource: sdk('codedeploy:putLifecycleEventHookExecutionStatus'),
-    arguments: { ...HOOK, Status: 'Failed' },
-    timeoutSeconds: REPORT_ATTEMPT_SECONDS,
-  }).addRetry({ errors: [ALREADY_REPORTED], maxAttempts: 0 }).addRetry(REPORT_RETRY);
   // (A JSONata catcher without Output passes the error output on.)
-  reportAfterFailed.addCatch(reported, { errors: [ALREADY_REPORTED] });
-  reportAfterFailed.addCatch(reportNotLanded);
-  reportAfterFailed.next(reported);
+  const reportAfterFailed = report(scope, 'ReportAfterFailed', {
+    comment: 'Report Failed to CodeDeploy: its rollback moves the alias back to the old version (the one owner of the flip)',
+    status: 'Failed', next: reported, onError: reportNotLanded, assignError: false, bounded: true,
+  });
   // Kept off the report's way: the consumers and the notification run beside it.
   const resumed = sfn.Succeed.jsonata(scope, 'ResumedAfterBreach');
-  const notifyRolledBack = notify(scope, 'NotifyRolledBack', 'Publish the rollback: the broken stop rules (or the hold\'s error), reported Failed for CodeDeploy to roll back', message("'after'",
-    "'decision': $broke ? 'rolled-back' : 'error', 'report': 'Failed', 'failedCheck': $broke ? $breach.source, "
-    + "'reasons': $broke ? $append(['a stop rule broke (' & $breach.source & ' check ' & $breach.check & ', ' & $breach.elapsedSeconds & ' s into the hold): reported Failed, CodeDeploy rolls ' & $target.alias & ' back from version ' & $target.targetVersion & ' to ' & $target.currentVersion], $breach.reasons) "
-    + ": ['a step of the hold failed: reported Failed, CodeDeploy rolls ' & $target.alias & ' back from version ' & $target.targetVersion & ' to ' & $target.currentVersion, $breach.error & ': ' & $breach.cause], "
-    + `'measurements': ${measurementsOf('$breach.rules')}, 'check': $breach.check, 'elapsedSeconds': $breach.elapsedSeconds, 'holdSeconds': $breach.holdSeconds, `
-    + "'rollback': {'owner': 'CodeDeploy', 'from': $target.targetVersion, 'to': $target.currentVersion}, "
-    + "'error': $not($broke) ? {'State': 'HoldAndWatch', 'Error': $breach.error, 'Cause': $breach.cause}",
-    `$broke := $breach.kind = ${kind('check')};`,
-  ), resumed);
+  const notifyRolledBack = notifyOf('NotifyRolledBack', 'breach', 'Notify the rollback: the broken stop rules (or the hold\'s error), reported Failed for CodeDeploy to roll back', resumed);
   const resumeAfterBreach = task(scope, 'ResumeAfterBreach', {
     comment: 'Resume the consumers paused before the switch',
     resource: LAMBDA_INVOKE,
@@ -308,10 +261,10 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     output: '{% $states.result.Payload %}',
     // A failed resume is the safety net's to redo (it resumes on the deployment's FAILURE); the notification goes on.
     catch: [{ ErrorEquals: ['States.ALL'], Next: 'NotifyRolledBack?', Output: '{% $states.errorOutput %}' }],
-  }).addRetry(SDK_RETRY);
+  }).addRetry(RETRY.sdk);
   resumeAfterBreach.next(notifyRolledBack);
   const rollBack = sfn.Parallel.jsonata(scope, 'RollBack', {
-    comment: 'Report Failed (the rollback) and, beside it, resume the consumers and publish',
+    comment: 'Report Failed (the rollback) and, beside it, resume the consumers and notify',
     outputs: '{% $states.result %}',
   });
   rollBack.branch(reportAfterFailed);
@@ -338,4 +291,3 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     .otherwise(hold);
   return loadConfig.next(routePhase);
 }
-

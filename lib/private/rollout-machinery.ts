@@ -267,18 +267,19 @@ export abstract class RolloutMachinery<Config> extends Construct {
 
   /**
    * The grants every attached alias gets, each scoped to its deployment group: the state machine reports on it
-   * (then `grantProbe`, if there is a probe) and publishes to the alias's topic; the starter and the safety net
+   * (then `grantProbe`, if there is a probe), `publisher` (the state machine unless said) publishes to the alias's
+   * topic; the starter and the safety net
    * read its deployments and AppSpec and report on them (Failed when a deployment cannot start, or its execution
    * ended without reporting: a report that already landed is refused, and fine); the safety-net rule takes its
    * events.
    * @internal
    */
-  protected _grantDeploymentGroup(options: MachineryAttachOptions, grantProbe: (probe: DeltaSProbe) => void): void {
+  protected _grantDeploymentGroup(options: MachineryAttachOptions, grantProbe: (probe: DeltaSProbe) => void, publisher: iam.IGrantable = this.stateMachine): void {
     const { deploymentGroup } = options;
     const application = deploymentGroup.application;
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:PutLifecycleEventHookExecutionStatus'], resources: [deploymentGroup.deploymentGroupArn] }));
     if (options.probe) grantProbe(options.probe);
-    options.notifications?.grantPublish(this.stateMachine);
+    options.notifications?.grantPublish(publisher);
     for (const fn of new Set([this._starter, this._safetyNet])) {
       fn.addToRolePolicy(new iam.PolicyStatement({
         actions: ['codedeploy:GetDeployment', 'codedeploy:PutLifecycleEventHookExecutionStatus'],

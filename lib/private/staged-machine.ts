@@ -1,34 +1,44 @@
 // The staged rollout's state machine definition (see lib/staged-rollout.ts). Every AWS call is a Step
 // Functions SDK integration written as a CustomState, so that the construct grants its role exactly the
 // resources of the aliases attached to it (CallAwsService would fix the resources at creation).
-import { Aws, Duration, Lazy } from 'aws-cdk-lib';
+import { Lazy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { INITIAL_PROGRESS, STAGED_METRIC_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
-
-/** Retry of an idempotent AWS call: three more attempts, 2, 4 and 8 s apart. */
-const SDK_RETRY: sfn.RetryProps = { errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(2), backoffRate: 2 };
-/** Lambda's own transient errors, the ones AWS recommends retrying for a lambda:invoke task. */
-/** The Lambda invoke integration, in the stack's partition (GovCloud, China). */
-const LAMBDA_INVOKE = `arn:${Aws.PARTITION}:states:::lambda:invoke`;
-const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
+import { INITIAL_PROGRESS, REPORT_ATTEMPT_SECONDS, STAGED_METRIC_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
+import { ALREADY_REPORTED, LAMBDA_INVOKE, NO_RETRY_ONCE_REPORTED, REPORT, RETRY, sdk } from './asl';
 
 function sdkTask(scope: Construct, id: string, action: string, parameters: Record<string, unknown>, comment: string): sfn.CustomState {
   return new sfn.CustomState(scope, id, {
     stateJson: {
       Type: 'Task',
       Comment: comment,
-      Resource: `arn:${Aws.PARTITION}:states:::aws-sdk:${action}`,
+      Resource: sdk(action),
       Parameters: parameters,
       ResultPath: null,
     },
-  }).addRetry(SDK_RETRY);
+  }).addRetry(RETRY.sdk);
 }
 
 const ALIAS = { 'FunctionName.$': '$.target.functionName', 'Name.$': '$.target.alias' };
 const HOOK = { 'DeploymentId.$': '$.deployment.deploymentId', 'LifecycleEventHookExecutionId.$': '$.deployment.lifecycleEventHookExecutionId' };
+
+/**
+ * The one report step (the blue-green machine's, in JSONPath): putLifecycleEventHookExecutionStatus with
+ * `status`, each attempt cut off after REPORT_ATTEMPT_SECONDS, retried (RETRY.sdk) but never once CodeDeploy says
+ * the hook is completed: an earlier attempt landed, which goes on to `next` like a report that landed. Any other
+ * error, once the retries are spent, goes to `onError` with the error at `errorPath`.
+ */
+function report(scope: Construct, id: string, status: 'Succeeded' | 'Failed', comment: string, next: sfn.State, onError: sfn.IChainable, errorPath = '$.reportError'): sfn.CustomState {
+  const state = new sfn.CustomState(scope, id, {
+    stateJson: { Type: 'Task', Comment: comment, Resource: REPORT, Parameters: { ...HOOK, Status: status }, ResultPath: null, TimeoutSeconds: REPORT_ATTEMPT_SECONDS },
+  }).addRetry(NO_RETRY_ONCE_REPORTED).addRetry(RETRY.sdk);
+  state.addCatch(next, { errors: [ALREADY_REPORTED], resultPath: '$.reportError' });
+  state.addCatch(onError, { resultPath: errorPath });
+  state.next(next);
+  return state;
+}
 
 /**
  * Builds the definition:
@@ -48,9 +58,7 @@ const HOOK = { 'DeploymentId.$': '$.deployment.deploymentId', 'LifecycleEventHoo
  */
 export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction, configsJson: () => string): sfn.IChainable {
   const errored = new sfn.Fail(scope, 'Errored', { error: 'StagedRolloutError', cause: 'A state failed; the routing was reset and Failed reported to CodeDeploy.' });
-  const reportFailedOnError = sdkTask(scope, 'ReportFailedOnError', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' },
-    'Report Failed to CodeDeploy after an error');
-  reportFailedOnError.addCatch(errored, { resultPath: '$.reportError' }).next(errored);
+  const reportFailedOnError = report(scope, 'ReportFailedOnError', 'Failed', 'Report Failed to CodeDeploy after an error', errored, errored);
   const resetOnError = sdkTask(scope, 'ResetRoutingOnError', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
     'Clear AdditionalVersionWeights after an error');
   resetOnError.addCatch(reportFailedOnError, { resultPath: '$.resetError' }).next(reportFailedOnError);
@@ -91,7 +99,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
     payloadResponseOnly: true,
     resultPath: '$.gate',
     retryOnServiceExceptions: true,
-  }).addRetry({ errors: ['States.TaskFailed'], maxAttempts: 2, interval: Duration.seconds(5), backoffRate: 2 }));
+  }).addRetry(RETRY.decide));
 
   const probe = onError(new sfn.CustomState(scope, 'Probe', {
     stateJson: {
@@ -110,7 +118,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       ResultSelector: { 'status.$': '$.Payload.status', 'reasons.$': '$.Payload.reasons' },
       ResultPath: '$.probe',
     },
-  }).addRetry({ errors: LAMBDA_SERVICE_ERRORS, maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 }));
+  }).addRetry(RETRY.lambda));
   const noProbe = new sfn.Pass(scope, 'NoProbe', { comment: 'No probe configured', result: sfn.Result.fromObject({ status: 'NotConfigured', reasons: [] }), resultPath: '$.probe' });
   const hasProbe = new sfn.Choice(scope, 'HasProbe')
     .when(sfn.Condition.isPresent('$.config.probeFunctionArn'), probe)
@@ -130,11 +138,9 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   publishHold.next(recheck);
 
   const succeeded = new sfn.Succeed(scope, 'Succeeded', { comment: 'CodeDeploy shifts the alias to the new version' });
-  const reportSucceeded = sdkTask(scope, 'ReportSucceeded', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Succeeded' },
-    'Report Succeeded to CodeDeploy, which shifts the alias to the new version at once');
   // A retry after a report that did land finds the hook already completed: that is success, not an error.
-  reportSucceeded.addCatch(succeeded, { errors: ['CodeDeploy.LifecycleEventAlreadyCompletedException'], resultPath: '$.reportError' });
-  onError(reportSucceeded).next(succeeded);
+  const reportSucceeded = report(scope, 'ReportSucceeded', 'Succeeded', 'Report Succeeded to CodeDeploy, which shifts the alias to the new version at once',
+    succeeded, resetOnError, '$.error');
   // The hand-back: CodeDeploy's all-at-once shift expects the alias as the deployment found it (its
   // FunctionVersion the AppSpec's current version, no other version in its routing: docs/aws-behaviour.md
   // CD-6, CD-7), so the weights the schedule set are cleared right before the report, in the state next to
@@ -147,8 +153,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   publishSucceeded.next(handBack);
 
   const rolledBack = new sfn.Fail(scope, 'RolledBack', { error: 'GateFailed', cause: 'A gate failed maxFailuresPerStep times at one step (or time ran out); the routing was reset and Failed reported. See the gate function\'s log.' });
-  const reportFailed = sdkTask(scope, 'ReportFailed', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' }, 'Report Failed to CodeDeploy, which rolls back');
-  reportFailed.addCatch(errored, { resultPath: '$.reportError' }).next(rolledBack);
+  const reportFailed = report(scope, 'ReportFailed', 'Failed', 'Report Failed to CodeDeploy, which rolls back', rolledBack, errored);
   const resetRouting = sdkTask(scope, 'ResetRouting', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
     'Clear AdditionalVersionWeights: all traffic back on the current version');
   resetRouting.addCatch(reportFailedOnError, { resultPath: '$.resetError' });
@@ -178,9 +183,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   // provisioned concurrency, READY within the bound, and its warm pings. A cold version fails the deployment
   // before any user request reaches it; nothing has been routed yet, so there is nothing to reset.
   const warmFailed = new sfn.Fail(scope, 'WarmGateFailed', { error: 'WarmGateFailed', cause: 'The new version was not warm in time (see $.warm.reasons and the warm function\'s log); Failed reported.' });
-  const reportWarmFailed = sdkTask(scope, 'ReportWarmGateFailed', 'codedeploy:putLifecycleEventHookExecutionStatus', { ...HOOK, Status: 'Failed' },
-    'Report Failed to CodeDeploy: the new version is not warm');
-  reportWarmFailed.addCatch(errored, { resultPath: '$.reportError' }).next(warmFailed);
+  const reportWarmFailed = report(scope, 'ReportWarmGateFailed', 'Failed', 'Report Failed to CodeDeploy: the new version is not warm', warmFailed, errored);
   const warmUp = onError(new sfn.CustomState(scope, 'WarmUp', {
     stateJson: {
       Type: 'Task',
@@ -193,7 +196,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       ResultSelector: { 'ok.$': '$.Payload.ok', 'reasons.$': '$.Payload.reasons', 'status.$': '$.Payload.status', 'waitedMs.$': '$.Payload.waitedMs' },
       ResultPath: '$.warm',
     },
-  }).addRetry({ errors: LAMBDA_SERVICE_ERRORS, maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2 }));
+  }).addRetry(RETRY.lambda));
   const warm = new sfn.Choice(scope, 'Warm?', { comment: 'Is the new version warm?' })
     .when(sfn.Condition.booleanEquals('$.warm.ok', true), hasProbe)
     .otherwise(reportWarmFailed);

@@ -1,10 +1,11 @@
 // A local HTTP stand-in for the AWS APIs the library's hooks call, on 127.0.0.1 at a random port, so that a
 // bundled hook runs as deployed (real SDK clients, real request handler, real retries and timeouts) with
-// AWS_ENDPOINT_URL pointing here. It speaks just enough of three protocols:
+// AWS_ENDPOINT_URL pointing here. It speaks just enough of four protocols:
 // - JSON 1.0/1.1 RPC (`X-Amz-Target: <prefix>.<Operation>`): CodeDeploy (`CodeDeploy_20141006`), Step
 //   Functions (`AWSStepFunctions`), CloudWatch (`GraniteServiceVersion20100801`);
 // - Lambda's REST JSON: GetAlias (GET /2015-03-31/functions/{name}/aliases/{alias}) and Invoke
-//   (POST /2015-03-31/functions/{name}/invocations).
+//   (POST /2015-03-31/functions/{name}/invocations);
+// - the Query protocol of SNS (a form-encoded `Action=Publish`, answered in XML): Publish.
 // Each operation answers with a responder (a default one for each operation the hooks use) and behaves as
 // told, call by call: ok, slow(ms), hang (never answers), 5xx, throttle (400 ThrottlingException) or a named
 // error. Every call is recorded.
@@ -29,7 +30,7 @@ export type Behaviour =
 
 /** One call the stand-in received. */
 export interface RecordedCall {
-  readonly service: 'codedeploy' | 'sfn' | 'cloudwatch' | 'lambda' | 'unknown';
+  readonly service: 'codedeploy' | 'sfn' | 'cloudwatch' | 'lambda' | 'sns' | 'unknown';
   readonly operation: string;
   /** The request's JSON body (for Invoke: FunctionName, Qualifier and the payload as text). */
   readonly input: any;
@@ -169,6 +170,13 @@ export class AwsStandIn {
       res.end(JSON.stringify(answer.payload));
       return;
     }
+    if (route.service === 'sns') {
+      const result = Object.entries((output ?? {}) as Record<string, unknown>).map(([k, v]) => `<${k}>${xml(String(v))}</${k}>`).join('');
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(`<${route.operation}Response xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><${route.operation}Result>${result}</${route.operation}Result>`
+        + `<ResponseMetadata><RequestId>stand-in</RequestId></ResponseMetadata></${route.operation}Response>`);
+      return;
+    }
     res.writeHead(200, { 'content-type': route.contentType });
     res.end(JSON.stringify(output ?? {}));
   }
@@ -178,6 +186,10 @@ export class AwsStandIn {
     if (typeof target === 'string') {
       const [prefix, operation] = target.split('.');
       return { service: JSON_SERVICES[prefix] ?? 'unknown', operation, input: parseJson(body), contentType: String(req.headers['content-type'] ?? 'application/x-amz-json-1.1') };
+    }
+    if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      const form = Object.fromEntries(new URLSearchParams(body));
+      return { service: 'sns', operation: form.Action ?? 'unknown', input: form, contentType: 'text/xml' };
     }
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const alias = /^\/2015-03-31\/functions\/([^/]+)\/aliases\/([^/]+)$/.exec(url.pathname);
@@ -196,11 +208,18 @@ export class AwsStandIn {
 
   private error(res: http.ServerResponse, route: { service: RecordedCall['service']; contentType: string }, status: number, name: string, message: string): void {
     if (res.destroyed) return;
+    if (route.service === 'sns') {
+      res.writeHead(status, { 'content-type': 'text/xml' });
+      res.end(`<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${xml(name)}</Code><Message>${xml(message)}</Message></Error><RequestId>stand-in</RequestId></ErrorResponse>`);
+      return;
+    }
     const json = route.service === 'lambda' || route.service === 'unknown';
     res.writeHead(status, { 'content-type': json ? 'application/json' : route.contentType, 'x-amzn-errortype': name });
     res.end(JSON.stringify({ __type: name, message, Message: message }));
   }
 }
+
+const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function parseJson(text: string): any {
   if (text === '') return {};
@@ -216,4 +235,5 @@ const DEFAULT_RESPONDERS: Record<string, Responder> = {
   PutLifecycleEventHookExecutionStatus: (input) => ({ lifecycleEventHookExecutionId: input.lifecycleEventHookExecutionId }),
   StartExecution: (input) => ({ executionArn: `${String(input.stateMachineArn).replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: Date.now() / 1000 }),
   PutMetricData: () => ({}),
+  Publish: () => ({ MessageId: 'stand-in-message' }),
 };

@@ -1,6 +1,7 @@
 // Shared by the blue-green strategy and construct (which write each alias's configuration into the state
 // machine's definition at synth) and the blue-green handlers (lambdas/blue-green, which esbuild bundles with
 // it). Plain data and constants only: it imports nothing but the notification source's type.
+import type { Check } from './check.js';
 import type { NOTIFICATION_SOURCE } from './staged.js';
 
 /** The seed's stop rules during hold-and-watch, every default filled in. */
@@ -109,29 +110,16 @@ export function executionName(deploymentId: string, phase: BlueGreenPhase): stri
 export const DECISION_KIND = 'cdk-rollout-guardrails/blue-green';
 
 /**
- * One publish's TimeoutSeconds and its retries (1 s later). After a breach the publish runs beside the Failed
- * report, never before it; before the switch it delays the report by at most PUBLISH_BOUND_SECONDS.
+ * The worker publishes each notification (one sns:Publish, its SDK retrying once): an attempt is cut off after
+ * PUBLISH_TIMEOUT_SECONDS, the publish as a whole after PUBLISH_DEADLINE_SECONDS, and the machine's Notify task
+ * (the invoke, a cold start, the message written) after PUBLISH_BOUND_SECONDS; a publish that fails is recorded,
+ * never retried by the machine, and decides nothing. After a breach the publish runs beside the Failed report,
+ * never before it; before the switch it delays the report by at most PUBLISH_BOUND_SECONDS.
  */
 export const PUBLISH_TIMEOUT_SECONDS = 5;
 export const PUBLISH_RETRIES = 1;
-export const PUBLISH_BOUND_SECONDS = (PUBLISH_RETRIES + 1) * PUBLISH_TIMEOUT_SECONDS + PUBLISH_RETRIES;
-
-/**
- * One rule or check as judged, in a notification. `passed: null`: not judged (too little traffic, or a step
- * that did not get that far).
- */
-export interface BlueGreenMeasurement {
-  /**
-   * `invariant:<NAME>` (measured: the new version's value, null if it has none; threshold: the pin),
-   * `warmup:status` | `warmup:readySeconds` | `warmup:pingsFailed`, `smoke:<probe gate>` (or `smoke` when the
-   * probe gave no report), or a hold stop rule: `max5xxRate`, `alarm:<name>`, `maxDeltaSP95Drift`,
-   * `minCoverage`, `maxLambdaFlipRate`, `probe`.
-   */
-  readonly rule: string;
-  readonly measured: number | string | null;
-  readonly threshold: number | string | null;
-  readonly passed: boolean | null;
-}
+export const PUBLISH_DEADLINE_SECONDS = (PUBLISH_RETRIES + 1) * PUBLISH_TIMEOUT_SECONDS + PUBLISH_RETRIES;
+export const PUBLISH_BOUND_SECONDS = PUBLISH_DEADLINE_SECONDS + 4;
 
 /**
  * A blue-green decision as the machine publishes it to the alias's notifications topic (one JSON message per
@@ -163,8 +151,14 @@ export interface BlueGreenDecisionNotification {
   readonly report: 'Succeeded' | 'Failed';
   /** Sentences a person reads; the first one is the headline. */
   readonly reasons: string[];
-  /** Every rule of the deciding check(s), with its measured value and threshold. */
-  readonly measurements: BlueGreenMeasurement[];
+  /**
+   * Every rule of the deciding check(s), with its measured value, threshold and reason: `invariant:<NAME>`
+   * (measured: the new version's value, null if it has none; threshold: the pin), `warmup:status` |
+   * `warmup:readySeconds` | `warmup:pingsFailed`, `smoke:<probe gate>` (or `smoke` when the probe gave no
+   * report), or a hold stop rule: `max5xxRate`, `alarm:<name>`, `maxDeltaSP95Drift`, `minCoverage`,
+   * `maxLambdaFlipRate`, `probe`.
+   */
+  readonly measurements: Check[];
   /** failed: `invariants`, `warmup` or `smoke`; rolled-back: `metrics` or `probe` (the hold's loop that broke). */
   readonly failedCheck?: 'invariants' | 'warmup' | 'smoke' | 'metrics' | 'probe';
   /** passed: the event source mappings paused across the switch (resumed after the hold). */
