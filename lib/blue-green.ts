@@ -9,7 +9,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
 import { RolloutStrategy } from './rollout-strategy';
 import { BlueGreenRolloutStrategy } from './strategies/blue-green';
-import { BlueGreenAliasConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { aliasConfigKey, BlueGreenAliasConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import type { WarmGateConfig } from './provisioned-warmup';
 import { buildBlueGreenDefinition } from './private/blue-green-machine';
 import { MachineryOptions } from './private/machinery';
@@ -186,14 +186,15 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
       }
     }
     this._throwIfAny(problems);
-    this._claim(options, options.deploymentGroup.deploymentGroupName);
+    const key = aliasConfigKey(options.deploymentGroup.application.applicationName, options.deploymentGroup.deploymentGroupName);
+    this._claim(options, key);
 
     const { alias, deploymentGroup, version } = options;
     const blueGreen = strategy as BlueGreenRolloutStrategy;
     const consumers = blueGreen.freezeConsumers;
     const own = blueGreen._config();
     const warmup = own.warmup ?? (gate ? { concurrency: gate.concurrency, pings: gate.pings, readyTimeoutSeconds: gate.readyTimeoutSeconds } : undefined);
-    this._configs[deploymentGroup.deploymentGroupName] = {
+    this._configs[key] = {
       ...own,
       ...(warmup ? { warmup } : {}),
       invariants: { ...pins, ...blueGreen.invariants },
@@ -236,9 +237,9 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
     return this.hookFunction;
   }
 
-  /** The configuration written for one deployment group (its name as given to `attach()`), for tests and tools. @internal */
-  public _configOf(deploymentGroupName: string): BlueGreenAliasConfig | undefined {
-    return this._configs[deploymentGroupName];
+  /** The configuration written for one attached deployment group, for tests and tools. @internal */
+  public _configOf(deploymentGroup: codedeploy.ILambdaDeploymentGroup): BlueGreenAliasConfig | undefined {
+    return this._configs[aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName)];
   }
 
   private warnOnTightProbe(alias: lambda.Alias, strategy: BlueGreenRolloutStrategy, probe: DeltaSProbe): void {

@@ -66,7 +66,7 @@ describe('hook: phase detection and the start of each phase', () => {
     expect(lambda.commandCalls(GetAliasCommand)[0].args[0].input).toEqual({ FunctionName: 'answer-fn', Name: 'live' });
     expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toMatchObject({ stateMachineArn: MACHINE, name: 'd-ABC-BeforeAllowTraffic' });
     expect(started()).toEqual({
-      deploymentId: 'd-ABC', lifecycleEventHookExecutionId: 'hook-1', applicationName: 'App', deploymentGroupName: 'Group',
+      deploymentId: 'd-ABC', lifecycleEventHookExecutionId: 'hook-1', applicationName: 'App', deploymentGroupName: 'Group', configKey: 'App/Group',
       phase: 'BeforeAllowTraffic', target: TARGET, startedAt: NOW,
     });
     expect(codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand)).toHaveLength(0);

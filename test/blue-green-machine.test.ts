@@ -66,14 +66,15 @@ const template = expectSynthWarnings(['cdk-rollout-guardrails:blueGreenProbeBudg
 const json = template.toJSON();
 const logicalId = (c: { node: { defaultChild?: unknown } }) => built.stack.getLogicalId(c.node.defaultChild as never);
 
-/** The definition, tokens made readable: a deployment group's or alarm's Ref → its name, Ref → logical ID, GetAtt Arn → `arn:<logical ID>`. */
+/** The definition, tokens made readable: a deployment group's, application's or alarm's Ref → its name, Ref → logical ID, GetAtt Arn → `arn:<logical ID>`. */
 function definition(): { StartAt: string; States: Record<string, Json> } {
   const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as Json;
   const parts = machine.Properties.DefinitionString['Fn::Join'][1] as Json[];
   const text = parts.map((p) => {
     if (typeof p === 'string') return p;
     if (p.Ref === 'AWS::Partition') return 'aws';
-    if (p.Ref) return json.Resources[p.Ref]?.Properties?.DeploymentGroupName ?? json.Resources[p.Ref]?.Properties?.AlarmName ?? p.Ref;
+    const named = json.Resources[p.Ref]?.Properties;
+    if (p.Ref) return named?.DeploymentGroupName ?? named?.ApplicationName ?? named?.AlarmName ?? p.Ref;
     if (p['Fn::GetAtt']) return `arn:${p['Fn::GetAtt'][0]}`;
     throw new Error(`unexpected token ${JSON.stringify(p)}`);
   }).join('');
@@ -113,11 +114,11 @@ describe('BlueGreenSwitch: the definition', () => {
     expect(built.hookB).toBe(built.bg.hookFunction);
   });
 
-  test('selects the alias\'s configuration by deployment group name with one JSONata $lookup in LoadConfig', async () => {
+  test('selects the alias\'s configuration by its key (application/deployment group) with one JSONata $lookup in LoadConfig', async () => {
     expect(def.StartAt).toBe('LoadConfig');
     const expression = /^\{%(.*)%\}$/s.exec(states.LoadConfig.Assign.config)![1];
-    expect(expression).toMatch(/^ \(\$c := \$lookup\(\{"GroupA":\{.*\},"GroupB":\{.*\}\}, \$states\.input\.deploymentGroupName\); \$exists\(\$c\) \? \$c : null\) $/s);
-    const a = await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'GroupA' } } });
+    expect(expression).toMatch(/^ \(\$c := \$lookup\(\{"App\/GroupA":\{.*\},"App\/GroupB":\{.*\}\}, \$states\.input\.configKey\); \$exists\(\$c\) \? \$c : null\) $/s);
+    const a = await jsonata(expression).evaluate({}, { states: { input: { configKey: 'App/GroupA' } } });
     expect(a).toEqual({
       holdSeconds: 900, checkIntervalSeconds: 5, metricDelaySeconds: 20, probeBudgetSeconds: 45, smokeQuestions: 20,
       stopRules: { maxDeltaSP95Drift: 0.15, minCoverage: 0.6, maxLambdaFlipRate: 0.2, max5xxRate: 0.01, minInvocations: 100 },
@@ -128,11 +129,11 @@ describe('BlueGreenSwitch: the definition', () => {
       warmup: { concurrency: 2, pings: 2, readyTimeoutSeconds: 60 },
       topicArn: TOPIC,
     });
-    const b = await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'GroupB' } } });
+    const b = await jsonata(expression).evaluate({}, { states: { input: { configKey: 'App/GroupB' } } });
     expect(b).toMatchObject({ invariants: {}, freeze: [], alarmNames: [] });
     expect(b.probeFunctionArn).toBeUndefined();
     expect(b.topicArn).toBeUndefined();
-    expect(await jsonata(expression).evaluate({}, { states: { input: { deploymentGroupName: 'Other' } } })).toBeNull();
+    expect(await jsonata(expression).evaluate({}, { states: { input: { configKey: 'Other/GroupA' } } })).toBeNull();
     expect(states.Route.Choices[0]).toEqual({ Condition: '{% $config = null %}', Next: 'ReportUnconfigured' });
   });
 
@@ -469,7 +470,7 @@ describe('BlueGreenSwitch.attach(): validation', () => {
     const stack = testStack();
     const target = alias(stack);
     BlueGreenSwitch.of(stack).attach({ ...target, warmGate: { concurrency: 3, pings: 5, readyTimeoutSeconds: 120 } });
-    expect(BlueGreenSwitch.of(stack)._configOf(target.deploymentGroup.deploymentGroupName)?.warmup).toEqual({ concurrency: 3, pings: 5, readyTimeoutSeconds: 120 });
+    expect(BlueGreenSwitch.of(stack)._configOf(target.deploymentGroup)?.warmup).toEqual({ concurrency: 3, pings: 5, readyTimeoutSeconds: 120 });
     // Statements on the new version only (CDK merges the ones with the same resource).
     const onVersion = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
       .flatMap((p: Json) => p.Properties.PolicyDocument.Statement)
@@ -560,6 +561,7 @@ function execution(phase: 'BeforeAllowTraffic' | 'AfterAllowTraffic', overrides:
   return {
     deploymentId: 'd-ABC', lifecycleEventHookExecutionId: `hook-${phase}`, applicationName: 'App', deploymentGroupName: 'GroupA',
     phase, target: TARGET, startedAt: T0, ...(phase === 'AfterAllowTraffic' ? { frozen: [JOBS] } : {}), ...overrides,
+    configKey: `${overrides.applicationName ?? 'App'}/${overrides.deploymentGroupName ?? 'GroupA'}`,
   };
 }
 
@@ -931,6 +933,24 @@ describe('BlueGreenSwitch: runs of the definition', () => {
   });
 });
 
+test('two applications may each have a deployment group of the same name: each alias keeps its own configuration', () => {
+  // A deployment group's name is unique within its CodeDeploy application only (the key is application/group).
+  const stack = testStack();
+  const attach = (id: string, hold: number) => {
+    const fn = testFunction(stack, `Fn${id}`);
+    const version = fn.currentVersion;
+    const alias = new lambda.Alias(stack, `Live${id}`, { aliasName: 'live', version });
+    const application = new codedeploy.LambdaApplication(stack, `App${id}`, { applicationName: `App${id}` });
+    const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, `Group${id}`, {
+      alias, application, deploymentGroupName: 'live', deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE,
+    });
+    BlueGreenSwitch.of(stack).attach({ alias, version, deploymentGroup, strategy: RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(hold) }) });
+    return deploymentGroup;
+  };
+  const [one, two] = [attach('One', 10), attach('Two', 20)];
+  expect([BlueGreenSwitch.of(stack)._configOf(one)?.holdSeconds, BlueGreenSwitch.of(stack)._configOf(two)?.holdSeconds]).toEqual([600, 1200]);
+});
+
 test('the hold is as long as the strategy says', async () => {
   const stack = testStack();
   const fn = testFunction(stack);
@@ -938,7 +958,7 @@ test('the hold is as long as the strategy says', async () => {
   const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version });
   const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Group', { alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE });
   BlueGreenSwitch.of(stack).attach({ alias, version, deploymentGroup, strategy: RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(30), checkInterval: Duration.seconds(5) }) });
-  expect(BlueGreenSwitch.of(stack)._configOf(deploymentGroup.deploymentGroupName)).toMatchObject({ holdSeconds: 1800, checkIntervalSeconds: 5 });
+  expect(BlueGreenSwitch.of(stack)._configOf(deploymentGroup)).toMatchObject({ holdSeconds: 1800, checkIntervalSeconds: 5 });
 });
 
 // ---------------------------------------------------------------------------------------------------------

@@ -169,7 +169,7 @@ describe('GuardedAlias blue-green notifications', () => {
     const topicAt = parts.findIndex((p) => p?.Ref === stack.getLogicalId(topic.node.defaultChild as any));
     expect(topicAt).toBeGreaterThan(0);
     expect(parts[topicAt - 1]).toMatch(/topicArn\\*":\\*"$/);
-    expect(stack.resolve(BlueGreenSwitch.of(stack)._configOf(ga.deploymentGroup.deploymentGroupName)?.topicArn)).toEqual(ref(stack, topic));
+    expect(stack.resolve(BlueGreenSwitch.of(stack)._configOf(ga.deploymentGroup)?.topicArn)).toEqual(ref(stack, topic));
     // The blue-green worker (which writes and publishes the machine's notifications) may publish to the topic.
     const role = stack.getLogicalId(BlueGreenSwitch.of(stack).workerFunction.role!.node.defaultChild as any);
     const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }))
@@ -185,7 +185,7 @@ describe('GuardedAlias blue-green notifications', () => {
     const template = Template.fromStack(stack);
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
     expect(statements.filter((s: any) => [s.Action].flat().includes('sns:Publish'))).toEqual([]);
-    const config = BlueGreenSwitch.of(stack)._configOf(ga.deploymentGroup.deploymentGroupName);
+    const config = BlueGreenSwitch.of(stack)._configOf(ga.deploymentGroup);
     expect(config).toBeDefined();
     expect(config!.topicArn).toBeUndefined();
   });

@@ -8,7 +8,7 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { BlueGreenExecutionInput, BlueGreenPhase, executionName, HookEvent } from 'cdk-rollout-guardrails-runtime/contract';
+import { aliasConfigKey, BlueGreenExecutionInput, BlueGreenPhase, executionName, HookEvent } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, reportStatus, runHook, SkipKind } from '../shared/hook-kit';
 
@@ -144,6 +144,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
           lifecycleEventHookExecutionId: hookExecutionId,
           applicationName: info.applicationName,
           deploymentGroupName: info.deploymentGroupName,
+          configKey: aliasConfigKey(info.applicationName, info.deploymentGroupName),
           phase,
           target,
           startedAt,

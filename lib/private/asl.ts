@@ -37,5 +37,12 @@ export const NO_RETRY_ONCE_REPORTED: sfn.RetryProps = { errors: [ALREADY_REPORTE
 export const sdk = (action: string) => `arn:${Aws.PARTITION}:states:::aws-sdk:${action}`;
 /** The Lambda invoke integration's resource ARN. */
 export const LAMBDA_INVOKE = `arn:${Aws.PARTITION}:states:::lambda:invoke`;
+/**
+ * The JSONata expression that selects the alias's configuration from `configsJson` (every attached alias's, keyed
+ * by `aliasConfigKey`) by the execution input's `configKey`, or `fallback` (a JSONata value) when there is none.
+ */
+export const selectConfig = (configsJson: string, fallback: string) =>
+  `{% ($c := $lookup(${configsJson}, $states.input.configKey); $exists($c) ? $c : ${fallback}) %}`;
+
 /** CodeDeploy's report of a hook's status. */
 export const REPORT = sdk('codedeploy:putLifecycleEventHookExecutionStatus');

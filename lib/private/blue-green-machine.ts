@@ -7,6 +7,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WATCH_TIMEOUT_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
+import { selectConfig } from './asl';
 import { CARRY, CAUGHT, kind, LAMBDA_INVOKE, notify, report, RETRY, route, STOP_RULE_BROKEN, task, workerTask } from './blue-green-states';
 
 export { STOP_RULE_BROKEN } from './blue-green-states';
@@ -16,7 +17,7 @@ export interface BlueGreenDefinitionProps {
   /** The worker function's ARN (lambdas/blue-green/worker.ts). */
   readonly workerArn: string;
   /**
-   * The JSON object literal of every attached alias's configuration, keyed by deployment group name: a lazy
+   * The JSON object literal of every attached alias's configuration, keyed by `aliasConfigKey`: a lazy
    * string, since aliases are attached after the machine is built.
    */
   readonly configs: string;
@@ -73,11 +74,11 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     return state;
   };
 
-  // ---- LoadConfig: the alias's configuration, selected at run time by deployment group name ----
+  // ---- LoadConfig: the alias's configuration, selected at run time by its key (application and deployment group) ----
   const loadConfig = sfn.Pass.jsonata(scope, 'LoadConfig', {
     comment: 'Select this deployment group\'s configuration and keep the deployment, target and phase in variables',
     assign: {
-      config: `{% ($c := $lookup(${props.configs}, $states.input.deploymentGroupName); $exists($c) ? $c : null) %}`,
+      config: selectConfig(props.configs, 'null'),
       hook: "{% {'deploymentId': $states.input.deploymentId, 'lifecycleEventHookExecutionId': $states.input.lifecycleEventHookExecutionId} %}",
       target: '{% $states.input.target %}',
       phase: '{% $states.input.phase %}',

@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { INITIAL_PROGRESS, REPORT_ATTEMPT_SECONDS, STAGED_METRIC_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
-import { ALREADY_REPORTED, LAMBDA_INVOKE, NO_RETRY_ONCE_REPORTED, REPORT, RETRY, sdk } from './asl';
+import { ALREADY_REPORTED, LAMBDA_INVOKE, NO_RETRY_ONCE_REPORTED, REPORT, RETRY, sdk, selectConfig } from './asl';
 
 function sdkTask(scope: Construct, id: string, action: string, parameters: Record<string, unknown>, comment: string): sfn.CustomState {
   return new sfn.CustomState(scope, id, {
@@ -43,7 +43,7 @@ function report(scope: Construct, id: string, status: 'Succeeded' | 'Failed', co
 /**
  * Builds the definition:
  *
- * `configsJson` produces a JSON object of configurations keyed by `stagedConfigKey()`, written into Init.
+ * `configsJson` produces a JSON object of configurations keyed by `aliasConfigKey()`, written into Init.
  *
  * Init → Configured → HasWarmup → (WarmUp → Warm? →) HasProbe → (Probe | NoProbe) → Gate → Notify? → (Notify →) Route,
  * where Route goes on `$.gate.next`:
@@ -79,7 +79,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       deployment: '{% $states.input.deployment %}',
       target: '{% $states.input.target %}',
       deadline: '{% $states.input.deadline %}',
-      config: Lazy.string({ produce: () => `{% ( $c := $lookup(${configsJson()}, $states.input.configKey); $exists($c) ? $c : { "unknownKey": $states.input.configKey } ) %}` }),
+      config: Lazy.string({ produce: () => selectConfig(configsJson(), '{ "unknownKey": $states.input.configKey }') }),
       gate: { progress: INITIAL_PROGRESS },
       probe: { status: 'NotConfigured', reasons: [] },
     },

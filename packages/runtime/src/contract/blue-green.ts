@@ -70,8 +70,9 @@ export interface BlueGreenExecutionInput {
   readonly deploymentId: string;
   readonly lifecycleEventHookExecutionId: string;
   readonly applicationName: string;
-  /** Selects the alias's configuration in the machine's LoadConfig state. */
   readonly deploymentGroupName: string;
+  /** `aliasConfigKey(applicationName, deploymentGroupName)`: selects the alias's configuration in LoadConfig. */
+  readonly configKey: string;
   readonly phase: BlueGreenPhase;
   readonly target: { readonly functionName: string; readonly alias: string; readonly currentVersion: string; readonly targetVersion: string };
   /** Epoch milliseconds at which the hook was invoked: the start of the hold for AfterAllowTraffic. */

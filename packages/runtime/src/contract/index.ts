@@ -14,6 +14,7 @@
 export * from './appspec.js';
 export * from './blue-green.js';
 export * from './check.js';
+export * from './config-key.js';
 export * from './gold-set.js';
 export * from './hook.js';
 export * from './idempotency.js';
