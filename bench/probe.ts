@@ -54,7 +54,7 @@ async function scoreOnce(): Promise<{ ms: number; verdict: string }> {
   const current = await scoreVersion(gold, plan, 'current', '1', undefined, distances);
   const judged = judge(gold, fresh, current, DEFAULT_PROBE_GATES, true, plan.length, plan.length);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  return { ms, verdict: judged.gates.filter((g) => !g.passed).map((g) => g.gate).join(', ') || 'all gates pass' };
+  return { ms, verdict: judged.gates.filter((g) => !g.passed).map((g) => g.name).join(', ') || 'all gates pass' };
 }
 
 function median(values: number[]): number {

@@ -177,7 +177,7 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
     timeline.push(entry);
     options.onEntry?.(entry);
     if (output.next === 'succeed' || output.next === 'rollback') {
-      const failed = output.gates.filter((g) => g.passed === false).map((g) => g.gate);
+      const failed = output.gates.filter((g) => g.passed === false).map((g) => g.name);
       return {
         scenario,
         outcome: output.next === 'succeed' ? 'succeeded' : 'rolled back',
@@ -213,7 +213,7 @@ export function formatEntry(entry: TimelineEntry): string[] {
     for (const gate of output.gates) {
       const mark = gate.passed === null ? '·' : gate.passed ? '✓' : '✗';
       const measured = typeof gate.measured === 'number' ? Number(gate.measured.toFixed(4)) : gate.measured;
-      lines.push(`             ${mark} ${gate.gate.padEnd(18)} measured ${String(measured).padEnd(10)} threshold ${String(gate.threshold).padEnd(8)} ${gate.reason}`);
+      lines.push(`             ${mark} ${gate.name.padEnd(18)} measured ${String(measured).padEnd(10)} threshold ${String(gate.threshold).padEnd(8)} ${gate.reason}`);
     }
   }
   return lines;

@@ -132,7 +132,7 @@ describe('staged gate decisions as notifications', () => {
       source: 'cdk-rollout-guardrails', event: 'gate-decision', strategy: 'staged', deploymentId: 'd-ABC123',
       functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8',
       step: 1, weight: 1, decision: 'advance', next: 'shift', reasons: out.reasons,
-      gates: out.gates.map(({ gate, measured, threshold, passed }) => ({ gate, measured, threshold, passed })),
+      gates: out.gates.map(({ name, measured, threshold, passed }) => ({ name, measured, threshold, passed })),
     });
     expect(out.notification!.gates.length).toBeGreaterThan(0);
   });

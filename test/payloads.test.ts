@@ -14,7 +14,7 @@ function hugeReport(questions = 5_000, flips = 1_000): ProbeReport {
     report: 'cdk-rollout-guardrails/delta-s-probe', verdict: 'fail', reasons: ['maxLambdaFlips: 1000 > 0'],
     functionName: 'answer', alias: 'live', versions: { new: '8', current: '7' },
     plan: { questions, texts: questions * 4, seeds: 2, invocations: questions * 16, completed: questions * 16 },
-    gates: [{ gate: 'maxLambdaFlips', measured: flips, threshold: 0, passed: false, reason: 'too many' } as any],
+    gates: [{ name: 'maxLambdaFlips', measured: flips, threshold: 0, passed: false, reason: 'too many' } as any],
     new: stats, current: stats, deltaSDrift: 0.01,
     lambdaFlips: Array.from({ length: flips }, (_, i) => ({ id: `question-${i}`, current: 'convergent', new: 'chaotic' } as any)),
     latency: {} as any,

@@ -136,7 +136,7 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
     expect(report.new).toMatchObject({ deltaSMedian: 0, coverageMedian: 1, schemaViolations: 0, invokeErrors: 0, coldStarts: 1 });
     expect(report.deltaSDrift).toBe(0);
     expect(report.lambdaFlips).toEqual([]);
-    expect(report.gates.map((g: any) => [g.gate, g.passed])).toEqual([
+    expect(report.gates.map((g: any) => [g.name, g.passed])).toEqual([
       ['complete', true], ['maxDeltaS', true], ['maxDeltaSDrift', true], ['minCoverage', true], ['maxLambdaFlips', true],
       ['maxSchemaViolations', true], ['maxInvokeErrors', true], ['latency', true],
     ]);
@@ -164,7 +164,7 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
       expect.stringMatching(/^maxLambdaFlips: λ flips 1\d > 0 \(/),
     ]);
     // The ΔS median alone would have let it through: that is why drift and coverage are gates too.
-    expect(report.gates.find((g: any) => g.gate === 'maxDeltaS')).toMatchObject({ passed: true });
+    expect(report.gates.find((g: any) => g.name === 'maxDeltaS')).toMatchObject({ passed: true });
     expect(report.new.deltaSMedian).toBeGreaterThan(0.25);
     expect(report.new.deltaSMedian).toBeLessThan(0.45);
     expect(report.current.deltaSMedian).toBe(0);
@@ -185,8 +185,8 @@ describe('the ΔS probe hook against the demo service, end to end', () => {
       expect(result.reasons).toEqual([]);
       expect(result.status).toBe('Succeeded');
       const report = loggedReport();
-      expect(report.gates.find((g: any) => g.gate === 'minCoverage')).toMatchObject({ passed: true, threshold: 0.3 });
-      expect(report.gates.find((g: any) => g.gate === 'maxDeltaS')).toMatchObject({ passed: true, threshold: 0.45 });
+      expect(report.gates.find((g: any) => g.name === 'minCoverage')).toMatchObject({ passed: true, threshold: 0.3 });
+      expect(report.gates.find((g: any) => g.name === 'maxDeltaS')).toMatchObject({ passed: true, threshold: 0.45 });
     } finally {
       if (saved === undefined) delete process.env.GUARDRAILS_PROBE_GATE_OVERRIDES; else process.env.GUARDRAILS_PROBE_GATE_OVERRIDES = saved;
     }

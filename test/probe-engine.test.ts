@@ -156,13 +156,13 @@ describe('collecting, scoring and judging', () => {
     const fresh = { ...base, version: '2', deltaSMedian: 0.33, lambda: { a: 'convergent', b: 'recursive' } as const };
     const current = { ...base, lambda: { a: 'convergent', b: 'convergent' } as const };
     const judged = judge(gold, fresh, current, DEFAULT_PROBE_GATES, true, 24, 24);
-    const byGate = Object.fromEntries(judged.gates.map((g) => [g.gate, g]));
+    const byGate = Object.fromEntries(judged.gates.map((g) => [g.name, g]));
     expect(byGate.minCoverage.passed).toBe(true);
     expect(byGate.maxDeltaSDrift).toMatchObject({ passed: true, reason: 'ΔS drift (new median − current median) 0.03 ≤ 0.03' });
     expect(byGate.maxLambdaFlips).toMatchObject({ passed: false, measured: 1, reason: 'λ flips 1 > 0 (b: convergent → recursive)' });
     expect(byGate.latency).toMatchObject({ passed: true, reason: 'latency judge insufficient-data: needs at least 20 warm latency samples per version, got 0 new and 0 current (not blocking)' });
     const strict = judge(gold, fresh, current, { ...DEFAULT_PROBE_GATES, requireLatencyVerdict: true }, true, 24, 24);
-    expect(strict.gates.find((g) => g.gate === 'latency')!.passed).toBe(false);
+    expect(strict.gates.find((g) => g.name === 'latency')!.passed).toBe(false);
   });
 
   test('passes two versions that answer alike, and fails a version that answers off target, with its reasons', async () => {

@@ -71,17 +71,17 @@ describe('gate engine', () => {
 
   test('reports every gate with its measured value and threshold', () => {
     const gates = decide(input()).gates;
-    expect(gates.map((g) => g.gate)).toEqual(['probe', 'alarm:MaxErrorRate', 'maxErrorRate', 'maxErrorRateDelta', 'maxP95Ratio']);
-    expect(gates.find((g) => g.gate === 'maxP95Ratio')).toMatchObject({ measured: 1.04, threshold: 1.1, passed: true });
+    expect(gates.map((g) => g.name)).toEqual(['probe', 'alarm:MaxErrorRate', 'maxErrorRate', 'maxErrorRateDelta', 'maxP95Ratio']);
+    expect(gates.find((g) => g.name === 'maxP95Ratio')).toMatchObject({ measured: 1.04, threshold: 1.1, passed: true });
   });
 
   test('says when no probe is configured rather than claiming it passed', () => {
     const probe = decide(input({ probe: undefined })).gates[0];
-    expect(probe).toMatchObject({ gate: 'probe', passed: null, reason: 'no ΔS probe configured' });
+    expect(probe).toMatchObject({ name: 'probe', passed: null, reason: 'no ΔS probe configured' });
   });
 
   test('metric gates need a p95 of both versions to judge latency', () => {
     const checks = metricGates({ ...input(), canary: { invocations: 100, errors: 0 } })!;
-    expect(checks.find((c) => c.gate === 'maxP95Ratio')).toMatchObject({ passed: null });
+    expect(checks.find((c) => c.name === 'maxP95Ratio')).toMatchObject({ passed: null });
   });
 });

@@ -75,7 +75,7 @@ describe('gate function: planStep', () => {
 
   test('fails a check whose probe did not report when a probe is configured', () => {
     const out = planStep(event({ probe: { status: 'NotConfigured' } }), { alarms: OK, now: NOW });
-    expect(out.gates[0]).toMatchObject({ gate: 'probe', passed: false, reason: 'ΔS probe failed: the probe did not report' });
+    expect(out.gates[0]).toMatchObject({ name: 'probe', passed: false, reason: 'ΔS probe failed: the probe did not report' });
   });
 
   test('rolls back during a bake as soon as a gate alarm fires', () => {

@@ -4,8 +4,9 @@
 // the report and its metrics, and exports all of it.
 import { Embedder } from 'cdk-rollout-guardrails-runtime';
 import { LatencyVerdict } from 'cdk-rollout-guardrails-runtime';
+import { Check } from 'cdk-rollout-guardrails-runtime/contract';
 import { CollectOptions, collectSamples, planSamples, Side } from './samples';
-import { answerDistances, GateResult, judge, LambdaFlip, scoreVersion, VersionStats } from './scoring';
+import { answerDistances, judge, LambdaFlip, scoreVersion, VersionStats } from './scoring';
 
 export * from './samples';
 export * from './scoring';
@@ -20,7 +21,7 @@ export interface ProbeReport {
   readonly alias: string;
   readonly versions: { readonly new: string; readonly current: string };
   readonly plan: { readonly questions: number; readonly texts: number; readonly seeds: number; readonly invocations: number; readonly completed: number };
-  readonly gates: GateResult[];
+  readonly gates: Check[];
   readonly new: Omit<VersionStats, 'warmLatencies' | 'lambda' | 'questionDeltaS'>;
   readonly current: Omit<VersionStats, 'warmLatencies' | 'lambda' | 'questionDeltaS'>;
   readonly deltaSDrift: number;
@@ -70,7 +71,7 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
   return {
     report: 'cdk-rollout-guardrails/delta-s-probe',
     verdict: failed.length === 0 ? 'pass' : 'fail',
-    reasons: failed.map((g) => `${g.gate}: ${g.reason}`),
+    reasons: failed.map((g) => `${g.name}: ${g.reason}`),
     functionName: options.functionName,
     alias: options.alias,
     versions: options.versions,
@@ -138,8 +139,8 @@ export function reportMetrics(report: ProbeReport): ProbeMetric[] {
   add('LatencyP95Ratio', report.latency.p95Ratio, target);
   add('LatencyMannWhitneyP', report.latency.test?.p, target);
   for (const gate of report.gates) {
-    if (gate.gate === 'complete') continue;
-    add(`${gate.gate[0].toUpperCase()}${gate.gate.slice(1)}Threshold`, gate.threshold, target);
+    if (gate.name === 'complete') continue;
+    add(`${gate.name[0].toUpperCase()}${gate.name.slice(1)}Threshold`, typeof gate.threshold === 'number' ? gate.threshold : null, target);
   }
   add('ProbePassed', report.verdict === 'pass' ? 1 : 0, target);
   return metrics;

@@ -3,7 +3,7 @@
 import { coverage } from 'cdk-rollout-guardrails-runtime';
 import { deltaSPairs } from 'cdk-rollout-guardrails-runtime';
 import { Embedder } from 'cdk-rollout-guardrails-runtime';
-import { GoldItem } from 'cdk-rollout-guardrails-runtime/contract';
+import { Check, GoldItem } from 'cdk-rollout-guardrails-runtime/contract';
 import { LambdaState, lambdaState } from 'cdk-rollout-guardrails-runtime';
 import { latencyVerdict, LatencyVerdict, percentile } from 'cdk-rollout-guardrails-runtime';
 import { ProbeGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
@@ -36,15 +36,6 @@ export async function answerDistances(gold: readonly GoldItem[], samples: readon
   const answered = samples.filter((s) => s.answer !== undefined);
   const distances = await deltaSPairs(answered.map((s) => [s.answer!, gold[s.item].target] as const), { embedder });
   return new Map(answered.map((s, i) => [s, distances[i]]));
-}
-
-/** One gate as judged: what was measured, what it was held to, and the sentence a person reads. */
-export interface GateResult {
-  readonly gate: string;
-  readonly measured: number | null;
-  readonly threshold: number;
-  readonly passed: boolean;
-  readonly reason: string;
 }
 
 /** A gold question whose λ state differs between the versions. */
@@ -103,9 +94,9 @@ export async function scoreVersion(
 
 const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? String(x) : String(Number(x.toFixed(3))));
 
-function atMost(gate: string, what: string, measured: number, threshold: number): GateResult {
+function atMost(name: string, what: string, measured: number, threshold: number): Check {
   const passed = measured <= threshold + 1e-12;
-  return { gate, measured, threshold, passed, reason: `${what} ${fmt(measured)} ${passed ? '≤' : '>'} ${fmt(threshold)}` };
+  return { name, measured, threshold, passed, reason: `${what} ${fmt(measured)} ${passed ? '≤' : '>'} ${fmt(threshold)}` };
 }
 
 /**
@@ -126,7 +117,7 @@ export function judge(
   complete: boolean,
   planned: number,
   completed: number,
-): { gates: GateResult[]; latency: LatencyVerdict; flips: LambdaFlip[]; drift: number } {
+): { gates: Check[]; latency: LatencyVerdict; flips: LambdaFlip[]; drift: number } {
   const drift = fresh.deltaSMedian - current.deltaSMedian;
   const flips = gold
     .filter((item) => fresh.lambda[item.id] !== undefined && current.lambda[item.id] !== undefined && fresh.lambda[item.id] !== current.lambda[item.id])
@@ -138,9 +129,9 @@ export function judge(
   });
   const coveragePassed = fresh.coverageMedian >= gates.minCoverage - 1e-12;
   const latencyPassed = latency.verdict === 'pass' || (latency.verdict === 'insufficient-data' && !gates.requireLatencyVerdict);
-  const results: GateResult[] = [
+  const results: Check[] = [
     {
-      gate: 'complete',
+      name: 'complete',
       measured: completed,
       threshold: planned,
       passed: complete,
@@ -151,7 +142,7 @@ export function judge(
     atMost('maxDeltaS', 'median ΔS of the new version', fresh.deltaSMedian, gates.maxDeltaS),
     atMost('maxDeltaSDrift', 'ΔS drift (new median − current median)', drift, gates.maxDeltaSDrift),
     {
-      gate: 'minCoverage',
+      name: 'minCoverage',
       measured: fresh.coverageMedian,
       threshold: gates.minCoverage,
       passed: coveragePassed,
@@ -166,7 +157,7 @@ export function judge(
     atMost('maxSchemaViolations', 'schema violations of the new version', fresh.schemaViolations, gates.maxSchemaViolations),
     atMost('maxInvokeErrors', 'invoke errors of the new version', fresh.invokeErrors, gates.maxInvokeErrors),
     {
-      gate: 'latency',
+      name: 'latency',
       measured: latency.p95Ratio ?? null,
       threshold: gates.maxLatencyP95Ratio,
       passed: latencyPassed,

@@ -2,6 +2,7 @@
 // canary-vs-control metrics, the gate alarms' states, the failure count and the no-data policy come in;
 // advance, hold or roll back goes out, with a reason for every gate. No AWS call, no clock: the gate
 // function (index.ts) reads the inputs and the rehearsal (bench/rehearse.ts) simulates them.
+import type { Check } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** What the engine decides. */
 export type Decision = 'advance' | 'hold' | 'rollback';
@@ -80,21 +81,12 @@ export interface GateInput {
   readonly secondsPerHold: number;
 }
 
-/** One gate as judged. `passed: null` means it could not be judged (no data, not configured). */
-export interface GateCheck {
-  readonly gate: string;
-  readonly measured: number | string | null;
-  readonly threshold: number | string | null;
-  readonly passed: boolean | null;
-  readonly reason: string;
-}
-
 /** The engine's answer. */
 export interface GateDecision {
   readonly decision: Decision;
   /** Why, in sentences a person reads; the first one is the headline. */
   readonly reasons: string[];
-  readonly gates: GateCheck[];
+  readonly gates: Check[];
   /** Failures counted at this step after this check. */
   readonly failures: number;
   /** Seconds waited for data at this step after this check. */
@@ -115,27 +107,27 @@ export function weightBefore(steps: readonly number[], stepIndex: number): numbe
 }
 
 /** Judges the live metric gates; `null` when there is not enough data to judge. */
-export function metricGates(input: Pick<GateInput, 'canary' | 'control' | 'thresholds' | 'noData'>): GateCheck[] | null {
+export function metricGates(input: Pick<GateInput, 'canary' | 'control' | 'thresholds' | 'noData'>): Check[] | null {
   const { canary, control, thresholds } = input;
   if (!canary || !control || canary.invocations < input.noData.minInvocations || control.invocations <= 0) return null;
   const canaryRate = canary.errors / canary.invocations;
   const controlRate = control.errors / control.invocations;
   const delta = canaryRate - controlRate;
-  const checks: GateCheck[] = [
+  const checks: Check[] = [
     atMost('maxErrorRate', 'error rate of the new version', canaryRate, thresholds.maxErrorRate, pct),
     atMost('maxErrorRateDelta', 'error rate of the new version minus the control\'s', delta, thresholds.maxErrorRateDelta, pct),
   ];
   if (canary.p95Ms === undefined || control.p95Ms === undefined || control.p95Ms <= 0) {
-    checks.push({ gate: 'maxP95Ratio', measured: null, threshold: thresholds.maxP95Ratio, passed: null, reason: 'p95 ratio: no p95 datapoint for both versions' });
+    checks.push({ name: 'maxP95Ratio', measured: null, threshold: thresholds.maxP95Ratio, passed: null, reason: 'p95 ratio: no p95 datapoint for both versions' });
   } else {
     checks.push(atMost('maxP95Ratio', 'p95 of the new version over the control\'s', canary.p95Ms / control.p95Ms, thresholds.maxP95Ratio, fmt));
   }
   return checks;
 }
 
-function atMost(gate: string, what: string, measured: number, threshold: number, show: (x: number) => string): GateCheck {
+function atMost(name: string, what: string, measured: number, threshold: number, show: (x: number) => string): Check {
   const passed = measured <= threshold + 1e-12;
-  return { gate, measured, threshold, passed, reason: `${what} ${show(measured)} ${passed ? '≤' : '>'} ${show(threshold)}` };
+  return { name, measured, threshold, passed, reason: `${what} ${show(measured)} ${passed ? '≤' : '>'} ${show(threshold)}` };
 }
 
 /**
@@ -155,12 +147,12 @@ function atMost(gate: string, what: string, measured: number, threshold: number,
 export function decide(input: GateInput): GateDecision {
   const before = weightBefore(input.steps, input.stepIndex);
   const target = input.steps[input.stepIndex];
-  const gates: GateCheck[] = [];
+  const gates: Check[] = [];
   const base = { failures: input.failures, noDataWaitedSeconds: input.noDataWaitedSeconds, waitingForData: false, weightBefore: before };
 
   for (const alarm of input.alarms) {
     gates.push({
-      gate: `alarm:${alarm.name}`,
+      name: `alarm:${alarm.name}`,
       measured: alarm.state,
       threshold: 'OK',
       passed: alarm.state !== 'ALARM',
@@ -177,11 +169,11 @@ export function decide(input: GateInput): GateDecision {
   }
 
   if (input.probe === undefined) {
-    gates.unshift({ gate: 'probe', measured: null, threshold: 'pass', passed: null, reason: 'no ΔS probe configured' });
+    gates.unshift({ name: 'probe', measured: null, threshold: 'pass', passed: null, reason: 'no ΔS probe configured' });
   } else {
     const passed = input.probe.verdict === 'pass';
     gates.unshift({
-      gate: 'probe',
+      name: 'probe',
       measured: input.probe.verdict,
       threshold: 'pass',
       passed,
@@ -195,7 +187,7 @@ export function decide(input: GateInput): GateDecision {
     if (metrics === null) {
       noData = true;
       gates.push({
-        gate: 'metrics',
+        name: 'metrics',
         measured: input.canary?.invocations ?? 0,
         threshold: input.noData.minInvocations,
         passed: null,

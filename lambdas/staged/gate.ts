@@ -3,9 +3,9 @@
 // routing to set and the metrics to publish. `planStep` is pure; `createGateHandler` is the AWS edge.
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
-  NOTIFICATION_SOURCE, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
+  Check, NOTIFICATION_SOURCE, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
 } from 'cdk-rollout-guardrails-runtime/contract';
-import { AlarmState, decide, Decision, GateCheck, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
+import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 
@@ -34,7 +34,7 @@ export interface GateOutput {
   readonly next: StagedNext;
   readonly decision: Decision;
   readonly reasons: string[];
-  readonly gates: GateCheck[];
+  readonly gates: Check[];
   readonly progress: StagedProgress;
   /** The alias's routing for the SetWeight task: only AdditionalVersionWeights, never FunctionVersion. */
   readonly routing: { readonly AdditionalVersionWeights: Record<string, number> };
@@ -161,7 +161,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
         decision: result.decision,
         next,
         reasons: result.reasons,
-        gates: result.gates.map(({ gate, measured, threshold, passed }) => ({ gate, measured, threshold, passed })),
+        gates: result.gates.map(({ name, measured, threshold, passed }) => ({ name, measured, threshold, passed })),
       },
     } : {}),
     next,
@@ -178,7 +178,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
       { MetricName: 'GatesFailed', Value: result.gates.filter((g) => g.passed === false).length, Unit: 'Count', Dimensions: dimensions },
       // Each judged gate's decision; a gate that could not be judged (no data, no probe) publishes nothing.
       ...result.gates.filter((g) => g.passed !== null).map((g): MetricDatum => ({
-        MetricName: 'GatePassed', Value: g.passed ? 1 : 0, Unit: 'None', Dimensions: [...dimensions, { Name: 'Gate', Value: g.gate }],
+        MetricName: 'GatePassed', Value: g.passed ? 1 : 0, Unit: 'None', Dimensions: [...dimensions, { Name: 'Gate', Value: g.name }],
       })),
     ],
   };

@@ -1,6 +1,7 @@
 // Shared by the StagedRollout construct (which writes every attached alias's configuration into the state
 // machine's definition at synth) and the staged handlers (lambdas/staged, which esbuild bundles with it).
 // Plain data only.
+import type { Check } from './check.js';
 
 /**
  * The key under which the state machine's definition holds one alias's configuration, and which the starter
@@ -63,8 +64,8 @@ export interface StagedDecisionNotification {
   /** What the machine does next: shift, recheck, succeed (report to CodeDeploy) or rollback. */
   readonly next: string;
   readonly reasons: string[];
-  /** Every gate judged, with its measured value and threshold. */
-  readonly gates: ReadonlyArray<{ readonly gate: string; readonly measured: number | string | null; readonly threshold: number | string | null; readonly passed: boolean | null }>;
+  /** Every gate judged, with its measured value and threshold (a `Check` without its reason). */
+  readonly gates: ReadonlyArray<Omit<Check, 'reason'>>;
 }
 
 /** The input of one execution, as the starter builds it. */
