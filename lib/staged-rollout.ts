@@ -14,7 +14,7 @@ import { CODEDEPLOY_HOOK_LIMIT, STAGED_SCHEDULE_MARGIN, StagedRolloutStrategy } 
 import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
 import { buildDefinition } from './private/staged-machine';
-import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, stagedConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
 
 const ID = 'StagedRollout';
@@ -237,7 +237,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
       if (Token.isUnresolved(value)) throw new Error(`StagedRollout.attach(): thresholds.${name} must be a number known at synth, got a token`);
     }
-    this._configs[stagedConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName)] = config;
+    this._configs[aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName)] = config;
 
     // The state machine: routing of this alias, the hook status of this group, the probe, the topic.
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns(alias) }));

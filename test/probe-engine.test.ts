@@ -148,13 +148,13 @@ describe('collecting, scoring and judging', () => {
     const stats = await scoreVersion(gold, samples, 'new', '2');
     expect(stats).toMatchObject({ deltaSMedian: 1, coverageMedian: 0, invokeErrors: 1, schemaViolations: 1, coldStarts: 1, answers: 1 });
     expect(stats.warmLatencies).toEqual([5]);
-    expect(stats.lambda.a).toBe('chaotic');
+    expect(stats.lambdaStates.a).toBe('chaotic');
   });
 
   test('passes a coverage exactly at the threshold, and counts λ flips by question', async () => {
     const base = { version: '1', answers: 1, deltaSMedian: 0.3, deltaSP95: 0.5, coverageMedian: 0.7, schemaViolations: 0, invokeErrors: 0, questionDeltaS: {}, warmLatencies: [], coldStarts: 0 };
-    const fresh = { ...base, version: '2', deltaSMedian: 0.33, lambda: { a: 'convergent', b: 'recursive' } as const };
-    const current = { ...base, lambda: { a: 'convergent', b: 'convergent' } as const };
+    const fresh = { ...base, version: '2', deltaSMedian: 0.33, lambdaStates: { a: 'convergent', b: 'recursive' } as const };
+    const current = { ...base, lambdaStates: { a: 'convergent', b: 'convergent' } as const };
     const judged = judge(gold, fresh, current, DEFAULT_PROBE_GATES, true, 24, 24);
     const byGate = Object.fromEntries(judged.gates.map((g) => [g.name, g]));
     expect(byGate.minCoverage.passed).toBe(true);

@@ -10,7 +10,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrategy, StagedRollout } from '../lib';
 import { planStep } from '../lambdas/staged/gate';
-import { StagedStartInput, stagedConfigKey } from '../packages/runtime/src/contract/staged';
+import { aliasConfigKey } from '../packages/runtime/src/contract/config-key';
+import { StagedStartInput } from '../packages/runtime/src/contract/staged';
 import jsonata from 'jsonata';
 import * as path from 'path';
 import { testFunction, testStack } from './util';
@@ -193,7 +194,7 @@ const machine = build();
 const INPUT: StagedStartInput = {
   deployment: { deploymentId: 'd-ABC123', lifecycleEventHookExecutionId: 'hook-1' },
   target: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
-  configKey: stagedConfigKey('App', 'Group'),
+  configKey: aliasConfigKey('App', 'Group'),
   deadline: 58 * 60_000,
 };
 const HEALTHY = { canary: { invocations: 1000, errors: 0, p95Ms: 100 }, control: { invocations: 9000, errors: 1, p95Ms: 100 } };
@@ -264,6 +265,15 @@ describe('the state machine, run', () => {
     expect(result.visited.filter((s) => s === 'Probe')).toHaveLength(2);
     expect(weightsSet(result)).toEqual([['ResetRouting', {}]]);
     expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
+  });
+
+  test('a Failed report CodeDeploy says already landed (an earlier attempt timed out after landing) ends rolled back, not errored', async () => {
+    const aws = world();
+    // The first attempt landed, but its answer never came back: the retry finds the hook completed (CD-2).
+    aws.deployment.report('hook-1', 'Failed');
+    const result = await run(machine, INPUT, stubs({ probeStatus: 'Failed', aws }));
+    expect(result).toMatchObject({ end: 'Fail', endState: 'RolledBack', error: 'GateFailed' });
+    expect(result.visited).not.toContain('Errored');
   });
 
   test('an error in a task resets the routing and reports Failed', async () => {
@@ -339,7 +349,7 @@ describe('the state machine, run', () => {
   });
 
   test('the other alias of the stack gets its own configuration: no probe, its own schedule', async () => {
-    const result = await run(machine, { ...INPUT, configKey: stagedConfigKey('App', 'Plain') }, stubs());
+    const result = await run(machine, { ...INPUT, configKey: aliasConfigKey('App', 'Plain') }, stubs());
     expect(result.end).toBe('Succeed');
     expect(result.visited).not.toContain('Probe');
     expect(result.visited).toContain('NoProbe');
@@ -349,7 +359,7 @@ describe('the state machine, run', () => {
   });
 
   test('a deployment group with no configuration in the definition resets the routing and reports Failed', async () => {
-    const result = await run(machine, { ...INPUT, configKey: stagedConfigKey('App', 'Elsewhere') }, stubs());
+    const result = await run(machine, { ...INPUT, configKey: aliasConfigKey('App', 'Elsewhere') }, stubs());
     expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });
     expect(result.visited).toEqual(['Init', 'Configured', 'ResetRoutingOnError', 'ReportFailedOnError', 'Errored']);
     expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Failed' }]);

@@ -22,8 +22,8 @@ export interface ProbeReport {
   readonly versions: { readonly new: string; readonly current: string };
   readonly plan: { readonly questions: number; readonly texts: number; readonly seeds: number; readonly invocations: number; readonly completed: number };
   readonly gates: Check[];
-  readonly new: Omit<VersionStats, 'warmLatencies' | 'lambda' | 'questionDeltaS'>;
-  readonly current: Omit<VersionStats, 'warmLatencies' | 'lambda' | 'questionDeltaS'>;
+  readonly new: Omit<VersionStats, 'warmLatencies' | 'lambdaStates' | 'questionDeltaS'>;
+  readonly current: Omit<VersionStats, 'warmLatencies' | 'lambdaStates' | 'questionDeltaS'>;
   readonly deltaSDrift: number;
   readonly lambdaFlips: LambdaFlip[];
   readonly latency: Omit<LatencyVerdict, 'thresholds'>;
@@ -56,8 +56,8 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
   const current = await scoreVersion(gold, samples, 'current', options.versions.current, options.embedder, distances);
   const planned = planSamples(gold, config.seeds).length;
   const judged = judge(gold, fresh, current, config.gates, complete, planned, samples.length);
-  const failed = judged.gates.filter((g) => !g.passed);
-  const strip = ({ warmLatencies: _w, lambda: _l, questionDeltaS: _q, ...rest }: VersionStats) => rest;
+  const failed = judged.gates.filter((g) => g.passed === false);
+  const strip = ({ warmLatencies: _w, lambdaStates: _l, questionDeltaS: _q, ...rest }: VersionStats) => rest;
   const worstQuestions = gold
     .filter((item) => fresh.questionDeltaS[item.id] !== undefined)
     .map((item) => ({ id: item.id, newDeltaS: round(fresh.questionDeltaS[item.id]), currentDeltaS: round(current.questionDeltaS[item.id] ?? NaN) }))

@@ -18,8 +18,8 @@ export interface VersionStats {
   readonly coverageMedian: number;
   readonly schemaViolations: number;
   readonly invokeErrors: number;
-  /** λ state per gold question id. */
-  readonly lambda: Record<string, LambdaState>;
+  /** λ state (convergent, recursive, divergent, chaotic) per gold question id. */
+  readonly lambdaStates: Record<string, LambdaState>;
   /** Per gold question id, the median ΔS over its texts and seeds. */
   readonly questionDeltaS: Record<string, number>;
   /** Latencies of warm invocations (ms). */
@@ -71,10 +71,10 @@ export async function scoreVersion(
     list.push(deltaS[i]);
     perQuestion.set(s.item, list);
   });
-  const lambda: Record<string, LambdaState> = {};
+  const lambdaStates: Record<string, LambdaState> = {};
   const questionDeltaS: Record<string, number> = {};
   for (const [item, values] of perQuestion) {
-    lambda[gold[item].id] = lambdaState(values);
+    lambdaStates[gold[item].id] = lambdaState(values);
     questionDeltaS[gold[item].id] = median(values);
   }
   return {
@@ -85,7 +85,7 @@ export async function scoreVersion(
     coverageMedian: median(cover),
     schemaViolations: mine.filter((s) => s.violation !== undefined).length,
     invokeErrors: mine.filter((s) => s.error !== undefined).length,
-    lambda,
+    lambdaStates,
     questionDeltaS,
     warmLatencies: mine.filter((s) => s.error === undefined && s.cold === false && s.latencyMs !== undefined).map((s) => s.latencyMs!),
     coldStarts: mine.filter((s) => s.cold === true).length,
@@ -120,8 +120,8 @@ export function judge(
 ): { gates: Check[]; latency: LatencyVerdict; flips: LambdaFlip[]; drift: number } {
   const drift = fresh.deltaSMedian - current.deltaSMedian;
   const flips = gold
-    .filter((item) => fresh.lambda[item.id] !== undefined && current.lambda[item.id] !== undefined && fresh.lambda[item.id] !== current.lambda[item.id])
-    .map((item) => ({ id: item.id, current: current.lambda[item.id], new: fresh.lambda[item.id] }));
+    .filter((item) => fresh.lambdaStates[item.id] !== undefined && current.lambdaStates[item.id] !== undefined && fresh.lambdaStates[item.id] !== current.lambdaStates[item.id])
+    .map((item) => ({ id: item.id, current: current.lambdaStates[item.id], new: fresh.lambdaStates[item.id] }));
   const latency = latencyVerdict(fresh.warmLatencies, current.warmLatencies, {
     alpha: gates.latencyAlpha,
     maxP95Ratio: gates.maxLatencyP95Ratio,

@@ -5,7 +5,7 @@
 // the machine, in time or at all (Failed).
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { HookEvent, STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, stagedConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import { HookEvent, STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, runHook, SkipKind } from '../shared/hook-kit';
 
@@ -68,7 +68,7 @@ export function createStarterHandler(deps: StarterDependencies): (event: HookEve
         const input: StagedStartInput = {
           deployment: { deploymentId, lifecycleEventHookExecutionId: executionId },
           target,
-          configKey: stagedConfigKey(info.applicationName, info.deploymentGroupName),
+          configKey: aliasConfigKey(info.applicationName, info.deploymentGroupName),
           deadline: started + HOOK_LIMIT_MS - STAGED_REPORT_RESERVE_SECONDS * 1000,
         };
         // Nothing starts once the hook has reported Failed (the watchdog aborts the signal), whatever the client does with it.

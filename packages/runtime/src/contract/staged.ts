@@ -3,14 +3,6 @@
 // Plain data only.
 import type { Check } from './check.js';
 
-/**
- * The key under which the state machine's definition holds one alias's configuration, and which the starter
- * passes as `configKey`: `<CodeDeploy application>/<deployment group>`.
- */
-export function stagedConfigKey(applicationName: string, deploymentGroupName: string): string {
-  return `${applicationName}/${deploymentGroupName}`;
-}
-
 /** CloudWatch namespace of the weight and decision metrics the state machine publishes. */
 export const STAGED_METRIC_NAMESPACE = 'CdkRolloutGuardrails/Staged';
 
@@ -72,7 +64,7 @@ export interface StagedDecisionNotification {
 export interface StagedStartInput {
   readonly deployment: { readonly deploymentId: string; readonly lifecycleEventHookExecutionId: string };
   readonly target: { readonly functionName: string; readonly alias: string; readonly currentVersion: string; readonly targetVersion: string };
-  /** `stagedConfigKey(application, deployment group)`: which configuration of the definition applies. */
+  /** `aliasConfigKey(application, deployment group)`: which configuration of the definition applies. */
   readonly configKey: string;
   /** Epoch milliseconds after which nothing may hold or advance: the hook's hour less the reserve to report. */
   readonly deadline: number;
