@@ -16,6 +16,7 @@ import { answerDistances, judge, planSamples, Sample, scoreVersion } from '../la
 import { CORPUS } from '../lambdas/demo-answer/corpus';
 import { GoldItem } from '../packages/runtime/src/contract/gold-set';
 import { mulberry32 } from './prng';
+import { rolloutCost } from './rollout-cost';
 
 const TARGET_MS = 1000;
 const QUESTIONS = 200;
@@ -94,6 +95,15 @@ async function main(): Promise<void> {
   console.log(`| probe bundle load (require in a fresh process, AWS SDK clients included), median of 5 | ${median(loads).toFixed(0)} ms | |`);
   console.log(`| of which the bundle's own code (SDK clients loaded beforehand), median of 5 | ${median(own).toFixed(1)} ms | |`);
   console.log(`| probe bundle size (assets/probe/index.js, AWS SDK external) | ${(size / 1024).toFixed(1)} KiB | |`);
+  console.log('');
+  // A rollout's probing, in invocations of the user's function (each a model call for a RAG service): a gold set of
+  // 200 questions with 3 paraphrases each (the seeds' 3 paraphrases × 2 seeds), the default staged strategy.
+  const costGold: GoldItem[] = gold.map((item, i) => ({ ...item, paraphrases: [...item.paraphrases, `And ${item.question} ${i}`] }));
+  const cost = rolloutCost(costGold, SEEDS);
+  const full = costGold.length * (1 + 3) * SEEDS * 2;
+  console.log(`| user-function invocations of a default staged rollout's probing, 200 questions × 4 texts × ${SEEDS} seeds × 2 versions a full run `
+    + `(${cost.runs.map((r) => (r === null ? 'all' : r)).join(', ')} questions in the machine's runs, all again at 100 %) | ${cost.now.toLocaleString('en-US')} `
+    + `| every run the whole gold set, as before: ${cost.before.toLocaleString('en-US')} (${(cost.before / cost.now).toFixed(1)}×; ${full.toLocaleString('en-US')} a full run) |`);
   console.log('');
   console.log(`gates on the synthetic answers: ${verdict}`);
   if (scoring >= TARGET_MS) process.exitCode = 1;

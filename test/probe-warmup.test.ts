@@ -225,6 +225,11 @@ describe('a direct run with questionLimit', () => {
     expect(asked).toEqual(new Set(chosen.flatMap((q) => [q.question, ...q.paraphrases])));
   });
 
+  test('a questionLimit of null (the staged machine\'s first probe) asks every question', async () => {
+    const result = await hook(GOLD)({ functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8', questionLimit: null }, context());
+    expect(result.report?.plan).toMatchObject({ questions: GOLD.length, invocations: GOLD.reduce((n, q) => n + (1 + q.paraphrases.length) * 2 * 2, 0) });
+  });
+
   test('refuses a questionLimit that is not a positive integer', async () => {
     for (const questionLimit of [0, 2.5, '20']) {
       await expect(hook()({ functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8', questionLimit } as never, context()))

@@ -11,7 +11,7 @@ import { createStarterHandler, HOOK_LIMIT_MS } from '../lambdas/staged/starter';
 import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
 
 const CONFIG: StagedAliasConfig = {
-  schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60 },
+  schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60, canaryQuestions: 10 },
   thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
   alarmNames: ['Errors'],
   probeFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:probe',
@@ -71,6 +71,18 @@ describe('gate function: planStep', () => {
     const second = planStep(event({ probe: failing, progress: first.progress }), { alarms: OK, ...TRAFFIC, now: NOW });
     expect(second).toMatchObject({ next: 'rollback', weight: 0, routing: { AdditionalVersionWeights: {} } });
     expect(second.reasons[0]).toContain('gates failed 2 of 2 times before 25 %');
+  });
+
+  test('asks the whole gold set again when it re-checks before the first shift, and the canary questions once traffic has moved', () => {
+    const failing = { status: 'Failed', reasons: ['maxDeltaS: median ΔS 0.61 > 0.45'] };
+    // A failed full probe before 1 %: the re-check must pass the whole gold set too, not 10 questions of it.
+    const before = planStep(event({ probe: failing }), { alarms: OK, now: NOW });
+    expect(before).toMatchObject({ next: 'recheck', probeQuestions: null });
+    // At 5 % (a hold there too) and after the shift to 25 %: the canary questions.
+    expect(planStep(event({ probe: failing, progress: { ...INITIAL_PROGRESS, stepIndex: 2 } }), { alarms: OK, ...TRAFFIC, now: NOW }).probeQuestions).toBe(10);
+    expect(planStep(event({ progress: { ...INITIAL_PROGRESS, stepIndex: 2 } }), { alarms: OK, ...TRAFFIC, now: NOW })).toMatchObject({ next: 'shift', probeQuestions: 10 });
+    const k3 = { ...CONFIG, schedule: { ...CONFIG.schedule, canaryQuestions: 3 } };
+    expect(planStep(event({ config: k3, progress: { ...INITIAL_PROGRESS, stepIndex: 1 } }), { alarms: OK, ...TRAFFIC, now: NOW }).probeQuestions).toBe(3);
   });
 
   test('fails a check whose probe did not report when a probe is configured', () => {

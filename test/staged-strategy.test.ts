@@ -14,6 +14,7 @@ describe('RolloutStrategy.staged', () => {
       noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 },
       probeBudgetSeconds: 330,
       recheckSeconds: 60,
+      canaryQuestions: 10,
     });
     expect(strategy.toString()).toBe('staged 1 → 5 → 25 → 50 → 100 %, 5 minutes bake per step, rolled back after 2 failed gates at one step');
   });
@@ -55,6 +56,8 @@ describe('RolloutStrategy.staged', () => {
     ['fails on an unknown noData action', { noData: { then: 'ignore' as NoDataAction } }, 'strategy (staged) noData.then must be "fail" or "pass", got: "ignore"'],
     ['fails on a noData wait of seconds', { noData: { maxWait: Duration.seconds(30) } }, 'strategy (staged) noData.maxWait must be whole minutes, at least 0, got: 30 seconds'],
     ['fails on noData.minInvocations of 0', { noData: { minInvocations: 0 } }, 'strategy (staged) noData.minInvocations must be an integer from 1 to 1000000, got: 0'],
+    ['fails on canaryQuestions of 0', { canaryQuestions: 0 }, 'strategy (staged) canaryQuestions must be an integer from 1 to 10000, got: 0'],
+    ['fails on fractional canaryQuestions', { canaryQuestions: 2.5 }, 'strategy (staged) canaryQuestions must be an integer from 1 to 10000, got: 2.5'],
     // Two steps, so that the schedule still fits the hour at this budget (the hour is judged beside the budget's range).
     ['fails on a probe budget over Lambda\'s 15 minutes', { steps: [50, 100], probeBudget: Duration.minutes(16) }, 'strategy (staged) probeBudget must be from 1 second to 15 minutes (Lambda\'s longest timeout), got: 16 minutes'],
   ])('%s', (_name, options, message) => {

@@ -26,7 +26,7 @@ export interface DirectRunEvent extends LambdaAppSpecTarget {
    * spread across the gold set's sections. A quick smoke probe, e.g. 20 to 40 questions.
    * @default - every question
    */
-  readonly questionLimit?: number;
+  readonly questionLimit?: number | null;
 }
 
 function isDirectRun(event: unknown): event is DirectRunEvent {
@@ -156,7 +156,8 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
       // Neither a CodeDeploy hook event nor a direct run: there is nothing to probe and nobody to report to.
       throw new Error(`expected a CodeDeploy lifecycle hook event with DeploymentId and LifecycleEventHookExecutionId, or a direct run with functionName, alias, currentVersion and targetVersion, got: ${JSON.stringify(event)?.slice(0, 200)}`);
     }
-    const questionLimit = direct ? event.questionLimit : undefined;
+    // null, as the staged machine passes before the first shift, is every question too.
+    const questionLimit = direct ? event.questionLimit ?? undefined : undefined;
     if (questionLimit !== undefined && !(typeof questionLimit === 'number' && Number.isInteger(questionLimit) && questionLimit >= 1)) {
       throw new Error(`questionLimit must be a positive integer, got: ${JSON.stringify(questionLimit)}`);
     }

@@ -42,6 +42,11 @@ export interface GateOutput {
   readonly weight: number;
   /** Seconds the machine's next Wait state waits (a bake slice or a recheck); 0 when it does not wait. */
   readonly waitSeconds: number;
+  /**
+   * How many gold questions the next probe run asks (the probe's `questionLimit`): null for the whole gold set
+   * while the rollout has not shifted yet (a re-check before the first shift included), `canaryQuestions` after.
+   */
+  readonly probeQuestions: number | null;
   readonly metricData: MetricDatum[];
   /**
    * The decision as the alias's notifications topic receives it, when the alias has one and the decision is
@@ -172,6 +177,8 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     routing: { AdditionalVersionWeights: weights },
     weight: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight,
     waitSeconds,
+    // The whole gold set before the first shift; the canary questions after it (the seeds' k per step).
+    probeQuestions: nextProgress.stepIndex === 0 ? null : schedule.canaryQuestions,
     metricData: [
       { MetricName: 'TrafficWeight', Value: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight, Unit: 'Percent', Dimensions: dimensions },
       { MetricName: 'StepDecision', Value: DECISION_VALUE[result.decision], Unit: 'None', Dimensions: dimensions },

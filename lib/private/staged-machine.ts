@@ -80,7 +80,8 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       target: '{% $states.input.target %}',
       deadline: '{% $states.input.deadline %}',
       config: Lazy.string({ produce: () => selectConfig(configsJson(), '{ "unknownKey": $states.input.configKey }') }),
-      gate: { progress: INITIAL_PROGRESS },
+      // The first probe asks the whole gold set (probeQuestions null); the gate function says what later ones ask.
+      gate: { progress: INITIAL_PROGRESS, probeQuestions: null },
       probe: { status: 'NotConfigured', reasons: [] },
     },
   });
@@ -104,7 +105,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   const probe = onError(new sfn.CustomState(scope, 'Probe', {
     stateJson: {
       Type: 'Task',
-      Comment: 'Run the ΔS probe against the new and the current version (a direct run: it reports to nobody)',
+      Comment: 'Run the ΔS probe against the new and the current version (a direct run: it reports to nobody): the whole gold set before the first shift, the canary questions after',
       Resource: LAMBDA_INVOKE,
       Parameters: {
         'FunctionName.$': '$.config.probeFunctionArn',
@@ -113,6 +114,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
           'alias.$': '$.target.alias',
           'currentVersion.$': '$.target.currentVersion',
           'targetVersion.$': '$.target.targetVersion',
+          'questionLimit.$': '$.gate.probeQuestions',
         },
       },
       ResultSelector: { 'status.$': '$.Payload.status', 'reasons.$': '$.Payload.reasons' },

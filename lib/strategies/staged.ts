@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
-import type { StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
+import { DEFAULT_CANARY_QUESTIONS, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
 import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
@@ -93,6 +93,14 @@ export interface StagedRolloutOptions {
    * @default Duration.seconds(330) - the default DeltaSProbe's timeout (5-minute budget + 10 s + 20 s)
    */
   readonly probeBudget?: Duration;
+  /**
+   * Gold questions each probe run asks after the first shift, each in every wording and seed, spread across
+   * the gold set's sections. The whole gold set runs once, before the first shift (and again at 100 % in the
+   * AfterAllowTraffic hook); this many before each later step, after the seeds' "ΔS drift ≤ 0.03 on canary
+   * questions (k=10)". Capped by the gold set's size.
+   * @default 10
+   */
+  readonly canaryQuestions?: number;
 }
 
 // The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).
@@ -148,6 +156,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     return this.options.probeBudget ?? Duration.seconds(DEFAULT_PROBE_BUDGET_SECONDS);
   }
 
+  /** Gold questions each probe run asks after the first shift. */
+  public get canaryQuestions(): number {
+    return this.options.canaryQuestions ?? DEFAULT_CANARY_QUESTIONS;
+  }
+
   /** The no-data policy, defaults filled in. */
   public get noData(): StagedNoDataSettings {
     const given = this.options.noData ?? {};
@@ -191,6 +204,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
         problems.integer('strategy (staged) noData.minInvocations', noData.minInvocations, 1, 1_000_000);
       }
     }
+    problems.integer('strategy (staged) canaryQuestions', this.options.canaryQuestions, 1, 10_000);
     const budget = this.options.probeBudget;
     if (budget !== undefined) {
       if (!(budget instanceof Duration)) problems.add('strategy (staged) probeBudget', 'a Duration', budget);
@@ -273,6 +287,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       noData: { maxWaitSeconds: noData.maxWait.toSeconds(), then: noData.then, minInvocations: noData.minInvocations },
       probeBudgetSeconds: this.probeBudget.toSeconds(),
       recheckSeconds: STAGED_RECHECK_INTERVAL.toSeconds(),
+      canaryQuestions: this.canaryQuestions,
     };
   }
 

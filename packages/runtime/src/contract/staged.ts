@@ -17,7 +17,15 @@ export interface StagedSchedule {
   readonly noData: { readonly maxWaitSeconds: number; readonly then: 'fail' | 'pass'; readonly minInvocations: number };
   readonly probeBudgetSeconds: number;
   readonly recheckSeconds: number;
+  /**
+   * Gold questions in each probe run after the first shift (every wording and seed of each): the full gold set
+   * runs once, before the first shift (and again at 100 % in the AfterAllowTraffic hook).
+   */
+  readonly canaryQuestions: number;
 }
+
+/** The seeds' per-step probe: "ΔS drift ≤ 0.03 on canary questions (k=10)" (deploy_traffic_shaping.md, recipe A). */
+export const DEFAULT_CANARY_QUESTIONS = 10;
 
 /** One alias's staged configuration, as the construct writes it into the definition and the machine's Init state selects it. */
 export interface StagedAliasConfig {
