@@ -4,7 +4,8 @@ export { pinGuard, type PinGuardOptions, type PinMismatchResponse } from './pin-
 export { isWarmPing } from './warm.js';
 export { ReleaseConfigError } from './errors.js';
 export {
-  withRelease, reportQuality, resetColdStartForTesting, TELEMETRY_NAMESPACE, TELEMETRY_DIMENSIONS,
+  withRelease, reportQuality, reportCacheLookup, resetColdStartForTesting, TELEMETRY_NAMESPACE, TELEMETRY_DIMENSIONS,
   type WithReleaseOptions, type QualityReport,
 } from './telemetry.js';
 export { pinGuardMiddleware, releaseTelemetryMiddleware } from './middleware.js';
+export { cacheNamespace, cacheKey, type CacheNamespaceOptions } from './cache.js';

@@ -44,15 +44,21 @@ export interface WithReleaseOptions {
   readonly sink?: (line: string) => void;
 }
 
-const quality = new AsyncLocalStorage<{ report?: QualityReport }>();
+/** What the handler reports during one invocation: its quality measures and its cache lookups. */
+interface Reported {
+  report?: QualityReport;
+  cache?: { lookups: number; hits: number };
+}
+
+const quality = new AsyncLocalStorage<Reported>();
 /**
  * The report of the invocation a middleware is recording. A middleware cannot run the handler inside
  * `quality.run`; Lambda runs one invocation at a time in an execution environment, so one slot is enough.
  */
-let middlewareReport: { report?: QualityReport } | undefined;
+let middlewareReport: Reported | undefined;
 
 /** Sets (or, with undefined, clears) the report `reportQuality` adds to outside a `withRelease` handler. */
-export function setMiddlewareReport(report: { report?: QualityReport } | undefined): void {
+export function setMiddlewareReport(report: Reported | undefined): void {
   middlewareReport = report;
 }
 /**
@@ -101,6 +107,27 @@ export function reportQuality(report: QualityReport): void {
     if (rejected.length > 0) telemetryProblem(`reportQuality left out: ${rejected.join('; ')}`);
   } catch (error) {
     telemetryProblem(`reportQuality ignored a report it could not read: ${errorText(error)}`);
+  }
+}
+
+/**
+ * Counts one cache lookup of the invocation being served, a hit or not, in its `withRelease` (or
+ * `releaseTelemetryMiddleware`) record: metrics `CacheLookups` and `CacheHits` by release and revision, so that
+ * each version's hit rate, and its change after the namespace split (see `cacheKey`), can be read and gated.
+ * Outside either it does nothing; it never throws.
+ */
+export function reportCacheLookup(hit: boolean): void {
+  try {
+    const store = quality.getStore() ?? middlewareReport;
+    if (!store) return;
+    if (typeof hit !== 'boolean') {
+      telemetryProblem(`reportCacheLookup ignored a lookup whose hit is not a boolean: ${shown(hit)}`);
+      return;
+    }
+    const cache = store.cache ?? { lookups: 0, hits: 0 };
+    store.cache = { lookups: cache.lookups + 1, hits: cache.hits + (hit ? 1 : 0) };
+  } catch (error) {
+    telemetryProblem(`reportCacheLookup ignored a lookup it could not count: ${errorText(error)}`);
   }
 }
 
@@ -154,7 +181,7 @@ export function withRelease<E, R>(handler: (event: E, context?: any) => Promise<
 
 /** One invocation being recorded: the quality the handler reports goes in `report`; `end` writes the record. */
 export interface Recording {
-  readonly report: { report?: QualityReport };
+  readonly report: Reported;
   /** Writes the invocation's record; never throws. */
   end(outcome: Outcome<unknown>): void;
 }
@@ -173,16 +200,16 @@ export function releaseRecorder(options: WithReleaseOptions): (event: unknown, c
   const sink = options.sink ?? ((line: string) => { process.stdout.write(line + '\n'); });
   const routeOf = options.route ?? defaultRoute;
   // Everything that does not change between invocations is rendered once.
-  const metricsBlock = JSON.stringify([{
-    Namespace: options.namespace ?? TELEMETRY_NAMESPACE,
-    Dimensions: TELEMETRY_DIMENSIONS,
-    Metrics: [
-      { Name: 'Invocations', Unit: 'Count' },
-      { Name: 'Errors', Unit: 'Count' },
-      { Name: 'Latency', Unit: 'Milliseconds' },
-      { Name: 'ColdStart', Unit: 'Count' },
-    ],
-  }]);
+  const metrics = [
+    { Name: 'Invocations', Unit: 'Count' },
+    { Name: 'Errors', Unit: 'Count' },
+    { Name: 'Latency', Unit: 'Milliseconds' },
+    { Name: 'ColdStart', Unit: 'Count' },
+  ];
+  const block = (names: typeof metrics) => JSON.stringify([{ Namespace: options.namespace ?? TELEMETRY_NAMESPACE, Dimensions: TELEMETRY_DIMENSIONS, Metrics: names }]);
+  const metricsBlock = block(metrics);
+  // A record with cache lookups carries their two metrics too (a metric the directive names must be in the record).
+  const metricsBlockWithCache = block([...metrics, { Name: 'CacheLookups', Unit: 'Count' }, { Name: 'CacheHits', Unit: 'Count' }]);
   const identity = `"FunctionName":${JSON.stringify(functionName)},"ReleaseId":${JSON.stringify(releaseId)},"Revision":${JSON.stringify(revision)},"release_id":${JSON.stringify(releaseId)},"revision":${JSON.stringify(revision)}`;
 
   const write = (line: string): void => {
@@ -203,12 +230,12 @@ export function releaseRecorder(options: WithReleaseOptions): (event: unknown, c
       // An event whose members cannot be read is not a warm ping.
     }
     if (warm) return undefined;
-    const store: { report?: QualityReport } = {};
+    const store: Reported = {};
     const started = performance.now();
     return { report: store, end: (outcome) => record(event, context, outcome, store, cold, started) };
   };
 
-  function record(event: unknown, context: any, outcome: Outcome<unknown>, store: { report?: QualityReport }, cold: boolean, started: number): void {
+  function record(event: unknown, context: any, outcome: Outcome<unknown>, store: Reported, cold: boolean, started: number): void {
       // Everything from here is telemetry: whatever fails in it, the handler's own result or error goes back as it came.
       try {
         const latency = Math.round((performance.now() - started) * 1000) / 1000;
@@ -236,8 +263,10 @@ export function releaseRecorder(options: WithReleaseOptions): (event: unknown, c
         const variant = options.variant ?? text(headerValue(event, 'x-release')) ?? text(headerValue(event, 'x-exp')) ?? releaseId;
         const requestId = text(context?.awsRequestId);
         const q = store.report;
-        const line = `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${metricsBlock}},${identity}`
+        const c = store.cache;
+        const line = `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${c ? metricsBlockWithCache : metricsBlock}},${identity}`
           + `,"Invocations":1,"Errors":${failed ? 1 : 0},"Latency":${latency},"ColdStart":${cold ? 1 : 0}`
+          + (c ? `,"CacheLookups":${c.lookups},"CacheHits":${c.hits}` : '')
           + `,"ts":"${new Date(now).toISOString()}","route":${JSON.stringify(route)},"variant":${JSON.stringify(variant)}`
           + `,"cold_start":${cold},"latency_ms":${latency},"status":${JSON.stringify(status)}`
           + (errorType ? `,"error_type":${JSON.stringify(errorType)}` : '')
