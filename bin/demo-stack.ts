@@ -80,6 +80,21 @@ export class DemoStack extends Stack {
       { id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check', reason: 'The demo logs answers from a public corpus; CloudWatch Logs\' own encryption at rest is enough.' },
     );
 
+    // The rollback hook: a release that is rolled back has its cache namespace purged. The demo's answers are cached
+    // per execution environment (cacheKey in lambdas/demo-answer), which dies with it, so its purge only logs.
+    const purge = new lambda.Function(this, 'PurgeCanaryCache', {
+      runtime: DEMO_RUNTIME,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async (event) => { console.log(JSON.stringify({ purge: event.cacheNamespace, release: event.releaseId, deployment: event.deploymentId })); };'),
+      description: 'Demo rollback hook: purges the rolled-back release\'s cache namespace (the demo only logs it)',
+    });
+    allowCdkRoleDependsOn(purge);
+    acknowledgeManagedPolicy(purge, 'service-role/AWSLambdaBasicExecutionRole', 'It only lets the function write CloudWatch Logs; the demo needs nothing else.');
+    Validations.of(purge).acknowledge(
+      { id: 'cdk-validator-cfnguard::lambda_inside_vpc_check', reason: 'The demo purge hook only logs; it has no network to be in.' },
+      { id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check', reason: 'The demo purge hook logs a release ID; CloudWatch Logs\' own encryption at rest is enough.' },
+    );
+
     this.probe = new DeltaSProbe(this, 'Probe', { goldSet: GoldSet.fromFile(DEMO_GOLD_SET) });
     this.guarded = new GuardedAlias(this, 'Answer', {
       function: this.answerFunction,
@@ -89,6 +104,7 @@ export class DemoStack extends Stack {
       // Two provisioned environments on each published version; the staged machine checks each new version is warm before its first shift,
       // and the cold-start gate (≤ 5 % of the new release's invocations) watches the rollout.
       warmup: { provisionedConcurrency: 2 },
+      rollbackHooks: [purge],
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {

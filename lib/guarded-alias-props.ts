@@ -82,6 +82,16 @@ export interface GuardedAliasProps {
    */
   readonly notifications?: sns.ITopic;
   /**
+   * Functions invoked (asynchronously) when a deployment of this alias fails or is stopped: the rollback. Each gets
+   * `{ source, event: 'rollback', state, deploymentId, functionName, alias, targetVersion, currentVersion, releaseId,
+   * cacheNamespace }`, the release rolled back read from that version's own environment, and the cache namespace
+   * the runtime's `cacheKey` gave it, to purge (the canary seed: "rollback is a one line weight change with caches
+   * purged for canary prefix"). A rollback deployment's own failure runs none. Delivery is EventBridge's, so a
+   * hook may run twice or, rarely, not at all: make it idempotent, and let the canary's entries expire too.
+   * @default - none
+   */
+  readonly rollbackHooks?: lambda.IFunction[];
+  /**
    * Provisioned concurrency on each published version (fixed or auto-scaled; never on the alias) and the warm
    * gate: before any traffic moves, the new version's own provisioned concurrency must be READY within
    * `readyTimeout`, then it gets warm pings (see ProvisionedWarmup). With the staged strategy the state machine runs the warm gate before the first

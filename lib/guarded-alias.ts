@@ -15,7 +15,7 @@ import { aliasSynthProblems, checkGuardedAliasProps, MAX_ALARMS_PER_DEPLOYMENT_G
 import { ControlVersions } from './private/control-version';
 import { coldStartGate } from './private/gate-alarm';
 import { allowCodeDeployToInvoke, deploymentGroupFor, TARGET_VERSION_ENV, wireUserHook } from './private/hooks';
-import { RolloutNotifications } from './private/notifications';
+import { wireRolloutEvents } from './private/rollout-events';
 import { defaultReleaseId, publishRelease } from './private/release-id';
 import { StackRolloutResources } from './private/stack-resources';
 
@@ -113,8 +113,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
       scope: this, alias: this.alias, version: this.version, deploymentGroup: this.deploymentGroup, probe: props.probe, warmup: this.warmup,
       alarms: this.alarms, thresholds: props.gates, pins, notifications: props.notifications, logsKey: props.logsKey,
     }));
-    if (props.notifications) new RolloutNotifications(this, 'Notifications', {
-      topic: props.notifications, deploymentGroup: this.deploymentGroup, functionName: fn.functionName, aliasName, releaseId: this.releaseId,
+    wireRolloutEvents(this, {
+      deploymentGroup: this.deploymentGroup, fn, aliasName, releaseId: this.releaseId, notifications: props.notifications, rollbackHooks: props.rollbackHooks,
       strategy: strategy.toString(), thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...Object.fromEntries(Object.entries(props.gates ?? {}).filter(([, v]) => typeof v === 'number')) },
       alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : []), ...(this.coldStartAlarm ? [this.coldStartAlarm] : [])],
     });

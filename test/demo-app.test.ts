@@ -47,6 +47,8 @@ describe('the example app', () => {
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/AnswerShadowFunction',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/ControlVersions/Provider',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/Probe/Function',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/PurgeCanaryCache',
+      'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/RollbackHooks/Function',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/ShadowAnswer/Dispatcher',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/Gate',
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/StagedRollout/SafetyNet',
@@ -55,12 +57,14 @@ describe('the example app', () => {
       'AwsSolutions-IAM4[AmazonAPIGatewayPushToCloudWatchLogs] at RolloutGuardrailsDemo/Api',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/ControlVersions/Provider',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/Probe/Function',
+      'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/RollbackHooks/Function',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/ShadowAnswer/Dispatcher',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/Gate',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/SafetyNet',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/Starter',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/Warm',
+      'AwsSolutions-IAM5[Resource::<AnswerFunctionC9E3DEFB.Arn>:*] at RolloutGuardrailsDemo/RollbackHooks/Function',
       'AwsSolutions-IAM5[Resource::<ProbeFunctionCA5564E7.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::<StagedRolloutGate7DEAA04C.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::<StagedRolloutWarmD1CE4050.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
@@ -68,7 +72,7 @@ describe('the example app', () => {
     ]);
     for (const v of nag.suppressedViolations) expect(v.reason.length).toBeGreaterThan(20);
     // Every traced function's wildcard (X-Ray's trace writes take no resource) is acknowledged for that reason.
-    const traced = ['ControlVersions/Provider', 'Probe/Function', 'ShadowAnswer/Dispatcher', 'StagedRollout/Gate', 'StagedRollout/SafetyNet', 'StagedRollout/Starter', 'StagedRollout/StateMachine', 'StagedRollout/Warm'];
+    const traced = ['ControlVersions/Provider', 'Probe/Function', 'RollbackHooks/Function', 'ShadowAnswer/Dispatcher', 'StagedRollout/Gate', 'StagedRollout/SafetyNet', 'StagedRollout/Starter', 'StagedRollout/StateMachine', 'StagedRollout/Warm'];
     for (const at of traced) {
       const ack = nag.suppressedViolations.find((v: any) => v.ruleName === 'AwsSolutions-IAM5[Resource::*]' && v.acknowledgedAt === `RolloutGuardrailsDemo/${at}`);
       expect([at, ack.reason]).toEqual([at, expect.stringMatching(/X-Ray|xray:PutTraceSegments/)]);
@@ -107,8 +111,11 @@ describe('the example app', () => {
       // dead-letter queue alarm, which CodeDeploy does not watch.
       const dlq = stack.getLogicalId(StagedRollout.of(stack).failedEventsAlarm.node.defaultChild as any);
       expect(group.Properties.AlarmConfiguration.Alarms).not.toContainEqual({ Name: { Ref: dlq } });
-      expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { Namespace: 'AWS/SQS' } }))).toEqual([dlq]);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 3 + 1);
+      // (and the rollback hooks' dead-letter alarm, likewise not CodeDeploy's to watch).
+      const hooksDlq = stack.getLogicalId(stack.node.findChild('RollbackHooks').node.findChild('FailedEventsAlarm').node.defaultChild as any);
+      expect(group.Properties.AlarmConfiguration.Alarms).not.toContainEqual({ Name: { Ref: hooksDlq } });
+      expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { Namespace: 'AWS/SQS' } })).sort()).toEqual([dlq, hooksDlq].sort());
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 3 + 2);
     });
 
     test('gives each published version provisioned concurrency, warmed on each new version by the state machine before the first shift', () => {

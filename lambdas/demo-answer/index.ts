@@ -4,7 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { cosineDistance } from 'cdk-rollout-guardrails-runtime';
 import { HashedNgramEmbedder } from 'cdk-rollout-guardrails-runtime';
 import { CORPUS, CorpusSection } from './corpus';
-import { guardrails } from 'cdk-rollout-guardrails-runtime';
+import { cacheKey, guardrails, reportCacheLookup } from 'cdk-rollout-guardrails-runtime';
 
 /** What the demo answers: the nearest corpus section, and which release produced it. */
 export interface DemoAnswer {
@@ -111,8 +111,27 @@ export function answerQuestion(question: unknown, options: DemoOptions = {}): De
     const section = nearestTitle(question);
     return { answer: firstSentence(section.text), sectionId: section.id, release };
   }
-  const section = nearestSection(question);
+  const section = cachedSection(question);
   return { answer: section.text, sectionId: section.id, release };
+}
+
+/**
+ * The retrieval, cached per execution environment under the release's namespace (the canary seed's "separate
+ * cache prefixes for control and canary"), each lookup counted in the telemetry record. Without a RELEASE_ID
+ * (outside a GuardedAlias) nothing is cached: one namespace for every version is what namespacing prevents.
+ */
+const sections = new Map<string, CorpusSection>();
+const MAX_CACHED = 1000;
+function cachedSection(question: string): CorpusSection {
+  if (!process.env.RELEASE_ID) return nearestSection(question);
+  const key = cacheKey(`section:${question}`);
+  const hit = sections.get(key);
+  reportCacheLookup(hit !== undefined);
+  if (hit) return hit;
+  const section = nearestSection(question);
+  if (sections.size >= MAX_CACHED) sections.clear();
+  sections.set(key, section);
+  return section;
 }
 
 /**

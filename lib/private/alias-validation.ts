@@ -94,6 +94,10 @@ export function checkGuardedAliasProps(path: string, props: GuardedAliasProps, o
   if (props?.notifications !== undefined && !(typeof props.notifications === 'object' && props.notifications !== null && 'topicArn' in props.notifications && 'grantPublish' in props.notifications)) {
     problems.add('notifications', 'an SNS topic (sns.ITopic)', describeConstruct(props.notifications));
   }
+  const hooks = props?.rollbackHooks as unknown;
+  if (hooks !== undefined && !(Array.isArray(hooks) && hooks.every((h) => typeof h === 'object' && h !== null && typeof (h as lambda.IFunction).functionArn === 'string'))) {
+    problems.add('rollbackHooks', 'an array of Lambda functions (lambda.IFunction)', Array.isArray(hooks) ? new Described(`[${hooks.map((h) => show(describeConstruct(h))).join(', ')}]`) : describeConstruct(hooks));
+  }
   const release = props?.release;
   if (release !== undefined && (typeof release !== 'object' || release === null)) {
     problems.add('release', 'an object of release pins', release);

@@ -22,6 +22,7 @@ export * from './json-path.js';
 export * from './probe.js';
 export * from './probe-request.js';
 export * from './release.js';
+export * from './rollback.js';
 export * from './shadow.js';
 export * from './staged.js';
 export * from './telemetry.js';
