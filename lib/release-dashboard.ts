@@ -112,12 +112,25 @@ export class ReleaseDashboard extends Construct {
       period: Duration.minutes(1),
     });
 
+    // The release's cache hit rate (the runtime's reportCacheLookup), for the seed's "cache hit does not regress
+    // more than five points after namespace split": no data where the function reports no lookups.
+    const cacheHitRate = new cloudwatch.MathExpression({
+      expression: 'IF(FILL(lookups, 0) > 0, 100 * FILL(hits, 0) / FILL(lookups, 0), 0)',
+      usingMetrics: {
+        lookups: new cloudwatch.Metric({ namespace: TELEMETRY_NAMESPACE, metricName: 'CacheLookups', statistic: 'Sum', dimensionsMap: { FunctionName: fnName, ReleaseId: alias.releaseId } }),
+        hits: new cloudwatch.Metric({ namespace: TELEMETRY_NAMESPACE, metricName: 'CacheHits', statistic: 'Sum', dimensionsMap: { FunctionName: fnName, ReleaseId: alias.releaseId } }),
+      },
+      label: 'Cache hits of the release (%, from reportCacheLookup)',
+      period: Duration.minutes(1),
+    });
+
     const widgets: cloudwatch.IWidget[] = [
       new cloudwatch.TextWidget({ markdown: `## ${name}\nalias \`${alias.aliasName}\` · ${alias.strategy.toString()}`, width: WIDTH, height: 2 }),
       new cloudwatch.GraphWidget({ title: 'Traffic weight', left: weightMetrics, leftYAxis: { min: 0, max: 100 }, width: 6 }),
       new cloudwatch.GraphWidget({ title: 'Error rate: canary vs control', left: [alias.metricCanaryErrorRate(), alias.metricControlErrorRate()], right: [alias.metricErrorRateDelta()], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'p95 duration: canary vs control (ms)', left: [alias.metricCanaryP95(), alias.metricControlP95()], right: [alias.metricP95Ratio()], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'Cold-start share (%)', left: [coldStart], width: 6 }),
+      new cloudwatch.GraphWidget({ title: 'Cache hit rate (%)', left: [cacheHitRate], leftYAxis: { min: 0, max: 100 }, width: 6 }),
       this.gateSamplesWidget(alias),
       this.gatesWidget(alias),
     ];

@@ -30,10 +30,14 @@ describe('ReleaseDashboard', () => {
     const dashboard = new ReleaseDashboard(stack, 'Releases');
     const json = body(stack, dashboard);
     Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    for (const title of ['Traffic weight', 'Error rate: canary vs control', 'p95 duration: canary vs control (ms)', 'Cold-start share (%)', 'Alarms that roll this release back']) {
+    for (const title of ['Traffic weight', 'Error rate: canary vs control', 'p95 duration: canary vs control (ms)', 'Cold-start share (%)', 'Cache hit rate (%)', 'Alarms that roll this release back']) {
       expect(json.split(title).length - 1).toBe(2);
     }
     expect(json).toContain('IF(FILL(ai, 0) > 0, 100 * FILL(ci, 0) / FILL(ai, 0), 0)');
+    // The release's cache hit rate, from the runtime's reportCacheLookup metrics by function and release.
+    expect(json).toContain('IF(FILL(lookups, 0) > 0, 100 * FILL(hits, 0) / FILL(lookups, 0), 0)');
+    for (const metric of ['CacheLookups', 'CacheHits']) expect(json.split(metric).length - 1).toBe(2);
+    expect(json).toContain(stack.resolve(a.releaseId));
     // The alarm widget lists every alarm the deployment group watches, by ARN.
     for (const alarm of a.alarms) expect(json).toContain(stack.getLogicalId((alarm as cloudwatch.Alarm).node.defaultChild as cloudwatch.CfnAlarm));
   });
