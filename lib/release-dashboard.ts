@@ -7,6 +7,7 @@ import { ReleaseGates } from './release-gates';
 import { ShadowIntegration } from './shadow-integration';
 import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
+import { RollbackHooks } from './private/rollback-hooks';
 import { TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** Properties of `ReleaseDashboard`. */
@@ -64,15 +65,16 @@ export class ReleaseDashboard extends Construct {
   }
 
   /**
-   * One row for the stack's rollout machinery, if it has any: the events its safety nets and hooks could not
-   * process (the dead-letter queue, whose first message is an alarm), so a clean-up that did not run is seen.
+   * One row for the stack's rollout machinery, if it has any: the events its safety nets, hooks and rollback hooks
+   * could not process (the dead-letter queue, whose first message is an alarm), so a clean-up that did not run is seen.
    */
   private addMachinery(): void {
     const stack = Stack.of(this);
-    const machineries = [stack.node.tryFindChild('StagedRollout'), stack.node.tryFindChild('BlueGreenSwitch')]
-      .filter((m): m is StagedRollout | BlueGreenSwitch => m instanceof StagedRollout || m instanceof BlueGreenSwitch);
+    type Machinery = StagedRollout | BlueGreenSwitch | RollbackHooks;
+    const machineries = [stack.node.tryFindChild('StagedRollout'), stack.node.tryFindChild('BlueGreenSwitch'), stack.node.tryFindChild('RollbackHooks')]
+      .filter((m): m is Machinery => m instanceof StagedRollout || m instanceof BlueGreenSwitch || m instanceof RollbackHooks);
     if (machineries.length === 0) return;
-    const label = (m: StagedRollout | BlueGreenSwitch) => (m instanceof StagedRollout ? 'staged rollout' : 'blue-green switch');
+    const label = (m: Machinery) => (m instanceof StagedRollout ? 'staged rollout' : m instanceof BlueGreenSwitch ? 'blue-green switch' : 'rollback hooks');
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: '## Rollout machinery\nEvents the safety nets and hooks could not process after their retries: each one may be a clean-up that did not run (weights left on an alias, consumers paused). Read the message in the queue and the function\'s log.', width: WIDTH, height: 2 }),
       new cloudwatch.GraphWidget({

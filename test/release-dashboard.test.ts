@@ -74,7 +74,7 @@ describe('ReleaseDashboard', () => {
     expect(metrics).toContain('> 0.01, 1, 0)');
   });
 
-  test('shows the rollout machinery\'s dead-letter queue and its alarm once, for the staged and blue-green machineries', () => {
+  test('shows the rollout machinery\'s dead-letter queue and its alarm once, for the staged and blue-green machineries and the rollback hooks', () => {
     const stack = testStack();
     new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA') });
     new GuardedAlias(stack, 'B', { function: testFunction(stack, 'FnB'), strategy: RolloutStrategy.blueGreen() });
@@ -86,6 +86,13 @@ describe('ReleaseDashboard', () => {
     expect(text).toContain('ApproximateNumberOfMessagesVisible');
     expect(text).toContain('StagedRolloutFailedEventsAlarm');
     expect(text).toContain('BlueGreenSwitchFailedEventsAlarm');
+    expect(text).not.toContain('rollback hooks: messages');
+    // The rollback hooks' queue and alarm join the row when an alias has rollbackHooks.
+    const hooked = testStack();
+    new GuardedAlias(hooked, 'C', { function: testFunction(hooked, 'FnC'), strategy: RolloutStrategy.canary(10, Duration.minutes(5)), rollbackHooks: [testFunction(hooked, 'Purge')] });
+    const hookedText = body(hooked, new ReleaseDashboard(hooked, 'Releases'));
+    expect(hookedText).toContain('rollback hooks: messages');
+    expect(hookedText).toContain('RollbackHooksFailedEventsAlarm');
     // Without a machinery (no GuardedAlias), no such row.
     const bare = testStack();
     expect(body(bare, new ReleaseDashboard(bare, 'Releases'))).not.toContain('Rollout machinery');
