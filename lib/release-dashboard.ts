@@ -104,27 +104,10 @@ export class ReleaseDashboard extends Construct {
     const weightMetrics: cloudwatch.IMetric[] = [weight];
     if (staged instanceof StagedRollout && alias.strategy.kind === 'STAGED') weightMetrics.push(staged.metricTrafficWeight(target, { label: 'Weight set by the staged rollout (%)' }));
 
-    const coldStart = new cloudwatch.MathExpression({
-      expression: 'IF(FILL(inv, 0) > 0, 100 * FILL(cold, 0) / FILL(inv, 0), 0)',
-      usingMetrics: {
-        inv: new cloudwatch.Metric({ namespace: TELEMETRY_NAMESPACE, metricName: 'Invocations', statistic: 'Sum', dimensionsMap: { FunctionName: fnName, ReleaseId: alias.releaseId } }),
-        cold: new cloudwatch.Metric({ namespace: TELEMETRY_NAMESPACE, metricName: 'ColdStart', statistic: 'Sum', dimensionsMap: { FunctionName: fnName, ReleaseId: alias.releaseId } }),
-      },
-      label: 'Cold starts of the release (%, from withRelease telemetry)',
-      period: Duration.minutes(1),
-    });
-
+    const coldStart = releaseShare(fnName, alias.releaseId, ['cold', 'ColdStart'], ['inv', 'Invocations'], 'Cold starts of the release (%, from withRelease telemetry)');
     // The release's cache hit rate (the runtime's reportCacheLookup), for the seed's "cache hit does not regress
     // more than five points after namespace split": no data where the function reports no lookups.
-    const cacheHitRate = new cloudwatch.MathExpression({
-      expression: 'IF(FILL(lookups, 0) > 0, 100 * FILL(hits, 0) / FILL(lookups, 0), 0)',
-      usingMetrics: {
-        lookups: new cloudwatch.Metric({ namespace: TELEMETRY_NAMESPACE, metricName: 'CacheLookups', statistic: 'Sum', dimensionsMap: { FunctionName: fnName, ReleaseId: alias.releaseId } }),
-        hits: new cloudwatch.Metric({ namespace: TELEMETRY_NAMESPACE, metricName: 'CacheHits', statistic: 'Sum', dimensionsMap: { FunctionName: fnName, ReleaseId: alias.releaseId } }),
-      },
-      label: 'Cache hits of the release (%, from reportCacheLookup)',
-      period: Duration.minutes(1),
-    });
+    const cacheHitRate = releaseShare(fnName, alias.releaseId, ['hits', 'CacheHits'], ['lookups', 'CacheLookups'], 'Cache hits of the release (%, from reportCacheLookup)');
 
     const widgets: cloudwatch.IWidget[] = [
       new cloudwatch.TextWidget({ markdown: `## ${name}\nalias \`${alias.aliasName}\` · ${alias.strategy.toString()}`, width: WIDTH, height: 2 }),
@@ -204,4 +187,18 @@ export class ReleaseDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Mirroring: errors and drops', left: [shadow.metricShadowErrors(), shadow.metricMirrorDropped()], width: 8 }),
     );
   }
+}
+
+/**
+ * A release's share in percent of two of its telemetry sums a minute (`part` of `whole`, each an [id, metric name]
+ * pair of the runtime's withRelease record, by function and release); 0 in a minute without any `whole`.
+ */
+function releaseShare(functionName: string, releaseId: string, part: [string, string], whole: [string, string], label: string): cloudwatch.MathExpression {
+  const sum = (metricName: string) => new cloudwatch.Metric({ namespace: TELEMETRY_NAMESPACE, metricName, statistic: 'Sum', dimensionsMap: { FunctionName: functionName, ReleaseId: releaseId } });
+  return new cloudwatch.MathExpression({
+    expression: `IF(FILL(${whole[0]}, 0) > 0, 100 * FILL(${part[0]}, 0) / FILL(${whole[0]}, 0), 0)`,
+    usingMetrics: { [whole[0]]: sum(whole[1]), [part[0]]: sum(part[1]) },
+    label,
+    period: Duration.minutes(1),
+  });
 }

@@ -7,8 +7,8 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { WATCH_TIMEOUT_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
-import { selectConfig } from './asl';
-import { CARRY, CAUGHT, kind, LAMBDA_INVOKE, notify, report, RETRY, route, STOP_RULE_BROKEN, task, workerTask } from './blue-green-states';
+import { LAMBDA_INVOKE, RETRY, selectConfig } from './asl';
+import { CARRY, CAUGHT, kind, notify, report, route, STOP_RULE_BROKEN, task, workerTask } from './blue-green-states';
 
 export { STOP_RULE_BROKEN } from './blue-green-states';
 

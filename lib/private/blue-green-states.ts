@@ -8,7 +8,6 @@ import { Construct } from 'constructs';
 import { DECISION_KIND, PUBLISH_BOUND_SECONDS, REPORT_ATTEMPT_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
 import { ALREADY_REPORTED, LAMBDA_INVOKE, NO_RETRY_ONCE_REPORTED, REPORT, RETRY } from './asl';
 
-export { ALREADY_REPORTED, LAMBDA_INVOKE, RETRY, sdk } from './asl';
 /** The error a hold branch fails with when a stop rule breaks; its cause is the check's decision record. */
 export const STOP_RULE_BROKEN = 'StopRuleBroken';
 

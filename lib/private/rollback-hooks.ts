@@ -2,7 +2,7 @@
 // hooks one EventBridge rule on its deployment group's FAILURE and STOP. The function reads which version was
 // rolled out and its release at run time (lambdas/rollback-hooks), so the hooks learn the release that failed
 // even when the stack has been rolled back by the time the event arrives.
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -10,7 +10,6 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Validations } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import type { RollbackHooksInput } from 'cdk-rollout-guardrails-runtime/contract';
 import { handlerCode } from './assets';
