@@ -7,13 +7,13 @@ import {
   GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand,
 } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS, PUBLISH_DEADLINE_SECONDS, PUBLISH_RETRIES, PUBLISH_TIMEOUT_SECONDS,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
 import { composeNotification, NotifyEvent, WarmupDecision, warmupChecks } from './notification';
+import { DEFAULT_HOOK_BOUNDS, hookClientConfig } from '../shared/hook-clients';
 import { prewarm } from '../shared/warm-gate';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery } from '../shared/lambda-metrics';
@@ -165,10 +165,7 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
  * retries. A body that never ends is not a request timeout: the publish's deadline cuts that off.
  */
 export function publishClientConfig(timeoutMs = PUBLISH_TIMEOUT_SECONDS * 1000) {
-  return {
-    maxAttempts: PUBLISH_RETRIES + 1,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(2_000, timeoutMs), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
-  };
+  return hookClientConfig({ ...DEFAULT_HOOK_BOUNDS, connectionTimeoutMs: Math.min(2_000, timeoutMs), requestTimeoutMs: timeoutMs }, PUBLISH_RETRIES + 1);
 }
 
 /**
