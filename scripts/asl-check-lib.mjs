@@ -2,7 +2,7 @@
 // templates, rebuilds each definition with the template's intrinsic functions resolved to placeholder values,
 // and validates it with asl-validator (an Amazon States Language validator nobody here wrote: JSON schemas of
 // the states, JSONPath syntax, JSONata `{% %}` expressions compiled, transition targets, terminal states).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -231,4 +231,60 @@ export function findTemplates(args) {
     else found.push(arg);
   }
   return [...new Set(found)];
+}
+
+/**
+ * The check of scripts/check-asl.mjs, callable: judges every state machine of the templates under `argv`'s
+ * paths (default cdk.out), writing each verdict through `log` and each problem through `error`, and returns the
+ * exit status: 0 when every machine is valid, 1 on an invalid one or none at all (unless --allow-none), 2 on a
+ * usage error.
+ */
+export function checkAsl(argv, log = console.log, error = console.error) {
+  const allowNone = argv.includes('--allow-none');
+  const unknown = argv.filter((a) => a.startsWith('-') && a !== '--allow-none');
+  if (unknown.length > 0) {
+    error(`asl-validator: unknown option(s) ${unknown.join(' ')}; usage: check-asl.mjs [--allow-none] [<cloud assembly dir or template file> ...]`);
+    return 2;
+  }
+  const args = argv.filter((a) => !a.startsWith('-'));
+  const inputs = args.length > 0 ? args : ['cdk.out'];
+  const missing = inputs.filter((p) => !existsSync(p));
+  if (missing.length > 0) {
+    error(`asl-validator: no such file or directory: ${missing.join(', ')}${args.length === 0 ? ' (run `npm run synth` first)' : ''}`);
+    return 2;
+  }
+
+  const files = findTemplates(inputs);
+  let machines = 0;
+  let failed = 0;
+  for (const file of files) {
+    const result = checkTemplate(file);
+    if (result.error) {
+      failed++;
+      error(`asl-validator: ${file}: ${result.error}`);
+      continue;
+    }
+    for (const m of result.machines) {
+      machines++;
+      if (m.errors.length === 0) {
+        log(`asl-validator: ${file} ${m.logicalId}: valid (${m.states} states)`);
+      } else {
+        failed++;
+        error(`asl-validator: ${file} ${m.logicalId}: INVALID, ${m.errors.filter((e) => !e.startsWith('  ')).length} error(s):`);
+        for (const e of m.errors) error(`  ${e}`);
+      }
+    }
+  }
+
+  const scope = `${machines} state machine(s) in ${files.length} template(s)`;
+  if (failed > 0) {
+    error(`asl-validator: ${scope}, ${failed} invalid`);
+    return 1;
+  }
+  if (machines === 0 && !allowNone) {
+    error(`asl-validator: no state machine (AWS::StepFunctions::StateMachine) in ${files.length} template(s) under ${inputs.join(', ')}; nothing was checked (pass --allow-none if that is expected)`);
+    return 1;
+  }
+  log(`asl-validator: ${scope}, no errors`);
+  return 0;
 }

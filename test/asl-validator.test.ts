@@ -1,4 +1,3 @@
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,13 +9,13 @@ import { DEMO_STACK_NAME } from '../bin/demo-app';
 import { DemoStack } from '../bin/demo-stack';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy } from '../lib';
 import { FEATURE_FLAGS, testFunction, testStack } from './util';
+import { aslChecker, AslCheckRun, checkAslCli } from './helpers/asl-check';
 import { expectSynthWarnings } from './helpers/console';
 
 // Every state machine the library synthesizes, judged by asl-validator (an Amazon States Language validator
-// nobody here wrote) through scripts/check-asl.mjs, the same check CI runs on cdk.out.
+// nobody here wrote) through scripts/check-asl.mjs, the same check CI runs on cdk.out: its check (checkAsl) in
+// one worker thread for the suite, and the script itself as CI runs it for the exit statuses.
 
-const ROOT = path.join(__dirname, '..');
-const SCRIPT = path.join(ROOT, 'scripts', 'check-asl.mjs');
 const GOLD = GoldSet.fromFile(path.join(__dirname, '..', 'bin', 'gold-set.jsonl'));
 const STATE_MACHINE = 'AWS::StepFunctions::StateMachine';
 
@@ -30,13 +29,9 @@ function app(name: string): App {
   return new App({ context: FEATURE_FLAGS, outdir: path.join(dir, `${name}.out`) });
 }
 
-interface Run { status: number | null; stdout: string; stderr: string }
-
-function check(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [SCRIPT, ...args], { cwd: ROOT, encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+type Run = AslCheckRun;
+let checker: ReturnType<typeof aslChecker>;
+const check = (...args: string[]): Promise<Run> => checker.check(...args);
 
 function stagedStack(): Stack {
   const stack = testStack(app('Staged'), 'StagedStack');
@@ -122,18 +117,22 @@ describe('asl-validator on the synthesized state machines (scripts/check-asl.mjs
   };
 
   beforeAll(() => {
+    checker = aslChecker();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asl-validator-'));
     templates.Staged = Template.fromStack(stagedStack()).toJSON();
     // The Jobs mapping (a consumer the switch freezes) calls the function itself: the library warns that it bypasses the alias.
     templates.BlueGreen = expectSynthWarnings(['cdk-rollout-guardrails:apiBypassesAlias'], () => Template.fromStack(blueGreenStack())).toJSON();
     templates.Demo = Template.fromStack(demoStack()).toJSON();
   });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await checker.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
-  test.each(['Staged', 'BlueGreen', 'Demo'])('passes the %s stack\'s state machine, resolved with placeholders', (name) => {
+  test.each(['Staged', 'BlueGreen', 'Demo'])('passes the %s stack\'s state machine, resolved with placeholders', async (name) => {
     const file = write(name, templates[name]);
     const { logicalId, definition } = editable(templates[name]);
-    const r = check(file);
+    const r = await check(file);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`asl-validator: ${file} ${logicalId}: valid (${statesOf(definition).length} states)`);
@@ -150,27 +149,27 @@ describe('asl-validator on the synthesized state machines (scripts/check-asl.mjs
     expect(JSON.stringify(blueGreen)).toContain('{% ');
   });
 
-  test('checks every template of a cloud assembly directory, nested assemblies included, in one run', () => {
+  test('checks every template of a cloud assembly directory, nested assemblies included, in one run', async () => {
     const assembly = path.join(dir, 'assembly');
     fs.mkdirSync(path.join(assembly, 'assembly-Stage'), { recursive: true });
     fs.writeFileSync(path.join(assembly, 'Staged.template.json'), JSON.stringify(templates.Staged));
     fs.writeFileSync(path.join(assembly, 'assembly-Stage', 'BlueGreen.template.json'), JSON.stringify(templates.BlueGreen));
     fs.writeFileSync(path.join(assembly, 'Empty.template.json'), JSON.stringify({ Resources: {} }));
-    const r = check(assembly);
+    const r = await check(assembly);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('asl-validator: 2 state machine(s) in 3 template(s), no errors');
   });
 
   describe('rejects a broken definition, naming the template, the state machine and the state', () => {
-    const broken = (name: string, edit: (definition: Json) => string) => {
+    const broken = async (name: string, edit: (definition: Json) => string) => {
       const { logicalId, definition, rebuild } = editable(templates[name]);
       const state = edit(definition);
       const file = write(`${name}-broken`, rebuild(definition));
-      return { logicalId, state, file, r: check(file) };
+      return { logicalId, state, file, r: await check(file) };
     };
 
-    test.each(['Staged', 'BlueGreen'])('%s: a JSONata expression that does not compile', (name) => {
-      const { logicalId, state, file, r } = broken(name, (d) => {
+    test.each(['Staged', 'BlueGreen'])('%s: a JSONata expression that does not compile', async (name) => {
+      const { logicalId, state, file, r } = await broken(name, (d) => {
         // The first JSONata expression of the first state that has one, wherever it sits in the state.
         for (const [stateName, s] of statesOf(d)) {
           const found = firstJsonata(s, `/States/${stateName}`);
@@ -189,8 +188,8 @@ describe('asl-validator on the synthesized state machines (scripts/check-asl.mjs
       expect(r.stderr).toContain('1 state machine(s) in 1 template(s), 1 invalid');
     });
 
-    test.each(['Staged', 'BlueGreen'])('%s: a Next to a state that is not there', (name) => {
-      const { logicalId, r } = broken(name, (d) => {
+    test.each(['Staged', 'BlueGreen'])('%s: a Next to a state that is not there', async (name) => {
+      const { logicalId, r } = await broken(name, (d) => {
         d.States[d.StartAt].Next = 'NoSuchState';
         return d.StartAt;
       });
@@ -199,8 +198,8 @@ describe('asl-validator on the synthesized state machines (scripts/check-asl.mjs
       expect(r.stderr).toContain("MISSING_TRANSITION_TARGET: Missing 'StartAt'|'Next'|'Default' target: NoSuchState");
     });
 
-    test.each(['Staged', 'BlueGreen'])('%s: a Choice state without Choices', (name) => {
-      const { logicalId, state, r } = broken(name, (d) => {
+    test.each(['Staged', 'BlueGreen'])('%s: a Choice state without Choices', async (name) => {
+      const { logicalId, state, r } = await broken(name, (d) => {
         const [stateName, s] = statesOf(d).find(([, st]) => st.Type === 'Choice')!;
         delete s.Choices;
         return stateName;
@@ -212,8 +211,8 @@ describe('asl-validator on the synthesized state machines (scripts/check-asl.mjs
     });
 
     // asl-validator 4.0.0 checks a catcher's ErrorEquals and Next only; check-asl judges the rest with its schemas.
-    test('BlueGreen: a JSONata expression of a catcher that does not compile', () => {
-      const { logicalId, state, r } = broken('BlueGreen', (d) => {
+    test('BlueGreen: a JSONata expression of a catcher that does not compile', async () => {
+      const { logicalId, state, r } = await broken('BlueGreen', (d) => {
         for (const [stateName, s] of statesOf(d)) {
           const found = (s.Catch ?? []).map((c: Json, i: number) => firstJsonata(c, `/States/${stateName}/Catch/${i}`)).find(Boolean);
           if (found) {
@@ -228,8 +227,8 @@ describe('asl-validator on the synthesized state machines (scripts/check-asl.mjs
       expect(r.stderr).toContain(`CATCHER_INVALID: ${state} is invalid. JSONata S0`);
     });
 
-    test('Staged: a catcher\'s ResultPath that is not a JSONPath, and an Output a JSONPath catcher cannot have', () => {
-      const { logicalId, state, r } = broken('Staged', (d) => {
+    test('Staged: a catcher\'s ResultPath that is not a JSONPath, and an Output a JSONPath catcher cannot have', async () => {
+      const { logicalId, state, r } = await broken('Staged', (d) => {
         const [stateName, s] = statesOf(d).find(([, st]) => st.Catch?.[0]?.ResultPath !== undefined)!;
         s.Catch[0].ResultPath = '$.error[[';
         s.Catch[0].Output = '{% $states.errorOutput %}';
@@ -241,28 +240,32 @@ describe('asl-validator on the synthesized state machines (scripts/check-asl.mjs
       expect(r.stderr).toContain(`CATCHER_INVALID: ${state}/Output is invalid. a catcher of a JSONPath state cannot have this field`);
     });
 
-    test('a token whose placeholder would end up unresolvable (a Ref to a resource not in the template)', () => {
+    test('a token whose placeholder would end up unresolvable (a Ref to a resource not in the template)', async () => {
       const template = JSON.parse(JSON.stringify(templates.Staged));
       const { logicalId } = editable(template);
       template.Resources[logicalId].Properties.DefinitionString['Fn::Join'][1].splice(1, 0, { Ref: 'Missing' });
-      const r = check(write('Staged-unresolvable', template));
+      const r = await check(write('Staged-unresolvable', template));
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(`${logicalId}: INVALID`);
       expect(r.stderr).toContain('cannot rebuild the definition: Ref to Missing');
     });
   });
 
-  test('fails when there is no state machine at all, so that the check cannot pass over nothing (unless --allow-none)', () => {
+  test('fails when there is no state machine at all, so that the check cannot pass over nothing (unless --allow-none)', async () => {
     const stack = testStack(app('Plain'), 'Plain');
     testFunction(stack);
     const file = write('Plain', Template.fromStack(stack).toJSON());
-    const none = check(file);
+    // The script as CI runs it: its exit status says whether the check passed.
+    const none = checkAslCli(file);
     expect(none.status).toBe(1);
     expect(none.stderr).toContain('no state machine (AWS::StepFunctions::StateMachine) in 1 template(s)');
-    const allowed = check('--allow-none', file);
+    const allowed = checkAslCli('--allow-none', file);
     expect(allowed.status).toBe(0);
     expect(allowed.stdout).toContain('asl-validator: 0 state machine(s) in 1 template(s), no errors');
     const emptyDir = fs.mkdtempSync(path.join(dir, 'empty-'));
-    expect(check(emptyDir).status).toBe(1);
+    expect((await check(emptyDir)).status).toBe(1);
+    const usage = await check('--strict', file);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('unknown option(s) --strict');
   });
 });

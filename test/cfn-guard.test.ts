@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { Annotations, App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Duration, IPolicyValidationPluginBeta1, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { DeltaSProbe, GoldSet, GuardedAlias, IdempotencyTable, ReleaseDashboard, RolloutStrategy, ShadowIntegration } from '../lib';
 import { FEATURE_FLAGS, TEST_ENV, testFunction } from './util';
+import { RelevantControlTowerRules } from './helpers/guard-plugin';
 import { keepCreationStackTraces } from './helpers/synth-context';
 
 // scripts/check-guard-report.mjs tells a finding's owner (library or user) by its resource's creation stack trace:
@@ -19,7 +20,8 @@ keepCreationStackTraces();
 
 /**
  * AWS Control Tower's proactive controls, run by cfn-guard through @cdklabs/cdk-validator-cfnguard as a CDK
- * policy-validation plugin (as in bin/app.ts), classified by scripts/check-guard-report.mjs into findings on
+ * policy-validation plugin (as in bin/app.ts, here with only the rules that name a resource type of the
+ * templates: see test/helpers/guard-plugin.ts), classified by scripts/check-guard-report.mjs into findings on
  * the library's resources and on the user's.
  */
 
@@ -49,12 +51,16 @@ interface Checked {
 }
 
 /** Synthesizes the app `build` fills under the cfn-guard plugin (in a temporary outdir) and runs the check on its report. */
-function synthUnderGuard(build: (app: App) => void, context: Record<string, unknown> = FEATURE_FLAGS): Checked {
+function synthUnderGuard(
+  build: (app: App) => void,
+  context: Record<string, unknown> = FEATURE_FLAGS,
+  plugin: IPolicyValidationPluginBeta1 = new RelevantControlTowerRules(),
+): Checked {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfn-guard-'));
   try {
     // The report is written to the outdir and judged by the check, not printed (nor thrown) by the synth.
     const app = new App({ context: { ...context, '@aws-cdk/core:failSynthOnValidationErrors': false }, outdir });
-    Validations.of(app).addPlugins(new CfnGuardValidator({ controlTowerRulesEnabled: true }));
+    Validations.of(app).addPlugins(plugin);
     build(app);
     app.synth();
     const report = path.join(outdir, 'validation-report.json');
@@ -196,14 +202,20 @@ test('the live function\'s log group a shadow route creates (no CDK-managed log 
 }, 120_000);
 
 test('the check tells a user\'s findings from an open one on a library resource, and fails on the latter', () => {
-  const checked = synthUnderGuard((app) => {
+  const build = (app: App) => {
     const s = stack(app, 'Mixed');
     // The user's: a plain function (no VPC) and a log group kept a week, unencrypted.
     testFunction(s, 'Plain');
     new logs.LogGroup(s, 'UserLogs', { retention: logs.RetentionDays.ONE_WEEK });
     // The library's, configured by the user against a control: no point-in-time recovery.
     new IdempotencyTable(s, 'Idempotency', { pointInTimeRecovery: false });
-  });
+  };
+  const checked = synthUnderGuard(build);
+  // The suite runs only the rules that name a resource type of the templates: on this stack they find what
+  // the whole rule set of bin/app.ts finds.
+  const whole = synthUnderGuard(build, FEATURE_FLAGS, new CfnGuardValidator({ controlTowerRulesEnabled: true }));
+  expect(checked.findings).toEqual(whole.findings);
+  expect(checked.text).toEqual(whole.text);
   const open = checked.findings.filter((f) => f.state === 'open');
   expect(open.filter((f) => f.owner === 'user').map(summary).sort()).toEqual([
     'cloudwatch_log_group_encrypted_check Mixed/Plain/LogGroup/Resource',

@@ -37,10 +37,15 @@ const median = (values: number[]) => {
 };
 
 async function measure(items: readonly GoldItem[]) {
-  const paraphrase = await Promise.all(items.map((item) => deltaSPairs(item.paraphrases.map((p) => [item.question, p] as const))));
-  const unrelated = await Promise.all(items.map((item) => deltaSPairs(items.flatMap((other) => (sectionOf.get(other.id) === sectionOf.get(item.id)
+  // Every pair in one deltaSPairs call, so that each text is embedded once (it is the same embedding each time).
+  const paraphrasePairs = items.map((item) => item.paraphrases.map((p) => [item.question, p] as const));
+  const unrelatedPairs = items.map((item) => items.flatMap((other) => (sectionOf.get(other.id) === sectionOf.get(item.id)
     ? []
-    : [other.question, ...other.paraphrases].map((text) => [item.question, text] as const))))));
+    : [other.question, ...other.paraphrases].map((text) => [item.question, text] as const))));
+  const groups = [...paraphrasePairs, ...unrelatedPairs];
+  const distances = await deltaSPairs(groups.flat());
+  let at = 0;
+  const [paraphrase, unrelated] = [paraphrasePairs, unrelatedPairs].map((pairs) => pairs.map((list) => distances.slice(at, at += list.length)));
   const separated = items.filter((_, i) => Math.max(...paraphrase[i]) < Math.min(...unrelated[i])).length;
   return { paraphrase: paraphrase.flat(), unrelated: unrelated.flat(), separated };
 }
