@@ -17,6 +17,8 @@ function hugeReport(questions = 5_000, flips = 1_000): ProbeReport {
     gates: [{ name: 'maxLambdaFlips', measured: flips, threshold: 0, passed: false, reason: 'too many' } as any],
     new: stats, current: stats, deltaSDrift: 0.01,
     lambdaFlips: Array.from({ length: flips }, (_, i) => ({ id: `question-${i}`, current: 'convergent', new: 'chaotic' } as any)),
+    topicCoverage: { billing: 0.8, '(no topic)': 0.7 },
+    paraphraseFlips: Array.from({ length: flips }, (_, i) => ({ id: `question-${i}`, flipped: ['question', 'paraphrase 2'] })),
     latency: {} as any,
     latencySamples: { new: samples, current: samples },
     worstQuestions: Array.from({ length: 5 }, (_, i) => ({ id: `q${i}`, newDeltaS: 0.9, currentDeltaS: 0.1 })),
@@ -35,6 +37,8 @@ describe('payloads between states', () => {
     expect(compact).not.toHaveProperty('latencySamples');
     expect(compact.lambdaFlips).toHaveLength(COMPACT_LIST_LIMIT);
     expect(compact.lambdaFlipCount).toBe(1_000);
+    expect(compact.paraphraseFlips).toHaveLength(COMPACT_LIST_LIMIT);
+    expect(compact.paraphraseFlipCount).toBe(1_000);
     expect(compact.exampleCount).toBe(200);
     expect(compact.plan).toEqual(report.plan);
   });

@@ -152,7 +152,7 @@ describe('collecting, scoring and judging', () => {
   });
 
   test('passes a coverage exactly at the threshold, and counts λ flips by question', async () => {
-    const base = { version: '1', answers: 1, deltaSMedian: 0.3, deltaSP95: 0.5, coverageMedian: 0.7, schemaViolations: 0, invokeErrors: 0, questionDeltaS: {}, warmLatencies: [], coldStarts: 0 };
+    const base = { version: '1', answers: 1, deltaSMedian: 0.3, deltaSP95: 0.5, coverageMedian: 0.7, schemaViolations: 0, invokeErrors: 0, questionDeltaS: {}, topicCoverage: {}, wordingLambdaStates: {}, warmLatencies: [], coldStarts: 0 };
     const fresh = { ...base, version: '2', deltaSMedian: 0.33, lambdaStates: { a: 'convergent', b: 'recursive' } as const };
     const current = { ...base, lambdaStates: { a: 'convergent', b: 'convergent' } as const };
     const judged = judge(gold, fresh, current, DEFAULT_PROBE_GATES, true, 24, 24);

@@ -4,9 +4,9 @@
 // the report and its metrics, and exports all of it.
 import { Embedder } from 'cdk-rollout-guardrails-runtime';
 import { LatencyVerdict } from 'cdk-rollout-guardrails-runtime';
-import { Check } from 'cdk-rollout-guardrails-runtime/contract';
+import { Check, ProbeStopRules } from 'cdk-rollout-guardrails-runtime/contract';
 import { CollectOptions, collectSamples, planSamples, Side } from './samples';
-import { answerDistances, judge, LambdaFlip, scoreVersion, VersionStats } from './scoring';
+import { answerDistances, judge, LambdaFlip, ParaphraseFlip, scoreVersion, VersionStats } from './scoring';
 
 export * from './samples';
 export * from './scoring';
@@ -22,10 +22,18 @@ export interface ProbeReport {
   readonly versions: { readonly new: string; readonly current: string };
   readonly plan: { readonly questions: number; readonly texts: number; readonly seeds: number; readonly invocations: number; readonly completed: number };
   readonly gates: Check[];
-  readonly new: Omit<VersionStats, 'warmLatencies' | 'lambdaStates' | 'questionDeltaS'>;
-  readonly current: Omit<VersionStats, 'warmLatencies' | 'lambdaStates' | 'questionDeltaS'>;
+  readonly new: ReportedStats;
+  readonly current: ReportedStats;
   readonly deltaSDrift: number;
   readonly lambdaFlips: LambdaFlip[];
+  /** Median coverage of the new version per topic of the gold set (`(no topic)` for items without one). */
+  readonly topicCoverage: Record<string, number>;
+  /**
+   * The gold questions with at least one wording whose λ state (over its seeds) differs between the versions,
+   * in gold-set order; `flipped` names the wordings `question`, `paraphrase 1`, ... (empty with 1 seed: a
+   * wording then has no λ state of its own).
+   */
+  readonly paraphraseFlips: ParaphraseFlip[];
   readonly latency: Omit<LatencyVerdict, 'thresholds'>;
   /** The warm latency samples the judge compared, in milliseconds (0.1 ms), in plan order. */
   readonly latencySamples: { readonly new: number[]; readonly current: number[] };
@@ -43,7 +51,12 @@ export interface RunProbeOptions extends CollectOptions {
   readonly versions: { readonly new: string; readonly current: string };
   /** @default - the shared HashedNgramEmbedder */
   readonly embedder?: Embedder;
+  /** The run's stop rules, judged beside the gates. @default - none */
+  readonly stopRules?: ProbeStopRules;
 }
+
+/** A version's measurements as the report gives them: without the per-sample and per-question detail. */
+export type ReportedStats = Omit<VersionStats, 'warmLatencies' | 'lambdaStates' | 'questionDeltaS' | 'topicCoverage' | 'wordingLambdaStates'>;
 
 /** Collects, scores and judges: the whole probe, returning its report. Throws only on a bug or a bad config. */
 export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
@@ -55,9 +68,9 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
   const fresh = await scoreVersion(gold, samples, 'new', options.versions.new, options.embedder, distances);
   const current = await scoreVersion(gold, samples, 'current', options.versions.current, options.embedder, distances);
   const planned = planSamples(gold, config.seeds).length;
-  const judged = judge(gold, fresh, current, config.gates, complete, planned, samples.length);
+  const judged = judge(gold, fresh, current, config.gates, complete, planned, samples.length, options.stopRules);
   const failed = judged.gates.filter((g) => g.passed === false);
-  const strip = ({ warmLatencies: _w, lambdaStates: _l, questionDeltaS: _q, ...rest }: VersionStats) => rest;
+  const strip = ({ warmLatencies: _w, lambdaStates: _l, questionDeltaS: _q, topicCoverage: _t, wordingLambdaStates: _s, ...rest }: VersionStats): ReportedStats => rest;
   const worstQuestions = gold
     .filter((item) => fresh.questionDeltaS[item.id] !== undefined)
     .map((item) => ({ id: item.id, newDeltaS: round(fresh.questionDeltaS[item.id]), currentDeltaS: round(current.questionDeltaS[item.id] ?? NaN) }))
@@ -87,6 +100,8 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
     current: strip(current),
     deltaSDrift: judged.drift,
     lambdaFlips: judged.flips,
+    topicCoverage: fresh.topicCoverage,
+    paraphraseFlips: judged.paraphraseFlips,
     latency,
     latencySamples: { new: fresh.warmLatencies.map(tenth), current: current.warmLatencies.map(tenth) },
     worstQuestions,
@@ -114,8 +129,9 @@ export interface ProbeMetric {
 
 /**
  * The report as metrics: each version's own measurements under its Version dimension; the comparisons
- * (drift, flips, latency ratio), every gate threshold (`<gate>Threshold`) and `ProbePassed` (1 or 0) under
- * the new version's. Non-finite values (a median of no samples) are left out: CloudWatch rejects them.
+ * (drift, flips, latency ratio), the new version's lowest topic coverage (`MinTopicCoverage`), every gate
+ * and stop rule threshold (`<gate>Threshold`) and `ProbePassed` (1 or 0) under the new version's.
+ * Non-finite values (a median of no samples) are left out: CloudWatch rejects them.
  */
 export function reportMetrics(report: ProbeReport): ProbeMetric[] {
   const metrics: ProbeMetric[] = [];
@@ -135,6 +151,7 @@ export function reportMetrics(report: ProbeReport): ProbeMetric[] {
   add('LatencyP95', report.latency.p95New, target, 'Milliseconds');
   add('LatencyP95', report.latency.p95Current, report.versions.current, 'Milliseconds');
   add('DeltaSDrift', report.deltaSDrift, target);
+  add('MinTopicCoverage', Math.min(...Object.values(report.topicCoverage)), target);
   add('LambdaFlips', report.lambdaFlips.length, target, 'Count');
   add('LatencyP95Ratio', report.latency.p95Ratio, target);
   add('LatencyMannWhitneyP', report.latency.test?.p, target);

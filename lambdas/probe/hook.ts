@@ -7,7 +7,7 @@ import { BedrockEmbedder } from 'cdk-rollout-guardrails-runtime';
 import { Embedder } from 'cdk-rollout-guardrails-runtime';
 import { GoldItem } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookEvent, HookStatus, LambdaAppSpecTarget } from 'cdk-rollout-guardrails-runtime/contract';
-import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, warmupForAlias } from 'cdk-rollout-guardrails-runtime/contract';
+import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, ProbeStopRules, warmupForAlias } from 'cdk-rollout-guardrails-runtime/contract';
 import { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
 import { hookPhase, prewarm, PrewarmResult } from '../shared/warm-gate';
@@ -27,6 +27,39 @@ export interface DirectRunEvent extends LambdaAppSpecTarget {
    * @default - every question
    */
   readonly questionLimit?: number | null;
+  /**
+   * The stop rules of the step being judged (the staged schedule's), judged beside the gates: each rule given
+   * adds its check (`minTopicCoverage`, `maxParaphraseFlips`) to the report, and fails the verdict when broken.
+   * @default - none (null, as for questionLimit, is none too)
+   */
+  readonly stopRules?: ProbeStopRules | null;
+}
+
+const STOP_RULES: Record<keyof ProbeStopRules, { readonly ok: (x: unknown) => boolean; readonly must: string }> = {
+  minTopicCoverage: { ok: (x) => typeof x === 'number' && x >= 0 && x <= 1, must: 'a number from 0 to 1' },
+  maxParaphraseFlips: { ok: (x) => typeof x === 'number' && Number.isInteger(x) && x >= 0, must: 'an integer ≥ 0' },
+};
+
+/**
+ * A direct run's `stopRules`, checked: an object of known rules with values in range, or null or absent
+ * (none). Anything else throws, naming the field and the value.
+ */
+export function stopRulesOf(value: unknown): ProbeStopRules | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`stopRules must be an object or null, got: ${JSON.stringify(value)}`);
+  }
+  const rules: Record<string, number> = {};
+  for (const [name, rule] of Object.entries(value)) {
+    if (!Object.prototype.hasOwnProperty.call(STOP_RULES, name)) {
+      throw new Error(`stopRules.${name} is not a stop rule (known: ${Object.keys(STOP_RULES).join(', ')}), got: ${JSON.stringify(rule)}`);
+    }
+    if (rule === undefined) continue;
+    const { ok, must } = STOP_RULES[name as keyof ProbeStopRules];
+    if (!ok(rule)) throw new Error(`stopRules.${name} must be ${must}, got: ${JSON.stringify(rule)}`);
+    rules[name] = rule as number;
+  }
+  return rules;
 }
 
 function isDirectRun(event: unknown): event is DirectRunEvent {
@@ -92,15 +125,20 @@ export interface HookResult {
   readonly skipped?: SkipKind;
 }
 
-/** How many λ flips and examples a compact report lists (their counts are whole). */
+/** How many λ flips, paraphrase flips and examples a compact report lists (their counts are whole). */
 export const COMPACT_LIST_LIMIT = 20;
 
 /**
  * The probe's report as a direct run answers it: the same figures without the per-invocation latency samples,
- * and the λ flips and examples cut to COMPACT_LIST_LIMIT with their whole counts beside them. Its size no
- * longer grows with the gold set (the whole report is in the probe's log line).
+ * and the λ flips, paraphrase flips and examples cut to COMPACT_LIST_LIMIT with their whole counts beside them.
+ * Its size no longer grows with the gold set (the whole report is in the probe's log line).
  */
-export type CompactProbeReport = Omit<ProbeReport, 'latencySamples'> & { readonly lambdaFlipCount: number; readonly exampleCount: number; readonly compact: true };
+export type CompactProbeReport = Omit<ProbeReport, 'latencySamples'> & {
+  readonly lambdaFlipCount: number;
+  readonly paraphraseFlipCount: number;
+  readonly exampleCount: number;
+  readonly compact: true;
+};
 
 export function compactReport(report: ProbeReport): CompactProbeReport {
   const { latencySamples: _samples, ...rest } = report;
@@ -108,6 +146,8 @@ export function compactReport(report: ProbeReport): CompactProbeReport {
     ...rest,
     lambdaFlips: report.lambdaFlips.slice(0, COMPACT_LIST_LIMIT),
     lambdaFlipCount: report.lambdaFlips.length,
+    paraphraseFlips: report.paraphraseFlips.slice(0, COMPACT_LIST_LIMIT),
+    paraphraseFlipCount: report.paraphraseFlips.length,
     examples: report.examples.slice(0, COMPACT_LIST_LIMIT),
     exampleCount: report.examples.length,
     worstQuestions: report.worstQuestions.slice(0, COMPACT_LIST_LIMIT),
@@ -161,6 +201,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     if (questionLimit !== undefined && !(typeof questionLimit === 'number' && Number.isInteger(questionLimit) && questionLimit >= 1)) {
       throw new Error(`questionLimit must be a positive integer, got: ${JSON.stringify(questionLimit)}`);
     }
+    const stopRules = direct ? stopRulesOf(event.stopRules) : undefined;
     const started = now();
     const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
     let watchdog: NodeJS.Timeout | undefined;
@@ -179,7 +220,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     const work = (async (): Promise<HookResult> => {
       if (direct) {
         // A state machine carries this answer between its states (256 KiB at most, SFN-4): compact, whatever the gold set's size.
-        const answer = await probe(deps, async () => event, started, remaining - reserveMs, now, log, abandon.signal, { warm: false, questionLimit });
+        const answer = await probe(deps, async () => event, started, remaining - reserveMs, now, log, abandon.signal, { warm: false, questionLimit, stopRules });
         return answer.report ? { ...answer, report: compactReport(answer.report as ProbeReport) } : answer;
       }
       // Read and screen the deployment first, within its own budget: a rollback or a deployment with nothing
@@ -212,7 +253,7 @@ async function probe(
   now: () => number,
   log: (line: string) => void,
   signal: AbortSignal,
-  run: { readonly warm: boolean; readonly questionLimit?: number },
+  run: { readonly warm: boolean; readonly questionLimit?: number; readonly stopRules?: ProbeStopRules },
 ): Promise<HookResult> {
   const loaded = deps.load();
   const target = await resolveTarget();
@@ -244,6 +285,7 @@ async function probe(
     versions: { new: target.targetVersion, current: target.currentVersion },
     embedder: deps.embedder ?? embedderFor(config),
     signal,
+    stopRules: run.stopRules,
   });
   // Abandoned by the watchdog, which has reported Failed already: nothing more to say.
   if (signal.aborted) return { status: 'Failed', reasons: ['abandoned when the hook\'s time ran out'] };

@@ -32,6 +32,18 @@ export interface ProbeGateConfig {
   readonly requireLatencyVerdict: boolean;
 }
 
+/**
+ * Stop rules one probe run judges besides its gates: the staged schedule's rules for the step being judged.
+ * A direct run of the probe takes them (`stopRules` in its event); each rule given adds one check of that name
+ * to the report's gates, and a rule left out adds none.
+ */
+export interface ProbeStopRules {
+  /** Smallest allowed median coverage of the new version within any one topic of the gold set. */
+  readonly minTopicCoverage?: number;
+  /** Most wordings (the question and each paraphrase) of any one gold question whose λ state may differ between the versions. */
+  readonly maxParaphraseFlips?: number;
+}
+
 /** Which embedder scores the answers: the offline hashed one, or an Amazon Bedrock model. */
 export type ProbeEmbedderConfig =
   | { readonly kind: 'hashed' }
