@@ -1,7 +1,9 @@
 // npm run rehearse: the staged schedule, offline, before it runs in AWS. The real gate function's planner
 // (lambdas/staged/gate.ts, over the real gate engine) walks the default schedule the way the state machine
 // does; before each check the real ΔS probe (lambdas/probe/engine.ts) asks the demo service (lambdas/demo-answer)
-// the gold set (bin/gold-set.jsonl) in-process; between checks, live traffic is simulated per version.
+// in-process what the machine's Probe task would pass it: the whole gold set (bin/gold-set.jsonl) before the first
+// shift, the canary questions after, with the stop rules in force at the weight (the gate function's
+// probeQuestions and probeStopRules); between checks, live traffic is simulated per version.
 //
 // What is simulated, and only this: the clock (probe runs and waits take simulated time), the invocation
 // latencies (deterministic per question, as in test/probe-e2e.test.ts: in-process timings are noise), and the
@@ -11,6 +13,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createDemoHandler } from '../lambdas/demo-answer';
 import { Invoker, runProbe } from '../lambdas/probe/engine';
+import { spreadQuestions } from '../lambdas/probe/hook';
+import { ProbeStopRules } from '../packages/runtime/src/contract/probe';
 import { GoldItem, parseGoldSet } from '../packages/runtime/src/contract/gold-set';
 import { percentile } from '../packages/runtime/src/probe/latency';
 import { GateOutput, planStep, ProbeResult } from '../lambdas/staged/gate';
@@ -35,6 +39,13 @@ export interface Scenario {
   readonly latencyFactor: number;
   /** Share of user requests that fail (the current version fails 0.02 %). */
   readonly userErrorRate: number;
+  /** A topic of the gold set the new version no longer answers (its index lost those sections). */
+  readonly forgetsTopic?: string;
+  /**
+   * A gold question two of whose paraphrases the new version answers unstably (right with seed 0, off-topic with
+   * seed 1) once it serves at least `fromWeight` percent of the traffic (a cache that thrashes under load).
+   */
+  readonly unstableParaphrases?: { readonly id: string; readonly fromWeight: number };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -42,7 +53,18 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'ΔS drift', story: 'the drifted build: cheaper retrieval, answers drift in meaning', drift: true, latencyFactor: 1, userErrorRate: 0.0002 },
   { name: 'latency regression', story: '18 % slower: under the probe\'s 1.25× gate, over the live p95 gate of 1.10×', drift: false, latencyFactor: 1.18, userErrorRate: 0.0002 },
   { name: 'error spike', story: '3 % of user requests fail on a path the gold set does not exercise', drift: false, latencyFactor: 1, userErrorRate: 0.03 },
+  {
+    name: 'topic-coverage', story: 'the index lost the "routing" topic: 3 of 54 questions unanswered, the median untouched; the stop rule from 5 %',
+    drift: false, latencyFactor: 1, userErrorRate: 0.0002, forgetsTopic: 'routing',
+  },
+  {
+    name: 'paraphrase-flips', story: 'from 50 % (under load) two paraphrases of one question answered unstably: the stop rule from 50 % (and the per-question λ gate)',
+    drift: false, latencyFactor: 1, userErrorRate: 0.0002, unstableParaphrases: { id: 'latency-judge', fromWeight: 50 },
+  },
 ];
+
+/** What the new version answers where it has no answer: nothing of the expected section. */
+const OFF_TOPIC = 'Sorry, nothing in the index answers that question.';
 
 /** The staged defaults: RolloutStrategy.staged()'s schedule and ReleaseGates' thresholds. */
 export const REHEARSAL_CONFIG: StagedAliasConfig = {
@@ -100,20 +122,34 @@ export function loadGold(file: string = GOLD_FILE): GoldItem[] {
   return parseGoldSet(fs.readFileSync(file, 'utf8'));
 }
 
+/** What the machine's Probe task passes the probe: the gate function's last word on how many questions and which stop rules. */
+interface ProbeAsk {
+  readonly weight: number;
+  readonly questionLimit: number | null;
+  readonly stopRules: ProbeStopRules | null;
+}
+
 /** Runs the real probe against the scenario's version and the current one, returning what the machine stores. */
-async function probe(scenario: Scenario, gold: readonly GoldItem[]): Promise<ProbeResult> {
+async function probe(scenario: Scenario, gold: readonly GoldItem[], ask: ProbeAsk): Promise<ProbeResult> {
   const builds = {
     new: createDemoHandler({ release: `new-${scenario.name}`, drift: scenario.drift }),
     current: createDemoHandler({ release: 'current' }),
   };
+  const forgotten = new Set(gold.filter((g) => g.topic !== undefined && g.topic === scenario.forgetsTopic).flatMap((g) => [g.question, ...g.paraphrases]));
+  const unstable = scenario.unstableParaphrases;
+  const unstableTexts = new Set(unstable && ask.weight >= unstable.fromWeight ? gold.filter((g) => g.id === unstable.id).flatMap((g) => g.paraphrases.slice(0, 2)) : []);
   const invoke: Invoker = async (side, request) => {
-    const question = String((request as { question?: unknown }).question ?? '');
-    const response = await builds[side](request as never);
+    const { question: asked, seed } = request as { question?: unknown; seed?: unknown };
+    const question = String(asked ?? '');
+    const offTopic = side === 'new' && (forgotten.has(question) || (unstableTexts.has(question) && Number(seed) === 1));
+    const response = offTopic ? { answer: OFF_TOPIC } : await builds[side](request as never);
     return { payload: JSON.stringify(response), latencyMs: latencyOf(question, side === 'new' ? scenario.latencyFactor : 1), cold: false };
   };
   const report = await runProbe({
-    gold, config: DEFAULT_PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
+    gold: ask.questionLimit === null ? gold : spreadQuestions(gold, ask.questionLimit),
+    config: DEFAULT_PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
     functionName: 'demo-answer', alias: 'live', versions: { new: '8', current: '7' },
+    stopRules: ask.stopRules ?? undefined,
   });
   return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons };
 }
@@ -160,9 +196,11 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
   let checks = 0;
   const timeline: TimelineEntry[] = [];
   let runProbe = true;
+  // As the machine's Init state leaves it: the whole gold set and no stop rule before the first shift.
+  let ask: ProbeAsk = { weight: 0, questionLimit: null, stopRules: null };
   for (;;) {
     if (runProbe) {
-      probeResult = await probe(scenario, gold);
+      probeResult = await probe(scenario, gold, ask);
       probeRuns++;
       now += PROBE_SECONDS;
     }
@@ -197,6 +235,7 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
     }
     now += output.waitSeconds;
     runProbe = output.next === 'recheck' || output.next === 'probe';
+    ask = { weight, questionLimit: output.probeQuestions, stopRules: output.probeStopRules };
     progress = output.progress;
   }
 }

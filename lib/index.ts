@@ -6,6 +6,7 @@ export { TARGET_VERSION_ENV } from './private/hooks';
 export * from './release-gates';
 export * from './rollout-strategy';
 export * from './strategies/staged';
+export type { StepStopRules } from './strategies/stop-rules';
 export * from './strategies/blue-green';
 export { GuardrailsErrors, GuardrailsValidationError } from './private/validation';
 export * from './delta-s-probe';

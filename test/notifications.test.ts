@@ -108,7 +108,7 @@ describe('GuardedAlias notifications', () => {
 
 describe('staged gate decisions as notifications', () => {
   const CONFIG: StagedAliasConfig = {
-    schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60, canaryQuestions: 10 },
+    schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60, canaryQuestions: 10, stopRules: [] },
     thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
     alarmNames: ['Errors'],
     topicArn: 'arn:aws:sns:eu-west-1:123456789012:releases',

@@ -11,7 +11,7 @@ import { createStarterHandler, HOOK_LIMIT_MS } from '../lambdas/staged/starter';
 import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
 
 const CONFIG: StagedAliasConfig = {
-  schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60, canaryQuestions: 10 },
+  schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 300, then: 'fail', minInvocations: 10 }, probeBudgetSeconds: 300, recheckSeconds: 60, canaryQuestions: 10, stopRules: [] },
   thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
   alarmNames: ['Errors'],
   probeFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:probe',

@@ -254,11 +254,16 @@ describe('the state machine, run', () => {
     expect(result.calls.filter((c) => c.state === 'Probe')).toHaveLength(5);
     expect(result.calls.find((c) => c.state === 'Probe')!.params).toEqual({
       FunctionName: expect.stringMatching(/^arn:Probe/),
-      Payload: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8', questionLimit: null },
+      Payload: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8', questionLimit: null, stopRules: null },
     });
     // The whole gold set before the first shift (1 %), then the canary questions (k = 10) before 5, 25, 50 % and
     // before the report: 1 full run and 4 of 10 questions (the seeds' per-step k).
     expect(result.calls.filter((c) => c.state === 'Probe').map((c) => c.params.Payload.questionLimit)).toEqual([null, 10, 10, 10, 10]);
+    // The default stop rules, each from its step on (the seed's hard stops): none before the first shift nor at
+    // 1 %, topic coverage from 5 %, and the paraphrase flips too at 50 %.
+    expect(result.calls.filter((c) => c.state === 'Probe').map((c) => c.params.Payload.stopRules)).toEqual([
+      null, null, { minTopicCoverage: 0.7 }, { minTopicCoverage: 0.7 }, { minTopicCoverage: 0.7, maxParaphraseFlips: 1 },
+    ]);
     expect(result.calls.find((c) => c.state === 'PublishShift')!.params.MetricData[0]).toMatchObject({ MetricName: 'TrafficWeight', Value: 1, Unit: 'Percent' });
   });
 

@@ -39,6 +39,25 @@ describe('npm run rehearse', () => {
     expect(result.timeline.filter((e) => e.output.decision === 'hold')).toHaveLength(1);
   });
 
+  test('topic-coverage: one topic unanswered passes the median gates, and is rolled back at 5 % by the topic stop rule', async () => {
+    const result = await rehearsed('topic-coverage');
+    expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 5, endedBefore: 25, failedGates: ['probe'] });
+    const checks = result.timeline.filter((e) => e.phase === 'check');
+    // Passed before 1 % (the whole gold set: median coverage and drift within their gates) and before 5 % (no
+    // stop rule in force at 1 %); failed twice at 5 % on the topic rule alone.
+    expect(checks.map((e) => e.output.decision)).toEqual(['advance', 'advance', 'hold', 'rollback']);
+    expect(result.reason).toMatch(/ΔS probe failed: minTopicCoverage: coverage of topic "routing" 0 < 0\.7/);
+    expect(result.reason).not.toMatch(/maxDeltaS|minCoverage:|maxLambdaFlips/);
+  });
+
+  test('paraphrase-flips: two paraphrases turning unstable at 50 % are rolled back there by the paraphrase stop rule', async () => {
+    const result = await rehearsed('paraphrase-flips');
+    expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 50, endedBefore: 100, failedGates: ['probe'] });
+    expect(result.reason).toMatch(/maxParaphraseFlips: most wordings of one gold question whose λ flips 2 > 1 \(latency-judge: paraphrase 1 \w+ → \w+, paraphrase 2/);
+    const probeFailures = result.timeline.filter((e) => e.phase === 'check' && e.probe?.status === 'Failed');
+    expect(probeFailures.map((e) => e.weightBefore)).toEqual([50, 50]);
+  });
+
   test('prints each gate with its measured value and threshold, and a summary table', async () => {
     const result = await rehearsed('error spike');
     const lines = result.timeline.flatMap(formatEntry);

@@ -65,7 +65,8 @@ describe('StagedRollout', () => {
       `${stack.getLogicalId(c.deploymentGroup.application.node.defaultChild as codedeploy.CfnApplication)}/${stack.getLogicalId(c.deploymentGroup.node.defaultChild as codedeploy.CfnDeploymentGroup)}`;
     expect(Object.keys(configs).sort()).toEqual([id(a), id(b)].sort());
     expect(configs[id(a)]).toEqual({
-      schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 }, probeBudgetSeconds: 330, recheckSeconds: 60, canaryQuestions: 10 },
+      schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 }, probeBudgetSeconds: 330, recheckSeconds: 60, canaryQuestions: 10,
+        stopRules: [{ fromStep: 5, minTopicCoverage: 0.7 }, { fromStep: 50, maxParaphraseFlips: 1 }] },
       thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
       alarmNames: [stack.getLogicalId(a.alarm.node.defaultChild as cloudwatch.CfnAlarm)],
       probeFunctionArn: 'TOKEN',

@@ -3,7 +3,7 @@
 // routing to set and the metrics to publish. `planStep` is pure; `createGateHandler` is the AWS edge.
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
-  Check, NOTIFICATION_SOURCE, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
+  Check, NOTIFICATION_SOURCE, ProbeStopRules, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress, stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 import { readAlarms } from '../shared/alarms';
@@ -47,6 +47,11 @@ export interface GateOutput {
    * while the rollout has not shifted yet (a re-check before the first shift included), `canaryQuestions` after.
    */
   readonly probeQuestions: number | null;
+  /**
+   * The stop rules the next probe run judges (the probe's `stopRules`): those of the schedule in force at the
+   * weight it runs at (this decision's `weight`), each at its strictest; null when none is.
+   */
+  readonly probeStopRules: ProbeStopRules | null;
   readonly metricData: MetricDatum[];
   /**
    * The decision as the alias's notifications topic receives it, when the alias has one and the decision is
@@ -179,6 +184,8 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     waitSeconds,
     // The whole gold set before the first shift; the canary questions after it (the seeds' k per step).
     probeQuestions: nextProgress.stepIndex === 0 ? null : schedule.canaryQuestions,
+    // The next probe runs at the weight this decision leaves: the rules in force there.
+    probeStopRules: stopRulesAt(schedule.stopRules ?? [], next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight),
     metricData: [
       { MetricName: 'TrafficWeight', Value: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight, Unit: 'Percent', Dimensions: dimensions },
       { MetricName: 'StepDecision', Value: DECISION_VALUE[result.decision], Unit: 'None', Dimensions: dimensions },

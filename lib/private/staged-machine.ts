@@ -80,8 +80,9 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       target: '{% $states.input.target %}',
       deadline: '{% $states.input.deadline %}',
       config: Lazy.string({ produce: () => selectConfig(configsJson(), '{ "unknownKey": $states.input.configKey }') }),
-      // The first probe asks the whole gold set (probeQuestions null); the gate function says what later ones ask.
-      gate: { progress: INITIAL_PROGRESS, probeQuestions: null },
+      // The first probe asks the whole gold set (probeQuestions null) and judges no stop rule (none is in force
+      // before the first shift); the gate function says what later ones ask and judge.
+      gate: { progress: INITIAL_PROGRESS, probeQuestions: null, probeStopRules: null },
       probe: { status: 'NotConfigured', reasons: [] },
     },
   });
@@ -115,6 +116,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
           'currentVersion.$': '$.target.currentVersion',
           'targetVersion.$': '$.target.targetVersion',
           'questionLimit.$': '$.gate.probeQuestions',
+          'stopRules.$': '$.gate.probeStopRules',
         },
       },
       ResultSelector: { 'status.$': '$.Payload.status', 'reasons.$': '$.Payload.reasons' },

@@ -5,6 +5,7 @@ import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
 import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
 import { StagedRollout } from '../staged-rollout';
+import { DEFAULT_STOP_RULES, StepStopRules, stopRulesConfig, stopRulesFor, validateStopRules } from './stop-rules';
 
 /** CodeDeploy's limit on one lifecycle hook (`RolloutStrategy.CODEDEPLOY_HOOK_LIMIT`). @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
 export const CODEDEPLOY_HOOK_LIMIT = RolloutStrategy.CODEDEPLOY_HOOK_LIMIT;
@@ -101,6 +102,13 @@ export interface StagedRolloutOptions {
    * @default 10
    */
   readonly canaryQuestions?: number;
+  /**
+   * Stop rules the probe judges from a step on, besides its gates: the field guide's hard stops per stage. A
+   * broken rule fails the step's check like a broken gate (held, then rolled back after `maxFailuresPerStep`).
+   * Giving a list replaces the defaults; `[]` turns them off. Needs a `DeltaSProbe` on the alias.
+   * @default - `StagedRolloutStrategy.DEFAULT_STOP_RULES`: coverage of at least 0.70 in every gold-set topic from 5 %, at most one paraphrase's λ flip per gold question from 50 % (those a step below 100 of the schedule reaches)
+   */
+  readonly stopRules?: StepStopRules[];
 }
 
 // The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).
@@ -130,6 +138,8 @@ export class StagedRolloutStrategy extends RolloutStrategy {
   public static readonly RECHECK_INTERVAL: Duration = STAGED_RECHECK_INTERVAL;
   /** Allowance from a rollback decision to the routing being reset (a gate invocation and an UpdateAlias). */
   public static readonly RESET_ALLOWANCE: Duration = STAGED_RESET_ALLOWANCE;
+  /** The seed's hard stops (canary_release_serverless.md): topic coverage ≥ 0.70 from 5 %, at most one paraphrase flip per question from 50 %. */
+  public static readonly DEFAULT_STOP_RULES: StepStopRules[] = [...DEFAULT_STOP_RULES];
 
   public readonly kind = RolloutKind.STAGED;
   private readonly options: StagedRolloutOptions;
@@ -159,6 +169,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
   /** Gold questions each probe run asks after the first shift. */
   public get canaryQuestions(): number {
     return this.options.canaryQuestions ?? DEFAULT_CANARY_QUESTIONS;
+  }
+
+  /** The stop rules, defaults filled in: in force from their steps on. */
+  public get stopRules(): StepStopRules[] {
+    return stopRulesFor(this.options.stopRules, this.steps);
   }
 
   /** The no-data policy, defaults filled in. */
@@ -205,6 +220,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       }
     }
     problems.integer('strategy (staged) canaryQuestions', this.options.canaryQuestions, 1, 10_000);
+    validateStopRules(problems, this.options.stopRules, steps ?? this.steps);
     const budget = this.options.probeBudget;
     if (budget !== undefined) {
       if (!(budget instanceof Duration)) problems.add('strategy (staged) probeBudget', 'a Duration', budget);
@@ -288,6 +304,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       probeBudgetSeconds: this.probeBudget.toSeconds(),
       recheckSeconds: STAGED_RECHECK_INTERVAL.toSeconds(),
       canaryQuestions: this.canaryQuestions,
+      stopRules: stopRulesConfig(this.stopRules),
     };
   }
 

@@ -2,6 +2,7 @@
 // machine's definition at synth) and the staged handlers (lambdas/staged, which esbuild bundles with it).
 // Plain data only.
 import type { Check } from './check.js';
+import type { ProbeStopRules } from './probe.js';
 
 /** CloudWatch namespace of the weight and decision metrics the state machine publishes. */
 export const STAGED_METRIC_NAMESPACE = 'CdkRolloutGuardrails/Staged';
@@ -22,6 +23,29 @@ export interface StagedSchedule {
    * runs once, before the first shift (and again at 100 % in the AfterAllowTraffic hook).
    */
   readonly canaryQuestions: number;
+  /** The schedule's stop rules, each in force from its step on (the probe runs judge them). */
+  readonly stopRules: StagedStopRule[];
+}
+
+/** One stop rule of a staged schedule, as the state machine receives it (`StepStopRules` of the construct). */
+export interface StagedStopRule extends ProbeStopRules {
+  /** In force at every probe run while the new version serves at least this percent of the traffic. */
+  readonly fromStep: number;
+}
+
+/**
+ * The stop rules a probe run judges while the new version serves `weight` percent: every rule in force at that
+ * weight, each at its strictest (the highest coverage floor, the fewest flips); null when none is.
+ */
+export function stopRulesAt(rules: readonly StagedStopRule[], weight: number): ProbeStopRules | null {
+  const inForce = rules.filter((r) => weight >= r.fromStep);
+  const floors = inForce.flatMap((r) => (r.minTopicCoverage === undefined ? [] : [r.minTopicCoverage]));
+  const flips = inForce.flatMap((r) => (r.maxParaphraseFlips === undefined ? [] : [r.maxParaphraseFlips]));
+  if (floors.length === 0 && flips.length === 0) return null;
+  return {
+    ...(floors.length > 0 ? { minTopicCoverage: Math.max(...floors) } : {}),
+    ...(flips.length > 0 ? { maxParaphraseFlips: Math.min(...flips) } : {}),
+  };
 }
 
 /** The seeds' per-step probe: "ΔS drift ≤ 0.03 on canary questions (k=10)" (deploy_traffic_shaping.md, recipe A). */
