@@ -46,6 +46,11 @@ export interface Scenario {
    * seed 1) once it serves at least `fromWeight` percent of the traffic (a cache that thrashes under load).
    */
   readonly unstableParaphrases?: { readonly id: string; readonly fromWeight: number };
+  /**
+   * The alias's consumer drains a queue (`jobs`, judged by the queue-age gate); from this weight on the new
+   * version's consumer falls behind and the oldest message ages 40 s a minute.
+   */
+  readonly queueBacklogFrom?: number;
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -61,7 +66,26 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'paraphrase-flips', story: 'from 50 % (under load) two paraphrases of one question answered unstably: the stop rule from 50 % (and the per-question λ gate)',
     drift: false, latencyFactor: 1, userErrorRate: 0.0002, unstableParaphrases: { id: 'latency-judge', fromWeight: 50 },
   },
+  {
+    name: 'queue-backlog', story: 'from 5 % the new version\'s consumer falls behind: the queue\'s oldest message ages 40 s a minute',
+    drift: false, latencyFactor: 1, userErrorRate: 0.0002, queueBacklogFrom: 5,
+  },
 ];
+
+/** The queue-age gate's defaults (RolloutStrategy.staged({ queues })) on the rehearsal's one queue. */
+const QUEUE_AGE = { queueNames: ['jobs'], maxSlopeSecondsPerMinute: 6, minAgeSeconds: 60 };
+
+/**
+ * The `jobs` queue's oldest-message age over a window of `minutes` ending at `now` seconds: a healthy consumer
+ * keeps it at 10 to 25 s; a backlog that began at `since` adds 40 s a minute from then.
+ */
+function queueAges(rng: () => number, minutes: number, now: number, since: number | undefined): number[] {
+  return Array.from({ length: minutes }, (_, i) => {
+    const at = now - (minutes - 1 - i) * 60;
+    const backlog = since === undefined || at < since ? 0 : ((at - since) / 60) * 40;
+    return Math.round(10 + 15 * rng() + backlog);
+  });
+}
 
 /** What the new version answers where it has no answer: nothing of the expected section. */
 const OFF_TOPIC = 'Sorry, nothing in the index answers that question.';
@@ -183,7 +207,7 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
   const execution: StagedExecutionInput = {
     deployment: { deploymentId: `rehearsal-${scenario.name}`, lifecycleEventHookExecutionId: 'rehearsal' },
     target: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
-    config: REHEARSAL_CONFIG,
+    config: scenario.queueBacklogFrom === undefined ? REHEARSAL_CONFIG : { ...REHEARSAL_CONFIG, queueAge: QUEUE_AGE },
     deadline: HOOK_SECONDS * 1000,
   };
   const steps = REHEARSAL_CONFIG.schedule.steps;
@@ -196,6 +220,7 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
   let checks = 0;
   const timeline: TimelineEntry[] = [];
   let runProbe = true;
+  let backlogSince: number | undefined;
   // As the machine's Init state leaves it: the whole gold set and no stop rule before the first shift.
   let ask: ProbeAsk = { weight: 0, questionLimit: null, stopRules: null };
   for (;;) {
@@ -205,8 +230,13 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
       now += PROBE_SECONDS;
     }
     // CloudWatch's window: the last bake of user traffic at the weight in force.
-    const window = progress.phase === 'check' && weight > 0 ? traffic(scenario, gold, weight, REHEARSAL_CONFIG.schedule.bakeSeconds, rng) : {};
-    const output = planStep({ ...execution, progress, probe: probeResult }, { alarms: [], ...window, now: now * 1000 });
+    const judged = progress.phase === 'check' && weight > 0;
+    const window = judged ? traffic(scenario, gold, weight, REHEARSAL_CONFIG.schedule.bakeSeconds, rng) : {};
+    if (scenario.queueBacklogFrom !== undefined && weight >= scenario.queueBacklogFrom) backlogSince ??= now;
+    const queues = judged && execution.config.queueAge
+      ? [{ queueName: 'jobs', ages: queueAges(rng, REHEARSAL_CONFIG.schedule.bakeSeconds / 60, now, backlogSince) }]
+      : undefined;
+    const output = planStep({ ...execution, progress, probe: probeResult }, { alarms: [], ...window, queues, now: now * 1000 });
     if (progress.phase === 'check') checks++;
     const entry: TimelineEntry = {
       at: now, step: progress.stepIndex, phase: progress.phase, weightBefore: weight, output,

@@ -7,6 +7,7 @@ export * from './release-gates';
 export * from './rollout-strategy';
 export * from './strategies/staged';
 export type { StepStopRules } from './strategies/stop-rules';
+export type { QueueAgeGate } from './strategies/queue-age';
 export * from './strategies/blue-green';
 export { GuardrailsErrors, GuardrailsValidationError } from './private/validation';
 export * from './delta-s-probe';

@@ -232,6 +232,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       probeFunctionArn: options.probe?.function.functionArn,
       topicArn: options.notifications?.topicArn,
       warmup: options.warmup ? { functionArn: this.warmFunction(options.warmup).functionArn, ...options.warmup.warmGate } : undefined,
+      queueAge: staged._queueAge(),
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.

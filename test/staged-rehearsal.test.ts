@@ -58,6 +58,15 @@ describe('npm run rehearse', () => {
     expect(probeFailures.map((e) => e.weightBefore)).toEqual([50, 50]);
   });
 
+  test('queue-backlog: a consumer that falls behind at 5 % is rolled back there by the queue-age gate', async () => {
+    const result = await rehearsed('queue-backlog');
+    expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 5, endedBefore: 25, failedGates: ['queueAge:jobs'] });
+    expect(result.reason).toMatch(/queue age of jobs: slope \+\d+(\.\d+)? s\/min > 6 s\/min over 5 min/);
+    // At 1 % the queue was healthy: judged, and young enough to pass.
+    const atOne = result.timeline.find((e) => e.phase === 'check' && e.weightBefore === 1)!;
+    expect(atOne.output.gates.find((g) => g.name === 'queueAge:jobs')).toMatchObject({ passed: true });
+  });
+
   test('prints each gate with its measured value and threshold, and a summary table', async () => {
     const result = await rehearsed('error spike');
     const lines = result.timeline.flatMap(formatEntry);

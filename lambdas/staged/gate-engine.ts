@@ -2,7 +2,8 @@
 // canary-vs-control metrics, the gate alarms' states, the failure count and the no-data policy come in;
 // advance, hold or roll back goes out, with a reason for every gate. No AWS call, no clock: the gate
 // function (index.ts) reads the inputs and the rehearsal (bench/rehearse.ts) simulates them.
-import type { Check } from 'cdk-rollout-guardrails-runtime/contract';
+import type { Check, StagedQueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { QueueAgeSeries, queueAgeChecks } from './queue-age';
 
 /** What the engine decides. */
 export type Decision = 'advance' | 'hold' | 'rollback';
@@ -73,6 +74,8 @@ export interface GateInput {
   readonly canary?: VersionTraffic;
   readonly control?: VersionTraffic;
   readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>;
+  /** The queue-age gate's rule, and each queue's ages over the window; ignored in the bake phase and at 0 %. */
+  readonly queueAge?: { readonly rule: StagedQueueAgeConfig; readonly series: readonly QueueAgeSeries[] };
   /** Seconds left before CodeDeploy's hook limit, less the margin kept to reset and report. */
   readonly secondsLeft: number;
   /** Seconds the rest of the schedule needs if this check advances (0 when it is the last). */
@@ -134,11 +137,12 @@ function atMost(name: string, what: string, measured: number, threshold: number,
  * Decides one check. In order:
  * 1. The gates are judged: the probe (check phase), each gate alarm (ALARM fails; INSUFFICIENT_DATA does
  *    not, since a gate alarm treats missing data as not breaching), and, once the new version serves traffic,
- *    the live metrics. In the bake phase only the alarms are judged.
+ *    the live metrics and each queue's age. In the bake phase only the alarms are judged.
  * 2. Bake phase: any alarm in ALARM rolls back at once; otherwise the bake goes on (`advance`).
  * 3. Any failed gate counts one failure at this step: at `maxFailuresPerStep` failures the step rolls back,
  *    below it the step holds and is checked again after a recheck.
- * 4. No failure but no data to compare (the canary served fewer than `noData.minInvocations`): the step
+ * 4. No failure but no data to compare (the canary served fewer than `noData.minInvocations`, or a queue
+ *    reported its age for fewer than two minutes of the window): the step
  *    holds while it has waited less than `noData.maxWaitSeconds`; then `fail` rolls back and `pass` advances
  *    on the other gates. Missing data is never a silent pass.
  * 5. Before holding or advancing, time: if what the schedule still needs outlasts `secondsLeft`, roll back
@@ -195,6 +199,11 @@ export function decide(input: GateInput): GateDecision {
       });
     } else {
       gates.push(...metrics);
+    }
+    if (input.queueAge) {
+      const queues = queueAgeChecks(input.queueAge.series, input.queueAge.rule);
+      if (queues.some((g) => g.passed === null)) noData = true;
+      gates.push(...queues);
     }
   }
 

@@ -6,6 +6,7 @@ import {
   Check, NOTIFICATION_SOURCE, ProbeStopRules, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress, stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
+import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from './queue-age';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 
@@ -65,6 +66,8 @@ export interface Observed {
   readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>;
   readonly canary?: VersionTraffic;
   readonly control?: VersionTraffic;
+  /** Each queue's oldest-message ages over the window, for an alias with the queue-age gate. */
+  readonly queues?: readonly QueueAgeSeries[];
   /** Epoch milliseconds. */
   readonly now: number;
 }
@@ -112,6 +115,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     canary: observed.canary,
     control: observed.control,
     alarms: observed.alarms,
+    queueAge: event.config.queueAge && observed.queues ? { rule: event.config.queueAge, series: observed.queues } : undefined,
     secondsLeft: (event.deadline - observed.now) / 1000,
     secondsToFinish: secondsToFinish(event, progress.stepIndex),
     secondsPerHold: schedule.recheckSeconds + probeSeconds,
@@ -230,11 +234,12 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     const alarms = await readAlarms(deps.cloudwatch, event.config.alarmNames);
     let canary: VersionTraffic | undefined;
     let control: VersionTraffic | undefined;
-    // Traffic is compared only before a shift and once the new version serves some.
+    let queues: QueueAgeSeries[] | undefined;
+    // Traffic (and the queues' ages) are judged only before a shift and once the new version serves some.
     if (event.progress.phase === 'check' && weightBefore(event.config.schedule.steps, event.progress.stepIndex) > 0) {
-      ({ canary, control } = await readTraffic(deps.cloudwatch, event, at));
+      ({ canary, control, queues } = await readTraffic(deps.cloudwatch, event, at));
     }
-    const output = planStep(event, { alarms, canary, control, now: at });
+    const output = planStep(event, { alarms, canary, control, queues, now: at });
     log(JSON.stringify({
       message: 'cdk-rollout-guardrails staged gate',
       deploymentId: event.deployment.deploymentId,
@@ -249,14 +254,17 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
   };
 }
 
-async function readTraffic(client: CloudWatchClient, event: StagedExecutionInput, at: number): Promise<{ canary?: VersionTraffic; control?: VersionTraffic }> {
-  // The window is the bake just finished, in whole minutes (metric periods are multiples of 60 s).
+async function readTraffic(client: CloudWatchClient, event: StagedExecutionInput, at: number): Promise<{ canary?: VersionTraffic; control?: VersionTraffic; queues?: QueueAgeSeries[] }> {
+  // The window is the bake just finished, in whole minutes (metric periods are multiples of 60 s); the queues'
+  // ages come in the same request, one Maximum a minute over the same window.
   const period = Math.max(60, Math.floor(event.config.schedule.bakeSeconds / 60) * 60);
   const end = Math.floor(at / 60_000) * 60_000;
+  const queueNames = event.config.queueAge?.queueNames ?? [];
   const response = await client.send(new GetMetricDataCommand({
-    MetricDataQueries: trafficQueries(event, period),
+    MetricDataQueries: [...trafficQueries(event, period), ...queueAgeQueries(queueNames)],
     StartTime: new Date(end - period * 1000),
     EndTime: new Date(end),
+    ScanBy: 'TimestampAscending',
   }));
   const value = (id: string) => response.MetricDataResults?.find((r) => r.Id === id)?.Values?.[0];
   const side = (prefix: string): VersionTraffic | undefined => {
@@ -264,5 +272,5 @@ async function readTraffic(client: CloudWatchClient, event: StagedExecutionInput
     if (invocations === undefined) return undefined;
     return { invocations, errors: value(`${prefix}e`) ?? 0, p95Ms: value(`${prefix}p`) };
   };
-  return { canary: side('c'), control: side('k') };
+  return { canary: side('c'), control: side('k'), queues: event.config.queueAge ? queueAgeSeries(queueNames, response.MetricDataResults) : undefined };
 }

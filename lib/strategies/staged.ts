@@ -1,10 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
-import { DEFAULT_CANARY_QUESTIONS, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { DEFAULT_CANARY_QUESTIONS, type StagedQueueAgeConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
 import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
 import { StagedRollout } from '../staged-rollout';
+import { QueueAgeGate, queueAgeConfig, validateQueueAge } from './queue-age';
 import { DEFAULT_STOP_RULES, StepStopRules, stopRulesConfig, stopRulesFor, validateStopRules } from './stop-rules';
 
 /** CodeDeploy's limit on one lifecycle hook (`RolloutStrategy.CODEDEPLOY_HOOK_LIMIT`). @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
@@ -109,6 +111,19 @@ export interface StagedRolloutOptions {
    * @default - `StagedRolloutStrategy.DEFAULT_STOP_RULES`: coverage of at least 0.70 in every gold-set topic from 5 %, at most one paraphrase's λ flip per gold question from 50 % (those a step below 100 of the schedule reaches)
    */
   readonly stopRules?: StepStopRules[];
+  /**
+   * SQS queues the alias's consumers drain, each judged by the queue-age gate at every check once the new
+   * version serves traffic: its oldest message's age must not rise over the step's window (`queueAge`). A queue
+   * that reports no age in the window (SQS reports it only while a message is in the queue) is missing data,
+   * and follows `noData`.
+   * @default - no queue-age gate
+   */
+  readonly queues?: sqs.IQueue[];
+  /**
+   * The queue-age gate's rule.
+   * @default - a rise of at most 6 s a minute, judged when the oldest message is at least a minute old
+   */
+  readonly queueAge?: QueueAgeGate;
 }
 
 // The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).
@@ -221,6 +236,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     }
     problems.integer('strategy (staged) canaryQuestions', this.options.canaryQuestions, 1, 10_000);
     validateStopRules(problems, this.options.stopRules, steps ?? this.steps);
+    validateQueueAge(problems, 'strategy (staged)', this.options.queues, this.options.queueAge);
     const budget = this.options.probeBudget;
     if (budget !== undefined) {
       if (!(budget instanceof Duration)) problems.add('strategy (staged) probeBudget', 'a Duration', budget);
@@ -306,6 +322,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       canaryQuestions: this.canaryQuestions,
       stopRules: stopRulesConfig(this.stopRules),
     };
+  }
+
+  /** The queue-age gate as the state machine receives it; undefined without queues. @internal */
+  public _queueAge(): StagedQueueAgeConfig | undefined {
+    return queueAgeConfig(this.options.queues, this.options.queueAge);
   }
 
   /** All at once: the schedule runs in the BeforeAllowTraffic hook, and CodeDeploy moves the rest. @internal */

@@ -66,6 +66,18 @@ export interface StagedAliasConfig {
   readonly warmup?: { readonly functionArn: string; readonly concurrency: number; readonly pings: number; readonly readyTimeoutSeconds: number };
   /** The SNS topic each gate decision is published to (GuardedAlias `notifications`); absent for none. */
   readonly topicArn?: string;
+  /** The queue-age gate: the SQS queues whose oldest message's age must stay flat; absent for none. */
+  readonly queueAge?: StagedQueueAgeConfig;
+}
+
+/** The queue-age gate of a staged alias, as the construct writes it (the strategy's `queues` and `queueAge`). */
+export interface StagedQueueAgeConfig {
+  /** The queues' names (the `QueueName` dimension of AWS/SQS). */
+  readonly queueNames: string[];
+  /** Largest rise of the oldest message's age over a step's window, in seconds per minute (least-squares slope). */
+  readonly maxSlopeSecondsPerMinute: number;
+  /** Age of the oldest message, at the end of the window, below which a queue has no backlog and is not judged. */
+  readonly minAgeSeconds: number;
 }
 
 /** The source every rollout notification carries, so that subscribers can filter on it. */

@@ -1,0 +1,157 @@
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { GuardedAlias, QueueAgeGate, RolloutStrategy } from '../lib';
+import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
+import { leastSquaresSlope, queueAgeChecks } from '../lambdas/staged/queue-age';
+import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
+import { testFunction, testStack } from './util';
+
+// The queue-age gate (deploy_traffic_shaping.md: "Gates per step: … queue age slope ≤ 0"): each queue's
+// ApproximateAgeOfOldestMessage over the step's window, one Maximum a minute, judged by its least-squares slope.
+
+const RULE = { queueNames: ['orders'], maxSlopeSecondsPerMinute: 6, minAgeSeconds: 60 };
+const NOW = Date.UTC(2026, 0, 1, 12);
+const CONFIG: StagedAliasConfig = {
+  schedule: {
+    steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 },
+    probeBudgetSeconds: 300, recheckSeconds: 60, canaryQuestions: 10, stopRules: [],
+  },
+  thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.25, maxErrorRate: 0.01 },
+  alarmNames: [],
+  queueAge: RULE,
+};
+const TRAFFIC = { canary: { invocations: 500, errors: 0, p95Ms: 100 }, control: { invocations: 5000, errors: 1, p95Ms: 100 } };
+const event = (overrides: Partial<GateEvent> = {}): GateEvent => ({
+  deployment: { deploymentId: 'd-1', lifecycleEventHookExecutionId: 'h-1' },
+  target: { functionName: 'fn', alias: 'live', currentVersion: '1', targetVersion: '2' },
+  config: CONFIG,
+  deadline: NOW + 3_000_000,
+  progress: { ...INITIAL_PROGRESS, stepIndex: 2 },
+  probe: { status: 'Succeeded', reasons: [] },
+  ...overrides,
+});
+
+describe('the queue-age judgement', () => {
+  test('the least-squares slope of one value a minute', () => {
+    expect(leastSquaresSlope([60, 120, 180, 240, 300])).toBeCloseTo(60);
+    expect(leastSquaresSlope([100, 100, 100])).toBe(0);
+    expect(leastSquaresSlope([300, 240, 180])).toBeCloseTo(-60);
+    // Noise around a flat line: the fit, not the last step, is judged.
+    expect(leastSquaresSlope([100, 110, 95, 108, 97])).toBeCloseTo(-0.8, 5);
+  });
+
+  test('a backlog that grows fails; a flat, falling or young one passes; fewer than two minutes are no data', () => {
+    const judge = (ages: number[]) => queueAgeChecks([{ queueName: 'orders', ages }], RULE)[0];
+    expect(judge([60, 120, 180, 240, 300])).toMatchObject({
+      name: 'queueAge:orders', passed: false, threshold: 6,
+      reason: 'queue age of orders: slope +60 s/min > 6 s/min over 5 min, oldest message 300 s',
+    });
+    expect(judge([120, 124, 119, 125, 121]).passed).toBe(true);
+    expect(judge([400, 300, 200]).passed).toBe(true);
+    expect(judge([2, 9, 20, 35, 50])).toMatchObject({ passed: true, reason: expect.stringMatching(/oldest message 50 s < 60 s, no backlog/) });
+    expect(judge([300])).toMatchObject({ passed: null, measured: null, reason: expect.stringMatching(/no data \(1 one-minute datapoint of ApproximateAgeOfOldestMessage/) });
+    expect(judge([])).toMatchObject({ passed: null });
+  });
+});
+
+describe('the staged gate with queues', () => {
+  test('a growing backlog fails the check like any gate: held, then rolled back', () => {
+    const observed = { alarms: [], ...TRAFFIC, queues: [{ queueName: 'orders', ages: [60, 120, 180, 240, 300] }], now: NOW };
+    const first = planStep(event(), observed);
+    expect(first).toMatchObject({ decision: 'hold', next: 'recheck' });
+    expect(first.reasons[0]).toContain('queue age of orders: slope +60 s/min > 6 s/min');
+    const second = planStep(event({ progress: first.progress }), observed);
+    expect(second).toMatchObject({ decision: 'rollback', next: 'rollback', weight: 0 });
+  });
+
+  test('is not judged before the new version serves traffic', () => {
+    const out = planStep(event({ progress: INITIAL_PROGRESS }), { alarms: [], queues: [{ queueName: 'orders', ages: [60, 600] }], now: NOW });
+    expect(out).toMatchObject({ decision: 'advance', next: 'shift', weight: 1 });
+    expect(out.gates.map((g) => g.name)).not.toContain('queueAge:orders');
+  });
+
+  test('a queue without data follows the noData policy: pass says so, fail rolls back after the wait', () => {
+    const quiet = { alarms: [], ...TRAFFIC, queues: [{ queueName: 'orders', ages: [] }], now: NOW };
+    const passed = planStep(event(), quiet);
+    expect(passed).toMatchObject({ decision: 'advance', next: 'shift' });
+    expect(passed.reasons[0]).toContain('(no data after 0 s; the noData policy is pass)');
+    const strict = { ...CONFIG, schedule: { ...CONFIG.schedule, noData: { maxWaitSeconds: 60, then: 'fail' as const, minInvocations: 10 } } };
+    const waiting = planStep(event({ config: strict }), quiet);
+    expect(waiting).toMatchObject({ decision: 'hold', next: 'recheck' });
+    expect(planStep(event({ config: strict, progress: waiting.progress }), quiet)).toMatchObject({ decision: 'rollback' });
+  });
+
+  test('the gate function reads each queue\'s age with the traffic, one Maximum a minute over the bake just finished', async () => {
+    const cloudwatch = mockClient(CloudWatchClient);
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    const minute = (i: number) => new Date(NOW - (5 - i) * 60_000);
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'ci', Values: [400] }, { Id: 'ce', Values: [0] }, { Id: 'cp', Values: [100] },
+        { Id: 'ki', Values: [8000] }, { Id: 'ke', Values: [2] }, { Id: 'kp', Values: [100] },
+        // Out of order on purpose: the series is sorted by timestamp.
+        { Id: 'q0', Timestamps: [minute(4), minute(0), minute(2), minute(1), minute(3)], Values: [300, 60, 180, 120, 240] },
+      ],
+    });
+    const handler = createGateHandler({ cloudwatch: cloudwatch as unknown as CloudWatchClient, now: () => NOW, log: () => undefined });
+    const out = await handler(event());
+    expect(out.decision).toBe('hold');
+    expect(out.gates.find((g) => g.name === 'queueAge:orders')).toMatchObject({ passed: false, measured: 60 });
+    const input = cloudwatch.commandCalls(GetMetricDataCommand)[0].args[0].input;
+    expect(input.StartTime).toEqual(new Date(NOW - 300_000));
+    expect(input.EndTime).toEqual(new Date(NOW));
+    expect(input.MetricDataQueries?.find((q) => q.Id === 'q0')).toEqual({
+      Id: 'q0',
+      MetricStat: {
+        Metric: { Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Name: 'QueueName', Value: 'orders' }] },
+        Period: 60, Stat: 'Maximum', Unit: 'Seconds',
+      },
+      ReturnData: true,
+    });
+    cloudwatch.restore();
+  });
+});
+
+describe('RolloutStrategy.staged queues', () => {
+  test('writes each queue\'s name and the rule into the alias\'s configuration', () => {
+    const stack = testStack();
+    const queue = new sqs.Queue(stack, 'Orders');
+    new GuardedAlias(stack, 'Answer', {
+      function: testFunction(stack), strategy: RolloutStrategy.staged({ queues: [queue], queueAge: { maxSlope: 0, minAge: Duration.seconds(30) } }),
+    });
+    const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine')) as any[];
+    // The definition's text with its tokens named and the escaping of the embedded configuration taken out.
+    const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    const text = parts.map((p: any) => (typeof p === 'string' ? p : p['Fn::GetAtt'] ? `<${p['Fn::GetAtt'].join('.')}>` : `<${p.Ref}>`)).join('').replace(/\\/g, '');
+    const queueId = stack.getLogicalId(queue.node.defaultChild as sqs.CfnQueue);
+    expect(text).toContain(`"queueAge":{"queueNames":["<${queueId}.QueueName>"],"maxSlopeSecondsPerMinute":0,"minAgeSeconds":30}`);
+  });
+
+  test('defaults: a rise of 6 s a minute, judged from a minute old; no queues, no gate', () => {
+    const stack = testStack();
+    const queue = new sqs.Queue(stack, 'Orders');
+    expect(RolloutStrategy.staged({ queues: [queue] })._queueAge()).toMatchObject({ maxSlopeSecondsPerMinute: 6, minAgeSeconds: 60 });
+    expect(RolloutStrategy.staged()._queueAge()).toBeUndefined();
+  });
+
+  test('every bad queue option is reported together, naming the prop and the value', () => {
+    const stack = testStack();
+    const queue = new sqs.Queue(stack, 'Orders');
+    expect(RolloutStrategy.staged({
+      queues: [queue, queue, 'orders' as unknown as sqs.IQueue],
+      queueAge: { maxSlope: -1, minAge: Duration.millis(1500), slope: 2 } as unknown as QueueAgeGate,
+    }).validate()).toEqual([
+      'strategy (staged) queues[1] must be listed once, got: "TestStack/Orders"',
+      'strategy (staged) queues[2] must be an sqs.IQueue, got: "orders"',
+      'strategy (staged) queueAge.slope must be maxSlope or minAge (unknown key), got: "slope"',
+      'strategy (staged) queueAge.maxSlope must be a number at least 0 and at most 3600, got: -1',
+      'strategy (staged) queueAge.minAge must be whole seconds, got: 1 second 500 millis',
+    ]);
+    expect(RolloutStrategy.staged({ queueAge: { maxSlope: 0 } }).validate())
+      .toEqual(['strategy (staged) queueAge must be given with at least one queue in queues (there is nothing to judge), got: {"maxSlope":0}']);
+    expect(RolloutStrategy.staged({ queues: queue as unknown as sqs.IQueue[] }).validate()[0]).toMatch(/^strategy \(staged\) queues must be an array of SQS queues, got: /);
+  });
+});
