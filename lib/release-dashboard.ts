@@ -7,6 +7,7 @@ import { ReleaseGates } from './release-gates';
 import { ShadowIntegration } from './shadow-integration';
 import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
+import { StagedRolloutStrategy } from './strategies/staged';
 import { RollbackHooks } from './private/rollback-hooks';
 import { TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 
@@ -134,6 +135,16 @@ export class ReleaseDashboard extends Construct {
         left: [staged.metric('StepDecision', target)],
         right: [staged.metric('GatesFailed', target)],
         width: 12,
+      }));
+    }
+    // The queue-age gate's input: each queue's oldest message, one maximum a minute, as the gate reads it.
+    const queues = alias.strategy instanceof StagedRolloutStrategy ? alias.strategy.queues : [];
+    if (queues.length > 0) {
+      widgets.push(new cloudwatch.GraphWidget({
+        title: 'Queue age: the oldest message (s), as the queue-age gate reads it',
+        left: queues.map((q) => q.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label: `${q.node.id} oldest message (s)` })),
+        leftYAxis: { min: 0 },
+        width: WIDTH,
       }));
     }
     widgets.push(new cloudwatch.AlarmStatusWidget({ title: 'Alarms that roll this release back', alarms: alias.alarms, width: WIDTH }));

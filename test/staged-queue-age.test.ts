@@ -3,7 +3,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { GuardedAlias, QueueAgeGate, RolloutStrategy } from '../lib';
+import { GuardedAlias, QueueAgeGate, ReleaseDashboard, RolloutStrategy } from '../lib';
 import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
 import { leastSquaresSlope, queueAgeChecks } from '../lambdas/staged/queue-age';
 import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
@@ -128,6 +128,20 @@ describe('RolloutStrategy.staged queues', () => {
     const text = parts.map((p: any) => (typeof p === 'string' ? p : p['Fn::GetAtt'] ? `<${p['Fn::GetAtt'].join('.')}>` : `<${p.Ref}>`)).join('').replace(/\\/g, '');
     const queueId = stack.getLogicalId(queue.node.defaultChild as sqs.CfnQueue);
     expect(text).toContain(`"queueAge":{"queueNames":["<${queueId}.QueueName>"],"maxSlopeSecondsPerMinute":0,"minAgeSeconds":30}`);
+  });
+
+  test('the release dashboard graphs each queue\'s oldest message as the gate reads it', () => {
+    const stack = testStack();
+    const queue = new sqs.Queue(stack, 'Orders');
+    new GuardedAlias(stack, 'Answer', { function: testFunction(stack), strategy: RolloutStrategy.staged({ queues: [queue] }) });
+    new GuardedAlias(stack, 'Plain', { function: testFunction(stack, 'PlainFn') });
+    new ReleaseDashboard(stack, 'Dashboard');
+    const [dashboard] = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard')) as any[];
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    // One queue widget, for the alias with queues: the SQS metric, one maximum a minute.
+    expect(body.match(/Queue age: the oldest message/g)).toHaveLength(1);
+    expect(body).toContain('\\"AWS/SQS\\",\\"ApproximateAgeOfOldestMessage\\",\\"QueueName\\",\\"');
+    expect(body.replace(/\\/g, '')).toContain('Orders oldest message (s)","period":60,"stat":"Maximum"}');
   });
 
   test('defaults: a rise of 6 s a minute, judged from a minute old; no queues, no gate', () => {

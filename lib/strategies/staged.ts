@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DEFAULT_CANARY_QUESTIONS, type StagedQueueAgeConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
@@ -184,6 +184,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
   /** Gold questions each probe run asks after the first shift. */
   public get canaryQuestions(): number {
     return this.options.canaryQuestions ?? DEFAULT_CANARY_QUESTIONS;
+  }
+
+  /** The queues the queue-age gate judges (none: no gate). */
+  public get queues(): sqs.IQueue[] {
+    return [...(this.options.queues ?? [])];
   }
 
   /** The stop rules, defaults filled in: in force from their steps on. */
