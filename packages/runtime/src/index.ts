@@ -7,6 +7,11 @@
 export const RUNTIME_MODULE = 'cdk-rollout-guardrails-runtime';
 export * from './probe/index.js';
 export * from './idempotency/index.js';
+export {
+  fenceKey, makeFence, FenceKeyError, FenceHeldError,
+  type FenceKeyInput, type FenceOptions, type FenceTarget, type FenceOutcome, type FenceRunner,
+} from './idempotency/fence.js';
+export { fenceMiddleware, type FenceMiddlewareOptions } from './idempotency/fence-middleware.js';
 export * from './release/index.js';
 export * from './shadow/index.js';
 export { guardrails, guardrailsMiddleware, GuardrailsConfigError, type GuardrailsOptions, type GuardedHandler } from './guardrails.js';
