@@ -7,6 +7,7 @@ import { ReleaseGates } from './release-gates';
 import { ShadowIntegration } from './shadow-integration';
 import { BlueGreenSwitch } from './blue-green';
 import { StagedRollout } from './staged-rollout';
+import { BlueGreenRolloutStrategy } from './strategies/blue-green';
 import { StagedRolloutStrategy } from './strategies/staged';
 import { RollbackHooks } from './private/rollback-hooks';
 import { TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
@@ -138,7 +139,7 @@ export class ReleaseDashboard extends Construct {
       }));
     }
     // The queue-age gate's input: each queue's oldest message, one maximum a minute, as the gate reads it.
-    const queues = alias.strategy instanceof StagedRolloutStrategy ? alias.strategy.queues : [];
+    const queues = alias.strategy instanceof StagedRolloutStrategy || alias.strategy instanceof BlueGreenRolloutStrategy ? alias.strategy.queues : [];
     if (queues.length > 0) {
       widgets.push(new cloudwatch.GraphWidget({
         title: 'Queue age: the oldest message (s), as the queue-age gate reads it',

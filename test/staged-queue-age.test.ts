@@ -1,16 +1,21 @@
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GuardedAlias, QueueAgeGate, ReleaseDashboard, RolloutStrategy } from '../lib';
 import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
-import { leastSquaresSlope, queueAgeChecks } from '../lambdas/staged/queue-age';
+import { leastSquaresSlope, queueAgeChecks } from '../lambdas/shared/queue-age';
+import { createWorkerHandler, queueWindow } from '../lambdas/blue-green/worker';
+import { BlueGreenAliasConfig, DEFAULT_STOP_RULES as DEFAULT_BLUE_GREEN_STOP_RULES } from '../packages/runtime/src/contract/blue-green';
 import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
 import { testFunction, testStack } from './util';
 
 // The queue-age gate (deploy_traffic_shaping.md: "Gates per step: … queue age slope ≤ 0"): each queue's
-// ApproximateAgeOfOldestMessage over the step's window, one Maximum a minute, judged by its least-squares slope.
+// ApproximateAgeOfOldestMessage over the step's window (a blue-green hold's last minutes), one Maximum a minute,
+// judged by its least-squares slope.
 
 const RULE = { queueNames: ['orders'], maxSlopeSecondsPerMinute: 6, minAgeSeconds: 60 };
 const NOW = Date.UTC(2026, 0, 1, 12);
@@ -167,5 +172,52 @@ describe('RolloutStrategy.staged queues', () => {
     expect(RolloutStrategy.staged({ queueAge: { maxSlope: 0 } }).validate())
       .toEqual(['strategy (staged) queueAge must be given with at least one queue in queues (there is nothing to judge), got: {"maxSlope":0}']);
     expect(RolloutStrategy.staged({ queues: queue as unknown as sqs.IQueue[] }).validate()[0]).toMatch(/^strategy \(staged\) queues must be an array of SQS queues, got: /);
+  });
+});
+
+describe('the blue-green hold with queues', () => {
+  const HOLD_START = NOW - 10 * 60_000;
+  const BG_CONFIG: BlueGreenAliasConfig = {
+    holdSeconds: 900, checkIntervalSeconds: 5, metricDelaySeconds: 20, probeBudgetSeconds: 45, smokeQuestions: 20,
+    stopRules: DEFAULT_BLUE_GREEN_STOP_RULES, invariants: {}, freeze: [], alarmNames: [], queueAge: RULE,
+  };
+  const WATCH = { op: 'watch' as const, target: { functionName: 'fn', alias: 'live', currentVersion: '1', targetVersion: '2' }, config: BG_CONFIG, holdStartedAt: HOLD_START, holdEndsAt: HOLD_START + 900_000, check: 3 };
+  const cloudwatch = mockClient(CloudWatchClient);
+  afterAll(() => cloudwatch.restore());
+  const worker = () => createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), sns: new SNSClient({}), now: () => NOW + 30_000, log: () => undefined });
+
+  test('fits the hold\'s last five whole minutes, never the time before the switch', () => {
+    expect(queueWindow(NOW, HOLD_START)).toEqual({ start: NOW - 5 * 60_000, end: NOW });
+    // Two minutes into the hold (it began at 10:30 past a minute): the whole minutes since.
+    expect(queueWindow(NOW, NOW - 150_000)).toEqual({ start: NOW - 120_000, end: NOW });
+  });
+
+  test('a growing backlog breaks the rule at once; a queue with no datapoint is not judged', async () => {
+    cloudwatch.reset();
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    cloudwatch.on(GetMetricDataCommand).callsFake((input) => (input.MetricDataQueries[0].Id === 'q0'
+      ? { MetricDataResults: [{ Id: 'q0', Timestamps: [0, 1, 2, 3, 4].map((i) => new Date(NOW - (5 - i) * 60_000)), Values: [100, 150, 200, 250, 300] }] }
+      : { MetricDataResults: [{ Id: 'i', Values: [800] }, { Id: 'e', Values: [0] }] }));
+    const breach = await worker()(WATCH);
+    expect(breach).toMatchObject({ next: 'rollback' });
+    expect((breach as { rules: Array<{ name: string; passed: boolean | null }> }).rules.find((r) => r.name === 'queueAge:orders')).toMatchObject({ passed: false, measured: 50 });
+    const queueCall = cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input).find((i) => i.MetricDataQueries?.[0].Id === 'q0')!;
+    expect(queueCall).toMatchObject({ StartTime: new Date(NOW - 5 * 60_000), EndTime: new Date(NOW), ScanBy: 'TimestampAscending' });
+
+    cloudwatch.on(GetMetricDataCommand).callsFake((input) => (input.MetricDataQueries[0].Id === 'q0'
+      ? { MetricDataResults: [{ Id: 'q0', Values: [] }] }
+      : { MetricDataResults: [{ Id: 'i', Values: [800] }, { Id: 'e', Values: [0] }] }));
+    const quiet = await worker()(WATCH);
+    expect(quiet).toMatchObject({ next: 'continue' });
+    expect((quiet as { rules: Array<{ name: string; passed: boolean | null }> }).rules.find((r) => r.name === 'queueAge:orders')).toMatchObject({ passed: null });
+  });
+
+  test('RolloutStrategy.blueGreen takes queues and queueAge, validated like the staged ones', () => {
+    const stack = testStack();
+    const queue = new sqs.Queue(stack, 'Orders');
+    expect(RolloutStrategy.blueGreen({ queues: [queue], queueAge: { maxSlope: 2 } })._config().queueAge).toMatchObject({ maxSlopeSecondsPerMinute: 2, minAgeSeconds: 60 });
+    expect(RolloutStrategy.blueGreen()._config().queueAge).toBeUndefined();
+    expect(RolloutStrategy.blueGreen({ queues: [queue], queueAge: { maxSlope: -2 } }).validate())
+      .toContain('strategy (blueGreen) queueAge.maxSlope must be a number at least 0 and at most 3600, got: -2');
   });
 });

@@ -3,7 +3,8 @@
 // `rollback` out, with every stop rule's measured value against its threshold and the reasons. No AWS call,
 // no clock: the worker (worker.ts) reads the observations, the rehearsal (bench/rehearse-blue-green.ts)
 // simulates them.
-import { BlueGreenStopRuleConfig, Check, DECISION_KIND } from 'cdk-rollout-guardrails-runtime/contract';
+import { BlueGreenStopRuleConfig, Check, DECISION_KIND, QueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { QueueAgeSeries, queueAgeChecks } from '../shared/queue-age';
 
 /** What the hold does after this check. */
 export type HoldNext = 'continue' | 'succeed' | 'rollback';
@@ -40,7 +41,13 @@ export interface ProbeObservation {
 
 /** One check's observations: either the metrics branch's, or the probe branch's. */
 export type HoldObservation =
-  | { readonly source: 'metrics'; readonly traffic?: MinuteTraffic; readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }> }
+  | {
+    readonly source: 'metrics';
+    readonly traffic?: MinuteTraffic;
+    readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>;
+    /** The queue-age gate's rule and each queue's ages over the hold's last minutes, for an alias with queues. */
+    readonly queueAge?: { readonly rule: QueueAgeConfig; readonly series: readonly QueueAgeSeries[] };
+  }
   | { readonly source: 'probe'; readonly probe: ProbeObservation };
 
 /** Everything one decision is made from. */
@@ -78,8 +85,16 @@ function finite(x: number | null | undefined): x is number {
   return typeof x === 'number' && Number.isFinite(x);
 }
 
-/** The metric rules: the 5xx rate of the newest minute and each gate alarm. */
-export function metricRules(traffic: MinuteTraffic | undefined, alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>, rules: BlueGreenStopRuleConfig): Check[] {
+/**
+ * The metric rules: the 5xx rate of the newest minute, each gate alarm, and each queue's age (a queue with too few
+ * datapoints is not judged, and says so, as a quiet minute's 5xx rate is not).
+ */
+export function metricRules(
+  traffic: MinuteTraffic | undefined,
+  alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>,
+  rules: BlueGreenStopRuleConfig,
+  queueAge?: { readonly rule: QueueAgeConfig; readonly series: readonly QueueAgeSeries[] },
+): Check[] {
   const checks: Check[] = [];
   const invocations = traffic?.invocations ?? 0;
   if (!traffic || invocations < rules.minInvocations) {
@@ -98,6 +113,7 @@ export function metricRules(traffic: MinuteTraffic | undefined, alarms: Readonly
   for (const alarm of alarms) {
     checks.push({ name: `alarm:${alarm.name}`, measured: alarm.state, threshold: 'OK', passed: alarm.state !== 'ALARM', reason: `alarm ${alarm.name} is ${alarm.state}` });
   }
+  if (queueAge) checks.push(...queueAgeChecks(queueAge.series, queueAge.rule));
   return checks;
 }
 
@@ -150,7 +166,9 @@ export function probeRules(probe: ProbeObservation, rules: BlueGreenStopRuleConf
  */
 export function decideHold(input: HoldInput): HoldDecision {
   const { observation, rules } = input;
-  const checks = observation.source === 'metrics' ? metricRules(observation.traffic, observation.alarms, rules) : probeRules(observation.probe, rules);
+  const checks = observation.source === 'metrics'
+    ? metricRules(observation.traffic, observation.alarms, rules, observation.queueAge)
+    : probeRules(observation.probe, rules);
   const elapsedSeconds = Math.max(0, Math.round((input.now - input.holdStartedAt) / 1000));
   const holdSeconds = Math.round((input.holdEndsAt - input.holdStartedAt) / 1000);
   const base = {

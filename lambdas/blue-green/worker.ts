@@ -10,6 +10,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS, PUBLISH_DEADLINE_SECONDS, PUBLISH_RETRIES, PUBLISH_TIMEOUT_SECONDS,
 } from 'cdk-rollout-guardrails-runtime/contract';
+import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from '../shared/queue-age';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
 import { composeNotification, NotifyEvent, WarmupDecision, warmupChecks } from './notification';
@@ -133,12 +134,15 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
       }
       case 'watch': {
         const at = now();
-        const [alarms, traffic] = await Promise.all([
+        const window = metricWindow(at, event.config.metricDelaySeconds);
+        const queueAge = event.config.queueAge;
+        const [alarms, traffic, series] = await Promise.all([
           readAlarms(deps.cloudwatch, event.config.alarmNames ?? []),
-          readMinute(deps.cloudwatch, event.target, metricWindow(at, event.config.metricDelaySeconds)),
+          readMinute(deps.cloudwatch, event.target, window),
+          queueAge ? readQueueAges(deps.cloudwatch, queueAge.queueNames, queueWindow(window.end, event.holdStartedAt)) : undefined,
         ]);
         result = decideHold({
-          observation: { source: 'metrics', traffic, alarms },
+          observation: { source: 'metrics', traffic, alarms, queueAge: queueAge && series ? { rule: queueAge, series } : undefined },
           rules: event.config.stopRules, now: at, holdStartedAt: event.holdStartedAt, holdEndsAt: event.holdEndsAt, check: event.check,
         });
         break;
@@ -224,6 +228,30 @@ async function unfreeze(client: LambdaClient, mappings: readonly string[]): Prom
   }
   if (failures.length > 0) throw failures[0];
   return { kind: `${DECISION_KIND}/unfreeze`, resumed };
+}
+
+/**
+ * The queue-age window of one metric check: the hold's whole minutes up to the metric window's end, the last
+ * `QUEUE_WINDOW_MINUTES` at most (a slope over the hold's recent minutes, not over the time before the switch).
+ */
+export function queueWindow(end: number, holdStartedAt: number): { start: number; end: number } {
+  const minute = 60_000;
+  const holdStart = Math.ceil(holdStartedAt / minute) * minute;
+  return { start: Math.max(holdStart, end - QUEUE_WINDOW_MINUTES * minute), end };
+}
+
+/** Minutes of queue age one metric check fits its slope through. */
+export const QUEUE_WINDOW_MINUTES = 5;
+
+async function readQueueAges(client: CloudWatchClient, queueNames: readonly string[], window: { start: number; end: number }): Promise<QueueAgeSeries[]> {
+  if (window.end - window.start < 60_000) return queueNames.map((queueName) => ({ queueName, ages: [] }));
+  const response = await client.send(new GetMetricDataCommand({
+    MetricDataQueries: queueAgeQueries(queueNames),
+    StartTime: new Date(window.start),
+    EndTime: new Date(window.end),
+    ScanBy: 'TimestampAscending',
+  }));
+  return queueAgeSeries(queueNames, response.MetricDataResults);
 }
 
 async function readMinute(client: CloudWatchClient, target: Target, window: { start: number; end: number }): Promise<MinuteTraffic> {

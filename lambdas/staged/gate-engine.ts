@@ -2,8 +2,8 @@
 // canary-vs-control metrics, the gate alarms' states, the failure count and the no-data policy come in;
 // advance, hold or roll back goes out, with a reason for every gate. No AWS call, no clock: the gate
 // function (index.ts) reads the inputs and the rehearsal (bench/rehearse.ts) simulates them.
-import type { Check, StagedQueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
-import { QueueAgeSeries, queueAgeChecks } from './queue-age';
+import type { Check, QueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { QueueAgeSeries, queueAgeChecks } from '../shared/queue-age';
 
 /** What the engine decides. */
 export type Decision = 'advance' | 'hold' | 'rollback';
@@ -75,7 +75,7 @@ export interface GateInput {
   readonly control?: VersionTraffic;
   readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>;
   /** The queue-age gate's rule, and each queue's ages over the window; ignored in the bake phase and at 0 %. */
-  readonly queueAge?: { readonly rule: StagedQueueAgeConfig; readonly series: readonly QueueAgeSeries[] };
+  readonly queueAge?: { readonly rule: QueueAgeConfig; readonly series: readonly QueueAgeSeries[] };
   /** Seconds left before CodeDeploy's hook limit, less the margin kept to reset and report. */
   readonly secondsLeft: number;
   /** Seconds the rest of the schedule needs if this check advances (0 when it is the last). */

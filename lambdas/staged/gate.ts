@@ -6,7 +6,7 @@ import {
   Check, NOTIFICATION_SOURCE, ProbeStopRules, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress, stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
-import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from './queue-age';
+import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from '../shared/queue-age';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 

@@ -1,5 +1,7 @@
 import type { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { QueueAgeGate } from './queue-age';
 
 /**
  * The seed's stop rules, judged at every check while holding; one breach rolls the alias back (through CodeDeploy).
@@ -82,6 +84,19 @@ export interface BlueGreenRolloutOptions {
    * @default - none
    */
   readonly freezeConsumers?: lambda.IEventSourceMapping[];
+  /**
+   * SQS queues the alias's consumers drain, judged at every metric check while holding: each queue's oldest
+   * message's age over the hold's last 5 minutes must not rise (`queueAge`). A breach rolls back like any stop
+   * rule; a queue with fewer than two minutes of datapoints (early in the hold, or no message in the queue) is
+   * not judged, and says so.
+   * @default - no queue-age rule
+   */
+  readonly queues?: sqs.IQueue[];
+  /**
+   * The queue-age rule.
+   * @default - a rise of at most 6 s a minute, judged when the oldest message is at least a minute old
+   */
+  readonly queueAge?: QueueAgeGate;
   /**
    * Environment variables the new version must carry with exactly these values (SCHEMA_REV, INDEX_HASH,
    * MODEL_TAG, EMBED_SCHEMA, PROMPT_VER, ...), checked before the switch with GetFunctionConfiguration on the

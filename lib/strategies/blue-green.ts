@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
   ALARM_DETECTION_SECONDS, BlueGreenAliasConfig, DEFAULT_STOP_RULES, REPORT_BOUND_SECONDS, METRIC_PERIOD_SECONDS,
   ROLLBACK_TARGET_SECONDS, WATCH_TIMEOUT_SECONDS,
@@ -10,6 +11,7 @@ import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
 import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
 import { CODEDEPLOY_HOOK_LIMIT } from './staged';
+import { queueAgeConfig, validateQueueAge } from './queue-age';
 import { BlueGreenRollbackTime, BlueGreenRolloutOptions, BlueGreenStopRules, BlueGreenStopRuleSettings } from './blue-green-options';
 
 export * from './blue-green-options';
@@ -70,6 +72,11 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
     return Object.fromEntries(STOP_RULE_NAMES.map((name) => [name, given[name] ?? DEFAULT_STOP_RULES[name]])) as unknown as BlueGreenStopRuleSettings;
   }
 
+  /** The queues the queue-age rule judges while holding (none: no rule). */
+  public get queues(): sqs.IQueue[] {
+    return [...(this.options.queues ?? [])];
+  }
+
   /** The event source mappings paused across the switch. */
   public get freezeConsumers(): lambda.IEventSourceMapping[] {
     return this.options.freezeConsumers ?? [];
@@ -123,6 +130,8 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
         }
       }
     }
+
+    validateQueueAge(problems, p, this.options.queues, this.options.queueAge);
 
     const consumers = this.options.freezeConsumers;
     if (consumers !== undefined) {
@@ -232,6 +241,7 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
       smokeQuestions: this.smokeQuestions,
       stopRules: this.stopRules,
       invariants: { ...this.invariants },
+      queueAge: queueAgeConfig(this.options.queues, this.options.queueAge),
       ...(warmup ? { warmup: { concurrency: warmup.concurrency, pings: warmup.pings ?? 3, readyTimeoutSeconds: (warmup.readyTimeout ?? Duration.minutes(5)).toSeconds() } } : {}),
     };
   }

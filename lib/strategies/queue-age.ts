@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { StagedQueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import type { QueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from '../private/validation';
 
 /**
@@ -62,7 +62,7 @@ export function validateQueueAge(problems: PropProblems, prefix: string, queues:
 }
 
 /** The queue-age gate as the state machine receives it; undefined without queues. */
-export function queueAgeConfig(queues: readonly sqs.IQueue[] | undefined, rule: QueueAgeGate | undefined): StagedQueueAgeConfig | undefined {
+export function queueAgeConfig(queues: readonly sqs.IQueue[] | undefined, rule: QueueAgeGate | undefined): QueueAgeConfig | undefined {
   if (!queues || queues.length === 0) return undefined;
   return {
     queueNames: queues.map((q) => q.queueName),

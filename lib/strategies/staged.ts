@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { DEFAULT_CANARY_QUESTIONS, type StagedQueueAgeConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
+import { DEFAULT_CANARY_QUESTIONS, type QueueAgeConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
 import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
@@ -330,7 +330,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
   }
 
   /** The queue-age gate as the state machine receives it; undefined without queues. @internal */
-  public _queueAge(): StagedQueueAgeConfig | undefined {
+  public _queueAge(): QueueAgeConfig | undefined {
     return queueAgeConfig(this.options.queues, this.options.queueAge);
   }
 

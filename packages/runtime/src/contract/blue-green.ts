@@ -2,7 +2,7 @@
 // machine's definition at synth) and the blue-green handlers (lambdas/blue-green, which esbuild bundles with
 // it). Plain data and constants only: it imports nothing but the notification source's type.
 import type { Check } from './check.js';
-import type { NOTIFICATION_SOURCE } from './staged.js';
+import type { NOTIFICATION_SOURCE, QueueAgeConfig } from './staged.js';
 
 /** The seed's stop rules during hold-and-watch, every default filled in. */
 export interface BlueGreenStopRuleConfig {
@@ -60,6 +60,8 @@ export interface BlueGreenAliasConfig {
   readonly warmup?: BlueGreenWarmupConfig;
   /** The SNS topic the machine publishes the alias's decisions to (`BlueGreenDecisionNotification`); absent for none. */
   readonly topicArn?: string;
+  /** The queue-age gate of every metric check while holding; absent without queues. */
+  readonly queueAge?: QueueAgeConfig;
 }
 
 /** CodeDeploy's two traffic hooks; the event does not say which one it is, so the hook finds out. */

@@ -67,11 +67,11 @@ export interface StagedAliasConfig {
   /** The SNS topic each gate decision is published to (GuardedAlias `notifications`); absent for none. */
   readonly topicArn?: string;
   /** The queue-age gate: the SQS queues whose oldest message's age must stay flat; absent for none. */
-  readonly queueAge?: StagedQueueAgeConfig;
+  readonly queueAge?: QueueAgeConfig;
 }
 
-/** The queue-age gate of a staged alias, as the construct writes it (the strategy's `queues` and `queueAge`). */
-export interface StagedQueueAgeConfig {
+/** The queue-age gate of an alias, as the construct writes it (a staged or blue-green strategy's `queues` and `queueAge`). */
+export interface QueueAgeConfig {
   /** The queues' names (the `QueueName` dimension of AWS/SQS). */
   readonly queueNames: string[];
   /** Largest rise of the oldest message's age over a step's window, in seconds per minute (least-squares slope). */

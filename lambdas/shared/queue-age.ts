@@ -1,9 +1,9 @@
-// The queue-age gate of a staged step (deploy_traffic_shaping.md: "queue age slope ≤ 0", "queue age flat"): each
-// SQS queue's ApproximateAgeOfOldestMessage over the step's window, one Maximum a minute, and the slope of a
-// least-squares line through those minutes. Pure: the gate function reads the series (queueAgeQueries), the
-// engine judges them (queueAgeChecks).
+// The queue-age gate (deploy_traffic_shaping.md: "queue age slope ≤ 0", "queue age flat"): each SQS queue's
+// ApproximateAgeOfOldestMessage over a window (a staged step's bake, the last minutes of a blue-green hold), one
+// Maximum a minute, and the slope of a least-squares line through those minutes. Pure: the staged gate function and
+// the blue-green worker read the series (queueAgeQueries), their engines judge them (queueAgeChecks).
 import type { MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import type { Check, StagedQueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import type { Check, QueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** One queue's oldest-message age over the window: one value a minute, in seconds, oldest minute first. */
 export interface QueueAgeSeries {
@@ -37,7 +37,7 @@ const fmt = (x: number) => String(Number(x.toFixed(2)));
  * oldest message is younger than `minAgeSeconds` at the end of the window (no backlog to speak of), or the age
  * rises by at most `maxSlopeSecondsPerMinute`.
  */
-export function queueAgeChecks(series: readonly QueueAgeSeries[], rule: StagedQueueAgeConfig): Check[] {
+export function queueAgeChecks(series: readonly QueueAgeSeries[], rule: QueueAgeConfig): Check[] {
   return series.map(({ queueName, ages }) => {
     const name = `queueAge:${queueName}`;
     if (ages.length < MIN_QUEUE_AGE_POINTS) {
