@@ -21,7 +21,8 @@ import { GateOutput, planStep, ProbeResult } from '../lambdas/staged/gate';
 import { VersionTraffic } from '../lambdas/staged/gate-engine';
 import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
 import { RolloutStrategy } from '../lib/rollout-strategy';
-import { INITIAL_PROGRESS, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../packages/runtime/src/contract/staged';
+import { INITIAL_PROGRESS, newErrorClassAt, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../packages/runtime/src/contract/staged';
+import { ErrorClassesSeen } from '../lambdas/staged/error-classes';
 import { mulberry32 } from './prng';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 import {
@@ -51,6 +52,8 @@ export interface Scenario {
    * version's consumer falls behind and the oldest message ages 40 s a minute.
    */
   readonly queueBacklogFrom?: number;
+  /** A share of the new version's requests that answer with a 5xx status the current version never returns. */
+  readonly newErrorClass?: { readonly status: string; readonly rate: number };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -65,6 +68,10 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'paraphrase-flips', story: 'from 50 % (under load) two paraphrases of one question answered unstably: the stop rule from 50 % (and the per-question λ gate)',
     drift: false, latencyFactor: 1, userErrorRate: 0.0002, unstableParaphrases: { id: 'latency-judge', fromWeight: 50 },
+  },
+  {
+    name: 'new-error-class', story: '5 % of the new version\'s requests answer 503, a status the current version never returns (its errors are 500s)',
+    drift: false, latencyFactor: 1, userErrorRate: 0.0002, newErrorClass: { status: '503', rate: 0.05 },
   },
   {
     name: 'queue-backlog', story: 'from 5 % the new version\'s consumer falls behind: the queue\'s oldest message ages 40 s a minute',
@@ -179,22 +186,34 @@ async function probe(scenario: Scenario, gold: readonly GoldItem[], ask: ProbeAs
 }
 
 /** User traffic over `seconds` at `weight` % on the new version, as CloudWatch would sum it per ExecutedVersion. */
-function traffic(scenario: Scenario, gold: readonly GoldItem[], weight: number, seconds: number, rng: () => number): { canary: VersionTraffic; control: VersionTraffic } {
+function traffic(scenario: Scenario, gold: readonly GoldItem[], weight: number, seconds: number, rng: () => number): { canary: VersionTraffic; control: VersionTraffic; errorClasses: ErrorClassesSeen } {
   const total = Math.round(REQUESTS_PER_SECOND * seconds);
-  const sides = { canary: { n: 0, errors: 0, latencies: [] as number[] }, control: { n: 0, errors: 0, latencies: [] as number[] } };
+  const sides = {
+    canary: { n: 0, errors: 0, latencies: [] as number[], classes: new Set<string>() },
+    control: { n: 0, errors: 0, latencies: [] as number[], classes: new Set<string>() },
+  };
   for (let i = 0; i < total; i++) {
     const canary = rng() * 100 < weight;
     const side = canary ? sides.canary : sides.control;
     const question = gold[Math.floor(rng() * gold.length)].question;
     side.n++;
-    if (rng() < (canary ? scenario.userErrorRate : 0.0002)) side.errors++;
+    // Both versions' ordinary failures answer 500; the scenario's new class, its own status.
+    if (rng() < (canary ? scenario.userErrorRate : 0.0002)) {
+      side.errors++;
+      side.classes.add('500');
+    } else if (canary && scenario.newErrorClass && rng() < scenario.newErrorClass.rate) {
+      side.errors++;
+      side.classes.add(scenario.newErrorClass.status);
+    }
     // ±10 % jitter around the question's latency.
     side.latencies.push(latencyOf(question, canary ? scenario.latencyFactor : 1) * (0.9 + 0.2 * rng()));
   }
   const summary = (s: typeof sides.canary): VersionTraffic => ({
     invocations: s.n, errors: s.errors, p95Ms: s.latencies.length > 0 ? percentile(s.latencies, 0.95) : undefined,
   });
-  return { canary: summary(sides.canary), control: summary(sides.control) };
+  // The current version's classes over the window and the hour before it: at 20 requests a second and 0.02 %, its
+  // 500s (about 14 an hour) are always among them.
+  return { canary: summary(sides.canary), control: summary(sides.control), errorClasses: { canary: [...sides.canary.classes], control: [...new Set(['500', ...sides.control.classes])] } };
 }
 
 /**
@@ -231,12 +250,14 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
     }
     // CloudWatch's window: the last bake of user traffic at the weight in force.
     const judged = progress.phase === 'check' && weight > 0;
-    const window = judged ? traffic(scenario, gold, weight, REHEARSAL_CONFIG.schedule.bakeSeconds, rng) : {};
+    const { errorClasses, ...window } = judged ? traffic(scenario, gold, weight, REHEARSAL_CONFIG.schedule.bakeSeconds, rng) : { errorClasses: undefined };
     if (scenario.queueBacklogFrom !== undefined && weight >= scenario.queueBacklogFrom) backlogSince ??= now;
     const queues = judged && execution.config.queueAge
       ? [{ queueName: 'jobs', ages: queueAges(rng, REHEARSAL_CONFIG.schedule.bakeSeconds / 60, now, backlogSince) }]
       : undefined;
-    const output = planStep({ ...execution, progress, probe: probeResult }, { alarms: [], ...window, queues, now: now * 1000 });
+    // The gate function reads the error classes where a stop rule in force at this weight judges them.
+    const classes = newErrorClassAt(execution.config.schedule.stopRules, weight) ? errorClasses : undefined;
+    const output = planStep({ ...execution, progress, probe: probeResult }, { alarms: [], ...window, queues, errorClasses: classes, now: now * 1000 });
     if (progress.phase === 'check') checks++;
     const entry: TimelineEntry = {
       at: now, step: progress.stepIndex, phase: progress.phase, weightBefore: weight, output,

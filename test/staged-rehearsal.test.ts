@@ -58,6 +58,17 @@ describe('npm run rehearse', () => {
     expect(probeFailures.map((e) => e.weightBefore)).toEqual([50, 50]);
   });
 
+  test('new-error-class: a 503 the current version never returns is rolled back at 1 %, the class named', async () => {
+    const result = await rehearsed('new-error-class');
+    expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 1, endedBefore: 5 });
+    expect(result.failedGates).toContain('newErrorClass');
+    const last = result.timeline[result.timeline.length - 1];
+    expect(last.output.gates.find((g) => g.name === 'newErrorClass')?.reason).toMatch(/^new error class 503: shown by the new version, not by the current one/);
+    // The good version's ordinary 500s are the current version's class too: the rule never fired on it.
+    const good = await rehearsed('good');
+    expect(good.timeline.flatMap((e) => e.output.gates).filter((g) => g.name === 'newErrorClass').every((g) => g.passed === true)).toBe(true);
+  });
+
   test('queue-backlog: a consumer that falls behind at 5 % is rolled back there by the queue-age gate', async () => {
     const result = await rehearsed('queue-backlog');
     expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 5, endedBefore: 25, failedGates: ['queueAge:jobs'] });

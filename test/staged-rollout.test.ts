@@ -66,7 +66,7 @@ describe('StagedRollout', () => {
     expect(Object.keys(configs).sort()).toEqual([id(a), id(b)].sort());
     expect(configs[id(a)]).toEqual({
       schedule: { steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 }, probeBudgetSeconds: 330, recheckSeconds: 60, canaryQuestions: 10,
-        stopRules: [{ fromStep: 5, minTopicCoverage: 0.7 }, { fromStep: 50, maxParaphraseFlips: 1 }] },
+        stopRules: [{ fromStep: 1, newErrorClass: true }, { fromStep: 5, minTopicCoverage: 0.7 }, { fromStep: 50, maxParaphraseFlips: 1 }] },
       thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
       alarmNames: [stack.getLogicalId(a.alarm.node.defaultChild as cloudwatch.CfnAlarm)],
       probeFunctionArn: 'TOKEN',

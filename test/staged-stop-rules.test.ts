@@ -6,16 +6,17 @@ import { INITIAL_PROGRESS, StagedAliasConfig, stopRulesAt } from '../packages/ru
 // schedule's stop rules: each in force from its step on, judged by the probe run at that weight.
 
 describe('RolloutStrategy.staged stopRules', () => {
-  test('default to the seed\'s: topic coverage ≥ 0.70 from 5 %, at most one paraphrase flip per question from 50 %', () => {
-    expect(StagedRolloutStrategy.DEFAULT_STOP_RULES).toEqual([{ fromStep: 5, minTopicCoverage: 0.7 }, { fromStep: 50, maxParaphraseFlips: 1 }]);
+  test('default to the seed\'s: a new error class from 1 %, topic coverage ≥ 0.70 from 5 %, at most one paraphrase flip per question from 50 %', () => {
+    const seed = [{ fromStep: 1, newErrorClass: true }, { fromStep: 5, minTopicCoverage: 0.7 }, { fromStep: 50, maxParaphraseFlips: 1 }];
+    expect(StagedRolloutStrategy.DEFAULT_STOP_RULES).toEqual(seed);
     expect(RolloutStrategy.staged().stopRules).toEqual(StagedRolloutStrategy.DEFAULT_STOP_RULES);
-    expect(RolloutStrategy.staged()._schedule().stopRules).toEqual([{ fromStep: 5, minTopicCoverage: 0.7 }, { fromStep: 50, maxParaphraseFlips: 1 }]);
+    expect(RolloutStrategy.staged()._schedule().stopRules).toEqual(seed);
   });
 
   test('keep only the default rules some step below 100 reaches', () => {
-    expect(RolloutStrategy.staged({ steps: [10, 100] }).stopRules).toEqual([{ fromStep: 5, minTopicCoverage: 0.7 }]);
-    expect(RolloutStrategy.staged({ steps: [1, 100] }).stopRules).toEqual([]);
-    expect(RolloutStrategy.staged({ steps: [10, 60, 100] }).stopRules).toHaveLength(2);
+    expect(RolloutStrategy.staged({ steps: [10, 100] }).stopRules).toEqual([{ fromStep: 1, newErrorClass: true }, { fromStep: 5, minTopicCoverage: 0.7 }]);
+    expect(RolloutStrategy.staged({ steps: [1, 100] }).stopRules).toEqual([{ fromStep: 1, newErrorClass: true }]);
+    expect(RolloutStrategy.staged({ steps: [10, 60, 100] }).stopRules).toHaveLength(3);
   });
 
   test('a list given replaces the defaults; [] turns them off', () => {
@@ -44,14 +45,14 @@ describe('RolloutStrategy.staged stopRules', () => {
       'strategy (staged) stopRules[0].minTopicCoverage must be a number at least 0 and at most 1, got: 1.5',
       'strategy (staged) stopRules[1].maxParaphraseFlips must be an integer from 0 to 1000, got: -1',
       'strategy (staged) stopRules[2].maxParaphraseFlips must be an integer from 0 to 1000, got: 0.5',
-      'strategy (staged) stopRules[3] must be a rule with minTopicCoverage or maxParaphraseFlips (it judges nothing), got: {"fromStep":5}',
+      'strategy (staged) stopRules[3] must be a rule with minTopicCoverage, maxParaphraseFlips or newErrorClass: true (it judges nothing), got: {"fromStep":5}',
       'strategy (staged) stopRules[4].fromStep must be at most the highest step below 100 (25 in [1,5,25,100]), or the rule is never judged, got: 50',
-      'strategy (staged) stopRules[5].maxFlips must be one of fromStep, minTopicCoverage, maxParaphraseFlips (unknown key), got: "maxFlips"',
+      'strategy (staged) stopRules[5].maxFlips must be one of fromStep, minTopicCoverage, maxParaphraseFlips, newErrorClass (unknown key), got: "maxFlips"',
       'strategy (staged) stopRules[6].fromStep must be an integer from 1 to 99 (required), got: undefined',
-      'strategy (staged) stopRules[7] must be an object { fromStep, minTopicCoverage?, maxParaphraseFlips? }, got: "often"',
+      'strategy (staged) stopRules[7] must be an object { fromStep, minTopicCoverage?, maxParaphraseFlips?, newErrorClass? }, got: "often"',
     ]);
     expect(RolloutStrategy.staged({ stopRules: 'strict' as unknown as StepStopRules[] }).validate())
-      .toEqual(['strategy (staged) stopRules must be a list of { fromStep, minTopicCoverage?, maxParaphraseFlips? }, got: "strict"']);
+      .toEqual(['strategy (staged) stopRules must be a list of { fromStep, minTopicCoverage?, maxParaphraseFlips?, newErrorClass? }, got: "strict"']);
   });
 });
 

@@ -15,7 +15,7 @@ describe('RolloutStrategy.staged', () => {
       probeBudgetSeconds: 330,
       recheckSeconds: 60,
       canaryQuestions: 10,
-      stopRules: [{ fromStep: 5, minTopicCoverage: 0.7 }, { fromStep: 50, maxParaphraseFlips: 1 }],
+      stopRules: [{ fromStep: 1, newErrorClass: true }, { fromStep: 5, minTopicCoverage: 0.7 }, { fromStep: 50, maxParaphraseFlips: 1 }],
     });
     expect(strategy.toString()).toBe('staged 1 → 5 → 25 → 50 → 100 %, 5 minutes bake per step, rolled back after 2 failed gates at one step');
   });

@@ -4,6 +4,7 @@
 // function (index.ts) reads the inputs and the rehearsal (bench/rehearse.ts) simulates them.
 import type { Check, QueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { QueueAgeSeries, queueAgeChecks } from '../shared/queue-age';
+import { ErrorClassesSeen, newErrorClassCheck } from './error-classes';
 
 /** What the engine decides. */
 export type Decision = 'advance' | 'hold' | 'rollback';
@@ -76,6 +77,8 @@ export interface GateInput {
   readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>;
   /** The queue-age gate's rule, and each queue's ages over the window; ignored in the bake phase and at 0 %. */
   readonly queueAge?: { readonly rule: QueueAgeConfig; readonly series: readonly QueueAgeSeries[] };
+  /** The error classes each version showed in the window, where the `newErrorClass` stop rule is in force. */
+  readonly errorClasses?: ErrorClassesSeen;
   /** Seconds left before CodeDeploy's hook limit, less the margin kept to reset and report. */
   readonly secondsLeft: number;
   /** Seconds the rest of the schedule needs if this check advances (0 when it is the last). */
@@ -200,6 +203,7 @@ export function decide(input: GateInput): GateDecision {
     } else {
       gates.push(...metrics);
     }
+    if (input.errorClasses) gates.push(newErrorClassCheck(input.errorClasses));
     if (input.queueAge) {
       const queues = queueAgeChecks(input.queueAge.series, input.queueAge.rule);
       if (queues.some((g) => g.passed === null)) noData = true;

@@ -3,10 +3,11 @@
 // routing to set and the metrics to publish. `planStep` is pure; `createGateHandler` is the AWS edge.
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import {
-  Check, NOTIFICATION_SOURCE, ProbeStopRules, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress, stopRulesAt,
+  Check, NOTIFICATION_SOURCE, newErrorClassAt, ProbeStopRules, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress, stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from '../shared/queue-age';
+import { CONTROL_BASELINE_SECONDS, ErrorClassesSeen, errorClassesOf, errorClassQueries } from './error-classes';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 
@@ -66,6 +67,8 @@ export interface Observed {
   readonly alarms: ReadonlyArray<{ readonly name: string; readonly state: AlarmState }>;
   readonly canary?: VersionTraffic;
   readonly control?: VersionTraffic;
+  /** The error classes each version showed in the window, where the `newErrorClass` stop rule is in force. */
+  readonly errorClasses?: ErrorClassesSeen;
   /** Each queue's oldest-message ages over the window, for an alias with the queue-age gate. */
   readonly queues?: readonly QueueAgeSeries[];
   /** Epoch milliseconds. */
@@ -115,6 +118,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     canary: observed.canary,
     control: observed.control,
     alarms: observed.alarms,
+    errorClasses: observed.errorClasses,
     queueAge: event.config.queueAge && observed.queues ? { rule: event.config.queueAge, series: observed.queues } : undefined,
     secondsLeft: (event.deadline - observed.now) / 1000,
     secondsToFinish: secondsToFinish(event, progress.stepIndex),
@@ -234,12 +238,13 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     const alarms = await readAlarms(deps.cloudwatch, event.config.alarmNames);
     let canary: VersionTraffic | undefined;
     let control: VersionTraffic | undefined;
-    let queues: QueueAgeSeries[] | undefined;
+    let queues: readonly QueueAgeSeries[] | undefined;
+    let errorClasses: ErrorClassesSeen | undefined;
     // Traffic (and the queues' ages) are judged only before a shift and once the new version serves some.
     if (event.progress.phase === 'check' && weightBefore(event.config.schedule.steps, event.progress.stepIndex) > 0) {
-      ({ canary, control, queues } = await readTraffic(deps.cloudwatch, event, at));
+      ({ canary, control, queues, errorClasses } = await readTraffic(deps.cloudwatch, event, at));
     }
-    const output = planStep(event, { alarms, canary, control, queues, now: at });
+    const output = planStep(event, { alarms, canary, control, queues, errorClasses, now: at });
     log(JSON.stringify({
       message: 'cdk-rollout-guardrails staged gate',
       deploymentId: event.deployment.deploymentId,
@@ -254,14 +259,21 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
   };
 }
 
-async function readTraffic(client: CloudWatchClient, event: StagedExecutionInput, at: number): Promise<{ canary?: VersionTraffic; control?: VersionTraffic; queues?: QueueAgeSeries[] }> {
+async function readTraffic(client: CloudWatchClient, event: GateEvent, at: number): Promise<Pick<Observed, 'canary' | 'control' | 'queues' | 'errorClasses'>> {
   // The window is the bake just finished, in whole minutes (metric periods are multiples of 60 s); the queues'
   // ages come in the same request, one Maximum a minute over the same window.
   const period = Math.max(60, Math.floor(event.config.schedule.bakeSeconds / 60) * 60);
   const end = Math.floor(at / 60_000) * 60_000;
   const queueNames = event.config.queueAge?.queueNames ?? [];
+  // The error classes of both versions, where a rule in force at this weight judges them.
+  const judgeClasses = newErrorClassAt(event.config.schedule.stopRules ?? [], weightBefore(event.config.schedule.steps, event.progress.stepIndex));
+  const functionName = functionNameOf(event.target.functionName);
   const response = await client.send(new GetMetricDataCommand({
-    MetricDataQueries: [...trafficQueries(event, period), ...queueAgeQueries(queueNames)],
+    MetricDataQueries: [
+      ...trafficQueries(event, period),
+      ...queueAgeQueries(queueNames),
+      ...(judgeClasses ? errorClassQueries(functionName, 'c', event.target.targetVersion, period) : []),
+    ],
     StartTime: new Date(end - period * 1000),
     EndTime: new Date(end),
     ScanBy: 'TimestampAscending',
@@ -272,5 +284,21 @@ async function readTraffic(client: CloudWatchClient, event: StagedExecutionInput
     if (invocations === undefined) return undefined;
     return { invocations, errors: value(`${prefix}e`) ?? 0, p95Ms: value(`${prefix}p`) };
   };
-  return { canary: side('c'), control: side('k'), queues: event.config.queueAge ? queueAgeSeries(queueNames, response.MetricDataResults) : undefined };
+  return {
+    canary: side('c'),
+    control: side('k'),
+    queues: event.config.queueAge ? queueAgeSeries(queueNames, response.MetricDataResults) : undefined,
+    errorClasses: judgeClasses ? { canary: errorClassesOf('c', response.MetricDataResults), control: await controlClasses(client, event, end, period) } : undefined,
+  };
+}
+
+/** The current version's error classes over the window and the hour before it (one sum each). */
+async function controlClasses(client: CloudWatchClient, event: GateEvent, end: number, windowSeconds: number): Promise<string[]> {
+  const span = windowSeconds + CONTROL_BASELINE_SECONDS;
+  const response = await client.send(new GetMetricDataCommand({
+    MetricDataQueries: errorClassQueries(functionNameOf(event.target.functionName), 'k', event.target.currentVersion, span),
+    StartTime: new Date(end - span * 1000),
+    EndTime: new Date(end),
+  }));
+  return errorClassesOf('k', response.MetricDataResults);
 }

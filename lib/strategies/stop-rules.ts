@@ -28,15 +28,27 @@ export interface StepStopRules {
    * @default - not judged by this rule
    */
   readonly maxParaphraseFlips?: number;
+  /**
+   * Fail a check when the new version shows an error class the current version does not show in the same window:
+   * a 5xx status code of a response (500 to 511 each its own class, others together) or a thrown error. The seed's
+   * stop at 1 %: "a new 5xx class appears". Judged by the gate function from the functions' `withRelease`
+   * telemetry (`ErrorsByClass`, in its default namespace); a function without it shows no class, and passes.
+   * @default - not judged by this rule
+   */
+  readonly newErrorClass?: boolean;
 }
 
-/** The seed's hard stops (canary_release_serverless.md): topic coverage from 5 %, paraphrase flips from 50 %. */
+/**
+ * The seed's hard stops (canary_release_serverless.md): a new error class from 1 %, topic coverage from 5 %,
+ * paraphrase flips from 50 %.
+ */
 export const DEFAULT_STOP_RULES: readonly StepStopRules[] = [
+  { fromStep: 1, newErrorClass: true },
   { fromStep: 5, minTopicCoverage: 0.7 },
   { fromStep: 50, maxParaphraseFlips: 1 },
 ];
 
-const RULE_KEYS: ReadonlyArray<keyof StepStopRules> = ['fromStep', 'minTopicCoverage', 'maxParaphraseFlips'];
+const RULE_KEYS: ReadonlyArray<keyof StepStopRules> = ['fromStep', 'minTopicCoverage', 'maxParaphraseFlips', 'newErrorClass'];
 
 /**
  * The rules a schedule keeps: the default rules keep only those some step below 100 reaches (a schedule such as
@@ -54,14 +66,14 @@ export function validateStopRules(problems: PropProblems, rules: unknown, steps:
   const prop = 'strategy (staged) stopRules';
   if (rules === undefined) return;
   if (!Array.isArray(rules)) {
-    problems.add(prop, 'a list of { fromStep, minTopicCoverage?, maxParaphraseFlips? }', rules);
+    problems.add(prop, 'a list of { fromStep, minTopicCoverage?, maxParaphraseFlips?, newErrorClass? }', rules);
     return;
   }
   const below = Array.isArray(steps) ? steps.slice(0, -1).filter((s): s is number => typeof s === 'number') : undefined;
   rules.forEach((rule: unknown, i) => {
     const at = `${prop}[${i}]`;
     if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
-      problems.add(at, 'an object { fromStep, minTopicCoverage?, maxParaphraseFlips? }', rule);
+      problems.add(at, 'an object { fromStep, minTopicCoverage?, maxParaphraseFlips?, newErrorClass? }', rule);
       return;
     }
     const r = rule as StepStopRules;
@@ -72,8 +84,9 @@ export function validateStopRules(problems: PropProblems, rules: unknown, steps:
     else problems.integer(`${at}.fromStep`, r.fromStep, 1, 99);
     problems.number(`${at}.minTopicCoverage`, r.minTopicCoverage, { min: 0, max: 1 });
     problems.integer(`${at}.maxParaphraseFlips`, r.maxParaphraseFlips, 0, 1_000);
-    if (r.minTopicCoverage === undefined && r.maxParaphraseFlips === undefined) {
-      problems.add(at, 'a rule with minTopicCoverage or maxParaphraseFlips (it judges nothing)', rule);
+    if (r.newErrorClass !== undefined && typeof r.newErrorClass !== 'boolean') problems.add(`${at}.newErrorClass`, 'true or false', r.newErrorClass);
+    if (r.minTopicCoverage === undefined && r.maxParaphraseFlips === undefined && r.newErrorClass !== true) {
+      problems.add(at, 'a rule with minTopicCoverage, maxParaphraseFlips or newErrorClass: true (it judges nothing)', rule);
     }
     if (below && typeof r.fromStep === 'number' && below.length > 0 && r.fromStep > Math.max(...below)) {
       problems.add(`${at}.fromStep`, `at most the highest step below 100 (${Math.max(...below)} in ${JSON.stringify(steps)}), or the rule is never judged`, r.fromStep);
@@ -87,5 +100,6 @@ export function stopRulesConfig(rules: readonly StepStopRules[]): StagedStopRule
     fromStep: r.fromStep,
     ...(r.minTopicCoverage !== undefined ? { minTopicCoverage: r.minTopicCoverage } : {}),
     ...(r.maxParaphraseFlips !== undefined ? { maxParaphraseFlips: r.maxParaphraseFlips } : {}),
+    ...(r.newErrorClass === true ? { newErrorClass: true } : {}),
   }));
 }

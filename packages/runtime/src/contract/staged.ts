@@ -29,8 +29,18 @@ export interface StagedSchedule {
 
 /** One stop rule of a staged schedule, as the state machine receives it (`StepStopRules` of the construct). */
 export interface StagedStopRule extends ProbeStopRules {
-  /** In force at every probe run while the new version serves at least this percent of the traffic. */
+  /** In force at every check (and probe run) while the new version serves at least this percent of the traffic. */
   readonly fromStep: number;
+  /**
+   * The gate function's rule (not the probe's): an error class (a 5xx status code, or a thrown error) that the new
+   * version shows in the window and the current version does not fails the check.
+   */
+  readonly newErrorClass?: boolean;
+}
+
+/** Whether a rule in force at `weight` judges new error classes. */
+export function newErrorClassAt(rules: readonly StagedStopRule[], weight: number): boolean {
+  return weight > 0 && rules.some((r) => r.newErrorClass === true && weight >= r.fromStep);
 }
 
 /**

@@ -4,7 +4,7 @@ import { headerValue } from '../idempotency/keys.js';
 import { ReleaseConfigError, shown } from './errors.js';
 import { ReleaseIdentity, releaseFromEnv } from './pins.js';
 import { isWarmPing } from './warm.js';
-import { TELEMETRY_DIMENSIONS, TELEMETRY_NAMESPACE } from '../contract/telemetry.js';
+import { ERROR_CLASS_DIMENSIONS, errorClassOf, TELEMETRY_DIMENSIONS, TELEMETRY_NAMESPACE } from '../contract/telemetry.js';
 import type { Outcome } from '../middleware.js';
 
 export { TELEMETRY_DIMENSIONS, TELEMETRY_NAMESPACE };
@@ -210,6 +210,9 @@ export function releaseRecorder(options: WithReleaseOptions): (event: unknown, c
   const metricsBlock = block(metrics);
   // A record with cache lookups carries their two metrics too (a metric the directive names must be in the record).
   const metricsBlockWithCache = block([...metrics, { Name: 'CacheLookups', Unit: 'Count' }, { Name: 'CacheHits', Unit: 'Count' }]);
+  // A failed invocation's record carries a second directive: ErrorsByClass by function, revision and class.
+  const errorClassBlock = JSON.stringify({ Namespace: options.namespace ?? TELEMETRY_NAMESPACE, Dimensions: ERROR_CLASS_DIMENSIONS, Metrics: [{ Name: 'ErrorsByClass', Unit: 'Count' }] });
+  const withErrorClass = (directives: string) => `${directives.slice(0, -1)},${errorClassBlock}]`;
   const identity = `"FunctionName":${JSON.stringify(functionName)},"ReleaseId":${JSON.stringify(releaseId)},"Revision":${JSON.stringify(revision)},"release_id":${JSON.stringify(releaseId)},"revision":${JSON.stringify(revision)}`;
 
   const write = (line: string): void => {
@@ -264,8 +267,11 @@ export function releaseRecorder(options: WithReleaseOptions): (event: unknown, c
         const requestId = text(context?.awsRequestId);
         const q = store.report;
         const c = store.cache;
-        const line = `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${c ? metricsBlockWithCache : metricsBlock}},${identity}`
+        const directives = c ? metricsBlockWithCache : metricsBlock;
+        const errorClass = failed ? errorClassOf(errorType === undefined ? status as number : undefined) : undefined;
+        const line = `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${errorClass ? withErrorClass(directives) : directives}},${identity}`
           + `,"Invocations":1,"Errors":${failed ? 1 : 0},"Latency":${latency},"ColdStart":${cold ? 1 : 0}`
+          + (errorClass ? `,"ErrorClass":${JSON.stringify(errorClass)},"ErrorsByClass":1` : '')
           + (c ? `,"CacheLookups":${c.lookups},"CacheHits":${c.hits}` : '')
           + `,"ts":"${new Date(now).toISOString()}","route":${JSON.stringify(route)},"variant":${JSON.stringify(variant)}`
           + `,"cold_start":${cold},"latency_ms":${latency},"status":${JSON.stringify(status)}`
