@@ -14,5 +14,6 @@ export {
 export { fenceMiddleware, type FenceMiddlewareOptions } from './idempotency/fence-middleware.js';
 export * from './release/index.js';
 export * from './shadow/index.js';
+export * from './cohort/index.js';
 export { guardrails, guardrailsMiddleware, GuardrailsConfigError, type GuardrailsOptions, type GuardedHandler } from './guardrails.js';
 export { cleanupGuardrails, type LambdaMiddleware, type MiddlewareRequest, type MiddlewareFn } from './middleware.js';
