@@ -14,7 +14,7 @@ import { CODEDEPLOY_HOOK_LIMIT, STAGED_SCHEDULE_MARGIN, StagedRolloutStrategy } 
 import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
 import { buildDefinition } from './private/staged-machine';
-import { STAGED_METRIC_NAMESPACE, StagedAliasConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
 
 const ID = 'StagedRollout';
@@ -117,6 +117,8 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
   public readonly safetyNetFunction: lambda.Function;
   private warm?: lambda.Function;
   private warmTimeoutSeconds = 0;
+  /** Each fenced alias's event source mapping UUIDs, by configuration key (the starter's GUARDRAILS_STAGED_FENCES). */
+  private readonly fences: Record<string, string[]> = {};
 
   private constructor(scope: Construct, id: string, options: MachineryOptions) {
     super(scope, id, options, {
@@ -238,7 +240,8 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
       if (Token.isUnresolved(value)) throw new Error(`StagedRollout.attach(): thresholds.${name} must be a number known at synth, got a token`);
     }
-    this._configs[aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName)] = config;
+    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
+    this._configs[key] = config;
 
     // The state machine: routing of this alias, the hook status of this group, the probe, the topic.
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns(alias) }));
@@ -250,9 +253,29 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
     if (options.warmup) options.warmup.grantWarmGate(this.warmFunction(options.warmup));
     // The gate reads this alias's alarms with the stack-wide DescribeAlarms grant (CW-1); the safety net clears its weights.
     this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:UpdateAlias'], resources: aliasArns(alias) }));
+    this.fence(key, staged);
 
     if (options.wirePreHook !== false) deploymentGroup.addPreHook(this.starterFunction);
     return this.starterFunction;
+  }
+
+  /**
+   * The consumer fence of one alias: the starter learns the mappings' UUIDs (deploy-time tokens) from its
+   * environment and pauses them; the gate resumes them; the safety net resumes them after an execution's end.
+   * Each may read and update exactly these mappings.
+   */
+  private fence(key: string, strategy: StagedRolloutStrategy): void {
+    const consumers = strategy.fenceConsumers;
+    if (consumers.length === 0) return;
+    if (Object.keys(this.fences).length === 0) {
+      this.starterFunction.addEnvironment(STAGED_FENCES_ENV, Lazy.string({ produce: () => JSON.stringify(this.fences) }));
+    }
+    this.fences[key] = consumers.map((c) => c.eventSourceMappingId);
+    const statement = () => new iam.PolicyStatement({
+      actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
+      resources: consumers.map((c) => c.eventSourceMappingArn),
+    });
+    for (const fn of new Set([this.starterFunction, this.gateFunction, this.safetyNetFunction])) fn.addToRolePolicy(statement());
   }
 }
 

@@ -366,6 +366,16 @@ describe('the state machine, run', () => {
     expect(result.visited).not.toContain('WarmUp');
   });
 
+  test('the consumers the starter fenced reach every Gate invocation, and an empty list without a fence', async () => {
+    const fenced = await run(machine, { ...INPUT, fenced: ['uuid-a'] }, stubs());
+    expect(fenced.end).toBe('Succeed');
+    const gates = fenced.calls.filter((c) => c.state === 'Gate');
+    expect(gates.length).toBeGreaterThan(1);
+    for (const gate of gates) expect(gate.params.fenced).toEqual(['uuid-a']);
+    const plain = await run(machine, INPUT, stubs());
+    expect(plain.calls.filter((c) => c.state === 'Gate').map((c) => c.params.fenced)).toEqual(plain.calls.filter((c) => c.state === 'Gate').map(() => []));
+  });
+
   test('a deployment group with no configuration in the definition resets the routing and reports Failed', async () => {
     const result = await run(machine, { ...INPUT, configKey: aliasConfigKey('App', 'Elsewhere') }, stubs());
     expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });

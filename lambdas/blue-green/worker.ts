@@ -3,14 +3,13 @@
 // the metrics, judge a probe run, and write and publish a decision that is news (notification.ts). The reports
 // to CodeDeploy are the machine's own SDK tasks; the flip back is CodeDeploy's.
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import {
-  GetEventSourceMappingCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateEventSourceMappingCommand,
-} from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   BlueGreenAliasConfig, BlueGreenExecutionInput, DECISION_KIND, METRIC_PERIOD_SECONDS, PUBLISH_DEADLINE_SECONDS, PUBLISH_RETRIES, PUBLISH_TIMEOUT_SECONDS,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from '../shared/queue-age';
+import { pauseConsumers, resumeConsumers } from '../shared/consumers';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from './hold-engine';
 import { checkInvariants, InvariantDecision } from './invariants';
 import { composeNotification, NotifyEvent, WarmupDecision, warmupChecks } from './notification';
@@ -77,9 +76,6 @@ export interface WorkerDependencies {
   /** The warm gate's wait. @default a setTimeout promise */
   readonly sleep?: (ms: number) => Promise<void>;
 }
-
-/** Mapping states counted as running: paused before the switch, resumed after it. */
-const RUNNING_STATES = new Set(['Enabled', 'Enabling', 'Updating']);
 
 /**
  * The GetMetricData window of one metric check: the newest complete one-minute datapoint that is at least
@@ -190,44 +186,14 @@ async function publish(sns: SNSClient, event: NotifyEvent, deadlineMs: number): 
 }
 
 async function freeze(client: LambdaClient, mappings: readonly string[], log: (line: string) => void): Promise<FreezeDecision> {
-  const frozen: string[] = [];
-  const skipped: FreezeDecision['skipped'] = [];
-  try {
-    for (const uuid of mappings) {
-      const mapping = await client.send(new GetEventSourceMappingCommand({ UUID: uuid }));
-      const state = mapping.State ?? 'unknown';
-      // Updating (a change in flight) counts as running: pausing it is what keeps side effects off the switch.
-      if (!RUNNING_STATES.has(state)) {
-        skipped.push({ uuid, state });
-        continue;
-      }
-      await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: false }));
-      frozen.push(uuid);
-    }
-  } catch (error) {
-    // The list of what was paused dies with this invocation: resume it here, so that a retry or the error path
-    // does not leave a consumer paused that nobody remembers.
-    const undone = await unfreeze(client, frozen).then(() => 'resumed', (e: Error) => `not resumed: ${e.message}`);
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: freeze failed', frozen, undone, error: (error as Error).message }));
-    throw error;
-  }
-  return { kind: `${DECISION_KIND}/freeze`, frozen, skipped };
+  const { paused, skipped } = await pauseConsumers(client, mappings, (frozen, undone, error) => {
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green: freeze failed', frozen, undone, error: error.message }));
+  });
+  return { kind: `${DECISION_KIND}/freeze`, frozen: paused, skipped };
 }
 
 async function unfreeze(client: LambdaClient, mappings: readonly string[]): Promise<UnfreezeDecision> {
-  // Every mapping is tried, then the first failure is thrown: a retry resumes the rest (Enabled: true is idempotent).
-  const failures: Error[] = [];
-  const resumed: string[] = [];
-  for (const uuid of mappings) {
-    try {
-      await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
-      resumed.push(uuid);
-    } catch (error) {
-      failures.push(error as Error);
-    }
-  }
-  if (failures.length > 0) throw failures[0];
-  return { kind: `${DECISION_KIND}/unfreeze`, resumed };
+  return { kind: `${DECISION_KIND}/unfreeze`, resumed: await resumeConsumers(client, mappings) };
 }
 
 /**

@@ -2,6 +2,7 @@
 // engine, and tells the machine where to go next (shift, bake, re-check, probe, succeed, roll back) with the
 // routing to set and the metrics to publish. `planStep` is pure; `createGateHandler` is the AWS edge.
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
   Check, NOTIFICATION_SOURCE, newErrorClassAt, ProbeStopRules, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress, stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
@@ -9,6 +10,7 @@ import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefor
 import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from '../shared/queue-age';
 import { CONTROL_BASELINE_SECONDS, ErrorClassesSeen, errorClassesOf, errorClassQueries } from './error-classes';
 import { readAlarms } from '../shared/alarms';
+import { resumeConsumers } from '../shared/consumers';
 import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 
 /** The probe's result as the machine stores it: the probe's own status, or NotConfigured. */
@@ -20,6 +22,8 @@ export interface ProbeResult {
 /** What the machine passes the gate function. */
 export interface GateEvent extends StagedExecutionInput {
   readonly progress: StagedProgress;
+  /** The consumers the starter paused (the machine passes `$.fenced`, an empty array without a fence). */
+  readonly fenced?: string[];
   readonly probe?: ProbeResult | null;
 }
 
@@ -223,6 +227,8 @@ export function trafficQueries(event: StagedExecutionInput, periodSeconds: numbe
 /** The AWS clients and clock of the gate function; tests pass mocks. */
 export interface GateDependencies {
   readonly cloudwatch: CloudWatchClient;
+  /** Resumes the fenced consumers; needed only when an execution has some (`event.fenced`). */
+  readonly lambda?: LambdaClient;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default console.log */
@@ -244,7 +250,7 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     if (event.progress.phase === 'check' && weightBefore(event.config.schedule.steps, event.progress.stepIndex) > 0) {
       ({ canary, control, queues, errorClasses } = await readTraffic(deps.cloudwatch, event, at));
     }
-    const output = planStep(event, { alarms, canary, control, queues, errorClasses, now: at });
+    const output = await liftFence(event, planStep(event, { alarms, canary, control, queues, errorClasses, now: at }));
     log(JSON.stringify({
       message: 'cdk-rollout-guardrails staged gate',
       deploymentId: event.deployment.deploymentId,
@@ -257,6 +263,32 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     }));
     return output;
   };
+
+  /**
+   * The consumer fence: the consumers the starter paused are resumed, once, before the weight reaches the fence's
+   * step, and when the rollout succeeds or rolls back. A failed resume throws: the machine's catch resets the
+   * routing and reports Failed, and the safety net resumes them on the execution's end.
+   */
+  async function liftFence(event: GateEvent, output: GateOutput): Promise<GateOutput> {
+    const fenced = event.fenced ?? [];
+    if (event.progress.fenceLifted) return { ...output, progress: { ...output.progress, fenceLifted: true } };
+    if (fenced.length === 0) return output;
+    const until = event.config.schedule.fenceUntilStep ?? 100;
+    let why: string | undefined;
+    if (output.next === 'rollback') why = 'the rollout rolls back';
+    else if (output.next === 'succeed') why = 'the rollout succeeds';
+    else if (output.next === 'shift' && output.weight >= until) why = `the weight reaches ${output.weight} % (the fence lifts at ${until} %)`;
+    if (why === undefined) return output;
+    if (!deps.lambda) throw new Error('the gate has fenced consumers to resume but no Lambda client');
+    const resumed = await resumeConsumers(deps.lambda, fenced);
+    const reason = `consumer fence: resumed ${resumed.length} event source mapping${resumed.length === 1 ? '' : 's'} (${resumed.join(', ')}): ${why}`;
+    return {
+      ...output,
+      progress: { ...output.progress, fenceLifted: true },
+      reasons: [...output.reasons, reason],
+      ...(output.notification ? { notification: { ...output.notification, reasons: [...output.notification.reasons, reason] } } : {}),
+    };
+  }
 }
 
 async function readTraffic(client: CloudWatchClient, event: GateEvent, at: number): Promise<Pick<Observed, 'canary' | 'control' | 'queues' | 'errorClasses'>> {

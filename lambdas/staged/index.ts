@@ -13,10 +13,10 @@ import { createWarmHandler } from './warm';
 const stateMachineArn = process.env.STATE_MACHINE_ARN ?? '';
 
 /** The gate function (index.gate). */
-export const gate = createGateHandler({ cloudwatch: new CloudWatchClient({}) });
+export const gate = createGateHandler({ cloudwatch: new CloudWatchClient({}), lambda: new LambdaClient({}) });
 
 /** The starter hook (index.start): a CodeDeploy hook, so its clients are bounded (see hook-clients.ts). */
-export const start = createStarterHandler({ codedeploy: hookClient(CodeDeployClient), sfn: hookClient(SFNClient), stateMachineArn });
+export const start = createStarterHandler({ codedeploy: hookClient(CodeDeployClient), sfn: hookClient(SFNClient), lambda: hookClient(LambdaClient), stateMachineArn });
 
 /** The safety net (index.safetyNet). */
 export const safetyNet = createSafetyNetHandler({ codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), sfn: new SFNClient({}), stateMachineArn });

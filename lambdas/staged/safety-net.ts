@@ -6,6 +6,8 @@
 //   catchers, and an execution can time out or be stopped: docs/aws-behaviour.md SFN-2, SFN-6), so clear the
 //   weights and report Failed; a status that was reported already is fine.
 // Whatever ended the rollout, no traffic stays on the new version and no hook waits out CodeDeploy's hour.
+// Either way, the consumers the starter paused for the consumer fence (the execution input's `fenced`) are
+// resumed: a resume is idempotent, so one the gate already made costs one more call each.
 // Only weights on the deployment's own target version are cleared: an event that arrives late (EventBridge
 // delivers at least once, and late: EB-4) must not undo the next deployment's routing.
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
@@ -13,6 +15,7 @@ import { GetAliasCommand, LambdaClient, UpdateAliasCommand } from '@aws-sdk/clie
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { parseLambdaAppSpec } from 'cdk-rollout-guardrails-runtime/contract';
 import { appSpecOf, reportStatus } from '../shared/hook-kit';
+import { resumeConsumers } from '../shared/consumers';
 import { StagedStartInput } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** The part of CodeDeploy's "Deployment State-change Notification" the net reads. */
@@ -52,6 +55,8 @@ export interface SafetyNetResult {
   readonly cleared: Record<string, number>;
   /** For an execution's end: what the Failed report did. */
   readonly reported?: 'reported' | 'already-reported';
+  /** The fenced consumers resumed (the execution input's `fenced`); absent when there were none. */
+  readonly resumed?: string[];
 }
 
 /** The ARN of the execution the starter named after a deployment. */
@@ -78,6 +83,28 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
     return weights;
   }
 
+  /** Resumes `fenced`; a failure is returned, to be thrown once the rest is done. */
+  async function resume(fenced: string[]): Promise<{ resumed: string[]; error?: unknown; logged: Record<string, unknown> }> {
+    if (fenced.length === 0) return { resumed: [], logged: {} };
+    try {
+      const resumed = await resumeConsumers(deps.lambda, fenced);
+      return { resumed, logged: { resumed } };
+    } catch (error) {
+      return { resumed: [], error, logged: { fenced, resumeError: (error as Error)?.message ?? String(error) } };
+    }
+  }
+
+  /** The fenced consumers in the input of the deployment's execution; none when there is no execution. */
+  async function fencedOfDeployment(deploymentId: string): Promise<string[]> {
+    try {
+      const execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(deps.stateMachineArn, deploymentId) }));
+      return fencedOf(JSON.parse(execution?.input ?? '{}') as StagedStartInput);
+    } catch (error) {
+      if ((error as Error)?.name === 'ExecutionDoesNotExist') return [];
+      throw error;
+    }
+  }
+
   async function onExecutionEnd(event: ExecutionEndEvent): Promise<SafetyNetResult> {
     let text = event.detail.input;
     if (typeof text !== 'string') {
@@ -88,11 +115,14 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
       throw new Error(`execution ${event.detail.executionArn} has no staged input (deployment, target): ${text.slice(0, 200)}`);
     }
     const cleared = await clear(input.target);
+    // The consumers are resumed whatever else fails; a failure to resume is thrown after the report, to be retried.
+    const fence = await resume(fencedOf(input));
     const reported = await reportStatus(deps.codedeploy, {
       DeploymentId: input.deployment.deploymentId, LifecycleEventHookExecutionId: input.deployment.lifecycleEventHookExecutionId,
     }, 'Failed', { hook: 'staged safety net', log });
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deployment.deploymentId, cleared, reported }));
-    return { stopped: false, cleared, reported };
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deployment.deploymentId, cleared, reported, ...fence.logged }));
+    if (fence.error !== undefined) throw fence.error;
+    return { stopped: false, cleared, reported, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}) };
   }
 
   async function onDeploymentEnd(event: DeploymentStateEvent): Promise<SafetyNetResult> {
@@ -112,9 +142,13 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
     }
     const target = parseLambdaAppSpec(await appSpecOf(deps.codedeploy, deploymentId));
     const cleared = await clear(target);
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net', deploymentId, state: event.detail.state, stopped, cleared }));
+    // The consumers the execution's starter paused (its input's `fenced`): resumed here too, not only on the
+    // execution's own end (ABORTED by the stop above), which may never come if the stop failed.
+    const fence = await fencedOfDeployment(deploymentId).then(resume, (error) => ({ resumed: [] as string[], error, logged: { resumeError: `the execution's input could not be read: ${(error as Error)?.message}` } }));
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net', deploymentId, state: event.detail.state, stopped, cleared, ...fence.logged }));
     if (stopError !== undefined) throw stopError;
-    return { stopped, cleared };
+    if (fence.error !== undefined) throw fence.error;
+    return { stopped, cleared, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}) };
   }
 
   return async (event) => {
@@ -124,4 +158,10 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
     }
     return onDeploymentEnd(event as DeploymentStateEvent);
   };
+}
+
+/** The input's fenced mappings, strings only; none when absent. */
+function fencedOf(input: Partial<StagedStartInput> | null | undefined): string[] {
+  const fenced = input?.fenced as unknown;
+  return Array.isArray(fenced) ? fenced.filter((u): u is string => typeof u === 'string') : [];
 }

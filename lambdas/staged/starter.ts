@@ -2,10 +2,14 @@
 // machine (whose definition holds every alias's configuration, keyed by application and deployment group)
 // and returns. The machine reports the hook's status to CodeDeploy itself; the starter reports only when it
 // does not gate the deployment (a rollback, nothing to shift: Succeeded at once) and when it cannot start
-// the machine, in time or at all (Failed).
+// the machine, in time or at all (Failed). With a consumer fence, it pauses the alias's running event source
+// mappings before it starts the machine and passes exactly those in the input (`fenced`), for the gate (or the
+// safety net) to resume; if the machine does not start, it resumes them itself.
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { HookEvent, STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import { HookEvent, STAGED_FENCES_ENV, STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import { pauseConsumers, resumeConsumers } from '../shared/consumers';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, runHook, SkipKind } from '../shared/hook-kit';
 
@@ -16,6 +20,13 @@ export interface StarterDependencies {
   readonly codedeploy: CodeDeployClient;
   readonly sfn: SFNClient;
   readonly stateMachineArn: string;
+  /** Pauses and resumes the fenced consumers; needed only when `fences` names some. */
+  readonly lambda?: LambdaClient;
+  /**
+   * Each fenced alias's event source mapping UUIDs by configuration key.
+   * @default - read from the GUARDRAILS_STAGED_FENCES environment variable at each invocation (none when unset)
+   */
+  readonly fences?: Record<string, readonly string[]>;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default console.log */
@@ -30,6 +41,8 @@ export interface StarterResult {
   readonly started: boolean;
   readonly executionArn?: string;
   readonly reason?: string;
+  /** The event source mappings paused for the consumer fence (absent without one). */
+  readonly fenced?: string[];
   /** Why the deployment was not gated (reported Succeeded at once, or nothing reported when it is over). */
   readonly skipped?: SkipKind;
 }
@@ -46,6 +59,18 @@ export function createStarterHandler(deps: StarterDependencies): (event: HookEve
   const now = deps.now ?? Date.now;
   const log = deps.log ?? ((line: string) => console.log(line));
   const bounds = deps.bounds ?? hookBounds();
+  /** Resumes what this invocation paused; a failure to resume is logged and thrown (the hook then reports Failed). */
+  async function resumeFenced(fenced: string[] | undefined, deploymentId: string): Promise<void> {
+    if (!fenced || fenced.length === 0 || !deps.lambda) return;
+    try {
+      await resumeConsumers(deps.lambda, fenced);
+      log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: fenced consumers resumed, the execution did not start', deploymentId, resumed: fenced }));
+    } catch (error) {
+      log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: fenced consumers NOT resumed', deploymentId, fenced, error: (error as Error).message }));
+      throw error;
+    }
+  }
+
   return async (event, context) => {
     const deploymentId = event?.DeploymentId;
     const executionId = event?.LifecycleEventHookExecutionId;
@@ -65,26 +90,55 @@ export function createStarterHandler(deps: StarterDependencies): (event: HookEve
       failed: (reason) => ({ result: { started: false, reason }, message: 'cdk-rollout-guardrails staged: could not start the rollout, reporting Failed' }),
       gate: async ({ info, target }, signal) => {
         if (!info.applicationName || !info.deploymentGroupName) throw new Error(`deployment ${deploymentId} names no application or deployment group`);
+        const configKey = aliasConfigKey(info.applicationName, info.deploymentGroupName);
+        const mappings = (deps.fences ?? fencesFromEnvironment(process.env))[configKey] ?? [];
+        signal.throwIfAborted();
+        // The consumer fence: only the mappings that run are paused, and exactly those are passed on to be resumed.
+        let fenced: string[] | undefined;
+        if (mappings.length > 0) {
+          if (!deps.lambda) throw new Error('the starter has fenced consumers but no Lambda client');
+          const pause = await pauseConsumers(deps.lambda, mappings, (paused, undone, error) => {
+            log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: pausing the fenced consumers failed', deploymentId, paused, undone, error: error.message }));
+          });
+          fenced = pause.paused;
+          log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: fenced consumers paused', deploymentId, paused: pause.paused, skipped: pause.skipped }));
+        }
         const input: StagedStartInput = {
           deployment: { deploymentId, lifecycleEventHookExecutionId: executionId },
           target,
-          configKey: aliasConfigKey(info.applicationName, info.deploymentGroupName),
+          configKey,
           deadline: started + HOOK_LIMIT_MS - STAGED_REPORT_RESERVE_SECONDS * 1000,
+          ...(fenced !== undefined ? { fenced } : {}),
         };
-        // Nothing starts once the hook has reported Failed (the watchdog aborts the signal), whatever the client does with it.
-        signal.throwIfAborted();
         let execution;
         try {
+          // Nothing starts once the hook has reported Failed (the watchdog aborts the signal), whatever the client does with it.
+          signal.throwIfAborted();
           execution = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: deploymentId, input: JSON.stringify(input) }), { abortSignal: signal });
         } catch (error) {
+          // No execution of ours carries these mappings (none started, or the running one paused its own): resume
+          // them before the hook reports, or they would stay paused with nobody to resume them.
+          await resumeFenced(fenced, deploymentId);
           // A second invocation for the same deployment (its input differs by the deadline): the rollout runs already.
           if ((error as Error)?.name !== 'ExecutionAlreadyExists') throw error;
           log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: the execution of this deployment runs already', deploymentId }));
           return { result: { started: true, reason: 'already started' } };
         }
-        log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: execution started', deploymentId, executionArn: execution.executionArn, target }));
-        return { result: { started: true, executionArn: execution.executionArn } };
+        log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: execution started', deploymentId, executionArn: execution.executionArn, target, ...(fenced ? { fenced } : {}) }));
+        return { result: { started: true, executionArn: execution.executionArn, ...(fenced ? { fenced } : {}) } };
       },
     });
   };
+}
+
+/** The fenced mappings by configuration key, from GUARDRAILS_STAGED_FENCES (none when unset); throws on malformed JSON. */
+export function fencesFromEnvironment(env: Record<string, string | undefined>): Record<string, readonly string[]> {
+  const text = env[STAGED_FENCES_ENV];
+  if (!text) return {};
+  const parsed = JSON.parse(text) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)
+    || !Object.values(parsed).every((v) => Array.isArray(v) && v.every((u) => typeof u === 'string'))) {
+    throw new Error(`${STAGED_FENCES_ENV} must be a JSON object of mapping UUID arrays, got: ${text.slice(0, 200)}`);
+  }
+  return parsed as Record<string, readonly string[]>;
 }

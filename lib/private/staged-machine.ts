@@ -79,6 +79,8 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       deployment: '{% $states.input.deployment %}',
       target: '{% $states.input.target %}',
       deadline: '{% $states.input.deadline %}',
+      // The consumers the starter paused (the consumer fence), always an array: the gate resumes them.
+      fenced: '{% $exists($states.input.fenced) ? $states.input.fenced : [] %}',
       config: Lazy.string({ produce: () => selectConfig(configsJson(), '{ "unknownKey": $states.input.configKey }') }),
       // The first probe asks the whole gold set (probeQuestions null) and judges no stop rule (none is in force
       // before the first shift); the gate function says what later ones ask and judge.
@@ -97,6 +99,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       'deadline.$': '$.deadline',
       'progress.$': '$.gate.progress',
       'probe.$': '$.probe',
+      'fenced.$': '$.fenced',
     }),
     payloadResponseOnly: true,
     resultPath: '$.gate',

@@ -1,11 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DEFAULT_CANARY_QUESTIONS, type QueueAgeConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
 import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
 import { StagedRollout } from '../staged-rollout';
+import { ConsumerFence, fenceUntilStep, validateFence } from './fence';
 import { QueueAgeGate, queueAgeConfig, validateQueueAge } from './queue-age';
 import { DEFAULT_STOP_RULES, StepStopRules, stopRulesConfig, stopRulesFor, validateStopRules } from './stop-rules';
 
@@ -124,6 +126,14 @@ export interface StagedRolloutOptions {
    * @default - a rise of at most 6 s a minute, judged when the oldest message is at least a minute old
    */
   readonly queueAge?: QueueAgeGate;
+  /**
+   * Early-step consumer fence: event source mappings paused while the new version serves less than
+   * `fence.untilStep` percent (default 25), resumed when the rollout reaches that step, succeeds or rolls back
+   * (the safety net resumes them when an execution fails, times out or is stopped). Only running mappings are
+   * paused; pause only, the mappings' maximum concurrency is not capped.
+   * @default - no fence
+   */
+  readonly fence?: ConsumerFence;
 }
 
 // The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).
@@ -191,6 +201,16 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     return [...(this.options.queues ?? [])];
   }
 
+  /** The fenced event source mappings (none: no fence). */
+  public get fenceConsumers(): lambda.IEventSourceMapping[] {
+    return [...(this.options.fence?.consumers ?? [])];
+  }
+
+  /** The step the consumer fence lifts at, default filled in; undefined without a fence. */
+  public get fenceUntilStep(): number | undefined {
+    return fenceUntilStep(this.options.fence, this.steps);
+  }
+
   /** The stop rules, defaults filled in: in force from their steps on. */
   public get stopRules(): StepStopRules[] {
     return stopRulesFor(this.options.stopRules, this.steps);
@@ -242,6 +262,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     problems.integer('strategy (staged) canaryQuestions', this.options.canaryQuestions, 1, 10_000);
     validateStopRules(problems, this.options.stopRules, steps ?? this.steps);
     validateQueueAge(problems, 'strategy (staged)', this.options.queues, this.options.queueAge);
+    validateFence(problems, 'strategy (staged)', this.options.fence, steps ?? this.steps);
     const budget = this.options.probeBudget;
     if (budget !== undefined) {
       if (!(budget instanceof Duration)) problems.add('strategy (staged) probeBudget', 'a Duration', budget);
@@ -326,6 +347,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       recheckSeconds: STAGED_RECHECK_INTERVAL.toSeconds(),
       canaryQuestions: this.canaryQuestions,
       stopRules: stopRulesConfig(this.stopRules),
+      ...(this.options.fence !== undefined ? { fenceUntilStep: this.fenceUntilStep } : {}),
     };
   }
 

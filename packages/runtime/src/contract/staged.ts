@@ -25,7 +25,18 @@ export interface StagedSchedule {
   readonly canaryQuestions: number;
   /** The schedule's stop rules, each in force from its step on (the probe runs judge them). */
   readonly stopRules: StagedStopRule[];
+  /**
+   * The consumer fence's step: the consumers the starter paused are resumed once the weight reaches it (or the
+   * rollout succeeds or rolls back). Absent without a fence.
+   */
+  readonly fenceUntilStep?: number;
 }
+
+/**
+ * The starter's environment variable naming each fenced alias's event source mappings: a JSON object keyed by
+ * `aliasConfigKey(application, deployment group)`, each value an array of mapping UUIDs.
+ */
+export const STAGED_FENCES_ENV = 'GUARDRAILS_STAGED_FENCES';
 
 /** One stop rule of a staged schedule, as the state machine receives it (`StepStopRules` of the construct). */
 export interface StagedStopRule extends ProbeStopRules {
@@ -122,6 +133,8 @@ export interface StagedStartInput {
   readonly configKey: string;
   /** Epoch milliseconds after which nothing may hold or advance: the hook's hour less the reserve to report. */
   readonly deadline: number;
+  /** The event source mappings the starter paused (the consumer fence): resumed by the gate, else the safety net. */
+  readonly fenced?: string[];
 }
 
 /** The execution's data after the Init state has selected the alias's configuration. */
@@ -130,6 +143,8 @@ export interface StagedExecutionInput {
   readonly target: StagedStartInput['target'];
   readonly config: StagedAliasConfig;
   readonly deadline: number;
+  /** The event source mappings the starter paused (Init makes it an array, empty without a fence). */
+  readonly fenced?: string[];
 }
 
 /** Where the machine is in the schedule, carried from one gate invocation to the next. */
@@ -140,6 +155,8 @@ export interface StagedProgress {
   readonly failures: number;
   readonly noDataWaitedSeconds: number;
   readonly bakeLeftSeconds: number;
+  /** Whether the gate has resumed the fenced consumers (set once; absent until then). */
+  readonly fenceLifted?: boolean;
 }
 
 /** The initial progress, set by the machine's first state. */

@@ -1,0 +1,62 @@
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { PropProblems } from '../private/validation';
+
+/**
+ * The early-step consumer fence of a staged rollout (deploy_traffic_shaping.md: "During 1–25 % steps: pause heavy
+ * batch, only allow user-facing flows"). The starter pauses the named event source mappings before the first
+ * shift, each only if it runs (a mapping disabled by someone else is skipped and stays disabled); the gate resumes
+ * exactly those once the new version is to serve `untilStep` percent, or when the rollout succeeds or rolls back;
+ * the safety net resumes them when an execution fails, times out or is stopped. The fence pauses only: it does
+ * not cap an SQS mapping's maximum concurrency.
+ */
+export interface ConsumerFence {
+  /** The event source mappings paused while the weight is below `untilStep`: at least one, each listed once. */
+  readonly consumers: lambda.IEventSourceMapping[];
+  /**
+   * The step (a percent of the schedule's steps) from which the consumers run again: they are resumed before the
+   * weight is set to it. An integer from 2 to 100 that is one of the steps.
+   * @default 25, or the schedule's first step above 25 when 25 is not a step
+   */
+  readonly untilStep?: number;
+}
+
+/** The step the fence lifts at: `untilStep`, else 25, else the first step above 25; undefined without one. */
+export function fenceUntilStep(fence: ConsumerFence | undefined, steps: readonly number[]): number | undefined {
+  if (fence === undefined) return undefined;
+  if (fence.untilStep !== undefined) return fence.untilStep;
+  if (steps.includes(25)) return 25;
+  return steps.find((s) => typeof s === 'number' && s >= 25);
+}
+
+/** Validates `fence`, each problem naming the prop and the value. */
+export function validateFence(problems: PropProblems, prefix: string, fence: unknown, steps: unknown): void {
+  if (fence === undefined) return;
+  if (typeof fence !== 'object' || fence === null || Array.isArray(fence)) {
+    problems.add(`${prefix} fence`, 'an object { consumers, untilStep? }', fence);
+    return;
+  }
+  const f = fence as ConsumerFence;
+  for (const key of Object.keys(f)) {
+    if (key !== 'consumers' && key !== 'untilStep') problems.add(`${prefix} fence.${key}`, 'consumers or untilStep (unknown key)', key);
+  }
+  const consumers = f.consumers as unknown;
+  if (!Array.isArray(consumers) || consumers.length === 0) {
+    problems.add(`${prefix} fence.consumers`, 'an array of at least one event source mapping', consumers);
+  } else {
+    consumers.forEach((c, i) => {
+      if (typeof c !== 'object' || c === null || typeof (c as lambda.IEventSourceMapping).eventSourceMappingId !== 'string') {
+        problems.add(`${prefix} fence.consumers[${i}]`, 'a lambda.IEventSourceMapping', String(c));
+      } else if (consumers.indexOf(c) !== i) {
+        problems.add(`${prefix} fence.consumers[${i}]`, 'listed once', (c as lambda.IEventSourceMapping).node?.path ?? String(c));
+      }
+    });
+  }
+  const until = f.untilStep as unknown;
+  if (until !== undefined) {
+    if (typeof until !== 'number' || !Number.isInteger(until) || until < 2 || until > 100) {
+      problems.add(`${prefix} fence.untilStep`, 'an integer from 2 to 100', until);
+    } else if (Array.isArray(steps) && !steps.includes(until)) {
+      problems.add(`${prefix} fence.untilStep`, `one of the steps (${steps.map(String).join(', ')})`, until);
+    }
+  }
+}
