@@ -11,7 +11,6 @@
 // automatic rollback (a new deployment) moves the alias back to the old version. How long that takes AWS does not
 // document; the rehearsal counts the strategy's `rollbackShift` for it, the same assumption the worst-case
 // rollback counts, so the time to traffic off printed here is only as true as that assumption.
-import { createDemoHandler } from '../lambdas/demo-answer';
 import { decideHold, HoldDecision, MinuteTraffic, ProbeObservation } from '../lambdas/blue-green/hold-engine';
 import { checkInvariants, InvariantDecision } from '../lambdas/blue-green/invariants';
 import { metricWindow } from '../lambdas/blue-green/worker';
@@ -20,6 +19,7 @@ import { spreadQuestions } from '../lambdas/probe/hook';
 import { GoldItem } from '../packages/runtime/src/contract/gold-set';
 import { REPORT_BOUND_SECONDS } from '../packages/runtime/src/contract/blue-green';
 import { RolloutStrategy } from '../lib/rollout-strategy';
+import { demoBuild, REHEARSAL_EMBEDDER } from './rehearsal-memo';
 import { mulberry32 } from './prng';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 
@@ -99,7 +99,7 @@ function latencyOf(question: string): number {
 
 /** One real probe run of `questions` against the new version (drifted or not) and the old one. */
 async function probeRun(gold: readonly GoldItem[], drifted: boolean): Promise<ProbeObservation> {
-  const builds = { new: createDemoHandler({ release: 'new', drift: drifted }), current: createDemoHandler({ release: 'current' }) };
+  const builds = { new: demoBuild({ release: 'new', drift: drifted }), current: demoBuild({ release: 'current' }) };
   const invoke: Invoker = async (side, request) => {
     const question = String((request as { question?: unknown }).question ?? '');
     const response = await builds[side](request as never);
@@ -108,6 +108,7 @@ async function probeRun(gold: readonly GoldItem[], drifted: boolean): Promise<Pr
   const report = await runProbe({
     gold, config: DEFAULT_PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
     functionName: 'demo-answer', alias: 'live', versions: { new: '8', current: '7' },
+    embedder: REHEARSAL_EMBEDDER,
   });
   return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons, report };
 }

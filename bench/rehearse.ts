@@ -11,7 +11,6 @@
 // random generator). Answers, ΔS, coverage, λ, the latency judge and every decision are the real code's.
 import * as fs from 'fs';
 import * as path from 'path';
-import { createDemoHandler } from '../lambdas/demo-answer';
 import { Invoker, runProbe } from '../lambdas/probe/engine';
 import { spreadQuestions } from '../lambdas/probe/hook';
 import { ProbeStopRules } from '../packages/runtime/src/contract/probe';
@@ -23,6 +22,7 @@ import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
 import { RolloutStrategy } from '../lib/rollout-strategy';
 import { INITIAL_PROGRESS, newErrorClassAt, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../packages/runtime/src/contract/staged';
 import { ErrorClassesSeen } from '../lambdas/staged/error-classes';
+import { demoBuild, REHEARSAL_EMBEDDER } from './rehearsal-memo';
 import { mulberry32 } from './prng';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 import {
@@ -163,8 +163,8 @@ interface ProbeAsk {
 /** Runs the real probe against the scenario's version and the current one, returning what the machine stores. */
 async function probe(scenario: Scenario, gold: readonly GoldItem[], ask: ProbeAsk): Promise<ProbeResult> {
   const builds = {
-    new: createDemoHandler({ release: `new-${scenario.name}`, drift: scenario.drift }),
-    current: createDemoHandler({ release: 'current' }),
+    new: demoBuild({ release: `new-${scenario.name}`, drift: scenario.drift }),
+    current: demoBuild({ release: 'current' }),
   };
   const forgotten = new Set(gold.filter((g) => g.topic !== undefined && g.topic === scenario.forgetsTopic).flatMap((g) => [g.question, ...g.paraphrases]));
   const unstable = scenario.unstableParaphrases;
@@ -181,6 +181,7 @@ async function probe(scenario: Scenario, gold: readonly GoldItem[], ask: ProbeAs
     config: DEFAULT_PROBE_CONFIG, invoke, deadline: Number.POSITIVE_INFINITY,
     functionName: 'demo-answer', alias: 'live', versions: { new: '8', current: '7' },
     stopRules: ask.stopRules ?? undefined,
+    embedder: REHEARSAL_EMBEDDER,
   });
   return { status: report.verdict === 'pass' ? 'Succeeded' : 'Failed', reasons: report.reasons };
 }
