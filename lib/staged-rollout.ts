@@ -250,6 +250,12 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       this._acknowledgeInvoke(probe.function, 'DeltaSProbe.grantRun grants the probe function and its versions; the machine invokes the unqualified function only.');
       warnOnLongProbe(alias, staged, probe);
     });
+    // Stop rules the probe judges, given for an alias without a probe: nothing would judge them.
+    if (!options.probe && (staged._givenStopRules ?? []).some((r) => r.minTopicCoverage !== undefined || r.maxParaphraseFlips !== undefined)) {
+      Annotations.of(alias).addWarningV2('cdk-rollout-guardrails:stopRulesWithoutProbe',
+        'the staged strategy\'s stopRules set minTopicCoverage or maxParaphraseFlips, which the ΔS probe judges, but this alias has no probe: '
+        + 'they are not judged. Give the GuardedAlias a probe (DeltaSProbe), or leave those rules out');
+    }
     if (options.warmup) options.warmup.grantWarmGate(this.warmFunction(options.warmup));
     // The gate reads this alias's alarms with the stack-wide DescribeAlarms grant (CW-1); the safety net clears its weights.
     this.safetyNetFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetAlias', 'lambda:UpdateAlias'], resources: aliasArns(alias) }));

@@ -1,4 +1,6 @@
-import { RolloutStrategy, StagedRolloutStrategy, StepStopRules } from '../lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { GuardedAlias, RolloutStrategy, StagedRolloutStrategy, StepStopRules } from '../lib';
+import { testFunction, testStack } from './util';
 import { planStep } from '../lambdas/staged/gate';
 import { INITIAL_PROGRESS, StagedAliasConfig, stopRulesAt } from '../packages/runtime/src/contract/staged';
 
@@ -54,6 +56,16 @@ describe('RolloutStrategy.staged stopRules', () => {
     expect(RolloutStrategy.staged({ stopRules: 'strict' as unknown as StepStopRules[] }).validate())
       .toEqual(['strategy (staged) stopRules must be a list of { fromStep, minTopicCoverage?, maxParaphraseFlips?, newErrorClass? }, got: "strict"']);
   });
+});
+
+test('probe rules given for an alias without a probe draw a warning naming them; the defaults and the gate\'s own rule do not', () => {
+  const stack = testStack();
+  new GuardedAlias(stack, 'Given', { function: testFunction(stack, 'GivenFn'), strategy: RolloutStrategy.staged({ stopRules: [{ fromStep: 5, minTopicCoverage: 0.8 }] }) });
+  new GuardedAlias(stack, 'Defaults', { function: testFunction(stack, 'DefaultsFn') });
+  new GuardedAlias(stack, 'GateOnly', { function: testFunction(stack, 'GateOnlyFn'), strategy: RolloutStrategy.staged({ stopRules: [{ fromStep: 1, newErrorClass: true }] }) });
+  const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('stopRulesWithoutProbe'));
+  expect(warnings.map((w) => w.id)).toEqual(['/TestStack/Given/Alias']);
+  expect(JSON.stringify(warnings[0].entry.data)).toContain('minTopicCoverage or maxParaphraseFlips');
 });
 
 describe('the rules a probe run judges at a weight', () => {

@@ -211,6 +211,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     return fenceUntilStep(this.options.fence, this.steps);
   }
 
+  /** The stop rules as given (undefined: the defaults). @internal */
+  public get _givenStopRules(): StepStopRules[] | undefined {
+    return this.options.stopRules;
+  }
+
   /** The stop rules, defaults filled in: in force from their steps on. */
   public get stopRules(): StepStopRules[] {
     return stopRulesFor(this.options.stopRules, this.steps);
