@@ -8,6 +8,7 @@ export * from './rollout-strategy';
 export * from './strategies/staged';
 export type { StepStopRules } from './strategies/stop-rules';
 export type { QueueAgeGate } from './strategies/queue-age';
+export type { CacheHitRateGate } from './strategies/cache-gate';
 export type { ConsumerFence } from './strategies/fence';
 export * from './strategies/blue-green';
 export { GuardrailsErrors, GuardrailsValidationError } from './private/validation';

@@ -235,6 +235,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       topicArn: options.notifications?.topicArn,
       warmup: options.warmup ? { functionArn: this.warmFunction(options.warmup).functionArn, ...options.warmup.warmGate } : undefined,
       queueAge: staged._queueAge(),
+      cacheHitRate: staged._cacheHitRate(),
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
@@ -250,6 +251,10 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       this._acknowledgeInvoke(probe.function, 'DeltaSProbe.grantRun grants the probe function and its versions; the machine invokes the unqualified function only.');
       warnOnLongProbe(alias, staged, probe);
     });
+    // The cache gate reads each version's RELEASE_ID (GetFunctionConfiguration on the function's versions).
+    if (config.cacheHitRate) {
+      this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${alias.version.lambda.functionArn}:*`] }));
+    }
     // Stop rules the probe judges, given for an alias without a probe: nothing would judge them.
     if (!options.probe && (staged._givenStopRules ?? []).some((r) => r.minTopicCoverage !== undefined || r.maxParaphraseFlips !== undefined)) {
       Annotations.of(alias).addWarningV2('cdk-rollout-guardrails:stopRulesWithoutProbe',

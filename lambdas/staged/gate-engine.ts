@@ -2,9 +2,10 @@
 // canary-vs-control metrics, the gate alarms' states, the failure count and the no-data policy come in;
 // advance, hold or roll back goes out, with a reason for every gate. No AWS call, no clock: the gate
 // function (index.ts) reads the inputs and the rehearsal (bench/rehearse.ts) simulates them.
-import type { Check, QueueAgeConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import type { Check, QueueAgeConfig, StagedCacheHitRateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { QueueAgeSeries, queueAgeChecks } from '../shared/queue-age';
 import { ErrorClassesSeen, newErrorClassCheck } from './error-classes';
+import { CacheTraffic, cacheHitRateCheck } from './cache-hit-rate';
 
 /** What the engine decides. */
 export type Decision = 'advance' | 'hold' | 'rollback';
@@ -79,6 +80,8 @@ export interface GateInput {
   readonly queueAge?: { readonly rule: QueueAgeConfig; readonly series: readonly QueueAgeSeries[] };
   /** The error classes each version showed in the window, where the `newErrorClass` stop rule is in force. */
   readonly errorClasses?: ErrorClassesSeen;
+  /** The cache hit-rate gate's rule and each version's lookups and hits in the window, for an alias with it. */
+  readonly cacheHitRate?: { readonly rule: StagedCacheHitRateConfig; readonly canary?: CacheTraffic; readonly control?: CacheTraffic };
   /** Seconds left before CodeDeploy's hook limit, less the margin kept to reset and report. */
   readonly secondsLeft: number;
   /** Seconds the rest of the schedule needs if this check advances (0 when it is the last). */
@@ -204,6 +207,11 @@ export function decide(input: GateInput): GateDecision {
       gates.push(...metrics);
     }
     if (input.errorClasses) gates.push(newErrorClassCheck(input.errorClasses));
+    if (input.cacheHitRate) {
+      const cache = cacheHitRateCheck(input.cacheHitRate.canary, input.cacheHitRate.control, input.cacheHitRate.rule);
+      if (cache.passed === null) noData = true;
+      gates.push(cache);
+    }
     if (input.queueAge) {
       const queues = queueAgeChecks(input.queueAge.series, input.queueAge.rule);
       if (queues.some((g) => g.passed === null)) noData = true;

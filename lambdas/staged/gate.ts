@@ -8,6 +8,7 @@ import {
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from '../shared/queue-age';
+import { CacheTraffic, cacheQueries, cacheTrafficOf, releaseIdOf } from './cache-hit-rate';
 import { CONTROL_BASELINE_SECONDS, ErrorClassesSeen, errorClassesOf, errorClassQueries } from './error-classes';
 import { readAlarms } from '../shared/alarms';
 import { resumeConsumers } from '../shared/consumers';
@@ -73,6 +74,8 @@ export interface Observed {
   readonly control?: VersionTraffic;
   /** The error classes each version showed in the window, where the `newErrorClass` stop rule is in force. */
   readonly errorClasses?: ErrorClassesSeen;
+  /** Each version's cache lookups and hits in the window, for an alias with the cache hit-rate gate. */
+  readonly cache?: { readonly canary?: CacheTraffic; readonly control?: CacheTraffic };
   /** Each queue's oldest-message ages over the window, for an alias with the queue-age gate. */
   readonly queues?: readonly QueueAgeSeries[];
   /** Epoch milliseconds. */
@@ -123,6 +126,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     control: observed.control,
     alarms: observed.alarms,
     errorClasses: observed.errorClasses,
+    cacheHitRate: event.config.cacheHitRate && observed.cache ? { rule: event.config.cacheHitRate, ...observed.cache } : undefined,
     queueAge: event.config.queueAge && observed.queues ? { rule: event.config.queueAge, series: observed.queues } : undefined,
     secondsLeft: (event.deadline - observed.now) / 1000,
     secondsToFinish: secondsToFinish(event, progress.stepIndex),
@@ -246,11 +250,12 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     let control: VersionTraffic | undefined;
     let queues: readonly QueueAgeSeries[] | undefined;
     let errorClasses: ErrorClassesSeen | undefined;
+    let cache: Observed['cache'];
     // Traffic (and the queues' ages) are judged only before a shift and once the new version serves some.
     if (event.progress.phase === 'check' && weightBefore(event.config.schedule.steps, event.progress.stepIndex) > 0) {
-      ({ canary, control, queues, errorClasses } = await readTraffic(deps.cloudwatch, event, at));
+      ({ canary, control, queues, errorClasses, cache } = await readTraffic(deps.cloudwatch, event, at, deps.lambda));
     }
-    const output = await liftFence(event, planStep(event, { alarms, canary, control, queues, errorClasses, now: at }));
+    const output = await liftFence(event, planStep(event, { alarms, canary, control, queues, errorClasses, cache, now: at }));
     log(JSON.stringify({
       message: 'cdk-rollout-guardrails staged gate',
       deploymentId: event.deployment.deploymentId,
@@ -291,7 +296,7 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
   }
 }
 
-async function readTraffic(client: CloudWatchClient, event: GateEvent, at: number): Promise<Pick<Observed, 'canary' | 'control' | 'queues' | 'errorClasses'>> {
+async function readTraffic(client: CloudWatchClient, event: GateEvent, at: number, lambda?: LambdaClient): Promise<Pick<Observed, 'canary' | 'control' | 'queues' | 'errorClasses' | 'cache'>> {
   // The window is the bake just finished, in whole minutes (metric periods are multiples of 60 s); the queues'
   // ages come in the same request, one Maximum a minute over the same window.
   const period = Math.max(60, Math.floor(event.config.schedule.bakeSeconds / 60) * 60);
@@ -300,11 +305,17 @@ async function readTraffic(client: CloudWatchClient, event: GateEvent, at: numbe
   // The error classes of both versions, where a rule in force at this weight judges them.
   const judgeClasses = newErrorClassAt(event.config.schedule.stopRules ?? [], weightBefore(event.config.schedule.steps, event.progress.stepIndex));
   const functionName = functionNameOf(event.target.functionName);
+  // The cache gate reads each version's lookups and hits under its own release (its RELEASE_ID).
+  const releases = event.config.cacheHitRate && lambda
+    ? await Promise.all([event.target.targetVersion, event.target.currentVersion].map((v) => releaseIdOf(lambda, functionName, v)))
+    : undefined;
   const response = await client.send(new GetMetricDataCommand({
     MetricDataQueries: [
       ...trafficQueries(event, period),
       ...queueAgeQueries(queueNames),
       ...(judgeClasses ? errorClassQueries(functionName, 'c', event.target.targetVersion, period) : []),
+      ...(releases?.[0] ? cacheQueries(functionName, 'c', releases[0], event.target.targetVersion, period) : []),
+      ...(releases?.[1] ? cacheQueries(functionName, 'k', releases[1], event.target.currentVersion, period) : []),
     ],
     StartTime: new Date(end - period * 1000),
     EndTime: new Date(end),
@@ -321,6 +332,11 @@ async function readTraffic(client: CloudWatchClient, event: GateEvent, at: numbe
     control: side('k'),
     queues: event.config.queueAge ? queueAgeSeries(queueNames, response.MetricDataResults) : undefined,
     errorClasses: judgeClasses ? { canary: errorClassesOf('c', response.MetricDataResults), control: await controlClasses(client, event, end, period) } : undefined,
+    // A version without a RELEASE_ID has no telemetry to compare: no data.
+    cache: releases ? {
+      canary: releases[0] ? cacheTrafficOf('c', response.MetricDataResults) : undefined,
+      control: releases[1] ? cacheTrafficOf('k', response.MetricDataResults) : undefined,
+    } : undefined,
   };
 }
 

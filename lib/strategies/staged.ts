@@ -2,13 +2,15 @@ import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { DEFAULT_CANARY_QUESTIONS, type QueueAgeConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
+import { DEFAULT_CANARY_QUESTIONS, type QueueAgeConfig, type StagedCacheHitRateConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
 import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
 import { StagedRollout } from '../staged-rollout';
-import { ConsumerFence, fenceUntilStep, validateFence } from './fence';
-import { QueueAgeGate, queueAgeConfig, validateQueueAge } from './queue-age';
+import { cacheHitRateConfig, validateCacheHitRate } from './cache-gate';
+import { fenceUntilStep, validateFence } from './fence';
+import { queueAgeConfig, validateQueueAge } from './queue-age';
+import { NoDataAction, StagedNoDataPolicy, StagedNoDataSettings, StagedRollbackTime, StagedRolloutOptions } from './staged-options';
 import { DEFAULT_STOP_RULES, StepStopRules, stopRulesConfig, stopRulesFor, validateStopRules } from './stop-rules';
 
 /** CodeDeploy's limit on one lifecycle hook (`RolloutStrategy.CODEDEPLOY_HOOK_LIMIT`). @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
@@ -28,128 +30,8 @@ const DEFAULT_PROBE_BUDGET_SECONDS = 330;
 /** The worst case from a breach to a gate alarm in ALARM (1 one-minute datapoint, 1 evaluation interval): see release-gates.ts. */
 const ALARM_DETECTION = Duration.minutes(2);
 
-/** What a staged step does, after its wait for data, when the canary still served too little traffic to compare. */
-export enum NoDataAction {
-  /** Roll the deployment back. */
-  FAIL = 'fail',
-  /** Judge the step on the probe and the alarms alone (and say so in its decision, notification and dashboard). */
-  PASS = 'pass',
-}
-
-/** What a staged step does when the canary served too little traffic to compare with the control. */
-export interface StagedNoDataPolicy {
-  /**
-   * How long a step waits for data beyond its bake, re-checking every minute; whole minutes, 0 for no wait.
-   * The wait counts in the schedule's one-hour budget at synth (every step may wait it).
-   * @default Duration.minutes(0) - the bake is the window: an alias too quiet to fill it is not helped by waiting
-   */
-  readonly maxWait?: Duration;
-  /**
-   * After the wait: `NoDataAction.FAIL` rolls the deployment back; `NoDataAction.PASS` judges the step on the
-   * probe and alarms alone. Missing data is never a silent pass: the step's decision, its notification and the
-   * dashboard say so. The default suits low-traffic aliases: with `FAIL`, an alias serving about 1 request a
-   * second (0.6 calls a minute at the 1 % step) is always rolled back, whatever the release.
-   * @default NoDataAction.PASS
-   */
-  readonly then?: NoDataAction;
-  /**
-   * Fewest invocations of the new version in the window for the metric gates to judge.
-   * @default 10
-   */
-  readonly minInvocations?: number;
-}
-
-/** A staged strategy's no-data policy, defaults filled in. */
-export interface StagedNoDataSettings {
-  /** How long a step waits for data beyond its bake. */
-  readonly maxWait: Duration;
-  /** What the step does after the wait. */
-  readonly then: NoDataAction;
-  /** Fewest invocations of the new version in the window for the metric gates to judge. */
-  readonly minInvocations: number;
-}
-
-/** Options of `RolloutStrategy.staged()`. */
-export interface StagedRolloutOptions {
-  /**
-   * Percent of traffic on the new version at each step: integers from 1 to 100, rising strictly, ending at 100.
-   * @default [1, 5, 25, 50, 100]
-   */
-  readonly steps?: number[];
-  /**
-   * How long each step below 100 % bakes before the next check; whole minutes. Gate alarms are watched
-   * every minute of the bake.
-   * @default Duration.minutes(5)
-   */
-  readonly bake?: Duration;
-  /**
-   * Gate failures at one step that roll the deployment back; below it the step holds and is re-checked.
-   * @default 2
-   */
-  readonly maxFailuresPerStep?: number;
-  /**
-   * What a step does without enough traffic to compare.
-   * @default - no wait beyond the bake; with fewer than 10 new-version invocations in it, the step is judged on the probe and the alarms alone (and says so)
-   */
-  readonly noData?: StagedNoDataPolicy;
-  /**
-   * The longest one probe run may take, counted once per check in the schedule: the DeltaSProbe function's
-   * timeout (its `budget` + `invokeTimeout` + 20 s to report).
-   * @default Duration.seconds(330) - the default DeltaSProbe's timeout (5-minute budget + 10 s + 20 s)
-   */
-  readonly probeBudget?: Duration;
-  /**
-   * Gold questions each probe run asks after the first shift, each in every wording and seed, spread across
-   * the gold set's sections. The whole gold set runs once, before the first shift (and again at 100 % in the
-   * AfterAllowTraffic hook); this many before each later step, after the seeds' "ΔS drift ≤ 0.03 on canary
-   * questions (k=10)". Capped by the gold set's size.
-   * @default 10
-   */
-  readonly canaryQuestions?: number;
-  /**
-   * Stop rules the probe judges from a step on, besides its gates: the field guide's hard stops per stage. A
-   * broken rule fails the step's check like a broken gate (held, then rolled back after `maxFailuresPerStep`).
-   * Giving a list replaces the defaults; `[]` turns them off. Needs a `DeltaSProbe` on the alias.
-   * @default - `StagedRolloutStrategy.DEFAULT_STOP_RULES`: coverage of at least 0.70 in every gold-set topic from 5 %, at most one paraphrase's λ flip per gold question from 50 % (those a step below 100 of the schedule reaches)
-   */
-  readonly stopRules?: StepStopRules[];
-  /**
-   * SQS queues the alias's consumers drain, each judged by the queue-age gate at every check once the new
-   * version serves traffic: its oldest message's age must not rise over the step's window (`queueAge`). A queue
-   * that reports no age in the window (SQS reports it only while a message is in the queue) is missing data,
-   * and follows `noData`.
-   * @default - no queue-age gate
-   */
-  readonly queues?: sqs.IQueue[];
-  /**
-   * The queue-age gate's rule.
-   * @default - a rise of at most 6 s a minute, judged when the oldest message is at least a minute old
-   */
-  readonly queueAge?: QueueAgeGate;
-  /**
-   * Early-step consumer fence: event source mappings paused while the new version serves less than
-   * `fence.untilStep` percent (default 25), resumed when the rollout reaches that step, succeeds or rolls back
-   * (the safety net resumes them when an execution fails, times out or is stopped). Only running mappings are
-   * paused; pause only, the mappings' maximum concurrency is not capped.
-   * @default - no fence
-   */
-  readonly fence?: ConsumerFence;
-}
-
-// The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).
-export type { StagedSchedule };
-
-/** How long a breach can go on before the routing is back on the old version. */
-export interface StagedRollbackTime {
-  /** A gate alarm fires while a step bakes: detection, at most one watch interval, the reset. */
-  readonly onAlarm: Duration;
-  /**
-   * A breach only the probe or the metric comparison sees: it starts just after a check, is seen at the next
-   * one (a bake and a probe later), fails `maxFailuresPerStep` times (a re-check and a probe between each),
-   * and the routing is reset.
-   */
-  readonly onGateCheck: Duration;
-}
+// The options and the shapes they fill in live in staged-options.ts.
+export * from './staged-options';
 
 /** `RolloutStrategy.staged()`: validated at synth, with its computed durations exposed. */
 export class StagedRolloutStrategy extends RolloutStrategy {
@@ -267,6 +149,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     problems.integer('strategy (staged) canaryQuestions', this.options.canaryQuestions, 1, 10_000);
     validateStopRules(problems, this.options.stopRules, steps ?? this.steps);
     validateQueueAge(problems, 'strategy (staged)', this.options.queues, this.options.queueAge);
+    validateCacheHitRate(problems, 'strategy (staged)', this.options.cacheHitRate);
     validateFence(problems, 'strategy (staged)', this.options.fence, steps ?? this.steps);
     const budget = this.options.probeBudget;
     if (budget !== undefined) {
@@ -354,6 +237,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       stopRules: stopRulesConfig(this.stopRules),
       ...(this.options.fence !== undefined ? { fenceUntilStep: this.fenceUntilStep } : {}),
     };
+  }
+
+  /** The cache hit-rate gate as the state machine receives it; undefined when it is off. @internal */
+  public _cacheHitRate(): StagedCacheHitRateConfig | undefined {
+    return cacheHitRateConfig(this.options.cacheHitRate);
   }
 
   /** The queue-age gate as the state machine receives it; undefined without queues. @internal */

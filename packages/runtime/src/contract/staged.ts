@@ -89,6 +89,16 @@ export interface StagedAliasConfig {
   readonly topicArn?: string;
   /** The queue-age gate: the SQS queues whose oldest message's age must stay flat; absent for none. */
   readonly queueAge?: QueueAgeConfig;
+  /** The cache hit-rate gate (the strategy's `cacheHitRate`); absent when it is off. */
+  readonly cacheHitRate?: StagedCacheHitRateConfig;
+}
+
+/** The cache hit-rate gate of a staged alias, as the construct writes it. */
+export interface StagedCacheHitRateConfig {
+  /** Most percentage points the new version's hit rate may fall below the current version's. */
+  readonly maxRegressionPoints: number;
+  /** Fewest cache lookups of each version in the window for the gate to judge. */
+  readonly minLookups: number;
 }
 
 /** The queue-age gate of an alias, as the construct writes it (a staged or blue-green strategy's `queues` and `queueAge`). */
