@@ -6,9 +6,10 @@
 // once, and it reports Failed when it cannot start, in time or at all (see runHook). As the safety net (EventBridge: the group's deployment FAILURE or STOP) it stops the
 // deployment's executions and resumes the consumers the BeforeAllowTraffic execution paused.
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { GetAliasCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { aliasConfigKey, BlueGreenExecutionInput, BlueGreenPhase, executionName, HookEvent } from 'cdk-rollout-guardrails-runtime/contract';
+import { resumeConsumers } from '../shared/consumers';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, reportStatus, runHook, SkipKind } from '../shared/hook-kit';
 
@@ -185,7 +186,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     // Resume exactly what the BeforeAllowTraffic execution paused (Enabled: true is idempotent, so a machine
     // that already resumed them on its own error path costs one more call each).
     const frozen = (await frozenBy(deploymentId, false)) ?? [];
-    for (const uuid of frozen) await deps.lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
+    await resumeConsumers(deps.lambda, frozen);
     log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green safety net', deploymentId, state, stopped, resumed: frozen }));
     return { stopped, resumed: frozen };
   }
@@ -206,7 +207,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     const reported = await reportStatus(deps.codedeploy, { DeploymentId: input.deploymentId, LifecycleEventHookExecutionId: input.lifecycleEventHookExecutionId }, 'Failed',
       { hook: 'blue-green safety net', log, bounds: deps.bounds });
     const frozen = input.frozen ?? [];
-    for (const uuid of frozen) await deps.lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: true }));
+    await resumeConsumers(deps.lambda, frozen);
     log(JSON.stringify({ message: 'cdk-rollout-guardrails blue-green safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deploymentId, phase: input.phase, reported, resumed: frozen }));
     return { stopped: [], resumed: frozen, reported };
   }

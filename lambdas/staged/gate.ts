@@ -171,6 +171,8 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     { Name: 'Alias', Value: event.target.alias },
   ];
   const notify = event.config.topicArn !== undefined && next !== 'bake' && next !== 'probe';
+  // The weight the new version serves after this decision (a success reports the last step's, before CodeDeploy's shift).
+  const served = next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight;
   return {
     ...(notify ? {
       notification: {
@@ -183,7 +185,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
         currentVersion: event.target.currentVersion,
         targetVersion: event.target.targetVersion,
         step: schedule.steps[progress.stepIndex],
-        weight: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight,
+        weight: served,
         decision: result.decision,
         next,
         reasons: result.reasons,
@@ -196,14 +198,14 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     gates: result.gates,
     progress: nextProgress,
     routing: { AdditionalVersionWeights: weights },
-    weight: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight,
+    weight: served,
     waitSeconds,
     // The whole gold set before the first shift; the canary questions after it (the seeds' k per step).
     probeQuestions: nextProgress.stepIndex === 0 ? null : schedule.canaryQuestions,
     // The next probe runs at the weight this decision leaves: the rules in force there.
-    probeStopRules: stopRulesAt(schedule.stopRules ?? [], next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight),
+    probeStopRules: stopRulesAt(schedule.stopRules ?? [], served),
     metricData: [
-      { MetricName: 'TrafficWeight', Value: next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight, Unit: 'Percent', Dimensions: dimensions },
+      { MetricName: 'TrafficWeight', Value: served, Unit: 'Percent', Dimensions: dimensions },
       { MetricName: 'StepDecision', Value: DECISION_VALUE[result.decision], Unit: 'None', Dimensions: dimensions },
       { MetricName: 'GatesFailed', Value: result.gates.filter((g) => g.passed === false).length, Unit: 'Count', Dimensions: dimensions },
       // Each judged gate's decision; a gate that could not be judged (no data, no probe) publishes nothing.
@@ -309,7 +311,8 @@ async function readTraffic(client: CloudWatchClient, event: GateEvent, at: numbe
   const releases = event.config.cacheHitRate && lambda
     ? await Promise.all([event.target.targetVersion, event.target.currentVersion].map((v) => releaseIdOf(lambda, functionName, v)))
     : undefined;
-  const response = await client.send(new GetMetricDataCommand({
+  // The current version's classes over the window and the hour before come in a request of their own, alongside.
+  const [response, baseline] = await Promise.all([client.send(new GetMetricDataCommand({
     MetricDataQueries: [
       ...trafficQueries(event, period),
       ...queueAgeQueries(queueNames),
@@ -320,7 +323,7 @@ async function readTraffic(client: CloudWatchClient, event: GateEvent, at: numbe
     StartTime: new Date(end - period * 1000),
     EndTime: new Date(end),
     ScanBy: 'TimestampAscending',
-  }));
+  })), judgeClasses ? controlClasses(client, event, end, period) : undefined]);
   const value = (id: string) => response.MetricDataResults?.find((r) => r.Id === id)?.Values?.[0];
   const side = (prefix: string): VersionTraffic | undefined => {
     const invocations = value(`${prefix}i`);
@@ -331,7 +334,7 @@ async function readTraffic(client: CloudWatchClient, event: GateEvent, at: numbe
     canary: side('c'),
     control: side('k'),
     queues: event.config.queueAge ? queueAgeSeries(queueNames, response.MetricDataResults) : undefined,
-    errorClasses: judgeClasses ? { canary: errorClassesOf('c', response.MetricDataResults), control: await controlClasses(client, event, end, period) } : undefined,
+    errorClasses: baseline ? { canary: errorClassesOf('c', response.MetricDataResults), control: baseline } : undefined,
     // A version without a RELEASE_ID has no telemetry to compare: no data.
     cache: releases ? {
       canary: releases[0] ? cacheTrafficOf('c', response.MetricDataResults) : undefined,
