@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import type { DeltaSProbe } from './delta-s-probe';
 import type { ProvisionedWarmupOptions } from './provisioned-warmup';
 import type { GateThresholds } from './release-gates';
+import type { ShadowPromotion } from './shadow-promotion';
 import type { RolloutStrategy } from './rollout-strategy';
 
 /** A guarded alias, as other constructs of this library consume it. */
@@ -109,6 +110,14 @@ export interface GuardedAliasProps {
    * @default - CloudWatch Logs' own encryption
    */
   readonly logsKey?: kms.IKey;
+  /**
+   * Shadow as stage 0: the release (`release.releaseId`, which this requires) must have passed shadow, read from
+   * the given ShadowIntegration's record of it, before any user traffic moves; otherwise the deployment reports
+   * Failed at once. With the staged strategy the state machine checks it first; with canary, linear or allAtOnce
+   * the `probe`'s BeforeAllowTraffic hook does, so it needs one. The decision goes to `notifications` too.
+   * @default - no shadow requirement
+   */
+  readonly requireShadow?: ShadowPromotion;
 }
 
 /** The release identity of a GuardedAlias's function (see the runtime's `pinGuard` and `withRelease`). */

@@ -17,6 +17,7 @@ import { coldStartGate } from './private/gate-alarm';
 import { allowCodeDeployToInvoke, deploymentGroupFor, TARGET_VERSION_ENV, wireUserHook } from './private/hooks';
 import { wireRolloutEvents } from './private/rollout-events';
 import { defaultReleaseId, publishRelease } from './private/release-id';
+import { bindProbeShadowCheck } from './private/shadow-promotion';
 import { StackRolloutResources } from './private/stack-resources';
 
 export * from './guarded-alias-props';
@@ -86,8 +87,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     this.metrics = new CanaryMetrics({ functionName: fn.functionName, aliasName, canaryVersion: this.version.version, controlVersion: this.controlVersion });
     this.gates = new ReleaseGates(this, 'Gates', { metrics: this.metrics, thresholds: props.gates });
     this.worstCaseDetectionTime = this.gates.worstCaseDetectionTime;
-    const detection = this.worstCaseDetectionTime;
-    if (detection.toSeconds() > MAX_DETECTION_TIME.toSeconds()) throw new Error(`GuardedAlias '${this.node.path}': worst-case detection time ${detection.toHumanString()} exceeds ${MAX_DETECTION_TIME.toHumanString()}`);
+    if (this.worstCaseDetectionTime.toSeconds() > MAX_DETECTION_TIME.toSeconds()) throw new Error(`GuardedAlias '${this.node.path}': worst-case detection time ${this.worstCaseDetectionTime.toHumanString()} exceeds ${MAX_DETECTION_TIME.toHumanString()}`);
 
     this.serviceRole = StackRolloutResources.of(Stack.of(this)).serviceRole;
     this.deploymentGroup = deploymentGroupFor(this, this.alias, strategy._bindDeploymentConfig(this), this.gates.alarms, () => ({ pre: this.preHook, post: this.postHook }));
@@ -99,19 +99,17 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         warmup: strategy._runsWarmGate ? undefined : this.warmup,
       });
       this.addAlarm(this.probeAlarm);
-      // The probe reads the versions from the deployment, so one probe can serve many aliases. Where it is a hook,
-      // the update policy orders the alias after it (and its grants); run by a strategy's machine, the alias depends on it outright.
-      if (strategy._probeIsHook) this.setHooks({ preTrafficHook: props.probe.function, postTrafficHook: props.probe.function });
-      else this.alias.node.addDependency(props.probe.function);
+      // The probe reads the versions from the deployment, so one probe can serve many aliases. Where it is a hook, the update policy orders
+      // the alias after it (and its grants), and it checks requireShadow first; run by a strategy's machine, the alias depends on it outright.
+      if (!strategy._probeIsHook) this.alias.node.addDependency(props.probe.function);
+      else this.setHooks({ preTrafficHook: props.probe.function, postTrafficHook: props.probe.function });
+      if (strategy._probeIsHook && props.requireShadow) bindProbeShadowCheck(props.probe, props.requireShadow, { fn, aliasName, releaseId: this.releaseId, topic: props.notifications });
     }
-    if (this.warmup) {
-      this.coldStartAlarm = coldStartGate(this, this.warmup, this.releaseId, props.gates?.maxColdStartShare ?? DEFAULT_MAX_COLD_START_SHARE);
-      this.addAlarm(this.coldStartAlarm);
-    }
+    if (this.warmup) this.addAlarm(this.coldStartAlarm = coldStartGate(this, this.warmup, this.releaseId, props.gates?.maxColdStartShare ?? DEFAULT_MAX_COLD_START_SHARE));
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
     this.setHooks(strategy._bind({
       scope: this, alias: this.alias, version: this.version, deploymentGroup: this.deploymentGroup, probe: props.probe, warmup: this.warmup,
-      alarms: this.alarms, thresholds: props.gates, pins, notifications: props.notifications, logsKey: props.logsKey,
+      alarms: this.alarms, thresholds: props.gates, pins, notifications: props.notifications, logsKey: props.logsKey, requireShadow: props.requireShadow, releaseId: this.releaseId,
     }));
     wireRolloutEvents(this, {
       deploymentGroup: this.deploymentGroup, fn, aliasName, releaseId: this.releaseId, notifications: props.notifications, rollbackHooks: props.rollbackHooks,

@@ -15,6 +15,7 @@ export { GuardrailsErrors, GuardrailsValidationError } from './private/validatio
 export * from './delta-s-probe';
 export * from './idempotency-table';
 export * from './shadow-integration';
+export * from './shadow-promotion';
 export * from './staged-rollout';
 export * from './release-dashboard';
 export * from './provisioned-warmup';

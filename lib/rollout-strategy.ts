@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { DeltaSProbe } from './delta-s-probe';
 import type { ProvisionedWarmup } from './provisioned-warmup';
 import type { GateThresholds } from './release-gates';
+import type { ShadowPromotion } from './shadow-promotion';
 import type { BlueGreenRolloutOptions, BlueGreenRolloutStrategy } from './strategies/blue-green';
 import type { StagedRolloutOptions, StagedRolloutStrategy } from './strategies/staged';
 import { StackRolloutResources } from './private/stack-resources';
@@ -141,9 +142,15 @@ export abstract class RolloutStrategy {
    * @internal
    */
   public _checkAlias(uses: AliasUses): Array<[string, string]> {
-    return uses.warmup && !uses.probe
-      ? [['warmup', `left out with ${this.kind === RolloutKind.ALL_AT_ONCE ? 'allAtOnce' : this.kind.toLowerCase()} unless a probe is set (the ΔS probe runs the warm gate in its BeforeAllowTraffic hook; the staged strategy runs it itself): set \`probe\`, or use RolloutStrategy.staged()`]]
-      : [];
+    const name = this.kind === RolloutKind.ALL_AT_ONCE ? 'allAtOnce' : this.kind.toLowerCase();
+    const problems: Array<[string, string]> = [];
+    if (uses.warmup && !uses.probe) {
+      problems.push(['warmup', `left out with ${name} unless a probe is set (the ΔS probe runs the warm gate in its BeforeAllowTraffic hook; the staged strategy runs it itself): set \`probe\`, or use RolloutStrategy.staged()`]);
+    }
+    if (uses.requireShadow && !uses.probe) {
+      problems.push(['requireShadow', `left out with ${name} unless a probe is set (the ΔS probe's BeforeAllowTraffic hook checks the release's shadow record; the staged strategy checks it itself): set \`probe\`, or use RolloutStrategy.staged()`]);
+    }
+    return problems;
   }
 
   /**
@@ -162,6 +169,7 @@ export interface AliasUses {
   readonly warmup: boolean;
   readonly preTrafficHook: boolean;
   readonly postTrafficHook: boolean;
+  readonly requireShadow?: boolean;
 }
 
 /** What a GuardedAlias gives its strategy to bind to. @internal */
@@ -180,6 +188,10 @@ export interface RolloutTarget {
   readonly pins: Record<string, string>;
   readonly notifications?: sns.ITopic;
   readonly logsKey?: kms.IKey;
+  /** The shadow the release must have passed first (GuardedAlias `requireShadow`). */
+  readonly requireShadow?: ShadowPromotion;
+  /** The release ID every version published through the alias carries. */
+  readonly releaseId?: string;
 }
 
 /** The lifecycle hooks a strategy has CodeDeploy run. @internal */

@@ -10,9 +10,11 @@ import { DeltaSProbe } from './delta-s-probe';
 import { ProvisionedWarmup } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, GateThresholds, validateGateThresholds } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
+import type { ShadowPromotion } from './shadow-promotion';
 import { CODEDEPLOY_HOOK_LIMIT, STAGED_SCHEDULE_MARGIN, StagedRolloutStrategy } from './strategies/staged';
 import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
+import { grantShadowRead, shadowPromotionConfig, shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
 import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
@@ -85,6 +87,17 @@ export interface StagedAttachOptions {
    * @default - no warm gate
    */
   readonly warmup?: ProvisionedWarmup;
+  /**
+   * Shadow as stage 0: the machine's first decision, before the warm gate, the first probe and any shift, is
+   * whether the release (`releaseId`, which this requires) has passed shadow; a refusal reports Failed.
+   * @default - no shadow requirement
+   */
+  readonly requireShadow?: ShadowPromotion;
+  /**
+   * The release the alias rolls out (the RELEASE_ID of its versions), whose shadow record `requireShadow` reads.
+   * @default - none (required with `requireShadow`)
+   */
+  readonly releaseId?: string;
 }
 
 /**
@@ -216,6 +229,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
     const strategy = options?.strategy ?? RolloutStrategy.staged();
     if (!(strategy instanceof StagedRolloutStrategy)) problems.add('strategy', 'a staged strategy (RolloutStrategy.staged())', String(strategy));
     else problems.addAll(strategy.validate());
+    if (options?.requireShadow !== undefined) shadowPromotionProblems(problems, options.requireShadow, options.releaseId !== undefined);
     this._checkWiring(problems, options, 'the staged schedule runs inside its BeforeAllowTraffic hook', {
       afterDeploymentGroup: () => problems.addAll(validateGateThresholds(options?.thresholds, 'thresholds')),
       afterProbe: () => checkWarmup(problems, options),
@@ -236,6 +250,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       warmup: options.warmup ? { functionArn: this.warmFunction(options.warmup).functionArn, ...options.warmup.warmGate } : undefined,
       queueAge: staged._queueAge(),
       cacheHitRate: staged._cacheHitRate(),
+      shadowPromotion: options.requireShadow ? shadowPromotionConfig(options.requireShadow, options.releaseId!) : undefined,
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
@@ -251,6 +266,8 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       this._acknowledgeInvoke(probe.function, 'DeltaSProbe.grantRun grants the probe function and its versions; the machine invokes the unqualified function only.');
       warnOnLongProbe(alias, staged, probe);
     });
+    // Stage 0: the gate function reads this release's shadow record, and only that item.
+    if (options.requireShadow) grantShadowRead(this.gateFunction, options.requireShadow, options.releaseId!);
     // The cache gate reads each version's RELEASE_ID (GetFunctionConfiguration on the function's versions).
     if (config.cacheHitRate) {
       this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${alias.version.lambda.functionArn}:*`] }));

@@ -8,8 +8,11 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrategy, StagedRollout } from '../lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrategy, ShadowIntegration, StagedRollout } from '../lib';
 import { planStep } from '../lambdas/staged/gate';
+import { planShadowStep } from '../lambdas/staged/shadow-gate';
+import { DEFAULT_SHADOW_PROMOTION, judgeShadowPromotion, ShadowReleaseSummary } from '../packages/runtime/src/contract/shadow-promotion';
 import { aliasConfigKey } from '../packages/runtime/src/contract/config-key';
 import { StagedStartInput } from '../packages/runtime/src/contract/staged';
 import jsonata from 'jsonata';
@@ -43,6 +46,22 @@ function build(): { states: Record<string, Json>; startAt: string } {
       strategy: withProbe ? undefined : RolloutStrategy.staged({ steps: [10, 100] }),
     });
   }
+  // A third alias whose release must have passed shadow first (stage 0).
+  const fn = testFunction(stack, 'FnShadowed');
+  const alias = new lambda.Alias(stack, 'LiveShadowed', { aliasName: 'live', version: fn.currentVersion });
+  const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Shadowed', {
+    alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE, deploymentGroupName: 'Shadowed',
+    application: codedeploy.LambdaApplication.fromLambdaApplicationName(stack, 'AppShadowed', 'App'),
+  });
+  const shadowFn = testFunction(stack, 'ShadowFn');
+  const shadow = new ShadowIntegration(stack, 'Mirror', {
+    api: new apigwv2.HttpApi(stack, 'Http'), method: 'GET', path: '/answer', live: alias, sampleRate: 0.1, maxMirrorRps: 10,
+    shadow: new lambda.Alias(stack, 'ShadowAlias', { aliasName: 'shadow', version: shadowFn.currentVersion }),
+  });
+  StagedRollout.of(stack).attach({
+    alias, version: fn.currentVersion, deploymentGroup, strategy: RolloutStrategy.staged({ steps: [10, 100] }),
+    requireShadow: { shadow }, releaseId: 'rel-candidate',
+  });
   const template = Template.fromStack(stack).toJSON();
   const machine = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'))[0] as Json;
   // A Ref to a named application or deployment group resolves to its name.
@@ -210,7 +229,9 @@ function world(): { lambda: LambdaModel; deployment: CodeDeployDeployment } {
  * reports go through the model, which refuses what AWS documents it refuses; other SDK calls succeed unless
  * `fail` says otherwise.
  */
-function stubs(options: { probeStatus?: 'Succeeded' | 'Failed'; warm?: boolean; fail?: (state: string, params: Json) => boolean; aws?: ReturnType<typeof world> } = {}): TaskStub {
+function stubs(options: {
+  probeStatus?: 'Succeeded' | 'Failed'; warm?: boolean; fail?: (state: string, params: Json) => boolean; aws?: ReturnType<typeof world>; shadow?: ShadowReleaseSummary;
+} = {}): TaskStub {
   const aws = options.aws ?? world();
   return (state, resource, params, clock) => {
     if (options.fail?.(state, params)) throw Object.assign(new Error(`${state} failed`), { name: 'Lambda.ServiceException' });
@@ -218,6 +239,9 @@ function stubs(options: { probeStatus?: 'Succeeded' | 'Failed'; warm?: boolean; 
       return { Payload: options.warm === false
         ? { ok: false, reasons: ['warm gate: provisioned concurrency FAILED: FUNCTION_ERROR_INIT_FAILURE'], status: 'FAILED', waitedMs: 42_000 }
         : { ok: true, reasons: [], status: 'READY', waitedMs: 65_000 } };
+    }
+    if (resource === 'GATE_FUNCTION' && params.mode === 'shadow') {
+      return planShadowStep(params, judgeShadowPromotion(options.shadow, params.config.shadowPromotion, params.config.shadowPromotion.releaseId));
     }
     if (resource === 'GATE_FUNCTION') return planStep(params, { alarms: [], ...HEALTHY, now: clock });
     if (resource === 'arn:aws:states:::lambda:invoke') return { Payload: { status: options.probeStatus ?? 'Succeeded', reasons: options.probeStatus === 'Failed' ? ['maxDeltaS: 0.6 > 0.45'] : [] } };
@@ -313,7 +337,7 @@ describe('the state machine, run', () => {
 
   test('warms the new version before the first probe and shift, and writes no provisioned concurrency itself', async () => {
     const result = await run(machine, INPUT, stubs());
-    expect(result.visited.slice(0, 6)).toEqual(['Init', 'Configured', 'HasWarmup', 'WarmUp', 'Warm?', 'HasProbe']);
+    expect(result.visited.slice(0, 7)).toEqual(['Init', 'Configured', 'HasShadowGate', 'HasWarmup', 'WarmUp', 'Warm?', 'HasProbe']);
     const warmCall = result.calls.find((c) => c.state === 'WarmUp')!;
     expect(warmCall.params.FunctionName).toMatch(/^arn:StagedRolloutWarm/);
     expect(warmCall.params.Payload).toEqual({
@@ -381,5 +405,46 @@ describe('the state machine, run', () => {
     expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });
     expect(result.visited).toEqual(['Init', 'Configured', 'ResetRoutingOnError', 'ReportFailedOnError', 'Errored']);
     expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Failed' }]);
+  });
+});
+
+describe('stage 0: a release that must have passed shadow (requireShadow)', () => {
+  const SHADOWED: StagedStartInput = { ...INPUT, configKey: aliasConfigKey('App', 'Shadowed') };
+  const bins = Array.from({ length: 100 }, (_, i) => (i === 12 ? 400 : 0));
+  const passed: ShadowReleaseSummary = {
+    releaseId: 'rel-candidate', firstSeen: 0, lastSeen: 25 * 3600_000, replays: 400, scored: 400, shadowErrors: 0, shadowTimeouts: 0, liveErrors: 0, schemaViolations: 0, bins,
+  };
+
+  test('the definition carries the requirement, with the seeds\' defaults, in the alias\'s configuration', () => {
+    const init = machine.states[machine.startAt];
+    const text = JSON.stringify(init.Output).replace(/\\/g, '');
+    expect(text).toContain('rel-candidate');
+    expect(text).toContain(`"windowSeconds":${DEFAULT_SHADOW_PROMOTION.windowSeconds}`);
+  });
+
+  test('a release never shadowed is refused before the warm-up, the probe and any shift: routing reset, Failed reported', async () => {
+    const aws = world();
+    const result = await run(machine, SHADOWED, stubs({ aws }));
+    expect(result).toMatchObject({ end: 'Fail', endState: 'RolledBack' });
+    expect(result.visited.slice(0, 5)).toEqual(['Init', 'Configured', 'HasShadowGate', 'ShadowGate', 'Notify?']);
+    expect(result.calls.map((c) => c.state)).toEqual(['ShadowGate', 'ResetRouting', 'PublishRollback', 'ReportFailed']);
+    expect(weightsSet(result)).toEqual([['ResetRouting', {}]]);
+    expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Failed' }]);
+    const published = result.calls.find((c) => c.state === 'PublishRollback')!.params.MetricData;
+    expect(published).toContainEqual(expect.objectContaining({ MetricName: 'ShadowPromotion', Value: 0 }));
+  });
+
+  test('a release shadowed for a day goes on to the schedule with the first gate\'s progress untouched', async () => {
+    const result = await run(machine, SHADOWED, stubs({ shadow: passed }));
+    expect(result).toMatchObject({ end: 'Succeed', endState: 'Succeeded' });
+    expect(result.calls.map((c) => c.state).slice(0, 3)).toEqual(['ShadowGate', 'PublishShadowPassed', 'Gate']);
+    expect(weightsSet(result)).toEqual([['SetWeight', { 8: 0.1 }], ['HandBack', {}]]);
+    expect(result.calls.find((c) => c.state === 'Gate')!.params.progress).toEqual({ phase: 'check', stepIndex: 0, failures: 0, noDataWaitedSeconds: 0, bakeLeftSeconds: 0 });
+  });
+
+  test('an alias without the requirement never runs the shadow gate', async () => {
+    const result = await run(machine, INPUT, stubs());
+    expect(result.visited).not.toContain('ShadowGate');
+    expect(result.visited).toContain('HasShadowGate');
   });
 });

@@ -77,7 +77,7 @@ describe('StagedRollout', () => {
     expect(expression).toContain('$exists($c) ? $c : { "unknownKey": $states.input.configKey }');
     expect(states.Configured).toEqual({
       Type: 'Choice', Comment: expect.any(String),
-      Choices: [{ Variable: '$.config.schedule', IsPresent: true, Next: 'HasWarmup' }], Default: 'ResetRoutingOnError',
+      Choices: [{ Variable: '$.config.schedule', IsPresent: true, Next: 'HasShadowGate' }], Default: 'ResetRoutingOnError',
     });
     expect(states.HasWarmup).toMatchObject({ Choices: [{ Variable: '$.config.warmup', IsPresent: true, Next: 'WarmUp' }], Default: 'HasProbe' });
   });
@@ -94,7 +94,7 @@ describe('StagedRollout', () => {
       Parameters: { 'TopicArn.$': '$.config.topicArn', 'Message.$': 'States.JsonToString($.gate.notification)' },
     });
     expect(Object.fromEntries(states.Route.Choices.map((c: any) => [c.StringEquals, c.Next]))).toEqual({
-      shift: 'SetWeight', bake: 'Bake', recheck: 'PublishHold', probe: 'HasProbe', succeed: 'PublishSucceeded',
+      shift: 'SetWeight', bake: 'Bake', recheck: 'PublishHold', probe: 'HasProbe', succeed: 'PublishSucceeded', start: 'PublishShadowPassed',
     });
     expect(states.Route.Default).toBe('ResetRouting');
     expect(states.SetWeight.Next).toBe('PublishShift');

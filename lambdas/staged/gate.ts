@@ -4,8 +4,10 @@
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
-  Check, NOTIFICATION_SOURCE, newErrorClassAt, ProbeStopRules, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress, stopRulesAt,
+  Check, NOTIFICATION_SOURCE, newErrorClassAt, ProbeStopRules, ShadowPromotionNotification, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
+  stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from '../shared/queue-age';
 import { CacheTraffic, cacheQueries, cacheTrafficOf, releaseIdOf } from './cache-hit-rate';
@@ -13,6 +15,8 @@ import { CONTROL_BASELINE_SECONDS, ErrorClassesSeen, errorClassesOf, errorClassQ
 import { readAlarms } from '../shared/alarms';
 import { resumeConsumers } from '../shared/consumers';
 import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
+import { shadowVerdict } from '../shared/shadow-promotion';
+import { planShadowStep } from './shadow-gate';
 
 /** The probe's result as the machine stores it: the probe's own status, or NotConfigured. */
 export interface ProbeResult {
@@ -26,6 +30,8 @@ export interface GateEvent extends StagedExecutionInput {
   /** The consumers the starter paused (the machine passes `$.fenced`, an empty array without a fence). */
   readonly fenced?: string[];
   readonly probe?: ProbeResult | null;
+  /** `shadow`: the machine's stage 0, the release's shadow record judged before anything else (`requireShadow`). */
+  readonly mode?: 'shadow';
 }
 
 /** One CloudWatch datum for the machine's PutMetricData task. */
@@ -64,7 +70,7 @@ export interface GateOutput {
    * The decision as the alias's notifications topic receives it, when the alias has one and the decision is
    * news (a shift, a hold, success or a rollback; not each slice of a bake or the probe after it).
    */
-  readonly notification?: StagedDecisionNotification;
+  readonly notification?: StagedDecisionNotification | ShadowPromotionNotification;
 }
 
 /** What the edge read for one decision. */
@@ -235,6 +241,8 @@ export interface GateDependencies {
   readonly cloudwatch: CloudWatchClient;
   /** Resumes the fenced consumers; needed only when an execution has some (`event.fenced`). */
   readonly lambda?: LambdaClient;
+  /** Reads the release's shadow record; needed only for an alias with `requireShadow`. */
+  readonly dynamodb?: DynamoDBClient;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default console.log */
@@ -246,6 +254,7 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
   const now = deps.now ?? Date.now;
   const log = deps.log ?? ((line: string) => console.log(line));
   return async (event) => {
+    if (event.mode === 'shadow') return shadowStep(event);
     const at = now();
     const alarms = await readAlarms(deps.cloudwatch, event.config.alarmNames);
     let canary: VersionTraffic | undefined;
@@ -270,6 +279,20 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     }));
     return output;
   };
+
+  /** Stage 0: the release's shadow record judged; a refusal resumes the fenced consumers like any rollback. */
+  async function shadowStep(event: GateEvent): Promise<GateOutput> {
+    const config = event.config.shadowPromotion;
+    if (!config) throw new Error('the gate was asked for the shadow check of an alias without requireShadow');
+    if (!deps.dynamodb) throw new Error('the gate has a shadow check to make but no DynamoDB client');
+    const verdict = await shadowVerdict(deps.dynamodb, config);
+    const output = await liftFence(event, planShadowStep(event, verdict));
+    log(JSON.stringify({
+      message: 'cdk-rollout-guardrails staged shadow check', deploymentId: event.deployment.deploymentId, releaseId: config.releaseId,
+      next: output.next, reasons: output.reasons, gates: output.gates,
+    }));
+    return output;
+  }
 
   /**
    * The consumer fence: the consumers the starter paused are resumed, once, before the weight reaches the fence's

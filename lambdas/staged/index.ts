@@ -2,6 +2,7 @@
 // BeforeAllowTraffic hook), the safety net (on FAILURE/STOP) and the warm gate (with a ProvisionedWarmup). Each function's handler names its export.
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { hookClient } from '../shared/hook-clients';
@@ -13,7 +14,7 @@ import { createWarmHandler } from './warm';
 const stateMachineArn = process.env.STATE_MACHINE_ARN ?? '';
 
 /** The gate function (index.gate). */
-export const gate = createGateHandler({ cloudwatch: new CloudWatchClient({}), lambda: new LambdaClient({}) });
+export const gate = createGateHandler({ cloudwatch: new CloudWatchClient({}), lambda: new LambdaClient({}), dynamodb: new DynamoDBClient({}) });
 
 /** The starter hook (index.start): a CodeDeploy hook, so its clients are bounded (see hook-clients.ts). */
 export const start = createStarterHandler({ codedeploy: hookClient(CodeDeployClient), sfn: hookClient(SFNClient), lambda: hookClient(LambdaClient), stateMachineArn });

@@ -7,6 +7,7 @@ import { DeltaSProbe } from '../delta-s-probe';
 import type { GuardedAliasProps, ReleaseIdentityProps } from '../guarded-alias-props';
 import { PROBE_GATE_NAMES, ReleaseGates, validateGateThresholds } from '../release-gates';
 import { RolloutStrategy } from '../rollout-strategy';
+import { shadowPromotionProblems } from './shadow-promotion';
 import { Described, PropProblems, show } from './validation';
 
 /**
@@ -54,6 +55,7 @@ export function checkGuardedAliasProps(path: string, props: GuardedAliasProps, o
     problems.addAll(strategy.validate());
   }
   problems.addAll(validateGateThresholds(props?.gates));
+  shadowPromotionProblems(problems, props?.requireShadow, props?.release?.releaseId !== undefined);
   if (props?.probe === undefined && props?.gates && typeof props.gates === 'object') {
     for (const name of PROBE_GATE_NAMES) {
       if (props.gates[name] !== undefined) problems.add(`gates.${name}`, 'left out without a probe (it is a gate of the ΔS probe: set `probe` too)', props.gates[name]);
@@ -77,9 +79,15 @@ export function checkGuardedAliasProps(path: string, props: GuardedAliasProps, o
     problems.add('warmup', 'an object of ProvisionedWarmupOptions ({ provisionedConcurrency } or { autoScaling })', props.warmup);
   }
   if (strategy instanceof RolloutStrategy) {
-    const uses = { probe: props?.probe !== undefined, warmup: warmupIsObject, preTrafficHook: props?.preTrafficHook !== undefined, postTrafficHook: props?.postTrafficHook !== undefined };
+    const uses = {
+      probe: props?.probe !== undefined, warmup: warmupIsObject, preTrafficHook: props?.preTrafficHook !== undefined, postTrafficHook: props?.postTrafficHook !== undefined,
+      requireShadow: props?.requireShadow !== undefined,
+    };
     for (const [prop, expected] of strategy._checkAlias(uses)) {
-      problems.add(prop, expected, prop === 'warmup' ? new Described(JSON.stringify(props.warmup)) : describeConstruct(props[prop as 'preTrafficHook' | 'postTrafficHook']));
+      const value = prop === 'warmup' ? new Described(JSON.stringify(props.warmup))
+        : prop === 'requireShadow' ? new Described(`the shadow at '${props.requireShadow?.shadow?.node?.path}'`)
+          : describeConstruct(props[prop as 'preTrafficHook' | 'postTrafficHook']);
+      problems.add(prop, expected, value);
     }
   }
   if (props?.warmup === undefined && props?.gates && typeof props.gates === 'object' && props.gates.maxColdStartShare !== undefined) {

@@ -45,8 +45,9 @@ function report(scope: Construct, id: string, status: 'Succeeded' | 'Failed', co
  *
  * `configsJson` produces a JSON object of configurations keyed by `aliasConfigKey()`, written into Init.
  *
- * Init → Configured → HasWarmup → (WarmUp → Warm? →) HasProbe → (Probe | NoProbe) → Gate → Notify? → (Notify →) Route,
- * where Route goes on `$.gate.next`:
+ * Init → Configured → HasShadowGate → (ShadowGate → Notify? → Route →) HasWarmup → (WarmUp → Warm? →) HasProbe → (Probe | NoProbe)
+ * → Gate → Notify? → (Notify →) Route, where Route goes on `$.gate.next`:
+ * - start: PublishShadowPassed → HasWarmup (the release passed shadow: stage 0 is over)
  * - shift: SetWeight (AdditionalVersionWeights only) → PublishShift → Bake (a slice of the bake) → Gate
  * - bake: Bake → Gate (the gate watches the alarms every slice)
  * - recheck: PublishHold → Recheck → HasProbe
@@ -211,8 +212,31 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   const hasWarmup = new sfn.Choice(scope, 'HasWarmup')
     .when(sfn.Condition.isPresent('$.config.warmup'), warmUp)
     .otherwise(hasProbe);
+  // Stage 0 (GuardedAlias requireShadow): the gate function judges the release's shadow record before the warm-up,
+  // the first probe and any shift; its decision goes the way of every other (Notify?, Route: start or rollback).
+  const shadowGate = onError(new tasks.LambdaInvoke(scope, 'ShadowGate', {
+    comment: 'Stage 0: has the release passed shadow? (its record in the shadow\'s results table, judged by the gate function)',
+    lambdaFunction: gateFunction,
+    payload: sfn.TaskInput.fromObject({
+      mode: 'shadow',
+      'deployment.$': '$.deployment',
+      'target.$': '$.target',
+      'config.$': '$.config',
+      'deadline.$': '$.deadline',
+      'progress.$': '$.gate.progress',
+      'fenced.$': '$.fenced',
+    }),
+    payloadResponseOnly: true,
+    resultPath: '$.gate',
+    retryOnServiceExceptions: true,
+  }).addRetry(RETRY.decide));
+  shadowGate.next(shouldNotify);
+  route.when(sfn.Condition.stringEquals('$.gate.next', 'start'), publish('PublishShadowPassed').next(hasWarmup));
+  const hasShadowGate = new sfn.Choice(scope, 'HasShadowGate', { comment: 'Must the release have passed shadow first?' })
+    .when(sfn.Condition.isPresent('$.config.shadowPromotion'), shadowGate)
+    .otherwise(hasWarmup);
   const configured = new sfn.Choice(scope, 'Configured', { comment: 'Is there a configuration for this deployment group?' })
-    .when(sfn.Condition.isPresent('$.config.schedule'), hasWarmup)
+    .when(sfn.Condition.isPresent('$.config.schedule'), hasShadowGate)
     .otherwise(resetOnError);
   return init.next(configured);
 }

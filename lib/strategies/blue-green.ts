@@ -264,7 +264,11 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
   /** @internal */
   public _checkAlias(uses: AliasUses): Array<[string, string]> {
     const why = 'left out with a blue-green strategy (the stack\'s blue-green hook is both the BeforeAllowTraffic and the AfterAllowTraffic hook; CodeDeploy runs one hook per phase)';
-    return (['preTrafficHook', 'postTrafficHook'] as const).filter((prop) => uses[prop]).map((prop) => [prop, why]);
+    const problems: Array<[string, string]> = (['preTrafficHook', 'postTrafficHook'] as const).filter((prop) => uses[prop]).map((prop) => [prop, why]);
+    if (uses.requireShadow) {
+      problems.push(['requireShadow', 'left out with a blue-green strategy: the shadow check runs in the staged machine and in the ΔS probe\'s BeforeAllowTraffic hook (canary, linear, allAtOnce), not yet before a blue-green switch']);
+    }
+    return problems;
   }
 
   /**

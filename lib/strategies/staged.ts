@@ -286,6 +286,8 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       wirePreHook: false,
       notifications: target.notifications,
       warmup: target.warmup,
+      requireShadow: target.requireShadow,
+      releaseId: target.releaseId,
     });
     return { preTrafficHook: starter };
   }

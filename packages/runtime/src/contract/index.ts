@@ -24,6 +24,7 @@ export * from './probe-request.js';
 export * from './release.js';
 export * from './rollback.js';
 export * from './shadow.js';
+export * from './shadow-promotion.js';
 export * from './staged.js';
 export * from './telemetry.js';
 export * from './warmup.js';

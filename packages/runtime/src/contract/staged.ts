@@ -3,6 +3,7 @@
 // Plain data only.
 import type { Check } from './check.js';
 import type { ProbeStopRules } from './probe.js';
+import type { ShadowPromotionConfig } from './shadow-promotion.js';
 
 /** CloudWatch namespace of the weight and decision metrics the state machine publishes. */
 export const STAGED_METRIC_NAMESPACE = 'CdkRolloutGuardrails/Staged';
@@ -91,6 +92,11 @@ export interface StagedAliasConfig {
   readonly queueAge?: QueueAgeConfig;
   /** The cache hit-rate gate (the strategy's `cacheHitRate`); absent when it is off. */
   readonly cacheHitRate?: StagedCacheHitRateConfig;
+  /**
+   * Shadow as stage 0 (GuardedAlias `requireShadow`): the release must have passed shadow, judged from its
+   * record in the shadow's results table before anything else runs; absent when not required.
+   */
+  readonly shadowPromotion?: ShadowPromotionConfig;
 }
 
 /** The cache hit-rate gate of a staged alias, as the construct writes it. */
@@ -172,5 +178,5 @@ export interface StagedProgress {
 /** The initial progress, set by the machine's first state. */
 export const INITIAL_PROGRESS: StagedProgress = { phase: 'check', stepIndex: 0, failures: 0, noDataWaitedSeconds: 0, bakeLeftSeconds: 0 };
 
-/** What the state machine's Route state branches on. */
-export type StagedNext = 'shift' | 'bake' | 'recheck' | 'probe' | 'succeed' | 'rollback';
+/** What the state machine's Route state branches on (`start`: the release passed shadow, go on to the warm-up and the first probe). */
+export type StagedNext = 'start' | 'shift' | 'bake' | 'recheck' | 'probe' | 'succeed' | 'rollback';

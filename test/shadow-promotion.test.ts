@@ -1,0 +1,219 @@
+// Shadow as a rollout's stage 0 (issue #15 §2), the reading side: the judgement of a release's shadow record,
+// its read (against dynalite, and its request shape with the SDK mock), the staged gate function's stage-0 mode,
+// and GuardedAlias `requireShadow`: its wiring, its least-privilege read and its validation.
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { GetEventSourceMappingCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy, ShadowIntegration, ShadowPromotion, StagedRollout } from '../lib';
+import { createGateHandler, GateEvent } from '../lambdas/staged/gate';
+import { shadowVerdict } from '../lambdas/shared/shadow-promotion';
+import {
+  DEFAULT_SHADOW_PROMOTION, deltaSBin, deltaSBinAttribute, judgeShadowPromotion, medianDeltaS, SHADOW_PROMOTION_ENV, ShadowPromotionConfig,
+  ShadowReleaseSummary, shadowSummaryKey, summaryFromItem,
+} from '../packages/runtime/src/contract/shadow-promotion';
+import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
+import { startDynalite, type LocalDynamo } from './helpers/dynalite';
+import { testFunction, testStack } from './util';
+
+const HOUR = 3600_000;
+const binsAt = (entries: Array<[number, number]>): number[] => {
+  const bins = new Array(100).fill(0);
+  for (const [bin, count] of entries) bins[bin] = count;
+  return bins;
+};
+const GOOD: ShadowReleaseSummary = {
+  releaseId: 'rel-v2', firstSeen: 0, lastSeen: 25 * HOUR, replays: 1000, scored: 1000, shadowErrors: 0, shadowTimeouts: 0, liveErrors: 0, schemaViolations: 0,
+  bins: binsAt([[10, 600], [40, 300], [90, 100]]),
+};
+const judge = (summary: ShadowReleaseSummary | undefined, settings = DEFAULT_SHADOW_PROMOTION) => judgeShadowPromotion(summary, settings, 'rel-v2');
+const failed = (summary: ShadowReleaseSummary | undefined) => judge(summary).checks.filter((c) => c.passed !== true).map((c) => c.name);
+
+describe('the judgement of a release\'s shadow record (the seeds\' defaults)', () => {
+  test('bins ΔS by hundredths, clamped, and reads the median as the upper edge of its bin', () => {
+    expect([0, 0.004, 0.01, 0.125, 0.599, 0.6, 1, 1.7, -1, Number.NaN].map(deltaSBin)).toEqual([0, 0, 1, 12, 59, 60, 99, 99, 0, 0]);
+    expect(deltaSBinAttribute(7)).toBe('ds_07');
+    expect(medianDeltaS(binsAt([[10, 600], [40, 300], [90, 100]]))).toBe(0.11);
+    expect(medianDeltaS(binsAt([[10, 499], [70, 501]]))).toBe(0.71);
+    expect(medianDeltaS(new Array(100).fill(0))).toBeUndefined();
+  });
+
+  test('passes a release shadowed for a day with a low median, no schema violation and no extra failure', () => {
+    const verdict = judge(GOOD);
+    expect(verdict.passed).toBe(true);
+    expect(verdict.checks.map((c) => [c.name, c.measured, c.threshold, c.passed])).toEqual([
+      ['shadow:window', '25 h', '24 h', true],
+      ['shadow:medianDeltaS', 0.11, 0.6, true],
+      ['shadow:schemaViolations', 0, 0, true],
+      ['shadow:errorRateDelta', 0, 0.0005, true],
+    ]);
+    expect(verdict.summary).toMatch(/^release rel-v2 passed shadow/);
+  });
+
+  test('refuses a release never shadowed, with a sentence that says what to do', () => {
+    const verdict = judge(undefined);
+    expect(verdict.passed).toBe(false);
+    expect(verdict.summary).toMatch(/no shadow replay of release rel-v2 was recorded: shadow it first/);
+  });
+
+  test('refuses on each of the seeds\' stops, one at a time', () => {
+    expect(failed({ ...GOOD, lastSeen: 23 * HOUR })).toEqual(['shadow:window']);
+    // A median of exactly 0.60 is a stop (the seed: "stop if ΔS median ≥ 0.60").
+    expect(failed({ ...GOOD, bins: binsAt([[59, 600], [10, 400]]) })).toEqual(['shadow:medianDeltaS']);
+    expect(failed({ ...GOOD, schemaViolations: 1 })).toEqual(['shadow:schemaViolations']);
+    expect(failed({ ...GOOD, shadowTimeouts: 2 })).toEqual(['shadow:errorRateDelta']);
+    // Errors the live version made on the same requests are not the shadow's fault.
+    expect(failed({ ...GOOD, shadowErrors: 3, liveErrors: 3 })).toEqual([]);
+    expect(failed({ ...GOOD, scored: 99, bins: binsAt([[10, 99]]) })).toEqual(['shadow:medianDeltaS']);
+    expect(judge({ ...GOOD, scored: 99, bins: binsAt([[10, 99]]) }).summary).toMatch(/only 99 replays scored, fewer than 100/);
+  });
+
+  test('reads a summary item back, missing counters as 0', () => {
+    const summary = summaryFromItem({ release_id: { S: 'rel-v2' }, first_seen: { N: '5' }, replays: { N: '3' }, ds_12: { N: '2' }, scored: { N: 'x' } });
+    expect(summary).toMatchObject({ releaseId: 'rel-v2', firstSeen: 5, lastSeen: 0, replays: 3, scored: 0, schemaViolations: 0 });
+    expect(summary!.bins[12]).toBe(2);
+    expect(summaryFromItem(undefined)).toBeUndefined();
+  });
+});
+
+const CONFIG: ShadowPromotionConfig = { ...DEFAULT_SHADOW_PROMOTION, table: 'shadow-results', releaseId: 'rel-v2' };
+
+describe('reading the record from DynamoDB (dynalite on loopback)', () => {
+  let dynamo: LocalDynamo;
+  let client: DynamoDBClient;
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    client = dynamo.client();
+    await client.send(new CreateTableCommand({
+      TableName: 'shadow-results', BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'shadow_id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'shadow_id', KeyType: 'HASH' }],
+    }));
+  });
+  afterAll(() => dynamo.stop());
+
+  test('finds the release\'s own item and judges it; another release\'s item is not its record', async () => {
+    const item: Record<string, { S?: string; N?: string }> = {
+      shadow_id: { S: shadowSummaryKey('rel-v2') }, release_id: { S: 'rel-v2' }, first_seen: { N: '0' }, last_seen: { N: String(25 * HOUR) },
+      replays: { N: '1000' }, scored: { N: '1000' }, [deltaSBinAttribute(10)]: { N: '1000' },
+    };
+    await client.send(new PutItemCommand({ TableName: 'shadow-results', Item: item }));
+    expect((await shadowVerdict(client, CONFIG)).passed).toBe(true);
+    const other = await shadowVerdict(client, { ...CONFIG, releaseId: 'rel-v3' });
+    expect(other.passed).toBe(false);
+    expect(other.summary).toMatch(/no shadow replay of release rel-v3/);
+  });
+
+  test('refuses, naming the table and the error, when the record cannot be read', async () => {
+    const verdict = await shadowVerdict(client, { ...CONFIG, table: 'no-such-table' });
+    expect(verdict.passed).toBe(false);
+    expect(verdict.checks).toEqual([expect.objectContaining({ name: 'shadow:record', passed: false })]);
+    expect(verdict.summary).toMatch(/could not be read from table no-such-table: ResourceNotFoundException/);
+  });
+});
+
+describe('the staged gate function\'s stage 0', () => {
+  // Instances, not the classes: the dynalite suite above uses real clients in the same file.
+  const ddb = mockClient(new DynamoDBClient({}));
+  const lambdaMock = mockClient(new LambdaClient({}));
+  const cloudwatch = mockClient(new CloudWatchClient({}));
+  const config = {
+    schedule: { steps: [1, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 }, probeBudgetSeconds: 0, recheckSeconds: 60, canaryQuestions: 10 },
+    thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 }, alarmNames: [], topicArn: 'arn:aws:sns:eu-west-1:123456789012:releases',
+    shadowPromotion: CONFIG,
+  } as unknown as StagedAliasConfig;
+  const event = (fenced: string[] = []): GateEvent => ({
+    mode: 'shadow', deployment: { deploymentId: 'd-1', lifecycleEventHookExecutionId: 'h-1' },
+    target: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' }, config, deadline: Date.now() + HOUR, progress: INITIAL_PROGRESS, fenced,
+  });
+  const gate = () => createGateHandler({
+    cloudwatch: cloudwatch as unknown as CloudWatchClient, lambda: lambdaMock as unknown as LambdaClient, dynamodb: ddb as unknown as DynamoDBClient, log: () => undefined,
+  });
+  beforeEach(() => { ddb.reset(); lambdaMock.reset(); cloudwatch.reset(); });
+
+  test('reads the one item with a consistent read and, passed, starts the schedule where Init left it', async () => {
+    const item = {
+      release_id: { S: 'rel-v2' }, first_seen: { N: '0' }, last_seen: { N: String(25 * HOUR) }, replays: { N: '500' }, scored: { N: '500' }, ds_05: { N: '500' },
+    };
+    ddb.on(GetItemCommand).resolves({ Item: item });
+    const out = await gate()(event());
+    expect(ddb.commandCalls(GetItemCommand)[0].args[0].input).toEqual({ TableName: 'shadow-results', Key: { shadow_id: { S: 'release#rel-v2' } }, ConsistentRead: true });
+    expect(out).toMatchObject({ next: 'start', decision: 'advance', weight: 0, progress: INITIAL_PROGRESS, probeQuestions: null, probeStopRules: null });
+    expect(out.notification).toMatchObject({ event: 'shadow-promotion', strategy: 'staged', decision: 'promote', releaseId: 'rel-v2', reasons: [] });
+    // Nothing reads the metrics or alarms for stage 0.
+    expect(cloudwatch.calls()).toHaveLength(0);
+  });
+
+  test('refused, rolls back at weight 0 and resumes the consumers the starter fenced', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    lambdaMock.on(GetEventSourceMappingCommand).resolves({ State: 'Disabled' });
+    lambdaMock.on(UpdateEventSourceMappingCommand).resolves({});
+    const out = await gate()(event(['uuid-1']));
+    expect(out).toMatchObject({ next: 'rollback', decision: 'rollback', weight: 0, routing: { AdditionalVersionWeights: {} } });
+    expect(out.reasons[0]).toMatch(/no shadow replay of release rel-v2/);
+    expect(out.reasons[1]).toMatch(/consumer fence: resumed 1 event source mapping \(uuid-1\): the rollout rolls back/);
+    expect(lambdaMock.commandCalls(UpdateEventSourceMappingCommand)[0].args[0].input).toMatchObject({ UUID: 'uuid-1', Enabled: true });
+    expect(out.metricData).toContainEqual(expect.objectContaining({ MetricName: 'ShadowPromotion', Value: 0 }));
+    expect(out.notification).toMatchObject({ decision: 'refuse' });
+  });
+});
+
+describe('GuardedAlias requireShadow', () => {
+  function shadowOf(stack: Stack, live?: lambda.Alias): ShadowIntegration {
+    const shadowFn = testFunction(stack, 'ShadowFn');
+    const liveFn = live ?? new lambda.Alias(stack, 'OtherLive', { aliasName: 'live', version: testFunction(stack, 'OtherFn').currentVersion });
+    return new ShadowIntegration(stack, 'Mirror', {
+      api: new apigwv2.HttpApi(stack, 'Http'), method: 'GET', path: '/answer', live: liveFn, sampleRate: 0.1, maxMirrorRps: 10,
+      shadow: new lambda.Alias(stack, 'ShadowAlias', { aliasName: 'shadow', version: shadowFn.currentVersion }),
+    });
+  }
+  const GOLD = GoldSet.fromJsonl(JSON.stringify({ id: 'a', question: 'What is a?', paraphrases: ['Explain a.', 'Describe a.'], target: 'a is a thing.' }));
+
+  test('staged: the gate function may read this release\'s record and no other item', () => {
+    const stack = testStack();
+    const shadow = shadowOf(stack);
+    new GuardedAlias(stack, 'Guarded', { function: testFunction(stack), release: { releaseId: 'rel-v2' }, requireShadow: { shadow, window: Duration.hours(12) } });
+    const t = Template.fromStack(stack);
+    const gateRole = stack.getLogicalId(StagedRollout.of(stack).gateFunction.role!.node.defaultChild as any);
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === gateRole))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    expect(statements).toContainEqual({
+      Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [stack.getLogicalId(shadow.resultsTable.node.defaultChild as any), 'Arn'] },
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['release#rel-v2'] } },
+    });
+    expect(JSON.stringify(t.toJSON()).replace(/\\/g, '')).toContain('"windowSeconds":43200');
+  });
+
+  test('canary with a probe: the probe\'s hook learns the requirement by function and alias, and may publish the decision', () => {
+    const stack = testStack();
+    const shadow = shadowOf(stack);
+    const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GOLD });
+    new GuardedAlias(stack, 'Guarded', {
+      function: testFunction(stack), release: { releaseId: 'rel-v2' }, probe, strategy: RolloutStrategy.canary(10, Duration.minutes(5)), requireShadow: { shadow, maxMedianDeltaS: 0.5 },
+    });
+    const env = Template.fromStack(stack).findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { [SHADOW_PROMOTION_ENV]: Match.anyValue() } } } });
+    const [fn] = Object.values(env) as any[];
+    const text = JSON.stringify(fn.Properties.Environment.Variables[SHADOW_PROMOTION_ENV]).replace(/\\/g, '');
+    expect(text).toContain(':live"');
+    expect(text).toContain('"maxMedianDeltaS":0.5');
+    expect(text).toContain('"releaseId":"rel-v2"');
+  });
+
+  test('refuses, naming each prop and value: no release ID, a bad threshold, a canary without a probe, blue-green', () => {
+    const stack = testStack();
+    const shadow = shadowOf(stack);
+    const make = (id: string, props: Partial<ConstructorParameters<typeof GuardedAlias>[2]>, requireShadow: ShadowPromotion) => () =>
+      new GuardedAlias(stack, id, { function: testFunction(stack, `Fn${id}`), requireShadow, ...props });
+    expect(make('A', {}, { shadow })).toThrow(/release\.releaseId must be set with requireShadow/);
+    expect(make('B', { release: { releaseId: 'r' } }, { shadow, maxMedianDeltaS: 1.5, window: Duration.seconds(5), minScored: 0 }))
+      .toThrow(/requireShadow\.window must be from 1 minute to 30 days, got: "5 seconds"[\s\S]*requireShadow\.maxMedianDeltaS must be a number greater than 0 and at most 1, got: 1\.5[\s\S]*requireShadow\.minScored must be an integer from 1/);
+    expect(make('C', { release: { releaseId: 'r' }, strategy: RolloutStrategy.canary(10, Duration.minutes(5)) }, { shadow }))
+      .toThrow(/requireShadow must be left out with canary unless a probe is set/);
+    expect(make('D', { release: { releaseId: 'r' }, strategy: RolloutStrategy.blueGreen() }, { shadow }))
+      .toThrow(/requireShadow must be left out with a blue-green strategy/);
+    expect(make('E', { release: { releaseId: 'r' } }, { shadow: 'mirror' as never })).toThrow(/requireShadow\.shadow must be a ShadowIntegration, got: "mirror"/);
+  });
+});
