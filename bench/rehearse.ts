@@ -22,6 +22,8 @@ import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
 import { RolloutStrategy } from '../lib/rollout-strategy';
 import { INITIAL_PROGRESS, newErrorClassAt, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../packages/runtime/src/contract/staged';
 import { ErrorClassesSeen } from '../lambdas/staged/error-classes';
+import { planShadowStep } from '../lambdas/staged/shadow-gate';
+import { DEFAULT_SHADOW_PROMOTION, judgeShadowPromotion, ShadowReleaseSummary } from '../packages/runtime/src/contract/shadow-promotion';
 import { demoBuild, REHEARSAL_EMBEDDER } from './rehearsal-memo';
 import { mulberry32 } from './prng';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
@@ -54,6 +56,11 @@ export interface Scenario {
   readonly queueBacklogFrom?: number;
   /** A share of the new version's requests that answer with a 5xx status the current version never returns. */
   readonly newErrorClass?: { readonly status: string; readonly rate: number };
+  /**
+   * The alias requires shadow first (GuardedAlias `requireShadow`, the seeds' defaults): the release's record in
+   * the shadow's results table as the dispatcher left it; stage 0 judges it before anything else runs.
+   */
+  readonly shadowRecord?: ShadowReleaseSummary;
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -76,6 +83,14 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'queue-backlog', story: 'from 5 % the new version\'s consumer falls behind: the queue\'s oldest message ages 40 s a minute',
     drift: false, latencyFactor: 1, userErrorRate: 0.0002, queueBacklogFrom: 5,
+  },
+  {
+    name: 'shadow-unpromoted', story: 'promoted the morning after: shadowed for 9 hours of the 24 the seed asks, and 2 answers broke the schema',
+    drift: false, latencyFactor: 1, userErrorRate: 0.0002,
+    shadowRecord: {
+      releaseId: 'rel-candidate', firstSeen: 0, lastSeen: 9 * 3600_000, replays: 3240, scored: 3240, shadowErrors: 0, shadowTimeouts: 0, liveErrors: 1,
+      schemaViolations: 2, bins: Array.from({ length: 100 }, (_, i) => (i === 17 ? 2000 : i === 31 ? 1240 : 0)),
+    },
   },
 ];
 
@@ -113,6 +128,8 @@ const HOOK_SECONDS = 3600 - 120;
 
 /** One line of the timeline. */
 export interface TimelineEntry {
+  /** Stage 0: the shadow check before anything else (an alias with `requireShadow`). */
+  readonly stage0?: boolean;
   /** Simulated seconds since the hook started. */
   readonly at: number;
   readonly step: number;
@@ -125,7 +142,8 @@ export interface TimelineEntry {
 /** How a rehearsal ended. */
 export interface RehearsalResult {
   readonly scenario: Scenario;
-  readonly outcome: 'succeeded' | 'rolled back';
+  /** `refused`: stage 0 found that the release had not passed shadow; nothing ran and no user saw it. */
+  readonly outcome: 'succeeded' | 'rolled back' | 'refused';
   /** The highest weight users saw on the new version. */
   readonly maxWeight: number;
   /** The step (percent) whose check ended it: 100 for success. */
@@ -243,6 +261,22 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
   let backlogSince: number | undefined;
   // As the machine's Init state leaves it: the whole gold set and no stop rule before the first shift.
   let ask: ProbeAsk = { weight: 0, questionLimit: null, stopRules: null };
+  if (scenario.shadowRecord) {
+    // Stage 0, as the machine runs it first with requireShadow: the gate function judges the release's record.
+    const requirement = { ...DEFAULT_SHADOW_PROMOTION, table: 'shadow-results', releaseId: scenario.shadowRecord.releaseId };
+    const shadowEvent = { ...execution, config: { ...execution.config, shadowPromotion: requirement }, progress, mode: 'shadow' as const };
+    const output = planShadowStep(shadowEvent, judgeShadowPromotion(scenario.shadowRecord, requirement, requirement.releaseId));
+    const entry: TimelineEntry = { stage0: true, at: now, step: 0, phase: 'check', weightBefore: 0, output };
+    timeline.push(entry);
+    options.onEntry?.(entry);
+    checks++;
+    if (output.next === 'rollback') {
+      return {
+        scenario, outcome: 'refused', maxWeight: 0, endedBefore: steps[0], failedGates: output.gates.filter((g) => g.passed === false).map((g) => g.name),
+        reason: output.reasons[0], seconds: now, checks, probeRuns, timeline,
+      };
+    }
+  }
   for (;;) {
     if (runProbe) {
       probeResult = await probe(scenario, gold, ask);
@@ -299,12 +333,14 @@ const bar = (weight: number) => `▕${'█'.repeat(Math.round(weight / 5))}${'�
 export function formatEntry(entry: TimelineEntry): string[] {
   const { output } = entry;
   if (entry.phase === 'bake' && output.next === 'bake') return [];
-  const lines = [`  t+${clock(entry.at)}  ${bar(entry.weightBefore)} ${String(entry.weightBefore).padStart(3)} %  ${entry.phase === 'bake' ? 'bake done' : `check before ${REHEARSAL_CONFIG.schedule.steps[entry.step]} %`}  → ${output.decision.toUpperCase()}: ${output.reasons[0]}`];
+  const what = entry.stage0 ? 'stage 0: has the release passed shadow?' : entry.phase === 'bake' ? 'bake done' : `check before ${REHEARSAL_CONFIG.schedule.steps[entry.step]} %`;
+  const decision = entry.stage0 ? (output.next === 'start' ? 'PROMOTE' : 'REFUSE') : output.decision.toUpperCase();
+  const lines = [`  t+${clock(entry.at)}  ${bar(entry.weightBefore)} ${String(entry.weightBefore).padStart(3)} %  ${what}  → ${decision}: ${output.reasons[0]}`];
   if (entry.phase === 'check') {
     for (const gate of output.gates) {
       const mark = gate.passed === null ? '·' : gate.passed ? '✓' : '✗';
       const measured = typeof gate.measured === 'number' ? Number(gate.measured.toFixed(4)) : gate.measured;
-      lines.push(`             ${mark} ${gate.name.padEnd(18)} measured ${String(measured).padEnd(10)} threshold ${String(gate.threshold).padEnd(8)} ${gate.reason}`);
+      lines.push(`             ${mark} ${gate.name.padEnd(23)} measured ${String(measured).padEnd(10)} threshold ${String(gate.threshold).padEnd(8)} ${gate.reason}`);
     }
   }
   return lines;

@@ -78,6 +78,16 @@ describe('npm run rehearse', () => {
     expect(atOne.output.gates.find((g) => g.name === 'queueAge:jobs')).toMatchObject({ passed: true });
   });
 
+  test('shadow-unpromoted: a release shadowed 9 hours of 24, with schema violations, is refused before any traffic or probe', async () => {
+    const result = await rehearsed('shadow-unpromoted');
+    expect(result).toMatchObject({ outcome: 'refused', maxWeight: 0, endedBefore: 1, probeRuns: 0, checks: 1, failedGates: ['shadow:window', 'shadow:schemaViolations'] });
+    expect(result.reason).toMatch(/shadowed for 9 h only; it must be shadowed for 24 h/);
+    const lines = formatEntry(result.timeline[0]);
+    expect(lines[0]).toMatch(/0 %  stage 0: has the release passed shadow\?  → REFUSE/);
+    expect(lines).toContainEqual(expect.stringMatching(/✓ shadow:medianDeltaS\s+measured 0\.18/));
+    expect(summaryTable([result]).split('\n')[2]).toMatch(/^\| shadow-unpromoted \| refused \| 0 %\s+\| before 1 %/);
+  });
+
   test('prints each gate with its measured value and threshold, and a summary table', async () => {
     const result = await rehearsed('error spike');
     const lines = result.timeline.flatMap(formatEntry);
