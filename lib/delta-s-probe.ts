@@ -1,10 +1,12 @@
 import { Annotations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ProbeConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { GATE_PERIOD } from './canary-metrics';
+import { answerTable } from './probe/answer-table';
 import { ProbeBindings } from './probe/bind';
 import { probeFunction } from './probe/function';
 import { DeltaSProbeEmbedderConfig, DeltaSProbeProps, GoldItem, ProbeBindTarget } from './probe/props';
@@ -59,6 +61,11 @@ export interface DeltaSProbeConfig {
   readonly metricNamespace: string;
   /** The gates the verdict is judged by. */
   readonly gates: DeltaSProbeGateConfig;
+  /**
+   * Whether the current version's answers are recorded and reused within a deployment.
+   * @default - off
+   */
+  readonly reuseCurrentAnswers?: boolean;
 }
 
 /** Which alias's and version's probe metrics to read. */
@@ -85,6 +92,11 @@ export interface ProbeMetricTarget {
 export class DeltaSProbe extends Construct {
   /** The probe function, the hook CodeDeploy runs. */
   public readonly function: lambda.Function;
+  /**
+   * The table of the current version's recorded answers, with `reuseCurrentAnswers` (the probe may only read and
+   * put its items).
+   */
+  public readonly answerTable?: dynamodb.ITable;
   /** The gold set, parsed at synth. */
   public readonly goldItems: GoldItem[];
   /** The configuration written beside the handler, defaults filled in. */
@@ -107,6 +119,7 @@ export class DeltaSProbe extends Construct {
     }
     const timeoutSeconds = Math.ceil(probeRunMs(this._runtimeConfig) / 1000);
     this.function = probeFunction(this, settings, { memorySize: props.memorySize, timeoutSeconds });
+    if (this._runtimeConfig.reuseCurrentAnswers === true) this.answerTable = answerTable(this, this.function);
     this.bindings = new ProbeBindings(this, timeoutSeconds);
   }
 

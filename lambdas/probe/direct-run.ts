@@ -19,6 +19,24 @@ export interface DirectRunEvent extends LambdaAppSpecTarget {
    * @default - none (null, as for questionLimit, is none too)
    */
   readonly stopRules?: ProbeStopRules | null;
+  /**
+   * The CodeDeploy deployment this run belongs to (the staged machine passes its own): with the probe's
+   * `reuseCurrentAnswers`, the scope under which the current version's answers are recorded and read back.
+   * @default - none: nothing is reused or recorded
+   */
+  readonly deploymentId?: string | null;
+}
+
+/**
+ * A direct run's `deploymentId`, checked: 1 to 128 letters, digits, `-` or `_` (CodeDeploy's are `d-` and 9
+ * more), or null or absent (none). Anything else throws, naming the field and the value.
+ */
+export function deploymentIdOf(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(value)) {
+    throw new Error(`deploymentId must be a CodeDeploy deployment id (letters, digits, - and _, at most 128) or null, got: ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 const STOP_RULES: Record<keyof ProbeStopRules, { readonly ok: (x: unknown) => boolean; readonly must: string }> = {

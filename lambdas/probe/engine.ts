@@ -5,10 +5,12 @@
 import { Embedder } from 'cdk-rollout-guardrails-runtime';
 import { LatencyVerdict } from 'cdk-rollout-guardrails-runtime';
 import { Check, ProbeStopRules } from 'cdk-rollout-guardrails-runtime/contract';
+import { ReuseOptions, ReuseReport, collectReusing } from './reuse';
 import { CollectOptions, collectSamples, planSamples, Side } from './samples';
 import { answerDistances, judge, LambdaFlip, ParaphraseFlip, scoreVersion, VersionStats } from './scoring';
 
 export * from './samples';
+export * from './reuse';
 export * from './scoring';
 
 /** The one JSON report of a probe run. */
@@ -42,6 +44,11 @@ export interface ProbeReport {
   /** The first few schema violations and invoke errors of each version, for a person to read. */
   readonly examples: Array<{ readonly side: Side; readonly id: string; readonly problem: string }>;
   readonly elapsedMs: number;
+  /**
+   * What reusing the current version's answers did (`reuseCurrentAnswers`); absent when it is off. Reused
+   * answers are scored like fresh ones; only invoked samples give latencies.
+   */
+  readonly reuse?: ReuseReport;
 }
 
 /** Options of {@link runProbe}. */
@@ -53,6 +60,8 @@ export interface RunProbeOptions extends CollectOptions {
   readonly embedder?: Embedder;
   /** The run's stop rules, judged beside the gates. @default - none */
   readonly stopRules?: ProbeStopRules;
+  /** Reuse the current version's recorded answers (see reuse.ts). @default - off: both versions invoked for every sample */
+  readonly reuse?: ReuseOptions;
 }
 
 /** A version's measurements as the report gives them: without the per-sample and per-question detail. */
@@ -63,7 +72,7 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
   const now = options.now ?? Date.now;
   const started = now();
   const { gold, config } = options;
-  const { samples, complete } = await collectSamples(options);
+  const { samples, complete, reuse } = options.reuse ? await collectReusing(options, options.reuse) : { ...await collectSamples(options), reuse: undefined };
   const distances = await answerDistances(gold, samples, options.embedder);
   const fresh = await scoreVersion(gold, samples, 'new', options.versions.new, options.embedder, distances);
   const current = await scoreVersion(gold, samples, 'current', options.versions.current, options.embedder, distances);
@@ -107,6 +116,7 @@ export async function runProbe(options: RunProbeOptions): Promise<ProbeReport> {
     worstQuestions,
     examples,
     elapsedMs: now() - started,
+    ...(reuse ? { reuse } : {}),
   };
 }
 

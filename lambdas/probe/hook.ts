@@ -10,6 +10,7 @@ import { HookEvent, HookStatus, LambdaAppSpecTarget } from 'cdk-rollout-guardrai
 import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, ProbeStopRules, warmupForAlias } from 'cdk-rollout-guardrails-runtime/contract';
 import { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
+import type { AnswerStore } from './reuse';
 import { hookPhase, prewarm, PrewarmResult } from '../shared/warm-gate';
 import { functionNameOf } from '../shared/lambda-metrics';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
@@ -18,6 +19,7 @@ import { appSpecOf as readAppSpec, hookClock, readWithinBudget, reportStatus, Sk
 export type { DirectRunEvent } from './direct-run';
 export { isDirectRun, spreadQuestions, stopRulesOf } from './direct-run';
 import { DirectRunEvent, isDirectRun, spreadQuestions, stopRulesOf } from './direct-run';
+import { deploymentIdOf } from './direct-run';
 
 /** The part of the Lambda context the hook uses. */
 export interface HookContext {
@@ -48,6 +50,8 @@ export interface HookDependencies {
   readonly warmPollMs?: number;
   /** The read budget and the report's bounds. @default hookBounds() (the defaults, lowered by the GUARDRAILS_HOOK_* environment variables) */
   readonly bounds?: HookBounds;
+  /** Where the current version's answers are recorded, with `reuseCurrentAnswers` (the answer table). @default - none: not reused */
+  readonly answers?: AnswerStore;
 }
 
 /** What the warm gate did in this hook invocation (an alias with a ProvisionedWarmup only). */
@@ -153,6 +157,8 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
       throw new Error(`questionLimit must be a positive integer, got: ${JSON.stringify(questionLimit)}`);
     }
     const stopRules = direct ? stopRulesOf(event.stopRules) : undefined;
+    // The deployment whose record of the current version's answers the run may read and extend (reuse).
+    const runDeployment = direct ? deploymentIdOf(event.deploymentId) : deploymentId;
     const started = now();
     const remaining = context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY;
     let watchdog: NodeJS.Timeout | undefined;
@@ -171,7 +177,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
     const work = (async (): Promise<HookResult> => {
       if (direct) {
         // A state machine carries this answer between its states (256 KiB at most, SFN-4): compact, whatever the gold set's size.
-        const answer = await probe(deps, async () => event, started, remaining - reserveMs, now, log, abandon.signal, { warm: false, questionLimit, stopRules });
+        const answer = await probe(deps, async () => event, started, remaining - reserveMs, now, log, abandon.signal, { warm: false, questionLimit, stopRules, deploymentId: runDeployment });
         return answer.report ? { ...answer, report: compactReport(answer.report as ProbeReport) } : answer;
       }
       // Read and screen the deployment first, within its own budget: a rollback or a deployment with nothing
@@ -183,7 +189,7 @@ export function createHookHandler(deps: HookDependencies): (event: HookEvent | D
         return { status: 'Succeeded', reasons: [], skipped: read.screen.kind };
       }
       const target = read.target!;
-      return probe(deps, async () => target, started, remaining - reserveMs, now, log, abandon.signal, { warm: true, questionLimit });
+      return probe(deps, async () => target, started, remaining - reserveMs, now, log, abandon.signal, { warm: true, questionLimit, deploymentId: runDeployment });
     })().catch((error: unknown): HookResult => ({
       status: 'Failed',
       reasons: [`the probe could not run: ${(error as Error)?.message ?? String(error)}`],
@@ -204,7 +210,7 @@ async function probe(
   now: () => number,
   log: (line: string) => void,
   signal: AbortSignal,
-  run: { readonly warm: boolean; readonly questionLimit?: number; readonly stopRules?: ProbeStopRules },
+  run: { readonly warm: boolean; readonly questionLimit?: number; readonly stopRules?: ProbeStopRules; readonly deploymentId?: string },
 ): Promise<HookResult> {
   const loaded = deps.load();
   const target = await resolveTarget();
@@ -237,6 +243,11 @@ async function probe(
     embedder: deps.embedder ?? embedderFor(config),
     signal,
     stopRules: run.stopRules,
+    // Reuse only within one deployment; off unless the probe's configuration asks for it.
+    reuse: config.reuseCurrentAnswers ? {
+      store: deps.answers,
+      scope: run.deploymentId ? { deploymentId: run.deploymentId, functionName: target.functionName, alias: target.alias, currentVersion: target.currentVersion } : undefined,
+    } : undefined,
   });
   // Abandoned by the watchdog, which has reported Failed already: nothing more to say.
   if (signal.aborted) return { status: 'Failed', reasons: ['abandoned when the hook\'s time ran out'] };

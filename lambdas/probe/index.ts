@@ -2,10 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GoldItem, parseGoldSet } from 'cdk-rollout-guardrails-runtime/contract';
-import { ProbeConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { PROBE_ANSWERS_TABLE_ENV, ProbeConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { hookClient } from '../shared/hook-clients';
+import { dynamoAnswerStore } from './answer-store';
 import { createHookHandler } from './hook';
 
 /** The files the DeltaSProbe construct puts beside this handler. */
@@ -37,4 +39,14 @@ export const handler = createHookHandler({
   lambda: hookClient(LambdaClient, { callerBounded: ['InvokeCommand'], maxAttempts: 3 }),
   codedeploy: hookClient(CodeDeployClient),
   cloudwatch: hookClient(CloudWatchClient),
+  // The answer table, with reuseCurrentAnswers: its client made at first use, so a probe without one loads no more.
+  answers: answerStoreFromEnv(),
 });
+
+/** The answer table the construct names in PROBE_ANSWERS_TABLE_ENV, or none. */
+function answerStoreFromEnv() {
+  const table = process.env[PROBE_ANSWERS_TABLE_ENV];
+  if (!table) return undefined;
+  let client: DynamoDBClient | undefined;
+  return dynamoAnswerStore(() => (client ??= hookClient(DynamoDBClient)), table);
+}

@@ -38,6 +38,8 @@ export interface Sample {
   error?: string;
   latencyMs?: number;
   cold?: boolean;
+  /** The answer was read from the answers the current version gave earlier in the deployment, not invoked (reuse.ts). */
+  reused?: boolean;
 }
 
 /** Every invocation the probe makes, interleaving the versions so that neither gets the quieter minute. */
@@ -78,10 +80,20 @@ export interface Collected {
  * is recorded on its sample.
  */
 export async function collectSamples(options: CollectOptions): Promise<Collected> {
+  const plan = planSamples(options.gold, options.config.seeds);
+  const samples = await invokeSamples(options, plan);
+  return { samples, complete: samples.length === plan.length };
+}
+
+/**
+ * Invokes the samples of `plan` in order, at most `concurrency` at a time, each call cut off at
+ * `invokeTimeoutMs`, none started after `deadline`; returns those that ran, each with its outcome. Never throws
+ * for a failed call: the failure is recorded on its sample.
+ */
+export async function invokeSamples(options: CollectOptions, plan: readonly Sample[]): Promise<Sample[]> {
   const { gold, config, invoke, deadline } = options;
   const now = options.now ?? Date.now;
   const pointer = parsePointer(config.answerPointer);
-  const plan = planSamples(gold, config.seeds);
   const texts = gold.map((item) => [item.question, ...item.paraphrases]);
   const done = await mapBounded(plan, config.concurrency, async (sample) => {
     const request = renderRequest(config.requestTemplate, texts[sample.item][sample.text], sample.seed);
@@ -101,6 +113,5 @@ export async function collectSamples(options: CollectOptions): Promise<Collected
     }
     return sample;
   }, () => now() >= deadline || options.signal?.aborted === true);
-  const samples = done.filter((s): s is Sample => s !== undefined);
-  return { samples, complete: samples.length === plan.length };
+  return done.filter((s): s is Sample => s !== undefined);
 }

@@ -178,6 +178,19 @@ export interface DeltaSProbeProps {
   readonly memorySize?: number;
   /** The embedder that scores ΔS. @default ProbeEmbedder.hashed() */
   readonly embedder?: ProbeEmbedder;
+  /**
+   * Record the current version's answers in the deployment's first probe run and read them back in its later
+   * runs, instead of invoking the current version again for every (question, wording, seed). Its version does not
+   * change during a rollout (a published version is immutable), but its answers are only reusable if your
+   * function answers the same request with the same seed the same way, which the library cannot know: turn this
+   * on only for such a function. Each later run still invokes the current version for a latency sample (at least
+   * `gates.latencyMinSamples`, at least one in four of its samples), which the latency judge compares with the
+   * new version's and which is checked against the record: one differing answer sets the record aside for that run
+   * and the current version is invoked for everything, as it is when the record is missing or unreadable (the
+   * report's `reuse` says which). Creates a DynamoDB table (`answerTable`) whose items expire after 3 hours.
+   * @default false - both versions are invoked for every sample of every run
+   */
+  readonly reuseCurrentAnswers?: boolean;
 }
 
 /** What GuardedAlias passes to `DeltaSProbe._bind()`. @internal */

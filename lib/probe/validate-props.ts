@@ -81,6 +81,9 @@ export function validateProbeProps(probe: Construct, props: DeltaSProbeProps): P
     if (typeof modelId !== 'string' || !/^[\w.:/-]{1,2048}$/.test(modelId)) problems.add('embedder.modelId', 'a Bedrock model id such as "amazon.titan-embed-text-v2:0"', modelId);
     if (dimensions !== undefined && ![256, 512, 1024].includes(dimensions)) problems.add('embedder.dimensions', 'one of 256, 512, 1024 (Titan Text Embeddings V2)', dimensions);
   }
+  if (props?.reuseCurrentAnswers !== undefined && typeof props.reuseCurrentAnswers !== 'boolean') {
+    problems.add('reuseCurrentAnswers', 'a boolean (true only for a function that answers the same request and seed the same way)', props.reuseCurrentAnswers);
+  }
   problems.throwIfAny(`DeltaSProbe '${probe.node.path}'`);
 
   return {
@@ -96,6 +99,8 @@ export function validateProbeProps(probe: Construct, props: DeltaSProbeProps): P
       gates,
       // The same values as the runtime's embedder union ('hashed' | 'bedrock'), typed for other languages.
       embedder: embedder.config as ProbeEmbedderConfig,
+      // Written only when on, so a probe without it keeps its code asset (and its function's version) as it was.
+      ...(props.reuseCurrentAnswers === true ? { reuseCurrentAnswers: true } : {}),
     },
   };
 }

@@ -69,6 +69,11 @@ export interface ProbeConfig {
   readonly metricNamespace: string;
   /** The gates the verdict is judged by. */
   readonly gates: ProbeGateConfig;
+  /**
+   * Whether the current version's answers are recorded in the probe's answer table and read back by later runs
+   * of the same deployment instead of invoking it again (DeltaSProbe `reuseCurrentAnswers`). Absent: off.
+   */
+  readonly reuseCurrentAnswers?: boolean;
 }
 
 /** The defaults: the field guides' acceptance targets. */
@@ -140,3 +145,18 @@ export const DEFAULT_REQUEST_TEMPLATE = { question: '{{question}}', seed: '{{see
 export const DEFAULT_ANSWER_POINTER = '/answer';
 /** The default namespace of the probe's metrics. */
 export const DEFAULT_METRIC_NAMESPACE = 'CdkRolloutGuardrails/Probe';
+
+/**
+ * The probe function's environment variable naming its answer table (DynamoDB), set when `reuseCurrentAnswers`
+ * is on: the current version's answers of one deployment, one item per gold question.
+ */
+export const PROBE_ANSWERS_TABLE_ENV = 'GUARDRAILS_PROBE_ANSWERS_TABLE';
+
+/** The answer table's attributes: the key (partition key, string) and the TTL attribute (epoch seconds). */
+export const PROBE_ANSWERS_ATTR = { key: 'id', expiresAt: 'expiresAt' } as const;
+
+/**
+ * How long recorded answers count, in seconds: a deployment's two hooks each end within CodeDeploy's hour, so
+ * 3 hours covers a whole rollout; readers ignore older items whatever DynamoDB's TTL has not yet deleted.
+ */
+export const PROBE_ANSWERS_TTL_SECONDS = 3 * 3600;
