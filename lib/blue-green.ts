@@ -8,12 +8,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from './delta-s-probe';
 import { RolloutStrategy } from './rollout-strategy';
+import type { ShadowPromotion } from './shadow-promotion';
 import { BlueGreenRolloutStrategy } from './strategies/blue-green';
 import { aliasConfigKey, BlueGreenAliasConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import type { WarmGateConfig } from './provisioned-warmup';
 import { buildBlueGreenDefinition } from './private/blue-green-machine';
 import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
+import { grantShadowRead, shadowPromotionConfig, shadowPromotionProblems } from './private/shadow-promotion';
 import { PropProblems } from './private/validation';
 
 const ID = 'BlueGreenSwitch';
@@ -63,6 +65,17 @@ export interface BlueGreenAttachOptions {
    * @default - no notifications
    */
   readonly notifications?: sns.ITopic;
+  /**
+   * Shadow as stage 0: checked with the invariants before anything else; a release that has not passed shadow
+   * (`releaseId`, which this requires) fails the BeforeAllowTraffic hook before the switch.
+   * @default - no shadow requirement
+   */
+  readonly requireShadow?: ShadowPromotion;
+  /**
+   * The release the alias rolls out (the RELEASE_ID of its versions), whose shadow record `requireShadow` reads.
+   * @default - none (required with `requireShadow`)
+   */
+  readonly releaseId?: string;
   /**
    * Whether `attach()` sets the returned hook as the deployment group's pre- and post-traffic hook
    * (`addPreHook`, `addPostHook`, which also let the group's role invoke it). Set false when the caller puts the
@@ -185,6 +198,7 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
         problems.add('strategy (blueGreen) warmup', 'set only on a version with provisioned concurrency of its own (GuardedAlias `warmup`, a ProvisionedWarmup, puts it on each published version): the warm gate waits for it and pings it, it never creates one', 'a version without provisioned concurrency');
       }
     }
+    if (options?.requireShadow !== undefined) shadowPromotionProblems(problems, options.requireShadow, options.releaseId !== undefined);
     this._throwIfAny(problems);
     const key = aliasConfigKey(options.deploymentGroup.application.applicationName, options.deploymentGroup.deploymentGroupName);
     this._claim(options, key);
@@ -202,7 +216,10 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
       alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
       ...(options.probe ? { probeFunctionArn: options.probe.function.functionArn } : {}),
       ...(options.notifications ? { topicArn: options.notifications.topicArn } : {}),
+      ...(options.requireShadow ? { shadowPromotion: shadowPromotionConfig(options.requireShadow, options.releaseId!) } : {}),
     };
+    // Stage 0: the worker reads this release's shadow record, and only that item.
+    if (options.requireShadow) grantShadowRead(this.workerFunction, options.requireShadow, options.releaseId!);
 
     // The state machine: report on this group, run the probe. It never writes the alias (CodeDeploy does). The
     // worker publishes the decisions to this alias's topic (sns:Publish on it; its key's, if encrypted).

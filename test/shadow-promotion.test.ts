@@ -1,7 +1,7 @@
 // Shadow as a rollout's stage 0 (issue #15 §2), the reading side: the judgement of a release's shadow record,
 // its read (against dynalite, and its request shape with the SDK mock), the staged gate function's stage-0 mode,
 // and GuardedAlias `requireShadow`: its wiring, its least-privilege read and its validation.
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetEventSourceMappingCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -11,6 +11,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy, ShadowIntegration, ShadowPromotion, StagedRollout } from '../lib';
 import { createGateHandler, GateEvent } from '../lambdas/staged/gate';
+import { createWorkerHandler } from '../lambdas/blue-green/worker';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
+import { BlueGreenAliasConfig, DEFAULT_STOP_RULES } from '../packages/runtime/src/contract/blue-green';
 import { shadowVerdict } from '../lambdas/shared/shadow-promotion';
 import {
   DEFAULT_SHADOW_PROMOTION, deltaSBin, deltaSBinAttribute, judgeShadowPromotion, medianDeltaS, SHADOW_PROMOTION_ENV, ShadowPromotionConfig,
@@ -96,7 +100,7 @@ describe('reading the record from DynamoDB (dynalite on loopback)', () => {
   afterAll(() => dynamo.stop());
 
   test('finds the release\'s own item and judges it; another release\'s item is not its record', async () => {
-    const item: Record<string, { S?: string; N?: string }> = {
+    const item: Record<string, AttributeValue> = {
       shadow_id: { S: shadowSummaryKey('rel-v2') }, release_id: { S: 'rel-v2' }, first_seen: { N: '0' }, last_seen: { N: String(25 * HOUR) },
       replays: { N: '1000' }, scored: { N: '1000' }, [deltaSBinAttribute(10)]: { N: '1000' },
     };
@@ -187,6 +191,18 @@ describe('GuardedAlias requireShadow', () => {
     expect(JSON.stringify(t.toJSON()).replace(/\\/g, '')).toContain('"windowSeconds":43200');
   });
 
+  test('blue-green: the worker may read this release\'s record; the requirement travels in the alias\'s configuration', () => {
+    const stack = testStack();
+    const shadow = shadowOf(stack);
+    new GuardedAlias(stack, 'Guarded', { function: testFunction(stack), release: { releaseId: 'rel-v2' }, strategy: RolloutStrategy.blueGreen(), requireShadow: { shadow } });
+    const t = Template.fromStack(stack);
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => st.Action === 'dynamodb:GetItem');
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['release#rel-v2'] } });
+    expect(JSON.stringify(t.toJSON()).replace(/\\/g, '')).toContain('"shadowPromotion":{"table":');
+  });
+
   test('canary with a probe: the probe\'s hook learns the requirement by function and alias, and may publish the decision', () => {
     const stack = testStack();
     const shadow = shadowOf(stack);
@@ -202,7 +218,7 @@ describe('GuardedAlias requireShadow', () => {
     expect(text).toContain('"releaseId":"rel-v2"');
   });
 
-  test('refuses, naming each prop and value: no release ID, a bad threshold, a canary without a probe, blue-green', () => {
+  test('refuses, naming each prop and value: no release ID, a bad threshold, a canary without a probe, not a ShadowIntegration', () => {
     const stack = testStack();
     const shadow = shadowOf(stack);
     const make = (id: string, props: Partial<ConstructorParameters<typeof GuardedAlias>[2]>, requireShadow: ShadowPromotion) => () =>
@@ -212,8 +228,41 @@ describe('GuardedAlias requireShadow', () => {
       .toThrow(/requireShadow\.window must be from 1 minute to 30 days, got: "5 seconds"[\s\S]*requireShadow\.maxMedianDeltaS must be a number greater than 0 and at most 1, got: 1\.5[\s\S]*requireShadow\.minScored must be an integer from 1/);
     expect(make('C', { release: { releaseId: 'r' }, strategy: RolloutStrategy.canary(10, Duration.minutes(5)) }, { shadow }))
       .toThrow(/requireShadow must be left out with canary unless a probe is set/);
-    expect(make('D', { release: { releaseId: 'r' }, strategy: RolloutStrategy.blueGreen() }, { shadow }))
-      .toThrow(/requireShadow must be left out with a blue-green strategy/);
     expect(make('E', { release: { releaseId: 'r' } }, { shadow: 'mirror' as never })).toThrow(/requireShadow\.shadow must be a ShadowIntegration, got: "mirror"/);
+  });
+});
+
+describe('the blue-green worker\'s stage 0 (with the invariants, before the switch)', () => {
+  const ddb = mockClient(new DynamoDBClient({}));
+  const lambdaClient = new LambdaClient({});
+  const lambdaMock = mockClient(lambdaClient);
+  const target = { functionName: 'answer-fn', alias: 'live', currentVersion: '7', targetVersion: '8' };
+  const config: BlueGreenAliasConfig = {
+    holdSeconds: 900, checkIntervalSeconds: 10, metricDelaySeconds: 20, probeBudgetSeconds: 45, smokeQuestions: 20,
+    stopRules: DEFAULT_STOP_RULES, invariants: { SCHEMA_REV: 'v3' }, freeze: [], alarmNames: [], shadowPromotion: CONFIG,
+  };
+  const worker = () => createWorkerHandler({
+    lambda: lambdaClient, cloudwatch: new CloudWatchClient({}), sns: new SNSClient({}), dynamodb: ddb as unknown as DynamoDBClient, log: () => undefined,
+  });
+  beforeEach(() => {
+    ddb.reset();
+    lambdaMock.reset();
+    lambdaMock.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: { SCHEMA_REV: 'v3' } } });
+  });
+
+  test('pins held but the release never shadowed: the check fails with the shadow checks beside the pins\'', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    const decision = await worker()({ op: 'invariants', target, config });
+    expect(decision).toMatchObject({ passed: false, reasons: [expect.stringMatching(/no shadow replay of release rel-v2/)] });
+    expect((decision as any).checks.map((c: any) => c.name)).toEqual(['invariant:SCHEMA_REV', 'shadow:window']);
+  });
+
+  test('pins held and the release passed shadow: the check passes and says both', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: {
+      release_id: { S: 'rel-v2' }, first_seen: { N: '0' }, last_seen: { N: String(25 * HOUR) }, replays: { N: '500' }, scored: { N: '500' }, ds_05: { N: '500' },
+    } });
+    const decision = await worker()({ op: 'invariants', target, config });
+    expect(decision).toMatchObject({ passed: true });
+    expect((decision as any).reasons).toEqual([expect.stringMatching(/carries every pin/), expect.stringMatching(/^release rel-v2 passed shadow/)]);
   });
 });

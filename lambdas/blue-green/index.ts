@@ -3,6 +3,7 @@
 // Each function's handler names its export.
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -26,4 +27,5 @@ export const worker = createWorkerHandler({
   lambda: new LambdaClient({}),
   cloudwatch: new CloudWatchClient({}),
   sns: new SNSClient(publishClientConfig()),
+  dynamodb: new DynamoDBClient({}),
 });

@@ -3,6 +3,7 @@
 // the metrics, judge a probe run, and write and publish a decision that is news (notification.ts). The reports
 // to CodeDeploy are the machine's own SDK tasks; the flip back is CodeDeploy's.
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
@@ -17,6 +18,7 @@ import { DEFAULT_HOOK_BOUNDS, hookClientConfig } from '../shared/hook-clients';
 import { prewarm } from '../shared/warm-gate';
 import { readAlarms } from '../shared/alarms';
 import { executedVersionQuery } from '../shared/lambda-metrics';
+import { shadowVerdict } from '../shared/shadow-promotion';
 
 type Target = BlueGreenExecutionInput['target'];
 
@@ -67,6 +69,8 @@ export interface WorkerDependencies {
   readonly cloudwatch: CloudWatchClient;
   /** Publishes the notifications; its attempts bounded (`publishClientConfig()`). */
   readonly sns: SNSClient;
+  /** Reads the release's shadow record; needed only for an alias with `requireShadow`. */
+  readonly dynamodb?: DynamoDBClient;
   /** How long a publish may take in all before it is given up. @default PUBLISH_DEADLINE_SECONDS */
   readonly publishDeadlineMs?: number;
   /** @default Date.now */
@@ -103,6 +107,15 @@ export function createWorkerHandler(deps: WorkerDependencies): (event: WorkerEve
       case 'invariants': {
         const configuration = await deps.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: event.target.functionName, Qualifier: event.target.targetVersion }));
         result = checkInvariants(event.config.invariants ?? {}, configuration.Environment?.Variables, event.target.targetVersion);
+        // Stage 0 (requireShadow): the release's shadow record, judged with the pins, before anything else.
+        if (event.config.shadowPromotion) {
+          if (!deps.dynamodb) throw new Error('the worker has a shadow check to make but no DynamoDB client');
+          const verdict = await shadowVerdict(deps.dynamodb, event.config.shadowPromotion);
+          // The reasons say what failed, or (everything passed) what was checked.
+          const failed = verdict.checks.filter((c) => c.passed !== true).map((c) => c.reason);
+          const reasons = result.passed && verdict.passed ? [...result.reasons, verdict.summary] : [...(result.passed ? [] : result.reasons), ...failed];
+          result = { ...result, passed: result.passed && verdict.passed, checks: [...result.checks, ...verdict.checks], reasons };
+        }
         break;
       }
       case 'warmup': {

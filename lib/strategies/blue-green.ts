@@ -264,11 +264,7 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
   /** @internal */
   public _checkAlias(uses: AliasUses): Array<[string, string]> {
     const why = 'left out with a blue-green strategy (the stack\'s blue-green hook is both the BeforeAllowTraffic and the AfterAllowTraffic hook; CodeDeploy runs one hook per phase)';
-    const problems: Array<[string, string]> = (['preTrafficHook', 'postTrafficHook'] as const).filter((prop) => uses[prop]).map((prop) => [prop, why]);
-    if (uses.requireShadow) {
-      problems.push(['requireShadow', 'left out with a blue-green strategy: the shadow check runs in the staged machine and in the ΔS probe\'s BeforeAllowTraffic hook (canary, linear, allAtOnce), not yet before a blue-green switch']);
-    }
-    return problems;
+    return (['preTrafficHook', 'postTrafficHook'] as const).filter((prop) => uses[prop]).map((prop) => [prop, why]);
   }
 
   /**
@@ -282,7 +278,7 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
     const hook = machinery.attach({
       alias: target.alias, version: target.version, deploymentGroup: target.deploymentGroup, strategy: this,
       probe: target.probe, alarms: target.alarms, pins: target.pins, warmGate: target.warmup?.warmGate, wireHooks: false,
-      notifications: target.notifications,
+      notifications: target.notifications, requireShadow: target.requireShadow, releaseId: target.releaseId,
     });
     return { preTrafficHook: hook, postTrafficHook: hook };
   }

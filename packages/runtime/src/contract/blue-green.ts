@@ -2,6 +2,7 @@
 // machine's definition at synth) and the blue-green handlers (lambdas/blue-green, which esbuild bundles with
 // it). Plain data and constants only: it imports nothing but the notification source's type.
 import type { Check } from './check.js';
+import type { ShadowPromotionConfig } from './shadow-promotion.js';
 import type { NOTIFICATION_SOURCE, QueueAgeConfig } from './staged.js';
 
 /** The seed's stop rules during hold-and-watch, every default filled in. */
@@ -62,6 +63,8 @@ export interface BlueGreenAliasConfig {
   readonly topicArn?: string;
   /** The queue-age gate of every metric check while holding; absent without queues. */
   readonly queueAge?: QueueAgeConfig;
+  /** Shadow as stage 0 (GuardedAlias `requireShadow`): judged with the invariants, before anything else; absent when not required. */
+  readonly shadowPromotion?: ShadowPromotionConfig;
 }
 
 /** CodeDeploy's two traffic hooks; the event does not say which one it is, so the hook finds out. */
