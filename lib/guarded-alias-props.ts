@@ -113,8 +113,8 @@ export interface GuardedAliasProps {
   /**
    * Shadow as stage 0: the release (`release.releaseId`, which this requires) must have passed shadow, read from
    * the given ShadowIntegration's record of it, before any user traffic moves; otherwise the deployment reports
-   * Failed at once. With the staged strategy the state machine checks it first; with canary, linear or allAtOnce
-   * the `probe`'s BeforeAllowTraffic hook does, so it needs one. The decision goes to `notifications` too.
+   * Failed at once. The staged and blue-green machines check it first; with canary, linear or allAtOnce the
+   * `probe`'s BeforeAllowTraffic hook does, so it needs one. The decision goes to `notifications` too.
    * @default - no shadow requirement
    */
   readonly requireShadow?: ShadowPromotion;
