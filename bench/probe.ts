@@ -16,7 +16,7 @@ import { answerDistances, judge, planSamples, Sample, scoreVersion } from '../la
 import { CORPUS } from '../lambdas/demo-answer/corpus';
 import { GoldItem } from '../packages/runtime/src/contract/gold-set';
 import { mulberry32 } from './prng';
-import { rolloutCost } from './rollout-cost';
+import { reuseCost, rolloutCost } from './rollout-cost';
 
 const TARGET_MS = 1000;
 const QUESTIONS = 200;
@@ -100,10 +100,18 @@ async function main(): Promise<void> {
   // 200 questions with 3 paraphrases each (the seeds' 3 paraphrases × 2 seeds), the default staged strategy.
   const costGold: GoldItem[] = gold.map((item, i) => ({ ...item, paraphrases: [...item.paraphrases, `And ${item.question} ${i}`] }));
   const cost = rolloutCost(costGold, SEEDS);
+  const reuse = await reuseCost(costGold, SEEDS);
+  if (reuse.invocations !== reuse.formula) throw new Error(`reuse: ${reuse.invocations} invocations counted, ${reuse.formula} by the formula`);
   const full = costGold.length * (1 + 3) * SEEDS * 2;
-  console.log(`| user-function invocations of a default staged rollout's probing, 200 questions × 4 texts × ${SEEDS} seeds × 2 versions a full run `
-    + `(${cost.runs.map((r) => (r === null ? 'all' : r)).join(', ')} questions in the machine's runs, all again at 100 %) | ${cost.now.toLocaleString('en-US')} `
-    + `| every run the whole gold set, as before: ${cost.before.toLocaleString('en-US')} (${(cost.before / cost.now).toFixed(1)}×; ${full.toLocaleString('en-US')} a full run) |`);
+  const n = (x: number) => x.toLocaleString('en-US');
+  console.log(`user-function invocations of a default staged rollout's probing: 200 questions × 4 texts × ${SEEDS} seeds, `
+    + `${cost.runs.map((r) => (r === null ? 'all' : r)).join(', ')} questions in the machine's runs, all again at 100 % (${n(full)} a full run of both versions)`);
+  console.log('');
+  console.log('| probing | invocations | against the first |');
+  console.log('| --- | ---: | ---: |');
+  console.log(`| every run the whole gold set (before canary questions) | ${n(cost.before)} | 1.00× |`);
+  console.log(`| canaryQuestions 10 (today's default) | ${n(cost.now)} | ${(cost.now / cost.before).toFixed(2)}× |`);
+  console.log(`| canaryQuestions 10 and reuseCurrentAnswers (latency sample max(20, n/4)) | ${n(reuse.invocations)} | ${(reuse.invocations / cost.before).toFixed(2)}× (${(reuse.invocations / cost.now).toFixed(2)}× today's) |`);
   console.log('');
   console.log(`gates on the synthetic answers: ${verdict}`);
   if (scoring >= TARGET_MS) process.exitCode = 1;

@@ -1,13 +1,16 @@
 // What a default staged rollout's probing costs in invocations of the user's function, walked through the real
 // gate function (planStep) with every gate passing: which probe runs the machine makes, and how many questions
 // each asks (the probe's plan: every question in every wording and seed, against both versions). Printed by
-// `npm run bench:probe` beside the figure of every probe asking the whole gold set, as before the canary questions.
+// `npm run bench:probe` beside the figure of every probe asking the whole gold set, as before the canary questions,
+// and the figure with the probe's reuseCurrentAnswers, counted by running the real reuse code (collectReusing)
+// over the same runs against a counting stand-in of the function and an in-memory answer table.
 import { INITIAL_PROGRESS } from '../packages/runtime/src/contract/staged';
 import { GoldItem } from '../packages/runtime/src/contract/gold-set';
-import { planSamples } from '../lambdas/probe/engine';
+import { AnswerStore, collectReusing, latencySampleSize, planSamples, RecordedQuestion } from '../lambdas/probe/engine';
 import { spreadQuestions } from '../lambdas/probe/hook';
 import { GateEvent, planStep } from '../lambdas/staged/gate';
 import { RolloutStrategy, StagedRolloutStrategy } from '../lib';
+import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 
 /** The questions of each probe run of one rollout that passes every gate (null: the whole gold set). */
 export function probeRuns(strategy: StagedRolloutStrategy): Array<number | null> {
@@ -42,4 +45,34 @@ export function rolloutCost(gold: readonly GoldItem[], seeds: number, strategy: 
   const now = runs.reduce<number>((n, limit) => n + runInvocations(gold, seeds, limit), 0) + runInvocations(gold, seeds, null);
   const before = (runs.length + 1) * runInvocations(gold, seeds, null);
   return { runs, now, before };
+}
+
+/**
+ * The rollout's invocations with `reuseCurrentAnswers`: the same runs, each collected by the real reuse code under
+ * one deployment id (the AfterAllowTraffic hook's run at 100 % last), the function a stand-in that answers the same
+ * for a seed, the answer table in memory. Returns the count and the formula's figure, which must agree:
+ * 2n(Q) for the first run, then n(q) + m(n(q)) for each later run, with n(q) = S × W × q samples a version and
+ * m(n) = min(n, max(L, ceil(n / 4))) the current version's latency sample.
+ */
+export async function reuseCost(gold: readonly GoldItem[], seeds: number, strategy: StagedRolloutStrategy = RolloutStrategy.staged()) {
+  const config = { ...DEFAULT_PROBE_CONFIG, seeds, concurrency: 64, reuseCurrentAnswers: true };
+  const items = new Map<string, RecordedQuestion>();
+  const store: AnswerStore = {
+    read: async (_scope, ids) => ids.flatMap((id) => (items.has(id) ? [items.get(id)!] : [])),
+    write: async (_scope, questions) => { for (const q of questions) items.set(q.id, q); return { notStored: 0 }; },
+  };
+  const scope = { deploymentId: 'd-COST00000', functionName: 'fn', alias: 'live', currentVersion: '1' };
+  let invocations = 0;
+  const invoke = async (_side: string, request: any) => {
+    invocations++;
+    return { payload: JSON.stringify({ answer: `answer to ${request.question} with seed ${request.seed}` }), latencyMs: 20, cold: false };
+  };
+  const runs = [...probeRuns(strategy), null];
+  for (const limit of runs) {
+    const asked = limit === null ? gold : spreadQuestions(gold, limit);
+    await collectReusing({ gold: asked, config, invoke, deadline: Number.MAX_SAFE_INTEGER }, { store, scope });
+  }
+  const n = (limit: number | null) => runInvocations(gold, seeds, limit) / 2;
+  const formula = runs.reduce<number>((sum, limit, i) => sum + (i === 0 ? 2 * n(limit) : n(limit) + latencySampleSize(n(limit), config.gates.latencyMinSamples)), 0);
+  return { invocations, formula };
 }

@@ -1,6 +1,8 @@
 // The answer table behind reuseCurrentAnswers, on dynalite (a real DynamoDB implementation on loopback): the
 // store's reads and writes, and the probe's hook handler recording the current version's answers in a
 // deployment's first run and reading them in the next, each run a separate handler (no state in the process).
+import { execFileSync } from 'child_process';
+import * as path from 'path';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { BatchGetItemCommand, BatchWriteItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -156,5 +158,15 @@ describe('the hook handler across runs of one deployment', () => {
     expect((result.report as any).reuse.status).toBe('unreadable');
     expect((result.report as any).reuse.note).toMatch(/^the recorded answers could not be read \(.*\): the current version was invoked for every sample; recording failed/);
     expect([count('8'), count('7')]).toEqual([PER_SIDE, PER_SIDE]);
+  });
+});
+
+describe('the bundled probe', () => {
+  test('loads no DynamoDB client until it has an answer table to use (a probe without reuse starts no slower)', () => {
+    const bundle = path.join(__dirname, '..', 'assets', 'probe', 'index.js');
+    const script = `require(${JSON.stringify(bundle)}); process.stdout.write(String(Object.keys(require.cache).some((k) => k.includes('client-dynamodb'))));`;
+    const loaded = (env: Record<string, string>) => execFileSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), env: { ...process.env, AWS_REGION: 'eu-west-1', ...env } }).toString();
+    expect(loaded({})).toBe('false');
+    expect(loaded({ GUARDRAILS_PROBE_ANSWERS_TABLE: 'answers' })).toBe('false');
   });
 });

@@ -2,7 +2,8 @@
 // version, gold question), holding that question's recorded answers by wording and seed, expiring after
 // PROBE_ANSWERS_TTL_SECONDS. Durable across the probe's invocations: nothing depends on Lambda reusing an
 // execution environment, and nothing passes through the state machine's payload.
-import { BatchGetItemCommand, type BatchGetItemCommandOutput, BatchWriteItemCommand, type BatchWriteItemCommandOutput, DynamoDBClient, type AttributeValue, type KeysAndAttributes, type WriteRequest } from '@aws-sdk/client-dynamodb';
+// Types only at load: the client is required at first use (a probe without an answer table never loads it).
+import type { AttributeValue, BatchGetItemCommandOutput, BatchWriteItemCommandOutput, DynamoDBClient, KeysAndAttributes, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { PROBE_ANSWERS_ATTR, PROBE_ANSWERS_TTL_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
 import { AnswerStore, RecordedQuestion, ReuseScope } from './reuse';
 
@@ -31,10 +32,14 @@ export interface DynamoAnswerStoreOptions {
  * with a short back-off, then given up (not found, not stored). Expired items are ignored on read: DynamoDB's
  * TTL deletes them in the background, later.
  */
-export function dynamoAnswerStore(client: () => DynamoDBClient, tableName: string, options: DynamoAnswerStoreOptions = {}): AnswerStore {
+export function dynamoAnswerStore(client: () => DynamoDBClient | Promise<DynamoDBClient>, tableName: string, options: DynamoAnswerStoreOptions = {}): AnswerStore {
+  // require, not import(): the runtime's SDK is found through NODE_PATH, which only CommonJS resolution reads (LAM-8).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const sdk = async (): Promise<typeof import('@aws-sdk/client-dynamodb')> => require('@aws-sdk/client-dynamodb');
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return {
     async read(scope, ids, nowMs) {
+      const { BatchGetItemCommand } = await sdk();
       const byKey = new Map(ids.map((id) => [answerItemKey(scope, id), id]));
       const found: RecordedQuestion[] = [];
       const keys = [...byKey.keys()];
@@ -45,7 +50,7 @@ export function dynamoAnswerStore(client: () => DynamoDBClient, tableName: strin
         };
         for (let attempt = 0; request && (request.Keys?.length ?? 0) > 0 && attempt < ATTEMPTS; attempt++) {
           if (attempt > 0) await sleep(50 * 2 ** attempt);
-          const out: BatchGetItemCommandOutput = await client().send(new BatchGetItemCommand({ RequestItems: { [tableName]: request } }));
+          const out: BatchGetItemCommandOutput = await (await client()).send(new BatchGetItemCommand({ RequestItems: { [tableName]: request } }));
           for (const item of out.Responses?.[tableName] ?? []) {
             const question = parseItem(item, byKey, nowMs);
             if (question) found.push(question);
@@ -56,6 +61,7 @@ export function dynamoAnswerStore(client: () => DynamoDBClient, tableName: strin
       return found;
     },
     async write(scope, questions, nowMs) {
+      const { BatchWriteItemCommand } = await sdk();
       const expiresAt = Math.floor(nowMs / 1000) + PROBE_ANSWERS_TTL_SECONDS;
       let notStored = 0;
       const reasons = new Set<string>();
@@ -80,7 +86,7 @@ export function dynamoAnswerStore(client: () => DynamoDBClient, tableName: strin
         let batch: WriteRequest[] | undefined = puts.slice(i, i + WRITE_BATCH);
         for (let attempt = 0; batch && batch.length > 0 && attempt < ATTEMPTS; attempt++) {
           if (attempt > 0) await sleep(50 * 2 ** attempt);
-          const out: BatchWriteItemCommandOutput = await client().send(new BatchWriteItemCommand({ RequestItems: { [tableName]: batch } }));
+          const out: BatchWriteItemCommandOutput = await (await client()).send(new BatchWriteItemCommand({ RequestItems: { [tableName]: batch } }));
           batch = out.UnprocessedItems?.[tableName];
         }
         if (batch && batch.length > 0) {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GoldItem, parseGoldSet } from 'cdk-rollout-guardrails-runtime/contract';
 import { PROBE_ANSWERS_TABLE_ENV, ProbeConfig } from 'cdk-rollout-guardrails-runtime/contract';
@@ -48,5 +48,7 @@ function answerStoreFromEnv() {
   const table = process.env[PROBE_ANSWERS_TABLE_ENV];
   if (!table) return undefined;
   let client: DynamoDBClient | undefined;
-  return dynamoAnswerStore(() => (client ??= hookClient(DynamoDBClient)), table);
+  // Required at first use, with CommonJS resolution (NODE_PATH, register LAM-8), like the clients above.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return dynamoAnswerStore(() => (client ??= hookClient((require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb')).DynamoDBClient)), table);
 }
