@@ -285,7 +285,7 @@ describe('BlueGreenSwitch: the definition', () => {
   test('invokes the smoke probe with the direct-run event and its question limit', () => {
     expect(states.Smoke.Arguments).toEqual({
       FunctionName: '{% $config.probeFunctionArn %}',
-      Payload: "{% {'functionName': $target.functionName, 'alias': $target.alias, 'currentVersion': $target.currentVersion, 'targetVersion': $target.targetVersion, 'questionLimit': $config.smokeQuestions} %}",
+      Payload: "{% {'deploymentId': $states.context.Execution.Input.deploymentId, 'functionName': $target.functionName, 'alias': $target.alias, 'currentVersion': $target.currentVersion, 'targetVersion': $target.targetVersion, 'questionLimit': $config.smokeQuestions} %}",
     });
     expect(states.CheckInvariants.Arguments.FunctionName).toBe(WORKER);
   });
@@ -679,7 +679,8 @@ describe('BlueGreenSwitch: runs of the definition', () => {
     const r = await run(execution('BeforeAllowTraffic'), world());
     expect(r).toMatchObject({ end: 'Succeed', endState: 'BeforeDone' });
     expect(r.visited).toEqual(['LoadConfig', 'Route', 'CheckInvariants', 'InvariantsHeld', 'HasWarmup', 'Warmup', 'WarmupPassed', 'HasSmoke', 'Smoke', 'SmokePassed', 'Freeze', 'NotifyPassed?', 'NotifyPassed', 'ReportBeforeSucceeded', 'BeforeDone']);
-    expect(r.calls.find((c) => c.state === 'Smoke')?.args.Payload).toEqual({ ...TARGET, questionLimit: 20 });
+    // The deployment id lets a probe with reuseCurrentAnswers find the current version's answers of this deployment.
+    expect(r.calls.find((c) => c.state === 'Smoke')?.args.Payload).toEqual({ deploymentId: 'd-ABC', ...TARGET, questionLimit: 20 });
     expect(reports(r)).toEqual([['ReportBeforeSucceeded', 'Succeeded', 'hook-BeforeAllowTraffic']]);
     // The hook of AfterAllowTraffic reads `frozen` from this output: only the mapping that was running.
     expect(r.output).toMatchObject({ kind: 'cdk-rollout-guardrails/blue-green/before', status: 'Succeeded', frozen: [JOBS], invariants: { passed: true }, smoke: { passed: true, questions: 20 } });
@@ -757,6 +758,8 @@ describe('BlueGreenSwitch: runs of the definition', () => {
     expect(watches[watches.length - 1].at - T0).toBe(900_000);
     expect(probes.length).toBe(26);
     expect(probes[probes.length - 1].at - T0).toBe(900_000);
+    // Each run names the deployment (the hold inside the Parallel reads it from the execution's input).
+    expect(new Set(probes.map((p) => p.args.Payload.deploymentId))).toEqual(new Set(['d-ABC']));
     expect(r.calls.some((c) => c.state === 'ReportAfterFailed' || c.resource.includes('updateAlias'))).toBe(false);
     expect(workerOps(r, 'unfreeze').map((c) => c.args.Payload)).toEqual([{ op: 'unfreeze', mappings: [JOBS] }]);
     expect(r.outputs.ResumeAfterHold[0]).toEqual({ kind: 'cdk-rollout-guardrails/blue-green/unfreeze', resumed: [JOBS] });

@@ -278,7 +278,7 @@ describe('the state machine, run', () => {
     expect(result.calls.filter((c) => c.state === 'Probe')).toHaveLength(5);
     expect(result.calls.find((c) => c.state === 'Probe')!.params).toEqual({
       FunctionName: expect.stringMatching(/^arn:Probe/),
-      Payload: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8', questionLimit: null, stopRules: null },
+      Payload: { deploymentId: 'd-ABC123', functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8', questionLimit: null, stopRules: null },
     });
     // The whole gold set before the first shift (1 %), then the canary questions (k = 10) before 5, 25, 50 % and
     // before the report: 1 full run and 4 of 10 questions (the seeds' per-step k).

@@ -131,7 +131,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
     resource: LAMBDA_INVOKE,
     arguments: {
       FunctionName: '{% $config.probeFunctionArn %}',
-      Payload: "{% {'functionName': $target.functionName, 'alias': $target.alias, 'currentVersion': $target.currentVersion, 'targetVersion': $target.targetVersion, 'questionLimit': $config.smokeQuestions} %}",
+      Payload: "{% {'deploymentId': $states.context.Execution.Input.deploymentId, 'functionName': $target.functionName, 'alias': $target.alias, 'currentVersion': $target.currentVersion, 'targetVersion': $target.targetVersion, 'questionLimit': $config.smokeQuestions} %}",
     },
     output: `{% ($p := $states.result.Payload; {'kind': ${kind('smoke')}, 'passed': $p.status = 'Succeeded', 'status': $p.status, 'reasons': $p.reasons, 'questions': $p.report.plan.questions, 'gates': $p.report.gates}) %}`,
   }).addRetry(RETRY.lambda));
@@ -187,7 +187,7 @@ export function buildBlueGreenDefinition(scope: Construct, props: BlueGreenDefin
       resource: LAMBDA_INVOKE,
       arguments: {
         FunctionName: '{% $states.input.config.probeFunctionArn %}',
-        Payload: "{% {'functionName': $states.input.target.functionName, 'alias': $states.input.target.alias, 'currentVersion': $states.input.target.currentVersion, 'targetVersion': $states.input.target.targetVersion, 'questionLimit': $states.input.config.smokeQuestions} %}",
+        Payload: "{% {'deploymentId': $states.context.Execution.Input.deploymentId, 'functionName': $states.input.target.functionName, 'alias': $states.input.target.alias, 'currentVersion': $states.input.target.currentVersion, 'targetVersion': $states.input.target.targetVersion, 'questionLimit': $states.input.config.smokeQuestions} %}",
       },
       output: `{% {${CARRY}, 'check': $states.input.check, 'probe': {'status': $states.result.Payload.status, 'reasons': $states.result.Payload.reasons, 'report': $states.result.Payload.report}} %}`,
       timeoutSeconds: '{% $states.input.config.probeBudgetSeconds %}',

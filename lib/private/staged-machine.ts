@@ -115,6 +115,8 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       Parameters: {
         'FunctionName.$': '$.config.probeFunctionArn',
         Payload: {
+          // The deployment: a probe with reuseCurrentAnswers reads the answers its first run recorded for it.
+          'deploymentId.$': '$.deployment.deploymentId',
           'functionName.$': '$.target.functionName',
           'alias.$': '$.target.alias',
           'currentVersion.$': '$.target.currentVersion',
