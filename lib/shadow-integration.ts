@@ -67,8 +67,14 @@ export class ShadowIntegration extends Construct {
   public readonly shadowFunction: lambda.Function;
   /** The mirror dispatcher. */
   public readonly dispatcher: lambda.Function;
-  /** The results table. */
+  /**
+   * The results table: one row per replay, and one summary item per shadowed release (key `release#<RELEASE_ID>`,
+   * see `shadowSummaryKey` in `cdk-rollout-guardrails-runtime/contract`), which a rollout reads to tell whether the
+   * release has passed shadow.
+   */
   public readonly resultsTable: dynamodb.ITable;
+  /** How long results and summaries are kept after their last write (the table's TTL, `expires_at`). */
+  public readonly resultsTtl: Duration;
   /** The subscription filter that feeds the tap's lines to the dispatcher. */
   public readonly subscription: logs.SubscriptionFilter;
   /** The log group the tap writes to. */
@@ -98,6 +104,7 @@ export class ShadowIntegration extends Construct {
     this.liveFunction = settings.liveFunction;
     this.shadowFunction = settings.shadowFunction;
     this.gates = settings.gates;
+    this.resultsTtl = settings.resultsTtl;
     this.routeKey = `${settings.method} ${p.path}`;
     this.dispatcherConcurrency = dispatcherConcurrency(p.maxMirrorRps);
 
@@ -187,6 +194,19 @@ export class ShadowIntegration extends Construct {
   /** Samples replayed to the shadow. @default sum over 5 minutes */
   public metricMirrorReplayed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('MirrorReplayed', { statistic: 'Sum', ...props });
+  }
+
+  /** Scored shadow answers that broke `answerSchema` (always 0 without one). @default sum over 5 minutes */
+  public metricSchemaViolations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SchemaViolations', { statistic: 'Sum', ...props });
+  }
+
+  /**
+   * Replays left out of the per-release summaries: the shadow version that answered has no `RELEASE_ID`, or its
+   * configuration could not be read. A rollout that requires shadow sees none of them. @default sum over 5 minutes
+   */
+  public metricUnreleasedReplays(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('UnreleasedReplays', { statistic: 'Sum', ...props });
   }
 
   /**

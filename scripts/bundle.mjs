@@ -14,10 +14,16 @@ const handlers = readdirSync(join(root, 'lambdas'), { withFileTypes: true })
   .map((d) => d.name)
   .filter((name) => existsSync(join(root, 'lambdas', name, 'index.ts')));
 
+// Synth-time checkers: code the constructs run at synth with a dependency the constructs package must not have
+// (jsii allows it none but the runtime package), bundled like a handler and loaded from assets/ by lib/private.
+// answer-schema-check: the dispatcher's own answer-schema module, with ajv (lib/private/answer-schema.ts).
+const CHECKERS = { 'answer-schema-check': join('lambdas', 'mirror-dispatcher', 'schema.ts') };
+const entries = [...handlers.map((name) => [name, join('lambdas', name, 'index.ts')]), ...Object.entries(CHECKERS)];
+
 rmSync(join(root, 'assets'), { recursive: true, force: true });
 const started = Date.now();
-await Promise.all(handlers.map((name) => build({
-  entryPoints: [join(root, 'lambdas', name, 'index.ts')],
+await Promise.all(entries.map(([name, entry]) => build({
+  entryPoints: [join(root, entry)],
   outfile: join(root, 'assets', name, 'index.js'),
   bundle: true,
   platform: 'node',
@@ -32,4 +38,4 @@ await Promise.all(handlers.map((name) => build({
   logLevel: 'warning',
   legalComments: 'none',
 })));
-console.log(`bundled ${handlers.length} handler(s) into assets/ in ${Date.now() - started} ms: ${handlers.join(', ')}`);
+console.log(`bundled ${handlers.length} handler(s) and ${Object.keys(CHECKERS).length} checker(s) into assets/ in ${Date.now() - started} ms: ${entries.map(([name]) => name).join(', ')}`);

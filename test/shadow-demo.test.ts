@@ -87,6 +87,8 @@ describe('the example app with its shadow route under cdk-nag', () => {
       'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at ShadowDemo/ShadowAnswer/Dispatcher',
       // The dispatcher is traced (X-Ray active tracing): its trace writes take no resource.
       'AwsSolutions-IAM5[Resource::*] at ShadowDemo/ShadowAnswer/Dispatcher',
+      // It reads the RELEASE_ID of the shadow version that answered each replay.
+      'AwsSolutions-IAM5[Resource::<AnswerShadowFunctionA0778B15.Arn>:*] at ShadowDemo/ShadowAnswer/Dispatcher',
     ]);
     const xray = nag.suppressedViolations.find((v: any) => v.acknowledgedAt === 'ShadowDemo/ShadowAnswer/Dispatcher' && v.ruleName === 'AwsSolutions-IAM5[Resource::*]');
     expect(xray.reason).toMatch(/xray:PutTraceSegments|X-Ray/);

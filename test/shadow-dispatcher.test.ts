@@ -1,7 +1,7 @@
 import { gzipSync } from 'zlib';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import * as dynamoSdk from '@aws-sdk/client-dynamodb';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SHADOW_LINE_PREFIX, shadowTap, shouldSample } from '../packages/runtime/src/shadow';
 import { DISPATCHER_ENV as ENV } from '../packages/runtime/src/contract/shadow';
@@ -76,6 +76,9 @@ describe('the mirror dispatcher handler', () => {
     lambdaMock.reset();
     dynamoMock.reset();
     dynamoMock.on(PutItemCommand).resolves({});
+    // The release of each replay (its summary is covered by test/shadow-promotion-summary.test.ts).
+    lambdaMock.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: { RELEASE_ID: 'rel-shadow-8' } } });
+    dynamoMock.on(dynamoSdk.UpdateItemCommand).resolves({});
     Object.assign(process.env, {
       [ENV.shadowFunction]: 'arn:aws:lambda:eu-west-1:123456789012:function:shadow:shadow',
       [ENV.resultsTable]: 'results',

@@ -118,13 +118,17 @@ describe('ShadowIntegration on a REST API', () => {
     expect(JSON.stringify(live)).not.toContain('GUARDRAILS_SHADOW_MODE');
   });
 
-  test('lets the dispatcher invoke only the shadow and only put items in the results table', () => {
+  test('lets the dispatcher invoke only the shadow, read only its configuration, and only put and update items in the results table', () => {
     const statements = policyStatements(template, 'MirrorDispatcherServiceRole');
+    const shadowArn = { 'Fn::GetAtt': [logicalId(f.stack, f.shadow), 'Arn'] };
     expect(statements).toEqual([
       // Active tracing: X-Ray's trace writes take no resource (acknowledged for cdk-nag).
       { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
-      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(f.stack, f.shadow), 'Arn'] } },
-      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(f.stack, shadowIntegration.resultsTable as dynamodb.Table), 'Arn'] } },
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: shadowArn },
+      // Each replay's release: the RELEASE_ID of the shadow version that answered.
+      { Action: 'lambda:GetFunctionConfiguration', Effect: 'Allow', Resource: [shadowArn, { 'Fn::Join': ['', [shadowArn, ':*']] }] },
+      // Result rows (PutItem) and the per-release summaries (UpdateItem).
+      { Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(f.stack, shadowIntegration.resultsTable as dynamodb.Table), 'Arn'] } },
     ]);
   });
 

@@ -5,7 +5,10 @@ import { JsonPathSegment } from 'cdk-rollout-guardrails-runtime/contract';
 import { ShadowRecord, isShadowDrop, parseShadowLine } from 'cdk-rollout-guardrails-runtime';
 import { TokenBucket, answerFromResult, answerText, decodeSubscription, replayEvent, reportedDuration } from './logic';
 import { BatchMetrics, emfDocuments, emptyMetrics } from './metrics';
+import { ReleaseLookup } from './release';
+import type { AnswerCheck } from './schema';
 import { ResultsStore, ShadowResult } from './store';
+import { ReleaseTally, SummaryStore, tallyResult } from './summary';
 
 /** What the shadow's Lambda Invoke returned (the fields of InvokeCommandOutput the dispatcher reads). */
 export interface InvokeOutput {
@@ -52,6 +55,21 @@ export interface DispatchDeps {
    * @default - no deadline
    */
   readonly deadline?: number;
+  /** Checks each scored shadow answer against the answer schema. @default - no schema: nothing checked */
+  readonly answerCheck?: AnswerCheck;
+  /**
+   * The release of the shadow version behind each replay, and where the per-release summaries go; without both,
+   * nothing is summarised.
+   * @default - no summaries
+   */
+  readonly releases?: ReleaseLookup;
+  readonly summary?: SummaryStore;
+}
+
+/** What the batch's replays add up to, by release, and why some could not be given one. */
+interface BatchSummary {
+  readonly tallies: Map<string, ReleaseTally>;
+  readonly lookupErrors: Set<string>;
 }
 
 /**
@@ -77,6 +95,7 @@ export async function dispatch(event: unknown, config: DispatcherConfig, deps: D
   if (message.messageType === 'CONTROL_MESSAGE') return m;
 
   const running = new Set<Promise<void>>();
+  const summary: BatchSummary = { tallies: new Map(), lookupErrors: new Set() };
   for (const logEvent of message.logEvents) {
     const text = typeof logEvent?.message === 'string' ? logEvent.message : '';
     if (Buffer.byteLength(text, 'utf8') > config.maxEventBytes) {
@@ -107,17 +126,18 @@ export async function dispatch(event: unknown, config: DispatcherConfig, deps: D
       drop('deadline');
       continue;
     }
-    const replay = replayOne(line, config, deps, m, now).finally(() => running.delete(replay));
+    const replay = replayOne(line, config, deps, m, now, summary).finally(() => running.delete(replay));
     running.add(replay);
   }
   await Promise.all(running);
+  await writeSummaries(summary, deps, m, log);
   for (const doc of emfDocuments(config.shadowName, m, now())) log(doc);
   return m;
 }
 
 class ShadowTimeout extends Error {}
 
-async function replayOne(record: ShadowRecord, config: DispatcherConfig, deps: DispatchDeps, m: BatchMetrics, now: () => number): Promise<void> {
+async function replayOne(record: ShadowRecord, config: DispatcherConfig, deps: DispatchDeps, m: BatchMetrics, now: () => number, summary: BatchSummary): Promise<void> {
   m.replayed++;
   const route = `${record.request.method} ${record.request.resource}`;
   const liveText = answerText(record.response.body, record.response.isBase64Encoded, [], config.answerPath);
@@ -134,6 +154,7 @@ async function replayOne(record: ShadowRecord, config: DispatcherConfig, deps: D
     expires_at: Math.floor(now() / 1000) + config.resultsTtlSeconds,
   };
   let result: ShadowResult;
+  let executedVersion: string | undefined;
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const started = now();
@@ -148,6 +169,7 @@ async function replayOne(record: ShadowRecord, config: DispatcherConfig, deps: D
       }),
     ]);
     const roundTrip = now() - started;
+    executedVersion = output.ExecutedVersion;
     const reported = reportedDuration(output.LogResult);
     const shadowMs = reported ?? roundTrip;
     const timing = { shadow_ms: shadowMs, shadow_ms_source: reported !== undefined ? 'report' as const : 'roundtrip' as const, shadow_model_rev: output.ExecutedVersion ?? null };
@@ -173,7 +195,13 @@ async function replayOne(record: ShadowRecord, config: DispatcherConfig, deps: D
         const shadowText = answerText(answer.body, false, config.redact, config.answerPath);
         const score = await deltaS(liveText, shadowText, deps.embedder ? { embedder: deps.embedder } : {});
         m.deltaS.push(score);
-        result = { ...base, ...timing, outcome: 'scored', delta_s: score, shadow_status: answer.status, shadow_output: answerText(answer.body, false, config.redact) };
+        // The schema judges the answer as the shadow gave it, before redaction (which may change a value's type).
+        const violation = deps.answerCheck?.(answer.body);
+        if (violation !== undefined) m.schemaViolations++;
+        result = {
+          ...base, ...timing, outcome: 'scored', delta_s: score, shadow_status: answer.status, shadow_output: answerText(answer.body, false, config.redact),
+          ...(violation !== undefined ? { schema_violation: violation } : {}),
+        };
       }
     }
   } catch (error) {
@@ -184,12 +212,43 @@ async function replayOne(record: ShadowRecord, config: DispatcherConfig, deps: D
   } finally {
     clearTimeout(timer);
   }
+  if (deps.releases && deps.summary) {
+    // Never throws: a configuration that cannot be read leaves the replay out of the summaries, not out of the table.
+    const release = await deps.releases.releaseOf(executedVersion);
+    if (release.releaseId !== undefined) {
+      result = { ...result, shadow_release_id: release.releaseId };
+      tallyResult(summary.tallies, release.releaseId, result);
+    } else {
+      m.unreleasedReplays++;
+      if (release.reason === 'lookup-failed') summary.lookupErrors.add(release.error ?? 'unknown error');
+    }
+  }
   try {
     await deps.store.put(result);
   } catch (error) {
     m.resultsWriteErrors++;
     (deps.log ?? console.log)(JSON.stringify({ level: 'WARN', msg: `mirror dispatcher: could not store result ${record.id}: ${(error as Error).message}` }));
   }
+}
+
+/**
+ * Adds the batch's tallies to their releases' summary items, after the result rows. A summary that cannot be
+ * updated is counted and logged; the rows are already stored.
+ */
+async function writeSummaries(summary: BatchSummary, deps: DispatchDeps, m: BatchMetrics, log: (line: string) => void): Promise<void> {
+  for (const error of summary.lookupErrors) {
+    log(JSON.stringify({ level: 'WARN', msg: `mirror dispatcher: could not read the shadow version's RELEASE_ID; its replays are in no summary: ${error}` }));
+  }
+  if (!deps.summary) return;
+  const store = deps.summary;
+  await Promise.all([...summary.tallies].map(async ([releaseId, tally]) => {
+    try {
+      await store.add(releaseId, tally);
+    } catch (error) {
+      m.summaryWriteErrors++;
+      log(JSON.stringify({ level: 'WARN', msg: `mirror dispatcher: could not add ${tally.replays} replays to the summary of release ${releaseId}: ${(error as Error).message}` }));
+    }
+  }));
 }
 
 /** SHA-256 of the request as the shadow sees it: method, path, query and body; headers left out. */

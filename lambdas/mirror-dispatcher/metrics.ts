@@ -17,12 +17,19 @@ export interface BatchMetrics {
   /** Eligible requests the tap saw. */
   seen: number;
   resultsWriteErrors: number;
+  /** Scored shadow answers that broke the answer schema. */
+  schemaViolations: number;
+  /** Replays whose release is unknown (no RELEASE_ID, or its configuration could not be read): in no summary. */
+  unreleasedReplays: number;
+  /** Per-release summaries that could not be updated. */
+  summaryWriteErrors: number;
   /** Samples dropped, by reason (budget, oversize, unredactable, malformed...). */
   readonly dropped: Record<string, number>;
 }
 
 export function emptyMetrics(): BatchMetrics {
-  return { deltaS: [], latencyDelta: [], shadowLatency: [], liveLatency: [], shadowErrors: 0, replayed: 0, sampled: 0, seen: 0, resultsWriteErrors: 0, dropped: {} };
+  return { deltaS: [], latencyDelta: [], shadowLatency: [], liveLatency: [], shadowErrors: 0, replayed: 0, sampled: 0, seen: 0, resultsWriteErrors: 0,
+    schemaViolations: 0, unreleasedReplays: 0, summaryWriteErrors: 0, dropped: {} };
 }
 
 /** CloudWatch takes at most 100 values of one metric in one EMF document. */
@@ -55,7 +62,8 @@ export function emfDocuments(shadow: string, m: BatchMetrics, timestamp: number)
     if (c === 0) {
       // Counts go out every batch, zeros included, so alarms and rates see that the mirror is running.
       for (const [name, value] of [['ShadowErrors', m.shadowErrors], ['MirrorDropped', totalDropped], ['MirrorReplayed', m.replayed],
-        ['MirrorSampled', m.sampled], ['MirrorSeen', m.seen], ['ResultsWriteErrors', m.resultsWriteErrors]] as const) {
+        ['MirrorSampled', m.sampled], ['MirrorSeen', m.seen], ['ResultsWriteErrors', m.resultsWriteErrors],
+        ['SchemaViolations', m.schemaViolations], ['UnreleasedReplays', m.unreleasedReplays], ['SummaryWriteErrors', m.summaryWriteErrors]] as const) {
         metrics.push({ Name: name, Unit: 'Count' });
         doc[name] = value;
       }

@@ -15,6 +15,10 @@ export interface ShadowResult {
   readonly route: string;
   /** `scored`, `shadow_error` (a function error or a 5xx) or `shadow_timeout`. */
   readonly outcome: 'scored' | 'shadow_error' | 'shadow_timeout';
+  /** The release of the shadow version that answered (its RELEASE_ID); absent when unknown. */
+  readonly shadow_release_id?: string;
+  /** What is wrong with a scored shadow answer under `answerSchema`; absent when it conforms or no schema is set. */
+  readonly schema_violation?: string;
   /** ΔS between the live and the shadow answer; absent unless scored. */
   readonly delta_s?: number;
   readonly live_status: number;

@@ -1,6 +1,6 @@
 // The mirror ShadowIntegration builds off the user path: the results table, the dispatcher that replays the
 // tap's samples to the shadow, and the subscription that feeds it the tap's lines.
-import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -50,7 +50,7 @@ export interface DispatcherOptions {
 
 /**
  * The mirror dispatcher, in `scope` (whose path names the shadow in its metrics): it may invoke the one shadow
- * ARN and put items in the results table.
+ * ARN, read the shadow function's configuration, and put and update items in the results table.
  */
 export function mirrorDispatcher(scope: Construct, options: DispatcherOptions): lambda.Function {
   const { settings, resultsTable: table } = options;
@@ -81,6 +81,7 @@ export function mirrorDispatcher(scope: Construct, options: DispatcherOptions): 
       [DISPATCHER_ENV.answerPath]: p.answerPath ?? '',
       [DISPATCHER_ENV.shadowTimeoutMs]: String(timeoutMs),
       [DISPATCHER_ENV.resultsTtlSeconds]: String(settings.resultsTtl.toSeconds()),
+      ...(settings.answerSchema ? { [settings.answerSchema[0]]: settings.answerSchema[1] } : {}),
     },
   });
   dropRedundantRoleDependency(dispatcher);
@@ -88,7 +89,8 @@ export function mirrorDispatcher(scope: Construct, options: DispatcherOptions): 
   // short event age and no retries keep that wait bounded (Lambda counts the discards in AsyncEventsDropped).
   dispatcher.configureAsyncInvoke({ maxEventAge: Duration.minutes(5), retryAttempts: 0 });
   acknowledgeManagedPolicy(dispatcher, 'service-role/AWSLambdaBasicExecutionRole',
-    'It only lets the dispatcher write its own CloudWatch Logs (and its EMF metrics); its other permissions are invoking the one shadow ARN and dynamodb:PutItem on the results table.');
+    'It only lets the dispatcher write its own CloudWatch Logs (and its EMF metrics); its other permissions are invoking the one shadow ARN, '
+    + 'reading the shadow function\'s configuration and dynamodb:PutItem and UpdateItem on the results table.');
   Validations.of(dispatcher).acknowledge({
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
     reason: 'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions; the dispatcher\'s other grants are scoped.',
@@ -96,7 +98,19 @@ export function mirrorDispatcher(scope: Construct, options: DispatcherOptions): 
   acknowledgeGuard(dispatcher, 'lambda_inside_vpc_check', NO_VPC_REASON);
   acknowledgeGuard(dispatcher, 'cloudwatch_log_group_encrypted_check', logsEncryptedReason('The dispatcher\'s log group'));
   iam.Grant.addToPrincipal({ grantee: dispatcher, actions: ['lambda:InvokeFunction'], resourceArns: [shadowTarget.functionArn] });
-  iam.Grant.addToPrincipal({ grantee: dispatcher, actions: ['dynamodb:PutItem'], resourceArns: [table.tableArn] });
+  // Each replay's release is the RELEASE_ID of the shadow version that answered (or, unanswered, of the version or
+  // alias it invokes): GetFunctionConfiguration on the shadow function and its qualified ARNs, nothing else.
+  const shadowFn = settings.shadowFunction;
+  iam.Grant.addToPrincipal({ grantee: dispatcher, actions: ['lambda:GetFunctionConfiguration'], resourceArns: [shadowFn.functionArn, `${shadowFn.functionArn}:*`] });
+  const cfnShadow = shadowFn.node.defaultChild;
+  if (cfnShadow instanceof lambda.CfnFunction) {
+    Validations.of(dispatcher).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(cfnShadow).getLogicalId(cfnShadow)}.Arn>:*]`,
+      reason: 'Which shadow version answered a replay is known only from the invoke\'s ExecutedVersion at run time: reading the configuration (RELEASE_ID) of the shadow function\'s versions, nothing else.',
+    });
+  }
+  // PutItem writes a result row; UpdateItem adds a batch to its releases' summary items (release#<RELEASE_ID>).
+  iam.Grant.addToPrincipal({ grantee: dispatcher, actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'], resourceArns: [table.tableArn] });
   if (table.encryptionKey) table.encryptionKey.grantEncryptDecrypt(dispatcher);
   return dispatcher;
 }

@@ -151,6 +151,16 @@ export interface ShadowIntegrationProps {
    */
   readonly answerPath?: string;
   /**
+   * A JSON Schema (draft-07, as ajv 8 validates it; no `format`) every scored shadow answer must meet: the
+   * dispatcher parses each scored shadow response body as JSON (a body that is not JSON breaks it) and checks it,
+   * counting violations in the `SchemaViolations` metric, the result's `schema_violation` and the release's
+   * summary (`schema_violations`), which a GuardedAlias with `requireShadow` holds to none. Checked at synth: it
+   * must compile, and its JSON must fit in 2,048 bytes (it travels in the dispatcher's environment, and Lambda
+   * allows 4 KB of environment variables in all).
+   * @default - no schema: answers are not checked and no violation is counted
+   */
+  readonly answerSchema?: { [key: string]: any };
+  /**
    * Largest tap record, in bytes; larger samples are dropped and counted, never truncated.
    * @default 65536
    */

@@ -9,6 +9,7 @@ import {
   DEFAULT_HEADER_ALLOW_LIST, DEFAULT_MIRRORED_METHODS, HTTP_METHODS, MAX_RECORD_BYTES_LIMIT, MIN_RECORD_BYTES_LIMIT, headerAllowListProblems, parseJsonPath,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { IGuardedAlias } from '../guarded-alias';
+import { answerSchemaChecker } from '../private/answer-schema';
 import { Described, PropProblems } from '../private/validation';
 import { DEFAULT_SHADOW_GATES, MAX_MIRROR_RPS_LIMIT, ShadowGateSettings, ShadowIntegrationProps, ShadowMethodOptions } from './props';
 import { isHttpApi, isRestApi } from './route';
@@ -39,6 +40,8 @@ export interface ShadowSettings {
   readonly gates: ShadowGateSettings;
   readonly shadowTimeout: Duration;
   readonly resultsTtl: Duration;
+  /** `answerSchema` as the dispatcher's environment carries it: [variable, JSON]; undefined without a schema. */
+  readonly answerSchema?: [string, string];
 }
 
 /**
@@ -93,6 +96,7 @@ export function validateShadowProps(integration: Construct, props: ShadowIntegra
   if (!Array.isArray(redactPaths)) problems.add('redactPaths', 'an array of JSON paths', redactPaths);
   else for (const jsonPath of redactPaths) tryPath(problems, 'redactPaths', jsonPath);
   if (p.answerPath !== undefined) tryPath(problems, 'answerPath', p.answerPath);
+  const answerSchema = answerSchemaProblems(problems, p.answerSchema);
   problems.integer('maxRecordBytes', p.maxRecordBytes, MIN_RECORD_BYTES_LIMIT, MAX_RECORD_BYTES_LIMIT);
   const gates = p.gates ?? {};
   if (typeof gates !== 'object' || gates === null) problems.add('gates', 'an object of thresholds', gates);
@@ -132,7 +136,30 @@ export function validateShadowProps(integration: Construct, props: ShadowIntegra
     gates: { ...DEFAULT_SHADOW_GATES, ...Object.fromEntries(Object.entries(gates).filter(([, v]) => v !== undefined)) },
     shadowTimeout,
     resultsTtl,
+    answerSchema,
   };
+}
+
+/**
+ * Checks `answerSchema` with the dispatcher's own code (prebundled with ajv): plain JSON without tokens (the
+ * dispatcher compiles it at cold start, before anything could resolve them), compiling, within the size cap.
+ */
+function answerSchemaProblems(problems: PropProblems, schema: unknown): [string, string] | undefined {
+  if (schema === undefined) return undefined;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(schema);
+  } catch {
+    // answerSchemaProblems says why
+  }
+  if (json !== undefined && Token.isUnresolved(json)) {
+    problems.addMessage('answerSchema: must be a JSON Schema of plain values, known at synth (it holds a token, which the dispatcher could not compile)');
+    return undefined;
+  }
+  const checker = answerSchemaChecker();
+  const found = checker.answerSchemaProblems(schema);
+  for (const problem of found) problems.addMessage(`answerSchema: ${problem}`);
+  return found.length === 0 ? [checker.ANSWER_SCHEMA_ENV, json!] : undefined;
 }
 
 /** Checks `methodOptions` against the kind of API the route is added to (nothing kind-specific when the API is invalid). */
