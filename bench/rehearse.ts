@@ -89,7 +89,7 @@ export const SCENARIOS: readonly Scenario[] = [
     drift: false, latencyFactor: 1, userErrorRate: 0.0002,
     shadowRecord: {
       releaseId: 'rel-candidate', firstSeen: 0, lastSeen: 9 * 3600_000, replays: 3240, scored: 3240, shadowErrors: 0, shadowTimeouts: 0, liveErrors: 1,
-      schemaViolations: 2, bins: Array.from({ length: 100 }, (_, i) => (i === 17 ? 2000 : i === 31 ? 1240 : 0)),
+      schemaViolations: 2, bins: Array.from({ length: 100 }, (_, i) => (i === 17 ? 2000 : i === 31 ? 1240 : 0)), expiresAt: 0,
     },
   },
 ];

@@ -32,7 +32,7 @@ const binsAt = (entries: Array<[number, number]>): number[] => {
 };
 const GOOD: ShadowReleaseSummary = {
   releaseId: 'rel-v2', firstSeen: 0, lastSeen: 25 * HOUR, replays: 1000, scored: 1000, shadowErrors: 0, shadowTimeouts: 0, liveErrors: 0, schemaViolations: 0,
-  bins: binsAt([[10, 600], [40, 300], [90, 100]]),
+  bins: binsAt([[10, 600], [40, 300], [90, 100]]), expiresAt: 0,
 };
 const judge = (summary: ShadowReleaseSummary | undefined, settings = DEFAULT_SHADOW_PROMOTION) => judgeShadowPromotion(summary, settings, 'rel-v2');
 const failed = (summary: ShadowReleaseSummary | undefined) => judge(summary).checks.filter((c) => c.passed !== true).map((c) => c.name);
@@ -74,6 +74,14 @@ describe('the judgement of a release\'s shadow record (the seeds\' defaults)', (
     expect(failed({ ...GOOD, shadowErrors: 3, liveErrors: 3 })).toEqual([]);
     expect(failed({ ...GOOD, scored: 99, bins: binsAt([[10, 99]]) })).toEqual(['shadow:medianDeltaS']);
     expect(judge({ ...GOOD, scored: 99, bins: binsAt([[10, 99]]) }).summary).toMatch(/only 99 replays scored, fewer than 100/);
+  });
+
+  test('refuses a record past its TTL, which DynamoDB may still return before it deletes it', () => {
+    const now = Date.UTC(2026, 10, 27);
+    const verdict = judgeShadowPromotion({ ...GOOD, expiresAt: now / 1000 - 1 }, DEFAULT_SHADOW_PROMOTION, 'rel-v2', now);
+    expect(verdict.passed).toBe(false);
+    expect(verdict.summary).toMatch(/the shadow record of release rel-v2 expired at 2026-11-26T23:59:59\.000Z/);
+    expect(judgeShadowPromotion({ ...GOOD, expiresAt: now / 1000 + 60 }, DEFAULT_SHADOW_PROMOTION, 'rel-v2', now).passed).toBe(true);
   });
 
   test('reads a summary item back, missing counters as 0', () => {

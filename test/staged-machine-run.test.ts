@@ -412,7 +412,7 @@ describe('stage 0: a release that must have passed shadow (requireShadow)', () =
   const SHADOWED: StagedStartInput = { ...INPUT, configKey: aliasConfigKey('App', 'Shadowed') };
   const bins = Array.from({ length: 100 }, (_, i) => (i === 12 ? 400 : 0));
   const passed: ShadowReleaseSummary = {
-    releaseId: 'rel-candidate', firstSeen: 0, lastSeen: 25 * 3600_000, replays: 400, scored: 400, shadowErrors: 0, shadowTimeouts: 0, liveErrors: 0, schemaViolations: 0, bins,
+    releaseId: 'rel-candidate', firstSeen: 0, lastSeen: 25 * 3600_000, replays: 400, scored: 400, shadowErrors: 0, shadowTimeouts: 0, liveErrors: 0, schemaViolations: 0, bins, expiresAt: 0,
   };
 
   test('the definition carries the requirement, with the seeds\' defaults, in the alias\'s configuration', () => {

@@ -8,6 +8,8 @@ import { Embedder } from 'cdk-rollout-guardrails-runtime';
 import { GoldItem } from 'cdk-rollout-guardrails-runtime/contract';
 import { HookEvent, HookStatus, LambdaAppSpecTarget } from 'cdk-rollout-guardrails-runtime/contract';
 import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, PROBE_WARMUP_ENV, ProbeConfig, ProbeStopRules, warmupForAlias } from 'cdk-rollout-guardrails-runtime/contract';
+import { SHADOW_PROMOTION_ENV, shadowPromotionFor } from 'cdk-rollout-guardrails-runtime/contract';
+import { shadowStep, ShadowStepClients } from './shadow-step';
 import { WarmGateConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { Invoker, InvokeOutcome, ProbeReport, reportMetrics, runProbe } from './engine';
 import type { AnswerStore } from './reuse';
@@ -52,6 +54,8 @@ export interface HookDependencies {
   readonly bounds?: HookBounds;
   /** Where the current version's answers are recorded, with `reuseCurrentAnswers` (the answer table). @default - none: not reused */
   readonly answers?: AnswerStore;
+  /** Reads the release's shadow record and publishes the decision, for an alias with `requireShadow`. */
+  readonly shadow?: ShadowStepClients;
 }
 
 /** What the warm gate did in this hook invocation (an alias with a ProvisionedWarmup only). */
@@ -219,10 +223,17 @@ async function probe(
   const gold = run.questionLimit === undefined ? loaded.gold : spreadQuestions(loaded.gold, run.questionLimit);
   // The warm gate, for an alias with a ProvisionedWarmup (deploy-time names, so from the environment).
   const warmup = run.warm ? warmupForAlias(functionNameOf(target.functionName), target.alias, process.env[PROBE_WARMUP_ENV]) : undefined;
+  // Stage 0 (requireShadow, deploy-time names, so from the environment): before anything else, before traffic moves.
+  const requirement = run.warm ? shadowPromotionFor(functionNameOf(target.functionName), target.alias, process.env[SHADOW_PROMOTION_ENV]) : undefined;
+  const phase = warmup || requirement ? await hookPhase({ lambda: deps.lambda, now, sleep: deps.sleep }, target) : undefined;
+  if (requirement && phase === 'before') {
+    const verdict = await shadowStep(deps.shadow, requirement, target, run.deploymentId, log, signal);
+    if (!verdict.passed) return { status: 'Failed', reasons: verdict.checks.filter((c) => c.passed !== true).map((c) => `shadow: ${c.reason}`) };
+  }
   let warmGate: WarmGateReport | undefined;
   let probeStarted = started;
   if (warmup) {
-    warmGate = await warmGateStep(deps, target, warmup, config, now, log, signal);
+    warmGate = await warmGateStep(deps, target, warmup, config, now, log, signal, phase!);
     if (warmGate.phase === 'before' && !warmGate.ok) {
       return { status: 'Failed', reasons: warmGate.reasons.map((r) => `warm gate: ${r}`), warmGate };
     }
@@ -275,10 +286,10 @@ async function warmGateStep(
   now: () => number,
   log: (line: string) => void,
   signal: AbortSignal,
+  phase: 'before' | 'after',
 ): Promise<WarmGateReport> {
   const gateDeps = { lambda: deps.lambda, now, sleep: deps.sleep };
   const where = { functionName: target.functionName, alias: target.alias, version: target.targetVersion };
-  const phase = await hookPhase(gateDeps, { functionName: target.functionName, alias: target.alias, targetVersion: target.targetVersion });
   let result: WarmGateReport;
   if (phase === 'before') {
     const warm = await prewarm(gateDeps, {

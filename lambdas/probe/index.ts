@@ -3,6 +3,7 @@ import * as path from 'path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GoldItem, parseGoldSet } from 'cdk-rollout-guardrails-runtime/contract';
 import { PROBE_ANSWERS_TABLE_ENV, ProbeConfig } from 'cdk-rollout-guardrails-runtime/contract';
@@ -41,7 +42,20 @@ export const handler = createHookHandler({
   cloudwatch: hookClient(CloudWatchClient),
   // The answer table, with reuseCurrentAnswers: its client made at first use, so a probe without one loads no more.
   answers: answerStoreFromEnv(),
+  // Stage 0 (requireShadow): its clients made at first use, so a probe without the requirement loads neither.
+  shadow: shadowClients(),
 });
+
+function shadowClients() {
+  let dynamodb: DynamoDBClient | undefined;
+  let sns: SNSClient | undefined;
+  return {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    dynamodb: () => (dynamodb ??= hookClient((require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb')).DynamoDBClient)),
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    sns: () => (sns ??= hookClient((require('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns')).SNSClient)),
+  };
+}
 
 /** The answer table the construct names in PROBE_ANSWERS_TABLE_ENV, or none. */
 function answerStoreFromEnv() {

@@ -2,7 +2,9 @@
 // function (the machine's first decision) and the ΔS probe's BeforeAllowTraffic hook (canary, linear and
 // all-at-once rollouts). The record is the summary item the mirror dispatcher keeps per release in the shadow's
 // results table; it is read with a consistent read (an eventually consistent read may miss the latest replays).
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+// Types only at load: the command is required at first use, so a function that never checks (a probe without the
+// requirement) loads no DynamoDB client; CommonJS resolution finds the runtime's SDK (NODE_PATH, LAM-8).
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   judgeShadowPromotion, NOTIFICATION_SOURCE, ShadowPromotionConfig, ShadowPromotionNotification, ShadowPromotionVerdict, shadowSummaryKey,
   summaryFromItem, SummaryAttributeValue,
@@ -15,6 +17,8 @@ import {
 export async function shadowVerdict(client: DynamoDBClient, config: ShadowPromotionConfig, signal?: AbortSignal): Promise<ShadowPromotionVerdict> {
   let item: Record<string, SummaryAttributeValue> | undefined;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { GetItemCommand } = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
     const out = await client.send(new GetItemCommand({
       TableName: config.table,
       Key: { shadow_id: { S: shadowSummaryKey(config.releaseId) } },

@@ -89,4 +89,8 @@ export function bindProbeShadowCheck(probe: DeltaSProbe, prop: ShadowPromotion, 
   requirements[`${target.fn.functionName}:${target.aliasName}`] = shadowPromotionConfig(prop, target.releaseId, target.topic?.topicArn);
   grantShadowRead(probe.function, prop, target.releaseId);
   target.topic?.grantPublish(probe.function);
+  // The hook tells BeforeAllowTraffic from AfterAllowTraffic by the alias's version (as the warm gate does): GetAlias on
+  // the function and the alias, by name (AWS authorises alias actions against the function's ARN; no reference to
+  // the alias resource, which depends on the probe).
+  iam.Grant.addToPrincipal({ grantee: probe.function, actions: ['lambda:GetAlias'], resourceArns: [target.fn.functionArn, `${target.fn.functionArn}:${target.aliasName}`] });
 }

@@ -67,6 +67,8 @@ export interface ShadowReleaseSummary {
   readonly schemaViolations: number;
   /** DELTA_S_BINS counts. */
   readonly bins: readonly number[];
+  /** The table's TTL attribute (`expires_at`), epoch seconds; 0 when absent. */
+  readonly expiresAt: number;
 }
 
 /** A DynamoDB attribute value as the low-level API returns it (only the kinds the summary uses). */
@@ -94,6 +96,7 @@ export function summaryFromItem(item: Record<string, SummaryAttributeValue> | un
     liveErrors: n(a.liveErrors),
     schemaViolations: n(a.schemaViolations),
     bins: Array.from({ length: DELTA_S_BINS }, (_, i) => n(deltaSBinAttribute(i))),
+    expiresAt: n('expires_at'),
   };
 }
 
@@ -165,6 +168,20 @@ export function shadowPromotionConfigProblems(config: unknown): string[] {
   return problems;
 }
 
+/**
+ * The requirement of one alias in SHADOW_PROMOTION_ENV's JSON (keyed by `<function name>:<alias>`); undefined when
+ * the variable is unset or does not name the alias. Throws, naming the problem, on a malformed value.
+ */
+export function shadowPromotionFor(functionName: string, alias: string, envText: string | undefined): ShadowPromotionConfig | undefined {
+  if (!envText) return undefined;
+  const all = JSON.parse(envText) as Record<string, unknown>;
+  const config = all?.[`${functionName}:${alias}`];
+  if (config === undefined) return undefined;
+  const problems = shadowPromotionConfigProblems(config);
+  if (problems.length > 0) throw new Error(`${SHADOW_PROMOTION_ENV} for ${functionName}:${alias}: ${problems.join('; ')}`);
+  return config as ShadowPromotionConfig;
+}
+
 /** A release's shadow decision as the alias's notifications topic receives it (JSON). */
 export interface ShadowPromotionNotification {
   readonly source: 'cdk-rollout-guardrails';
@@ -191,8 +208,15 @@ export interface ShadowPromotionVerdict {
 
 const hours = (seconds: number): string => `${+(seconds / 3600).toFixed(2)} h`;
 
-/** Judges a release's shadow record against the settings. No record fails every check (nothing was shadowed). */
-export function judgeShadowPromotion(summary: ShadowReleaseSummary | undefined, settings: ShadowPromotionSettings, releaseId: string): ShadowPromotionVerdict {
+/**
+ * Judges a release's shadow record against the settings. No record fails every check (nothing was shadowed); nor
+ * does a record past its TTL (`now`, epoch ms), which DynamoDB deletes later but may still return (DDB-5).
+ */
+export function judgeShadowPromotion(summary: ShadowReleaseSummary | undefined, settings: ShadowPromotionSettings, releaseId: string, now: number = Date.now()): ShadowPromotionVerdict {
+  if (summary && summary.expiresAt > 0 && summary.expiresAt * 1000 <= now) {
+    const reason = `the shadow record of release ${releaseId} expired at ${new Date(summary.expiresAt * 1000).toISOString()} (resultsTtl after its last replay): shadow it again, then deploy again`;
+    return { passed: false, checks: [{ name: 'shadow:window', measured: null, threshold: hours(settings.windowSeconds), passed: false, reason }], summary: reason };
+  }
   if (!summary || summary.replays === 0) {
     const reason = `no shadow replay of release ${releaseId} was recorded: shadow it first (a ShadowIntegration whose shadow runs this release), then deploy again`;
     return { passed: false, checks: [{ name: 'shadow:window', measured: null, threshold: hours(settings.windowSeconds), passed: false, reason }], summary: reason };
