@@ -28,3 +28,15 @@ export function errorClassOf(status: number | undefined): string {
   if (status === undefined) return 'thrown';
   return status >= 500 && status <= 511 ? String(status) : '5xx-other';
 }
+
+/**
+ * The idempotency helpers' counts (`makeIdempotent`, `idempotencyMiddleware`, `makeFence`, `fenceMiddleware`), added
+ * to the `withRelease` (or `releaseTelemetryMiddleware`) record of the invocation, under its dimension sets
+ * (TELEMETRY_DIMENSIONS: by function and release, and by function, release and revision):
+ * - `DedupeHits`: calls whose handler did not run because the key was taken: answered from a completed record,
+ *   refused as completed without a stored result, or refused because the same key is in progress;
+ * - `Retries`: deliveries known to be repeats: SQS records whose `ApproximateReceiveCount` is above 1, and keys that
+ *   came back after their record completed, or after a claim that lapsed (its holder crashed or timed out).
+ * A record names both (zeros included) once an idempotency helper ran in the invocation, and neither otherwise.
+ */
+export const IDEMPOTENCY_METRICS = { dedupeHits: 'DedupeHits', retries: 'Retries' } as const;

@@ -28,5 +28,6 @@ export function fenceMiddleware<E = any, R = any, C extends IdempotencyContext =
   if (typeof partition !== 'function') throw new IdempotencyConfigurationError('fenceMiddleware needs options.partition, a function of the event giving its partition');
   const keyOf = fenceKeys(options);
   const steps = fenceSteps<R>(options);
-  return stepsMiddleware<E, R, C>((event, context) => steps(keyOf({ partition: partition(event) }), context));
+  // The invocation's event is the delivery: its SQS records received before count as retries under withRelease.
+  return stepsMiddleware<E, R, C>((event, context) => steps({ key: keyOf({ partition: partition(event) }), delivery: event }, context));
 }

@@ -86,6 +86,12 @@ export interface FenceTarget {
   readonly partition: string;
   /** @default - the fence's `releaseId`, else RELEASE_ID */
   readonly releaseId?: string;
+  /**
+   * The queue record the work is for (an SQS record of the event), for telemetry only: under `withRelease`, a record
+   * whose `attributes.ApproximateReceiveCount` is above 1 counts as a retry of the invocation's release.
+   * @default - none: only a fence key seen again counts as a retry
+   */
+  readonly record?: unknown;
 }
 
 /** How a fenced call ended. */
@@ -127,7 +133,7 @@ export function makeFence(options: FenceOptions = {}): FenceRunner {
     const result = await runIdempotent(steps, async () => {
       ran = true;
       return work();
-    })(key, context);
+    })({ key, delivery: target.record }, context);
     return { key, ran, result: result as R };
   };
 }
@@ -144,25 +150,31 @@ export function fenceKeys(options: FenceOptions): (target: FenceTarget) => strin
   };
 }
 
+/** One fenced call: its fence key, and the delivery whose SQS records telemetry counts as retries when received before. */
+export interface FenceCall {
+  readonly key: string;
+  readonly delivery?: unknown;
+}
+
 /**
  * makeIdempotent's steps keyed by a fence key: a record of its own (scope `<scope>#fence`, which no Idempotency-Key
  * sent to makeIdempotent can reach), no payload check, and "in progress" reported as FenceHeldError.
  */
-export function fenceSteps<R>(options: FenceOptions): (key: string, context?: IdempotencyContext) => Promise<IdempotentStep<R>> {
+export function fenceSteps<R>(options: FenceOptions): (call: FenceCall, context?: IdempotencyContext) => Promise<IdempotentStep<R>> {
   const { table, client, store, expiresAfter, inProgressTimeout, storageTimeoutMs } = options;
   const scope = options.scope ?? defaultScope();
-  const steps = idempotentSteps<string, R>({
+  const steps = idempotentSteps<FenceCall, R>({
     table, client, store, expiresAfter, inProgressTimeout, storageTimeoutMs,
     scope: `${scope}#fence`,
-    key: (key) => key,
+    key: (call) => call.key,
     requireKey: true,
     payloadValidation: false,
-  });
-  return async (key, context) => {
+  }, undefined, (call) => call.delivery);
+  return async (call, context) => {
     try {
-      return await steps(key, context);
+      return await steps(call, context);
     } catch (error) {
-      throw error instanceof IdempotencyInProgressError ? new FenceHeldError(key, error) : error;
+      throw error instanceof IdempotencyInProgressError ? new FenceHeldError(call.key, error) : error;
     }
   };
 }

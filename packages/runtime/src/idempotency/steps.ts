@@ -18,6 +18,7 @@ import {
 import { keyText, select, sha256 } from './keys.js';
 import { IdempotencyContext, IdempotencyOptions, payloadHashOf, resolveOptions } from './options.js';
 import type { IdempotencyRecord } from './persistence/store.js';
+import { countIdempotentCall, recordedCounts, type SeenAgain } from './telemetry.js';
 
 /** The longest `reason` kept on a record whose result could not be stored. */
 const MAX_REASON_CHARS = 500;
@@ -40,11 +41,13 @@ type Deadline = <T>(operation: string, call: (signal: AbortSignal) => Promise<T>
 /**
  * Checks the options (throwing IdempotencyConfigurationError now, at cold start) and returns what decides each
  * call. `passKeyless` lets an event without a key run the function even when a key is required (guardrails'
- * warm pings).
+ * warm pings). Each call is counted in the invocation's telemetry record, when one is being recorded (dedupe hits,
+ * and retries: the SQS records of `deliveryOf(event)`, by default the event, received before, or the key seen again).
  */
 export function idempotentSteps<E, R, C extends IdempotencyContext = IdempotencyContext>(
   options: IdempotencyOptions<E>,
   passKeyless?: (event: E) => boolean,
+  deliveryOf?: (event: E) => unknown,
 ): (event: E, context?: C) => Promise<IdempotentStep<R>> {
   const { store, expiresAfter, inProgressTimeoutMs, storageTimeoutMs, scope, requireKey, readKey, validation, fence, releaseId } = resolveOptions(options);
 
@@ -91,7 +94,19 @@ export function idempotentSteps<E, R, C extends IdempotencyContext = Idempotency
   return async (event: E, context?: C): Promise<IdempotentStep<R>> => {
     const shadow = process.env[SHADOW_MODE_ENV];
     if (shadow === 'true' || shadow === '1') throw new IdempotencyShadowModeError(SHADOW_MODE_ENV, shadow);
+    const call: { seen?: SeenAgain } = {};
+    const counts = recordedCounts();
+    // Outside a withRelease invocation nothing is counted: the call goes straight on.
+    if (!counts) return decide(event, context, call);
+    try {
+      return await decide(event, context, call);
+    } finally {
+      countIdempotentCall(counts, deliveryOf ? deliveryOf(event) : event, call.seen);
+    }
+  };
 
+  /** What one call is to do; `call.seen` says how it met its key, if it met it before. */
+  async function decide(event: E, context: C | undefined, call: { seen?: SeenAgain }): Promise<IdempotentStep<R>> {
     // Key and payload hash are computed here, once, from the event as received: whatever fn does to its
     // input afterwards cannot change what is stored or compared.
     const key = readKey.read(event);
@@ -143,6 +158,8 @@ export function idempotentSteps<E, R, C extends IdempotencyContext = Idempotency
         }, { signal }));
         if (outcome.claimed) {
           claimed = true;
+          // Over a claim that lapsed: the call that held it crashed, timed out or could not record its result.
+          if (outcome.replaced?.status === 'INPROGRESS') call.seen = 'taken_over';
           break;
         }
         existing = outcome.existing;
@@ -161,15 +178,20 @@ export function idempotentSteps<E, R, C extends IdempotencyContext = Idempotency
       }
       if (existing.status === 'COMPLETED') {
         if (existing.resultNotStored !== undefined) {
+          call.seen = 'not_stored';
           throw new IdempotencyResultNotStoredError(id, key, existing.resultNotStored, existing.expiresAt);
         }
+        let result: R;
         try {
-          return { kind: 'replay', result: decode<R>(existing.data) };
+          result = decode<R>(existing.data);
         } catch (error) {
           throw new IdempotencyStorageError('read', id, error);
         }
+        call.seen = 'replayed';
+        return { kind: 'replay', result };
       }
       const retryAfter = Math.max(1, Math.ceil(((existing.inProgressUntil ?? Date.now()) - Date.now()) / 1000));
+      call.seen = 'in_progress';
       throw new IdempotencyInProgressError(id, retryAfter, existing.releaseId);
     }
     if (!claimed) {
@@ -180,7 +202,7 @@ export function idempotentSteps<E, R, C extends IdempotencyContext = Idempotency
       release,
       complete: (result) => complete(result, { id, token, payloadHash, releaseId }, deadline),
     };
-  };
+  }
 }
 
 /** Runs `fn` as the step says: the one sequence makeIdempotent and guardrails share. */

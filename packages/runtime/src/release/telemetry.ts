@@ -4,7 +4,7 @@ import { headerValue } from '../idempotency/keys.js';
 import { ReleaseConfigError, shown } from './errors.js';
 import { ReleaseIdentity, releaseFromEnv } from './pins.js';
 import { isWarmPing } from './warm.js';
-import { ERROR_CLASS_DIMENSIONS, errorClassOf, TELEMETRY_DIMENSIONS, TELEMETRY_NAMESPACE } from '../contract/telemetry.js';
+import { ERROR_CLASS_DIMENSIONS, errorClassOf, IDEMPOTENCY_METRICS, TELEMETRY_DIMENSIONS, TELEMETRY_NAMESPACE } from '../contract/telemetry.js';
 import type { Outcome } from '../middleware.js';
 
 export { TELEMETRY_DIMENSIONS, TELEMETRY_NAMESPACE };
@@ -44,10 +44,32 @@ export interface WithReleaseOptions {
   readonly sink?: (line: string) => void;
 }
 
-/** What the handler reports during one invocation: its quality measures and its cache lookups. */
+/**
+ * What the idempotency helpers counted during one invocation: the two metrics (IDEMPOTENCY_METRICS) and, for the
+ * record's fields, what they are made of.
+ */
+export interface IdempotencyCounts {
+  /** Metric `DedupeHits`: calls whose handler did not run because the key was taken (the three below). */
+  dedupeHits: number;
+  /** Metric `Retries`: deliveries known to be repeats (per call, the larger of its redelivered SQS records and 1 for a key seen again). */
+  retries: number;
+  /** Calls answered with a completed record's stored result. */
+  replayed: number;
+  /** Calls refused because the key was in progress elsewhere. */
+  inProgress: number;
+  /** Calls refused because the key completed without a stored result. */
+  notStored: number;
+  /** SQS records whose ApproximateReceiveCount was above 1. */
+  redelivered: number;
+  /** Keys that came back after their record completed, or after a lapsed claim. */
+  keyAgain: number;
+}
+
+/** What the handler reports during one invocation: its quality measures, its cache lookups and its idempotency counts. */
 interface Reported {
   report?: QualityReport;
   cache?: { lookups: number; hits: number };
+  idempotency?: IdempotencyCounts;
 }
 
 const quality = new AsyncLocalStorage<Reported>();
@@ -131,6 +153,17 @@ export function reportCacheLookup(hit: boolean): void {
   }
 }
 
+/**
+ * The idempotency counts of the invocation being recorded by `withRelease` (or `releaseTelemetryMiddleware`),
+ * created on first use, so that its record names DedupeHits and Retries; undefined outside a recorded invocation,
+ * where nothing is counted. For the idempotency helpers; cheap enough to call on every idempotent call.
+ */
+export function idempotencyCounts(): IdempotencyCounts | undefined {
+  const store = quality.getStore() ?? middlewareReport;
+  if (!store) return undefined;
+  return (store.idempotency ??= { dedupeHits: 0, retries: 0, replayed: 0, inProgress: 0, notStored: 0, redelivered: 0, keyAgain: 0 });
+}
+
 /** One line on standard error for a telemetry failure; never throws. */
 function telemetryProblem(message: string): void {
   try {
@@ -207,9 +240,14 @@ export function releaseRecorder(options: WithReleaseOptions): (event: unknown, c
     { Name: 'ColdStart', Unit: 'Count' },
   ];
   const block = (names: typeof metrics) => JSON.stringify([{ Namespace: options.namespace ?? TELEMETRY_NAMESPACE, Dimensions: TELEMETRY_DIMENSIONS, Metrics: names }]);
-  const metricsBlock = block(metrics);
-  // A record with cache lookups carries their two metrics too (a metric the directive names must be in the record).
-  const metricsBlockWithCache = block([...metrics, { Name: 'CacheLookups', Unit: 'Count' }, { Name: 'CacheHits', Unit: 'Count' }]);
+  // A record with cache lookups carries their two metrics too, and one where an idempotency helper ran carries
+  // DedupeHits and Retries (a metric the directive names must be in the record); one rendering per combination.
+  const cacheMetrics = [{ Name: 'CacheLookups', Unit: 'Count' }, { Name: 'CacheHits', Unit: 'Count' }];
+  const idempotencyMetrics = [{ Name: IDEMPOTENCY_METRICS.dedupeHits, Unit: 'Count' }, { Name: IDEMPOTENCY_METRICS.retries, Unit: 'Count' }];
+  const metricsBlocks = [
+    block(metrics), block([...metrics, ...cacheMetrics]),
+    block([...metrics, ...idempotencyMetrics]), block([...metrics, ...cacheMetrics, ...idempotencyMetrics]),
+  ];
   // A failed invocation's record carries a second directive: ErrorsByClass by function, revision and class.
   const errorClassBlock = JSON.stringify({ Namespace: options.namespace ?? TELEMETRY_NAMESPACE, Dimensions: ERROR_CLASS_DIMENSIONS, Metrics: [{ Name: 'ErrorsByClass', Unit: 'Count' }] });
   const withErrorClass = (directives: string) => `${directives.slice(0, -1)},${errorClassBlock}]`;
@@ -267,12 +305,14 @@ export function releaseRecorder(options: WithReleaseOptions): (event: unknown, c
         const requestId = text(context?.awsRequestId);
         const q = store.report;
         const c = store.cache;
-        const directives = c ? metricsBlockWithCache : metricsBlock;
+        const idem = store.idempotency;
+        const directives = metricsBlocks[(c ? 1 : 0) + (idem ? 2 : 0)];
         const errorClass = failed ? errorClassOf(errorType === undefined ? status as number : undefined) : undefined;
         const line = `{"_aws":{"Timestamp":${now},"CloudWatchMetrics":${errorClass ? withErrorClass(directives) : directives}},${identity}`
           + `,"Invocations":1,"Errors":${failed ? 1 : 0},"Latency":${latency},"ColdStart":${cold ? 1 : 0}`
           + (errorClass ? `,"ErrorClass":${JSON.stringify(errorClass)},"ErrorsByClass":1` : '')
           + (c ? `,"CacheLookups":${c.lookups},"CacheHits":${c.hits}` : '')
+          + (idem ? idempotencyFields(idem) : '')
           + `,"ts":"${new Date(now).toISOString()}","route":${JSON.stringify(route)},"variant":${JSON.stringify(variant)}`
           + `,"cold_start":${cold},"latency_ms":${latency},"status":${JSON.stringify(status)}`
           + (errorType ? `,"error_type":${JSON.stringify(errorType)}` : '')
@@ -290,6 +330,17 @@ export function releaseRecorder(options: WithReleaseOptions): (event: unknown, c
         telemetryProblem(`telemetry record lost: ${errorText(error)}`);
       }
   }
+}
+
+/** The idempotency metrics of a record, and the non-zero parts they are made of as fields. */
+function idempotencyFields(counts: IdempotencyCounts): string {
+  let fields = `,"${IDEMPOTENCY_METRICS.dedupeHits}":${counts.dedupeHits},"${IDEMPOTENCY_METRICS.retries}":${counts.retries}`;
+  if (counts.replayed > 0) fields += `,"dedupe_replayed":${counts.replayed}`;
+  if (counts.inProgress > 0) fields += `,"dedupe_in_progress":${counts.inProgress}`;
+  if (counts.notStored > 0) fields += `,"dedupe_not_stored":${counts.notStored}`;
+  if (counts.redelivered > 0) fields += `,"retries_redelivered":${counts.redelivered}`;
+  if (counts.keyAgain > 0) fields += `,"retries_key_again":${counts.keyAgain}`;
+  return fields;
 }
 
 /** Test hook: the next invocation is the first of a new execution environment (initialised as the environment says). */

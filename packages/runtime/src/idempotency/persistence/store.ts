@@ -38,9 +38,13 @@ export interface ClaimRequest {
   readonly releaseId?: string;
 }
 
-/** The result of a claim: either this call holds the key, or here is the record that stopped it (if still there). */
+/**
+ * The result of a claim: either this call holds the key, or here is the record that stopped it (if still there).
+ * A store that can tell at no extra cost says which lapsed record the claim overwrote (`replaced`: DynamoDB's
+ * store does, from the claim's own PutItem); it only feeds telemetry (a claim over a lapsed one is a retry).
+ */
 export type ClaimOutcome =
-  | { readonly claimed: true }
+  | { readonly claimed: true; readonly replaced?: IdempotencyRecord }
   | { readonly claimed: false; readonly existing: IdempotencyRecord | undefined };
 
 /** What a successful call stores. */
