@@ -10,7 +10,7 @@ import { StagedRollout } from './staged-rollout';
 import { BlueGreenRolloutStrategy } from './strategies/blue-green';
 import { StagedRolloutStrategy } from './strategies/staged';
 import { RollbackHooks } from './private/rollback-hooks';
-import { TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
+import { IDEMPOTENCY_METRICS, TELEMETRY_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** Properties of `ReleaseDashboard`. */
 export interface ReleaseDashboardProps {
@@ -40,7 +40,8 @@ const WIDTH = 24;
 
 /**
  * One CloudWatch dashboard for the releases of a stack: for each GuardedAlias its traffic weight on the new
- * version, canary versus control error rate and p95, cold-start share, the invocations a minute the gate
+ * version, canary versus control error rate and p95, cold-start share, cache hit rate, retries and dedupe hits by
+ * release (from the runtime's idempotency helpers under `withRelease`), the invocations a minute the gate
  * alarms need to judge (`minInvocationsPerMinute`) against those served, the ΔS probe's measurements and the
  * staged gate decisions where they exist, which metric gate breached (a line per gate: they share one alarm),
  * and the state of every alarm that can roll it back; for each
@@ -117,7 +118,21 @@ export class ReleaseDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Error rate: canary vs control', left: [alias.metricCanaryErrorRate(), alias.metricControlErrorRate()], right: [alias.metricErrorRateDelta()], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'p95 duration: canary vs control (ms)', left: [alias.metricCanaryP95(), alias.metricControlP95()], right: [alias.metricP95Ratio()], width: 6 }),
       new cloudwatch.GraphWidget({ title: 'Cold-start share (%)', left: [coldStart], width: 6 }),
-      new cloudwatch.GraphWidget({ title: 'Cache hit rate (%)', left: [cacheHitRate], leftYAxis: { min: 0, max: 100 }, width: 6 }),
+      new cloudwatch.GraphWidget({ title: 'Cache hit rate (%)', left: [cacheHitRate], leftYAxis: { min: 0, max: 100 }, width: 8 }),
+      // The seed's "retries, dedupe hits by release", from the idempotency helpers' counts in withRelease telemetry:
+      // a line per release that reported any, so the old and the new release show side by side while both drain.
+      new cloudwatch.GraphWidget({
+        title: 'Dedupe hits by release (a minute, from the idempotency helpers)',
+        left: [byRelease(fnName, IDEMPOTENCY_METRICS.dedupeHits, 'dedupe hits')],
+        leftYAxis: { min: 0 },
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Retries by release (a minute: SQS redeliveries, keys seen again)',
+        left: [byRelease(fnName, IDEMPOTENCY_METRICS.retries, 'retries')],
+        leftYAxis: { min: 0 },
+        width: 8,
+      }),
       this.gateSamplesWidget(alias),
       this.gatesWidget(alias),
     ];
@@ -199,6 +214,19 @@ export class ReleaseDashboard extends Construct {
       new cloudwatch.GraphWidget({ title: 'Mirroring: errors and drops', left: [shadow.metricShadowErrors(), shadow.metricMirrorDropped()], width: 8 }),
     );
   }
+}
+
+/**
+ * One telemetry metric of a function by release, summed a minute: a SEARCH over the `[FunctionName, ReleaseId]`
+ * dimension set, so every release that reported it has its line (labelled with its release ID), the control's too,
+ * whose ID the stack does not know. No line where no release reported it.
+ */
+function byRelease(functionName: string, metricName: string, what: string): cloudwatch.SearchExpression {
+  return new cloudwatch.SearchExpression({
+    expression: `SEARCH('{${TELEMETRY_NAMESPACE},FunctionName,ReleaseId} MetricName="${metricName}" FunctionName="${functionName}"', 'Sum', 60)`,
+    label: `\${PROP('Dim.ReleaseId')} ${what}`,
+    period: Duration.minutes(1),
+  });
 }
 
 /**
