@@ -216,10 +216,8 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
       alarmNames: (options.alarms ?? []).map((a) => a.alarmName),
       ...(options.probe ? { probeFunctionArn: options.probe.function.functionArn } : {}),
       ...(options.notifications ? { topicArn: options.notifications.topicArn } : {}),
-      ...(options.requireShadow ? { shadowPromotion: shadowPromotionConfig(options.requireShadow, options.releaseId!) } : {}),
     };
-    // Stage 0: the worker reads this release's shadow record, and only that item.
-    if (options.requireShadow) grantShadowRead(this.workerFunction, options.requireShadow, options.releaseId!);
+    if (options.requireShadow) this._requireShadow(deploymentGroup, options.requireShadow, options.releaseId!);
 
     // The state machine: report on this group, run the probe. It never writes the alias (CodeDeploy does). The
     // worker publishes the decisions to this alias's topic (sns:Publish on it; its key's, if encrypted).
@@ -252,6 +250,19 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
       deploymentGroup.addPostHook(this.hookFunction);
     }
     return this.hookFunction;
+  }
+
+  /**
+   * Makes the release's shadow record stage 0 of an attached alias's switch: judged with the invariants by the
+   * worker, which may read that release's record (and only it).
+   * @internal
+   */
+  public _requireShadow(deploymentGroup: codedeploy.ILambdaDeploymentGroup, promotion: ShadowPromotion, releaseId: string): void {
+    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
+    const config = this._configs[key];
+    if (!config) throw new Error(`BlueGreenSwitch: the deployment group '${deploymentGroup.node.path}' is not attached`);
+    this._configs[key] = { ...config, shadowPromotion: shadowPromotionConfig(promotion, releaseId) };
+    grantShadowRead(this.workerFunction, promotion, releaseId);
   }
 
   /** The configuration written for one attached deployment group, for tests and tools. @internal */

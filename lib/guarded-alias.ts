@@ -17,7 +17,8 @@ import { coldStartGate } from './private/gate-alarm';
 import { allowCodeDeployToInvoke, deploymentGroupFor, TARGET_VERSION_ENV, wireUserHook } from './private/hooks';
 import { wireRolloutEvents } from './private/rollout-events';
 import { defaultReleaseId, publishRelease } from './private/release-id';
-import { bindProbeShadowCheck } from './private/shadow-promotion';
+import { rememberShadowContext, requireShadowOn } from './private/shadow-promotion';
+import type { ShadowPromotion } from './shadow-promotion';
 import { StackRolloutResources } from './private/stack-resources';
 
 export * from './guarded-alias-props';
@@ -62,20 +63,16 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
   /** Worst-case time from a breach of a gate to its alarm firing; CodeDeploy stops at its next poll of the alarms. */
   public readonly worstCaseDetectionTime: Duration;
 
-  private readonly fn: lambda.Function;
   private readonly serviceRole: iam.IRole;
   private readonly extraAlarms: cloudwatch.IAlarm[] = [];
-  private preHook?: lambda.IFunction;
-  private postHook?: lambda.IFunction;
+  private readonly hooks: { pre?: lambda.IFunction; post?: lambda.IFunction } = {};
 
   constructor(scope: Construct, id: string, props: GuardedAliasProps) {
     super(scope, id);
     const { fn, aliasName, strategy } = checkGuardedAliasProps(this.node.path, props, (f, name) => ALIASES_BY_FUNCTION.get(f)?.get(name));
-    this.fn = fn;
     this.strategy = strategy;
     if (!Token.isUnresolved(aliasName)) ALIASES_BY_FUNCTION.set(fn, (ALIASES_BY_FUNCTION.get(fn) ?? new Map()).set(aliasName, this));
     AliasBypassCheck.of(Stack.of(fn)).guard(fn, this);
-
     this.releaseId = props.release?.releaseId ?? defaultReleaseId(fn);
     const { version, pins } = publishRelease(fn, this.releaseId, RELEASE_ENV.filter(([name]) => name !== 'releaseId').map(([name, variable]) => [variable, props.release?.[name]]));
     this.version = version;
@@ -88,9 +85,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     this.gates = new ReleaseGates(this, 'Gates', { metrics: this.metrics, thresholds: props.gates });
     this.worstCaseDetectionTime = this.gates.worstCaseDetectionTime;
     if (this.worstCaseDetectionTime.toSeconds() > MAX_DETECTION_TIME.toSeconds()) throw new Error(`GuardedAlias '${this.node.path}': worst-case detection time ${this.worstCaseDetectionTime.toHumanString()} exceeds ${MAX_DETECTION_TIME.toHumanString()}`);
-
     this.serviceRole = StackRolloutResources.of(Stack.of(this)).serviceRole;
-    this.deploymentGroup = deploymentGroupFor(this, this.alias, strategy._bindDeploymentConfig(this), this.gates.alarms, () => ({ pre: this.preHook, post: this.postHook }));
+    this.deploymentGroup = deploymentGroupFor(this, this.alias, strategy._bindDeploymentConfig(this), this.gates.alarms, () => this.hooks);
     if (props.probe) {
       this.probe = props.probe;
       this.probeAlarm = props.probe._bind({
@@ -99,27 +95,31 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
         warmup: strategy._runsWarmGate ? undefined : this.warmup,
       });
       this.addAlarm(this.probeAlarm);
-      // The probe reads the versions from the deployment, so one probe can serve many aliases. Where it is a hook, the update policy orders
-      // the alias after it (and its grants), and it checks requireShadow first; run by a strategy's machine, the alias depends on it outright.
-      if (!strategy._probeIsHook) this.alias.node.addDependency(props.probe.function);
-      else this.setHooks({ preTrafficHook: props.probe.function, postTrafficHook: props.probe.function });
-      if (strategy._probeIsHook && props.requireShadow) bindProbeShadowCheck(props.probe, props.requireShadow, { fn, aliasName, releaseId: this.releaseId, topic: props.notifications });
+      // One probe can serve many aliases. As a hook the update policy orders the alias after it; run by a machine, the alias depends on it.
+      if (strategy._probeIsHook) this.setHooks({ preTrafficHook: props.probe.function, postTrafficHook: props.probe.function });
+      else this.alias.node.addDependency(props.probe.function);
     }
     if (this.warmup) this.addAlarm(this.coldStartAlarm = coldStartGate(this, this.warmup, this.releaseId, props.gates?.maxColdStartShare ?? DEFAULT_MAX_COLD_START_SHARE));
     for (const alarm of props.alarms ?? []) this.addAlarm(alarm);
     this.setHooks(strategy._bind({
       scope: this, alias: this.alias, version: this.version, deploymentGroup: this.deploymentGroup, probe: props.probe, warmup: this.warmup,
-      alarms: this.alarms, thresholds: props.gates, pins, notifications: props.notifications, logsKey: props.logsKey, requireShadow: props.requireShadow, releaseId: this.releaseId,
+      alarms: this.alarms, thresholds: props.gates, pins, notifications: props.notifications, logsKey: props.logsKey,
     }));
     wireRolloutEvents(this, {
-      deploymentGroup: this.deploymentGroup, fn, aliasName, releaseId: this.releaseId, notifications: props.notifications, rollbackHooks: props.rollbackHooks,
-      strategy: strategy.toString(), thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...Object.fromEntries(Object.entries(props.gates ?? {}).filter(([, v]) => typeof v === 'number')) },
-      alarms: [...this.gates.alarms, ...(this.probeAlarm ? [this.probeAlarm] : []), ...(this.coldStartAlarm ? [this.coldStartAlarm] : [])],
+      deploymentGroup: this.deploymentGroup, fn, aliasName, releaseId: this.releaseId, notifications: props.notifications, rollbackHooks: props.rollbackHooks, strategy: strategy.toString(),
+      thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...Object.fromEntries(Object.entries(props.gates ?? {}).filter(([, v]) => typeof v === 'number')) },
+      alarms: [...this.gates.alarms, ...[this.probeAlarm, this.coldStartAlarm].filter((a): a is cloudwatch.Alarm => a !== undefined)],
     });
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
+    rememberShadowContext(this, { notifications: props.notifications, releaseIdGiven: props.release?.releaseId !== undefined }, props.requireShadow);
     // Alarms may be added after construction, and aliases of the same name made without a GuardedAlias: both are checked at synth.
     this.node.addValidation({ validate: () => aliasSynthProblems(this, fn, aliasName) });
+  }
+
+  /** Shadow as stage 0 (the `requireShadow` prop) for a ShadowIntegration made after this alias, as its `live`. Once per alias. */
+  public requireShadow(promotion: ShadowPromotion): void {
+    requireShadowOn(this, promotion);
   }
 
   /** Every alarm the deployment group watches: the gates' and the ones added. */
@@ -182,16 +182,16 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
   /** Takes the hooks a strategy or the probe runs, and lets CodeDeploy invoke each (once). */
   private setHooks(hooks: { readonly preTrafficHook?: lambda.IFunction; readonly postTrafficHook?: lambda.IFunction }): void {
     const { preTrafficHook: pre, postTrafficHook: post } = hooks;
-    if (pre) this.preHook = pre;
-    if (post) this.postHook = post;
+    if (pre) this.hooks.pre = pre;
+    if (post) this.hooks.post = post;
     for (const hook of new Set([pre, post])) if (hook) allowCodeDeployToInvoke(this.serviceRole, hook);
   }
 
   private addUserHook(prop: 'preTrafficHook' | 'postTrafficHook', phase: string, hook: lambda.IFunction): void {
-    const current = prop === 'preTrafficHook' ? this.preHook : this.postHook;
+    const current = prop === 'preTrafficHook' ? this.hooks.pre : this.hooks.post;
     if (current) throw new Error(`GuardedAlias '${this.node.path}': ${prop} is already set to '${current.node.path}'; CodeDeploy runs one ${phase} hook per deployment group`);
-    if (hook === this.fn) throw new Error(`GuardedAlias '${this.node.path}': a traffic hook must be a function other than the one being released, got: '${hook.node.path}'`);
-    if (prop === 'preTrafficHook') this.preHook = hook; else this.postHook = hook;
+    if (hook === this.version.lambda) throw new Error(`GuardedAlias '${this.node.path}': a traffic hook must be a function other than the one being released, got: '${hook.node.path}'`);
+    this.hooks[prop === 'preTrafficHook' ? 'pre' : 'post'] = hook;
     wireUserHook({ owner: this, version: this.version, deploymentGroup: this.deploymentGroup, serviceRole: this.serviceRole }, hook);
   }
 }

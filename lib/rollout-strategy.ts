@@ -161,6 +161,19 @@ export abstract class RolloutStrategy {
   public _bind(_target: RolloutTarget): RolloutHooks {
     return {};
   }
+
+  /**
+   * Makes the release's shadow record stage 0 of the rollout: with canary, linear and allAtOnce the ΔS probe's
+   * BeforeAllowTraffic hook judges it (`_checkAlias` requires the probe); strategies with a machine judge it there.
+   * @internal
+   */
+  public _requireShadow(target: ShadowTarget): void {
+    if (!target.probe || !this._probeIsHook) throw new Error(`requireShadow with ${this.toString()} needs a probe (its BeforeAllowTraffic hook judges the record)`);
+    // Loaded on use: the shadow module reaches ShadowIntegration, whose modules come back here.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { bindProbeShadowCheck } = require('./private/shadow-promotion') as typeof import('./private/shadow-promotion');
+    bindProbeShadowCheck(target.probe, target.promotion, { fn: target.fn, aliasName: target.aliasName, releaseId: target.releaseId, topic: target.notifications });
+  }
 }
 
 /** Which of a GuardedAlias's optional props are set, for `_checkAlias`. @internal */
@@ -188,10 +201,19 @@ export interface RolloutTarget {
   readonly pins: Record<string, string>;
   readonly notifications?: sns.ITopic;
   readonly logsKey?: kms.IKey;
-  /** The shadow the release must have passed first (GuardedAlias `requireShadow`). */
-  readonly requireShadow?: ShadowPromotion;
-  /** The release ID every version published through the alias carries. */
-  readonly releaseId?: string;
+}
+
+/** What a GuardedAlias gives its strategy for `requireShadow`, once the strategy is bound. @internal */
+export interface ShadowTarget {
+  readonly scope: Construct;
+  readonly fn: lambda.IFunction;
+  readonly aliasName: string;
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  readonly probe?: DeltaSProbe;
+  readonly notifications?: sns.ITopic;
+  /** The release the alias rolls out (its RELEASE_ID). */
+  readonly releaseId: string;
+  readonly promotion: ShadowPromotion;
 }
 
 /** The lifecycle hooks a strategy has CodeDeploy run. @internal */

@@ -203,6 +203,19 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
   }
 
   /**
+   * Makes the release's shadow record stage 0 of an attached alias's rollout: its configuration carries the
+   * requirement, and the gate function may read that release's record (and only it).
+   * @internal
+   */
+  public _requireShadow(deploymentGroup: codedeploy.ILambdaDeploymentGroup, promotion: ShadowPromotion, releaseId: string): void {
+    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
+    const config = this._configs[key];
+    if (!config) throw new Error(`StagedRollout: the deployment group '${deploymentGroup.node.path}' is not attached`);
+    this._configs[key] = { ...config, shadowPromotion: shadowPromotionConfig(promotion, releaseId) };
+    grantShadowRead(this.gateFunction, promotion, releaseId);
+  }
+
+  /**
    * The stack's warm function (lambdas/staged/warm.ts), created when the first alias with a warm-up is
    * attached; its timeout covers the longest warm gate attached (the wait, the pings and a margin).
    */
@@ -250,7 +263,6 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       warmup: options.warmup ? { functionArn: this.warmFunction(options.warmup).functionArn, ...options.warmup.warmGate } : undefined,
       queueAge: staged._queueAge(),
       cacheHitRate: staged._cacheHitRate(),
-      shadowPromotion: options.requireShadow ? shadowPromotionConfig(options.requireShadow, options.releaseId!) : undefined,
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
@@ -266,8 +278,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       this._acknowledgeInvoke(probe.function, 'DeltaSProbe.grantRun grants the probe function and its versions; the machine invokes the unqualified function only.');
       warnOnLongProbe(alias, staged, probe);
     });
-    // Stage 0: the gate function reads this release's shadow record, and only that item.
-    if (options.requireShadow) grantShadowRead(this.gateFunction, options.requireShadow, options.releaseId!);
+    if (options.requireShadow) this._requireShadow(deploymentGroup, options.requireShadow, options.releaseId!);
     // The cache gate reads each version's RELEASE_ID (GetFunctionConfiguration on the function's versions).
     if (config.cacheHitRate) {
       this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${alias.version.lambda.functionArn}:*`] }));

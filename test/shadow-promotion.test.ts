@@ -226,6 +226,32 @@ describe('GuardedAlias requireShadow', () => {
     expect(text).toContain('"releaseId":"rel-v2"');
   });
 
+  test('the guide\'s worked example: the shadow mirrors the alias that requires it, so requireShadow() comes after the ShadowIntegration', () => {
+    const build = (code: string, release: string) => {
+      const stack = testStack();
+      const answer = testFunction(stack, 'Answer', code);
+      const live = new GuardedAlias(stack, 'Live', { function: answer, release: { releaseId: release } });
+      const candidate = new lambda.Function(stack, 'Candidate', {
+        runtime: lambda.Runtime.NODEJS_20_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({ v: 2 });'), environment: { RELEASE_ID: 'v2' },
+      });
+      const shadow = new ShadowIntegration(stack, 'ShadowAnswer', {
+        api: new apigwv2.HttpApi(stack, 'Api'), method: 'GET', path: '/answer', live, shadow: candidate.currentVersion, sampleRate: 0.1, maxMirrorRps: 5,
+      });
+      return { stack, live, shadow };
+    };
+    // Step 1: v1 live, v2 in shadow; nothing required.
+    const day1 = build('exports.handler = async () => ({ v: 1 });', 'v1');
+    expect(JSON.stringify(Template.fromStack(day1.stack).toJSON()).replace(/\\/g, '').includes('"shadowPromotion":{')).toBe(false);
+    // Step 2: v2 live under the shadow's release ID, required to have passed shadow.
+    const day2 = build('exports.handler = async () => ({ v: 2 });', 'v2');
+    day2.live.requireShadow({ shadow: day2.shadow });
+    const text = JSON.stringify(Template.fromStack(day2.stack).toJSON()).replace(/\\/g, '');
+    expect(text.includes('"shadowPromotion":{"table":')).toBe(true);
+    expect(text.includes('"releaseId":"v2"')).toBe(true);
+    expect(text.includes('release#v2')).toBe(true);
+    expect(() => day2.live.requireShadow({ shadow: day2.shadow })).toThrow(/requireShadow is set already/);
+  });
+
   test('refuses, naming each prop and value: no release ID, a bad threshold, a canary without a probe, not a ShadowIntegration', () => {
     const stack = testStack();
     const shadow = shadowOf(stack);

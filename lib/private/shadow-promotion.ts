@@ -6,9 +6,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { DEFAULT_SHADOW_PROMOTION, SHADOW_PROMOTION_ENV, ShadowPromotionConfig, shadowSummaryKey } from 'cdk-rollout-guardrails-runtime/contract';
 import type { DeltaSProbe } from '../delta-s-probe';
+import type { GuardedAlias } from '../guarded-alias';
+import type { ShadowTarget } from '../rollout-strategy';
 import type { ShadowPromotion } from '../shadow-promotion';
 import { ShadowIntegration } from '../shadow-integration';
-import { PropProblems, show } from './validation';
+import { Described, PropProblems, show } from './validation';
 
 /** Longest window accepted: a month (the record lives while replays go on, and resultsTtl after the last one). */
 const MAX_WINDOW = Duration.days(30);
@@ -68,6 +70,45 @@ export function grantShadowRead(reader: iam.IGrantable, prop: ShadowPromotion, r
     conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [shadowSummaryKey(releaseId)] } },
   }));
   table.encryptionKey?.grantDecrypt(reader);
+}
+
+/** What a GuardedAlias keeps for `requireShadow` beyond its public fields. */
+interface ShadowContext {
+  readonly notifications?: sns.ITopic;
+  /** Whether `release.releaseId` was given (the default release ID can never be a shadow's). */
+  readonly releaseIdGiven: boolean;
+  /** Set once the requirement is bound. */
+  required?: boolean;
+}
+
+const CONTEXTS = new WeakMap<GuardedAlias, ShadowContext>();
+
+/** Remembers, for `requireShadowOn`, what a GuardedAlias's props said; binds the `requireShadow` prop, if given. */
+export function rememberShadowContext(guarded: GuardedAlias, context: ShadowContext, promotion: ShadowPromotion | undefined): void {
+  CONTEXTS.set(guarded, { ...context });
+  if (promotion !== undefined) requireShadowOn(guarded, promotion);
+}
+
+/**
+ * GuardedAlias `requireShadow`, the prop or the method: checks the requirement (every problem at once, naming the
+ * prop and the value), then has the strategy make the release's record stage 0 of its rollout. Once per alias.
+ */
+export function requireShadowOn(guarded: GuardedAlias, promotion: ShadowPromotion): void {
+  const context = CONTEXTS.get(guarded)!;
+  const problems = new PropProblems();
+  shadowPromotionProblems(problems, promotion, context.releaseIdGiven);
+  if (problems.messages.length === 0) {
+    const uses = { probe: guarded.probe !== undefined, warmup: false, preTrafficHook: false, postTrafficHook: false, requireShadow: true };
+    for (const [prop, expected] of guarded.strategy._checkAlias(uses)) if (prop === 'requireShadow') problems.add(prop, expected, new Described(`the shadow at '${promotion.shadow.node.path}'`));
+  }
+  if (context.required) problems.addMessage('requireShadow is set already: a rollout has one shadow requirement');
+  problems.throwIfAny(`GuardedAlias '${guarded.node.path}'`);
+  context.required = true;
+  const target: ShadowTarget = {
+    scope: guarded, fn: guarded.version.lambda, aliasName: guarded.aliasName, deploymentGroup: guarded.deploymentGroup, probe: guarded.probe,
+    notifications: context.notifications, releaseId: guarded.releaseId, promotion,
+  };
+  guarded.strategy._requireShadow(target);
 }
 
 /** Each probe's requirements by `<function name>:<alias>`, written into its environment when the template is. */

@@ -9,7 +9,7 @@ import {
 import { BlueGreenSwitch } from '../blue-green';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
-import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
+import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget, ShadowTarget } from '../rollout-strategy';
 import { CODEDEPLOY_HOOK_LIMIT } from './staged';
 import { queueAgeConfig, validateQueueAge } from './queue-age';
 import { BlueGreenRollbackTime, BlueGreenRolloutOptions, BlueGreenStopRules, BlueGreenStopRuleSettings } from './blue-green-options';
@@ -278,9 +278,14 @@ export class BlueGreenRolloutStrategy extends RolloutStrategy {
     const hook = machinery.attach({
       alias: target.alias, version: target.version, deploymentGroup: target.deploymentGroup, strategy: this,
       probe: target.probe, alarms: target.alarms, pins: target.pins, warmGate: target.warmup?.warmGate, wireHooks: false,
-      notifications: target.notifications, requireShadow: target.requireShadow, releaseId: target.releaseId,
+      notifications: target.notifications,
     });
     return { preTrafficHook: hook, postTrafficHook: hook };
+  }
+
+  /** Stage 0 is judged by the machine's worker with the invariants. @internal */
+  public _requireShadow(target: ShadowTarget): void {
+    BlueGreenSwitch.of(target.scope)._requireShadow(target.deploymentGroup, target.promotion, target.releaseId);
   }
 
   private describeRollback(path: 'metrics' | 'probe'): string {

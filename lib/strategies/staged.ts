@@ -5,7 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DEFAULT_CANARY_QUESTIONS, type QueueAgeConfig, type StagedCacheHitRateConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
-import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget } from '../rollout-strategy';
+import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget, ShadowTarget } from '../rollout-strategy';
 import { StagedRollout } from '../staged-rollout';
 import { cacheHitRateConfig, validateCacheHitRate } from './cache-gate';
 import { fenceUntilStep, validateFence } from './fence';
@@ -286,10 +286,13 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       wirePreHook: false,
       notifications: target.notifications,
       warmup: target.warmup,
-      requireShadow: target.requireShadow,
-      releaseId: target.releaseId,
     });
     return { preTrafficHook: starter };
+  }
+
+  /** Stage 0 is the machine's first state for this alias. @internal */
+  public _requireShadow(target: ShadowTarget): void {
+    StagedRollout.of(target.scope)._requireShadow(target.deploymentGroup, target.promotion, target.releaseId);
   }
 
   /** The schedule's arithmetic in words, for messages. @internal */
