@@ -147,8 +147,8 @@ export class ReleaseDashboard extends Construct {
     }
     if (staged instanceof StagedRollout && alias.strategy.kind === 'STAGED') {
       widgets.push(new cloudwatch.GraphWidget({
-        title: 'Staged gate decisions (1 advance, 0 hold, −1 roll back)',
-        left: [staged.metric('StepDecision', target)],
+        title: 'Staged gate decisions (1 advance, 0 hold, −1 roll back) and stage 0 (1 passed shadow, 0 refused)',
+        left: [staged.metric('StepDecision', target), staged.metric('ShadowPromotion', target, { label: 'shadow promotion (requireShadow)' })],
         right: [staged.metric('GatesFailed', target)],
         width: 12,
       }));

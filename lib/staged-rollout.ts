@@ -33,6 +33,8 @@ export enum StagedRolloutMetric {
   GATES_FAILED = 'GatesFailed',
   /** Whether a gate passed, with a `Gate` dimension. */
   GATE_PASSED = 'GatePassed',
+  /** Stage 0 (GuardedAlias `requireShadow`): 1 the release passed shadow, 0 it was refused before any traffic. */
+  SHADOW_PROMOTION = 'ShadowPromotion',
 }
 
 /** Which alias's staged-rollout metrics to read. */

@@ -42,6 +42,15 @@ describe('ReleaseDashboard', () => {
     for (const alarm of a.alarms) expect(json).toContain(stack.getLogicalId((alarm as cloudwatch.Alarm).node.defaultChild as cloudwatch.CfnAlarm));
   });
 
+  test('graphs stage 0 of a staged alias (ShadowPromotion: 1 passed shadow, 0 refused) beside its gate decisions', () => {
+    const stack = testStack();
+    new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA') });
+    const widgets = JSON.parse(dashboardBodyParts(stack, new ReleaseDashboard(stack, 'Releases'))).widgets;
+    const decisions = widgets.find((w: any) => w.properties?.title?.startsWith('Staged gate decisions'));
+    expect(decisions.properties.title).toContain('stage 0 (1 passed shadow, 0 refused)');
+    expect(JSON.stringify(decisions.properties.metrics)).toContain('ShadowPromotion');
+  });
+
   test('shows the invocations a minute the gate alarms need against those the canary and the control served', () => {
     const stack = testStack();
     new GuardedAlias(stack, 'A', { function: testFunction(stack, 'FnA'), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
