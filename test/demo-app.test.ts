@@ -65,6 +65,7 @@ describe('the example app', () => {
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::*] at RolloutGuardrailsDemo/StagedRollout/Warm',
       'AwsSolutions-IAM5[Resource::<AnswerFunctionC9E3DEFB.Arn>:*] at RolloutGuardrailsDemo/RollbackHooks/Function',
+      'AwsSolutions-IAM5[Resource::<AnswerShadowFunctionA0778B15.Arn>:*] at RolloutGuardrailsDemo/ShadowAnswer/Dispatcher',
       'AwsSolutions-IAM5[Resource::<ProbeFunctionCA5564E7.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::<StagedRolloutGate7DEAA04C.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
       'AwsSolutions-IAM5[Resource::<StagedRolloutWarmD1CE4050.Arn>:*] at RolloutGuardrailsDemo/StagedRollout/StateMachine',
