@@ -14,6 +14,6 @@ describe('jsii mirrors of the runtime contract', () => {
     expect([gates, warm, gold]).toEqual([true, true, true]);
     expect(Object.values(ProbeEmbedderKind)).toEqual(['hashed', 'bedrock']);
     expect(Object.values(NoDataAction)).toEqual(['fail', 'pass']);
-    expect(Object.values(StagedRolloutMetric)).toEqual(['TrafficWeight', 'StepDecision', 'GatesFailed', 'GatePassed']);
+    expect(Object.values(StagedRolloutMetric)).toEqual(['TrafficWeight', 'StepDecision', 'GatesFailed', 'GatePassed', 'ShadowPromotion']);
   });
 });
