@@ -3,16 +3,11 @@
 // see scripts/bundle.mjs), so a schema synth accepts is one the dispatcher compiles with the same options.
 import Ajv from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { DISPATCHER_ENV, MAX_ANSWER_SCHEMA_BYTES } from 'cdk-rollout-guardrails-runtime/contract';
 
-/** The dispatcher's environment variable holding the schema's JSON (unset: no schema, nothing checked). */
-export const ANSWER_SCHEMA_ENV = 'ANSWER_SCHEMA';
-
-/**
- * Largest schema, as UTF-8 bytes of its JSON. Lambda caps a function's environment variables at 4 KB in all
- * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html); half of it leaves room for the
- * dispatcher's other variables (the redaction paths and the ARNs).
- */
-export const MAX_ANSWER_SCHEMA_BYTES = 2048;
+/** The dispatcher's environment variable holding the schema's JSON (the contract's, kept here for the dispatcher). */
+export const ANSWER_SCHEMA_ENV = DISPATCHER_ENV.answerSchema;
+export { MAX_ANSWER_SCHEMA_BYTES };
 
 /** Longest violation text kept on a result row: the first errors say what is wrong, the rest is noise. */
 const MAX_VIOLATION_CHARS = 1000;

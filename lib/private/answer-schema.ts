@@ -4,10 +4,6 @@ import { findPackageRoot } from './assets';
 
 /** What the prebundled answer-schema checker exports (lambdas/mirror-dispatcher/schema.ts, bundled with ajv). */
 export interface AnswerSchemaChecker {
-  /** The dispatcher's environment variable that holds the schema's JSON. */
-  readonly ANSWER_SCHEMA_ENV: string;
-  /** Largest schema JSON, in UTF-8 bytes. */
-  readonly MAX_ANSWER_SCHEMA_BYTES: number;
   /** What is wrong with a schema, as phrases to follow `answerSchema: `; none when the dispatcher can use it. */
   answerSchemaProblems(schema: unknown): string[];
 }

@@ -6,7 +6,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_HEADER_ALLOW_LIST, DEFAULT_MIRRORED_METHODS, HTTP_METHODS, MAX_RECORD_BYTES_LIMIT, MIN_RECORD_BYTES_LIMIT, headerAllowListProblems, parseJsonPath,
+  DEFAULT_HEADER_ALLOW_LIST, DEFAULT_MIRRORED_METHODS, DISPATCHER_ENV, HTTP_METHODS, MAX_RECORD_BYTES_LIMIT, MIN_RECORD_BYTES_LIMIT, headerAllowListProblems, parseJsonPath,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import { IGuardedAlias } from '../guarded-alias';
 import { answerSchemaChecker } from '../private/answer-schema';
@@ -159,7 +159,7 @@ function answerSchemaProblems(problems: PropProblems, schema: unknown): [string,
   const checker = answerSchemaChecker();
   const found = checker.answerSchemaProblems(schema);
   for (const problem of found) problems.addMessage(`answerSchema: ${problem}`);
-  return found.length === 0 ? [checker.ANSWER_SCHEMA_ENV, json!] : undefined;
+  return found.length === 0 ? [DISPATCHER_ENV.answerSchema, json!] : undefined;
 }
 
 /** Checks `methodOptions` against the kind of API the route is added to (nothing kind-specific when the API is invalid). */

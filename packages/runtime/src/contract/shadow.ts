@@ -118,4 +118,13 @@ export const DISPATCHER_ENV = {
   answerPath: 'ANSWER_PATH',
   shadowTimeoutMs: 'SHADOW_TIMEOUT_MS',
   resultsTtlSeconds: 'RESULTS_TTL_SECONDS',
+  /** The answer schema's JSON (ShadowIntegration `answerSchema`); unset: no schema, nothing checked. */
+  answerSchema: 'ANSWER_SCHEMA',
 } as const;
+
+/**
+ * Largest answer schema, as UTF-8 bytes of its JSON. Lambda caps a function's environment variables at 4 KB in all
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html); half of it leaves room for the
+ * dispatcher's other variables (the redaction paths and the ARNs).
+ */
+export const MAX_ANSWER_SCHEMA_BYTES = 2048;
