@@ -16,7 +16,7 @@ import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
 import { grantShadowRead, shadowPromotionConfig, shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
-import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, StagedFenceConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
 
 const ID = 'StagedRollout';
@@ -133,7 +133,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
   private warm?: lambda.Function;
   private warmTimeoutSeconds = 0;
   /** Each fenced alias's event source mapping UUIDs, by configuration key (the starter's GUARDRAILS_STAGED_FENCES). */
-  private readonly fences: Record<string, string[]> = {};
+  private readonly fences: Record<string, string[] | StagedFenceConfig> = {};
 
   private constructor(scope: Construct, id: string, options: MachineryOptions) {
     super(scope, id, options, {
@@ -311,7 +311,9 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
     if (Object.keys(this.fences).length === 0) {
       this.starterFunction.addEnvironment(STAGED_FENCES_ENV, Lazy.string({ produce: () => JSON.stringify(this.fences) }));
     }
-    this.fences[key] = consumers.map((c) => c.eventSourceMappingId);
+    const uuids = consumers.map((c) => c.eventSourceMappingId);
+    const max = strategy.fenceMaxConcurrency;
+    this.fences[key] = max === undefined ? uuids : { consumers: uuids, maxConcurrency: max };
     const statement = () => new iam.PolicyStatement({
       actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
       resources: consumers.map((c) => c.eventSourceMappingArn),

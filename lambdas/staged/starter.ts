@@ -8,8 +8,8 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { HookEvent, STAGED_FENCES_ENV, STAGED_REPORT_RESERVE_SECONDS, StagedStartInput, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
-import { pauseConsumers, resumeConsumers } from '../shared/consumers';
+import { HookEvent, STAGED_FENCES_ENV, STAGED_REPORT_RESERVE_SECONDS, StagedFenceConfig, StagedStartInput, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import { capConsumers, pauseConsumers, resumeConsumers } from '../shared/consumers';
 import { HookBounds, hookBounds } from '../shared/hook-clients';
 import { HookContext, runHook, SkipKind } from '../shared/hook-kit';
 
@@ -23,10 +23,11 @@ export interface StarterDependencies {
   /** Pauses and resumes the fenced consumers; needed only when `fences` names some. */
   readonly lambda?: LambdaClient;
   /**
-   * Each fenced alias's event source mapping UUIDs by configuration key.
+   * Each fenced alias's event source mapping UUIDs by configuration key (an array pauses them; `{ consumers,
+   * maxConcurrency }` caps the SQS ones).
    * @default - read from the GUARDRAILS_STAGED_FENCES environment variable at each invocation (none when unset)
    */
-  readonly fences?: Record<string, readonly string[]>;
+  readonly fences?: Record<string, readonly string[] | StagedFenceConfig>;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default console.log */
@@ -91,17 +92,23 @@ export function createStarterHandler(deps: StarterDependencies): (event: HookEve
       gate: async ({ info, target }, signal) => {
         if (!info.applicationName || !info.deploymentGroupName) throw new Error(`deployment ${deploymentId} names no application or deployment group`);
         const configKey = aliasConfigKey(info.applicationName, info.deploymentGroupName);
-        const mappings = (deps.fences ?? fencesFromEnvironment(process.env))[configKey] ?? [];
+        const fence = fenceOf((deps.fences ?? fencesFromEnvironment(process.env))[configKey]);
         signal.throwIfAborted();
-        // The consumer fence: only the mappings that run are paused, and exactly those are passed on to be resumed.
+        // The consumer fence: only the mappings that run are paused (or capped), and exactly those are passed on to be restored.
         let fenced: string[] | undefined;
-        if (mappings.length > 0) {
+        if (fence.consumers.length > 0) {
           if (!deps.lambda) throw new Error('the starter has fenced consumers but no Lambda client');
-          const pause = await pauseConsumers(deps.lambda, mappings, (paused, undone, error) => {
-            log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: pausing the fenced consumers failed', deploymentId, paused, undone, error: error.message }));
-          });
-          fenced = pause.paused;
-          log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: fenced consumers paused', deploymentId, paused: pause.paused, skipped: pause.skipped }));
+          const onUndo = (done: string[], undone: string, error: Error) => {
+            log(JSON.stringify({ message: 'cdk-rollout-guardrails staged: fencing the consumers failed', deploymentId, fenced: done, undone, error: error.message }));
+          };
+          const result = fence.maxConcurrency !== undefined
+            ? await capConsumers(deps.lambda, fence.consumers, fence.maxConcurrency, onUndo)
+            : await pauseConsumers(deps.lambda, fence.consumers, onUndo);
+          fenced = result.paused;
+          log(JSON.stringify({
+            message: `cdk-rollout-guardrails staged: fenced consumers ${fence.maxConcurrency !== undefined ? `capped at MaximumConcurrency ${fence.maxConcurrency}` : 'paused'}`,
+            deploymentId, fenced: result.paused, skipped: result.skipped,
+          }));
         }
         const input: StagedStartInput = {
           deployment: { deploymentId, lifecycleEventHookExecutionId: executionId },
@@ -131,14 +138,26 @@ export function createStarterHandler(deps: StarterDependencies): (event: HookEve
   };
 }
 
-/** The fenced mappings by configuration key, from GUARDRAILS_STAGED_FENCES (none when unset); throws on malformed JSON. */
-export function fencesFromEnvironment(env: Record<string, string | undefined>): Record<string, readonly string[]> {
+/** One alias's fence, either form, as `{ consumers, maxConcurrency? }` (none without one). */
+export function fenceOf(value: readonly string[] | StagedFenceConfig | undefined): StagedFenceConfig {
+  if (value === undefined) return { consumers: [] };
+  return Array.isArray(value) ? { consumers: [...value] } : value as StagedFenceConfig;
+}
+
+const isUuids = (v: unknown): boolean => Array.isArray(v) && v.every((u) => typeof u === 'string');
+
+/**
+ * The fenced mappings by configuration key, from GUARDRAILS_STAGED_FENCES (none when unset): each an array of
+ * UUIDs (paused) or `{ consumers, maxConcurrency }` (capped); throws on anything else.
+ */
+export function fencesFromEnvironment(env: Record<string, string | undefined>): Record<string, readonly string[] | StagedFenceConfig> {
   const text = env[STAGED_FENCES_ENV];
   if (!text) return {};
   const parsed = JSON.parse(text) as unknown;
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)
-    || !Object.values(parsed).every((v) => Array.isArray(v) && v.every((u) => typeof u === 'string'))) {
-    throw new Error(`${STAGED_FENCES_ENV} must be a JSON object of mapping UUID arrays, got: ${text.slice(0, 200)}`);
+  const valid = (v: unknown): boolean => isUuids(v) || (typeof v === 'object' && v !== null && isUuids((v as StagedFenceConfig).consumers)
+    && ((v as StagedFenceConfig).maxConcurrency === undefined || Number.isInteger((v as StagedFenceConfig).maxConcurrency)));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every(valid)) {
+    throw new Error(`${STAGED_FENCES_ENV} must be a JSON object of mapping UUID arrays or { consumers, maxConcurrency } objects, got: ${text.slice(0, 200)}`);
   }
-  return parsed as Record<string, readonly string[]>;
+  return parsed as Record<string, readonly string[] | StagedFenceConfig>;
 }

@@ -3,11 +3,11 @@ import { PropProblems } from '../private/validation';
 
 /**
  * The early-step consumer fence of a staged rollout (deploy_traffic_shaping.md: "During 1–25 % steps: pause heavy
- * batch, only allow user-facing flows"). The starter pauses the named event source mappings before the first
- * shift, each only if it runs (a mapping disabled by someone else is skipped and stays disabled); the gate resumes
+ * batch, only allow user-facing flows; cap queue concurrency per partition"). The starter pauses the named event
+ * source mappings before the first shift (or, with `maxConcurrency`, caps each SQS mapping's maximum concurrency),
+ * each only if it runs (a mapping disabled by someone else is skipped and stays disabled); the gate restores
  * exactly those once the new version is to serve `untilStep` percent, or when the rollout succeeds or rolls back;
- * the safety net resumes them when an execution fails, times out or is stopped. The fence pauses only: it does
- * not cap an SQS mapping's maximum concurrency.
+ * the safety net restores them when an execution fails, times out or is stopped.
  */
 export interface ConsumerFence {
   /** The event source mappings paused while the weight is below `untilStep`: at least one, each listed once. */
@@ -18,6 +18,14 @@ export interface ConsumerFence {
    * @default 25, or the schedule's first step above 25 when 25 is not a step
    */
   readonly untilStep?: number;
+  /**
+   * Cap rather than pause: each SQS mapping's `ScalingConfig.MaximumConcurrency` is lowered to this (an integer
+   * from 2 to 1000, Lambda's range) while the fence holds, and set back to its own value (or removed, if it had none)
+   * when it lifts. A mapping already at or below it is left alone; a mapping of another source, which has no such
+   * setting, is paused.
+   * @default - pause the mappings
+   */
+  readonly maxConcurrency?: number;
 }
 
 /** The step the fence lifts at: `untilStep`, else 25, else the first step above 25; undefined without one. */
@@ -37,7 +45,7 @@ export function validateFence(problems: PropProblems, prefix: string, fence: unk
   }
   const f = fence as ConsumerFence;
   for (const key of Object.keys(f)) {
-    if (key !== 'consumers' && key !== 'untilStep') problems.add(`${prefix} fence.${key}`, 'consumers or untilStep (unknown key)', key);
+    if (key !== 'consumers' && key !== 'untilStep' && key !== 'maxConcurrency') problems.add(`${prefix} fence.${key}`, 'consumers, untilStep or maxConcurrency (unknown key)', key);
   }
   const consumers = f.consumers as unknown;
   if (!Array.isArray(consumers) || consumers.length === 0) {
@@ -51,6 +59,7 @@ export function validateFence(problems: PropProblems, prefix: string, fence: unk
       }
     });
   }
+  problems.integer(`${prefix} fence.maxConcurrency`, f.maxConcurrency, 2, 1000);
   const until = f.untilStep as unknown;
   if (until !== undefined) {
     if (typeof until !== 'number' || !Number.isInteger(until) || until < 2 || until > 100) {

@@ -108,7 +108,7 @@ export interface StagedRolloutOptions {
    * Early-step consumer fence: event source mappings paused while the new version serves less than
    * `fence.untilStep` percent (default 25), resumed when the rollout reaches that step, succeeds or rolls back
    * (the safety net resumes them when an execution fails, times out or is stopped). Only running mappings are
-   * paused; pause only, the mappings' maximum concurrency is not capped.
+   * paused; with `fence.maxConcurrency` each SQS mapping's maximum concurrency is capped instead.
    * @default - no fence
    */
   readonly fence?: ConsumerFence;

@@ -88,6 +88,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     return [...(this.options.fence?.consumers ?? [])];
   }
 
+  /** The SQS MaximumConcurrency the consumer fence caps at; undefined: it pauses (or there is no fence). */
+  public get fenceMaxConcurrency(): number | undefined {
+    return this.options.fence?.maxConcurrency;
+  }
+
   /** The step the consumer fence lifts at, default filled in; undefined without a fence. */
   public get fenceUntilStep(): number | undefined {
     return fenceUntilStep(this.options.fence, this.steps);

@@ -39,6 +39,39 @@ export interface StagedSchedule {
  */
 export const STAGED_FENCES_ENV = 'GUARDRAILS_STAGED_FENCES';
 
+/** One alias's fence in STAGED_FENCES_ENV when it caps rather than pauses (a bare UUID array pauses). */
+export interface StagedFenceConfig {
+  /** The mappings' UUIDs. */
+  readonly consumers: string[];
+  /** Cap each SQS mapping's `ScalingConfig.MaximumConcurrency` to this (2 to 1000) instead of pausing it. */
+  readonly maxConcurrency?: number;
+}
+
+/**
+ * How a fenced mapping travels in `fenced` (the execution's input, the safety net's) so that it is restored as it
+ * was: a paused mapping is its UUID; a capped one is `<UUID>@cap:<previous MaximumConcurrency, or none>`.
+ */
+export interface FencedConsumer {
+  readonly uuid: string;
+  /** For a capped mapping, the MaximumConcurrency to restore (null: it had none, so the setting is removed). */
+  readonly capPrevious?: number | null;
+}
+
+/** The `fenced` entry of a mapping (see FencedConsumer). */
+export function encodeFenced(consumer: FencedConsumer): string {
+  if (consumer.capPrevious === undefined) return consumer.uuid;
+  return `${consumer.uuid}@cap:${consumer.capPrevious === null ? 'none' : consumer.capPrevious}`;
+}
+
+/** A `fenced` entry read back: a bare UUID was paused; `@cap:` says it was capped, and what to restore. */
+export function decodeFenced(entry: string): FencedConsumer {
+  const at = entry.indexOf('@cap:');
+  if (at < 0) return { uuid: entry };
+  const previous = entry.slice(at + 5);
+  const n = Number(previous);
+  return { uuid: entry.slice(0, at), capPrevious: previous === 'none' || !Number.isInteger(n) ? null : n };
+}
+
 /** One stop rule of a staged schedule, as the state machine receives it (`StepStopRules` of the construct). */
 export interface StagedStopRule extends ProbeStopRules {
   /** In force at every check (and probe run) while the new version serves at least this percent of the traffic. */
