@@ -13,35 +13,49 @@ export interface PauseResult {
   readonly skipped: Array<{ readonly uuid: string; readonly state: string }>;
 }
 
+type Mapping = import('@aws-sdk/client-lambda').GetEventSourceMappingCommandOutput;
+
 /**
- * Pauses each mapping that runs (`Enabled`, `Enabling`, `Updating`), in order. If a call fails, what this call
- * paused is resumed before the error is thrown (the list of what was paused dies with the call); `onUndo` is
- * told what was paused and whether the resume worked, for the caller's log.
+ * Fences each mapping that runs (`Enabled`, `Enabling`, `Updating`: a change in flight counts as running, fencing
+ * it is what keeps its side effects away), in order: `fence` makes the change and returns the entry that restores it,
+ * or why it left the mapping alone. If a call fails, what this call fenced is restored before the error is thrown
+ * (the list dies with the call); `onUndo` is told what was fenced and whether the restore worked.
  */
-export async function pauseConsumers(
-  client: LambdaClient, uuids: readonly string[], onUndo?: (paused: string[], undone: string, error: Error) => void,
+async function fenceEach(
+  client: LambdaClient, uuids: readonly string[], fence: (uuid: string, mapping: Mapping) => Promise<string | { readonly skip: string }>,
+  undoWord: string, onUndo?: (fenced: string[], undone: string, error: Error) => void,
 ): Promise<PauseResult> {
-  const paused: string[] = [];
+  const fenced: string[] = [];
   const skipped: PauseResult['skipped'] = [];
   try {
     for (const uuid of uuids) {
       const mapping = await client.send(new GetEventSourceMappingCommand({ UUID: uuid }));
       const state = mapping.State ?? 'unknown';
-      // Updating (a change in flight) counts as running: pausing it is what keeps its side effects away.
-      if (!RUNNING_STATES.has(state)) {
-        skipped.push({ uuid, state });
-        continue;
-      }
-      await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: false }));
-      paused.push(uuid);
+      const done = RUNNING_STATES.has(state) ? await fence(uuid, mapping) : { skip: state };
+      if (typeof done === 'string') fenced.push(done);
+      else skipped.push({ uuid, state: done.skip });
     }
   } catch (error) {
-    // Resume here, so that a retry or the caller's error path does not leave a consumer paused that nobody remembers.
-    const undone = await resumeConsumers(client, paused).then(() => 'resumed', (e: Error) => `not resumed: ${e.message}`);
-    onUndo?.(paused, undone, error as Error);
+    const undone = await resumeConsumers(client, fenced).then(() => undoWord, (e: Error) => `not ${undoWord}: ${e.message}`);
+    onUndo?.(fenced, undone, error as Error);
     throw error;
   }
-  return { paused, skipped };
+  return { paused: fenced, skipped };
+}
+
+async function pauseOne(client: LambdaClient, uuid: string): Promise<string> {
+  await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: false }));
+  return encodeFenced({ uuid });
+}
+
+/**
+ * Pauses each mapping that runs, in order; one that does not run is skipped (a consumer a user disabled is never
+ * turned back on). If a call fails, what this call paused is resumed before the error is thrown.
+ */
+export async function pauseConsumers(
+  client: LambdaClient, uuids: readonly string[], onUndo?: (paused: string[], undone: string, error: Error) => void,
+): Promise<PauseResult> {
+  return fenceEach(client, uuids, (uuid) => pauseOne(client, uuid), 'resumed', onUndo);
 }
 
 /** Whether a mapping reads an SQS queue (its EventSourceArn is `arn:<partition>:sqs:...`): only those have a ScalingConfig. */
@@ -58,35 +72,13 @@ export function readsSqs(eventSourceArn: string | undefined): boolean {
 export async function capConsumers(
   client: LambdaClient, uuids: readonly string[], max: number, onUndo?: (fenced: string[], undone: string, error: Error) => void,
 ): Promise<PauseResult> {
-  const fenced: string[] = [];
-  const skipped: PauseResult['skipped'] = [];
-  try {
-    for (const uuid of uuids) {
-      const mapping = await client.send(new GetEventSourceMappingCommand({ UUID: uuid }));
-      const state = mapping.State ?? 'unknown';
-      if (!RUNNING_STATES.has(state)) {
-        skipped.push({ uuid, state });
-        continue;
-      }
-      if (!readsSqs(mapping.EventSourceArn)) {
-        await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: false }));
-        fenced.push(encodeFenced({ uuid }));
-        continue;
-      }
-      const previous = mapping.ScalingConfig?.MaximumConcurrency;
-      if (previous !== undefined && previous <= max) {
-        skipped.push({ uuid, state: `MaximumConcurrency ${previous} already at most ${max}` });
-        continue;
-      }
-      await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, ScalingConfig: { MaximumConcurrency: max } }));
-      fenced.push(encodeFenced({ uuid, capPrevious: previous ?? null }));
-    }
-  } catch (error) {
-    const undone = await resumeConsumers(client, fenced).then(() => 'restored', (e: Error) => `not restored: ${e.message}`);
-    onUndo?.(fenced, undone, error as Error);
-    throw error;
-  }
-  return { paused: fenced, skipped };
+  return fenceEach(client, uuids, async (uuid, mapping) => {
+    if (!readsSqs(mapping.EventSourceArn)) return pauseOne(client, uuid);
+    const previous = mapping.ScalingConfig?.MaximumConcurrency;
+    if (previous !== undefined && previous <= max) return { skip: `MaximumConcurrency ${previous} already at most ${max}` };
+    await client.send(new UpdateEventSourceMappingCommand({ UUID: uuid, ScalingConfig: { MaximumConcurrency: max } }));
+    return encodeFenced({ uuid, capPrevious: previous ?? null });
+  }, 'restored', onUndo);
 }
 
 /**
