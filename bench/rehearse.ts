@@ -23,76 +23,19 @@ import { RolloutStrategy } from '../lib/rollout-strategy';
 import { INITIAL_PROGRESS, newErrorClassAt, StagedAliasConfig, StagedExecutionInput, StagedProgress } from '../packages/runtime/src/contract/staged';
 import { ErrorClassesSeen } from '../lambdas/staged/error-classes';
 import { planShadowStep } from '../lambdas/staged/shadow-gate';
-import { DEFAULT_SHADOW_PROMOTION, judgeShadowPromotion, ShadowReleaseSummary } from '../packages/runtime/src/contract/shadow-promotion';
+import { fenceLiftReason, withFenceLifted } from '../lambdas/staged/fence-lift';
+import { encodeFenced } from '../packages/runtime/src/contract/staged';
+import { DEFAULT_SHADOW_PROMOTION, judgeShadowPromotion } from '../packages/runtime/src/contract/shadow-promotion';
 import { demoBuild, REHEARSAL_EMBEDDER } from './rehearsal-memo';
+import { Scenario, SCENARIOS } from './rehearsal-scenarios';
 import { mulberry32 } from './prng';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 import {
   BLUE_GREEN_SCENARIOS, BLUE_GREEN_STRATEGY, BlueGreenRehearsal, blueGreenRow, formatBlueGreenEntry, rehearseBlueGreen,
 } from './rehearse-blue-green';
 
-/** A simulated version of the demo service. */
-export interface Scenario {
-  readonly name: string;
-  /** What is wrong with it, in one line. */
-  readonly story: string;
-  /** Answer as the drifted build (title-only retrieval, first sentence). */
-  readonly drift: boolean;
-  /** Latency factor over the current version, for probe invocations and user traffic alike. */
-  readonly latencyFactor: number;
-  /** Share of user requests that fail (the current version fails 0.02 %). */
-  readonly userErrorRate: number;
-  /** A topic of the gold set the new version no longer answers (its index lost those sections). */
-  readonly forgetsTopic?: string;
-  /**
-   * A gold question two of whose paraphrases the new version answers unstably (right with seed 0, off-topic with
-   * seed 1) once it serves at least `fromWeight` percent of the traffic (a cache that thrashes under load).
-   */
-  readonly unstableParaphrases?: { readonly id: string; readonly fromWeight: number };
-  /**
-   * The alias's consumer drains a queue (`jobs`, judged by the queue-age gate); from this weight on the new
-   * version's consumer falls behind and the oldest message ages 40 s a minute.
-   */
-  readonly queueBacklogFrom?: number;
-  /** A share of the new version's requests that answer with a 5xx status the current version never returns. */
-  readonly newErrorClass?: { readonly status: string; readonly rate: number };
-  /**
-   * The alias requires shadow first (GuardedAlias `requireShadow`, the seeds' defaults): the release's record in
-   * the shadow's results table as the dispatcher left it; stage 0 judges it before anything else runs.
-   */
-  readonly shadowRecord?: ShadowReleaseSummary;
-}
-
-export const SCENARIOS: readonly Scenario[] = [
-  { name: 'good', story: 'the same answers, as fast, as reliable', drift: false, latencyFactor: 1, userErrorRate: 0.0002 },
-  { name: 'ΔS drift', story: 'the drifted build: cheaper retrieval, answers drift in meaning', drift: true, latencyFactor: 1, userErrorRate: 0.0002 },
-  { name: 'latency regression', story: '18 % slower: under the probe\'s 1.25× gate, over the live p95 gate of 1.10×', drift: false, latencyFactor: 1.18, userErrorRate: 0.0002 },
-  { name: 'error spike', story: '3 % of user requests fail on a path the gold set does not exercise', drift: false, latencyFactor: 1, userErrorRate: 0.03 },
-  {
-    name: 'topic-coverage', story: 'the index lost the "routing" topic: 3 of 54 questions unanswered, the median untouched; the stop rule from 5 %',
-    drift: false, latencyFactor: 1, userErrorRate: 0.0002, forgetsTopic: 'routing',
-  },
-  {
-    name: 'paraphrase-flips', story: 'from 50 % (under load) two paraphrases of one question answered unstably: the stop rule from 50 % (and the per-question λ gate)',
-    drift: false, latencyFactor: 1, userErrorRate: 0.0002, unstableParaphrases: { id: 'latency-judge', fromWeight: 50 },
-  },
-  {
-    name: 'new-error-class', story: '5 % of the new version\'s requests answer 503, a status the current version never returns (its errors are 500s)',
-    drift: false, latencyFactor: 1, userErrorRate: 0.0002, newErrorClass: { status: '503', rate: 0.05 },
-  },
-  {
-    name: 'queue-backlog', story: 'from 5 % the new version\'s consumer falls behind: the queue\'s oldest message ages 40 s a minute',
-    drift: false, latencyFactor: 1, userErrorRate: 0.0002, queueBacklogFrom: 5,
-  },
-  {
-    name: 'shadow-unpromoted', story: 'promoted the morning after: shadowed for 9 hours of the 24 the seed asks, and 2 answers broke the schema',
-    drift: false, latencyFactor: 1, userErrorRate: 0.0002,
-    shadowRecord: {
-      releaseId: 'rel-candidate', firstSeen: 0, lastSeen: 9 * 3600_000, replays: 3240, scored: 3240, shadowErrors: 0, shadowTimeouts: 0, liveErrors: 1,
-      schemaViolations: 2, bins: Array.from({ length: 100 }, (_, i) => (i === 17 ? 2000 : i === 31 ? 1240 : 0)), expiresAt: 0,
-    },
-  },
-];
+export type { Scenario };
+export { SCENARIOS };
 
 /** The queue-age gate's defaults (RolloutStrategy.staged({ queues })) on the rehearsal's one queue. */
 const QUEUE_AGE = { queueNames: ['jobs'], maxSlopeSecondsPerMinute: 6, minAgeSeconds: 60 };
@@ -155,6 +98,8 @@ export interface RehearsalResult {
   readonly checks: number;
   readonly probeRuns: number;
   readonly timeline: TimelineEntry[];
+  /** With a consumer fence: when it lifted (simulated seconds) and why; undefined while it held to the end. */
+  readonly fenceLifted?: { readonly at: number; readonly why: string };
 }
 
 const random = mulberry32;
@@ -245,9 +190,16 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
   const execution: StagedExecutionInput = {
     deployment: { deploymentId: `rehearsal-${scenario.name}`, lifecycleEventHookExecutionId: 'rehearsal' },
     target: { functionName: 'demo-answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
-    config: scenario.queueBacklogFrom === undefined ? REHEARSAL_CONFIG : { ...REHEARSAL_CONFIG, queueAge: QUEUE_AGE },
+    config: {
+      ...REHEARSAL_CONFIG,
+      ...(scenario.queueBacklogFrom !== undefined ? { queueAge: QUEUE_AGE } : {}),
+      ...(scenario.fence ? { schedule: { ...REHEARSAL_CONFIG.schedule, fenceUntilStep: scenario.fence.untilStep } } : {}),
+    },
     deadline: HOOK_SECONDS * 1000,
+    // As the starter leaves it: the jobs consumer capped, its entry saying how to restore it (it had no cap of its own).
+    ...(scenario.fence ? { fenced: [encodeFenced({ uuid: 'jobs-consumer', capPrevious: null })] } : {}),
   };
+  let fenceLifted: RehearsalResult['fenceLifted'];
   const steps = REHEARSAL_CONFIG.schedule.steps;
   let now = 0;
   let weight = 0;
@@ -292,7 +244,11 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
       : undefined;
     // The gate function reads the error classes where a stop rule in force at this weight judges them.
     const classes = newErrorClassAt(execution.config.schedule.stopRules, weight) ? errorClasses : undefined;
-    const output = planStep({ ...execution, progress, probe: probeResult }, { alarms: [], ...window, queues, errorClasses: classes, now: now * 1000 });
+    const planned = planStep({ ...execution, progress, probe: probeResult }, { alarms: [], ...window, queues, errorClasses: classes, now: now * 1000 });
+    // The gate function restores the fenced consumers at this decision if it lifts the fence (fence-lift.ts).
+    const why = fenceLiftReason({ ...execution, progress, probe: probeResult }, planned);
+    if (why !== undefined) fenceLifted = { at: now, why };
+    const output = why === undefined ? planned : withFenceLifted(planned, execution.fenced ?? [], why);
     if (progress.phase === 'check') checks++;
     const entry: TimelineEntry = {
       at: now, step: progress.stepIndex, phase: progress.phase, weightBefore: weight, output,
@@ -313,6 +269,7 @@ export async function rehearse(scenario: Scenario, options: { gold?: readonly Go
         checks,
         probeRuns,
         timeline,
+        fenceLifted,
       };
     }
     if (output.next === 'shift') {
@@ -336,6 +293,8 @@ export function formatEntry(entry: TimelineEntry): string[] {
   const what = entry.stage0 ? 'stage 0: has the release passed shadow?' : entry.phase === 'bake' ? 'bake done' : `check before ${REHEARSAL_CONFIG.schedule.steps[entry.step]} %`;
   const decision = entry.stage0 ? (output.next === 'start' ? 'PROMOTE' : 'REFUSE') : output.decision.toUpperCase();
   const lines = [`  t+${clock(entry.at)}  ${bar(entry.weightBefore)} ${String(entry.weightBefore).padStart(3)} %  ${what}  → ${decision}: ${output.reasons[0]}`];
+  const fence = output.reasons.find((r) => r.startsWith('consumer fence:'));
+  if (fence) lines.push(`             ↺ ${fence}`);
   if (entry.phase === 'check') {
     for (const gate of output.gates) {
       const mark = gate.passed === null ? '·' : gate.passed ? '✓' : '✗';

@@ -69,10 +69,15 @@ describe('npm run rehearse', () => {
     expect(good.timeline.flatMap((e) => e.output.gates).filter((g) => g.name === 'newErrorClass').every((g) => g.passed === true)).toBe(true);
   });
 
-  test('queue-backlog: a consumer that falls behind at 5 % is rolled back there by the queue-age gate', async () => {
+  test('queue-backlog: a consumer that falls behind at 5 % is rolled back there by the queue-age gate, and its capped consumers restored', async () => {
     const result = await rehearsed('queue-backlog');
     expect(result).toMatchObject({ outcome: 'rolled back', maxWeight: 5, endedBefore: 25, failedGates: ['queueAge:jobs'] });
     expect(result.reason).toMatch(/queue age of jobs: slope \+\d+(\.\d+)? s\/min > 6 s\/min over 5 min/);
+    // The consumers capped below 25 % are restored with the rollback, by the gate's decision (as the gate function does).
+    expect(result.fenceLifted).toEqual({ at: result.seconds, why: 'the rollout rolls back' });
+    const last = result.timeline[result.timeline.length - 1];
+    expect(formatEntry(last)).toContainEqual(expect.stringMatching(/↺ consumer fence: resumed 1 event source mapping \(jobs-consumer@cap:none\): the rollout rolls back/));
+    expect(result.timeline.slice(0, -1).every((e) => !e.output.progress.fenceLifted)).toBe(true);
     // At 1 % the queue was healthy: judged, and young enough to pass.
     const atOne = result.timeline.find((e) => e.phase === 'check' && e.weightBefore === 1)!;
     expect(atOne.output.gates.find((g) => g.name === 'queueAge:jobs')).toMatchObject({ passed: true });

@@ -16,6 +16,7 @@ import { readAlarms } from '../shared/alarms';
 import { resumeConsumers } from '../shared/consumers';
 import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 import { shadowVerdict } from '../shared/shadow-promotion';
+import { fenceLiftReason, withFenceLifted } from './fence-lift';
 import { planShadowStep } from './shadow-gate';
 
 /** The probe's result as the machine stores it: the probe's own status, or NotConfigured. */
@@ -300,24 +301,11 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
    * routing and reports Failed, and the safety net resumes them on the execution's end.
    */
   async function liftFence(event: GateEvent, output: GateOutput): Promise<GateOutput> {
-    const fenced = event.fenced ?? [];
     if (event.progress.fenceLifted) return { ...output, progress: { ...output.progress, fenceLifted: true } };
-    if (fenced.length === 0) return output;
-    const until = event.config.schedule.fenceUntilStep ?? 100;
-    let why: string | undefined;
-    if (output.next === 'rollback') why = 'the rollout rolls back';
-    else if (output.next === 'succeed') why = 'the rollout succeeds';
-    else if (output.next === 'shift' && output.weight >= until) why = `the weight reaches ${output.weight} % (the fence lifts at ${until} %)`;
+    const why = fenceLiftReason(event, output);
     if (why === undefined) return output;
     if (!deps.lambda) throw new Error('the gate has fenced consumers to resume but no Lambda client');
-    const resumed = await resumeConsumers(deps.lambda, fenced);
-    const reason = `consumer fence: resumed ${resumed.length} event source mapping${resumed.length === 1 ? '' : 's'} (${resumed.join(', ')}): ${why}`;
-    return {
-      ...output,
-      progress: { ...output.progress, fenceLifted: true },
-      reasons: [...output.reasons, reason],
-      ...(output.notification ? { notification: { ...output.notification, reasons: [...output.notification.reasons, reason] } } : {}),
-    };
+    return withFenceLifted(output, await resumeConsumers(deps.lambda, event.fenced ?? []), why);
   }
 }
 
