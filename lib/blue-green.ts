@@ -15,7 +15,7 @@ import type { WarmGateConfig } from './provisioned-warmup';
 import { buildBlueGreenDefinition } from './private/blue-green-machine';
 import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
-import { grantShadowRead, shadowPromotionConfig, shadowPromotionProblems } from './private/shadow-promotion';
+import { shadowPromotionProblems } from './private/shadow-promotion';
 import { PropProblems } from './private/validation';
 
 const ID = 'BlueGreenSwitch';
@@ -250,19 +250,6 @@ export class BlueGreenSwitch extends RolloutMachinery<BlueGreenAliasConfig> {
       deploymentGroup.addPostHook(this.hookFunction);
     }
     return this.hookFunction;
-  }
-
-  /**
-   * Makes the release's shadow record stage 0 of an attached alias's switch: judged with the invariants by the
-   * worker, which may read that release's record (and only it).
-   * @internal
-   */
-  public _requireShadow(deploymentGroup: codedeploy.ILambdaDeploymentGroup, promotion: ShadowPromotion, releaseId: string): void {
-    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
-    const config = this._configs[key];
-    if (!config) throw new Error(`BlueGreenSwitch: the deployment group '${deploymentGroup.node.path}' is not attached`);
-    this._configs[key] = { ...config, shadowPromotion: shadowPromotionConfig(promotion, releaseId) };
-    grantShadowRead(this.workerFunction, promotion, releaseId);
   }
 
   /** The configuration written for one attached deployment group, for tests and tools. @internal */

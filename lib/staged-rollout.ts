@@ -14,7 +14,7 @@ import type { ShadowPromotion } from './shadow-promotion';
 import { CODEDEPLOY_HOOK_LIMIT, STAGED_SCHEDULE_MARGIN, StagedRolloutStrategy } from './strategies/staged';
 import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
-import { grantShadowRead, shadowPromotionConfig, shadowPromotionProblems } from './private/shadow-promotion';
+import { shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
 import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, StagedFenceConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
@@ -202,19 +202,6 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
   /** The percent of traffic on the new version, as the state machine set it: the weight timeline of a release. */
   public metricTrafficWeight(target: StagedMetricTarget, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.metric('TrafficWeight', target, options);
-  }
-
-  /**
-   * Makes the release's shadow record stage 0 of an attached alias's rollout: its configuration carries the
-   * requirement, and the gate function may read that release's record (and only it).
-   * @internal
-   */
-  public _requireShadow(deploymentGroup: codedeploy.ILambdaDeploymentGroup, promotion: ShadowPromotion, releaseId: string): void {
-    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
-    const config = this._configs[key];
-    if (!config) throw new Error(`StagedRollout: the deployment group '${deploymentGroup.node.path}' is not attached`);
-    this._configs[key] = { ...config, shadowPromotion: shadowPromotionConfig(promotion, releaseId) };
-    grantShadowRead(this.gateFunction, promotion, releaseId);
   }
 
   /**

@@ -3,8 +3,6 @@
 // mocked at the client layer: Lambda Invoke is routed to the normal or the drifted demo build by version,
 // CodeDeploy serves the deployment's AppSpec and takes the status, CloudWatch takes the metrics.
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   CodeDeployClient, GetApplicationRevisionCommand, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand,
@@ -12,20 +10,13 @@ import {
 import { InvokeCommand, InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
+import { deployedProbe, DEMO_GOLD_FILE } from './helpers/probe-fixture';
 import { createDemoHandler, firstSentence } from '../lambdas/demo-answer';
 import { createHookHandler, embedderFor } from '../lambdas/probe/hook';
 import { BedrockEmbedder, HashedNgramEmbedder, parseGoldSet } from '../packages/runtime/src/probe';
-import { GoldSet, DeltaSProbe } from '../lib';
-import { testStack } from './util';
 
-const GOLD_FILE = path.join(__dirname, '..', 'bin', 'gold-set.jsonl');
-const probe = new DeltaSProbe(testStack(), 'Probe', { goldSet: GoldSet.fromFile(GOLD_FILE) });
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-e2e-'));
-fs.writeFileSync(path.join(dir, 'probe-config.json'), JSON.stringify(probe.config));
-fs.copyFileSync(GOLD_FILE, path.join(dir, 'gold-set.jsonl'));
-process.env.GUARDRAILS_PROBE_DIR = dir;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { handler } = require('../lambdas/probe') as typeof import('../lambdas/probe');
+const GOLD_FILE = DEMO_GOLD_FILE;
+const { probe, handler, remove } = deployedProbe('probe-e2e-');
 
 const lambda = mockClient(LambdaClient);
 const codedeploy = mockClient(CodeDeployClient);
@@ -103,7 +94,7 @@ beforeEach(() => {
   cloudwatch.on(PutMetricDataCommand).resolves({});
 });
 afterEach(() => jest.restoreAllMocks());
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(remove);
 
 const event = { DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'exec-1' };
 const context = (ms = 300_000) => ({ getRemainingTimeInMillis: () => ms });

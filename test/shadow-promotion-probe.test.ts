@@ -3,30 +3,18 @@
 // SDK mocked at the client layer. The release's shadow record is read before the warm gate and the probe; a
 // refusal is reported Failed without probing and published to the alias's topic; the AfterAllowTraffic run and
 // an alias without the requirement never read it.
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CodeDeployClient, GetApplicationRevisionCommand, GetDeploymentCommand, PutLifecycleEventHookExecutionStatusCommand } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetAliasCommand, InvokeCommand, InvokeCommandInput, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
+import { deployedProbe } from './helpers/probe-fixture';
 import { createDemoHandler } from '../lambdas/demo-answer';
-import { DeltaSProbe, GoldSet } from '../lib';
 import { DEFAULT_SHADOW_PROMOTION, SHADOW_PROMOTION_ENV } from '../packages/runtime/src/contract/shadow-promotion';
-import { testStack } from './util';
 
 // The demo's gold set, which the demo handler answers: the probe passes when it runs.
-const GOLD_FILE = path.join(__dirname, '..', 'bin', 'gold-set.jsonl');
-const GOLD = GoldSet.fromFile(GOLD_FILE);
-const probe = new DeltaSProbe(testStack(), 'Probe', { goldSet: GOLD });
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadow-probe-'));
-fs.writeFileSync(path.join(dir, 'probe-config.json'), JSON.stringify(probe.config));
-fs.copyFileSync(GOLD_FILE, path.join(dir, 'gold-set.jsonl'));
-process.env.GUARDRAILS_PROBE_DIR = dir;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { handler } = require('../lambdas/probe') as typeof import('../lambdas/probe');
+const { handler, remove } = deployedProbe('shadow-probe-');
 
 const lambda = mockClient(LambdaClient);
 const codedeploy = mockClient(CodeDeployClient);
@@ -63,7 +51,7 @@ afterEach(() => {
   delete process.env[SHADOW_PROMOTION_ENV];
   jest.restoreAllMocks();
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(remove);
 
 const status = () => codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand).map((c) => c.args[0].input.status);
 const versionsInvoked = () => lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input.Qualifier);

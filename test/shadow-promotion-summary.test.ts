@@ -96,13 +96,7 @@ describe('per-release shadow summaries on dynalite', () => {
 
   beforeEach(async () => {
     // A table per test, shaped like ShadowIntegration's (partition key shadow_id), so counts never mix.
-    table = `shadow-promotion-${process.pid}-${++tables}`;
-    await client.send(new dynamoSdk.CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [{ AttributeName: 'shadow_id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'shadow_id', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }));
+    table = await dynamo.createTable(`shadow-promotion-${process.pid}-${++tables}`, 'shadow_id');
   });
 
   async function run(lines: string[], shadow: Shadow, options: { now?: number; schema?: object } = {}) {

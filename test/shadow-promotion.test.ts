@@ -1,7 +1,7 @@
 // Shadow as a rollout's stage 0 (issue #15 §2), the reading side: the judgement of a release's shadow record,
 // its read (against dynalite, and its request shape with the SDK mock), the staged gate function's stage-0 mode,
 // and GuardedAlias `requireShadow`: its wiring, its least-privilege read and its validation.
-import { AttributeValue, CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetEventSourceMappingCommand, LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -100,10 +100,7 @@ describe('reading the record from DynamoDB (dynalite on loopback)', () => {
   beforeAll(async () => {
     dynamo = await startDynalite();
     client = dynamo.client();
-    await client.send(new CreateTableCommand({
-      TableName: 'shadow-results', BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'shadow_id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'shadow_id', KeyType: 'HASH' }],
-    }));
+    await dynamo.createTable('shadow-results', 'shadow_id');
   });
   afterAll(() => dynamo.stop());
 

@@ -17,6 +17,9 @@ import { Construct, IConstruct } from 'constructs';
 import { DeltaSProbe } from '../delta-s-probe';
 import { handlerCode } from './assets';
 import { allowLogsToUseKey, failedEvents, grantOnExecutions, machineryFunction, MachineryOptions, stateMachineLogGroup } from './machinery';
+import { aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
+import type { ShadowPromotion } from '../shadow-promotion';
+import { grantShadowRead, shadowPromotionConfig } from './shadow-promotion';
 import { PropProblems } from './validation';
 import { dropRedundantRoleDependency } from './lint';
 
@@ -242,6 +245,19 @@ export abstract class RolloutMachinery<Config> extends Construct {
     if (options?.probe !== undefined && !(options.probe instanceof DeltaSProbe)) problems.add('probe', 'a DeltaSProbe', String(options.probe));
     own.afterProbe?.();
     if (options?.notifications !== undefined && !isTopic(options.notifications)) problems.add('notifications', 'an SNS topic (sns.ITopic)', String(options.notifications));
+  }
+
+  /**
+   * Makes the release's shadow record stage 0 of an attached alias's rollout: its configuration carries the
+   * requirement, and the decider (the staged gate, the blue-green worker) may read that release's record, and only it.
+   * @internal
+   */
+  public _requireShadow(deploymentGroup: codedeploy.ILambdaDeploymentGroup, promotion: ShadowPromotion, releaseId: string): void {
+    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
+    const config = this._configs[key];
+    if (!config) throw new Error(`${this.node.id}: the deployment group '${deploymentGroup.node.path}' is not attached`);
+    this._configs[key] = { ...config, shadowPromotion: shadowPromotionConfig(promotion, releaseId) };
+    grantShadowRead(this._decider, promotion, releaseId);
   }
 
   /** Throws, listing every problem, if there are any. @internal */

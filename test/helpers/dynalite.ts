@@ -13,8 +13,8 @@ export interface LocalDynamo {
   readonly pid?: number;
   /** A client for this server; `config` overrides the defaults (region, dummy credentials, one attempt). */
   client(config?: DynamoDBClientConfig): DynamoDBClient;
-  /** Creates a table shaped like IdempotencyTable's (partition key `id`, string) and returns its name. */
-  createTable(name?: string): Promise<string>;
+  /** Creates a table shaped like IdempotencyTable's (partition key `id`, string; or `partitionKey`) and returns its name. */
+  createTable(name?: string, partitionKey?: string): Promise<string>;
   /** Stops the server and destroys every client it handed out. */
   stop(): Promise<void>;
 }
@@ -79,11 +79,11 @@ async function connect(port: number, close: () => Promise<void>, pid?: number): 
     endpoint,
     pid,
     client,
-    async createTable(name = `idempotency-${process.pid}-${++tableCounter}`) {
+    async createTable(name = `idempotency-${process.pid}-${++tableCounter}`, partitionKey = 'id') {
       await admin.send(new CreateTableCommand({
         TableName: name,
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
         BillingMode: 'PAY_PER_REQUEST',
       }));
       return name;

@@ -15,9 +15,6 @@ export function shadowSummaryKey(releaseId: string): string {
   return `release#${releaseId}`;
 }
 
-/** The prefix of every summary item's key (the IAM condition `dynamodb:LeadingKeys` names the whole key). */
-export const SHADOW_SUMMARY_KEY_PREFIX = 'release#';
-
 /** How many ΔS bins the summary keeps: bin i counts ΔS in [i/100, (i+1)/100); bin 99 also takes 1. */
 export const DELTA_S_BINS = 100;
 
