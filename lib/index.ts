@@ -10,6 +10,7 @@ export type { StepStopRules } from './strategies/stop-rules';
 export type { QueueAgeGate } from './strategies/queue-age';
 export type { CacheHitRateGate } from './strategies/cache-gate';
 export type { ConsumerFence } from './strategies/fence';
+export type { StickyCohorts } from './strategies/sticky-cohorts';
 export * from './strategies/blue-green';
 export { GuardrailsErrors, GuardrailsValidationError } from './private/validation';
 export * from './delta-s-probe';

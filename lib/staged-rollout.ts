@@ -16,6 +16,7 @@ import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
 import { shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
+import { bindStickyCohorts } from './private/sticky-cohorts';
 import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, StagedFenceConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
 
@@ -252,6 +253,9 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       warmup: options.warmup ? { functionArn: this.warmFunction(options.warmup).functionArn, ...options.warmup.warmGate } : undefined,
       queueAge: staged._queueAge(),
       cacheHitRate: staged._cacheHitRate(),
+      cohort: staged.stickyCohorts
+        ? bindStickyCohorts({ scope: this, machine: this.stateMachine, safetyNet: this.safetyNetFunction, gate: this.gateFunction }, alias, staged.stickyCohorts)
+        : undefined,
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.

@@ -321,7 +321,7 @@ describe('the state machine, run', () => {
       if (state === 'Gate' && ++gates === 4) throw Object.assign(new Error('boom'), { name: 'Error' });
       return stubs()(state, resource, params, clock);
     });
-    expect(result.visited.slice(-3)).toEqual(['ResetRoutingOnError', 'ReportFailedOnError', 'Errored']);
+    expect(result.visited.slice(-4)).toEqual(['ResetRoutingOnError', 'ClearCohortOnError?', 'ReportFailedOnError', 'Errored']);
     expect(reports(result)).toEqual([expect.objectContaining({ Status: 'Failed' })]);
   });
 
@@ -337,7 +337,7 @@ describe('the state machine, run', () => {
 
   test('warms the new version before the first probe and shift, and writes no provisioned concurrency itself', async () => {
     const result = await run(machine, INPUT, stubs());
-    expect(result.visited.slice(0, 7)).toEqual(['Init', 'Configured', 'HasShadowGate', 'HasWarmup', 'WarmUp', 'Warm?', 'HasProbe']);
+    expect(result.visited.slice(0, 8)).toEqual(['Init', 'Configured', 'OpenCohort?', 'HasShadowGate', 'HasWarmup', 'WarmUp', 'Warm?', 'HasProbe']);
     const warmCall = result.calls.find((c) => c.state === 'WarmUp')!;
     expect(warmCall.params.FunctionName).toMatch(/^arn:StagedRolloutWarm/);
     expect(warmCall.params.Payload).toEqual({
@@ -403,7 +403,7 @@ describe('the state machine, run', () => {
   test('a deployment group with no configuration in the definition resets the routing and reports Failed', async () => {
     const result = await run(machine, { ...INPUT, configKey: aliasConfigKey('App', 'Elsewhere') }, stubs());
     expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });
-    expect(result.visited).toEqual(['Init', 'Configured', 'ResetRoutingOnError', 'ReportFailedOnError', 'Errored']);
+    expect(result.visited).toEqual(['Init', 'Configured', 'ResetRoutingOnError', 'ClearCohortOnError?', 'ReportFailedOnError', 'Errored']);
     expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Failed' }]);
   });
 });
@@ -426,7 +426,7 @@ describe('stage 0: a release that must have passed shadow (requireShadow)', () =
     const aws = world();
     const result = await run(machine, SHADOWED, stubs({ aws }));
     expect(result).toMatchObject({ end: 'Fail', endState: 'RolledBack' });
-    expect(result.visited.slice(0, 5)).toEqual(['Init', 'Configured', 'HasShadowGate', 'ShadowGate', 'Notify?']);
+    expect(result.visited.slice(0, 6)).toEqual(['Init', 'Configured', 'OpenCohort?', 'HasShadowGate', 'ShadowGate', 'Notify?']);
     expect(result.calls.map((c) => c.state)).toEqual(['ShadowGate', 'ResetRouting', 'PublishRollback', 'ReportFailed']);
     expect(weightsSet(result)).toEqual([['ResetRouting', {}]]);
     expect(reports(result)).toEqual([{ DeploymentId: 'd-ABC123', LifecycleEventHookExecutionId: 'hook-1', Status: 'Failed' }]);

@@ -77,7 +77,7 @@ describe('StagedRollout', () => {
     expect(expression).toContain('$exists($c) ? $c : { "unknownKey": $states.input.configKey }');
     expect(states.Configured).toEqual({
       Type: 'Choice', Comment: expect.any(String),
-      Choices: [{ Variable: '$.config.schedule', IsPresent: true, Next: 'HasShadowGate' }], Default: 'ResetRoutingOnError',
+      Choices: [{ Variable: '$.config.schedule', IsPresent: true, Next: 'OpenCohort?' }], Default: 'ResetRoutingOnError',
     });
     expect(states.HasWarmup).toMatchObject({ Choices: [{ Variable: '$.config.warmup', IsPresent: true, Next: 'WarmUp' }], Default: 'HasProbe' });
   });
@@ -94,10 +94,13 @@ describe('StagedRollout', () => {
       Parameters: { 'TopicArn.$': '$.config.topicArn', 'Message.$': 'States.JsonToString($.gate.notification)' },
     });
     expect(Object.fromEntries(states.Route.Choices.map((c: any) => [c.StringEquals, c.Next]))).toEqual({
-      shift: 'SetWeight', bake: 'Bake', recheck: 'PublishHold', probe: 'HasProbe', succeed: 'PublishSucceeded', start: 'PublishShadowPassed',
+      shift: 'Shift', bake: 'Bake', recheck: 'PublishHold', probe: 'HasProbe', succeed: 'PublishSucceeded', start: 'PublishShadowPassed',
     });
     expect(states.Route.Default).toBe('ResetRouting');
+    // Alias weights, or with sticky cohorts the cohort item; either way the shift is published.
+    expect(states.Shift).toMatchObject({ Choices: [{ Variable: '$.config.cohort', IsPresent: true, Next: 'SetCohort' }], Default: 'SetWeight' });
     expect(states.SetWeight.Next).toBe('PublishShift');
+    expect(states.SetCohort.Next).toBe('PublishShift');
     expect(states.PublishShift.Next).toBe('Bake');
     expect(states.Bake).toMatchObject({ Type: 'Wait', SecondsPath: '$.gate.waitSeconds', Next: 'Gate' });
     expect(states.Recheck).toMatchObject({ Type: 'Wait', Next: 'HasProbe' });
@@ -106,7 +109,9 @@ describe('StagedRollout', () => {
       Parameters: { Status: 'Succeeded', 'DeploymentId.$': '$.deployment.deploymentId' },
       Next: 'Succeeded',
     });
-    expect(states.ResetRouting.Next).toBe('PublishRollback');
+    expect(states.ResetRouting.Next).toBe('ClearCohort?');
+    expect(states['ClearCohort?']).toMatchObject({ Choices: [{ Next: 'ClearCohort' }], Default: 'PublishRollback' });
+    expect(states.ClearCohort.Next).toBe('PublishRollback');
     expect(states.PublishRollback.Next).toBe('ReportFailed');
     expect(states.ReportFailed).toMatchObject({ Parameters: { Status: 'Failed' }, Next: 'RolledBack' });
     expect(states.RolledBack.Type).toBe('Fail');
@@ -132,6 +137,9 @@ describe('StagedRollout', () => {
       // The error path itself goes on to the Failed report, and the Failed report to the end.
       const expected: Record<string, string> = {
         ResetRoutingOnError: 'ReportFailedOnError', ResetRouting: 'ReportFailedOnError', PublishRollback: 'ReportFailed',
+        // Sticky cohorts' clearing on the error and rollback paths goes on to the Failed report; on the success path
+        // (after the hand-back) a failed clear is an error like any other.
+        ClearCohortOnError: 'ReportFailedOnError', ClearCohort: 'ReportFailedOnError',
         ReportFailedOnError: 'Errored', ReportFailed: 'Errored',
         // The warm gate failed before any weight was set: report Failed, nothing to reset.
         ReportWarmGateFailed: 'Errored',
@@ -140,7 +148,8 @@ describe('StagedRollout', () => {
       };
       expect([id, next]).toEqual([id, expected[id] ?? 'ResetRoutingOnError']);
     }
-    expect(states.ResetRoutingOnError.Next).toBe('ReportFailedOnError');
+    expect(states.ResetRoutingOnError.Next).toBe('ClearCohortOnError?');
+    expect(states['ClearCohortOnError?']).toMatchObject({ Choices: [{ Variable: '$.config.cohort', IsPresent: true, Next: 'ClearCohortOnError' }], Default: 'ReportFailedOnError' });
     expect(states.ReportFailedOnError).toMatchObject({ Parameters: { Status: 'Failed' }, Next: 'Errored' });
   });
 

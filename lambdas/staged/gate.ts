@@ -8,6 +8,7 @@ import {
   stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { cohortTraffic, cohortTrafficQueries } from './cohort-traffic';
 import { AlarmState, decide, Decision, ProbeOutcome, VersionTraffic, weightBefore } from './gate-engine';
 import { QueueAgeSeries, queueAgeQueries, queueAgeSeries } from '../shared/queue-age';
 import { CacheTraffic, cacheQueries, cacheTrafficOf, releaseIdOf } from './cache-hit-rate';
@@ -54,6 +55,8 @@ export interface GateOutput {
   readonly routing: { readonly AdditionalVersionWeights: Record<string, number> };
   /** Percent of traffic on the new version after this decision. */
   readonly weight: number;
+  /** Sticky cohorts: `weight` as DynamoDB's number text, for the SetCohort task's item; absent without them. */
+  readonly cohortWeight?: string;
   /** Seconds the machine's next Wait state waits (a bake slice or a recheck); 0 when it does not wait. */
   readonly waitSeconds: number;
   /**
@@ -206,6 +209,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     progress: nextProgress,
     routing: { AdditionalVersionWeights: weights },
     weight: served,
+    ...(event.config.cohort ? { cohortWeight: String(served) } : {}),
     waitSeconds,
     // The whole gold set before the first shift; the canary questions after it (the seeds' k per step).
     probeQuestions: nextProgress.stepIndex === 0 ? null : schedule.canaryQuestions,
@@ -318,18 +322,19 @@ async function readTraffic(client: CloudWatchClient, event: GateEvent, at: numbe
   // The error classes of both versions, where a rule in force at this weight judges them.
   const judgeClasses = newErrorClassAt(event.config.schedule.stopRules ?? [], weightBefore(event.config.schedule.steps, event.progress.stepIndex));
   const functionName = functionNameOf(event.target.functionName);
-  // The cache gate reads each version's lookups and hits under its own release (its RELEASE_ID).
-  const releases = event.config.cacheHitRate && lambda
+  // The cache gate reads each version's lookups and hits under its own release (its RELEASE_ID), and so do sticky
+  // cohorts each version's p95.
+  const releases = (event.config.cacheHitRate || event.config.cohort) && lambda
     ? await Promise.all([event.target.targetVersion, event.target.currentVersion].map((v) => releaseIdOf(lambda, functionName, v)))
     : undefined;
   // The current version's classes over the window and the hour before come in a request of their own, alongside.
   const [response, baseline] = await Promise.all([client.send(new GetMetricDataCommand({
     MetricDataQueries: [
-      ...trafficQueries(event, period),
+      ...(event.config.cohort ? cohortTrafficQueries(event, period, releases ?? []) : trafficQueries(event, period)),
       ...queueAgeQueries(queueNames),
       ...(judgeClasses ? errorClassQueries(functionName, 'c', event.target.targetVersion, period) : []),
-      ...(releases?.[0] ? cacheQueries(functionName, 'c', releases[0], event.target.targetVersion, period) : []),
-      ...(releases?.[1] ? cacheQueries(functionName, 'k', releases[1], event.target.currentVersion, period) : []),
+      ...(releases?.[0] && event.config.cacheHitRate ? cacheQueries(functionName, 'c', releases[0], event.target.targetVersion, period) : []),
+      ...(releases?.[1] && event.config.cacheHitRate ? cacheQueries(functionName, 'k', releases[1], event.target.currentVersion, period) : []),
     ],
     StartTime: new Date(end - period * 1000),
     EndTime: new Date(end),
@@ -341,13 +346,14 @@ async function readTraffic(client: CloudWatchClient, event: GateEvent, at: numbe
     if (invocations === undefined) return undefined;
     return { invocations, errors: value(`${prefix}e`) ?? 0, p95Ms: value(`${prefix}p`) };
   };
+  const { canary, control } = event.config.cohort ? cohortTraffic(response.MetricDataResults) : { canary: side('c'), control: side('k') };
   return {
-    canary: side('c'),
-    control: side('k'),
+    canary,
+    control,
     queues: event.config.queueAge ? queueAgeSeries(queueNames, response.MetricDataResults) : undefined,
     errorClasses: baseline ? { canary: errorClassesOf('c', response.MetricDataResults), control: baseline } : undefined,
     // A version without a RELEASE_ID has no telemetry to compare: no data.
-    cache: releases ? {
+    cache: releases && event.config.cacheHitRate ? {
       canary: releases[0] ? cacheTrafficOf('c', response.MetricDataResults) : undefined,
       control: releases[1] ? cacheTrafficOf('k', response.MetricDataResults) : undefined,
     } : undefined,

@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { INITIAL_PROGRESS, REPORT_ATTEMPT_SECONDS, STAGED_METRIC_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
+import { COHORT_ATTRIBUTES, COHORT_TABLE_KEY, INITIAL_PROGRESS, REPORT_ATTEMPT_SECONDS, STAGED_METRIC_NAMESPACE } from 'cdk-rollout-guardrails-runtime/contract';
 import { ALREADY_REPORTED, LAMBDA_INVOKE, NO_RETRY_ONCE_REPORTED, REPORT, RETRY, sdk, selectConfig } from './asl';
 
 function sdkTask(scope: Construct, id: string, action: string, parameters: Record<string, unknown>, comment: string): sfn.CustomState {
@@ -19,6 +19,34 @@ function sdkTask(scope: Construct, id: string, action: string, parameters: Recor
       ResultPath: null,
     },
   }).addRetry(RETRY.sdk);
+}
+
+/**
+ * Sticky cohorts: a put of the alias's cohort item: the weight (0, or the gate's decision as DynamoDB's number
+ * text), the rollout's salt (the deployment ID: one draw per rollout, the same at every step, and no two rollouts
+ * of any alias share it) and the version the canary alias serves: the target while the rollout runs, the current
+ * one once it ends (a function of that version then serves every request itself).
+ */
+function cohortPut(scope: Construct, id: string, weight: Record<string, string>, version: string, comment: string): sfn.CustomState {
+  return sdkTask(scope, id, 'dynamodb:putItem', {
+    'TableName.$': '$.config.cohort.tableName',
+    Item: {
+      [COHORT_TABLE_KEY]: { 'S.$': '$.config.cohort.key' },
+      [COHORT_ATTRIBUTES.weight]: weight,
+      [COHORT_ATTRIBUTES.salt]: { 'S.$': '$.deployment.deploymentId' },
+      [COHORT_ATTRIBUTES.canaryVersion]: { 'S.$': version },
+      [COHORT_ATTRIBUTES.deploymentId]: { 'S.$': '$.deployment.deploymentId' },
+    },
+  }, comment);
+}
+
+/** A cohort put at weight 0 when the alias has sticky cohorts (`config.cohort`), else straight on to `next`. */
+function cohortStep(scope: Construct, id: string, version: string, next: sfn.State, onError: sfn.IChainable, comment: string): sfn.Choice {
+  const put = cohortPut(scope, id, { N: '0' }, version, comment);
+  put.addCatch(onError, { resultPath: '$.cohortError' }).next(next);
+  return new sfn.Choice(scope, `${id}?`, { comment: 'Sticky cohorts?' })
+    .when(sfn.Condition.isPresent('$.config.cohort'), put)
+    .otherwise(next);
 }
 
 const ALIAS = { 'FunctionName.$': '$.target.functionName', 'Name.$': '$.target.alias' };
@@ -45,24 +73,30 @@ function report(scope: Construct, id: string, status: 'Succeeded' | 'Failed', co
  *
  * `configsJson` produces a JSON object of configurations keyed by `aliasConfigKey()`, written into Init.
  *
- * Init → Configured → HasShadowGate → (ShadowGate → Notify? → Route →) HasWarmup → (WarmUp → Warm? →) HasProbe → (Probe | NoProbe)
+ * Init → Configured → OpenCohort? → HasShadowGate → (ShadowGate → Notify? → Route →) HasWarmup → (WarmUp → Warm? →) HasProbe → (Probe | NoProbe)
  * → Gate → Notify? → (Notify →) Route, where Route goes on `$.gate.next`:
  * - start: PublishShadowPassed → HasWarmup (the release passed shadow: stage 0 is over)
- * - shift: SetWeight (AdditionalVersionWeights only) → PublishShift → Bake (a slice of the bake) → Gate
+ * - shift: Shift → SetWeight (AdditionalVersionWeights only) or, with sticky cohorts, SetCohort (the weight in the
+ *   alias's cohort item) → PublishShift → Bake (a slice of the bake) → Gate
  * - bake: Bake → Gate (the gate watches the alarms every slice)
  * - recheck: PublishHold → Recheck → HasProbe
  * - probe: HasProbe (the bake is over: probe and check before the next shift)
- * - succeed: PublishSucceeded → HandBack (the alias back on the current version alone) → ReportSucceeded → Succeeded
- * - rollback: ResetRouting → PublishRollback → ReportFailed → RolledBack
+ * - succeed: PublishSucceeded → HandBack (the alias back on the current version alone) → ClearCohortOnSuccess? → ReportSucceeded → Succeeded
+ * - rollback: ResetRouting → ClearCohort? → PublishRollback → ReportFailed → RolledBack
  *
- * Every Task state catches every error into ResetRoutingOnError → ReportFailedOnError → Errored.
+ * With sticky cohorts, the cohort item goes to weight 0 wherever the routing is reset or handed back (ClearCohort,
+ * ClearCohortOnSuccess, ClearCohortOnError) and OpenCohort writes it at 0 % first, for pinned synthetic requests.
+ *
+ * Every Task state catches every error into ResetRoutingOnError → ClearCohortOnError? → ReportFailedOnError → Errored.
  */
 export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction, configsJson: () => string): sfn.IChainable {
   const errored = new sfn.Fail(scope, 'Errored', { error: 'StagedRolloutError', cause: 'A state failed; the routing was reset and Failed reported to CodeDeploy.' });
   const reportFailedOnError = report(scope, 'ReportFailedOnError', 'Failed', 'Report Failed to CodeDeploy after an error', errored, errored);
   const resetOnError = sdkTask(scope, 'ResetRoutingOnError', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
     'Clear AdditionalVersionWeights after an error');
-  resetOnError.addCatch(reportFailedOnError, { resultPath: '$.resetError' }).next(reportFailedOnError);
+  const clearOnError = cohortStep(scope, 'ClearCohortOnError', '$.target.currentVersion', reportFailedOnError, reportFailedOnError,
+    'Sticky cohorts: no user on the new version after an error');
+  resetOnError.addCatch(reportFailedOnError, { resultPath: '$.resetError' }).next(clearOnError);
   const onError = <T extends { addCatch(handler: sfn.IChainable, props?: sfn.CatchProps): unknown }>(state: T): T => {
     state.addCatch(resetOnError, { resultPath: '$.error' });
     return state;
@@ -140,7 +174,15 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   bake.next(gate);
   const setWeight = onError(sdkTask(scope, 'SetWeight', 'lambda:updateAlias', { ...ALIAS, 'RoutingConfig.$': '$.gate.routing' },
     'Set AdditionalVersionWeights (never FunctionVersion: that is CodeDeploy\'s)'));
-  setWeight.next(publish('PublishShift')).next(bake);
+  const publishShift = publish('PublishShift');
+  setWeight.next(publishShift).next(bake);
+  // Sticky cohorts: the step's weight goes into the cohort item; the alias stays on the current version alone.
+  const setCohort = onError(cohortPut(scope, 'SetCohort', { 'N.$': '$.gate.cohortWeight' }, '$.target.targetVersion',
+    'Sticky cohorts: the step\'s share of users on the new version (the alias keeps no weight)'));
+  setCohort.next(publishShift);
+  const shift = new sfn.Choice(scope, 'Shift', { comment: 'Sticky cohorts or alias weights?' })
+    .when(sfn.Condition.isPresent('$.config.cohort'), setCohort)
+    .otherwise(setWeight);
 
   const recheck = new sfn.Wait(scope, 'Recheck', { comment: 'Hold the weight, then probe and check again', time: sfn.WaitTime.secondsPath('$.gate.waitSeconds') });
   recheck.next(hasProbe);
@@ -158,7 +200,8 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   // versions keep their provisioned concurrency).
   const handBack = onError(sdkTask(scope, 'HandBack', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
     'Clear AdditionalVersionWeights: the alias as CodeDeploy left it, for its all-at-once shift'));
-  handBack.next(reportSucceeded);
+  handBack.next(cohortStep(scope, 'ClearCohortOnSuccess', '$.target.currentVersion', reportSucceeded, resetOnError,
+    'Sticky cohorts: the cohort back on the current version too, until CodeDeploy\'s shift'));
   const publishSucceeded = publish('PublishSucceeded');
   publishSucceeded.next(handBack);
 
@@ -171,10 +214,12 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
     { Namespace: STAGED_METRIC_NAMESPACE, 'MetricData.$': '$.gate.metricData' }, 'Publish the rollback');
   // The routing is already reset: a failed publish must not stop the Failed report.
   publishRollback.addCatch(reportFailed, { resultPath: '$.publishError' });
-  resetRouting.next(publishRollback).next(reportFailed);
+  resetRouting.next(cohortStep(scope, 'ClearCohort', '$.target.currentVersion', publishRollback, reportFailedOnError,
+    'Sticky cohorts: every user back on the current version'));
+  publishRollback.next(reportFailed);
 
   const route = new sfn.Choice(scope, 'Route', { comment: 'Where the gate function says to go' })
-    .when(sfn.Condition.stringEquals('$.gate.next', 'shift'), setWeight)
+    .when(sfn.Condition.stringEquals('$.gate.next', 'shift'), shift)
     .when(sfn.Condition.stringEquals('$.gate.next', 'bake'), bake)
     .when(sfn.Condition.stringEquals('$.gate.next', 'recheck'), publishHold)
     .when(sfn.Condition.stringEquals('$.gate.next', 'probe'), hasProbe)
@@ -238,7 +283,8 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
     .when(sfn.Condition.isPresent('$.config.shadowPromotion'), shadowGate)
     .otherwise(hasWarmup);
   const configured = new sfn.Choice(scope, 'Configured', { comment: 'Is there a configuration for this deployment group?' })
-    .when(sfn.Condition.isPresent('$.config.schedule'), hasShadowGate)
+    .when(sfn.Condition.isPresent('$.config.schedule'), cohortStep(scope, 'OpenCohort', '$.target.targetVersion', hasShadowGate, resetOnError,
+      'Sticky cohorts: no user yet, but pinned synthetic requests (X-Release: canary) reach the new version from now'))
     .otherwise(resetOnError);
   return init.next(configured);
 }

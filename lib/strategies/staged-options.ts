@@ -4,6 +4,7 @@ import type { StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import type { CacheHitRateGate } from './cache-gate';
 import type { ConsumerFence } from './fence';
 import type { QueueAgeGate } from './queue-age';
+import type { StickyCohorts } from './sticky-cohorts';
 import type { StepStopRules } from './stop-rules';
 
 /** What a staged step does, after its wait for data, when the canary still served too little traffic to compare. */
@@ -118,6 +119,13 @@ export interface StagedRolloutOptions {
    * @default - no cache hit-rate gate
    */
   readonly cacheHitRate?: CacheHitRateGate;
+  /**
+   * Sticky cohorts: each user (by a stable id the function's `stickyCohorts` wrapper reads) is served by one
+   * version for the whole rollout, and the cohort on the new version grows with each step's weight, instead of
+   * the alias drawing per request. Opt in with `{}`. See `StickyCohorts` for what the function must run.
+   * @default - alias weights (each request drawn on its own)
+   */
+  readonly stickyCohorts?: StickyCohorts;
 }
 
 // The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).

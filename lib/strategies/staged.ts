@@ -11,6 +11,7 @@ import { cacheHitRateConfig, validateCacheHitRate } from './cache-gate';
 import { fenceUntilStep, validateFence } from './fence';
 import { queueAgeConfig, validateQueueAge } from './queue-age';
 import { NoDataAction, StagedNoDataPolicy, StagedNoDataSettings, StagedRollbackTime, StagedRolloutOptions } from './staged-options';
+import { StickyCohorts, validateStickyCohorts } from './sticky-cohorts';
 import { DEFAULT_STOP_RULES, StepStopRules, stopRulesConfig, stopRulesFor, validateStopRules } from './stop-rules';
 
 /** CodeDeploy's limit on one lifecycle hook (`RolloutStrategy.CODEDEPLOY_HOOK_LIMIT`). @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
@@ -156,6 +157,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     validateQueueAge(problems, 'strategy (staged)', this.options.queues, this.options.queueAge);
     validateCacheHitRate(problems, 'strategy (staged)', this.options.cacheHitRate);
     validateFence(problems, 'strategy (staged)', this.options.fence, steps ?? this.steps);
+    validateStickyCohorts(problems, 'strategy (staged)', this.options.stickyCohorts);
     const budget = this.options.probeBudget;
     if (budget !== undefined) {
       if (!(budget instanceof Duration)) problems.add('strategy (staged) probeBudget', 'a Duration', budget);
@@ -247,6 +249,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
   /** The cache hit-rate gate as the state machine receives it; undefined when it is off. @internal */
   public _cacheHitRate(): StagedCacheHitRateConfig | undefined {
     return cacheHitRateConfig(this.options.cacheHitRate);
+  }
+
+  /** Sticky cohorts as given; undefined: alias weights. */
+  public get stickyCohorts(): StickyCohorts | undefined {
+    return this.options.stickyCohorts;
   }
 
   /** The queue-age gate as the state machine receives it; undefined without queues. @internal */

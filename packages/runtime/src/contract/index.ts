@@ -14,6 +14,7 @@
 export * from './appspec.js';
 export * from './blue-green.js';
 export * from './check.js';
+export * from './cohort.js';
 export * from './config-key.js';
 export * from './gold-set.js';
 export * from './hook.js';

@@ -2,6 +2,7 @@
 // machine's definition at synth) and the staged handlers (lambdas/staged, which esbuild bundles with it).
 // Plain data only.
 import type { Check } from './check.js';
+import type { StagedCohortConfig } from './cohort.js';
 import type { ProbeStopRules } from './probe.js';
 import type { ShadowPromotionConfig } from './shadow-promotion.js';
 
@@ -130,6 +131,11 @@ export interface StagedAliasConfig {
    * record in the shadow's results table before anything else runs; absent when not required.
    */
   readonly shadowPromotion?: ShadowPromotionConfig;
+  /**
+   * Sticky cohorts (the strategy's `stickyCohorts`): each step's weight goes into the alias's cohort item instead of
+   * its routing, and the gates read the canary alias's traffic; absent for alias weights.
+   */
+  readonly cohort?: StagedCohortConfig;
 }
 
 /** The cache hit-rate gate of a staged alias, as the construct writes it. */

@@ -1,0 +1,85 @@
+// Sticky cohorts of a staged alias (lib/strategies/sticky-cohorts.ts): the stack's cohort table, the alias's canary
+// alias, the function's GUARDRAILS_COHORT, and the grants, each scoped to this alias's one item.
+import { CfnResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { COHORT_ENV, COHORT_TABLE_KEY, CohortEnvironment, StagedCohortConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { cohortCacheSeconds, StickyCohorts } from '../strategies/sticky-cohorts';
+import { acknowledgeGuard } from './guard';
+
+const TABLE_ID = 'CohortTable';
+
+/** Who writes the cohort item (the state machine, the safety net) and who reads the release ids (the gate). */
+export interface CohortWriters {
+  readonly scope: Construct;
+  readonly machine: iam.IGrantable;
+  readonly safetyNet: iam.IGrantable;
+  readonly gate: iam.IGrantable;
+}
+
+/** The stack's cohort table: one small item per sticky alias, written at each step, read by the functions. */
+function cohortTable(scope: Construct): dynamodb.Table {
+  const existing = scope.node.tryFindChild(TABLE_ID);
+  if (existing) return existing as dynamodb.Table;
+  const table = new dynamodb.Table(scope, TABLE_ID, {
+    partitionKey: { name: COHORT_TABLE_KEY, type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    encryption: dynamodb.TableEncryption.DEFAULT,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const noPitr = 'The cohort table holds one item per alias (the current step\'s weight and salt), rewritten at every step and cleared when a rollout ends: '
+    + 'point-in-time recovery would restore nothing anyone needs.';
+  Validations.of(table).acknowledge({ id: 'AwsSolutions::AwsSolutions-DDB3', reason: noPitr });
+  Validations.of(table).acknowledge({ id: 'cdk-validator-cfnguard::dynamodb_table_pitr_enabled_check', reason: noPitr });
+  acknowledgeGuard(table, 'dynamodb_table_encrypted_kms_check', 'Encrypted at rest with DynamoDB\'s AWS owned key (no KMS charge); it holds a weight, a salt and a version number.');
+  return table;
+}
+
+/** Items of one key only (dynamodb:LeadingKeys, DDB-4). */
+function oneItem(actions: string[], table: dynamodb.ITable, key: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions,
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [key] } },
+  });
+}
+
+/**
+ * Wires sticky cohorts for one alias and returns its part of the staged configuration. The canary alias points to
+ * the alias's version (the new one in a deployment: CloudFormation moves it directly, before the live alias, whose
+ * update starts the CodeDeploy deployment); the function learns where its cohort item is and may read that item
+ * and invoke that alias, through a policy of its own (the function must not wait on it: the policy names an alias
+ * of the function itself).
+ * @throws Error naming the prop when the alias's function is not a lambda.Function of this app (its environment is set)
+ */
+export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, cohorts: StickyCohorts): StagedCohortConfig {
+  const fn = alias.version.lambda;
+  if (!(fn instanceof lambda.Function)) {
+    throw new Error(`strategy (staged) stickyCohorts needs the alias's function to be a lambda.Function defined in this app (its environment names the cohort item), got: ${fn.node.path}`);
+  }
+  const table = cohortTable(writers.scope);
+  // The node address: stable, unique in the app, free of tokens and of '#' (the key is also the salt's prefix).
+  const key = `cohort-${alias.node.addr}`;
+  const canaryAlias = `${alias.aliasName}-canary`;
+  const canary = new lambda.Alias(alias, 'CohortCanary', { aliasName: canaryAlias, version: alias.version, description: `cdk-rollout-guardrails: the version a sticky rollout of ${alias.aliasName} serves its cohort from` });
+  (alias.node.defaultChild as CfnResource).addResourceDependency(canary.node.defaultChild as CfnResource, 'CloudFormation moves the canary alias to the new version before the live alias starts the deployment');
+
+  const environment: CohortEnvironment = { table: table.tableName, key, canaryAlias, cacheSeconds: cohortCacheSeconds(cohorts) };
+  fn.addEnvironment(COHORT_ENV, Stack.of(fn).toJsonString(environment));
+  if (fn.role) {
+    new iam.Policy(alias, 'CohortForward', {
+      roles: [fn.role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [canary.functionArn] }),
+        oneItem(['dynamodb:GetItem'], table, key),
+      ],
+    });
+  }
+  for (const writer of [writers.machine, writers.safetyNet]) writer.grantPrincipal.addToPrincipalPolicy(oneItem(['dynamodb:PutItem'], table, key));
+  // The gate reads each version's RELEASE_ID, whose telemetry gives both versions' p95.
+  writers.gate.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${fn.functionArn}:*`] }));
+  return { tableName: table.tableName, key, canaryAlias };
+}

@@ -1,0 +1,193 @@
+// Sticky cohorts in a staged rollout (issue #15 §4): what the construct synthesizes, the machine's states that
+// write the cohort item instead of the alias's weights, and the gate's reading of the two aliases' traffic.
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { GuardedAlias, RolloutStrategy, StagedRollout } from '../lib';
+import { cohortTraffic } from '../lambdas/staged/cohort-traffic';
+import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
+import { cohortStateOf, COHORT_ENV, parseCohortEnvironment } from '../packages/runtime/src/contract/cohort';
+import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
+import { testFunction, testStack } from './util';
+
+type Json = any;
+
+function synth() {
+  const stack = testStack();
+  const fn = testFunction(stack);
+  const guarded = new GuardedAlias(stack, 'Guarded', { function: fn, strategy: RolloutStrategy.staged({ stickyCohorts: {} }) });
+  return { stack, fn, guarded, template: Template.fromStack(stack) };
+}
+
+describe('a staged GuardedAlias with stickyCohorts', () => {
+  const { stack, fn, template } = synth();
+  const json = template.toJSON();
+  const logicalId = (c: any) => stack.getLogicalId(c.node.defaultChild);
+  const aliases = template.findResources('AWS::Lambda::Alias');
+  const [liveId] = Object.entries(aliases).find(([, r]: [string, Json]) => r.Properties.Name === 'live')!;
+  const [canaryId, canary] = Object.entries(aliases).find(([, r]: [string, Json]) => r.Properties.Name === 'live-canary')! as [string, Json];
+
+  test('a canary alias on the same version, which CloudFormation updates before the live alias (whose update starts the deployment)', () => {
+    expect(canary.Properties.FunctionVersion).toEqual(aliases[liveId].Properties.FunctionVersion);
+    expect(aliases[liveId].DependsOn).toContain(canaryId);
+    expect(canary.UpdatePolicy).toBeUndefined();
+  });
+
+  test('the function learns its cohort item and canary alias from GUARDRAILS_COHORT, without naming itself (no cycle)', () => {
+    const variables = json.Resources[logicalId(fn)].Properties.Environment.Variables;
+    const text = variables[COHORT_ENV];
+    const joined = text['Fn::Join'][1].map((p: Json) => (typeof p === 'string' ? p : 'TABLE')).join('');
+    expect(parseCohortEnvironment(joined)).toEqual({ table: 'TABLE', key: expect.stringMatching(/^cohort-c8[0-9a-f]{40}$/), canaryAlias: 'live-canary', cacheSeconds: 5 });
+    expect(JSON.stringify(text)).not.toContain(logicalId(fn));
+  });
+
+  test('the function may invoke the canary alias and read its own item only, through a policy it does not wait on', () => {
+    const table = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0];
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('CohortForward') } });
+    const [policy] = Object.values(policies) as Json[];
+    const key = JSON.parse(json.Resources[logicalId(fn)].Properties.Environment.Variables[COHORT_ENV]['Fn::Join'][1].map((p: Json) => (typeof p === 'string' ? p : 'T')).join('')).key;
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { Ref: canaryId } },
+      {
+        Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [table, 'Arn'] },
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [key] } },
+      },
+    ]);
+    expect(json.Resources[logicalId(fn)].DependsOn ?? []).not.toContain(Object.keys(policies)[0]);
+  });
+
+  test('the machine and the safety net may put that item only; the table is on demand with the AWS owned key', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] });
+    const staged = StagedRollout.of(stack);
+    for (const role of [staged.stateMachine.role, staged.safetyNetFunction.role!]) {
+      const statements = Object.values(template.findResources('AWS::IAM::Policy')).filter((p: Json) => p.Properties.Roles.some((r: Json) => r.Ref === logicalId(role)))
+        .flatMap((p: Json) => p.Properties.PolicyDocument.Statement);
+      const puts = statements.filter((s: Json) => [s.Action].flat().includes('dynamodb:PutItem'));
+      expect(puts).toHaveLength(1);
+      expect(puts[0].Condition['ForAllValues:StringEquals']['dynamodb:LeadingKeys']).toHaveLength(1);
+    }
+  });
+
+  test('the machine writes the weight into the cohort item (OpenCohort, SetCohort, ClearCohort*) and the alias\'s configuration carries it', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as Json;
+    const text = machine.Properties.DefinitionString['Fn::Join'][1].map((p: Json) => (typeof p === 'string' ? p : 'X')).join('');
+    const states = JSON.parse(text).States;
+    for (const name of ['OpenCohort', 'SetCohort', 'ClearCohort', 'ClearCohortOnSuccess', 'ClearCohortOnError']) expect(states[name].Resource).toMatch(/aws-sdk:dynamodb:putItem$/);
+    expect(states.SetCohort.Parameters.Item).toEqual({
+      pk: { 'S.$': '$.config.cohort.key' }, weight: { 'N.$': '$.gate.cohortWeight' }, salt: { 'S.$': '$.deployment.deploymentId' },
+      canary_version: { 'S.$': '$.target.targetVersion' }, deployment_id: { 'S.$': '$.deployment.deploymentId' },
+    });
+    expect(states.ClearCohort.Parameters.Item.weight).toEqual({ N: '0' });
+    expect(states.ClearCohort.Parameters.Item.canary_version).toEqual({ 'S.$': '$.target.currentVersion' });
+    expect(states.Shift.Choices[0]).toEqual({ Variable: '$.config.cohort', IsPresent: true, Next: 'SetCohort' });
+    expect(states.Shift.Default).toBe('SetWeight');
+    expect(text).toContain('\\"cohort\\":{\\"tableName\\":\\"X\\",\\"key\\":\\"cohort-c8');
+  });
+});
+
+describe('stickyCohorts validation', () => {
+  test.each([
+    ['yes', 'strategy (staged) stickyCohorts must be an object { cacheTtl? }, got: "yes"'],
+    [{ ttl: 5 }, 'strategy (staged) stickyCohorts.ttl must be cacheTtl (unknown key), got: "ttl"'],
+    [{ cacheTtl: Duration.seconds(61) }, 'strategy (staged) stickyCohorts.cacheTtl must be whole seconds from 0 to 60, got: 1 minute 1 second'],
+    [{ cacheTtl: Duration.millis(1500) }, 'strategy (staged) stickyCohorts.cacheTtl must be whole seconds from 0 to 60'],
+    [{ cacheTtl: 5 }, 'strategy (staged) stickyCohorts.cacheTtl must be a Duration, got: 5'],
+  ])('%p is refused at synth, naming the prop and the value', (given, message) => {
+    const problems = RolloutStrategy.staged({ stickyCohorts: given as any }).validate();
+    expect(problems.join('\n')).toContain(message);
+  });
+
+  test('an imported function is refused: its environment cannot name the cohort item', () => {
+    const stack = testStack();
+    const fn = lambda.Function.fromFunctionArn(stack, 'Imported', 'arn:aws:lambda:eu-west-1:123456789012:function:imported');
+    const version = lambda.Version.fromVersionArn(stack, 'V', 'arn:aws:lambda:eu-west-1:123456789012:function:imported:3');
+    expect(() => new GuardedAlias(stack, 'G', { function: fn as any, version, strategy: RolloutStrategy.staged({ stickyCohorts: {} }) } as any))
+      .toThrow(/stickyCohorts|lambda\.Function/);
+  });
+});
+
+describe('the gate under sticky cohorts', () => {
+  const NOW = Date.UTC(2026, 0, 1, 12);
+  const config: StagedAliasConfig = {
+    schedule: {
+      steps: [1, 5, 25, 50, 100], bakeSeconds: 300, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 0, then: 'pass', minInvocations: 10 },
+      probeBudgetSeconds: 60, recheckSeconds: 60, canaryQuestions: 10, stopRules: [],
+    },
+    thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
+    alarmNames: [],
+    cohort: { tableName: 'cohorts', key: 'cohort-abc', canaryAlias: 'live-canary' },
+  };
+  const event: GateEvent = {
+    deployment: { deploymentId: 'd-1', lifecycleEventHookExecutionId: 'h-1' },
+    target: { functionName: 'answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
+    config, deadline: NOW + 3_000_000, progress: { ...INITIAL_PROGRESS, stepIndex: 2 }, probe: { status: 'Succeeded', reasons: [] },
+  };
+
+  test('the new version is the canary alias (its throttles count as errors); the current one is the live alias less the forwards', () => {
+    const results = [
+      { Id: 'ci', Values: [240] }, { Id: 'ce', Values: [3] }, { Id: 'ct', Values: [10] }, { Id: 'cp', Values: [120] },
+      { Id: 'li', Values: [1000] }, { Id: 'le', Values: [15] }, { Id: 'kp', Values: [100] },
+    ];
+    expect(cohortTraffic(results)).toEqual({
+      canary: { invocations: 250, errors: 13, p95Ms: 120 },
+      control: { invocations: 750, errors: 2, p95Ms: 100 },
+    });
+    // No forward in the window: the canary alias has no datapoint, which is no data, not zero errors.
+    expect(cohortTraffic([{ Id: 'li', Values: [10] }, { Id: 'le', Values: [0] }])).toEqual({ canary: undefined, control: { invocations: 10, errors: 0, p95Ms: undefined } });
+    // Datapoints that straddle a period's edge never make the current version's counts negative.
+    expect(cohortTraffic([{ Id: 'ci', Values: [12] }, { Id: 'li', Values: [10] }, { Id: 'le', Values: [0] }, { Id: 'ce', Values: [1] }]).control).toMatchObject({ invocations: 0, errors: 0 });
+  });
+
+  test('reads the canary alias by Resource, and each version\'s p95 from its release telemetry; rolls back on the canary\'s errors', async () => {
+    const cloudwatch = mockClient(new CloudWatchClient({}));
+    const lambdaClient = new LambdaClient({});
+    const lambdaMock = mockClient(lambdaClient);
+    lambdaMock.on(GetFunctionConfigurationCommand, { Qualifier: '8' }).resolves({ Environment: { Variables: { RELEASE_ID: 'rel-new' } } });
+    lambdaMock.on(GetFunctionConfigurationCommand, { Qualifier: '7' }).resolves({ Environment: { Variables: { RELEASE_ID: 'rel-old' } } });
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'ci', Values: [250] }, { Id: 'ce', Values: [25] }, { Id: 'li', Values: [1000] }, { Id: 'le', Values: [26] },
+        { Id: 'cp', Values: [100] }, { Id: 'kp', Values: [100] },
+      ],
+    });
+    const handler = createGateHandler({ cloudwatch: cloudwatch as any, lambda: lambdaClient, now: () => NOW, log: () => undefined });
+    const out = await handler({ ...event, progress: { ...event.progress, failures: 1 } });
+    expect(out.decision).toBe('rollback');
+    expect(out.cohortWeight).toBe('0');
+    const queries = cloudwatch.commandCalls(GetMetricDataCommand)[0].args[0].input.MetricDataQueries!;
+    const dims = (id: string) => queries.find((q) => q.Id === id)!.MetricStat!.Metric!.Dimensions;
+    expect(dims('ci')).toEqual([{ Name: 'FunctionName', Value: 'answer' }, { Name: 'Resource', Value: 'answer:live-canary' }, { Name: 'ExecutedVersion', Value: '8' }]);
+    expect(dims('ct')).toEqual([{ Name: 'FunctionName', Value: 'answer' }, { Name: 'Resource', Value: 'answer:live-canary' }]);
+    expect(dims('li')).toEqual([{ Name: 'FunctionName', Value: 'answer' }, { Name: 'Resource', Value: 'answer:live' }, { Name: 'ExecutedVersion', Value: '7' }]);
+    expect(dims('kp')).toEqual([{ Name: 'FunctionName', Value: 'answer' }, { Name: 'ReleaseId', Value: 'rel-old' }, { Name: 'Revision', Value: '7' }]);
+    expect(queries.map((q) => q.Id)).not.toContain('hcl');
+  });
+
+  test('a shift carries the step\'s weight as DynamoDB number text for the cohort item; without sticky cohorts it is absent', () => {
+    const check = { ...event, progress: { ...INITIAL_PROGRESS, stepIndex: 1 } };
+    const traffic = { invocations: 500, errors: 0, p95Ms: 100 };
+    const out = planStep(check, { alarms: [], canary: traffic, control: { ...traffic, invocations: 5000 }, now: NOW });
+    expect(out).toMatchObject({ next: 'shift', weight: 5, cohortWeight: '5' });
+    expect(planStep({ ...check, config: { ...config, cohort: undefined } }, { alarms: [], canary: traffic, control: traffic, now: NOW }).cohortWeight).toBeUndefined();
+  });
+});
+
+describe('the cohort item', () => {
+  test('its state, or why it has none', () => {
+    const item = { pk: { S: 'cohort-abc' }, weight: { N: '25' }, salt: { S: 'd-1' }, canary_version: { S: '8' }, deployment_id: { S: 'd-1' } };
+    expect(cohortStateOf(item)).toEqual({ weight: 25, salt: 'd-1', canaryVersion: '8', deploymentId: 'd-1' });
+    expect(cohortStateOf(undefined)).toMatch(/no cohort item/);
+    expect(cohortStateOf({ ...item, weight: { N: '101' } })).toMatch(/weight is not a number from 0 to 100/);
+    expect(cohortStateOf({ ...item, canary_version: undefined })).toMatch(/names no canary version/);
+  });
+
+  test('GUARDRAILS_COHORT, checked, naming what is wrong', () => {
+    expect(() => parseCohortEnvironment('{')).toThrow('GUARDRAILS_COHORT is not JSON: {');
+    expect(() => parseCohortEnvironment('{"table":"t","key":"","canaryAlias":"a","cacheSeconds":5}')).toThrow('GUARDRAILS_COHORT.key must be a non-empty string, got: ""');
+    expect(() => parseCohortEnvironment('{"table":"t","key":"k","canaryAlias":"a","cacheSeconds":-1}')).toThrow('GUARDRAILS_COHORT.cacheSeconds must be a number of seconds (0 or more), got: -1');
+  });
+});
