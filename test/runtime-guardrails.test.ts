@@ -102,7 +102,7 @@ test('each part is optional and guardrails equals the wrappers nested by hand', 
 
 test('bad options fail at wrap time, naming the part', () => {
   const body = async () => 1;
-  expect(() => guardrails(body, { pin: {} } as any)).toThrow(new GuardrailsConfigError('pin', 'is not a part of guardrails (idempotency, pins, telemetry, shadow)'));
+  expect(() => guardrails(body, { pin: {} } as any)).toThrow(new GuardrailsConfigError('pin', 'is not a part of guardrails (idempotency, pins, telemetry, shadow, cohorts)'));
   expect(() => guardrails(body, { shadow: true } as any)).toThrow(GuardrailsConfigError);
   expect(() => guardrails('x' as any)).toThrow(GuardrailsConfigError);
   expect(() => guardrails(body, { pins: { pins: { SCHEMA_REV: 7 as any } } })).toThrow(ReleaseConfigError);

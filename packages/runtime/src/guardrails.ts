@@ -1,3 +1,5 @@
+import { stickyCohorts, StickyCohortsOptions } from './cohort/forward.js';
+import { stickyCohortsMiddleware } from './cohort/middleware.js';
 import { idempotentSteps, runIdempotent } from './idempotency/steps.js';
 import { stepsMiddleware } from './idempotency/middleware.js';
 import type { IdempotencyOptions } from './idempotency/options.js';
@@ -11,6 +13,8 @@ import { shadowTapMiddleware } from './shadow/middleware.js';
 
 /** The parts of {@link guardrails}; a part left out (undefined) is not applied. Each takes its helper's options. */
 export interface GuardrailsOptions<E = any> {
+  /** `stickyCohorts`'s options (`stableId` at least): the canary cohort's requests go to the canary alias. */
+  readonly cohorts?: StickyCohortsOptions;
   /** `makeIdempotent`'s options; a warm ping without a key passes even when a key is required. */
   readonly idempotency?: IdempotencyOptions<E>;
   /** `pinGuard`'s options (`{}`: the pins from the environment). */
@@ -34,16 +38,22 @@ export class GuardrailsConfigError extends Error {
   }
 }
 
-const PARTS = ['idempotency', 'pins', 'telemetry', 'shadow'] as const;
+const PARTS = ['idempotency', 'pins', 'telemetry', 'shadow', 'cohorts'] as const;
 
 /**
- * The four runtime helpers around one handler, in one call and in this order, outermost first:
+ * The runtime helpers around one handler, in one call and in this order, outermost first:
  *
- * `shadowTap( withRelease( pinGuard( makeIdempotent( handler ))))`
+ * `stickyCohorts( shadowTap( withRelease( pinGuard( makeIdempotent( handler )))))`
  *
- * - **The shadow tap outermost**: its record is meant to hold the live response, the one the caller got, so nothing
- *   that can change the answer (a pin refusal, a replayed result) may sit outside it. It never changes a result or
- *   an error and never throws into the request, so telemetry inside it misses nothing.
+ * - **The sticky-cohort forwarder outermost**, outside the tap: a request of the canary cohort is forwarded to the
+ *   canary alias, where the new version's own guardrails serve, tap and record it. Each request is thus recorded
+ *   once, by the version that served it; inside the tap it would be logged as this version's answer, and inside
+ *   telemetry counted twice. A failed forward (CohortForwardError) is not recorded here: the canary alias's metrics
+ *   count it.
+ * - **The shadow tap outermost of what serves here**: its record is meant to hold the live response, the one the
+ *   caller got, so nothing that can change this version's answer (a pin refusal, a replayed result) may sit outside
+ *   it; only the forwarder does, which hands the request to another version rather than changing an answer. It
+ *   never changes a result or an error and never throws into the request, so telemetry inside it misses nothing.
  * - **Telemetry next**, around everything that answers: a pin refusal is recorded (409, not an error), an
  *   idempotency error (a key in progress, a key reused) is counted as an error, a replay is an invocation with its
  *   own latency, all as the caller saw them. Warm pings are left out of the record as withRelease always does.
@@ -58,16 +68,22 @@ const PARTS = ['idempotency', 'pins', 'telemetry', 'shadow'] as const;
  * (`IdempotencyKeyMissingError`). A request with a key is deduplicated whatever else it says.
  *
  * @throws GuardrailsConfigError when the handler is not a function or a part is unknown or not an object; each
- * helper's own error (IdempotencyConfigurationError, ReleaseConfigError, ShadowConfigError) for its options
+ * helper's own error (CohortArgumentError, IdempotencyConfigurationError, ReleaseConfigError, ShadowConfigError) for its
+ * options
  */
 export function guardrails<E, R>(handler: (event: E, context?: any) => Promise<R>, options: GuardrailsOptions<E> = {}): GuardedHandler<E, R> {
   if (typeof handler !== 'function') throw new GuardrailsConfigError('handler', `must be a function, got: ${typeof handler}`);
-  const { idempotency, pins, telemetry, shadow } = checkParts(options);
+  const { cohorts, idempotency, pins, telemetry, shadow } = checkParts(options);
   let guarded: (event: E, context?: any) => Promise<any> = handler;
   if (idempotency) guarded = runIdempotent(idempotentSteps<E, R>(idempotency, isWarmPing), guarded);
   if (pins) guarded = pinGuard(guarded, pins);
   if (telemetry) guarded = withRelease(guarded, telemetry);
   if (shadow) guarded = shadowTap(guarded, shadow);
+  if (cohorts) {
+    const stats = (guarded as GuardedHandler<E, R>).shadowStats;
+    guarded = stickyCohorts(guarded, cohorts);
+    if (stats) Object.defineProperty(guarded, 'shadowStats', { value: stats });
+  }
   return guarded;
 }
 
@@ -77,8 +93,9 @@ export function guardrails<E, R>(handler: (event: E, context?: any) => Promise<R
  * after these (inside), so that the tap and telemetry see what they made of it.
  */
 export function guardrailsMiddleware<E = any>(options: GuardrailsOptions<E> = {}): LambdaMiddleware<E>[] {
-  const { idempotency, pins, telemetry, shadow } = checkParts(options);
+  const { cohorts, idempotency, pins, telemetry, shadow } = checkParts(options);
   const middlewares: LambdaMiddleware<E>[] = [];
+  if (cohorts) middlewares.push(stickyCohortsMiddleware(cohorts));
   if (shadow) middlewares.push(shadowTapMiddleware(shadow));
   if (telemetry) middlewares.push(releaseTelemetryMiddleware(telemetry));
   if (pins) middlewares.push(pinGuardMiddleware(pins));

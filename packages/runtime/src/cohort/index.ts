@@ -12,3 +12,8 @@ export {
   type CohortRequest, type CanaryPinOptions, type PinVerdict, type PinRejection, type PinRejectionReason,
 } from './pin.js';
 export { routeFor, type RouteOptions, type RouteDecision, type CohortRoute, type CohortRouteReason } from './route.js';
+export {
+  stickyCohorts, cohortForwarder, CohortForwardError, COHORT_STALE_GRACE_MS, COHORT_READ_RETRY_MS, COHORT_READ_TIMEOUT_MS,
+  FORWARD_MARGIN_MS, type StickyCohortsOptions, type CohortDecision, type CohortDecisionReason, type CohortForwarder,
+} from './forward.js';
+export { stickyCohortsMiddleware } from './middleware.js';
