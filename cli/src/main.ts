@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// cdk-rollout-guardrails: the command line. This session's one command is `rehearse`: it reads the user's cloud
+// assembly (plain JSON, no aws-cdk-lib), finds every guarded alias, and replays each scenario on it in simulated
+// time with the library's real decision code. Nothing calls AWS.
+import { readAssembly } from './assembly';
+import { blueGreenOrStaged, selectAliases } from './select';
+import { CliInputError } from './errors';
+import { parseRehearse, RehearseOptions, USAGE } from './options';
+import { describeAlias, formatEntry, honestyNotes, summaryTable } from './render';
+import { rehearseBlueGreen } from './blue-green';
+import { ScenarioResult } from './result';
+import { selectScenarios } from './scenarios';
+import { rehearseStaged } from './staged';
+
+/** Runs `rehearse`; returns the exit code (0: every scenario as expected, 1: not). */
+export async function rehearse(options: RehearseOptions, print: (line: string) => void = (l) => console.log(l)): Promise<{ code: number; results: ScenarioResult[] }> {
+  if (options.report !== undefined) {
+    throw new CliInputError(`--report ${options.report}: the HTML report is not built yet (issue #16's second part); run without --report`);
+  }
+  const scenarios = selectScenarios(options.scenarios);
+  const unknown = Object.keys(options.expect).filter((name) => !scenarios.some((s) => s.name === name));
+  if (unknown.length > 0) throw new CliInputError(`--expect names scenario(s) not being rehearsed: ${unknown.join(', ')} (rehearsing: ${scenarios.map((s) => s.name).join(', ')})`);
+  const { rehearsed, skipped } = selectAliases(readAssembly(options.app), options);
+  for (const alias of skipped) print(`not rehearsed: ${alias.path}: ${alias.strategy} (${alias.deploymentConfigName}) is CodeDeploy's own shift; the CLI rehearses staged and blue-green only`);
+  const results: ScenarioResult[] = [];
+  for (const alias of rehearsed) {
+    describeAlias(alias).forEach(print);
+    print('');
+    for (const scenario of scenarios) {
+      if (scenario.strategies && !scenario.strategies.includes(alias.strategy)) {
+        if (options.scenarios.includes(scenario.name)) print(`  ${scenario.name}: applies to ${scenario.strategies.join(', ')} only; skipped for this ${alias.strategy} alias\n`);
+        continue;
+      }
+      if (!options.quiet) print(`${alias.path} · ${scenario.name}: ${scenario.description}`);
+      const onEntry = options.quiet ? undefined : (entry: Parameters<typeof formatEntry>[0]) => formatEntry(entry).forEach(print);
+      const ran = await blueGreenOrStaged(alias, (a) => rehearseStaged(a, scenario, onEntry), (a) => rehearseBlueGreen(a, scenario, onEntry));
+      const result: ScenarioResult = { ...ran, expected: options.expect[scenario.name] ?? scenario.expect };
+      results.push(result);
+      if (!options.quiet) print(`  ⇒ ${result.ending}${result.outcome === result.expected ? '' : `, NOT the expected ${result.expected}`}\n`);
+    }
+  }
+  print(summaryTable(results));
+  print('* rests on an assumed figure (below).\n');
+  honestyNotes(results).forEach(print);
+  const failed = results.filter((r) => r.outcome !== r.expected);
+  print(failed.length === 0 ? `\nevery scenario ended as expected (${results.length})` : `\n${failed.length} of ${results.length} scenario(s) did not end as expected: ${failed.map((r) => `${r.scenario.name} on ${r.alias.path}`).join(', ')}`);
+  return { code: failed.length === 0 ? 0 : 1, results };
+}
+
+/** The command line's entry: exit 0 or 1 from `rehearse`, 2 for bad input. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    if (command !== 'rehearse') {
+      throw new CliInputError(`unknown command '${command}'${['status', 'promote', 'abort', 'pause', 'resume'].includes(command) ? ' (the live-operation commands are not built yet)' : ''}\n\n${USAGE}`);
+    }
+    return (await rehearse(parseRehearse(args))).code;
+  } catch (error) {
+    if (error instanceof CliInputError) {
+      console.error(`cdk-rollout-guardrails: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error) => {
+    console.error(error);
+    process.exitCode = 3;
+  });
+}

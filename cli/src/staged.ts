@@ -1,0 +1,107 @@
+// Replays a staged rollout (RolloutStrategy.staged()) of one alias, with the configuration its state machine's
+// definition holds: the machine's loop (WarmUp → Probe → Gate → SetWeight, Bake and Recheck waits, ResetRouting),
+// every move decided by the real gate planner (lambdas/staged/gate.ts planStep over gate-engine.ts), every probe
+// run by the real ΔS probe engine, the warm gate by the real prewarm; simulated: the clock, the versions and the
+// user traffic (simulate.ts). What it does not model is listed by render.ts's honesty notes.
+import { planStep, ProbeResult } from '../../lambdas/staged/gate';
+import { INITIAL_PROGRESS, newErrorClassAt, StagedAliasConfig, StagedExecutionInput, StagedProgress, STAGED_REPORT_RESERVE_SECONDS } from '../../packages/runtime/src/contract/staged';
+import { PROBE_RUN_SECONDS, STEP_SECONDS } from './defaults';
+import type { GuardedAliasInfo } from './discover';
+import { hungTask } from './hung';
+import type { ScenarioResult, TimelineEntry } from './result';
+import { behaviourAt, breachStart, Scenario } from './scenarios';
+import { simulateProbe, simulateWindow } from './simulate';
+import { rehearseWarmGate } from './warm';
+
+type StagedAlias = Extract<GuardedAliasInfo, { strategy: 'staged' }>;
+
+/** Rehearses one scenario on one staged alias. */
+export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onEntry?: (e: TimelineEntry) => void): Promise<Omit<ScenarioResult, 'expected'>> {
+  const config: StagedAliasConfig = alias.config;
+  const { schedule } = config;
+  const timeline: TimelineEntry[] = [];
+  const notifications: string[] = [];
+  const assumptions: string[] = [];
+  const emit = (entry: TimelineEntry) => { timeline.push(entry); onEntry?.(entry); };
+  
+  const deadlineSeconds = 3600 - STAGED_REPORT_RESERVE_SECONDS;
+  const execution: StagedExecutionInput = {
+    deployment: { deploymentId: `rehearsal-${scenario.name}`, lifecycleEventHookExecutionId: 'rehearsal' },
+    target: { functionName: alias.functionLogicalId, alias: alias.aliasName, currentVersion: 'current', targetVersion: 'new' },
+    config, deadline: deadlineSeconds * 1000, fenced: [],
+  };
+  let now = STEP_SECONDS; // the starter hook starts the execution
+  let weight = 0;
+  let maxWeight = 0;
+  let firstTrafficAt: number | undefined;
+  const clockOf = (t: number) => (scenario.clock === 'start' ? t : firstTrafficAt === undefined ? -1 : t - firstTrafficAt);
+  const end = (rest: Pick<ScenarioResult, 'outcome' | 'ending'> & Partial<ScenarioResult>): Omit<ScenarioResult, 'expected'> => {
+    const b = breachStart(scenario);
+    // Users meet a breach no sooner than they meet the new version; one stopped before any traffic counts from the start.
+    const breachAt = b === undefined ? undefined : scenario.clock === 'start' ? Math.max(b, firstTrafficAt ?? b) : firstTrafficAt === undefined ? undefined : firstTrafficAt + b;
+    return { alias, scenario, maxWeight, notifications, seconds: now, timeline, assumptions, breachAt, ...rest };
+  };
+
+  if (config.warmup) {
+    const { result, seconds } = await rehearseWarmGate(scenario, config.warmup, now);
+    now += seconds;
+    emit({ at: now, weight: 0, text: `warm gate: ${result.ok ? `READY, ${result.pingsSent} warm pings answered → go on` : `${result.reasons[0]} → ROLL BACK (ReportWarmGateFailed)`}` });
+    if (!result.ok) return end({ outcome: 'rollback', ending: 'stopped by the warm gate, before any traffic', detectedAt: now });
+  }
+  let progress: StagedProgress = INITIAL_PROGRESS;
+  let probe: ProbeResult | undefined = alias.probe ? undefined : { status: 'NotConfigured', reasons: [] };
+  let runProbe = alias.probe !== undefined;
+  let ask = { questionLimit: null as number | null, stopRules: null as ReturnType<typeof planStep>['probeStopRules'] };
+  if (alias.probe) assumptions.push(`a probe run takes ${PROBE_RUN_SECONDS} s (its budget: ${schedule.probeBudgetSeconds} s)`);
+  for (;;) {
+    const behaviour = behaviourAt(scenario, clockOf(now));
+    if (runProbe && alias.probe) {
+      probe = await simulateProbe(alias.probe.gold, alias.probe.config, behaviour, scenario.control.latency, ask);
+      now += PROBE_RUN_SECONDS;
+    }
+    const judged = progress.phase === 'check' && weight > 0;
+    if (judged && scenario.hungRead) {
+      const hung = hungTask(alias.stack, 'Gate', alias.machine.states.Gate);
+      const breachAt = now;
+      now += hung.seconds;
+      emit({ at: now, weight, text: `Gate's CloudWatch read never answers: ${hung.attempts} attempts of ${hung.attemptSeconds} s (${hung.bound}), each ending ${hung.error}, with the Retry's waits → Catch → ${hung.next}` });
+      now += STEP_SECONDS;
+      emit({ at: now, weight: 0, text: 'ResetRoutingOnError clears AdditionalVersionWeights: all traffic on the old version; ReportFailedOnError reports Failed' });
+      return end({ outcome: 'rollback', ending: `rolled back at ${weight} % (machine error)`, breachAt, detectedAt: now - STEP_SECONDS, trafficOffAt: now });
+    }
+    const window = judged ? simulateWindow(behaviour, scenario.control, weight, schedule.bakeSeconds) : undefined;
+    const classes = window && newErrorClassAt(schedule.stopRules ?? [], weight)
+      ? { canary: window.canary.errors > 0 ? ['500'] : [], control: ['500'] } : undefined;
+    const queues = judged && config.queueAge ? config.queueAge.queueNames.map((queueName) => ({ queueName, ages: Array.from({ length: schedule.bakeSeconds / 60 }, () => 15) })) : undefined;
+    const output = planStep({ ...execution, progress, probe }, { alarms: config.alarmNames.map((name) => ({ name, state: 'OK' as const })), ...window, errorClasses: classes, queues, now: now * 1000 });
+    if (output.notification) notifications.push(`${output.notification.event} ${output.decision} at ${'step' in output.notification ? output.notification.step : 0} %`);
+    if (!(progress.phase === 'bake' && output.next === 'bake')) {
+      const what = progress.phase === 'bake' ? `bake at ${weight} % done` : `check before ${schedule.steps[progress.stepIndex]} %`;
+      emit({ at: now, weight: output.next === 'rollback' ? weight : output.weight, text: `${what} → ${output.decision.toUpperCase()} (${output.next}): ${output.reasons[0] ?? ''}`, gates: progress.phase === 'check' ? output.gates : undefined });
+    }
+    if (output.next === 'succeed') {
+      now += STEP_SECONDS;
+      emit({ at: now, weight: 100, text: 'HandBack, ReportSucceeded: CodeDeploy moves the rest of the traffic at once (AfterAllowTraffic runs the probe at 100 %, not replayed)' });
+      return end({ outcome: 'promote', ending: 'reached 100 %' });
+    }
+    if (output.next === 'rollback') {
+      const detectedAt = now;
+      now += STEP_SECONDS;
+      emit({ at: now, weight: 0, text: 'ResetRouting clears AdditionalVersionWeights, ReportFailed: CodeDeploy rolls the deployment back' });
+      const at = schedule.steps[progress.stepIndex];
+      return end({
+        outcome: 'rollback', detectedAt, trafficOffAt: maxWeight > 0 ? now : undefined,
+        ending: maxWeight === 0 ? `rolled back before any traffic (check before ${at} %)` : `rolled back at ${weight} % (check before ${at} %)`,
+      });
+    }
+    if (output.next === 'shift') {
+      weight = output.weight;
+      maxWeight = Math.max(maxWeight, weight);
+      firstTrafficAt ??= now;
+    }
+    now += output.waitSeconds;
+    runProbe = alias.probe !== undefined && (output.next === 'recheck' || output.next === 'probe');
+    ask = { questionLimit: output.probeQuestions, stopRules: output.probeStopRules };
+    progress = output.progress;
+  }
+}
