@@ -109,6 +109,15 @@ describe('served locally', () => {
   });
 });
 
+test('GUARDRAILS_COHORT is the default environment: its table, key and canary alias are used', async () => {
+  process.env[COHORT_ENV] = JSON.stringify({ ...ENV, table: 'from-env', canaryAlias: 'live-canary-env' });
+  const { handler, ddbMock, lambdaMock } = setup({ environment: undefined });
+  ddbMock.on(GetItemCommand).resolves(item(100));
+  await handler(request('user-1'));
+  expect(ddbMock.commandCalls(GetItemCommand)[0].args[0].input).toEqual({ TableName: 'from-env', Key: { pk: { S: 'answer-live' } } });
+  expect(lambdaMock.commandCalls(InvokeCommand)[0].args[0].input).toMatchObject({ FunctionName: 'answer', Qualifier: 'live-canary-env' });
+});
+
 describe('forwarded', () => {
   test("the cohort's requests go to the canary alias, with the event as the payload; the others are served here", async () => {
     const { handler, lambdaMock, local, decisions } = setup();
@@ -163,6 +172,24 @@ describe('forwarded', () => {
     expect(error.functionError).toBeUndefined();
     expect(local).not.toHaveBeenCalled();
   });
+});
+
+test('an observer, a log sink or a stableId function that throws never fails the request: it is served here', async () => {
+  const { handler, ddbMock, lambdaMock } = setup({
+    stableId: (r: any) => { if (r.headers['x-user-id'] === 'bad') throw new Error('no tenant claim'); return r.headers['x-user-id']; },
+    onDecision: () => { throw new Error('observer failed'); },
+    log: () => { throw new Error('log sink failed'); },
+  });
+  ddbMock.on(GetItemCommand).resolves(item(100));
+  expect(await handler(request('bad'))).toEqual({ statusCode: 200, body: 'local:bad' });
+  expect(await handler(request('user-1'))).toEqual({ statusCode: 200, body: 'canary:user-1' });
+  expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
+  const decisions: CohortDecision[] = [];
+  const observed = setup({ stableId: () => { throw new Error('no tenant claim'); }, onDecision: (d) => decisions.push(d) });
+  observed.ddbMock.on(GetItemCommand).resolves(item(100));
+  await observed.handler(request('user-1'));
+  expect(decisions).toEqual([expect.objectContaining({ served: 'local', reason: 'route-error', detail: 'no tenant claim' })]);
+  expect(observed.logs).toEqual([expect.objectContaining({ level: 'WARN', error: 'Error: no tenant claim' })]);
 });
 
 describe('the cohort item', () => {
