@@ -244,6 +244,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
 
     const { alias, deploymentGroup } = options;
     const staged = strategy as StagedRolloutStrategy;
+    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
     const config: StagedAliasConfig = {
       schedule: staged._schedule(),
       thresholds: { ...DEFAULT_GATE_THRESHOLDS, ...stripUndefined(options.thresholds ?? {}) },
@@ -254,14 +255,14 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       queueAge: staged._queueAge(),
       cacheHitRate: staged._cacheHitRate(),
       cohort: staged.stickyCohorts
-        ? bindStickyCohorts({ scope: this, machine: this.stateMachine, safetyNet: this.safetyNetFunction, gate: this.gateFunction }, alias, staged.stickyCohorts)
+        ? bindStickyCohorts({ scope: this, machine: this.stateMachine, safetyNet: this.safetyNetFunction, gate: this.gateFunction }, alias, staged.stickyCohorts,
+          key)
         : undefined,
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.
       if (Token.isUnresolved(value)) throw new Error(`StagedRollout.attach(): thresholds.${name} must be a number known at synth, got a token`);
     }
-    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
     this._configs[key] = config;
 
     // The state machine: routing of this alias, the hook status of this group, the probe, the topic.

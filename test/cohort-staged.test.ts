@@ -69,6 +69,9 @@ describe('a staged GuardedAlias with stickyCohorts', () => {
       expect(puts).toHaveLength(1);
       expect(puts[0].Condition['ForAllValues:StringEquals']['dynamodb:LeadingKeys']).toHaveLength(1);
     }
+    // The safety net knows the item by the alias's configuration key, to clear it after an execution that could not.
+    const net = json.Resources[logicalId(staged.safetyNetFunction)].Properties.Environment.Variables.GUARDRAILS_STAGED_COHORTS;
+    expect(JSON.stringify(net)).toMatch(/cohort-c8[0-9a-f]{40}/);
   });
 
   test('the machine writes the weight into the cohort item (OpenCohort, SetCohort, ClearCohort*) and the alias\'s configuration carries it', () => {

@@ -7,6 +7,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { hookClient } from '../shared/hook-clients';
 import { createGateHandler } from './gate';
+import { stagedCohortsFromEnv } from './cohort-clear';
 import { createSafetyNetHandler } from './safety-net';
 import { createStarterHandler } from './starter';
 import { createWarmHandler } from './warm';
@@ -20,7 +21,11 @@ export const gate = createGateHandler({ cloudwatch: new CloudWatchClient({}), la
 export const start = createStarterHandler({ codedeploy: hookClient(CodeDeployClient), sfn: hookClient(SFNClient), lambda: hookClient(LambdaClient), stateMachineArn });
 
 /** The safety net (index.safetyNet). */
-export const safetyNet = createSafetyNetHandler({ codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), sfn: new SFNClient({}), stateMachineArn });
+const cohorts = stagedCohortsFromEnv();
+export const safetyNet = createSafetyNetHandler({
+  codedeploy: new CodeDeployClient({}), lambda: new LambdaClient({}), sfn: new SFNClient({}), stateMachineArn,
+  cohorts, dynamodb: Object.keys(cohorts).length > 0 ? new DynamoDBClient({}) : undefined,
+});
 
 /** The warm gate (index.warm), for aliases with a ProvisionedWarmup. */
 export const warm = createWarmHandler({ lambda: new LambdaClient({}) });

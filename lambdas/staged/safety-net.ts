@@ -16,6 +16,8 @@ import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-
 import { parseLambdaAppSpec } from 'cdk-rollout-guardrails-runtime/contract';
 import { appSpecOf, reportStatus } from '../shared/hook-kit';
 import { resumeConsumers } from '../shared/consumers';
+import { clearCohort, StagedCohorts } from './cohort-clear';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StagedStartInput } from 'cdk-rollout-guardrails-runtime/contract';
 
 /** The part of CodeDeploy's "Deployment State-change Notification" the net reads. */
@@ -45,6 +47,10 @@ export interface SafetyNetDependencies {
   readonly lambda: LambdaClient;
   readonly sfn: SFNClient;
   readonly stateMachineArn: string;
+  /** Clears a sticky alias's cohort item; needed only when the stack has one (`cohorts`). */
+  readonly dynamodb?: DynamoDBClient;
+  /** Each sticky alias's cohort item by configuration key. @default - none */
+  readonly cohorts?: StagedCohorts;
   /** @default console.log */
   readonly log?: (line: string) => void;
 }
@@ -57,6 +63,8 @@ export interface SafetyNetResult {
   readonly reported?: 'reported' | 'already-reported';
   /** The fenced consumers resumed (the execution input's `fenced`); absent when there were none. */
   readonly resumed?: string[];
+  /** A sticky alias's cohort item: put back at 0 %, or left as another deployment's; absent without sticky cohorts. */
+  readonly cohort?: 'cleared' | 'not-ours';
 }
 
 /** The ARN of the execution the starter named after a deployment. */
@@ -94,13 +102,13 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
     }
   }
 
-  /** The fenced consumers in the input of the deployment's execution; none when there is no execution. */
-  async function fencedOfDeployment(deploymentId: string): Promise<string[]> {
+  /** The input of the deployment's execution; undefined when there is no execution. */
+  async function inputOfDeployment(deploymentId: string): Promise<Partial<StagedStartInput> | undefined> {
     try {
       const execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(deps.stateMachineArn, deploymentId) }));
-      return fencedOf(JSON.parse(execution?.input ?? '{}') as StagedStartInput);
+      return JSON.parse(execution?.input ?? '{}') as StagedStartInput;
     } catch (error) {
-      if ((error as Error)?.name === 'ExecutionDoesNotExist') return [];
+      if ((error as Error)?.name === 'ExecutionDoesNotExist') return undefined;
       throw error;
     }
   }
@@ -115,14 +123,15 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
       throw new Error(`execution ${event.detail.executionArn} has no staged input (deployment, target): ${text.slice(0, 200)}`);
     }
     const cleared = await clear(input.target);
+    const cohort = await clearCohort(deps.dynamodb, deps.cohorts ?? {}, input.configKey, input.deployment.deploymentId, input.target.currentVersion);
     // The consumers are resumed whatever else fails; a failure to resume is thrown after the report, to be retried.
     const fence = await resume(fencedOf(input));
     const reported = await reportStatus(deps.codedeploy, {
       DeploymentId: input.deployment.deploymentId, LifecycleEventHookExecutionId: input.deployment.lifecycleEventHookExecutionId,
     }, 'Failed', { hook: 'staged safety net', log });
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deployment.deploymentId, cleared, reported, ...fence.logged }));
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deployment.deploymentId, cleared, cohort, reported, ...fence.logged }));
     if (fence.error !== undefined) throw fence.error;
-    return { stopped: false, cleared, reported, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}) };
+    return { stopped: false, cleared, reported, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}), ...(cohort !== 'not-sticky' ? { cohort } : {}) };
   }
 
   async function onDeploymentEnd(event: DeploymentStateEvent): Promise<SafetyNetResult> {
@@ -144,11 +153,21 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
     const cleared = await clear(target);
     // The consumers the execution's starter paused (its input's `fenced`): resumed here too, not only on the
     // execution's own end (ABORTED by the stop above), which may never come if the stop failed.
-    const fence = await fencedOfDeployment(deploymentId).then(resume, (error) => ({ resumed: [] as string[], error, logged: { resumeError: `the execution's input could not be read: ${(error as Error)?.message}` } }));
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net', deploymentId, state: event.detail.state, stopped, cleared, ...fence.logged }));
+    let input: Partial<StagedStartInput> | undefined;
+    let inputError: unknown;
+    try {
+      input = await inputOfDeployment(deploymentId);
+    } catch (error) {
+      inputError = error;
+    }
+    const fence = inputError === undefined
+      ? await resume(fencedOf(input))
+      : { resumed: [] as string[], error: inputError, logged: { resumeError: `the execution's input could not be read: ${(inputError as Error)?.message}` } };
+    const cohort = await clearCohort(deps.dynamodb, deps.cohorts ?? {}, input?.configKey, deploymentId, target.currentVersion);
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net', deploymentId, state: event.detail.state, stopped, cleared, cohort, ...fence.logged }));
     if (stopError !== undefined) throw stopError;
     if (fence.error !== undefined) throw fence.error;
-    return { stopped, cleared, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}) };
+    return { stopped, cleared, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}), ...(cohort !== 'not-sticky' ? { cohort } : {}) };
   }
 
   return async (event) => {

@@ -1,21 +1,23 @@
 // Sticky cohorts of a staged alias (lib/strategies/sticky-cohorts.ts): the stack's cohort table, the alias's canary
 // alias, the function's GUARDRAILS_COHORT, and the grants, each scoped to this alias's one item.
-import { CfnResource, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnResource, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { COHORT_ENV, COHORT_TABLE_KEY, CohortEnvironment, StagedCohortConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { COHORT_ENV, COHORT_TABLE_KEY, CohortEnvironment, STAGED_COHORTS_ENV, StagedCohortConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { cohortCacheSeconds, StickyCohorts } from '../strategies/sticky-cohorts';
 import { acknowledgeGuard } from './guard';
 
 const TABLE_ID = 'CohortTable';
+/** Each machinery's sticky aliases, by configuration key: the safety net's GUARDRAILS_STAGED_COHORTS. */
+const cohortsOf = new WeakMap<Construct, Record<string, Pick<StagedCohortConfig, 'tableName' | 'key'>>>();
 
 /** Who writes the cohort item (the state machine, the safety net) and who reads the release ids (the gate). */
 export interface CohortWriters {
   readonly scope: Construct;
   readonly machine: iam.IGrantable;
-  readonly safetyNet: iam.IGrantable;
+  readonly safetyNet: lambda.Function;
   readonly gate: iam.IGrantable;
 }
 
@@ -55,7 +57,7 @@ function oneItem(actions: string[], table: dynamodb.ITable, key: string): iam.Po
  * of the function itself).
  * @throws Error naming the prop when the alias's function is not a lambda.Function of this app (its environment is set)
  */
-export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, cohorts: StickyCohorts): StagedCohortConfig {
+export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, cohorts: StickyCohorts, configKey: string): StagedCohortConfig {
   const fn = alias.version.lambda;
   if (!(fn instanceof lambda.Function)) {
     throw new Error(`strategy (staged) stickyCohorts needs the alias's function to be a lambda.Function defined in this app (its environment names the cohort item), got: ${fn.node.path}`);
@@ -81,5 +83,13 @@ export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, c
   for (const writer of [writers.machine, writers.safetyNet]) writer.grantPrincipal.addToPrincipalPolicy(oneItem(['dynamodb:PutItem'], table, key));
   // The gate reads each version's RELEASE_ID, whose telemetry gives both versions' p95.
   writers.gate.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${fn.functionArn}:*`] }));
+  // The safety net clears the item of a rollout whose execution ended without doing it.
+  let known = cohortsOf.get(writers.scope);
+  if (!known) {
+    const all: Record<string, Pick<StagedCohortConfig, 'tableName' | 'key'>> = {};
+    cohortsOf.set(writers.scope, known = all);
+    writers.safetyNet.addEnvironment(STAGED_COHORTS_ENV, Lazy.string({ produce: () => Stack.of(writers.scope).toJsonString(all) }));
+  }
+  known[configKey] = { tableName: table.tableName, key };
   return { tableName: table.tableName, key, canaryAlias };
 }

@@ -51,6 +51,13 @@ export interface StagedCohortConfig {
   readonly canaryAlias: string;
 }
 
+/**
+ * The staged safety net's environment variable: each sticky alias's cohort item by configuration key
+ * (`aliasConfigKey`), JSON `{ [key]: { tableName, key } }`, so that a rollout that ends without clearing its item
+ * (an execution that failed, timed out or was stopped) has it cleared.
+ */
+export const STAGED_COHORTS_ENV = 'GUARDRAILS_STAGED_COHORTS';
+
 /** The state of one rollout's cohort, as the forwarder reads it from the item. */
 export interface CohortState {
   readonly weight: number;
