@@ -1,7 +1,8 @@
 // The import graph of the repository's TypeScript sources, and the rules on which way dependencies point
 // (issue #14 §2): the constructs (lib/) reach the runtime package only through its public entry or its contract;
 // the handlers (lambdas/) never reach lib/, and no handler folder reaches another; the runtime package never
-// reaches lib/, lambdas/, aws-cdk-lib or constructs; the contract reaches neither aws-cdk-lib nor the AWS SDK.
+// reaches lib/, lambdas/, aws-cdk-lib or constructs; the contract reaches neither aws-cdk-lib nor the AWS SDK; the
+// command line (cli/) reaches neither lib/ nor bin/ nor aws-cdk-lib.
 // Every rule is checked on the transitive closure, not only on direct imports.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -10,7 +11,7 @@ const PACKAGE_ALIASES = {
   'cdk-rollout-guardrails-runtime': 'packages/runtime/src/index.ts',
   'cdk-rollout-guardrails-runtime/contract': 'packages/runtime/src/contract/index.ts',
 };
-const SOURCE_ROOTS = ['lib', 'lambdas', 'packages/runtime/src', 'bin'];
+const SOURCE_ROOTS = ['lib', 'lambdas', 'packages/runtime/src', 'bin', 'cli'];
 const IMPORT = /(?:^|[^.\w])(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\s+from\s+)?['"]([^'"]+)['"]|(?:require|import)\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 function walk(dir) {
@@ -103,6 +104,11 @@ export function dependencyProblems(root) {
     if (from.startsWith('packages/runtime/src/')) {
       for (const f of reached) if (!rel(f).startsWith('packages/runtime/src/')) problems.push(`${from}: the runtime reaches outside its package: ${chain(parent, f, root)}`);
       for (const spec of packagesReached) if (/^(aws-cdk-lib|constructs)(\/|$)/.test(spec)) problems.push(`${from}: the runtime reaches ${spec}`);
+    }
+    if (from.startsWith('cli/')) {
+      // The command line ships as one bundle that reads JSON: the handlers' decision code and the contract, never the constructs.
+      for (const f of reached) if (rel(f).startsWith('lib/') || rel(f).startsWith('bin/')) problems.push(`${from}: the CLI reaches the constructs: ${chain(parent, f, root)}`);
+      for (const spec of packagesReached) if (/^(aws-cdk-lib|constructs)(\/|$)/.test(spec)) problems.push(`${from}: the CLI reaches ${spec} (it must run without aws-cdk-lib)`);
     }
     if (from.startsWith('packages/runtime/src/contract/')) {
       for (const spec of packagesReached) if (/^(aws-cdk-lib|constructs|@aws-sdk\/|@smithy\/)/.test(spec)) problems.push(`${from}: the contract reaches ${spec} (it must stay pure)`);

@@ -1,0 +1,90 @@
+// `cdk-rollout-guardrails rehearse` on a user's stack the CLI has not seen: a staged alias (its own schedule, a
+// notifications topic, the probe), a blue-green alias (pins, the probe, a topic) and a canary alias, with a scenario
+// file of the user's own; outcomes checked against the strategy's computed worst case.
+import * as fs from 'fs';
+import * as path from 'path';
+import { rehearse } from '../cli/src/main';
+import { parseRehearse } from '../cli/src/options';
+import { ScenarioResult } from '../cli/src/result';
+import { ROLLBACK_TARGET_SECONDS } from '../packages/runtime/src/contract/blue-green';
+import { synthUserApp, tempDir, USER_STACK } from './helpers/cli-assemblies';
+
+const temp = tempDir('cli-user-');
+let app: string;
+let results: ScenarioResult[];
+let output: string[];
+
+async function run(...args: string[]): Promise<{ code: number; results: ScenarioResult[]; lines: string[] }> {
+  const lines: string[] = [];
+  const done = await rehearse(parseRehearse(['--app', app, ...args]), (line) => lines.push(line));
+  return { ...done, lines };
+}
+
+beforeAll(async () => {
+  app = synthUserApp(path.join(temp.dir, 'cdk.out'));
+  ({ results, lines: output } = await run('--stack', USER_STACK, '--quiet'));
+}, 180_000);
+afterAll(() => temp.remove());
+
+const outcome = (alias: string, scenario: string) => results.find((r) => r.alias.path === `${USER_STACK}/${alias}/Alias` && r.scenario.name === scenario)!;
+
+describe('rehearse on a user\'s stack with several strategies', () => {
+  test('finds each guarded alias by its construct path and says which strategy it cannot rehearse', () => {
+    expect([...new Set(results.map((r) => `${r.alias.path}: ${r.alias.strategy}`))]).toEqual([
+      'ShopRelease/CheckoutRelease/Alias: staged', 'ShopRelease/SearchRelease/Alias: blue-green',
+    ]);
+    expect(output[0]).toBe('not rehearsed: ShopRelease/ReportsRelease/Alias: canary (CodeDeployDefault.LambdaCanary10Percent5Minutes) is CodeDeploy\'s own shift; the CLI rehearses staged and blue-green only');
+  });
+
+  test('the staged alias runs its own schedule (10 → 50 → 100 %, 3-minute bakes) and names each decision it would publish', () => {
+    expect(output).toContain('  steps 10 → 50 → 100 %, bake 180 s, roll back after 2 failures at a step, recheck 60 s, no data: pass below 10 invocations');
+    expect(outcome('CheckoutRelease', 'good')).toMatchObject({ ending: 'reached 100 %', notifications: ['gate-decision advance at 10 %', 'gate-decision advance at 50 %', 'gate-decision advance at 100 %'] });
+    expect(outcome('CheckoutRelease', 'error-spike')).toMatchObject({ ending: 'rolled back at 10 % (check before 50 %)' });
+    expect(outcome('CheckoutRelease', 'error-spike').notifications.pop()).toBe('gate-decision rollback at 50 %');
+  });
+
+  test('the staged alias without warm-up meets cold starts with users: rolled back at 10 % by the p95 gate', () => {
+    expect(outcome('CheckoutRelease', 'cold-start')).toMatchObject({ ending: 'rolled back at 10 % (check before 50 %)', maxWeight: 10 });
+  });
+
+  test('blue-green: the invariants read from the function\'s environment in the template, then the smoke probe, the switch and the hold', () => {
+    const good = outcome('SearchRelease', 'good');
+    expect(good).toMatchObject({ outcome: 'promote', ending: 'held 10 min, kept', notifications: ['blue-green-decision passed', 'blue-green-decision held'] });
+    expect(good.timeline[0].text).toBe('invariants → PASS: version new carries every pin: INDEX_HASH=idx-42');
+    expect(outcome('SearchRelease', 'delta-s-drift')).toMatchObject({ ending: 'stopped before the switch (smoke probe)', maxWeight: 0 });
+  });
+
+  test('breach-after-switch (blue-green only): traffic back on the old version within the strategy\'s 2-minute worst case, counting the assumed rollback shift', () => {
+    const r = outcome('SearchRelease', 'breach-after-switch');
+    expect(r).toMatchObject({ outcome: 'rollback', trafficOffAssumed: true });
+    expect(r.breachAt).toBe(r.timeline.find((e) => /switches the alias/.test(e.text))!.at + 360);
+    expect(r.trafficOffAt! - r.breachAt!).toBeLessThanOrEqual(ROLLBACK_TARGET_SECONDS);
+    expect(outcome('CheckoutRelease', 'breach-after-switch')).toBeUndefined();
+  });
+
+  test('hung-aws-call on blue-green: the watch task\'s 5 s timeout fails the hold at once', () => {
+    const r = outcome('SearchRelease', 'hung-aws-call');
+    expect(r.detectedAt! - r.breachAt!).toBe(5);
+    expect(r.timeline.some((e) => /Watch's TimeoutSeconds 5/.test(e.text))).toBe(true);
+  });
+
+  test('a gap in the configuration shows as NOT AS EXPECTED, and the exit code says so: blue-green without warm-up keeps a cold-starting version', async () => {
+    expect(outcome('SearchRelease', 'cold-start')).toMatchObject({ outcome: 'promote', expected: 'rollback' });
+    expect(output.join('\n')).toMatch(/\| ShopRelease\/SearchRelease +\| cold-start +\| held 10 min, kept +\| rollback .*\| NOT AS EXPECTED \|/);
+    const rerun = await run('--alias', 'SearchRelease', '--scenario', 'cold-start', '--expect', 'cold-start=promote', '--quiet');
+    expect(rerun.code).toBe(0);
+  });
+
+  test('a scenario file: errors from the 5th minute of user traffic on the staged alias, rolled back at 50 %', async () => {
+    const file = path.join(temp.dir, 'late-errors.json');
+    fs.writeFileSync(file, JSON.stringify({
+      name: 'late-errors', description: 'fine at first, then 2 % errors', clock: 'traffic', expect: 'rollback',
+      timeline: [{ at: 0, errorRate: 0.0002 }, { at: 300, errorRate: 0.02, latency: { p50Ms: 40, p95Ms: 60 } }],
+    }));
+    const r = await run('--alias', `${USER_STACK}/CheckoutRelease`, '--scenario', file);
+    expect(r.code).toBe(0);
+    expect(r.results).toHaveLength(1);
+    expect(r.results[0]).toMatchObject({ ending: 'rolled back at 50 % (check before 100 %)', maxWeight: 50 });
+    expect(r.lines).toContain('ShopRelease/CheckoutRelease/Alias · late-errors: fine at first, then 2 % errors');
+  });
+});
