@@ -29,6 +29,7 @@ import { DEFAULT_SHADOW_PROMOTION, judgeShadowPromotion } from '../packages/runt
 import { demoBuild, REHEARSAL_EMBEDDER } from './rehearsal-memo';
 import { Scenario, SCENARIOS } from './rehearsal-scenarios';
 import { mulberry32 } from './prng';
+import { formatCohortRehearsal, rehearseStickyCohorts } from './rehearse-cohorts';
 import { DEFAULT_PROBE_CONFIG } from './probe-defaults';
 import {
   BLUE_GREEN_SCENARIOS, BLUE_GREEN_STRATEGY, BlueGreenRehearsal, blueGreenRow, formatBlueGreenEntry, rehearseBlueGreen,
@@ -342,6 +343,11 @@ async function main(): Promise<void> {
     console.log(`  ⇒ ${result.outcome.toUpperCase()} after ${clock(result.seconds)} simulated (${Date.now() - started} ms real)\n`);
     results.push(result);
   }
+  console.log(`Rehearsal of RolloutStrategy.staged({ stickyCohorts: {} }): sticky-cohorts, the cohorts across the steps.`);
+  console.log('The real gate planner and the runtime\'s stickyCohorts forwarder in both versions; the cohort item, the Invoke and the users simulated.');
+  const started = Date.now();
+  formatCohortRehearsal(await rehearseStickyCohorts()).forEach((l) => console.log(l));
+  console.log(`  (${Date.now() - started} ms real)\n`);
   console.log(summaryTable(results));
 }
 

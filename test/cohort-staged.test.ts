@@ -11,6 +11,7 @@ import { cohortTraffic } from '../lambdas/staged/cohort-traffic';
 import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
 import { cohortStateOf, COHORT_ENV, parseCohortEnvironment } from '../packages/runtime/src/contract/cohort';
 import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
+import { formatCohortRehearsal, rehearseStickyCohorts } from '../bench/rehearse-cohorts';
 import { testFunction, testStack } from './util';
 
 type Json = any;
@@ -193,4 +194,25 @@ describe('the cohort item', () => {
     expect(() => parseCohortEnvironment('{"table":"t","key":"","canaryAlias":"a","cacheSeconds":5}')).toThrow('GUARDRAILS_COHORT.key must be a non-empty string, got: ""');
     expect(() => parseCohortEnvironment('{"table":"t","key":"k","canaryAlias":"a","cacheSeconds":-1}')).toThrow('GUARDRAILS_COHORT.cacheSeconds must be a number of seconds (0 or more), got: -1');
   });
+});
+
+// `npm run rehearse`'s sticky-cohorts part (issue #15): the cohorts hold across the steps, with the measured shares,
+// through the real gate planner and the runtime's forwarder in both versions.
+test('sticky-cohorts: each step\'s users on the new version within ±1 point of its weight, nobody served by both or moved back; alias weights mix users', async () => {
+  const result = await rehearseStickyCohorts({ users: 20_000, requestsPerUser: 2 });
+  expect(result.pinnedAtZero).toBe('8');
+  expect(result.rows.map((r) => r.weight)).toEqual([1, 5, 25, 50]);
+  for (const row of result.rows) {
+    expect(Math.abs(row.share - row.weight)).toBeLessThanOrEqual(1);
+    expect(row.mixed).toBe(0);
+    expect(row.flippedBack).toBe(0);
+  }
+  // A draw per request serves a user both versions with probability 1 - w² - (1-w)²: 9.5 % of users at 5 %, 50 % at 50 %.
+  expect(result.rows[1].aliasMixed).toBeGreaterThan(7);
+  expect(result.rows[3].aliasMixed).toBeGreaterThan(45);
+  expect(result.afterHandBack).toBe(100);
+  // Only the cohort's requests are forwarded (and the pinned one): about (1 + 5 + 25 + 50) % of two requests per user per step.
+  expect(result.forwards).toBeGreaterThan(0.79 * 2 * 20_000);
+  expect(result.forwards).toBeLessThan(0.83 * 2 * 20_000);
+  expect(formatCohortRehearsal(result).join('\n')).toMatch(/pinned synthetic request at 0 % .*served by version 8/);
 });
