@@ -38,9 +38,12 @@ describe('rehearse on a user\'s stack with several strategies', () => {
 
   test('the staged alias runs its own schedule (10 → 50 → 100 %, 3-minute bakes) and names each decision it would publish', () => {
     expect(output).toContain('  steps 10 → 50 → 100 %, bake 180 s, roll back after 2 failures at a step, recheck 60 s, no data: pass below 10 invocations');
-    expect(outcome('CheckoutRelease', 'good')).toMatchObject({ ending: 'reached 100 %', notifications: ['gate-decision advance at 10 %', 'gate-decision advance at 50 %', 'gate-decision advance at 100 %'] });
+    expect(outcome('CheckoutRelease', 'good')).toMatchObject({
+      ending: 'reached 100 %',
+      notifications: ['deployment START', 'gate-decision advance at 10 %', 'gate-decision advance at 50 %', 'gate-decision advance at 100 %', 'deployment SUCCESS'],
+    });
     expect(outcome('CheckoutRelease', 'error-spike')).toMatchObject({ ending: 'rolled back at 10 % (check before 50 %)' });
-    expect(outcome('CheckoutRelease', 'error-spike').notifications.pop()).toBe('gate-decision rollback at 50 %');
+    expect(outcome('CheckoutRelease', 'error-spike').notifications.slice(-2)).toEqual(['gate-decision rollback at 50 %', 'deployment FAILURE']);
   });
 
   test('the staged alias without warm-up meets cold starts with users: rolled back at 10 % by the p95 gate', () => {
@@ -49,7 +52,7 @@ describe('rehearse on a user\'s stack with several strategies', () => {
 
   test('blue-green: the invariants read from the function\'s environment in the template, then the smoke probe, the switch and the hold', () => {
     const good = outcome('SearchRelease', 'good');
-    expect(good).toMatchObject({ outcome: 'promote', ending: 'held 10 min, kept', notifications: ['blue-green-decision passed', 'blue-green-decision held'] });
+    expect(good).toMatchObject({ outcome: 'promote', ending: 'held 10 min, kept', notifications: ['deployment START', 'blue-green-decision passed', 'blue-green-decision held', 'deployment SUCCESS'] });
     expect(good.timeline[0].text).toBe('invariants → PASS: version new carries every pin: INDEX_HASH=idx-42');
     expect(outcome('SearchRelease', 'delta-s-drift')).toMatchObject({ ending: 'stopped before the switch (smoke probe)', maxWeight: 0 });
   });
@@ -85,6 +88,6 @@ describe('rehearse on a user\'s stack with several strategies', () => {
     expect(r.code).toBe(0);
     expect(r.results).toHaveLength(1);
     expect(r.results[0]).toMatchObject({ ending: 'rolled back at 50 % (check before 100 %)', maxWeight: 50 });
-    expect(r.lines).toContain('ShopRelease/CheckoutRelease/Alias · late-errors: fine at first, then 2 % errors');
+    expect(r.lines).toContain('[1/1] ShopRelease/CheckoutRelease/Alias · late-errors: fine at first, then 2 % errors');
   });
 });

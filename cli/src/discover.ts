@@ -32,6 +32,11 @@ interface Common {
   readonly alarmNames: string[];
   readonly machine?: MachineDefinition;
   readonly probe?: ProbeAsset;
+  /**
+   * The EventBridge rule that sends CodeDeploy's deployment state changes of this group to an SNS topic (GuardedAlias
+   * `notifications`), with the states it forwards; absent without one.
+   */
+  readonly deploymentEvents?: { readonly topic: string; readonly states: string[] };
 }
 
 /** A guarded alias and the rollout it would get. */
@@ -67,6 +72,18 @@ function readProbe(stack: AssemblyStack, arn: string | undefined): ProbeAsset | 
   }
 }
 
+/** The rule forwarding the deployment group's state changes to an SNS topic, if the stack has one. */
+function deploymentEventsOf(stack: AssemblyStack, groupId: string): Common['deploymentEvents'] {
+  for (const rule of Object.values(stack.resources)) {
+    if (rule.Type !== 'AWS::Events::Rule') continue;
+    const detail = (rule.Properties?.EventPattern as { detail?: { deploymentGroup?: unknown[]; state?: string[] } } | undefined)?.detail;
+    if (!detail?.deploymentGroup?.some((g) => logicalIdOf(resolveString(g)) === groupId)) continue;
+    const target = ((rule.Properties?.Targets ?? []) as Array<{ Arn?: unknown }>).map((t) => logicalIdOf(resolveString(t.Arn)) ?? '').find((id) => stack.resources[id]?.Type === 'AWS::SNS::Topic');
+    if (target) return { topic: target, states: detail.state ?? [] };
+  }
+  return undefined;
+}
+
 /** Every guarded alias of a stack, in template order. */
 export function guardedAliases(stack: AssemblyStack): GuardedAliasInfo[] {
   const machines = Object.entries(stack.resources)
@@ -89,6 +106,7 @@ export function guardedAliases(stack: AssemblyStack): GuardedAliasInfo[] {
       deploymentGroup: groupId,
       deploymentConfigName: configName,
       alarmNames: alarms,
+      deploymentEvents: deploymentEventsOf(stack, groupId),
     };
     const machine = machines.find((m) => m.configs[key] !== undefined);
     const config = machine?.configs[key];

@@ -3,6 +3,7 @@
 // assembly (plain JSON, no aws-cdk-lib), finds every guarded alias, and replays each scenario on it in simulated
 // time with the library's real decision code. Nothing calls AWS.
 import { readAssembly } from './assembly';
+import { GuardedAliasInfo } from './discover';
 import { blueGreenOrStaged, selectAliases } from './select';
 import { CliInputError } from './errors';
 import { parseRehearse, RehearseOptions, USAGE } from './options';
@@ -11,6 +12,16 @@ import { rehearseBlueGreen } from './blue-green';
 import { ScenarioResult } from './result';
 import { selectScenarios } from './scenarios';
 import { rehearseStaged } from './staged';
+
+/**
+ * The notifications of a run with CodeDeploy's deployment state changes around the machinery's decisions, when a rule
+ * forwards them to a topic (they come best-effort: register EB-3).
+ */
+function withDeploymentEvents(alias: GuardedAliasInfo, ran: Pick<ScenarioResult, 'notifications' | 'outcome'>): string[] {
+  const states = alias.deploymentEvents?.states ?? [];
+  const end = ran.outcome === 'promote' ? 'SUCCESS' : 'FAILURE';
+  return [...(states.includes('START') ? ['deployment START'] : []), ...ran.notifications, ...(states.includes(end) ? [`deployment ${end}`] : [])];
+}
 
 /** Runs `rehearse`; returns the exit code (0: every scenario as expected, 1: not). */
 export async function rehearse(options: RehearseOptions, print: (line: string) => void = (l) => console.log(l)): Promise<{ code: number; results: ScenarioResult[] }> {
@@ -23,18 +34,20 @@ export async function rehearse(options: RehearseOptions, print: (line: string) =
   const { rehearsed, skipped } = selectAliases(readAssembly(options.app), options);
   for (const alias of skipped) print(`not rehearsed: ${alias.path}: ${alias.strategy} (${alias.deploymentConfigName}) is CodeDeploy's own shift; the CLI rehearses staged and blue-green only`);
   const results: ScenarioResult[] = [];
+  const applies = (alias: (typeof rehearsed)[number], scenario: (typeof scenarios)[number]) => !scenario.strategies || scenario.strategies.includes(alias.strategy);
+  const total = rehearsed.reduce((n, alias) => n + scenarios.filter((s) => applies(alias, s)).length, 0);
   for (const alias of rehearsed) {
     describeAlias(alias).forEach(print);
     print('');
     for (const scenario of scenarios) {
-      if (scenario.strategies && !scenario.strategies.includes(alias.strategy)) {
-        if (options.scenarios.includes(scenario.name)) print(`  ${scenario.name}: applies to ${scenario.strategies.join(', ')} only; skipped for this ${alias.strategy} alias\n`);
+      if (!applies(alias, scenario)) {
+        if (options.scenarios.includes(scenario.name)) print(`  ${scenario.name}: applies to ${(scenario.strategies ?? []).join(', ')} only; skipped for this ${alias.strategy} alias\n`);
         continue;
       }
-      if (!options.quiet) print(`${alias.path} · ${scenario.name}: ${scenario.description}`);
+      if (!options.quiet) print(`[${results.length + 1}/${total}] ${alias.path} · ${scenario.name}: ${scenario.description}`);
       const onEntry = options.quiet ? undefined : (entry: Parameters<typeof formatEntry>[0]) => formatEntry(entry).forEach(print);
       const ran = await blueGreenOrStaged(alias, (a) => rehearseStaged(a, scenario, onEntry), (a) => rehearseBlueGreen(a, scenario, onEntry));
-      const result: ScenarioResult = { ...ran, expected: options.expect[scenario.name] ?? scenario.expect };
+      const result: ScenarioResult = { ...ran, notifications: withDeploymentEvents(alias, ran), expected: options.expect[scenario.name] ?? scenario.expect };
       results.push(result);
       if (!options.quiet) print(`  ⇒ ${result.ending}${result.outcome === result.expected ? '' : `, NOT the expected ${result.expected}`}\n`);
     }

@@ -35,10 +35,11 @@ export function describeAlias(alias: GuardedAliasInfo): string[] {
 /** One timeline entry as printed. */
 export function formatEntry(entry: TimelineEntry): string[] {
   const lines = [`  t+${clock(entry.at)} ${bar(entry.weight)} ${String(entry.weight).padStart(3)} %  ${entry.text}`];
+  const width = Math.max(0, ...(entry.gates ?? []).map((g) => g.name.length));
   for (const gate of entry.gates ?? []) {
     const mark = gate.passed === null ? '·' : gate.passed ? '✓' : '✗';
     const note = gate.passed === null ? `(not judged: ${gate.reason})` : gate.name.startsWith('alarm') ? '(assumed: alarms are not evaluated)' : '';
-    lines.push(`      ${mark} ${gate.name.padEnd(24)} ${value(gate.measured).padStart(10)} vs ${String(gate.threshold ?? '-').padEnd(8)} ${note}`.trimEnd());
+    lines.push(`      ${mark} ${gate.name.padEnd(width)} ${value(gate.measured).padStart(10)} vs ${String(gate.threshold ?? '-').padEnd(8)} ${note}`.trimEnd());
   }
   return lines;
 }
