@@ -357,7 +357,7 @@ describe('shadow-demo', () => {
   });
 
   // Only cdk-nag's report is read: aws-cdk-lib's CloudFormation validator stays off (test/setup-env.ts; loading it
-  // costs about 10 s per test file). The example app, shadow route included, passes it in test/demo-app.test.ts.
+  // costs about 10 s per test file). The example app, shadow route included, passes it in test/example-app.test.ts › 'demo-app'.
   describe('the example app with its shadow route under cdk-nag', () => {
     test('adds no unacknowledged AwsSolutions finding, and each acknowledgement it adds has its reason', () => {
       const { app } = demo();
