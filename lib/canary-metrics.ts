@@ -18,6 +18,15 @@ export interface CanaryMetricsProps {
    * @default - the control's p95 is read over the whole alias (see `controlP95()`)
    */
   readonly controlVersion?: string;
+  /**
+   * Sticky cohorts (`RolloutStrategy.staged({ stickyCohorts })`): the alias that serves the new version. The canary's
+   * metrics are read under it, and the control's counts are the live alias's less the canary alias's (every request
+   * of the cohort entered through the live alias and was forwarded). The control's p95 stays the live alias's, which
+   * includes each forward's wait: the p95 gate of the alarm is lenient in this mode, and the staged gate function
+   * judges the p95 at each check from the release telemetry of both versions instead.
+   * @default - the live alias's weights carry the canary (its `ExecutedVersion` series)
+   */
+  readonly canaryAlias?: string;
 }
 
 /**
@@ -54,11 +63,12 @@ export class CanaryMetrics {
     });
   }
 
-  /** A metric of the new version's share of the alias's traffic. */
+  /** A metric of the new version's share of the alias's traffic (under sticky cohorts, of the canary alias). */
   public canaryMetric(metricName: string, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    const canaryAlias: Record<string, string> = this.props.canaryAlias === undefined ? {} : { Resource: `${this.props.functionName}:${this.props.canaryAlias}` };
     return this.aliasMetric(metricName, {
       ...options,
-      dimensionsMap: { ExecutedVersion: this.props.canaryVersion, ...options.dimensionsMap },
+      dimensionsMap: { ...canaryAlias, ExecutedVersion: this.props.canaryVersion, ...options.dimensionsMap },
     });
   }
 

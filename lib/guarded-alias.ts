@@ -81,7 +81,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
 
     // The control is the version users are on before this deployment, read from the alias before CloudFormation updates it.
     this.controlVersion = ControlVersions.of(this).controlVersionOf(this.alias, fn, this.version);
-    this.metrics = new CanaryMetrics({ functionName: fn.functionName, aliasName, canaryVersion: this.version.version, controlVersion: this.controlVersion });
+    this.metrics = new CanaryMetrics({ functionName: fn.functionName, aliasName, canaryVersion: this.version.version, controlVersion: this.controlVersion, canaryAlias: strategy._canaryAliasOf(aliasName) });
     this.gates = new ReleaseGates(this, 'Gates', { metrics: this.metrics, thresholds: props.gates });
     this.worstCaseDetectionTime = this.gates.worstCaseDetectionTime;
     if (this.worstCaseDetectionTime.toSeconds() > MAX_DETECTION_TIME.toSeconds()) throw new Error(`GuardedAlias '${this.node.path}': worst-case detection time ${this.worstCaseDetectionTime.toHumanString()} exceeds ${MAX_DETECTION_TIME.toHumanString()}`);

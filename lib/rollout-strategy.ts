@@ -128,6 +128,15 @@ export abstract class RolloutStrategy {
   }
 
   /**
+   * The alias that serves the new version under sticky cohorts (its traffic is the canary's), or undefined when
+   * the live alias's own weights carry the canary.
+   * @internal
+   */
+  public _canaryAliasOf(_aliasName: string): string | undefined {
+    return undefined;
+  }
+
+  /**
    * Whether a probe, if the alias has one, is the deployment group's hook of both phases (a strategy's own hooks,
    * from `_bind`, replace it where they run).
    * @internal

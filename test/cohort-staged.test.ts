@@ -37,6 +37,16 @@ describe('a staged GuardedAlias with stickyCohorts', () => {
     expect(canary.UpdatePolicy).toBeUndefined();
   });
 
+  test('the gate alarm reads the canary from the canary alias, and the control as the live alias less it', () => {
+    const [alarm] = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Json[];
+    const metrics = alarm.Properties.Metrics.filter((m: Json) => m.MetricStat).map((m: Json) => ({ id: m.Id, dims: JSON.stringify(m.MetricStat.Metric.Dimensions) }));
+    const resource = (id: string) => metrics.find((m: Json) => m.id === id)!.dims;
+    expect(resource('ce')).toContain(':live-canary');
+    expect(resource('ci')).toContain(':live-canary');
+    expect(resource('ae')).toContain(':live"');
+    expect(resource('ae')).not.toContain('canary');
+  });
+
   test('the function learns its cohort item and canary alias from GUARDRAILS_COHORT, without naming itself (no cycle)', () => {
     const variables = json.Resources[logicalId(fn)].Properties.Environment.Variables;
     const text = variables[COHORT_ENV];

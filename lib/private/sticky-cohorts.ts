@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { COHORT_ENV, COHORT_TABLE_KEY, CohortEnvironment, STAGED_COHORTS_ENV, StagedCohortConfig } from 'cdk-rollout-guardrails-runtime/contract';
-import { cohortCacheSeconds, StickyCohorts } from '../strategies/sticky-cohorts';
+import { canaryAliasName, cohortCacheSeconds, StickyCohorts } from '../strategies/sticky-cohorts';
 import { acknowledgeGuard } from './guard';
 
 const TABLE_ID = 'CohortTable';
@@ -65,7 +65,7 @@ export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, c
   const table = cohortTable(writers.scope);
   // The node address: stable, unique in the app, free of tokens and of '#' (the key is also the salt's prefix).
   const key = `cohort-${alias.node.addr}`;
-  const canaryAlias = `${alias.aliasName}-canary`;
+  const canaryAlias = canaryAliasName(alias.aliasName);
   const canary = new lambda.Alias(alias, 'CohortCanary', { aliasName: canaryAlias, version: alias.version, description: `cdk-rollout-guardrails: the version a sticky rollout of ${alias.aliasName} serves its cohort from` });
   (alias.node.defaultChild as CfnResource).addResourceDependency(canary.node.defaultChild as CfnResource, 'CloudFormation moves the canary alias to the new version before the live alias starts the deployment');
 

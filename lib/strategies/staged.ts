@@ -11,7 +11,7 @@ import { cacheHitRateConfig, validateCacheHitRate } from './cache-gate';
 import { fenceUntilStep, validateFence } from './fence';
 import { queueAgeConfig, validateQueueAge } from './queue-age';
 import { NoDataAction, StagedNoDataPolicy, StagedNoDataSettings, StagedRollbackTime, StagedRolloutOptions } from './staged-options';
-import { StickyCohorts, validateStickyCohorts } from './sticky-cohorts';
+import { canaryAliasName, StickyCohorts, validateStickyCohorts } from './sticky-cohorts';
 import { DEFAULT_STOP_RULES, StepStopRules, stopRulesConfig, stopRulesFor, validateStopRules } from './stop-rules';
 
 /** CodeDeploy's limit on one lifecycle hook (`RolloutStrategy.CODEDEPLOY_HOOK_LIMIT`). @see https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html */
@@ -254,6 +254,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
   /** Sticky cohorts as given; undefined: alias weights. */
   public get stickyCohorts(): StickyCohorts | undefined {
     return this.options.stickyCohorts;
+  }
+
+  /** With sticky cohorts, `<alias>-canary` serves the new version. @internal */
+  public _canaryAliasOf(aliasName: string): string | undefined {
+    return this.options.stickyCohorts ? canaryAliasName(aliasName) : undefined;
   }
 
   /** The queue-age gate as the state machine receives it; undefined without queues. @internal */

@@ -48,3 +48,8 @@ export function validateStickyCohorts(problems: PropProblems, prefix: string, co
 export function cohortCacheSeconds(cohorts: StickyCohorts): number {
   return cohorts.cacheTtl?.toSeconds() ?? DEFAULT_COHORT_CACHE_SECONDS;
 }
+
+/** The name of the alias that serves the new version under sticky cohorts: `<alias>-canary`. */
+export function canaryAliasName(aliasName: string): string {
+  return `${aliasName}-canary`;
+}
