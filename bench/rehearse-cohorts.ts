@@ -38,8 +38,10 @@ export interface CohortRehearsal {
   readonly rows: CohortStepRow[];
   /** A pinned synthetic request (X-Release: canary with the token) at 0 %, before any user: which version served it. */
   readonly pinnedAtZero: string;
-  /** After the hand-back (ClearCohortOnSuccess): percent of users the old version serves until CodeDeploy's shift. */
-  readonly afterHandBack: number;
+  /** Reported Succeeded, before CodeDeploy's shift: users of the last step's cohort the old version served (0: nobody goes back). */
+  readonly movedBackBeforeShift: number;
+  /** After CodeDeploy's shift (the live alias on the new version): percent of users it served, and how many requests it forwarded. */
+  readonly afterShift: { readonly onNew: number; readonly forwards: number };
   /** Forwards made (Invokes of the canary alias), against the requests of all steps. */
   readonly forwards: number;
   readonly requests: number;
@@ -134,13 +136,19 @@ export async function rehearseStickyCohorts(options: { users?: number; requestsP
       onNewBefore = onNewNow;
       progress = decision.progress;
     }
-    // ClearCohortOnSuccess: 0 %, the current version named; users are on the old version until CodeDeploy's shift.
-    put('0', '7');
+    // Succeeded: the item stays at the last step until CodeDeploy's shift, so the cohort stays on the new version.
     clock += (ENVIRONMENT.cacheSeconds + 1) * 1000;
-    let onOld = 0;
-    for (const tenant of tenants) if ((await served(request(tenant))) === '7') onOld++;
+    let movedBackBeforeShift = 0;
+    for (const tenant of onNewBefore) if ((await served(request(tenant))) === '7') movedBackBeforeShift++;
+    requests += onNewBefore.size;
+    // CodeDeploy's shift: the live alias runs the new version, which serves every request itself (canary_version).
+    process.env.AWS_LAMBDA_FUNCTION_VERSION = '8';
+    const shifted = stickyCohorts(answer('8'), { ...common, clients: { dynamodb, lambda } });
+    const forwardsBefore = forwards;
+    let onNew = 0;
+    for (const tenant of tenants) if (((await shifted(request(tenant), {})) as Answer).body === '8') onNew++;
     requests += users;
-    return { users, requestsPerUser, rows, pinnedAtZero, afterHandBack: (onOld / users) * 100, forwards, requests };
+    return { users, requestsPerUser, rows, pinnedAtZero, movedBackBeforeShift, afterShift: { onNew: (onNew / users) * 100, forwards: forwards - forwardsBefore }, forwards, requests };
   } finally {
     process.env.AWS_LAMBDA_FUNCTION_VERSION = saved.version;
     process.env.AWS_LAMBDA_FUNCTION_NAME = saved.name;
@@ -156,7 +164,8 @@ export function formatCohortRehearsal(result: CohortRehearsal): string[] {
     `  pinned synthetic request at 0 % (X-Release: canary + token): served by version ${result.pinnedAtZero}`,
     '  step   users on the new version   served by both   moved back   alias weights: users served by both',
     ...result.rows.map((r) => `  ${String(r.weight).padStart(3)} %  ${pct(r.share).padStart(24)}  ${String(r.mixed).padStart(15)}  ${String(r.flippedBack).padStart(11)}  ${pct(r.aliasMixed).padStart(37)}`),
-    `  after the hand-back (ClearCohortOnSuccess): ${pct(result.afterHandBack)} of users on the current version until CodeDeploy's shift`,
+    `  reported Succeeded, before CodeDeploy's shift: the last cohort stays on the new version (${result.movedBackBeforeShift} moved back)`,
+    `  after CodeDeploy's shift: ${pct(result.afterShift.onNew)} of users on the new version, served by it directly (${result.afterShift.forwards} forwards)`,
     `  ${result.users} users × ${result.requestsPerUser} requests a step; ${result.forwards} of ${result.requests} requests forwarded to the canary alias (one more invocation each)`,
   ];
 }

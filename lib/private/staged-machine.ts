@@ -81,11 +81,14 @@ function report(scope: Construct, id: string, status: 'Succeeded' | 'Failed', co
  * - bake: Bake → Gate (the gate watches the alarms every slice)
  * - recheck: PublishHold → Recheck → HasProbe
  * - probe: HasProbe (the bake is over: probe and check before the next shift)
- * - succeed: PublishSucceeded → HandBack (the alias back on the current version alone) → ClearCohortOnSuccess? → ReportSucceeded → Succeeded
+ * - succeed: PublishSucceeded → HandBack (the alias back on the current version alone) → ReportSucceeded → Succeeded
  * - rollback: ResetRouting → ClearCohort? → PublishRollback → ReportFailed → RolledBack
  *
- * With sticky cohorts, the cohort item goes to weight 0 wherever the routing is reset or handed back (ClearCohort,
- * ClearCohortOnSuccess, ClearCohortOnError) and OpenCohort writes it at 0 % first, for pinned synthetic requests.
+ * With sticky cohorts, OpenCohort writes the cohort item at 0 % first (for pinned synthetic requests), and it goes back to
+ * 0 % wherever the routing is reset (ClearCohort, ClearCohortOnError). On success it is left at the last step: the
+ * cohort stays on the new version until CodeDeploy's shift moves everyone there (a function of that version then
+ * serves every request itself), so that no user goes back to the old version in between; if the deployment fails
+ * after that (an AfterAllowTraffic hook, a gate alarm), the safety net clears it on the FAILURE event.
  *
  * Every Task state catches every error into ResetRoutingOnError → ClearCohortOnError? → ReportFailedOnError → Errored.
  */
@@ -200,8 +203,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
   // versions keep their provisioned concurrency).
   const handBack = onError(sdkTask(scope, 'HandBack', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
     'Clear AdditionalVersionWeights: the alias as CodeDeploy left it, for its all-at-once shift'));
-  handBack.next(cohortStep(scope, 'ClearCohortOnSuccess', '$.target.currentVersion', reportSucceeded, resetOnError,
-    'Sticky cohorts: the cohort back on the current version too, until CodeDeploy\'s shift'));
+  handBack.next(reportSucceeded);
   const publishSucceeded = publish('PublishSucceeded');
   publishSucceeded.next(handBack);
 
