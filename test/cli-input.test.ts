@@ -9,6 +9,7 @@ import { objectLiteralAt, readMachine } from '../cli/src/definition';
 import { parseRehearse } from '../cli/src/options';
 import { behaviourAt, BUILT_IN_SCENARIOS } from '../cli/src/scenarios';
 import { normalQuantile, simulateWindow } from '../cli/src/simulate';
+import { evaluate } from '../cli/src/metric-math';
 import { resolveString } from '../cli/src/tokens';
 import { tempDir } from './helpers/cli-assemblies';
 
@@ -110,6 +111,21 @@ describe('reading the template', () => {
       Properties: { DefinitionString: { 'Fn::Join': ['', ['{"StartAt":"Init","States":{"Init":{"Type":"Pass","Output":{"config":"{% $lookup({\\"', { Ref: 'App' }, '/', { Ref: 'Group' }, '\\":{\\"holdSeconds\\":60}}, $states.input.configKey) %}"}}}}']] } },
     }, 'T.template.json');
     expect(machine.configs).toEqual({ 'App/Group': { holdSeconds: 60 } });
+  });
+});
+
+describe('metric math (register CW-3, CW-8)', () => {
+  const GATE = 'IF(IF(FILL(ci, 0) >= 100, FILL(ce, 0) / FILL(ci, 0), 0) > 0.01, 4, 0) + IF(FILL(control, 0) > 0 AND FILL(canary, 0) / FILL(control, 0) > 1.1, 2, 0)';
+  test('evaluates the gate alarm\'s shape: FILL for missing datapoints, IF, AND, comparisons as 1 or 0', () => {
+    expect(evaluate(GATE, { ci: 120, ce: 4, canary: 50, control: 40 })).toBe(6);
+    expect(evaluate(GATE, { ci: 99, ce: 50, canary: undefined, control: 40 })).toBe(0);
+    expect(evaluate('a / b', { a: 1, b: 0 })).toBeUndefined();
+    expect(evaluate('IF(a > 1, 5)', { a: 0 })).toBeUndefined();
+    expect(evaluate('-a * (2 + 3) >= -10 OR 0', { a: 2 })).toBe(1);
+  });
+
+  test('refuses a function it does not model, rather than guessing', () => {
+    expect(() => evaluate('METRICS()', {})).toThrow('metric math: the function METRICS is not modelled');
   });
 });
 

@@ -53,6 +53,12 @@ describe('rehearse on the example app', () => {
     expect(decisive.gates!.find((g) => g.name === 'probe')!.passed).toBe(true);
   });
 
+  test('the gate alarm is evaluated from the simulated traffic; the probe\'s ΔS and the cold-start alarms are marked assumed', () => {
+    const check = result('good').timeline.find((e) => e.gates?.some((g) => g.name.startsWith('alarm:')))!;
+    expect(check.assumed).toEqual([expect.stringMatching(/^alarm:AnswerProbeDeltaS/), expect.stringMatching(/^alarm:AnswerColdStartShare/)]);
+    expect(output.join('\n')).toMatch(/alarm:AnswerGatesAlarm\w+ +OK vs OK +\(evaluated from the simulated traffic\)/);
+  });
+
   test('delta-s-drift is stopped by the ΔS probe before any user traffic', () => {
     const r = result('delta-s-drift');
     expect(r).toMatchObject({ outcome: 'rollback', maxWeight: 0, ending: 'rolled back before any traffic (check before 1 %)' });
@@ -82,7 +88,7 @@ describe('rehearse on the example app', () => {
   test('ends with the summary table, the model\'s limits and its assumed figures', () => {
     const text = output.join('\n');
     expect(text).toMatch(/\| RolloutGuardrailsDemo\/Answer \| error-spike +\| rolled back at 1 % \(check before 5 %\) +\| rollback +\| 480 s +\| 481 s +\| none +\| as expected \|/);
-    expect(text).toMatch(/CloudWatch alarms are not evaluated/);
+    expect(text).toMatch(/CloudWatch alarms: those on the alias's AWS\/Lambda metrics \(the gate alarm, yours on the same metrics\) are evaluated/);
     expect(text).toMatch(/real metric delay \(register LAM-6\)/);
     expect(text).toMatch(/Assumed figures \(\*\):\n {2}- a probe run takes 60 s/);
     expect(text).toMatch(/every scenario ended as expected \(7\)$/);

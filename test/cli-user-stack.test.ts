@@ -42,12 +42,18 @@ describe('rehearse on a user\'s stack with several strategies', () => {
       ending: 'reached 100 %',
       notifications: ['deployment START', 'gate-decision advance at 10 %', 'gate-decision advance at 50 %', 'gate-decision advance at 100 %', 'deployment SUCCESS'],
     });
-    expect(outcome('CheckoutRelease', 'error-spike')).toMatchObject({ ending: 'rolled back at 10 % (check before 50 %)' });
+    // At 10 % of 20 requests a second the gate alarm judges every minute (120 invocations, at least 100): ALARM after the first.
+    const spike = outcome('CheckoutRelease', 'error-spike');
+    expect(spike).toMatchObject({ ending: 'rolled back at 10 % (while it baked)' });
+    expect(spike.detectedAt! - spike.breachAt!).toBe(60);
+    expect(spike.timeline.flatMap((e) => e.gates ?? []).filter((g) => g.passed === false)).toEqual([
+      expect.objectContaining({ name: expect.stringMatching(/^alarm:CheckoutReleaseGatesAlarm/), measured: 'ALARM' }),
+    ]);
     expect(outcome('CheckoutRelease', 'error-spike').notifications.slice(-2)).toEqual(['gate-decision rollback at 50 %', 'deployment FAILURE']);
   });
 
-  test('the staged alias without warm-up meets cold starts with users: rolled back at 10 % by the p95 gate', () => {
-    expect(outcome('CheckoutRelease', 'cold-start')).toMatchObject({ ending: 'rolled back at 10 % (check before 50 %)', maxWeight: 10 });
+  test('the staged alias without warm-up meets cold starts with users: rolled back at 10 % by the gate alarm\'s p95 ratio', () => {
+    expect(outcome('CheckoutRelease', 'cold-start')).toMatchObject({ ending: 'rolled back at 10 % (while it baked)', maxWeight: 10 });
   });
 
   test('blue-green: the invariants read from the function\'s environment in the template, then the smoke probe, the switch and the hold', () => {
@@ -87,7 +93,7 @@ describe('rehearse on a user\'s stack with several strategies', () => {
     const r = await run('--alias', `${USER_STACK}/CheckoutRelease`, '--scenario', file);
     expect(r.code).toBe(0);
     expect(r.results).toHaveLength(1);
-    expect(r.results[0]).toMatchObject({ ending: 'rolled back at 50 % (check before 100 %)', maxWeight: 50 });
+    expect(r.results[0]).toMatchObject({ ending: 'rolled back at 50 % (while it baked)', maxWeight: 50 });
     expect(r.lines).toContain('[1/1] ShopRelease/CheckoutRelease/Alias · late-errors: fine at first, then 2 % errors');
   });
 });

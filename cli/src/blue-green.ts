@@ -10,6 +10,7 @@ import { metricWindow } from '../../lambdas/blue-green/worker';
 import { spreadQuestions } from '../../lambdas/probe/direct-run';
 import { PROBE_RUN_SECONDS, ROLLBACK_SHIFT_SECONDS, STEP_SECONDS } from './defaults';
 import type { GuardedAliasInfo } from './discover';
+import { alarmStates, modelAlarms } from './alarms';
 import { hungTask } from './hung';
 import type { ScenarioResult, TimelineEntry } from './result';
 import { behaviourAt, breachStart, Scenario } from './scenarios';
@@ -70,6 +71,9 @@ export async function rehearseBlueGreen(alias: BlueGreenAlias, scenario: Scenari
   emit({ at: now, weight: 100, text: 'CodeDeploy switches the alias to the new version, all at once; AfterAllowTraffic starts the hold' });
 
   const holdEndsAt = switchedAt + config.holdSeconds;
+  const alarms = modelAlarms(alias);
+  const assumed = alarms.notModelled.map((name) => `alarm:${name}`);
+  const minuteAt = (start: number) => simulateWindow(behaviourAt(scenario, clockOf(start + 30)), scenario.control, start + 30 >= switchedAt! ? 100 : 0, 60);
   const decide = (observation: Parameters<typeof decideHold>[0]['observation'], at: number, check: number) => decideHold({
     observation, rules: config.stopRules, now: at * 1000, holdStartedAt: switchedAt! * 1000, holdEndsAt: holdEndsAt * 1000, check,
   });
@@ -106,13 +110,13 @@ export async function rehearseBlueGreen(alias: BlueGreenAlias, scenario: Scenari
       const start = window.start / 1000;
       const seconds = Math.max(0, Math.min(60, start + 60 - switchedAt));
       const traffic = simulateWindow(behaviourAt(scenario, clockOf(start + 30)), scenario.control, 100, seconds).canary;
-      decision = decide({ source: 'metrics', traffic: { invocations: traffic.invocations, errors: traffic.errors, minuteStart: window.start }, alarms: config.alarmNames.map((name) => ({ name, state: 'OK' as const })) }, at, ++metricChecks);
+      decision = decide({ source: 'metrics', traffic: { invocations: traffic.invocations, errors: traffic.errors, minuteStart: window.start }, alarms: alarmStates(alarms, at, minuteAt) }, at, ++metricChecks);
       metricAt = at + config.checkIntervalSeconds;
       if (decision.next === 'succeed') metricDone = true;
       const minute = Math.floor((at - switchedAt) / 60);
       if (decision.next !== 'continue' || minute !== lastMinute) {
         lastMinute = minute;
-        emit({ at, weight: 100, text: `metric check #${decision.check} → ${decision.next.toUpperCase()}: ${decision.reasons[0]}`, gates: decision.rules });
+        emit({ at, weight: 100, text: `metric check #${decision.check} → ${decision.next.toUpperCase()}: ${decision.reasons[0]}`, gates: decision.rules, assumed });
       }
     } else if (!probeDone) {
       at = probeDecisionAt;

@@ -23,6 +23,8 @@ export interface ProbeAsset {
 
 interface Common {
   readonly stack: AssemblyStack;
+  /** The AWS::Lambda::Alias resource's logical ID. */
+  readonly logicalId: string;
   /** The alias's construct path without `/Resource` (e.g. `Stack/Answer/Alias`). */
   readonly path: string;
   readonly aliasName: string;
@@ -100,6 +102,7 @@ export function guardedAliases(stack: AssemblyStack): GuardedAliasInfo[] {
     const alarms = ((group.AlarmConfiguration as { Alarms?: Array<{ Name: unknown }> } | undefined)?.Alarms ?? []).map((a) => resolveString(a.Name));
     const common = {
       stack,
+      logicalId: id,
       path: (cdkPath(stack, id) ?? `${stack.name}/${id}`).replace(/\/Resource$/, ''),
       aliasName: resolveString(alias.Properties?.Name),
       functionLogicalId: logicalIdOf(resolveString(alias.Properties?.FunctionName)) ?? '',

@@ -38,7 +38,7 @@ export function formatEntry(entry: TimelineEntry): string[] {
   const width = Math.max(0, ...(entry.gates ?? []).map((g) => g.name.length));
   for (const gate of entry.gates ?? []) {
     const mark = gate.passed === null ? '·' : gate.passed ? '✓' : '✗';
-    const note = gate.passed === null ? `(not judged: ${gate.reason})` : gate.name.startsWith('alarm') ? '(assumed: alarms are not evaluated)' : '';
+    const note = gate.passed === null ? `(not judged: ${gate.reason})` : entry.assumed?.includes(gate.name) ? '(assumed: this alarm is not modelled)' : gate.name.startsWith('alarm') ? '(evaluated from the simulated traffic)' : '';
     lines.push(`      ${mark} ${gate.name.padEnd(width)} ${value(gate.measured).padStart(10)} vs ${String(gate.threshold ?? '-').padEnd(8)} ${note}`.trimEnd());
   }
   return lines;
@@ -74,11 +74,12 @@ export function honestyNotes(results: readonly ScenarioResult[]): string[] {
     '  - simulated: the clock, your two versions (answers built from your gold set: the current version answers each question',
     '    with its target section, the new one drifts as the scenario says) and user traffic (seeded, per ExecutedVersion).',
     'What it does not model:',
-    '  - CloudWatch alarms are not evaluated: every gate alarm reads OK, so a rollback CodeDeploy would take on an alarm',
-    '    (CodeDeploy\'s alarm polling, its interval undocumented: register CD-14) is not shown; the gate function\'s own',
-    '    canary-vs-control check on the same thresholds is.',
-    '  - real metric delay (register LAM-6): the staged gate sees each bake\'s traffic in full at once; blue-green reads the',
-    '    worker\'s own window, its metricDelay as configured.',
+    '  - CloudWatch alarms: those on the alias\'s AWS/Lambda metrics (the gate alarm, yours on the same metrics) are evaluated',
+    '    minute by minute from the simulated traffic, their metric math included; any other alarm (the probe\'s ΔS, telemetry,',
+    '    SQS) reads OK and is marked assumed. CodeDeploy\'s own alarm polling (interval undocumented: register CD-14) is',
+    '    not modelled: an alarm acts when the machinery next reads it.',
+    '  - real metric delay (register LAM-6): the staged gate and the alarms see each minute\'s traffic in full at once;',
+    '    blue-green\'s hold reads the worker\'s own window, its metricDelay as configured.',
     '  - CodeDeploy\'s own shift after the staged schedule and the AfterAllowTraffic probe at 100 %; the probe\'s own invocation',
     '    errors; shadow as stage 0 (requireShadow: taken as passed); the queue-age gate (flat queues); the cache hit-rate gate.',
     '  - canary, linear and all-at-once strategies (CodeDeploy\'s own shapes) are not rehearsed yet.',

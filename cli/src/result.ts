@@ -13,6 +13,8 @@ export interface TimelineEntry {
   readonly text: string;
   /** Each gate's measured value against its threshold, when a decision was judged. */
   readonly gates?: readonly Check[];
+  /** Gates whose value the rehearsal assumed (alarms it does not model). */
+  readonly assumed?: readonly string[];
 }
 
 /** How a scenario ended, and the figures of its summary row. */

@@ -7,6 +7,7 @@ import { planStep, ProbeResult } from '../../lambdas/staged/gate';
 import { INITIAL_PROGRESS, newErrorClassAt, StagedAliasConfig, StagedExecutionInput, StagedProgress, STAGED_REPORT_RESERVE_SECONDS } from '../../packages/runtime/src/contract/staged';
 import { PROBE_RUN_SECONDS, STEP_SECONDS } from './defaults';
 import type { GuardedAliasInfo } from './discover';
+import { alarmStates, modelAlarms } from './alarms';
 import { hungTask } from './hung';
 import type { ScenarioResult, TimelineEntry } from './result';
 import { behaviourAt, breachStart, Scenario } from './scenarios';
@@ -32,6 +33,11 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
   };
   let now = STEP_SECONDS; // the starter hook starts the execution
   let weight = 0;
+  // When each weight took effect, for the minutes the alarms judge.
+  const weights: Array<{ from: number; weight: number }> = [{ from: 0, weight: 0 }];
+  const alarms = modelAlarms(alias);
+  const assumed = alarms.notModelled.map((name) => `alarm:${name}`);
+  const minuteAt = (start: number) => simulateWindow(behaviourAt(scenario, clockOf(start + 30)), scenario.control, [...weights].reverse().find((w) => w.from <= start + 30)!.weight, 60);
   let maxWeight = 0;
   let firstTrafficAt: number | undefined;
   const clockOf = (t: number) => (scenario.clock === 'start' ? t : firstTrafficAt === undefined ? -1 : t - firstTrafficAt);
@@ -73,11 +79,11 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
     const classes = window && newErrorClassAt(schedule.stopRules ?? [], weight)
       ? { canary: window.canary.errors > 0 ? ['500'] : [], control: ['500'] } : undefined;
     const queues = judged && config.queueAge ? config.queueAge.queueNames.map((queueName) => ({ queueName, ages: Array.from({ length: schedule.bakeSeconds / 60 }, () => 15) })) : undefined;
-    const output = planStep({ ...execution, progress, probe }, { alarms: config.alarmNames.map((name) => ({ name, state: 'OK' as const })), ...window, errorClasses: classes, queues, now: now * 1000 });
+    const output = planStep({ ...execution, progress, probe }, { alarms: alarmStates(alarms, now, minuteAt), ...window, errorClasses: classes, queues, now: now * 1000 });
     if (output.notification) notifications.push(`${output.notification.event} ${output.decision} at ${'step' in output.notification ? output.notification.step : 0} %`);
     if (!(progress.phase === 'bake' && output.next === 'bake')) {
       const what = progress.phase === 'bake' ? `bake at ${weight} % done` : `check before ${schedule.steps[progress.stepIndex]} %`;
-      emit({ at: now, weight: output.next === 'rollback' ? weight : output.weight, text: `${what} → ${output.decision.toUpperCase()} (${output.next}): ${output.reasons[0] ?? ''}`, gates: progress.phase === 'check' ? output.gates : undefined });
+      emit({ at: now, weight: output.next === 'rollback' ? weight : output.weight, text: `${what} → ${output.decision.toUpperCase()} (${output.next}): ${output.reasons[0] ?? ''}`, gates: progress.phase === 'check' || output.next === 'rollback' ? output.gates : undefined, assumed });
     }
     if (output.next === 'succeed') {
       now += STEP_SECONDS;
@@ -91,11 +97,13 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
       const at = schedule.steps[progress.stepIndex];
       return end({
         outcome: 'rollback', detectedAt, trafficOffAt: maxWeight > 0 ? now : undefined,
-        ending: maxWeight === 0 ? `rolled back before any traffic (check before ${at} %)` : `rolled back at ${weight} % (check before ${at} %)`,
+        ending: maxWeight === 0 ? `rolled back before any traffic (check before ${at} %)`
+          : progress.phase === 'bake' ? `rolled back at ${weight} % (while it baked)` : `rolled back at ${weight} % (check before ${at} %)`,
       });
     }
     if (output.next === 'shift') {
       weight = output.weight;
+      weights.push({ from: now, weight });
       maxWeight = Math.max(maxWeight, weight);
       firstTrafficAt ??= now;
     }
