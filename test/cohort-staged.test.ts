@@ -12,6 +12,9 @@ import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
 import { cohortStateOf, COHORT_ENV, parseCohortEnvironment } from '../packages/runtime/src/contract/cohort';
 import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
 import { formatCohortRehearsal, rehearseStickyCohorts } from '../bench/rehearse-cohorts';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import { aliasConfigKey } from '../packages/runtime/src/contract/config-key';
+import { run, stagedDefinition, TaskStub } from './helpers/staged-run';
 import { testFunction, testStack } from './util';
 
 type Json = any;
@@ -229,4 +232,64 @@ test('sticky-cohorts: each step\'s users on the new version within ±1 point of 
   expect(result.forwards).toBeGreaterThan((0.79 * 2 + 0.49) * 20_000);
   expect(result.forwards).toBeLessThan((0.83 * 2 + 0.51) * 20_000);
   expect(formatCohortRehearsal(result).join('\n')).toMatch(/pinned synthetic request at 0 % .*served by version 8/);
+});
+
+describe('the staged machine with sticky cohorts, run (the definition itself, the real gate planner)', () => {
+  const stack = testStack();
+  const fn = testFunction(stack);
+  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
+  const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Group', {
+    alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE, deploymentGroupName: 'Group',
+    application: new codedeploy.LambdaApplication(stack, 'App', { applicationName: 'App' }),
+  });
+  StagedRollout.of(stack).attach({ alias, version: fn.currentVersion, deploymentGroup, strategy: RolloutStrategy.staged({ steps: [5, 50, 100], stickyCohorts: {} }) });
+  const machine = stagedDefinition(stack);
+  const INPUT = {
+    deployment: { deploymentId: 'd-STICKY1', lifecycleEventHookExecutionId: 'hook-1' },
+    target: { functionName: 'answer', alias: 'live', currentVersion: '7', targetVersion: '8' },
+    configKey: aliasConfigKey('App', 'Group'), deadline: 58 * 60_000,
+  };
+  const healthy = { canary: { invocations: 1000, errors: 0, p95Ms: 100 }, control: { invocations: 9000, errors: 1, p95Ms: 100 } };
+  const failing = { ...healthy, canary: { invocations: 1000, errors: 100, p95Ms: 100 } };
+  const stub = (options: { failAt?: number; throwOn?: string } = {}): TaskStub => {
+    let checks = 0;
+    return (state, resource, params, clock) => {
+      if (state === options.throwOn) throw Object.assign(new Error(`${state} failed`), { name: 'DynamoDB.InternalServerErrorException' });
+      if (resource === 'GATE_FUNCTION') {
+        const failing_ = params.progress.phase === 'check' && ++checks >= (options.failAt ?? Infinity);
+        return planStep(params, { alarms: [], ...(failing_ ? failing : healthy), now: clock });
+      }
+      return {};
+    };
+  };
+  const puts = (r: Awaited<ReturnType<typeof run>>) => r.calls.filter((c) => c.resource.endsWith('dynamodb:putItem'))
+    .map((c) => [c.state, c.params.Item.weight.N ?? c.params.Item.weight, c.params.Item.canary_version.S, c.params.Item.salt.S, c.params.TableName]);
+  const routing = (r: Awaited<ReturnType<typeof run>>) => r.calls.filter((c) => c.resource.endsWith('lambda:updateAlias')).map((c) => c.params.RoutingConfig.AdditionalVersionWeights);
+
+  test('a good release: the item opens at 0 %, takes each step\'s weight, and stays at the last until CodeDeploy\'s shift; the alias is never weighted', async () => {
+    const result = await run(machine, INPUT, stub());
+    expect(result).toMatchObject({ end: 'Succeed', endState: 'Succeeded' });
+    const table = puts(result)[0][4];
+    expect(table).toMatch(/^StagedRolloutCohortTable/);
+    expect(puts(result)).toEqual([
+      ['OpenCohort', '0', '8', 'd-STICKY1', table], ['SetCohort', '5', '8', 'd-STICKY1', table], ['SetCohort', '50', '8', 'd-STICKY1', table],
+    ]);
+    expect(routing(result)).toEqual([{}]); // the hand-back's, on an alias that had none
+    expect(result.visited).toContain('ReportSucceeded');
+  });
+
+  test('a release the gates refuse at 50 %: the item back at 0 % on the current version, then Failed', async () => {
+    const result = await run(machine, INPUT, stub({ failAt: 3 }));
+    expect(result).toMatchObject({ end: 'Fail', endState: 'RolledBack' });
+    expect(puts(result).map(([state, weight, version]) => `${state} ${weight} ${version}`)).toEqual(['OpenCohort 0 8', 'SetCohort 5 8', 'SetCohort 50 8', 'ClearCohort 0 7']);
+    expect(result.visited.slice(-6)).toEqual(['ResetRouting', 'ClearCohort?', 'ClearCohort', 'PublishRollback', 'ReportFailed', 'RolledBack']);
+  });
+
+  test('a put that fails after its retries: routing reset, the item cleared, Failed reported', async () => {
+    const result = await run(machine, INPUT, stub({ throwOn: 'SetCohort' }));
+    expect(result).toMatchObject({ end: 'Fail', endState: 'Errored' });
+    expect(result.visited.slice(-5)).toEqual(['ResetRoutingOnError', 'ClearCohortOnError?', 'ClearCohortOnError', 'ReportFailedOnError', 'Errored']);
+    // The failed attempt is recorded as a call too.
+    expect(puts(result).map(([state, weight, version]) => `${state} ${weight} ${version}`)).toEqual(['OpenCohort 0 8', 'SetCohort 5 8', 'ClearCohortOnError 0 7']);
+  });
 });

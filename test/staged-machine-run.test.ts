@@ -4,7 +4,6 @@
 // probe and the AWS SDK integrations are stubs that record their calls. This checks the data flow of the
 // definition (every path the states read exists when they read it), not only its shape. Retries are not
 // simulated (their shape is tested in staged-rollout.test.ts): a stubbed failure goes straight to the catch.
-import { Template } from 'aws-cdk-lib/assertions';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -15,10 +14,10 @@ import { planShadowStep } from '../lambdas/staged/shadow-gate';
 import { DEFAULT_SHADOW_PROMOTION, judgeShadowPromotion, ShadowReleaseSummary } from '../packages/runtime/src/contract/shadow-promotion';
 import { aliasConfigKey } from '../packages/runtime/src/contract/config-key';
 import { StagedStartInput } from '../packages/runtime/src/contract/staged';
-import jsonata from 'jsonata';
 import * as path from 'path';
 import { testFunction, testStack } from './util';
 import { AwsRuleError, CodeDeployDeployment, LambdaModel } from './helpers/aws-model';
+import { Run, run, stagedDefinition, TaskStub } from './helpers/staged-run';
 
 type Json = any;
 
@@ -62,152 +61,9 @@ function build(): { states: Record<string, Json>; startAt: string } {
     alias, version: fn.currentVersion, deploymentGroup, strategy: RolloutStrategy.staged({ steps: [10, 100] }),
     requireShadow: { shadow }, releaseId: 'rel-candidate',
   });
-  const template = Template.fromStack(stack).toJSON();
-  const machine = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'))[0] as Json;
-  // A Ref to a named application or deployment group resolves to its name.
-  const named = (logicalId: string) => {
-    const { Type, Properties } = template.Resources[logicalId] ?? {};
-    if (Type === 'AWS::CodeDeploy::Application') return Properties.ApplicationName;
-    if (Type === 'AWS::CodeDeploy::DeploymentGroup') return Properties.DeploymentGroupName;
-    return logicalId;
-  };
-  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
-  const text = (p: Json): string => {
-    if (typeof p === 'string') return p;
-    if (p.Ref === 'AWS::Partition') return 'aws';
-    if (p.Ref) return named(p.Ref);
-    const [logicalId] = p['Fn::GetAtt'];
-    return logicalId.startsWith('StagedRolloutGate') ? 'GATE_FUNCTION' : `arn:${logicalId}`;
-  };
-  const definition = JSON.parse(parts.map(text).join(''));
-  return { states: definition.States, startAt: definition.StartAt };
+  return stagedDefinition(stack);
 }
 
-/** Evaluates every `{% … %}` string of a JSONata state's Output against `$states.input`. */
-async function evaluateOutput(template: Json, input: Json): Promise<Json> {
-  if (Array.isArray(template)) return Promise.all(template.map((t) => evaluateOutput(t, input)));
-  if (typeof template === 'string') {
-    const m = /^\{%(.*)%\}$/s.exec(template);
-    return m ? jsonata(m[1]).evaluate({}, { states: { input } }).catch((e: any) => { throw new Error(`${e.code}: ${e.message} ${m[1].slice(0, 300)}`); }) : template;
-  }
-  if (template === null || typeof template !== 'object') return template;
-  const out: Record<string, Json> = {};
-  for (const [key, value] of Object.entries(template)) out[key] = await evaluateOutput(value, input);
-  return out;
-}
-
-function get(data: Json, p: string): Json {
-  if (p === '$') return data;
-  if (!p.startsWith('$.')) throw new Error(`unsupported path ${p}`);
-  let value = data;
-  for (const key of p.slice(2).split('.')) {
-    if (value === undefined || value === null || !(key in value)) throw Object.assign(new Error(`path ${p} not found`), { name: 'States.Runtime' });
-    value = value[key];
-  }
-  return value;
-}
-
-function isPresent(data: Json, p: string): boolean {
-  try {
-    get(data, p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function resolve(template: Json, data: Json): Json {
-  if (Array.isArray(template)) return template.map((t) => resolve(t, data));
-  if (template === null || typeof template !== 'object') return template;
-  const out: Record<string, Json> = {};
-  for (const [key, value] of Object.entries(template)) {
-    const intrinsic = /^States\.JsonToString\((\$[^)]*)\)$/.exec(value as string);
-    if (key.endsWith('.$')) out[key.slice(0, -2)] = intrinsic ? JSON.stringify(get(data, intrinsic[1])) : get(data, value as string);
-    else out[key] = resolve(value, data);
-  }
-  return out;
-}
-
-function place(input: Json, resultPath: string | null | undefined, result: Json): Json {
-  if (resultPath === null) return input;
-  if (resultPath === undefined || resultPath === '$') return result;
-  const keys = resultPath.slice(2).split('.');
-  const copy = JSON.parse(JSON.stringify(input));
-  let at = copy;
-  for (const key of keys.slice(0, -1)) at = at[key] ??= {};
-  at[keys[keys.length - 1]] = result;
-  return copy;
-}
-
-interface Run {
-  readonly end: 'Succeed' | 'Fail';
-  readonly endState: string;
-  readonly error?: string;
-  readonly calls: Array<{ state: string; resource: string; params: Json }>;
-  readonly visited: string[];
-}
-
-type TaskStub = (state: string, resource: string, params: Json, clock: number) => Json;
-
-async function run(machine: { states: Record<string, Json>; startAt: string }, input: Json, task: TaskStub): Promise<Run> {
-  let name = machine.startAt;
-  let data = input;
-  let clock = 0;
-  const calls: Run['calls'] = [];
-  const visited: string[] = [];
-  for (let i = 0; i < 1000; i++) {
-    const state = machine.states[name];
-    visited.push(name);
-    switch (state.Type) {
-      case 'Pass':
-        if (state.QueryLanguage === 'JSONata') {
-          data = await evaluateOutput(state.Output, data);
-          name = state.Next;
-          break;
-        }
-        data = place(data, state.ResultPath, state.Parameters ? resolve(state.Parameters, data) : state.Result ?? data);
-        name = state.Next;
-        break;
-      case 'Choice': {
-        const match = state.Choices.find((c: Json) => {
-          if (c.IsPresent !== undefined) return isPresent(data, c.Variable) === c.IsPresent;
-          if (c.BooleanEquals !== undefined) return get(data, c.Variable) === c.BooleanEquals;
-          return get(data, c.Variable) === c.StringEquals;
-        });
-        name = match ? match.Next : state.Default;
-        break;
-      }
-      case 'Wait':
-        clock += get(data, state.SecondsPath) * 1000;
-        name = state.Next;
-        break;
-      case 'Task': {
-        try {
-          const params = resolve(state.Parameters, data);
-          calls.push({ state: name, resource: state.Resource, params });
-          let result = task(name, state.Resource, params, clock);
-          if (state.ResultSelector) result = resolve(state.ResultSelector, result);
-          data = place(data, state.ResultPath, result);
-          name = state.Next;
-        } catch (error) {
-          const errorName = (error as Error).name;
-          const handler = (state.Catch ?? []).find((c: Json) => c.ErrorEquals.includes(errorName) || c.ErrorEquals.includes('States.ALL'));
-          if (!handler) return { end: 'Fail', endState: name, error: errorName, calls, visited };
-          data = place(data, handler.ResultPath, { Error: errorName, Cause: (error as Error).message });
-          name = handler.Next;
-        }
-        break;
-      }
-      case 'Succeed':
-        return { end: 'Succeed', endState: name, calls, visited };
-      case 'Fail':
-        return { end: 'Fail', endState: name, error: state.Error, calls, visited };
-      default:
-        throw new Error(`unsupported state type ${state.Type}`);
-    }
-  }
-  throw new Error('the machine did not end within 1000 states');
-}
 
 const machine = build();
 const INPUT: StagedStartInput = {
