@@ -29,11 +29,13 @@ afterAll(() => temp.remove());
 const outcome = (alias: string, scenario: string) => results.find((r) => r.alias.path === `${USER_STACK}/${alias}/Alias` && r.scenario.name === scenario)!;
 
 describe('rehearse on a user\'s stack with several strategies', () => {
-  test('finds each guarded alias by its construct path and says which strategy it cannot rehearse', () => {
+  test('finds each guarded alias by its construct path, with its strategy', () => {
     expect([...new Set(results.map((r) => `${r.alias.path}: ${r.alias.strategy}`))]).toEqual([
       'ShopRelease/CheckoutRelease/Alias: staged', 'ShopRelease/SearchRelease/Alias: blue-green',
+      'ShopRelease/ReportsRelease/Alias: canary', 'ShopRelease/FeedRelease/Alias: linear',
     ]);
-    expect(output[0]).toBe('not rehearsed: ShopRelease/ReportsRelease/Alias: canary (CodeDeployDefault.LambdaCanary10Percent5Minutes) is CodeDeploy\'s own shift; the CLI rehearses staged and blue-green only');
+    expect(output.some((l) => l.startsWith('not rehearsed'))).toBe(false);
+    expect(output).toContain('  CodeDeploy shifts 10 → 100 %, 5 min between shifts, watching the alarms ' + results.find((r) => r.alias.strategy === 'canary')!.alias.alarmNames.join(', ') + '; rolls back on ALARM');
   });
 
   test('the staged alias runs its own schedule (10 → 50 → 100 %, 3-minute bakes) and names each decision it would publish', () => {
@@ -82,6 +84,27 @@ describe('rehearse on a user\'s stack with several strategies', () => {
     expect(output.join('\n')).toMatch(/\| ShopRelease\/SearchRelease +\| cold-start +\| held 10 min, kept +\| rollback .*\| NOT AS EXPECTED \|/);
     const rerun = await run('--alias', 'SearchRelease', '--scenario', 'cold-start', '--expect', 'cold-start=promote', '--quiet');
     expect(rerun.code).toBe(0);
+  });
+
+  test('canary without a probe: CodeDeploy rolls back on the gate alarm a minute into the canary; ΔS drift goes through to 100 %, NOT AS EXPECTED', () => {
+    const spike = outcome('ReportsRelease', 'error-spike');
+    expect(spike).toMatchObject({ ending: 'rolled back at 10 %', trafficOffAssumed: true });
+    expect([spike.detectedAt! - spike.breachAt!, spike.trafficOffAt! - spike.breachAt!]).toEqual([60, 75]);
+    expect(outcome('ReportsRelease', 'delta-s-drift')).toMatchObject({ outcome: 'promote', expected: 'rollback', ending: 'reached 100 %' });
+    // no hook whose read could hang
+    expect(outcome('ReportsRelease', 'hung-aws-call')).toBeUndefined();
+  });
+
+  test('linear with the probe as its hooks (a custom deployment configuration, 50 % every 2 minutes)', () => {
+    const good = outcome('FeedRelease', 'good');
+    expect(good.timeline.map((e) => e.text.split(':')[0])).toEqual([
+      'BeforeAllowTraffic', 'CodeDeploy shifts 50 % to the new version, then waits 2 min', 'alarms after 2 min at 50 % → all OK',
+      'CodeDeploy shifts 100 % to the new version', 'AfterAllowTraffic',
+    ]);
+    expect(outcome('FeedRelease', 'delta-s-drift')).toMatchObject({ ending: 'stopped before any traffic', maxWeight: 0 });
+    const hung = outcome('FeedRelease', 'hung-aws-call');
+    expect(hung.timeline[0].text).toMatch(/its read of the deployment never answers; given up after 60 s, Failed reported by 85 s/);
+    expect(hung).toMatchObject({ outcome: 'rollback', maxWeight: 0 });
   });
 
   test('a scenario file: errors from the 5th minute of user traffic on the staged alias, rolled back at 50 %', async () => {

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { GoldItem, parseGoldSet } from '../../packages/runtime/src/contract/gold-set';
-import { ProbeConfig } from '../../packages/runtime/src/contract/probe';
+import { gatesForAlias, PROBE_GATE_OVERRIDES_ENV, ProbeConfig } from '../../packages/runtime/src/contract/probe';
 import { StagedAliasConfig } from '../../packages/runtime/src/contract/staged';
 import { BlueGreenAliasConfig } from '../../packages/runtime/src/contract/blue-green';
 import { AssemblyStack, assetDirectory, cdkPath } from './assembly';
@@ -57,18 +57,23 @@ function shapeOf(stack: AssemblyStack, configName: string): 'canary' | 'linear' 
   return 'custom';
 }
 
-function readProbe(stack: AssemblyStack, arn: string | undefined): ProbeAsset | undefined {
+function readProbe(stack: AssemblyStack, arn: string | undefined, target: { functionLogicalId: string; aliasName: string }, required = true): ProbeAsset | undefined {
   const logicalId = logicalIdOf(arn);
   if (!logicalId) return undefined;
   const dir = assetDirectory(stack, logicalId);
-  if (!dir) throw new CliInputError(`${stack.templateFile}: the probe function ${logicalId}'s code asset is not in the assembly (was it copied without its asset.* folders?)`);
-  const configFile = path.join(dir, 'probe-config.json');
-  const goldFile = path.join(dir, 'gold-set.jsonl');
-  if (!fs.existsSync(configFile) || !fs.existsSync(goldFile)) {
-    throw new CliInputError(`${stack.templateFile}: the probe function ${logicalId}'s code asset ${dir} has no probe-config.json and gold-set.jsonl (was the assembly copied without its assets?)`);
+  const configFile = dir && path.join(dir, 'probe-config.json');
+  const goldFile = dir && path.join(dir, 'gold-set.jsonl');
+  if (!dir || !fs.existsSync(configFile!) || !fs.existsSync(goldFile!)) {
+    if (!required) return undefined;
+    throw new CliInputError(`${stack.templateFile}: the probe function ${logicalId}'s code asset ${dir ?? '(not found)'} has no probe-config.json and gold-set.jsonl (was the assembly copied without its asset.* folders?)`);
   }
   try {
-    return { logicalId, config: JSON.parse(fs.readFileSync(configFile, 'utf8')), gold: parseGoldSet(fs.readFileSync(goldFile, 'utf8')) };
+    const config = JSON.parse(fs.readFileSync(configFile!, 'utf8')) as ProbeConfig;
+    // The alias's own gate overrides, from the probe function's environment, as the probe applies them.
+    const env = (stack.resources[logicalId]?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const overrides = env[PROBE_GATE_OVERRIDES_ENV] === undefined ? undefined : resolveString(env[PROBE_GATE_OVERRIDES_ENV]);
+    const gates = gatesForAlias(config.gates, target.functionLogicalId, target.aliasName, overrides);
+    return { logicalId, config: { ...config, gates }, gold: parseGoldSet(fs.readFileSync(goldFile!, 'utf8')) };
   } catch (error) {
     throw new CliInputError(`${dir}: the probe's configuration or gold set could not be read: ${(error as Error).message}`);
   }
@@ -115,12 +120,15 @@ export function guardedAliases(stack: AssemblyStack): GuardedAliasInfo[] {
     const config = machine?.configs[key];
     if (machine && config && 'schedule' in config) {
       const staged = config as unknown as StagedAliasConfig;
-      found.push({ ...common, strategy: 'staged', config: staged, machine, probe: readProbe(stack, staged.probeFunctionArn) });
+      found.push({ ...common, strategy: 'staged', config: staged, machine, probe: readProbe(stack, staged.probeFunctionArn, common) });
     } else if (machine && config && 'holdSeconds' in config) {
       const blueGreen = config as unknown as BlueGreenAliasConfig;
-      found.push({ ...common, strategy: 'blue-green', config: blueGreen, machine, probe: readProbe(stack, blueGreen.probeFunctionArn) });
+      found.push({ ...common, strategy: 'blue-green', config: blueGreen, machine, probe: readProbe(stack, blueGreen.probeFunctionArn, common) });
     } else {
-      found.push({ ...common, strategy: shapeOf(stack, configName) });
+      // CodeDeploy's own shapes: the probe, when one of the update policy's hooks is the library's probe function.
+      const hooks = [policy.BeforeAllowTrafficHook, policy.AfterAllowTrafficHook].filter((h) => h !== undefined).map((h) => resolveString(h));
+      const probe = hooks.map((h) => readProbe(stack, h, common, false)).find((p) => p !== undefined);
+      found.push({ ...common, strategy: shapeOf(stack, configName), probe });
     }
   }
   return found;

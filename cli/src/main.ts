@@ -4,7 +4,8 @@
 // time with the library's real decision code. Nothing calls AWS.
 import { readAssembly } from './assembly';
 import { GuardedAliasInfo } from './discover';
-import { blueGreenOrStaged, selectAliases } from './select';
+import { byStrategy, selectAliases } from './select';
+import { rehearseShape, shapeApplies } from './codedeploy';
 import { CliInputError } from './errors';
 import { parseRehearse, RehearseOptions, USAGE } from './options';
 import { describeAlias, formatEntry, honestyNotes, summaryTable } from './render';
@@ -32,21 +33,22 @@ export async function rehearse(options: RehearseOptions, print: (line: string) =
   const unknown = Object.keys(options.expect).filter((name) => !scenarios.some((s) => s.name === name));
   if (unknown.length > 0) throw new CliInputError(`--expect names scenario(s) not being rehearsed: ${unknown.join(', ')} (rehearsing: ${scenarios.map((s) => s.name).join(', ')})`);
   const { rehearsed, skipped } = selectAliases(readAssembly(options.app), options);
-  for (const alias of skipped) print(`not rehearsed: ${alias.path}: ${alias.strategy} (${alias.deploymentConfigName}) is CodeDeploy's own shift; the CLI rehearses staged and blue-green only`);
+  for (const alias of skipped) print(`not rehearsed: ${alias.path}: its deployment configuration ${alias.deploymentConfigName} is not one the CLI can read`);
   const results: ScenarioResult[] = [];
-  const applies = (alias: (typeof rehearsed)[number], scenario: (typeof scenarios)[number]) => !scenario.strategies || scenario.strategies.includes(alias.strategy);
+  const applies = (alias: (typeof rehearsed)[number], scenario: (typeof scenarios)[number]) => (!scenario.strategies || (scenario.strategies as readonly string[]).includes(alias.strategy))
+    && byStrategy(alias, () => true, () => true, (a) => shapeApplies(a, scenario));
   const total = rehearsed.reduce((n, alias) => n + scenarios.filter((s) => applies(alias, s)).length, 0);
   for (const alias of rehearsed) {
     describeAlias(alias).forEach(print);
     print('');
     for (const scenario of scenarios) {
       if (!applies(alias, scenario)) {
-        if (options.scenarios.includes(scenario.name)) print(`  ${scenario.name}: applies to ${(scenario.strategies ?? []).join(', ')} only; skipped for this ${alias.strategy} alias\n`);
+        if (options.scenarios.includes(scenario.name)) print(`  ${scenario.name}: does not apply to this ${alias.strategy} alias${scenario.strategies ? ` (${scenario.strategies.join(', ')} only)` : ' (no hook whose read could hang)'}; skipped\n`);
         continue;
       }
       if (!options.quiet) print(`[${results.length + 1}/${total}] ${alias.path} · ${scenario.name}: ${scenario.description}`);
       const onEntry = options.quiet ? undefined : (entry: Parameters<typeof formatEntry>[0]) => formatEntry(entry).forEach(print);
-      const ran = await blueGreenOrStaged(alias, (a) => rehearseStaged(a, scenario, onEntry), (a) => rehearseBlueGreen(a, scenario, onEntry));
+      const ran = await byStrategy(alias, (a) => rehearseStaged(a, scenario, onEntry), (a) => rehearseBlueGreen(a, scenario, onEntry), (a) => rehearseShape(a, scenario, onEntry));
       const result: ScenarioResult = { ...ran, notifications: withDeploymentEvents(alias, ran), expected: options.expect[scenario.name] ?? scenario.expect };
       results.push(result);
       if (!options.quiet) print(`  ⇒ ${result.ending}${result.outcome === result.expected ? '' : `, NOT the expected ${result.expected}`}\n`);

@@ -2,6 +2,7 @@
 // each gate's measured value against its threshold, the decision), the summary table, and what the model covers.
 import type { Check } from '../../packages/runtime/src/contract/check';
 import { INIT_FAILURE_SECONDS } from './warm';
+import { trafficShape } from './codedeploy';
 import type { GuardedAliasInfo } from './discover';
 import type { ScenarioResult, TimelineEntry } from './result';
 import { ROLLBACK_SHIFT_SECONDS } from './defaults';
@@ -24,6 +25,9 @@ export function describeAlias(alias: GuardedAliasInfo): string[] {
     lines.push(`  hold ${c.holdSeconds} s, checks every ${c.checkIntervalSeconds} s, metric delay ${c.metricDelaySeconds} s, smoke ${c.smokeQuestions} questions; `
       + `stop rules: 5xx ≤ ${c.stopRules.max5xxRate} (from ${c.stopRules.minInvocations} invocations/min), ΔS p95 drift ≤ ${c.stopRules.maxDeltaSP95Drift}, coverage ≥ ${c.stopRules.minCoverage}, λ flips ≤ ${c.stopRules.maxLambdaFlipRate}`);
     lines.push(`  invariants: ${Object.keys(c.invariants).join(', ') || 'none'}; freeze ${c.freeze.length} consumer(s); warm-up: ${c.warmup ? `${c.warmup.concurrency} provisioned, READY within ${c.warmup.readyTimeoutSeconds} s` : 'none'}; notifications: ${c.topicArn ?? 'none'}`);
+  } else {
+    const shape = trafficShape(alias);
+    lines.push(`  CodeDeploy shifts ${shape ? `${shape.steps.join(' → ')} %${shape.intervalSeconds > 0 ? `, ${shape.intervalSeconds / 60} min between shifts` : ''}` : '(unreadable)'}, watching the alarms ${alias.alarmNames.join(', ') || '(none)'}; rolls back on ALARM`);
   }
   if (alias.probe) {
     const g = alias.probe.config.gates;
@@ -82,7 +86,8 @@ export function honestyNotes(results: readonly ScenarioResult[]): string[] {
     '    blue-green\'s hold reads the worker\'s own window, its metricDelay as configured.',
     '  - CodeDeploy\'s own shift after the staged schedule and the AfterAllowTraffic probe at 100 %; the probe\'s own invocation',
     '    errors; shadow as stage 0 (requireShadow: taken as passed); the queue-age gate (flat queues); the cache hit-rate gate.',
-    '  - canary, linear and all-at-once strategies (CodeDeploy\'s own shapes) are not rehearsed yet.',
+    '  - canary, linear and all-at-once (CodeDeploy\'s own shapes): CodeDeploy\'s shifts and its rollback on a modelled alarm are',
+    '    replayed; a hook that is not the library\'s probe is taken as Succeeded.',
     'Assumed figures (*):',
     `  - ${[...assumed, `a provisioned-concurrency configuration that never becomes READY reports FAILED after ${INIT_FAILURE_SECONDS} s`,
       `CodeDeploy's rollback shift: ${ROLLBACK_SHIFT_SECONDS} s`, 'each scenario\'s traffic, error rates and latency distributions'].filter((a, i, all) => all.indexOf(a) === i).join('\n  - ')}`,

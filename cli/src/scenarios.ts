@@ -7,7 +7,7 @@ import { CliInputError } from './errors';
 /** What the rehearsal expects a scenario to end in: the new version promoted, or traffic rolled back to the old one. */
 export type Expectation = 'promote' | 'rollback';
 /** The strategies the CLI rehearses. */
-export type RehearsedStrategy = 'staged' | 'blue-green';
+export type RehearsedStrategy = 'staged' | 'blue-green' | 'canary' | 'linear' | 'all-at-once' | 'custom';
 
 /** A latency distribution (log-normal, fitted to its median and 95th percentile). */
 export interface Latency {
@@ -40,7 +40,10 @@ export interface Scenario {
   readonly phases: readonly Phase[];
   /** Seconds until the new version's provisioned concurrency is READY (null: never, it fails to initialise). */
   readonly provisionedReadySeconds?: number | null;
-  /** The rollout machinery's metric read never answers, from the first check after users reach the new version. */
+  /**
+   * An AWS read of the rollout never answers: the staged gate's or the blue-green worker's metric read from the first
+   * check after users reach the new version; for CodeDeploy's own shapes, the first hook's read of its deployment.
+   */
   readonly hungRead?: boolean;
   /** What a guarded rollout should do with it; `--expect` overrides it. */
   readonly expect: Expectation;
@@ -70,7 +73,7 @@ export const BUILT_IN_SCENARIOS: readonly Scenario[] = [
   builtIn('breach-after-switch', 'passes every check before the switch; 6 minutes after it, 3 % of requests fail', 'rollback', {
     clock: 'traffic', strategies: ['blue-green'], phases: [{ at: 360, errorRate: 0.03 }],
   }),
-  builtIn('hung-aws-call', 'a good version, but the machinery\'s metric read never answers once users reach it', 'rollback', { hungRead: true }),
+  builtIn('hung-aws-call', 'a good version, but an AWS read of the rollout never answers (the staged gate\'s or the blue-green watch\'s metrics once users are on it; a CodeDeploy hook\'s read of its deployment)', 'rollback', { hungRead: true }),
 ];
 
 /** The behaviour at `seconds` on the scenario's clock. */

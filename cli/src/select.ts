@@ -2,8 +2,11 @@
 import { AssemblyStack } from './assembly';
 import { aliasMatches, GuardedAliasInfo, guardedAliases } from './discover';
 import { CliInputError } from './errors';
+import { ShapeAlias, trafficShape } from './codedeploy';
 
-type Rehearsable = Extract<GuardedAliasInfo, { strategy: 'staged' | 'blue-green' }>;
+/** An alias the CLI can rehearse: staged, blue-green, or a CodeDeploy shape whose percentages it can read. */
+export type Rehearsable = GuardedAliasInfo;
+const rehearsable = (a: GuardedAliasInfo) => a.strategy === 'staged' || a.strategy === 'blue-green' || trafficShape(a) !== undefined;
 
 /** The aliases to rehearse and those skipped (CodeDeploy's own shapes); errors name the option that found nothing. */
 export function selectAliases(stacks: readonly AssemblyStack[], options: { stacks: readonly string[]; aliases: readonly string[]; app: string }): { rehearsed: Rehearsable[]; skipped: GuardedAliasInfo[] } {
@@ -22,15 +25,20 @@ export function selectAliases(stacks: readonly AssemblyStack[], options: { stack
     if (missing.length > 0) throw new CliInputError(`--alias ${missing.join(', ')}: no such guarded alias (found: ${aliases.map((a) => a.path).join(', ')})`);
     aliases = aliases.filter((a) => options.aliases.some((wanted) => aliasMatches(a, wanted)));
   }
-  const rehearsed = aliases.filter((a): a is Rehearsable => a.strategy === 'staged' || a.strategy === 'blue-green');
-  const skipped = aliases.filter((a) => a.strategy !== 'staged' && a.strategy !== 'blue-green');
+  const rehearsed = aliases.filter(rehearsable);
+  const skipped = aliases.filter((a) => !rehearsable(a));
   if (rehearsed.length === 0) {
-    throw new CliInputError(`${options.aliases.length > 0 ? `--alias ${options.aliases.join(', ')}` : `--app ${options.app}`}: the guarded aliases found use CodeDeploy's own shapes (${skipped.map((a) => `${a.path}: ${a.strategy}`).join(', ')}), which the CLI does not rehearse yet; it rehearses staged and blue-green`);
+    throw new CliInputError(`${options.aliases.length > 0 ? `--alias ${options.aliases.join(', ')}` : `--app ${options.app}`}: the guarded aliases found use deployment configurations the CLI cannot read (${skipped.map((a) => `${a.path}: ${a.deploymentConfigName}`).join(', ')})`);
   }
   return { rehearsed, skipped };
 }
 
 /** Calls the engine of the alias's strategy. */
-export function blueGreenOrStaged<T>(alias: Rehearsable, staged: (a: Extract<Rehearsable, { strategy: 'staged' }>) => T, blueGreen: (a: Extract<Rehearsable, { strategy: 'blue-green' }>) => T): T {
-  return alias.strategy === 'staged' ? staged(alias) : blueGreen(alias);
+export function byStrategy<T>(
+  alias: Rehearsable,
+  staged: (a: Extract<Rehearsable, { strategy: 'staged' }>) => T,
+  blueGreen: (a: Extract<Rehearsable, { strategy: 'blue-green' }>) => T,
+  shape: (a: ShapeAlias) => T,
+): T {
+  return alias.strategy === 'staged' ? staged(alias) : alias.strategy === 'blue-green' ? blueGreen(alias) : shape(alias);
 }

@@ -1,7 +1,8 @@
 /**
  * Cloud assemblies for the CLI's tests (test/cli-*.test.ts), synthesized into a temporary folder: the example app
  * as `npm run synth` builds it, and a user's stack the CLI has not seen, with several guarded aliases and strategies
- * (staged with a notifications topic and a tighter schedule, blue-green with a probe, pins and a topic, a canary).
+ * (staged with a notifications topic and a tighter schedule, blue-green with a probe, pins and a topic, a canary and a
+ * linear one).
  * Nothing reaches AWS: a dummy account and region.
  */
 import * as fs from 'fs';
@@ -32,7 +33,10 @@ export function synthDemo(outdir: string): string {
 /** The names the user's stack gives its aliases. */
 export const USER_STACK = 'ShopRelease';
 
-/** Synthesizes a user's stack with a staged, a blue-green and a canary alias (and a plain stack with none) into `outdir`. */
+/**
+ * Synthesizes a user's stack with a staged, a blue-green, a canary (no probe) and a linear alias (the probe as its
+ * hooks), and a plain stack with none, into `outdir`.
+ */
 export function synthUserApp(outdir: string): string {
   const app = new App({ context: FEATURE_FLAGS, outdir });
   const stack = new Stack(app, USER_STACK, { env: TEST_ENV });
@@ -50,6 +54,7 @@ export function synthUserApp(outdir: string): string {
     strategy: RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(10), invariants: { INDEX_HASH: 'idx-42' } }),
   });
   new GuardedAlias(stack, 'ReportsRelease', { function: testFunction(stack, 'Reports'), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
+  new GuardedAlias(stack, 'FeedRelease', { function: testFunction(stack, 'Feed'), probe, strategy: RolloutStrategy.linear(50, Duration.minutes(2)) });
   const plain = new Stack(app, 'Plain', { env: TEST_ENV });
   testFunction(plain, 'Lonely');
   app.synth();
