@@ -10,6 +10,8 @@ import { parseRehearse } from '../cli/src/options';
 import { behaviourAt, BUILT_IN_SCENARIOS } from '../cli/src/scenarios';
 import { normalQuantile, simulateWindow } from '../cli/src/simulate';
 import { evaluate } from '../cli/src/metric-math';
+import { modelAlarms } from '../cli/src/alarms';
+import { GuardedAliasInfo } from '../cli/src/discover';
 import { resolveString } from '../cli/src/tokens';
 import { tempDir } from './helpers/cli-assemblies';
 
@@ -124,8 +126,18 @@ describe('metric math (register CW-3, CW-8)', () => {
     expect(evaluate('-a * (2 + 3) >= -10 OR 0', { a: 2 })).toBe(1);
   });
 
-  test('refuses a function it does not model, rather than guessing', () => {
+  test('refuses a function it does not model, rather than guessing: such an alarm is not modelled (it reads OK, marked assumed)', () => {
     expect(() => evaluate('METRICS()', {})).toThrow('metric math: the function METRICS is not modelled');
+    const metric = (id: string, name: string) => ({ Id: id, ReturnData: false, MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: name, Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'Fn' } }] }, Stat: 'Sum' } });
+    const alarm = (expression: string) => ({ Type: 'AWS::CloudWatch::Alarm', Properties: { ComparisonOperator: 'GreaterThanThreshold', Threshold: 0.05, EvaluationPeriods: 1, Metrics: [{ Id: 'e', Expression: expression }, metric('i', 'Invocations'), metric('x', 'Errors')] } });
+    const alias = {
+      logicalId: 'Alias', functionLogicalId: 'Fn', alarmNames: ['Plain', 'Anomaly', 'Probe'],
+      stack: { resources: { Alias: { Type: 'AWS::Lambda::Alias', Properties: {} }, Plain: alarm('x / i'), Anomaly: alarm('ANOMALY_DETECTION_BAND(x)'), Probe: { Type: 'AWS::CloudWatch::Alarm', Properties: { Namespace: 'CdkRolloutGuardrails/Probe', MetricName: 'DeltaSMedian', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0.45 } } } },
+    } as unknown as GuardedAliasInfo;
+    const { modelled, notModelled } = modelAlarms(alias);
+    expect(notModelled).toEqual(['Anomaly', 'Probe']);
+    const minute = (errors: number) => ({ canary: { invocations: 100, errors }, control: { invocations: 0, errors: 0 } });
+    expect(modelled.map((a) => [a.name, a.state([minute(5)]), a.state([minute(6)])])).toEqual([['Plain', 'OK', 'ALARM']]);
   });
 });
 

@@ -67,6 +67,15 @@ export function modelAlarms(alias: GuardedAliasInfo): { modelled: ModelledAlarm[
       notModelled.push(name);
       continue;
     }
+    if (output.Expression) {
+      // An expression with a function the evaluator does not know is not modelled, rather than guessed.
+      try {
+        evaluate(output.Expression, Object.fromEntries(stats.map(([id]) => [id, 1])));
+      } catch {
+        notModelled.push(name);
+        continue;
+      }
+    }
     const threshold = Number(props.Threshold);
     const periods = Number(props.EvaluationPeriods ?? 1);
     const toAlarm = Number(props.DatapointsToAlarm ?? periods);
