@@ -11,6 +11,8 @@ import { behaviourAt, BUILT_IN_SCENARIOS } from '../cli/src/scenarios';
 import { normalQuantile, simulateWindow } from '../cli/src/simulate';
 import { evaluate } from '../cli/src/metric-math';
 import { modelAlarms } from '../cli/src/alarms';
+import { rehearseStaged } from '../cli/src/staged';
+import { DEFAULT_SHADOW_PROMOTION } from '../packages/runtime/src/contract/shadow-promotion';
 import { GuardedAliasInfo } from '../cli/src/discover';
 import { resolveString } from '../cli/src/tokens';
 import { tempDir } from './helpers/cli-assemblies';
@@ -170,5 +172,28 @@ describe('the CLI never reaches the constructs (npm run check:deps)', () => {
       'cli/src/bad.ts: the CLI reaches aws-cdk-lib (it must run without aws-cdk-lib)',
       'cli/src/bad.ts: the CLI reaches the constructs: cli/src/bad.ts -> lambdas/staged/leak.ts -> lib/index.ts',
     ]);
+  });
+});
+
+describe('a staged alias with requireShadow, no probe and no warm-up (a configuration written by hand)', () => {
+  test('stage 0 is taken as passed and said to be an assumption; the schedule then runs on the live gates alone', async () => {
+    const schedule = {
+      steps: [20, 100], bakeSeconds: 120, maxFailuresPerStep: 2, noData: { maxWaitSeconds: 0, then: 'pass' as const, minInvocations: 10 },
+      probeBudgetSeconds: 0, recheckSeconds: 60, canaryQuestions: 10, stopRules: [],
+    };
+    const alias = {
+      strategy: 'staged', logicalId: 'Alias', functionLogicalId: 'Fn', aliasName: 'live', alarmNames: [], path: 'S/A/Alias',
+      stack: { name: 'S', resources: {} }, machine: { logicalId: 'M', states: {}, configs: {} },
+      config: {
+        schedule, thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 }, alarmNames: [],
+        shadowPromotion: { ...DEFAULT_SHADOW_PROMOTION, table: 'results', releaseId: 'rel-7' },
+      },
+    } as unknown as Parameters<typeof rehearseStaged>[0];
+    const good = await rehearseStaged(alias, BUILT_IN_SCENARIOS.find((s) => s.name === 'good')!);
+    expect(good.timeline[0].text).toBe('stage 0: has release rel-7 passed shadow? its record is not in the assembly: taken as passed (assumed)');
+    expect(good.assumptions).toContain('the release passed shadow (requireShadow: its record is in DynamoDB, not in the assembly)');
+    expect(good).toMatchObject({ outcome: 'promote', ending: 'reached 100 %', maxWeight: 20 });
+    const spike = await rehearseStaged(alias, BUILT_IN_SCENARIOS.find((s) => s.name === 'error-spike')!);
+    expect(spike).toMatchObject({ outcome: 'rollback', ending: 'rolled back at 20 % (check before 100 %)' });
   });
 });

@@ -47,6 +47,10 @@ export async function rehearseBlueGreen(alias: BlueGreenAlias, scenario: Scenari
     return end({ outcome: 'rollback', ending: `stopped before the switch (${what})`, detectedAt: now });
   };
 
+  if (config.shadowPromotion) {
+    assumptions.push('the release passed shadow (requireShadow: its record is in DynamoDB, not in the assembly)');
+    emit({ at: now, weight: 0, text: `stage 0: has release ${config.shadowPromotion.releaseId} passed shadow? its record is not in the assembly: taken as passed (assumed)` });
+  }
   const invariants = checkInvariants(config.invariants, environmentOf(alias), 'new');
   emit({ at: now, weight: 0, text: `invariants → ${invariants.passed ? 'PASS' : 'FAIL'}: ${invariants.reasons[0]}`, gates: invariants.checks });
   if (!invariants.passed) return before('invariants');

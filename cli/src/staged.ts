@@ -48,6 +48,10 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
     return { alias, scenario, maxWeight, notifications, seconds: now, timeline, assumptions, breachAt, ...rest };
   };
 
+  if (config.shadowPromotion) {
+    assumptions.push('the release passed shadow (requireShadow: its record is in DynamoDB, not in the assembly)');
+    emit({ at: now, weight: 0, text: `stage 0: has release ${config.shadowPromotion.releaseId} passed shadow? its record is not in the assembly: taken as passed (assumed)` });
+  }
   if (config.warmup) {
     const { result, seconds } = await rehearseWarmGate(scenario, config.warmup, now);
     now += seconds;
