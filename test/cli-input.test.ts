@@ -192,7 +192,7 @@ describe('a staged alias with requireShadow, no probe and no warm-up (a configur
     const good = await rehearseStaged(alias, BUILT_IN_SCENARIOS.find((s) => s.name === 'good')!);
     expect(good.timeline[0].text).toBe('stage 0: has release rel-7 passed shadow? its record is not in the assembly: taken as passed (assumed)');
     expect(good.assumptions).toContain('the release passed shadow (requireShadow: its record is in DynamoDB, not in the assembly)');
-    expect(good).toMatchObject({ outcome: 'promote', ending: 'reached 100 %', maxWeight: 20 });
+    expect(good).toMatchObject({ outcome: 'promote', ending: 'reached 100 %', maxWeight: 100 });
     const spike = await rehearseStaged(alias, BUILT_IN_SCENARIOS.find((s) => s.name === 'error-spike')!);
     expect(spike).toMatchObject({ outcome: 'rollback', ending: 'rolled back at 20 % (check before 100 %)' });
   });

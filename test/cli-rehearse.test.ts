@@ -31,7 +31,7 @@ describe('rehearse on the example app', () => {
   });
 
   test('good reaches 100 % through every step', () => {
-    expect(result('good')).toMatchObject({ outcome: 'promote', ending: 'reached 100 %', maxWeight: 50 });
+    expect(result('good')).toMatchObject({ outcome: 'promote', ending: 'reached 100 %', maxWeight: 100 });
     expect(result('good').timeline.map((e) => e.weight).filter((w, i, all) => w !== all[i - 1])).toEqual([0, 1, 5, 25, 50, 100]);
   });
 

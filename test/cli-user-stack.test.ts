@@ -107,6 +107,18 @@ describe('rehearse on a user\'s stack with several strategies', () => {
     expect(hung).toMatchObject({ outcome: 'rollback', maxWeight: 0 });
   });
 
+  test('staged: the AfterAllowTraffic probe at 100 % rolls back a drift that began after the last check', async () => {
+    const good = outcome('CheckoutRelease', 'good');
+    expect(good.timeline.map((e) => e.text).slice(-2)).toEqual(['HandBack, ReportSucceeded: CodeDeploy moves the rest of the traffic at once', 'AfterAllowTraffic: ΔS probe (54 gold questions) at 100 % → PASS']);
+    const handBack = good.timeline[good.timeline.length - 2].at;
+    const firstTraffic = good.timeline.find((e) => e.weight > 0)!.at;
+    const file = path.join(temp.dir, 'late-drift.json');
+    fs.writeFileSync(file, JSON.stringify({ name: 'late-drift', clock: 'traffic', expect: 'rollback', timeline: [{ at: 0 }, { at: handBack - firstTraffic - 1, drift: 0.6 }] }));
+    const r = await run('--alias', 'CheckoutRelease', '--scenario', file, '--quiet');
+    expect(r.results[0]).toMatchObject({ outcome: 'rollback', ending: 'rolled back at 100 % (AfterAllowTraffic probe)', maxWeight: 100, trafficOffAssumed: true });
+    expect(r.code).toBe(0);
+  });
+
   test('a scenario file: errors from the 5th minute of user traffic on the staged alias, rolled back at 50 %', async () => {
     const file = path.join(temp.dir, 'late-errors.json');
     fs.writeFileSync(file, JSON.stringify({

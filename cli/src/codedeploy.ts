@@ -33,7 +33,7 @@ export function trafficShape(alias: ShapeAlias): { steps: number[]; intervalSeco
 }
 
 /** The alias's update-policy hooks: their logical IDs and each function's Timeout in seconds. */
-function hooksOf(alias: ShapeAlias): Array<{ phase: 'BeforeAllowTraffic' | 'AfterAllowTraffic'; id: string; timeout: number }> {
+export function hooksOf(alias: GuardedAliasInfo): Array<{ phase: 'BeforeAllowTraffic' | 'AfterAllowTraffic'; id: string; timeout: number }> {
   const policy = alias.stack.resources[alias.logicalId]?.UpdatePolicy?.CodeDeployLambdaAliasUpdate as Record<string, unknown>;
   return (['BeforeAllowTraffic', 'AfterAllowTraffic'] as const).flatMap((phase) => {
     const id = logicalIdOf(policy?.[`${phase}Hook`] === undefined ? undefined : resolveString(policy[`${phase}Hook`]));

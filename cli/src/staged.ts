@@ -5,7 +5,8 @@
 // user traffic (simulate.ts). What it does not model is listed by render.ts's honesty notes.
 import { planStep, ProbeResult } from '../../lambdas/staged/gate';
 import { INITIAL_PROGRESS, newErrorClassAt, StagedAliasConfig, StagedExecutionInput, StagedProgress, STAGED_REPORT_RESERVE_SECONDS } from '../../packages/runtime/src/contract/staged';
-import { PROBE_RUN_SECONDS, STEP_SECONDS } from './defaults';
+import { PROBE_RUN_SECONDS, ROLLBACK_SHIFT_SECONDS, STEP_SECONDS } from './defaults';
+import { hooksOf } from './codedeploy';
 import type { GuardedAliasInfo } from './discover';
 import { alarmStates, modelAlarms } from './alarms';
 import { hungTask } from './hung';
@@ -91,7 +92,23 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
     }
     if (output.next === 'succeed') {
       now += STEP_SECONDS;
-      emit({ at: now, weight: 100, text: 'HandBack, ReportSucceeded: CodeDeploy moves the rest of the traffic at once (AfterAllowTraffic runs the probe at 100 %, not replayed)' });
+      weights.push({ from: now, weight: 100 });
+      maxWeight = 100;
+      emit({ at: now, weight: 100, text: 'HandBack, ReportSucceeded: CodeDeploy moves the rest of the traffic at once' });
+      // The AfterAllowTraffic hook, when it is the probe: the whole gold set at 100 %; a Failed report rolls back.
+      const after = alias.probe && hooksOf(alias).some((h) => h.phase === 'AfterAllowTraffic' && h.id === alias.probe!.logicalId) ? alias.probe : undefined;
+      if (after) {
+        const run = await simulateProbe(after.gold, after.config, behaviourAt(scenario, clockOf(now)), scenario.control.latency, { questionLimit: null, stopRules: null });
+        now += PROBE_RUN_SECONDS;
+        emit({ at: now, weight: 100, text: `AfterAllowTraffic: ΔS probe (${after.gold.length} gold questions) at 100 % → ${run.status === 'Succeeded' ? 'PASS' : `FAIL: ${run.reasons[0]}`}`, gates: run.report.gates });
+        if (run.status !== 'Succeeded') {
+          const detectedAt = now;
+          now += ROLLBACK_SHIFT_SECONDS;
+          assumptions.push(`CodeDeploy's rollback shift takes ${ROLLBACK_SHIFT_SECONDS} s (register CD-15)`);
+          emit({ at: now, weight: 0, text: `the probe hook reported Failed: CodeDeploy rolls the alias back to the old version (rollback shift ${ROLLBACK_SHIFT_SECONDS} s, assumed)` });
+          return end({ outcome: 'rollback', ending: 'rolled back at 100 % (AfterAllowTraffic probe)', detectedAt, trafficOffAt: now, trafficOffAssumed: true });
+        }
+      }
       return end({ outcome: 'promote', ending: 'reached 100 %' });
     }
     if (output.next === 'rollback') {

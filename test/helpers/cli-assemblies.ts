@@ -41,7 +41,8 @@ export function synthUserApp(outdir: string): string {
   const app = new App({ context: FEATURE_FLAGS, outdir });
   const stack = new Stack(app, USER_STACK, { env: TEST_ENV });
   const topic = new sns.Topic(stack, 'Releases');
-  const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GoldSet.fromFile(GOLD) });
+  // Concurrency enough for the hold-and-watch probe budget (no blueGreenProbeBudget warning at synth).
+  const probe = new DeltaSProbe(stack, 'Probe', { goldSet: GoldSet.fromFile(GOLD), concurrency: 32 });
   const checkout = testFunction(stack, 'Checkout');
   new GuardedAlias(stack, 'CheckoutRelease', {
     function: checkout, probe, notifications: topic,
