@@ -17,6 +17,7 @@ import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
 import { shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
 import { bindStickyCohorts } from './private/sticky-cohorts';
+import { allowVersionConfigReads } from './private/nag';
 import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, StagedFenceConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
 
@@ -275,7 +276,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
     if (options.requireShadow) this._requireShadow(deploymentGroup, options.requireShadow, options.releaseId!);
     // The cache gate reads each version's RELEASE_ID (GetFunctionConfiguration on the function's versions).
     if (config.cacheHitRate) {
-      this.gateFunction.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${alias.version.lambda.functionArn}:*`] }));
+      allowVersionConfigReads(this.gateFunction, alias.version.lambda, 'The versions a deployment compares are known only from its AppSpec at run time: reading the RELEASE_ID of this function\'s versions for the cache gate, nothing else.');
     }
     // Stop rules the probe judges, given for an alias without a probe: nothing would judge them.
     if (!options.probe && (staged._givenStopRules ?? []).some((r) => r.minTopicCoverage !== undefined || r.maxParaphraseFlips !== undefined)) {

@@ -2,7 +2,7 @@
 // hooks one EventBridge rule on its deployment group's FAILURE and STOP. The function reads which version was
 // rolled out and its release at run time (lambdas/rollback-hooks), so the hooks learn the release that failed
 // even when the stack has been rolled back by the time the event arrives.
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,6 +14,7 @@ import { Construct, IConstruct } from 'constructs';
 import type { RollbackHooksInput } from 'cdk-rollout-guardrails-runtime/contract';
 import { handlerCode } from './assets';
 import { failedEvents, machineryFunction } from './machinery';
+import { allowVersionConfigReads } from './nag';
 
 const ID = 'RollbackHooks';
 /** The CodeDeploy states of a rollout that did not complete: failed (rolled back) or stopped. */
@@ -80,14 +81,7 @@ export class RollbackHooks extends Construct {
     rule.addTarget(new targets.LambdaFunction(this.function, { event: events.RuleTargetInput.fromObject(input), retryAttempts: 4, deadLetterQueue: this.failedEvents }));
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetDeployment'], resources: [group.deploymentGroupArn] }));
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['codedeploy:GetApplicationRevision'], resources: [group.application.applicationArn] }));
-    this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${target.fn.functionArn}:*`] }));
-    const cfnFunction = target.fn.node.defaultChild;
-    if (cfnFunction instanceof lambda.CfnFunction) {
-      Validations.of(this.function).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(cfnFunction).getLogicalId(cfnFunction)}.Arn>:*]`,
-        reason: 'The version a failed deployment rolled out is known only from the deployment at run time: reading the configuration (RELEASE_ID) of this function\'s versions, nothing else.',
-      });
-    }
+    allowVersionConfigReads(this.function, target.fn, 'The version a failed deployment rolled out is known only from the deployment at run time: reading the configuration (RELEASE_ID) of this function\'s versions, nothing else.');
     // The unqualified functions only, as the handler invokes them (grantInvoke would add `:*`).
     this.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: target.hooks.map((h) => h.functionArn) }));
     return rule;

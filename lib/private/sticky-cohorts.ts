@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { COHORT_ENV, COHORT_TABLE_KEY, CohortEnvironment, STAGED_COHORTS_ENV, StagedCohortConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { canaryAliasName, cohortCacheSeconds, StickyCohorts } from '../strategies/sticky-cohorts';
 import { acknowledgeGuard } from './guard';
+import { allowVersionConfigReads } from './nag';
 
 const TABLE_ID = 'CohortTable';
 /** Each machinery's sticky aliases, by configuration key: the safety net's GUARDRAILS_STAGED_COHORTS. */
@@ -82,11 +83,7 @@ export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, c
   }
   for (const writer of [writers.machine, writers.safetyNet]) writer.grantPrincipal.addToPrincipalPolicy(oneItem(['dynamodb:PutItem'], table, key));
   // The gate reads each version's RELEASE_ID, whose telemetry gives both versions' p95.
-  writers.gate.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunctionConfiguration'], resources: [`${fn.functionArn}:*`] }));
-  Validations.of(writers.gate).acknowledge({
-    id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-    reason: 'The versions a deployment compares are known only from its AppSpec at run time: reading the configuration (RELEASE_ID) of this function\'s versions, nothing else.',
-  });
+  allowVersionConfigReads(writers.gate, fn, 'The versions a deployment compares are known only from its AppSpec at run time: reading the RELEASE_ID of this function\'s versions (their telemetry gives each one\'s p95), nothing else.');
   // The safety net clears the item of a rollout whose execution ended without doing it.
   let known = cohortsOf.get(writers.scope);
   if (!known) {
