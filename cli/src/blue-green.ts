@@ -7,7 +7,6 @@
 import { decideHold, HoldDecision } from '../../lambdas/blue-green/hold-engine';
 import { checkInvariants } from '../../lambdas/blue-green/invariants';
 import { metricWindow } from '../../lambdas/blue-green/worker';
-import { spreadQuestions } from '../../lambdas/probe/direct-run';
 import { PROBE_RUN_SECONDS, ROLLBACK_SHIFT_SECONDS, STEP_SECONDS } from './defaults';
 import type { GuardedAliasInfo } from './discover';
 import { alarmStates, modelAlarms } from './alarms';
@@ -60,12 +59,12 @@ export async function rehearseBlueGreen(alias: BlueGreenAlias, scenario: Scenari
     emit({ at: now, weight: 0, text: `warm gate → ${result.ok ? `PASS: READY, ${result.pingsSent} warm pings answered` : `FAIL: ${result.reasons[0]}`}` });
     if (!result.ok) return before('warm gate');
   }
-  const questions = alias.probe ? spreadQuestions(alias.probe.gold, config.smokeQuestions) : [];
-  const probeNow = () => simulateProbe(questions, alias.probe!.config, behaviourAt(scenario, clockOf(now)), scenario.control.latency, { questionLimit: null, stopRules: null });
+  const questions = alias.probe ? Math.min(config.smokeQuestions, alias.probe.gold.length) : 0;
+  const probeNow = () => simulateProbe(alias.probe!.gold, alias.probe!.config, behaviourAt(scenario, clockOf(now)), scenario.control.latency, { questionLimit: config.smokeQuestions, stopRules: null });
   if (alias.probe) {
     const smoke = await probeNow();
     now += Math.min(PROBE_RUN_SECONDS, config.probeBudgetSeconds);
-    emit({ at: now, weight: 0, text: `smoke probe (${questions.length} gold questions) → ${smoke.status === 'Succeeded' ? 'PASS' : `FAIL: ${smoke.reasons[0]}`}`, gates: smoke.report.gates });
+    emit({ at: now, weight: 0, text: `smoke probe (${questions} gold questions) → ${smoke.status === 'Succeeded' ? 'PASS' : `FAIL: ${smoke.reasons[0]}`}`, gates: smoke.report.gates });
     if (smoke.status !== 'Succeeded') return before('smoke probe');
   }
   now += STEP_SECONDS;

@@ -106,7 +106,23 @@ export interface ProbeAsk {
  * (chosen by hash, the same ones every run) with another question's section. Latencies come from each version's
  * distribution; invocations do not fail (user-path errors are on paths the gold set does not exercise).
  */
-export async function simulateProbe(gold: readonly GoldItem[], config: ProbeConfig, next: Behaviour, control: Latency, ask: ProbeAsk): Promise<{ status: 'Succeeded' | 'Failed'; reasons: string[]; report: ProbeReport }> {
+export async function simulateProbe(gold: readonly GoldItem[], config: ProbeConfig, next: Behaviour, control: Latency, ask: ProbeAsk): Promise<ProbeRun> {
+  // The run is a pure function of what it is asked and of the two versions' answers and latencies: scenarios that ask
+  // the same of the same versions share one run (the embedder's vectors are kept the same way).
+  const key = JSON.stringify([config, next.drift, next.latency, control, ask]);
+  let runs = PROBE_RUNS.get(gold);
+  if (!runs) PROBE_RUNS.set(gold, runs = new Map());
+  let run = runs.get(key);
+  if (!run) runs.set(key, run = runSimulatedProbe(gold, config, next, control, ask));
+  return run;
+}
+
+/** A probe run's status, reasons and report. */
+export interface ProbeRun { status: 'Succeeded' | 'Failed'; reasons: string[]; report: ProbeReport }
+
+const PROBE_RUNS = new WeakMap<readonly GoldItem[], Map<string, Promise<ProbeRun>>>();
+
+async function runSimulatedProbe(gold: readonly GoldItem[], config: ProbeConfig, next: Behaviour, control: Latency, ask: ProbeAsk): Promise<ProbeRun> {
   const byText = new Map<string, number>();
   gold.forEach((g, i) => [g.question, ...g.paraphrases].forEach((t) => byText.set(t, i)));
   const invoke: Invoker = async (side, request) => {
