@@ -10,6 +10,7 @@ import { metricWindow } from '../../lambdas/blue-green/worker';
 import { PROBE_RUN_SECONDS, ROLLBACK_SHIFT_SECONDS, STEP_SECONDS } from './defaults';
 import type { GuardedAliasInfo } from './discover';
 import { alarmStates, modelAlarms } from './alarms';
+import { allStates } from './definition';
 import { hungTask } from './hung';
 import type { ScenarioResult, TimelineEntry } from './result';
 import { behaviourAt, breachStart, Scenario } from './scenarios';
@@ -90,7 +91,7 @@ export async function rehearseBlueGreen(alias: BlueGreenAlias, scenario: Scenari
     return end({ outcome: 'rollback', ending: `rolled back ${Math.round(at - switchedAt!)} s after the switch`, detectedAt, trafficOffAt: now, trafficOffAssumed: true });
   };
   if (scenario.hungRead) {
-    const hung = hungTask(alias.stack, 'Watch', alias.machine.states.HoldAndWatch?.Branches?.[0]?.States.Watch ?? { Type: 'Task' }, 'RollBack');
+    const hung = hungTask(alias.stack, 'Watch', allStates(alias.machine.states).Watch ?? { Type: 'Task' }, 'RollBack');
     const at = switchedAt + hung.seconds;
     emit({ at, weight: 100, text: `Watch's metric read never answers: ${hung.attempts} attempt(s) of ${hung.attemptSeconds} s (${hung.bound}), ending ${hung.error} → the hold's catch → ${hung.next}` });
     return { ...rollBack(at, 'the metric watch failed'), breachAt: switchedAt };

@@ -72,7 +72,7 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
     }
     const judged = progress.phase === 'check' && weight > 0;
     if (judged && scenario.hungRead) {
-      const hung = hungTask(alias.stack, 'Gate', alias.machine.states.Gate);
+      const hung = hungTask(alias.stack, 'Gate', alias.machine.states.Gate ?? { Type: 'Task' });
       const breachAt = now;
       now += hung.seconds;
       emit({ at: now, weight, text: `Gate's CloudWatch read never answers: ${hung.attempts} attempts of ${hung.attemptSeconds} s (${hung.bound}), each ending ${hung.error}, with the Retry's waits → Catch → ${hung.next}` });
