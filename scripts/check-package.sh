@@ -21,7 +21,7 @@ const lambda = require('aws-cdk-lib/aws-lambda');
 const { GuardedAlias } = require('cdk-rollout-guardrails');
 const runtime = require('cdk-rollout-guardrails-runtime');
 process.env.CDK_VALIDATION = 'false';
-const app = new App();
+const app = new App({ outdir: 'cdk.out' });
 const stack = new Stack(app, 'Consumer');
 const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;') });
 new GuardedAlias(stack, 'Guarded', { function: fn });
@@ -37,6 +37,11 @@ if (require.resolve.paths('@aws-sdk/client-dynamodb').some((p) => require('fs').
 console.log(`package check: ${types.length} resources synthesised from the installed tarball; runtime exports ${Object.keys(runtime).length} names without the AWS SDK installed`);
 JS
 node consumer.js
+
+# The CLI as installed (the package's bin): a rehearsal of the consumer app's default staged rollout, offline.
+out="$(npx --no-install cdk-rollout-guardrails rehearse --app cdk.out --scenario good --scenario error-spike --expect good=promote,error-spike=rollback --quiet 2>&1)" \
+  || { echo "$out" >&2; echo "the installed cdk-rollout-guardrails rehearse did not end as expected" >&2; exit 1; }
+echo "package check: the installed CLI rehearsed the consumer app (good promoted, error-spike rolled back)"
 
 # A new CDK app as `cdk init` writes it (the classic tsconfig: module commonjs, moduleResolution node10) and the
 # same app under nodenext: the constructs package's and the runtime package's types resolve under both. Then a
@@ -63,7 +68,8 @@ TS
 # peer dependencies name (the runtime check above ran without them).
 pin() { node -p "require('$root/node_modules/$1/package.json').version"; }
 npm install --no-audit --no-fund --prefer-offline --loglevel=error "@types/node@$(pin @types/node)" \
-  "@aws-sdk/client-dynamodb@$(pin @aws-sdk/client-dynamodb)" "@aws-sdk/client-bedrock-runtime@$(pin @aws-sdk/client-bedrock-runtime)" >/dev/null
+  "@aws-sdk/client-dynamodb@$(pin @aws-sdk/client-dynamodb)" "@aws-sdk/client-bedrock-runtime@$(pin @aws-sdk/client-bedrock-runtime)" \
+  "@aws-sdk/client-lambda@$(pin @aws-sdk/client-lambda)" >/dev/null
 tsc="$root/node_modules/typescript/bin/tsc"
 for resolution in "commonjs node10" "nodenext nodenext"; do
   set -- $resolution
