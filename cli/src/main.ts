@@ -10,6 +10,7 @@ import { CliInputError } from './errors';
 import { parseRehearse, RehearseOptions, USAGE } from './options';
 import { describeAlias, formatEntry, honestyNotes, summaryTable } from './render';
 import { rehearseBlueGreen } from './blue-green';
+import { checkReportPath, writeReport } from './report';
 import { ScenarioResult } from './result';
 import { selectScenarios } from './scenarios';
 import { rehearseStaged } from './staged';
@@ -26,9 +27,7 @@ function withDeploymentEvents(alias: GuardedAliasInfo, ran: Pick<ScenarioResult,
 
 /** Runs `rehearse`; returns the exit code (0: every scenario as expected, 1: not). */
 export async function rehearse(options: RehearseOptions, print: (line: string) => void = (l) => console.log(l)): Promise<{ code: number; results: ScenarioResult[] }> {
-  if (options.report !== undefined) {
-    throw new CliInputError(`--report ${options.report}: the HTML report is not built yet (issue #16's second part); run without --report`);
-  }
+  if (options.report !== undefined) checkReportPath(options.report);
   const scenarios = selectScenarios(options.scenarios);
   const unknown = Object.keys(options.expect).filter((name) => !scenarios.some((s) => s.name === name));
   if (unknown.length > 0) throw new CliInputError(`--expect names scenario(s) not being rehearsed: ${unknown.join(', ')} (rehearsing: ${scenarios.map((s) => s.name).join(', ')})`);
@@ -58,6 +57,10 @@ export async function rehearse(options: RehearseOptions, print: (line: string) =
   print('* rests on an assumed figure (below).\n');
   honestyNotes(results).forEach(print);
   const failed = results.filter((r) => r.outcome !== r.expected);
+  if (options.report !== undefined) {
+    writeReport(options.report, results, options.app);
+    print(`report written: ${options.report}`);
+  }
   print(failed.length === 0 ? `\nevery scenario ended as expected (${results.length})` : `\n${failed.length} of ${results.length} scenario(s) did not end as expected: ${failed.map((r) => `${r.scenario.name} on ${r.alias.path}`).join(', ')}`);
   return { code: failed.length === 0 ? 0 : 1, results };
 }

@@ -17,9 +17,11 @@ export interface RehearseOptions {
 
 export const USAGE = `usage: cdk-rollout-guardrails rehearse [--app cdk.out] [--stack NAME] [--alias PATH]
          [--scenario NAME|FILE.json ...] [--expect good=promote,error-spike=rollback] [--quiet]
+         [--report out.html]
 
 Replays each guarded alias's rollout, as synthesized in the cloud assembly, offline and in simulated time, with the
-library's real decision code. Exit code 0: every scenario ended as expected; 1: one did not; 2: bad input.`;
+library's real decision code; --report also writes it as one self-contained HTML page. Exit code 0: every scenario
+ended as expected; 1: one did not; 2: bad input.`;
 
 function parseExpect(text: string, into: Record<string, Expectation>): void {
   for (const pair of text.split(',').filter((p) => p.trim() !== '')) {

@@ -7,7 +7,7 @@ import type { GuardedAliasInfo } from './discover';
 import type { ScenarioResult, TimelineEntry } from './result';
 import { ROLLBACK_SHIFT_SECONDS } from './defaults';
 
-const clock = (s: number) => `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+export const clock = (s: number) => `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 const bar = (weight: number) => `▕${'█'.repeat(Math.round(weight / 10))}${'░'.repeat(10 - Math.round(weight / 10))}▏`;
 const value = (v: Check['measured']) => (typeof v === 'number' ? String(Number(v.toFixed(4))) : String(v));
 
@@ -50,9 +50,9 @@ export function formatEntry(entry: TimelineEntry): string[] {
 
 const seconds = (from?: number, to?: number, assumed?: boolean) => (from === undefined || to === undefined ? '-' : `${Math.max(0, Math.round(to - from))} s${assumed ? '*' : ''}`);
 
-/** The summary table, one row per alias and scenario. */
-export function summaryTable(results: readonly ScenarioResult[]): string {
-  const rows = [
+/** The summary's rows, a header first, one per alias and scenario (the terminal's table and the HTML report's). */
+export function summaryRows(results: readonly ScenarioResult[]): string[][] {
+  return [
     ['alias', 'scenario', 'outcome', 'expected', 'time to detect', 'time to traffic off', 'notifications', ''],
     ...results.map((r) => [
       r.alias.path.replace(/\/Alias$/, ''), r.scenario.name, r.ending, r.expected,
@@ -62,6 +62,11 @@ export function summaryTable(results: readonly ScenarioResult[]): string {
       r.outcome === r.expected ? 'as expected' : 'NOT AS EXPECTED',
     ]),
   ];
+}
+
+/** The summary table, one row per alias and scenario. */
+export function summaryTable(results: readonly ScenarioResult[]): string {
+  const rows = summaryRows(results);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   const line = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(rows[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
