@@ -3,6 +3,7 @@
 // XML reader written for this test: no HTML parser is installed), with per alias and scenario a weight chart, the
 // rollback marker exactly where the scenario rolled back, each gate against its threshold, the decisions, then the
 // summary, the model's limits and its assumed figures marked as assumptions. Bad report paths exit 2 naming them.
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { main, rehearse } from '../cli/src/main';
@@ -288,4 +289,38 @@ describe('a report path that cannot be written', () => {
     expect(byClass(page, 'line', 'rollback-marker')).toEqual([]);
     fs.rmSync(second);
   });
+});
+
+/**
+ * Opens a page in headless Chromium (Debian's `chromium` package, a prerequisite of these machines like cfn-lint) and
+ * takes a screenshot: what it wrote, and every console message the page logged (Chromium logs them as CONSOLE lines).
+ */
+function openInChromium(page: string, png: string): { status: number | null; console: string[] } {
+  const profile = fs.mkdtempSync(path.join(temp.dir, 'chromium-'));
+  const run = spawnSync('chromium', [
+    '--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--enable-logging=stderr', '--log-level=0',
+    `--user-data-dir=${profile}`, `--screenshot=${png}`, '--window-size=1280,2400', `file://${page}`,
+  ], { encoding: 'utf8', timeout: 60_000 });
+  if (run.error) throw new Error(`headless Chromium could not run (${run.error.message}): install Debian's chromium package (apt-get install chromium)`);
+  return { status: run.status, console: (run.stderr ?? '').split('\n').filter((line) => /:CONSOLE[:(]/.test(line)) };
+}
+
+describe('the report in a real browser (headless Chromium)', () => {
+  test('loads with no console message and renders: a 1280 × 2400 screenshot of more than blank', () => {
+    const png = path.join(temp.dir, 'report.png');
+    const opened = openInChromium(file, png);
+    expect(opened.console).toEqual([]);
+    expect(opened.status).toBe(0);
+    const image = fs.readFileSync(png);
+    expect(image.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+    expect([image.readUInt32BE(16), image.readUInt32BE(20)]).toEqual([1280, 2400]);
+    // A blank page compresses to a few kilobytes; the charts and tables make it far larger.
+    expect(image.length).toBeGreaterThan(100_000);
+  }, 90_000);
+
+  test('the check sees a page\'s console messages (it would catch an error in the report)', () => {
+    const page = path.join(temp.dir, 'noisy.html');
+    fs.writeFileSync(page, '<!doctype html><html><body><script>console.error("boom")</script></body></html>');
+    expect(openInChromium(page, path.join(temp.dir, 'noisy.png')).console.join('\n')).toContain('"boom"');
+  }, 90_000);
 });
