@@ -15,7 +15,7 @@ import { rehearseStaged } from '../cli/src/staged';
 import { DEFAULT_SHADOW_PROMOTION } from '../packages/runtime/src/contract/shadow-promotion';
 import { GuardedAliasInfo } from '../cli/src/discover';
 import { resolveString } from '../cli/src/tokens';
-import { tempDir } from './helpers/cli-assemblies';
+import { tempDir } from './helpers/temp-dir';
 
 const temp = tempDir('cli-input-');
 afterAll(() => temp.remove());

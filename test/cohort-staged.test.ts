@@ -2,7 +2,12 @@
 // write the cohort item instead of the alias's weights, and the gate's reading of the two aliases' traffic.
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { Duration } from 'aws-cdk-lib';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,7 +20,10 @@ import { formatCohortRehearsal, rehearseStickyCohorts } from '../bench/rehearse-
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import { aliasConfigKey } from '../packages/runtime/src/contract/config-key';
 import { run, stagedDefinition, TaskStub } from './helpers/staged-run';
-import { testFunction, testStack } from './util';
+import { checkAslCli } from './helpers/asl-check';
+import { RelevantControlTowerRules } from './helpers/guard-plugin';
+import { disableCreationStackTraces, keepCreationStackTraces } from './helpers/synth-context';
+import { FEATURE_FLAGS, TEST_ENV, testFunction, testStack } from './util';
 
 type Json = any;
 
@@ -291,5 +299,53 @@ describe('the staged machine with sticky cohorts, run (the definition itself, th
     expect(result.visited.slice(-5)).toEqual(['ResetRoutingOnError', 'ClearCohortOnError?', 'ClearCohortOnError', 'ReportFailedOnError', 'Errored']);
     // The failed attempt is recorded as a call too.
     expect(puts(result).map(([state, weight, version]) => `${state} ${weight} ${version}`)).toEqual(['OpenCohort 0 8', 'SetCohort 5 8', 'ClearCohortOnError 0 7']);
+  });
+});
+
+const CHECK_GUARD = path.join(__dirname, '..', 'scripts', 'check-guard-report.mjs');
+
+describe('a stack with a sticky staged alias, before the judges nobody here wrote (cdk-nag, cfn-guard, asl-validator)', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cohort-judges-'));
+  let report: any;
+  beforeAll(() => {
+    // scripts/check-guard-report.mjs tells a finding's owner by its resource's creation stack trace: kept for this app only.
+    keepCreationStackTraces();
+    const app = new App({ context: { ...FEATURE_FLAGS, '@aws-cdk/core:failSynthOnValidationErrors': false }, outdir });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new RelevantControlTowerRules());
+    const stack = new Stack(app, 'Sticky', { env: TEST_ENV });
+    new GuardedAlias(stack, 'Answer', { function: testFunction(stack, 'Fn'), strategy: RolloutStrategy.staged({ stickyCohorts: {} }) });
+    app.synth();
+    report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+    disableCreationStackTraces();
+  }, 120_000);
+  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+  const cohortPaths = (v: any) => (v.violatingConstructs ?? []).map((c: any) => c.constructPath as string)
+    .filter((p: string) => /CohortTable|CohortCanary|CohortForward/.test(p));
+
+  test('cdk-nag: no open finding on the cohort table, the canary alias or the forwarding policy; the table says why it has no PITR', () => {
+    const nag = report.pluginReports.find((p: any) => p.pluginName === 'AwsSolutions');
+    expect(nag.violations.flatMap(cohortPaths)).toEqual([]);
+    // Nor on the machinery's or the guarded alias's own resources (the test's function aside).
+    const library = (v: any) => (v.violatingConstructs ?? []).map((c: any) => `${v.ruleName} ${c.constructPath}`)
+      .filter((p: string) => / Sticky\/(StagedRollout|Answer)\//.test(p));
+    expect(nag.violations.flatMap(library)).toEqual([]);
+    const acknowledged = nag.suppressedViolations.filter((v: any) => String(v.acknowledgedAt).includes('CohortTable'));
+    expect(acknowledged.map((v: any) => v.ruleName)).toEqual(['AwsSolutions-DDB3']);
+  });
+
+  test('cfn-guard (Control Tower): no open finding on a library resource', () => {
+    const run = spawnSync(process.execPath, [CHECK_GUARD, path.join(outdir, 'validation-report.json'), '--json'], { encoding: 'utf8' });
+    const findings = JSON.parse(run.stdout).findings as Array<{ state: string; owner: string; rule: string; constructPath: string }>;
+    expect(findings.filter((f) => f.owner === 'library' && f.state === 'open').map((f) => `${f.rule} ${f.constructPath}`)).toEqual([]);
+    expect(findings.filter((f) => f.constructPath.includes('CohortTable')).map((f) => `${f.rule} ${f.state}`).sort()).toEqual([
+      'dynamodb_table_encrypted_kms_check acknowledged', 'dynamodb_table_pitr_enabled_check acknowledged',
+    ]);
+  });
+
+  test('asl-validator on the state machine (cfn-lint runs on the integ snapshot of a sticky stack in CI)', () => {
+    const asl = checkAslCli(outdir);
+    expect(asl.stderr).toBe('');
+    expect(asl.status).toBe(0);
   });
 });

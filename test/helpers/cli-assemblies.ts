@@ -5,8 +5,6 @@
  * linear one).
  * Nothing reaches AWS: a dummy account and region.
  */
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -16,11 +14,7 @@ import { FEATURE_FLAGS, TEST_ENV, testFunction } from '../util';
 
 const GOLD = path.join(__dirname, '..', '..', 'bin', 'gold-set.jsonl');
 
-/** A temporary folder for one suite; `remove()` deletes it. */
-export function tempDir(prefix: string): { dir: string; remove: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
+export { tempDir } from './temp-dir';
 
 /** Synthesizes the example app (bin/) into `outdir`. */
 export function synthDemo(outdir: string): string {
