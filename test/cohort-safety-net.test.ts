@@ -81,4 +81,24 @@ describe('clearing a cohort item', () => {
     expect(await net({ detail: { deploymentId: 'd-3', state: 'FAILURE' } })).toMatchObject({ stopped: true, cohort: 'cleared' });
     expect(cohortStateOf(await read())).toMatchObject({ weight: 0 });
   });
+
+  test('a clear that fails does not stop the Failed report: the hook is reported first, then the error thrown for a retry', async () => {
+    const codedeploy = mockClient(new CodeDeployClient({}));
+    codedeploy.on(PutLifecycleEventHookExecutionStatusCommand).resolves({});
+    const lambdaClient = new LambdaClient({});
+    mockClient(lambdaClient).on(GetAliasCommand).resolves({ FunctionVersion: '7' });
+    const broken = { send: async () => { throw Object.assign(new Error('DynamoDB is down'), { name: 'InternalServerError' }); } } as unknown as DynamoDBClient;
+    const net = createSafetyNetHandler({
+      codedeploy: codedeploy as any, lambda: lambdaClient, sfn: new SFNClient({}), stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:Staged',
+      dynamodb: broken, cohorts: COHORTS, log: () => undefined,
+    });
+    const input = {
+      deployment: { deploymentId: 'd-4', lifecycleEventHookExecutionId: 'hook-4' },
+      target: { functionName: 'answer', alias: 'live', currentVersion: '7', targetVersion: '8' }, configKey: 'App/Group', deadline: 0,
+    };
+    const ended = { source: 'aws.states' as const, detail: { executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:Staged:d-4', status: 'FAILED', input: JSON.stringify(input) } };
+    await expect(net(ended)).rejects.toThrow('DynamoDB is down');
+    expect(codedeploy.commandCalls(PutLifecycleEventHookExecutionStatusCommand).map((c) => c.args[0].input))
+      .toEqual([{ deploymentId: 'd-4', lifecycleEventHookExecutionId: 'hook-4', status: 'Failed' }]);
+  });
 });

@@ -102,6 +102,16 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
     }
   }
 
+  /** Clears the deployment's cohort item; a failure is returned, to be thrown once the rest (the report) is done. */
+  async function uncohort(configKey: string | undefined, deploymentId: string, currentVersion: string): Promise<{ cohort?: 'cleared' | 'not-ours'; error?: unknown; logged: Record<string, unknown> }> {
+    try {
+      const cohort = await clearCohort(deps.dynamodb, deps.cohorts ?? {}, configKey, deploymentId, currentVersion);
+      return cohort === 'not-sticky' ? { logged: {} } : { cohort, logged: { cohort } };
+    } catch (error) {
+      return { error, logged: { cohortError: (error as Error)?.message ?? String(error) } };
+    }
+  }
+
   /** The input of the deployment's execution; undefined when there is no execution. */
   async function inputOfDeployment(deploymentId: string): Promise<Partial<StagedStartInput> | undefined> {
     try {
@@ -123,15 +133,17 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
       throw new Error(`execution ${event.detail.executionArn} has no staged input (deployment, target): ${text.slice(0, 200)}`);
     }
     const cleared = await clear(input.target);
-    const cohort = await clearCohort(deps.dynamodb, deps.cohorts ?? {}, input.configKey, input.deployment.deploymentId, input.target.currentVersion);
-    // The consumers are resumed whatever else fails; a failure to resume is thrown after the report, to be retried.
+    // The cohort is cleared and the consumers resumed whatever else fails; a failure of either is thrown after the
+    // report, to be retried: the hook is reported Failed first, always.
+    const sticky = await uncohort(input.configKey, input.deployment.deploymentId, input.target.currentVersion);
     const fence = await resume(fencedOf(input));
     const reported = await reportStatus(deps.codedeploy, {
       DeploymentId: input.deployment.deploymentId, LifecycleEventHookExecutionId: input.deployment.lifecycleEventHookExecutionId,
     }, 'Failed', { hook: 'staged safety net', log });
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deployment.deploymentId, cleared, cohort, reported, ...fence.logged }));
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net: an execution ended without success', executionArn: event.detail.executionArn, status: event.detail.status, deploymentId: input.deployment.deploymentId, cleared, reported, ...sticky.logged, ...fence.logged }));
     if (fence.error !== undefined) throw fence.error;
-    return { stopped: false, cleared, reported, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}), ...(cohort !== 'not-sticky' ? { cohort } : {}) };
+    if (sticky.error !== undefined) throw sticky.error;
+    return { stopped: false, cleared, reported, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}), ...(sticky.cohort ? { cohort: sticky.cohort } : {}) };
   }
 
   async function onDeploymentEnd(event: DeploymentStateEvent): Promise<SafetyNetResult> {
@@ -163,11 +175,12 @@ export function createSafetyNetHandler(deps: SafetyNetDependencies): (event: Dep
     const fence = inputError === undefined
       ? await resume(fencedOf(input))
       : { resumed: [] as string[], error: inputError, logged: { resumeError: `the execution's input could not be read: ${(inputError as Error)?.message}` } };
-    const cohort = await clearCohort(deps.dynamodb, deps.cohorts ?? {}, input?.configKey, deploymentId, target.currentVersion);
-    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net', deploymentId, state: event.detail.state, stopped, cleared, cohort, ...fence.logged }));
+    const sticky = await uncohort(input?.configKey, deploymentId, target.currentVersion);
+    log(JSON.stringify({ message: 'cdk-rollout-guardrails staged safety net', deploymentId, state: event.detail.state, stopped, cleared, ...sticky.logged, ...fence.logged }));
     if (stopError !== undefined) throw stopError;
     if (fence.error !== undefined) throw fence.error;
-    return { stopped, cleared, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}), ...(cohort !== 'not-sticky' ? { cohort } : {}) };
+    if (sticky.error !== undefined) throw sticky.error;
+    return { stopped, cleared, ...(fence.resumed.length > 0 ? { resumed: fence.resumed } : {}), ...(sticky.cohort ? { cohort: sticky.cohort } : {}) };
   }
 
   return async (event) => {
