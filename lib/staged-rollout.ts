@@ -16,7 +16,7 @@ import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
 import { shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
-import { bindStickyCohorts } from './private/sticky-cohorts';
+import { bindStickyCohorts, tellSafetyNetCohorts } from './private/sticky-cohorts';
 import { allowVersionConfigReads } from './private/nag';
 import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, StagedFenceConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
@@ -256,8 +256,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       queueAge: staged._queueAge(),
       cacheHitRate: staged._cacheHitRate(),
       cohort: staged.stickyCohorts
-        ? bindStickyCohorts({ scope: this, machine: this.stateMachine, safetyNet: this.safetyNetFunction, gate: this.gateFunction }, alias, staged.stickyCohorts,
-          key)
+        ? bindStickyCohorts({ scope: this, machine: this.stateMachine, safetyNet: this.safetyNetFunction, gate: this.gateFunction }, alias, staged.stickyCohorts)
         : undefined,
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
@@ -265,6 +264,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       if (Token.isUnresolved(value)) throw new Error(`StagedRollout.attach(): thresholds.${name} must be a number known at synth, got a token`);
     }
     this._configs[key] = config;
+    if (config.cohort && Object.values(this._configs).filter((c) => c.cohort).length === 1) tellSafetyNetCohorts(this.safetyNetFunction, this._configs);
 
     // The state machine: routing of this alias, the hook status of this group, the probe, the topic.
     this.stateMachine.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:UpdateAlias'], resources: aliasArns(alias) }));

@@ -5,14 +5,12 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { COHORT_ENV, COHORT_TABLE_KEY, CohortEnvironment, STAGED_COHORTS_ENV, StagedCohortConfig } from 'cdk-rollout-guardrails-runtime/contract';
+import { COHORT_ENV, COHORT_TABLE_KEY, CohortEnvironment, STAGED_COHORTS_ENV, StagedAliasConfig, StagedCohortConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { canaryAliasName, cohortCacheSeconds, StickyCohorts } from '../strategies/sticky-cohorts';
 import { acknowledgeGuard } from './guard';
 import { allowVersionConfigReads } from './nag';
 
 const TABLE_ID = 'CohortTable';
-/** Each machinery's sticky aliases, by configuration key: the safety net's GUARDRAILS_STAGED_COHORTS. */
-const cohortsOf = new WeakMap<Construct, Record<string, Pick<StagedCohortConfig, 'tableName' | 'key'>>>();
 
 /** Who writes the cohort item (the state machine, the safety net) and who reads the release ids (the gate). */
 export interface CohortWriters {
@@ -58,7 +56,7 @@ function oneItem(actions: string[], table: dynamodb.ITable, key: string): iam.Po
  * of the function itself).
  * @throws Error naming the prop when the alias's function is not a lambda.Function of this app (its environment is set)
  */
-export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, cohorts: StickyCohorts, configKey: string): StagedCohortConfig {
+export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, cohorts: StickyCohorts): StagedCohortConfig {
   const fn = alias.version.lambda;
   if (!(fn instanceof lambda.Function)) {
     throw new Error(`strategy (staged) stickyCohorts needs the alias's function to be a lambda.Function defined in this app (its environment names the cohort item), got: ${fn.node.path}`);
@@ -84,13 +82,18 @@ export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, c
   for (const writer of [writers.machine, writers.safetyNet]) writer.grantPrincipal.addToPrincipalPolicy(oneItem(['dynamodb:PutItem'], table, key));
   // The gate reads each version's RELEASE_ID, whose telemetry gives both versions' p95.
   allowVersionConfigReads(writers.gate, fn, 'The versions a deployment compares are known only from its AppSpec at run time: reading the RELEASE_ID of this function\'s versions (their telemetry gives each one\'s p95), nothing else.');
-  // The safety net clears the item of a rollout whose execution ended without doing it.
-  let known = cohortsOf.get(writers.scope);
-  if (!known) {
-    const all: Record<string, Pick<StagedCohortConfig, 'tableName' | 'key'>> = {};
-    cohortsOf.set(writers.scope, known = all);
-    writers.safetyNet.addEnvironment(STAGED_COHORTS_ENV, Lazy.string({ produce: () => Stack.of(writers.scope).toJsonString(all) }));
-  }
-  known[configKey] = { tableName: table.tableName, key };
   return { tableName: table.tableName, key, canaryAlias };
+}
+
+/**
+ * The safety net learns each sticky alias's item from the machinery's configurations (by configuration key, its
+ * GUARDRAILS_STAGED_COHORTS), to clear the item of a rollout whose execution ended without doing it. Call once, when
+ * the first sticky alias is attached: the value is read from `configs` at synth.
+ */
+export function tellSafetyNetCohorts(safetyNet: lambda.Function, configs: Readonly<Record<string, StagedAliasConfig>>): void {
+  safetyNet.addEnvironment(STAGED_COHORTS_ENV, Lazy.string({
+    produce: () => Stack.of(safetyNet).toJsonString(Object.fromEntries(Object.entries(configs)
+      .filter(([, config]) => config.cohort !== undefined)
+      .map(([key, config]) => [key, { tableName: config.cohort!.tableName, key: config.cohort!.key }]))),
+  }));
 }
