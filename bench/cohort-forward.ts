@@ -11,6 +11,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { stickyCohorts } from '../packages/runtime/src/cohort/forward';
 import { AwsStandIn } from '../test/helpers/aws-standin';
+import { asLambdaFunction } from './lambda-env';
 
 const FORWARDS = Number(process.env.BENCH_FORWARDS ?? 2_000);
 
@@ -40,46 +41,41 @@ async function time(name: string, n: number, run: (i: number) => Promise<unknown
 /** Measures the three variants; the stand-in is closed before it returns. */
 export async function measureForwarding(): Promise<ForwardFigure[]> {
   const standIn = await AwsStandIn.start();
-  const saved = { version: process.env.AWS_LAMBDA_FUNCTION_VERSION, name: process.env.AWS_LAMBDA_FUNCTION_NAME };
-  process.env.AWS_LAMBDA_FUNCTION_VERSION = '7';
-  process.env.AWS_LAMBDA_FUNCTION_NAME = 'answer';
   try {
-    standIn.on('Invoke', () => ({ payload: { statusCode: 200, body: 'new' } }));
-    const lambda = new LambdaClient({ endpoint: standIn.url, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-    const item = { pk: { S: 'k' }, weight: { N: '50' }, salt: { S: 'd-BENCH' }, canary_version: { S: '8' }, deployment_id: { S: 'd-BENCH' } };
-    const dynamodb = { send: async () => ({ Item: item }) } as unknown as DynamoDBClient;
-    const handler = async () => ({ statusCode: 200, body: 'current' });
-    const wrapped = stickyCohorts(handler, {
-      stableId: (r: any) => r.headers['x-tenant-id'], environment: { table: 't', key: 'k', canaryAlias: 'live-canary', cacheSeconds: 3600 },
-      clients: { dynamodb, lambda }, log: () => undefined,
-    });
-    // Ids on each side of the 50 % cohort, found with the wrapper's own decision.
-    const inCohort: string[] = [];
-    const outside: string[] = [];
-    for (let i = 0; inCohort.length < 500 || outside.length < 500; i++) {
-      let forwarded = false;
-      const probe = stickyCohorts(handler, {
+    return await asLambdaFunction('answer', '7', async () => {
+      standIn.on('Invoke', () => ({ payload: { statusCode: 200, body: 'new' } }));
+      const lambda = new LambdaClient({ endpoint: standIn.url, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+      const item = { pk: { S: 'k' }, weight: { N: '50' }, salt: { S: 'd-BENCH' }, canary_version: { S: '8' }, deployment_id: { S: 'd-BENCH' } };
+      const dynamodb = { send: async () => ({ Item: item }) } as unknown as DynamoDBClient;
+      const handler = async () => ({ statusCode: 200, body: 'current' });
+      const wrapped = stickyCohorts(handler, {
         stableId: (r: any) => r.headers['x-tenant-id'], environment: { table: 't', key: 'k', canaryAlias: 'live-canary', cacheSeconds: 3600 },
-        clients: { dynamodb, lambda: { send: async () => { forwarded = true; return { StatusCode: 200, Payload: Buffer.from('{}') }; } } as unknown as LambdaClient },
-        log: () => undefined,
+        clients: { dynamodb, lambda }, log: () => undefined,
       });
-      await probe({ headers: { 'x-tenant-id': `tenant-${i}` } });
-      (forwarded ? inCohort : outside).push(`tenant-${i}`);
-    }
-    const event = (id: string) => ({ headers: { 'x-tenant-id': id }, requestContext: { requestId: id } });
-    const figures = [
-      await time('alias-weight peer: the handler alone (Lambda picked the version)', FORWARDS * 5, () => handler()),
-      await time('stickyCohorts, a user outside the cohort (served here)', FORWARDS * 5, (i) => wrapped(event(outside[i % outside.length]))),
-      await time('stickyCohorts, a cohort user (forwarded: Invoke over loopback)', FORWARDS, (i) => wrapped(event(inCohort[i % inCohort.length]))),
-    ];
-    lambda.destroy();
-    return figures;
+      // Ids on each side of the 50 % cohort, found with the wrapper's own decision.
+      const inCohort: string[] = [];
+      const outside: string[] = [];
+      for (let i = 0; inCohort.length < 500 || outside.length < 500; i++) {
+        let forwarded = false;
+        const probe = stickyCohorts(handler, {
+          stableId: (r: any) => r.headers['x-tenant-id'], environment: { table: 't', key: 'k', canaryAlias: 'live-canary', cacheSeconds: 3600 },
+          clients: { dynamodb, lambda: { send: async () => { forwarded = true; return { StatusCode: 200, Payload: Buffer.from('{}') }; } } as unknown as LambdaClient },
+          log: () => undefined,
+        });
+        await probe({ headers: { 'x-tenant-id': `tenant-${i}` } });
+        (forwarded ? inCohort : outside).push(`tenant-${i}`);
+      }
+      const event = (id: string) => ({ headers: { 'x-tenant-id': id }, requestContext: { requestId: id } });
+      const figures = [
+        await time('alias-weight peer: the handler alone (Lambda picked the version)', FORWARDS * 5, () => handler()),
+        await time('stickyCohorts, a user outside the cohort (served here)', FORWARDS * 5, (i) => wrapped(event(outside[i % outside.length]))),
+        await time('stickyCohorts, a cohort user (forwarded: Invoke over loopback)', FORWARDS, (i) => wrapped(event(inCohort[i % inCohort.length]))),
+      ];
+      lambda.destroy();
+      return figures;
+    });
   } finally {
     await standIn.close();
-    process.env.AWS_LAMBDA_FUNCTION_VERSION = saved.version;
-    process.env.AWS_LAMBDA_FUNCTION_NAME = saved.name;
-    if (saved.version === undefined) delete process.env.AWS_LAMBDA_FUNCTION_VERSION;
-    if (saved.name === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;
   }
 }
 

@@ -13,6 +13,7 @@ import { planStep } from '../lambdas/staged/gate';
 import { stickyCohorts } from '../packages/runtime/src/cohort/forward';
 import { CohortEnvironment, CohortItem } from '../packages/runtime/src/contract/cohort';
 import { INITIAL_PROGRESS, StagedExecutionInput, StagedProgress } from '../packages/runtime/src/contract/staged';
+import { asLambdaFunction } from './lambda-env';
 import { mulberry32 } from './prng';
 import { DEFAULT_GATE_THRESHOLDS } from '../lib/release-gates';
 import { RolloutStrategy } from '../lib/rollout-strategy';
@@ -84,11 +85,9 @@ export async function rehearseStickyCohorts(options: { users?: number; requestsP
     },
   } as unknown as LambdaClient;
   const live = stickyCohorts(answer('7'), { ...common, clients: { dynamodb, lambda } });
-  const saved = { version: process.env.AWS_LAMBDA_FUNCTION_VERSION, name: process.env.AWS_LAMBDA_FUNCTION_NAME };
-  process.env.AWS_LAMBDA_FUNCTION_VERSION = '7';
-  process.env.AWS_LAMBDA_FUNCTION_NAME = 'answer';
   const served = async (event: object) => ((await live(event, { invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111111111111:function:answer:live' })) as Answer).body;
-  try {
+  // The live alias's function runs version 7 until CodeDeploy's shift, then version 8.
+  return asLambdaFunction('answer', '7', async () => {
     // OpenCohort: 0 %, the new version named; a pinned synthetic request reaches it before any user does.
     put('0', '8');
     const pinnedAtZero = await served(request('synthetic-1', true));
@@ -149,12 +148,7 @@ export async function rehearseStickyCohorts(options: { users?: number; requestsP
     for (const tenant of tenants) if (((await shifted(request(tenant), {})) as Answer).body === '8') onNew++;
     requests += users;
     return { users, requestsPerUser, rows, pinnedAtZero, movedBackBeforeShift, afterShift: { onNew: (onNew / users) * 100, forwards: forwards - forwardsBefore }, forwards, requests };
-  } finally {
-    process.env.AWS_LAMBDA_FUNCTION_VERSION = saved.version;
-    process.env.AWS_LAMBDA_FUNCTION_NAME = saved.name;
-    if (saved.version === undefined) delete process.env.AWS_LAMBDA_FUNCTION_VERSION;
-    if (saved.name === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME;
-  }
+  });
 }
 
 /** The rehearsal as the terminal prints it. */
