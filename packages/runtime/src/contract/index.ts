@@ -20,6 +20,7 @@ export * from './gold-set.js';
 export * from './hook.js';
 export * from './idempotency.js';
 export * from './json-path.js';
+export * from './operator.js';
 export * from './probe.js';
 export * from './probe-request.js';
 export * from './release.js';

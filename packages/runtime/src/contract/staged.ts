@@ -3,6 +3,7 @@
 // Plain data only.
 import type { Check } from './check.js';
 import type { StagedCohortConfig } from './cohort.js';
+import type { OperatorAudit, StagedOperatorConfig } from './operator.js';
 import type { ProbeStopRules } from './probe.js';
 import type { ShadowPromotionConfig } from './shadow-promotion.js';
 
@@ -32,6 +33,11 @@ export interface StagedSchedule {
    * rollout succeeds or rolls back). Absent without a fence.
    */
   readonly fenceUntilStep?: number;
+  /**
+   * Approval steps (the strategy's `approvalSteps`): weights at which the rollout, once the check after the bake passes,
+   * waits for an operator's `resume` or `promote` before it shifts on. Absent or empty for none.
+   */
+  readonly approvalSteps?: number[];
 }
 
 /**
@@ -136,6 +142,8 @@ export interface StagedAliasConfig {
    * its routing, and the gates read the canary alias's traffic; absent for alias weights.
    */
   readonly cohort?: StagedCohortConfig;
+  /** Where the CLI's operator commands for this alias are (see operator.ts); absent in a configuration from before them. */
+  readonly operator?: StagedOperatorConfig;
 }
 
 /** The cache hit-rate gate of a staged alias, as the construct writes it. */
@@ -178,6 +186,8 @@ export interface StagedDecisionNotification {
   readonly reasons: string[];
   /** Every gate judged, with its measured value and threshold (a `Check` without its reason). */
   readonly gates: ReadonlyArray<Omit<Check, 'reason'>>;
+  /** An operator's command the decision carries out (pause, resume, promote, abort) or an approval step's wait. */
+  readonly operator?: OperatorAudit;
 }
 
 /** The input of one execution, as the starter builds it. */
@@ -212,6 +222,8 @@ export interface StagedProgress {
   readonly bakeLeftSeconds: number;
   /** Whether the gate has resumed the fenced consumers (set once; absent until then). */
   readonly fenceLifted?: boolean;
+  /** The last operator command the gate acted on (its id), so that each is announced once. */
+  readonly operatorCommandId?: string;
 }
 
 /** The initial progress, set by the machine's first state. */
