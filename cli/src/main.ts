@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// cdk-rollout-guardrails: the command line. This session's one command is `rehearse`: it reads the user's cloud
-// assembly (plain JSON, no aws-cdk-lib), finds every guarded alias, and replays each scenario on it in simulated
-// time with the library's real decision code. Nothing calls AWS.
+// cdk-rollout-guardrails: the command line. `rehearse` reads the user's cloud assembly (plain JSON, no aws-cdk-lib),
+// finds every guarded alias, and replays each scenario on it in simulated time with the library's real decision code;
+// nothing calls AWS. The live commands (`status`, `pause`, `resume`, `promote`, `abort`: cli/src/operate/) read the
+// same assembly to find an alias, then operate its rollout in progress with the caller's AWS credentials.
 import { readAssembly } from './assembly';
 import { GuardedAliasInfo } from './discover';
 import { byStrategy, selectAliases } from './select';
 import { rehearseShape, shapeApplies } from './codedeploy';
 import { CliInputError } from './errors';
+import { OPERATE_COMMANDS, OperateCommandName } from './operate/args';
 import { parseRehearse, RehearseOptions, USAGE } from './options';
 import { describeAlias, formatEntry, honestyNotes, summaryTable } from './render';
 import { rehearseBlueGreen } from './blue-green';
@@ -65,7 +67,7 @@ export async function rehearse(options: RehearseOptions, print: (line: string) =
   return { code: failed.length === 0 ? 0 : 1, results };
 }
 
-/** The command line's entry: exit 0 or 1 from `rehearse`, 2 for bad input. */
+/** The command line's entry: exit 0 or 1 from `rehearse` or a live command, 2 for bad input, 3 for an AWS error (see USAGE). */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -73,9 +75,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.log(USAGE);
       return command === undefined ? 2 : 0;
     }
-    if (command !== 'rehearse') {
-      throw new CliInputError(`unknown command '${command}'${['status', 'promote', 'abort', 'pause', 'resume'].includes(command) ? ' (the live-operation commands are not built yet)' : ''}\n\n${USAGE}`);
+    if (OPERATE_COMMANDS.includes(command as OperateCommandName)) {
+      // Loaded on demand: only the live commands evaluate the AWS SDK.
+      const { runOperate } = await import('./operate');
+      return await runOperate(command as OperateCommandName, args);
     }
+    if (command !== 'rehearse') throw new CliInputError(`unknown command '${command}'\n\n${USAGE}`);
     return (await rehearse(parseRehearse(args))).code;
   } catch (error) {
     if (error instanceof CliInputError) {

@@ -1,5 +1,6 @@
 // The command line: `cdk-rollout-guardrails rehearse [--app cdk.out] [--stack NAME] [--alias PATH]
-// [--scenario NAME|FILE ...] [--expect name=promote|rollback,...] [--report out.html] [--quiet]`.
+// [--scenario NAME|FILE ...] [--expect name=promote|rollback,...] [--report out.html] [--quiet]`, and the usage of
+// every command (the live commands' arguments: operate/args.ts).
 import { CliInputError } from './errors';
 import type { Expectation } from './scenarios';
 
@@ -19,9 +20,22 @@ export const USAGE = `usage: cdk-rollout-guardrails rehearse [--app cdk.out] [--
          [--scenario NAME|FILE.json ...] [--expect good=promote,error-spike=rollback] [--quiet]
          [--report out.html]
 
-Replays each guarded alias's rollout, as synthesized in the cloud assembly, offline and in simulated time, with the
-library's real decision code; --report also writes it as one self-contained HTML page. Exit code 0: every scenario
-ended as expected; 1: one did not; 2: bad input.`;
+       cdk-rollout-guardrails status <stack>/<alias> [--app cdk.out] [--deployment ID] [--watch [--interval SECONDS]]
+       cdk-rollout-guardrails pause|resume|promote|abort <stack>/<alias> [--app cdk.out] [--deployment ID]
+         [--reason TEXT] [--wait [--timeout SECONDS]]
+
+rehearse replays each guarded alias's rollout, as synthesized in the cloud assembly, offline and in simulated time,
+with the library's real decision code; --report also writes it as one self-contained HTML page. Exit code 0: every
+scenario ended as expected; 1: one did not; 2: bad input.
+
+status shows the rollout in progress of one alias (<stack>: the stack's name in the assembly; <alias>: the alias's
+construct path or a prefix of it): deployment, step and weight, each gate against its threshold, the decision, the
+operator state, the time left and the alarms; --watch re-renders every --interval seconds (15) until it ends.
+pause, resume, promote and abort give a staged rollout in progress a command, which its gate applies at its next
+invocation (docs/guides/operate.md); --wait waits up to --timeout seconds (180) until it does. They call AWS with
+your credentials and region (the SDK's default chain). Exit code 0: done, or the same command given already;
+1: no rollout in progress, the rollout has ended, or the command was not applied (overruled, or not within
+--timeout); 2: bad input; 3: an AWS call failed (its name, the error's name and message are printed).`;
 
 function parseExpect(text: string, into: Record<string, Expectation>): void {
   for (const pair of text.split(',').filter((p) => p.trim() !== '')) {

@@ -5,7 +5,10 @@
 //   Functions (`AWSStepFunctions`), CloudWatch (`GraniteServiceVersion20100801`);
 // - Lambda's REST JSON: GetAlias (GET /2015-03-31/functions/{name}/aliases/{alias}) and Invoke
 //   (POST /2015-03-31/functions/{name}/invocations);
-// - the Query protocol of SNS (a form-encoded `Action=Publish`, answered in XML): Publish.
+// - the Query protocol (a form-encoded `Action=...&Version=...`, answered in XML) of SNS (Publish), CloudFormation
+//   (`Version=2010-05-15`: DescribeStackResource) and STS (`Version=2011-06-15`: GetCallerIdentity); a responder's
+//   answer (nested objects) becomes the `<Action>Result>` element.
+// DynamoDB is not stood in for: point AWS_ENDPOINT_URL_DYNAMODB at dynalite (test/helpers/dynalite.ts).
 // Each operation answers with a responder (a default one for each operation the hooks use) and behaves as
 // told, call by call: ok, slow(ms), hang (never answers), 5xx, throttle (400 ThrottlingException) or a named
 // error. Every call is recorded.
@@ -30,7 +33,7 @@ export type Behaviour =
 
 /** One call the stand-in received. */
 export interface RecordedCall {
-  readonly service: 'codedeploy' | 'sfn' | 'cloudwatch' | 'lambda' | 'sns' | 'unknown';
+  readonly service: 'codedeploy' | 'sfn' | 'cloudwatch' | 'lambda' | QueryService | 'unknown';
   readonly operation: string;
   /** The request's JSON body (for Invoke: FunctionName, Qualifier and the payload as text). */
   readonly input: any;
@@ -50,6 +53,15 @@ export interface InvokeAnswer {
 
 /** Makes the answer of an 'ok' call from its input. */
 export type Responder = (input: any) => unknown | Promise<unknown>;
+
+/** The services the stand-in answers in the Query protocol, and their XML namespaces. */
+type QueryService = 'sns' | 'cloudformation' | 'sts';
+const QUERY_SERVICES: Record<string, { service: QueryService; xmlns: string }> = {
+  '2010-03-31': { service: 'sns', xmlns: 'http://sns.amazonaws.com/doc/2010-03-31/' },
+  '2010-05-15': { service: 'cloudformation', xmlns: 'http://cloudformation.amazonaws.com/doc/2010-05-15/' },
+  '2011-06-15': { service: 'sts', xmlns: 'https://sts.amazonaws.com/doc/2011-06-15/' },
+};
+const isQuery = (service: RecordedCall['service']): service is QueryService => Object.values(QUERY_SERVICES).some((q) => q.service === service);
 
 const JSON_SERVICES: Record<string, RecordedCall['service']> = {
   CodeDeploy_20141006: 'codedeploy',
@@ -170,10 +182,10 @@ export class AwsStandIn {
       res.end(JSON.stringify(answer.payload));
       return;
     }
-    if (route.service === 'sns') {
-      const result = Object.entries((output ?? {}) as Record<string, unknown>).map(([k, v]) => `<${k}>${xml(String(v))}</${k}>`).join('');
+    if (isQuery(route.service)) {
+      const { xmlns } = Object.values(QUERY_SERVICES).find((q) => q.service === route.service)!;
       res.writeHead(200, { 'content-type': 'text/xml' });
-      res.end(`<${route.operation}Response xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><${route.operation}Result>${result}</${route.operation}Result>`
+      res.end(`<${route.operation}Response xmlns="${xmlns}"><${route.operation}Result>${toXml(output)}</${route.operation}Result>`
         + `<ResponseMetadata><RequestId>stand-in</RequestId></ResponseMetadata></${route.operation}Response>`);
       return;
     }
@@ -189,7 +201,7 @@ export class AwsStandIn {
     }
     if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
       const form = Object.fromEntries(new URLSearchParams(body));
-      return { service: 'sns', operation: form.Action ?? 'unknown', input: form, contentType: 'text/xml' };
+      return { service: QUERY_SERVICES[form.Version]?.service ?? 'sns', operation: form.Action ?? 'unknown', input: form, contentType: 'text/xml' };
     }
     const url = new URL(req.url ?? '/', 'http://stand-in');
     const alias = /^\/2015-03-31\/functions\/([^/]+)\/aliases\/([^/]+)$/.exec(url.pathname);
@@ -208,7 +220,7 @@ export class AwsStandIn {
 
   private error(res: http.ServerResponse, route: { service: RecordedCall['service']; contentType: string }, status: number, name: string, message: string): void {
     if (res.destroyed) return;
-    if (route.service === 'sns') {
+    if (isQuery(route.service)) {
       res.writeHead(status, { 'content-type': 'text/xml' });
       res.end(`<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${xml(name)}</Code><Message>${xml(message)}</Message></Error><RequestId>stand-in</RequestId></ErrorResponse>`);
       return;
@@ -220,6 +232,14 @@ export class AwsStandIn {
 }
 
 const xml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A responder's answer as the Query protocol's XML: an object's entries as elements, nested; a Date as ISO 8601 text. */
+function toXml(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value !== 'object') return xml(String(value));
+  return Object.entries(value as Record<string, unknown>).map(([k, v]) => `<${k}>${toXml(v)}</${k}>`).join('');
+}
 
 function parseJson(text: string): any {
   if (text === '') return {};
@@ -236,4 +256,5 @@ const DEFAULT_RESPONDERS: Record<string, Responder> = {
   StartExecution: (input) => ({ executionArn: `${String(input.stateMachineArn).replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: Date.now() / 1000 }),
   PutMetricData: () => ({}),
   Publish: () => ({ MessageId: 'stand-in-message' }),
+  GetCallerIdentity: () => ({ Arn: 'arn:aws:sts::123456789012:assumed-role/Operator/stand-in', UserId: 'AROASTANDIN:stand-in', Account: '123456789012' }),
 };
