@@ -20,7 +20,7 @@ const DEPLOYMENT = 'd-STANDIN01';
 const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:ShopStaged:${DEPLOYMENT}`;
 const KEY = 'shop-app/shop-group';
 const CALLER = 'arn:aws:sts::123456789012:assumed-role/Operator/alice';
-const BOUNDS: CallBounds = { connectionTimeoutMs: 500, requestTimeoutMs: 300, maxAttempts: 2, callTimeoutMs: 1_500 };
+const BOUNDS: CallBounds = { connectionTimeoutMs: 500, requestTimeoutMs: 200, maxAttempts: 2, callTimeoutMs: 1_000 };
 
 /** A cloud assembly with one staged alias: `Shop/Checkout/Alias`, its configuration as the construct writes it. */
 function writeAssembly(dir: string): string {
@@ -107,13 +107,8 @@ async function cli(command: 'status' | 'pause' | 'resume' | 'promote' | 'abort',
   });
   const out: string[] = [];
   const err: string[] = [];
-  const spy = jest.spyOn(console, 'error').mockImplementation((line: string) => { err.push(line); });
-  try {
-    const code = await runOperate(command, [...args, '--app', app], { bounds: BOUNDS, io: { print: (l) => out.push(l), sleep: async () => undefined } });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    spy.mockRestore();
-  }
+  const code = await runOperate(command, [...args, '--app', app], { bounds: BOUNDS, io: { print: (l) => out.push(l), error: (l) => err.push(l), sleep: async () => undefined } });
+  return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
 const item = async () => operatorCommandOf((await dynamo.client().send(new GetItemCommand({ TableName: table, Key: { [OPERATOR_TABLE_KEY]: { S: KEY } }, ConsistentRead: true }))).Item).command;
@@ -175,15 +170,14 @@ test('a rollout that ends while the command is given: RUNNING before the put, SU
 
 test('a call that never answers is cut off by the request timeout; one that sends its headers and stalls, by the call deadline: exit 3 naming the call', async () => {
   rollout();
-  standIn.behave('ListDeployments', 'hang');
+  // status asks CloudWatch (which hangs) beside CodeDeploy; pause never asks CloudWatch, and its DescribeExecution stalls.
+  standIn.behave('DescribeAlarms', 'hang').behave('DescribeExecution', 'stall');
   const started = Date.now();
-  const hung = await cli('status', 'Shop/Checkout');
-  expect(hung).toMatchObject({ code: 3 });
-  expect(hung.err).toMatch(/^cdk-rollout-guardrails: CodeDeploy ListDeployments failed: TimeoutError: /);
-  expect(standIn.callsOf('ListDeployments')).toHaveLength(BOUNDS.maxAttempts);
-  rollout();
-  standIn.behave('DescribeExecution', 'stall');
-  const stalled = await cli('pause', 'Shop/Checkout');
+  const [hung, stalled] = await Promise.all([cli('status', 'Shop/Checkout'), cli('pause', 'Shop/Checkout')]);
+  expect(hung.code).toBe(3);
+  expect(hung.err).toMatch(/^cdk-rollout-guardrails: CloudWatch DescribeAlarms failed: TimeoutError: /);
+  expect(hung.err).not.toContain('no answer within'); // the request timeout, not the deadline
+  expect(standIn.callsOf('DescribeAlarms')).toHaveLength(BOUNDS.maxAttempts);
   expect(stalled).toMatchObject({ code: 3, err: `cdk-rollout-guardrails: Step Functions DescribeExecution failed: TimeoutError: no answer within ${BOUNDS.callTimeoutMs / 1000} s` });
-  expect(Date.now() - started).toBeLessThan(6_000);
+  expect(Date.now() - started).toBeLessThan(3_000);
 });

@@ -76,8 +76,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     }
     if (OPERATE_COMMANDS.includes(command as OperateCommandName)) {
-      // Loaded on demand: only the live commands evaluate the AWS SDK.
-      const { runOperate } = await import('./operate');
+      // Loaded on demand (a require the bundle keeps lazy): only the live commands evaluate the AWS SDK.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runOperate } = require('./operate') as typeof import('./operate');
       return await runOperate(command as OperateCommandName, args);
     }
     if (command !== 'rehearse') throw new CliInputError(`unknown command '${command}'\n\n${USAGE}`);

@@ -24,6 +24,7 @@ export async function runOperate(command: OperateCommandName, args: readonly str
   const target = resolveTarget(options.app, options.target, command !== 'status', command);
   const io: OperateIo = {
     print: (line) => console.log(line),
+    error: (line) => console.error(line),
     now: Date.now,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     ...deps.io,
@@ -33,7 +34,7 @@ export async function runOperate(command: OperateCommandName, args: readonly str
     return command === 'status' ? await status(clients, target, options, io) : await operate(clients, target, options, io);
   } catch (error) {
     if (!(error instanceof AwsCallError)) throw error;
-    console.error(`cdk-rollout-guardrails: ${error.message}`);
+    io.error(`cdk-rollout-guardrails: ${error.message}`);
     return 3;
   } finally {
     if (!deps.clients) clients.destroy();

@@ -18,6 +18,8 @@ import { OperateTarget } from './target';
 /** What the terminal and the clock are, for the tests. */
 export interface OperateIo {
   readonly print: (line: string) => void;
+  /** The error line of an AWS failure (stderr). */
+  readonly error: (line: string) => void;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
 }
