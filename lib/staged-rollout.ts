@@ -18,6 +18,7 @@ import { shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
 import { bindStickyCohorts, tellSafetyNetCohorts } from './private/sticky-cohorts';
 import { allowVersionConfigReads } from './private/nag';
+import { operatorConfig } from './private/small-table';
 import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, StagedFenceConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
 
@@ -258,6 +259,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
       cohort: staged.stickyCohorts
         ? bindStickyCohorts({ scope: this, machine: this.stateMachine, safetyNet: this.safetyNetFunction, gate: this.gateFunction }, alias, staged.stickyCohorts)
         : undefined,
+      operator: operatorConfig(this, this.gateFunction, key),
     };
     for (const [name, value] of Object.entries(config.thresholds)) {
       // The configuration is written into the definition as JSON text; a numeric token cannot be.

@@ -35,7 +35,7 @@ describe('scale', () => {
       // Shared: the application, the deployment role, the control-version resource and its provider's function,
       // role, policy and log group (7).
       expect(canary.rolloutPerFunction).toBeCloseTo(4 + 7 / 30, 5);
-      // Staged adds no resource per alias. Shared, constant (26):
+      // Staged adds no resource per alias. Shared, constant (27):
       // - the state machine, its role, policy and log group (/aws/vendedlogs/states/...) (4);
       // - the gate, starter and safety-net functions, each with its role, policy and own log group (12);
       // - the starter's and the safety net's EventInvokeConfig (retryAttempts 2, asynchronous invocations) (2);
@@ -43,11 +43,12 @@ describe('scale', () => {
       //   FailedEventsAlarm (3);
       // - the safety-net rule (deployments that fail or stop) and the ExecutionEndRule (executions that end
       //   FAILED/TIMED_OUT/ABORTED), each with the permission to invoke the safety net (4);
-      // - the deployment role's policy that lets CodeDeploy invoke the starter (1).
+      // - the deployment role's policy that lets CodeDeploy invoke the starter (1);
+      // - the operator table the CLI's commands are written to (1).
       // Plus the overflow managed policies CDK splits off when a shared role's inline policy outgrows IAM's
       // size limit: each alias adds its ARNs to the state machine's and the safety net's grants, and at 30
       // aliases each of those two roles has one (2); the gate's reads are on *, and its policy does not grow.
-      const constant = 4 + 12 + 2 + 3 + 4 + 1;
+      const constant = 4 + 12 + 2 + 3 + 4 + 1 + 1;
       for (const type of ['AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'AWS::StepFunctions::StateMachine']) expect(ours.byType[type]).toBe(1);
       expect(ours.byType['AWS::Events::Rule']).toBe(2);
       expect(ours.byType['AWS::Lambda::EventInvokeConfig']).toBe(2);
@@ -58,15 +59,15 @@ describe('scale', () => {
       expect(ours.byType['AWS::Logs::LogGroup']).toBe(30 + 1 + 1 + 3);
       expect(ours.byType['AWS::IAM::ManagedPolicy']).toBe(2);
       expect(ours.rolloutPerFunction).toBeCloseTo(4 + (7 + constant + 2) / 30, 5);
-      // 245 resources in all: 30 × (function, role, log group) + 30 × 4 + 7 + 26 + 2.
+      // 246 resources in all: 30 × (function, role, log group) + 30 × 4 + 7 + 27 + 2.
       expect(ours.total).toBe(30 * 3 + 30 * 4 + 7 + constant + 2);
     });
   });
 
   describe('a stack at 60 staged GuardedAliases (issue #14: at least 60 per stack)', () => {
     // 7 resources per function (its function, role and log group; version, alias, deployment group, gate alarm),
-    // the shared machinery (7 + 26), and the overflow managed policies of the two shared roles whose grants
-    // name every alias (2 at 30 aliases, 11 at 60): 60 × 7 + 33 + 11 = 464, under CloudFormation's 500.
+    // the shared machinery (7 + 27), and the overflow managed policies of the two shared roles whose grants
+    // name every alias (2 at 30 aliases, 11 at 60): 60 × 7 + 34 + 11 = 465, under CloudFormation's 500.
     // Its template is over 80 % of the 1 MB limit, on purpose: aws-cdk-lib warns that it approaches the limit.
     let sixty: ReturnType<typeof figures>;
     beforeAll(() => {
@@ -76,7 +77,7 @@ describe('scale', () => {
     test('fits under CloudFormation\'s 500 resources and 1 MB template', () => {
       expect(sixty.total).toBeLessThanOrEqual(STACK_RESOURCE_LIMIT);
       expect(sixty.byType['AWS::IAM::ManagedPolicy']).toBe(11);
-      expect(sixty.total).toBe(60 * 7 + 7 + 26 + 11);
+      expect(sixty.total).toBe(60 * 7 + 7 + 27 + 11);
       expect(sixty.templateBytes).toBeLessThan(TEMPLATE_SIZE_LIMIT);
     });
 

@@ -17,9 +17,8 @@ import { createGateHandler, GateEvent, planStep } from '../lambdas/staged/gate';
 import { cohortStateOf, COHORT_ENV, parseCohortEnvironment } from '../packages/runtime/src/contract/cohort';
 import { INITIAL_PROGRESS, StagedAliasConfig } from '../packages/runtime/src/contract/staged';
 import { formatCohortRehearsal, rehearseStickyCohorts } from '../bench/rehearse-cohorts';
-import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import { aliasConfigKey } from '../packages/runtime/src/contract/config-key';
-import { run, stagedDefinition, TaskStub } from './helpers/staged-run';
+import { oneStagedAlias, run, TaskStub } from './helpers/staged-run';
 import { checkAslCli } from './helpers/asl-check';
 import { RelevantControlTowerRules } from './helpers/guard-plugin';
 import { disableCreationStackTraces, keepCreationStackTraces } from './helpers/synth-context';
@@ -243,15 +242,7 @@ test('sticky-cohorts: each step\'s users on the new version within ±1 point of 
 });
 
 describe('the staged machine with sticky cohorts, run (the definition itself, the real gate planner)', () => {
-  const stack = testStack();
-  const fn = testFunction(stack);
-  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
-  const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Group', {
-    alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE, deploymentGroupName: 'Group',
-    application: new codedeploy.LambdaApplication(stack, 'App', { applicationName: 'App' }),
-  });
-  StagedRollout.of(stack).attach({ alias, version: fn.currentVersion, deploymentGroup, strategy: RolloutStrategy.staged({ steps: [5, 50, 100], stickyCohorts: {} }) });
-  const machine = stagedDefinition(stack);
+  const { machine } = oneStagedAlias(RolloutStrategy.staged({ steps: [5, 50, 100], stickyCohorts: {} }));
   const INPUT = {
     deployment: { deploymentId: 'd-STICKY1', lifecycleEventHookExecutionId: 'hook-1' },
     target: { functionName: 'answer', alias: 'live', currentVersion: '7', targetVersion: '8' },

@@ -40,6 +40,7 @@ describe('staged-nag', () => {
     expect(nag.violations.filter(mine).map((v: any) => v.ruleName)).toEqual([]);
     const acknowledged = nag.suppressedViolations.filter((v: any) => String(v.acknowledgedAt).startsWith('TestStack/StagedRollout'));
     expect(acknowledged.map((v: any) => v.ruleName.replace(/\[.*\]$/, '')).sort()).toEqual([
+      'AwsSolutions-DDB3',
       'AwsSolutions-IAM4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM4',
       'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5', 'AwsSolutions-IAM5',
     ]);
@@ -57,6 +58,7 @@ describe('staged-nag', () => {
       `TestStack/StagedRollout/SafetyNet ${basic}`,
       'TestStack/StagedRollout/SafetyNet AwsSolutions-IAM5[Resource::*]',
       `TestStack/StagedRollout/SafetyNet AwsSolutions-IAM5[Resource::${arn}:execution:<${id(staged.stateMachine)}.Name>:*]`,
+      'TestStack/StagedRollout/OperatorTable AwsSolutions-DDB3',
       `TestStack/StagedRollout/Starter ${basic}`,
       'TestStack/StagedRollout/Starter AwsSolutions-IAM5[Resource::*]',
       'TestStack/StagedRollout/StateMachine AwsSolutions-IAM5[Resource::*]',

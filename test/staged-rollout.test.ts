@@ -70,6 +70,8 @@ describe('StagedRollout', () => {
       thresholds: { maxErrorRateDelta: 0.0005, maxP95Ratio: 1.1, maxErrorRate: 0.01 },
       alarmNames: [stack.getLogicalId(a.alarm.node.defaultChild as cloudwatch.CfnAlarm)],
       probeFunctionArn: 'TOKEN',
+      // The operator's item: the stack's operator table, keyed by the same configuration key.
+      operator: { tableName: stack.getLogicalId(StagedRollout.of(stack).node.findChild('OperatorTable').node.defaultChild as any), key: id(a) },
     });
     expect(configs[id(b)]).toMatchObject({ schedule: { steps: [10, 50, 100], bakeSeconds: 120 }, alarmNames: [] });
     expect(configs[id(b)].probeFunctionArn).toBeUndefined();
@@ -197,6 +199,8 @@ describe('StagedRollout', () => {
     };
     expect(policyOf(rollout.gateFunction)).toEqual([
       { Action: ['cloudwatch:DescribeAlarms', 'cloudwatch:GetMetricData', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+      // The operator items (the CLI's commands): the stack's operator table, read only.
+      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [stack.getLogicalId(StagedRollout.of(stack).node.findChild('OperatorTable').node.defaultChild as any), 'Arn'] } },
     ]);
     const net = policyOf(rollout.safetyNetFunction).filter((st: any) => ![st.Action].flat().some((x: string) => x.startsWith('xray:') || x.startsWith('sqs:')));
     expect(net[0]).toEqual({

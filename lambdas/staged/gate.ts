@@ -4,7 +4,7 @@
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
-  Check, NOTIFICATION_SOURCE, newErrorClassAt, ProbeStopRules, ShadowPromotionNotification, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
+  Check, NOTIFICATION_SOURCE, newErrorClassAt, OperatorAudit, OperatorCommand, ProbeStopRules, ShadowPromotionNotification, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
   stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -19,6 +19,7 @@ import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 import { shadowVerdict } from '../shared/shadow-promotion';
 import { fenceLiftReason, withFenceLifted } from './fence-lift';
 import { planShadowStep } from './shadow-gate';
+import { operatorStep, readOperatorCommand } from './operator';
 
 /** The probe's result as the machine stores it: the probe's own status, or NotConfigured. */
 export interface ProbeResult {
@@ -72,9 +73,11 @@ export interface GateOutput {
   readonly metricData: MetricDatum[];
   /**
    * The decision as the alias's notifications topic receives it, when the alias has one and the decision is
-   * news (a shift, a hold, success or a rollback; not each slice of a bake or the probe after it).
+   * news (a shift, a hold, success or a rollback, an operator's command; not each slice of a bake or the probe after it).
    */
   readonly notification?: StagedDecisionNotification | ShadowPromotionNotification;
+  /** What the decision did with an operator's command or an approval step: the audit line in the execution's history. */
+  readonly operator?: OperatorAudit;
 }
 
 /** What the edge read for one decision. */
@@ -88,6 +91,8 @@ export interface Observed {
   readonly cache?: { readonly canary?: CacheTraffic; readonly control?: CacheTraffic };
   /** Each queue's oldest-message ages over the window, for an alias with the queue-age gate. */
   readonly queues?: readonly QueueAgeSeries[];
+  /** The operator's latest command for this deployment (the CLI's pause, resume, promote, abort); absent for none. */
+  readonly operator?: OperatorCommand;
   /** Epoch milliseconds. */
   readonly now: number;
 }
@@ -175,12 +180,17 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
       bakeLeftSeconds: schedule.bakeSeconds - waitSeconds,
     };
   }
+  const operated = operatorStep(event, observed.operator, {
+    next, decision: result.decision, reasons: result.reasons, progress: nextProgress, waitSeconds, weight,
+  }, observed.now, secondsToFinish(event, progress.stepIndex));
+  ({ next, progress: nextProgress, waitSeconds, weight } = operated);
+  const { decision, reasons, audit } = operated;
   const weights: Record<string, number> = weight > 0 && weight < 100 ? { [event.target.targetVersion]: weight / 100 } : {};
   const dimensions = [
     { Name: 'FunctionName', Value: functionNameOf(event.target.functionName) },
     { Name: 'Alias', Value: event.target.alias },
   ];
-  const notify = event.config.topicArn !== undefined && next !== 'bake' && next !== 'probe';
+  const notify = event.config.topicArn !== undefined && ((next !== 'bake' && next !== 'probe') || operated.announce);
   // The weight the new version serves after this decision (a success reports the last step's, before CodeDeploy's shift).
   const served = next === 'succeed' ? weightBefore(schedule.steps, progress.stepIndex) : weight;
   return {
@@ -196,15 +206,17 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
         targetVersion: event.target.targetVersion,
         step: schedule.steps[progress.stepIndex],
         weight: served,
-        decision: result.decision,
+        decision,
         next,
-        reasons: result.reasons,
+        reasons,
         gates: result.gates.map(({ name, measured, threshold, passed }) => ({ name, measured, threshold, passed })),
+        ...(audit ? { operator: audit } : {}),
       },
     } : {}),
+    ...(audit ? { operator: audit } : {}),
     next,
-    decision: result.decision,
-    reasons: result.reasons,
+    decision,
+    reasons,
     gates: result.gates,
     progress: nextProgress,
     routing: { AdditionalVersionWeights: weights },
@@ -217,7 +229,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
     probeStopRules: stopRulesAt(schedule.stopRules ?? [], served),
     metricData: [
       { MetricName: 'TrafficWeight', Value: served, Unit: 'Percent', Dimensions: dimensions },
-      { MetricName: 'StepDecision', Value: DECISION_VALUE[result.decision], Unit: 'None', Dimensions: dimensions },
+      { MetricName: 'StepDecision', Value: DECISION_VALUE[decision], Unit: 'None', Dimensions: dimensions },
       { MetricName: 'GatesFailed', Value: result.gates.filter((g) => g.passed === false).length, Unit: 'Count', Dimensions: dimensions },
       // Each judged gate's decision; a gate that could not be judged (no data, no probe) publishes nothing.
       ...result.gates.filter((g) => g.passed !== null).map((g): MetricDatum => ({
@@ -261,7 +273,11 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
   return async (event) => {
     if (event.mode === 'shadow') return shadowStep(event);
     const at = now();
-    const alarms = await readAlarms(deps.cloudwatch, event.config.alarmNames);
+    if (event.config.operator && !deps.dynamodb) throw new Error('the gate has an operator item to read but no DynamoDB client');
+    const [alarms, operator] = await Promise.all([
+      readAlarms(deps.cloudwatch, event.config.alarmNames),
+      deps.dynamodb ? readOperatorCommand(deps.dynamodb, event, log) : undefined,
+    ]);
     let canary: VersionTraffic | undefined;
     let control: VersionTraffic | undefined;
     let queues: readonly QueueAgeSeries[] | undefined;
@@ -271,7 +287,7 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     if (event.progress.phase === 'check' && weightBefore(event.config.schedule.steps, event.progress.stepIndex) > 0) {
       ({ canary, control, queues, errorClasses, cache } = await readTraffic(deps.cloudwatch, event, at, deps.lambda));
     }
-    const output = await liftFence(event, planStep(event, { alarms, canary, control, queues, errorClasses, cache, now: at }));
+    const output = await liftFence(event, planStep(event, { alarms, canary, control, queues, errorClasses, cache, operator, now: at }));
     log(JSON.stringify({
       message: 'cdk-rollout-guardrails staged gate',
       deploymentId: event.deployment.deploymentId,
@@ -281,6 +297,7 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
       weight: output.weight,
       reasons: output.reasons,
       gates: output.gates,
+      ...(output.operator ? { operator: output.operator } : {}),
     }));
     return output;
   };

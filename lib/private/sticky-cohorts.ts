@@ -1,14 +1,13 @@
 // Sticky cohorts of a staged alias (lib/strategies/sticky-cohorts.ts): the stack's cohort table, the alias's canary
 // alias, the function's GUARDRAILS_COHORT, and the grants, each scoped to this alias's one item.
-import { CfnResource, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { CfnResource, Lazy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { COHORT_ENV, COHORT_TABLE_KEY, CohortEnvironment, STAGED_COHORTS_ENV, StagedAliasConfig, StagedCohortConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { canaryAliasName, cohortCacheSeconds, StickyCohorts } from '../strategies/sticky-cohorts';
-import { acknowledgeGuard } from './guard';
 import { allowVersionConfigReads } from './nag';
+import { oneItem, smallTable } from './small-table';
 
 const TABLE_ID = 'CohortTable';
 
@@ -18,34 +17,6 @@ export interface CohortWriters {
   readonly machine: iam.IGrantable;
   readonly safetyNet: lambda.Function;
   readonly gate: lambda.Function;
-}
-
-/** The stack's cohort table: one small item per sticky alias, written at each step, read by the functions. */
-function cohortTable(scope: Construct): dynamodb.Table {
-  const existing = scope.node.tryFindChild(TABLE_ID);
-  if (existing) return existing as dynamodb.Table;
-  const table = new dynamodb.Table(scope, TABLE_ID, {
-    partitionKey: { name: COHORT_TABLE_KEY, type: dynamodb.AttributeType.STRING },
-    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-    encryption: dynamodb.TableEncryption.DEFAULT,
-    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false },
-    removalPolicy: RemovalPolicy.DESTROY,
-  });
-  const noPitr = 'The cohort table holds one item per alias (the current step\'s weight and salt), rewritten at every step and cleared when a rollout ends: '
-    + 'point-in-time recovery would restore nothing anyone needs.';
-  Validations.of(table).acknowledge({ id: 'AwsSolutions::AwsSolutions-DDB3', reason: noPitr });
-  Validations.of(table).acknowledge({ id: 'cdk-validator-cfnguard::dynamodb_table_pitr_enabled_check', reason: noPitr });
-  acknowledgeGuard(table, 'dynamodb_table_encrypted_kms_check', 'Encrypted at rest with DynamoDB\'s AWS owned key (no KMS charge); it holds a weight, a salt and a version number.');
-  return table;
-}
-
-/** Items of one key only (dynamodb:LeadingKeys, DDB-4). */
-function oneItem(actions: string[], table: dynamodb.ITable, key: string): iam.PolicyStatement {
-  return new iam.PolicyStatement({
-    actions,
-    resources: [table.tableArn],
-    conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [key] } },
-  });
 }
 
 /**
@@ -61,7 +32,7 @@ export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, c
   if (!(fn instanceof lambda.Function)) {
     throw new Error(`strategy (staged) stickyCohorts needs the alias's function to be a lambda.Function defined in this app (its environment names the cohort item), got: ${fn.node.path}`);
   }
-  const table = cohortTable(writers.scope);
+  const table = smallTable(writers.scope, TABLE_ID, COHORT_TABLE_KEY, 'the current step\'s weight and salt');
   // The node address: stable, unique in the app, free of tokens and of '#' (the key is also the salt's prefix).
   const key = `cohort-${alias.node.addr}`;
   const canaryAlias = canaryAliasName(alias.aliasName);

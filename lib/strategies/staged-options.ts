@@ -126,6 +126,15 @@ export interface StagedRolloutOptions {
    * @default - alias weights (each request drawn on its own)
    */
   readonly stickyCohorts?: StickyCohorts;
+  /**
+   * Approval steps: weights at which the rollout, once the check after the bake passes, waits for an operator's
+   * `resume` or `promote` (the command line's, docs/guides/operate.md) before it shifts on. Each is a step of the
+   * schedule below 100, or 0 for before the first shift. The wait is bounded by CodeDeploy's one-hour hook: when
+   * the rest of the schedule would no longer fit, the rollout rolls back. A `resume` given at that weight before
+   * the rollout waits there approves it ahead.
+   * @default - none: the schedule runs without waiting for anyone
+   */
+  readonly approvalSteps?: number[];
 }
 
 // The schedule's shape lives with the configuration the handlers read (which must not import aws-cdk-lib).

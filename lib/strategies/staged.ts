@@ -158,6 +158,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
     validateCacheHitRate(problems, 'strategy (staged)', this.options.cacheHitRate);
     validateFence(problems, 'strategy (staged)', this.options.fence, steps ?? this.steps);
     validateStickyCohorts(problems, 'strategy (staged)', this.options.stickyCohorts);
+    validateApprovalSteps(problems, this.options.approvalSteps, steps ?? this.steps);
     const budget = this.options.probeBudget;
     if (budget !== undefined) {
       if (!(budget instanceof Duration)) problems.add('strategy (staged) probeBudget', 'a Duration', budget);
@@ -243,6 +244,7 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       canaryQuestions: this.canaryQuestions,
       stopRules: stopRulesConfig(this.stopRules),
       ...(this.options.fence !== undefined ? { fenceUntilStep: this.fenceUntilStep } : {}),
+      ...(this.options.approvalSteps && this.options.approvalSteps.length > 0 ? { approvalSteps: [...this.options.approvalSteps] } : {}),
     };
   }
 
@@ -324,4 +326,18 @@ function describeSeconds(seconds: number): string {
   const m = Math.floor(seconds / 60);
   const s = seconds % 60;
   return s === 0 ? `${m} minutes` : `${m} minutes ${s} seconds`;
+}
+
+/** Approval steps: integers, each 0 or a step of the schedule below 100, none twice. */
+function validateApprovalSteps(problems: PropProblems, approvals: unknown, steps: unknown): void {
+  if (approvals === undefined) return;
+  const prop = 'strategy (staged) approvalSteps';
+  if (!Array.isArray(approvals)) {
+    problems.add(prop, 'an array of weights', approvals);
+    return;
+  }
+  const below = Array.isArray(steps) ? steps.filter((s) => s !== 100) : [];
+  const bad = approvals.filter((a) => !Number.isInteger(a) || (a !== 0 && !below.includes(a)));
+  if (bad.length > 0) problems.add(prop, `each 0 or a step below 100 of the schedule (${below.join(', ')})`, approvals);
+  else if (new Set(approvals).size !== approvals.length) problems.add(prop, 'no weight twice', approvals);
 }

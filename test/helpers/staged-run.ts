@@ -6,6 +6,11 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import jsonata from 'jsonata';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { StagedRollout } from '../../lib';
+import type { StagedRolloutStrategy } from '../../lib/strategies/staged';
+import { testFunction, testStack } from '../util';
 
 type Json = any;
 
@@ -159,4 +164,20 @@ export async function run(machine: { states: Record<string, Json>; startAt: stri
     }
   }
   throw new Error('the machine did not end within 1000 states');
+}
+
+/**
+ * A test stack with one staged alias (application `App`, deployment group `Group`, the test function's alias `live`)
+ * rolled out with `strategy`, and its machine's definition made readable (`stagedDefinition`).
+ */
+export function oneStagedAlias(strategy: StagedRolloutStrategy): { stack: Stack; machine: ReturnType<typeof stagedDefinition> } {
+  const stack = testStack();
+  const fn = testFunction(stack);
+  const alias = new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
+  const deploymentGroup = new codedeploy.LambdaDeploymentGroup(stack, 'Group', {
+    alias, deploymentConfig: codedeploy.LambdaDeploymentConfig.ALL_AT_ONCE, deploymentGroupName: 'Group',
+    application: new codedeploy.LambdaApplication(stack, 'App', { applicationName: 'App' }),
+  });
+  StagedRollout.of(stack).attach({ alias, version: fn.currentVersion, deploymentGroup, strategy });
+  return { stack, machine: stagedDefinition(stack) };
 }

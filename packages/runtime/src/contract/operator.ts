@@ -40,6 +40,12 @@ export const OPERATOR_ATTRIBUTES = {
   reason: 'reason',
 } as const;
 
+/**
+ * The longest `reason` carried: the CLI refuses a longer one, and the gate cuts one it finds in the item (it is copied
+ * into the gate's output, which Step Functions limits to 256 KiB, and into the notification: register SNS-1).
+ */
+export const OPERATOR_REASON_MAX = 500;
+
 /** The commands an operator gives a live staged rollout. */
 export const OPERATOR_COMMANDS = ['pause', 'resume', 'promote', 'abort'] as const;
 export type OperatorCommandName = typeof OPERATOR_COMMANDS[number];
@@ -107,7 +113,7 @@ export function operatorCommandOf(item: Record<string, unknown> | undefined): { 
       commandId,
       requestedBy: text(OPERATOR_ATTRIBUTES.requestedBy) ?? 'unknown',
       requestedAt: text(OPERATOR_ATTRIBUTES.requestedAt) ?? 'unknown',
-      ...(reason !== undefined ? { reason } : {}),
+      ...(reason !== undefined ? { reason: reason.length > OPERATOR_REASON_MAX ? `${reason.slice(0, OPERATOR_REASON_MAX)}…` : reason } : {}),
     },
   };
 }

@@ -224,6 +224,8 @@ export interface StagedProgress {
   readonly fenceLifted?: boolean;
   /** The last operator command the gate acted on (its id), so that each is announced once. */
   readonly operatorCommandId?: string;
+  /** The approval step (its weight) the rollout waits at, once the wait has been announced. */
+  readonly approvalAt?: number;
 }
 
 /** The initial progress, set by the machine's first state. */
