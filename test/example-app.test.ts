@@ -55,6 +55,7 @@ describe('demo-app', () => {
         'AwsSolutions-APIG3 at RolloutGuardrailsDemo/Api',
         'AwsSolutions-APIG4 at RolloutGuardrailsDemo/Api',
         'AwsSolutions-COG4 at RolloutGuardrailsDemo/Api',
+        'AwsSolutions-DDB3 at RolloutGuardrailsDemo/StagedRollout/OperatorTable',
         'AwsSolutions-IAM4[AWSCodeDeployRoleForLambdaLimited] at RolloutGuardrailsDemo/RolloutGuardrails/DeploymentRole',
         'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/AnswerFunction',
         'AwsSolutions-IAM4[AWSLambdaBasicExecutionRole] at RolloutGuardrailsDemo/AnswerShadowFunction',
@@ -292,7 +293,8 @@ describe('cfn-guard', () => {
         'api_gw_v2_authorization_type_configured_check', // the HTTP shadow route takes the API's default authorizer
         'cloudwatch_alarm_action_check', // gate alarms (CodeDeploy watches them), shadow gates, the machinery's dead-letter alarm
         'cloudwatch_log_group_encrypted_check', // machinery logs without logsKey; the probe's, dispatcher's, provider's
-        'dynamodb_table_encrypted_kms_check', // the idempotency and shadow results tables on DynamoDB's AWS owned key
+        'dynamodb_table_encrypted_kms_check', // the idempotency, shadow results and operator tables on DynamoDB's AWS owned key
+        'dynamodb_table_pitr_enabled_check', // the operator table: one item per alias, rewritten by each command
         'lambda_function_public_access_prohibited_check', // API Gateway's permission: SourceArn as Fn::Join (a false positive)
         'lambda_inside_vpc_check', // the library's functions call only AWS APIs
         'sqs_dlq_check', // the machinery's dead-letter queue
