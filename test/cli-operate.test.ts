@@ -235,6 +235,7 @@ describe('status', () => {
     expect(code).toBe(0);
     expect(out.split('\n')).toEqual([
       `${CHECKOUT}/Alias (stack ${USER_STACK}): staged, deployment group ${KEY}`,
+      '  schedule: steps 10 → 50 → 100 %, bake 180 s, recheck 60 s',
       `  deployment ${DEPLOYMENT}: InProgress, created 2026-11-27T05:50:00Z by user`,
       `  execution ${EXECUTION_ARN}: RUNNING, started 2026-11-27T05:51:00Z`,
       '  t+08:30 ▕█████░░░░░▏  50 %  step 2 of 3 (50 %), bake phase; advance → bake (at 2026-11-27T05:59:30Z)',
@@ -252,6 +253,17 @@ describe('status', () => {
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input.AlarmNames).toEqual(['CheckoutReleaseGatesAlarm-physical', 'CheckoutReleaseProbeDeltaS-physical']);
   });
 
+  test('an approval step\'s wait, and a command applied', async () => {
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [gateExit(NOW, { ...BAKING, operator: { effect: 'awaiting-approval', waitDeadline: NOW + 90_000, reason: 'waiting at 50 % for an operator\'s approval' } })] });
+    expect((await cli('status', CHECKOUT)).out).toContain('  operator: AWAITING APPROVAL: give resume (or promote) to shift on; the wait rolls back at 2026-11-27T06:01:30Z (in 1 min 30 s) unless resumed, promoted or aborted\n    waiting at 50 % for an operator\'s approval\n');
+    const resume: OperatorCommand = { deploymentId: DEPLOYMENT, command: 'resume', step: 50, commandId: 'c-r', requestedBy: 'arn:bob', requestedAt: '2026-11-27T05:59:00.000Z' };
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [gateExit(NOW, { ...BAKING, operator: { command: resume, effect: 'approved', reason: 'approved at 50 %' } })] });
+    dynamodb.on(GetItemCommand).resolves({ Item: operatorItem(KEY, resume) as never });
+    const { out } = await cli('status', CHECKOUT);
+    expect(out).toContain('  operator: last command applied: approved, resume by arn:bob at 2026-11-27T05:59:00.000Z (command c-r)\n');
+    expect(out).not.toContain('not yet read');
+  });
+
   test('the newest Gate exit is read, across pages; a truncated one is unknown, not parsed', async () => {
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [{ id: 12, type: 'WaitStateExited', timestamp: new Date(NOW) }], nextToken: 'older' })
       .on(GetExecutionHistoryCommand, { nextToken: 'older' }).resolves({ events: [gateExit(NOW - 60_000, BAKING), gateExit(NOW - 120_000, { ...BAKING, weight: 10 })] });
@@ -263,7 +275,7 @@ describe('status', () => {
   test('no rollout in progress: the group\'s last deployment; a canary alias: the deployment and the alarms', async () => {
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
     codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: 'd-LAST00001', status: 'Succeeded', endTime: new Date(NOW - 86_400_000) } } });
-    expect((await cli('status', CHECKOUT)).out.split('\n')[1]).toBe('  no rollout in progress; the last deployment, d-LAST00001, is Succeeded (ended 2026-11-26T06:00:00Z)');
+    expect((await cli('status', CHECKOUT)).out.split('\n')[2]).toBe('  no rollout in progress; the last deployment, d-LAST00001, is Succeeded (ended 2026-11-26T06:00:00Z)');
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [DEPLOYMENT] });
     const canary = await cli('status', `${USER_STACK}/ReportsRelease`);
     expect(canary.out).toContain('(a canary alias: CodeDeploy\'s deployment and the alarms are shown; steps, gates and operator commands are the staged strategy\'s)');

@@ -54,7 +54,10 @@ export async function readStatus(clients: OperateClients, target: OperateTarget,
 }
 
 const iso = (at: number | Date | undefined) => (at === undefined ? '?' : new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-const inMinutes = (ms: number) => (ms <= 0 ? `${Math.round(-ms / 60_000)} min ago` : `in ${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+const inMinutes = (ms: number) => {
+  const s = Math.round(Math.abs(ms) / 1000);
+  return ms <= 0 ? `${Math.floor(s / 60)} min ${s % 60} s ago` : `in ${Math.floor(s / 60)} min ${s % 60} s`;
+};
 const bar = (weight: number) => `▕${'█'.repeat(Math.round(weight / 10))}${'░'.repeat(10 - Math.round(weight / 10))}▏`;
 const shown = (v: Check['measured']) => (typeof v === 'number' ? String(Number(v.toFixed(4))) : String(v));
 
@@ -88,6 +91,10 @@ export function operatorLines(audit: OperatorAudit | undefined, item: StatusView
 export function renderStatus(view: StatusView): string[] {
   const { target, deployed, deployment, execution, now } = view;
   const lines = [`${target.alias.path} (stack ${target.stackName}): ${target.alias.strategy}, deployment group ${deployed.key}`];
+  if (target.alias.strategy === 'staged') {
+    const { steps, bakeSeconds, recheckSeconds, approvalSteps } = target.alias.config.schedule;
+    lines.push(`  schedule: steps ${steps.join(' → ')} %, bake ${bakeSeconds} s, recheck ${recheckSeconds} s${approvalSteps?.length ? `; waits for approval (resume or promote) at ${approvalSteps.join(', ')} %` : ''}`);
+  }
   if (!deployment) {
     lines.push(`  no rollout in progress${view.last ? `; the last deployment, ${view.last.id}, is ${view.last.status}${view.last.endTime ? ` (ended ${iso(view.last.endTime)})` : ''}` : ''}`);
   } else {
