@@ -250,7 +250,7 @@ describe('status', () => {
       '  alarms: CheckoutReleaseGatesAlarm-physical OK, CheckoutReleaseProbeDeltaS-physical ALARM',
     ]);
     expect(sfn.commandCalls(GetExecutionHistoryCommand)[0].args[0].input).toEqual({ executionArn: EXECUTION_ARN, reverseOrder: true, maxResults: 100, includeExecutionData: true, nextToken: undefined });
-    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input.AlarmNames).toEqual(['CheckoutReleaseGatesAlarm-physical', 'CheckoutReleaseProbeDeltaS-physical']);
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toMatchObject({ AlarmNames: ['CheckoutReleaseGatesAlarm-physical', 'CheckoutReleaseProbeDeltaS-physical'], AlarmTypes: ['MetricAlarm'] });
   });
 
   test('an approval step\'s wait, and a command applied', async () => {

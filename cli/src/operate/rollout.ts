@@ -23,6 +23,8 @@ export interface Deployed {
   readonly machineArn?: string;
   readonly table?: string;
   readonly alarmNames: string[];
+  /** Whether one of them is a composite alarm (DescribeAlarms then asks for composite alarms too, which needs the permission on `*`). */
+  readonly composite: boolean;
 }
 
 /** A state machine's ARN, which SFN-13 turns into an execution's (register CFN-6). */
@@ -52,7 +54,8 @@ export async function deployedResources(clients: OperateClients, target: Operate
   const [application, deploymentGroup, machineArn, table, ...alarmNames] = await Promise.all([
     name(target.application), name(target.deploymentGroup), name(target.machine), name(target.operatorTable), ...target.alarms.map(name),
   ]);
-  return { application: application!, deploymentGroup: deploymentGroup!, key: aliasConfigKey(application!, deploymentGroup!), machineArn, table, alarmNames: alarmNames as string[] };
+  const composite = target.alarms.some((id) => target.alias.stack.resources[id]?.Type === 'AWS::CloudWatch::CompositeAlarm');
+  return { application: application!, deploymentGroup: deploymentGroup!, key: aliasConfigKey(application!, deploymentGroup!), machineArn, table, alarmNames: alarmNames as string[], composite };
 }
 
 /** A CodeDeploy deployment, as the commands show it. */
@@ -228,13 +231,17 @@ export async function readOperatorItem(clients: OperateClients, deployed: Deploy
   return operatorCommandOf(answer.Item);
 }
 
-/** The alarms' states by name (`not found` for an alarm CloudWatch does not know). */
-export async function alarmStates(clients: OperateClients, names: readonly string[]): Promise<Array<{ name: string; state: string }>> {
+/**
+ * The alarms' states by name (`not found` for an alarm CloudWatch does not know, or a composite one not asked for).
+ * Composite alarms are asked for only when the template has one: CloudWatch returns them only to a caller whose
+ * cloudwatch:DescribeAlarms is granted on `*` (its API reference).
+ */
+export async function alarmStates(clients: OperateClients, names: readonly string[], composite = false): Promise<Array<{ name: string; state: string }>> {
   if (names.length === 0) return [];
   const states = new Map<string, string>();
   for (let i = 0; i < names.length; i += 100) {
     const answer = await call(clients, 'CloudWatch DescribeAlarms', (o) => clients.cloudwatch.send(new DescribeAlarmsCommand({
-      AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100,
+      AlarmNames: names.slice(i, i + 100), AlarmTypes: composite ? ['MetricAlarm', 'CompositeAlarm'] : ['MetricAlarm'], MaxRecords: 100,
     }), o));
     for (const alarm of [...(answer.MetricAlarms ?? []), ...(answer.CompositeAlarms ?? [])]) if (alarm.AlarmName) states.set(alarm.AlarmName, alarm.StateValue ?? 'unknown');
   }

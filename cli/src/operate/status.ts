@@ -41,7 +41,7 @@ export interface StatusView {
 export async function readStatus(clients: OperateClients, target: OperateTarget, deployed: Deployed, options: Pick<OperateOptions, 'deployment'>, now: () => number, known?: string): Promise<StatusView> {
   // A deployment seen already (--watch) is read again by its ID, in progress or not.
   const reading = known === undefined ? liveDeployment(clients, deployed, options.deployment, true) : getDeployment(clients, known).then((d) => ({ deployment: d.view, last: undefined }));
-  const [{ deployment, last }, alarms] = await Promise.all([reading, alarmStates(clients, deployed.alarmNames)]);
+  const [{ deployment, last }, alarms] = await Promise.all([reading, alarmStates(clients, deployed.alarmNames, deployed.composite)]);
   let execution: ExecutionView | undefined;
   let history: HistoryRead | undefined;
   let item: StatusView['item'];
