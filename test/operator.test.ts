@@ -2,15 +2,23 @@
 // gate function carries them out: the pure plan (planStep with the command), the gate's read of the operator item on
 // dynalite (a real DynamoDB on loopback: strongly consistent GetItem, another deployment's command ignored, a malformed
 // item ignored and logged), the synthesized machine run end to end with the real planner, and the construct.
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { RolloutStrategy } from '../lib';
+import { GuardedAlias, RolloutStrategy } from '../lib';
+import { rehearse } from '../cli/src/main';
+import { parseRehearse } from '../cli/src/options';
+import { readScenarioFile } from '../cli/src/scenarios';
 import { createGateHandler, GateEvent, Observed, planStep } from '../lambdas/staged/gate';
 import { aliasConfigKey } from '../packages/runtime/src/contract/config-key';
 import { OPERATOR_TABLE_KEY, OperatorCommand, operatorItem } from '../packages/runtime/src/contract/operator';
 import { INITIAL_PROGRESS, StagedAliasConfig, StagedDecisionNotification, StagedProgress } from '../packages/runtime/src/contract/staged';
 import { LocalDynamo, startDynalite } from './helpers/dynalite';
 import { oneStagedAlias, run } from './helpers/staged-run';
+import { tempDir } from './helpers/temp-dir';
+import { FEATURE_FLAGS, TEST_ENV, testFunction } from './util';
 
 const NOW = Date.UTC(2026, 10, 27, 9, 0, 0);
 const DEPLOYMENT = 'd-OPERATE1';
@@ -219,5 +227,42 @@ describe('the synthesized machine carries out the commands (the real planner, st
     expect(RolloutStrategy.staged({ steps: [1, 5, 100], approvalSteps: [5, 50, 100] }).validate())
       .toEqual([expect.stringMatching(/strategy \(staged\) approvalSteps must be each 0 or a step below 100 of the schedule \(1, 5\), got: \[5,50,100\]/)]);
     expect(RolloutStrategy.staged({ approvalSteps: [0, 0] }).validate()).toEqual([expect.stringMatching(/approvalSteps must be no weight twice/)]);
+  });
+});
+
+describe('the rehearsal waits at approval steps as the gate does', () => {
+  const tmp = tempDir('operator-rehearse-');
+  let app: string;
+  beforeAll(() => {
+    app = path.join(tmp.dir, 'cdk.out');
+    const cdkApp = new App({ context: FEATURE_FLAGS, outdir: app });
+    const stack = new Stack(cdkApp, 'Approvals', { env: TEST_ENV });
+    new GuardedAlias(stack, 'Checkout', { function: testFunction(stack), strategy: RolloutStrategy.staged({ steps: [10, 50, 100], bake: Duration.minutes(2), approvalSteps: [10] }) });
+    cdkApp.synth();
+    fs.writeFileSync(path.join(tmp.dir, 'nobody.json'), JSON.stringify({ name: 'nobody-approves', expect: 'rollback', approvalSeconds: null, timeline: [{ at: 0 }] }));
+    fs.writeFileSync(path.join(tmp.dir, 'bad.json'), JSON.stringify({ name: 'bad', approvalSeconds: -1, timeline: [{ at: 0 }] }));
+  });
+  afterAll(() => tmp.remove());
+
+  test('approved 10 minutes into the wait: promoted, the wait in the timeline; never approved: rolled back before the hook\'s hour', async () => {
+    fs.writeFileSync(path.join(tmp.dir, 'late.json'), JSON.stringify({ name: 'late', approvalSeconds: 600, timeline: [{ at: 0 }] }));
+    const lines: string[] = [];
+    const { code, results } = await rehearse(parseRehearse(['--app', app, '--scenario', path.join(tmp.dir, 'late.json'), '--scenario', path.join(tmp.dir, 'nobody.json')]), (l) => lines.push(l));
+    expect(code).toBe(0);
+    const [late, nobody] = results;
+    expect(late.outcome).toBe('promote');
+    const waits = late.timeline.filter((e) => /approval step at 10 %/.test(e.text));
+    expect(waits).toHaveLength(1);
+    const shiftTo50 = late.timeline.find((e) => /shift to 50 %/.test(e.text))!;
+    expect(shiftTo50.at - waits[0].at).toBeGreaterThanOrEqual(600);
+    expect(late.assumptions).toContain('an operator approves each approval step 600 s after its wait begins');
+    expect(nobody.outcome).toBe('rollback');
+    expect(nobody.ending).toMatch(/rolled back at 10 %/);
+    expect(nobody.seconds).toBeLessThan(3600 - 120);
+    expect(nobody.timeline.some((e) => /no longer fits before CodeDeploy's hook limit/.test(e.text))).toBe(true);
+  });
+
+  test('a scenario file\'s approvalSeconds must be seconds or null', () => {
+    expect(() => readScenarioFile(path.join(tmp.dir, 'bad.json'))).toThrow('"approvalSeconds" must be seconds ≥ 0 or null (nobody approves), got -1');
   });
 });

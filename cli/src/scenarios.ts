@@ -45,6 +45,11 @@ export interface Scenario {
    * check after users reach the new version; for CodeDeploy's own shapes, the first hook's read of its deployment.
    */
   readonly hungRead?: boolean;
+  /**
+   * Seconds after a staged approval step's wait begins until an operator approves it (`resume`); null: nobody does,
+   * and the wait runs until the rest of the schedule no longer fits. @default 0 (approved as soon as it waits)
+   */
+  readonly approvalSeconds?: number | null;
   /** What a guarded rollout should do with it; `--expect` overrides it. */
   readonly expect: Expectation;
   /** The strategies it applies to (all when absent). */
@@ -139,6 +144,9 @@ export function readScenarioFile(file: string): Scenario {
   if (data.provisionedReadySeconds !== undefined && data.provisionedReadySeconds !== null && !(typeof data.provisionedReadySeconds === 'number' && data.provisionedReadySeconds >= 0)) {
     problems.push(`"provisionedReadySeconds" must be seconds ≥ 0 or null (never READY), got ${JSON.stringify(data.provisionedReadySeconds)}`);
   }
+  if (data.approvalSeconds !== undefined && data.approvalSeconds !== null && !(typeof data.approvalSeconds === 'number' && data.approvalSeconds >= 0)) {
+    problems.push(`"approvalSeconds" must be seconds ≥ 0 or null (nobody approves), got ${JSON.stringify(data.approvalSeconds)}`);
+  }
   if (problems.length > 0) throw new CliInputError(`--scenario ${file}: malformed scenario file:\n  - ${problems.join('\n  - ')}`);
   return {
     name: data.name as string,
@@ -147,6 +155,7 @@ export function readScenarioFile(file: string): Scenario {
     control: { errorRate: (control.errorRate as number) ?? CONTROL.errorRate, latency: (control.latency as Latency) ?? CONTROL.latency },
     phases: [...phases as unknown as Phase[]].sort((a, b) => a.at - b.at),
     provisionedReadySeconds: data.provisionedReadySeconds as number | null | undefined,
+    ...(data.approvalSeconds !== undefined ? { approvalSeconds: data.approvalSeconds as number | null } : {}),
     expect: (data.expect as Expectation) ?? 'promote',
   };
 }

@@ -64,6 +64,12 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
   let runProbe = alias.probe !== undefined;
   let ask = { questionLimit: null as number | null, stopRules: null as ReturnType<typeof planStep>['probeStopRules'] };
   if (alias.probe) assumptions.push(`a probe run takes ${PROBE_RUN_SECONDS} s (its budget: ${schedule.probeBudgetSeconds} s)`);
+  // Approval steps: an operator's resume, given `approvalSeconds` after the wait begins (never when null).
+  const approvalDelay = scenario.approvalSeconds === undefined ? 0 : scenario.approvalSeconds;
+  if ((schedule.approvalSteps ?? []).length > 0) {
+    assumptions.push(approvalDelay === null ? 'nobody approves the approval steps' : `an operator approves each approval step ${approvalDelay} s after its wait begins`);
+  }
+  let approval: { at: number; weight: number } | undefined;
   for (;;) {
     const behaviour = behaviourAt(scenario, clockOf(now));
     if (runProbe && alias.probe) {
@@ -84,9 +90,18 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
     const classes = window && newErrorClassAt(schedule.stopRules ?? [], weight)
       ? { canary: window.canary.errors > 0 ? ['500'] : [], control: ['500'] } : undefined;
     const queues = judged && config.queueAge ? config.queueAge.queueNames.map((queueName) => ({ queueName, ages: Array.from({ length: schedule.bakeSeconds / 60 }, () => 15) })) : undefined;
-    const output = planStep({ ...execution, progress, probe }, { alarms: alarmStates(alarms, now, minuteAt), ...window, errorClasses: classes, queues, now: now * 1000 });
+    const operator = approval && approval.at <= now ? {
+      deploymentId: execution.deployment.deploymentId, command: 'resume' as const, step: approval.weight, commandId: `approve-${approval.weight}`, requestedBy: 'the rehearsal', requestedAt: `+${approval.at} s`,
+    } : undefined;
+    const output = planStep({ ...execution, progress, probe }, { alarms: alarmStates(alarms, now, minuteAt), ...window, errorClasses: classes, queues, operator, now: now * 1000 });
+    if (output.operator?.effect === 'awaiting-approval' && approval?.weight !== weight) {
+      approval = { at: approvalDelay === null ? Infinity : now + approvalDelay, weight };
+      emit({ at: now, weight, text: `approval step at ${weight} %: waiting for an operator's resume or promote (${approvalDelay === null ? 'nobody approves' : `approved ${approvalDelay} s later, assumed`})` });
+    }
     if (output.notification) notifications.push(`${output.notification.event} ${output.decision} at ${'step' in output.notification ? output.notification.step : 0} %`);
-    if (!(progress.phase === 'bake' && output.next === 'bake')) {
+    // A bake's slices, and an approval wait's rechecks after its first, are not news.
+    const waitingAgain = output.next === 'bake' && output.operator?.effect === 'awaiting-approval' && approval?.weight === weight;
+    if (!(progress.phase === 'bake' && output.next === 'bake') && !waitingAgain) {
       const what = progress.phase === 'bake' ? `bake at ${weight} % done` : `check before ${schedule.steps[progress.stepIndex]} %`;
       emit({ at: now, weight: output.next === 'rollback' ? weight : output.weight, text: `${what} → ${output.decision.toUpperCase()} (${output.next}): ${output.reasons[0] ?? ''}`, gates: progress.phase === 'check' || output.next === 'rollback' ? output.gates : undefined, assumed });
     }
