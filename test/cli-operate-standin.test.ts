@@ -129,7 +129,7 @@ test('status reads every service through its protocol: the physical names in the
   expect(standIn.callsOf('GetExecutionHistory')[0].input).toMatchObject({ executionArn: EXECUTION_ARN, reverseOrder: true, includeExecutionData: true });
 });
 
-test('pause writes the item on dynalite; the same pause again is refused by the condition and leaves it; resume overwrites it', async () => {
+test('pause writes the item on dynalite; the same pause again is refused by the condition and leaves it; resume, and resume at another step, overwrite it', async () => {
   rollout();
   const first = await cli('pause', 'Shop/Checkout', '--reason', 'checking a dashboard');
   expect(first.code).toBe(0);
@@ -142,6 +142,10 @@ test('pause writes the item on dynalite; the same pause again is refused by the 
   expect(await item()).toEqual(written);
   expect((await cli('resume', 'Shop/Checkout')).code).toBe(0);
   expect(await item()).toMatchObject({ command: 'resume', step: 50 });
+  // The same command at another step is another command.
+  rollout({ history: () => [gateExit(Date.now(), { next: 'bake', decision: 'advance', reasons: [], weight: 10, gates: [] })] });
+  expect((await cli('resume', 'Shop/Checkout')).out).toContain('gave resume to Shop/Checkout/Alias at 10 %');
+  expect(await item()).toMatchObject({ command: 'resume', step: 10 });
 });
 
 test('--wait: the gate\'s output naming the command (read back from dynalite) is reported, with its effect', async () => {

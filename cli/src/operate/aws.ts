@@ -40,6 +40,9 @@ export interface OperateClients {
 
 /** Makes the clients, each with a bounded request handler. */
 export function makeClients(bounds: CallBounds = DEFAULT_CALL_BOUNDS): OperateClients {
+  // The SDK warns on each run under Node.js 20 that its releases after January 2027 will need Node.js 22. The bin
+  // carries the SDK it was bundled with, which no later release changes; the package supports Node.js 20 (engines).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config = () => ({
     maxAttempts: bounds.maxAttempts,
     requestHandler: new NodeHttpHandler({ connectionTimeout: bounds.connectionTimeoutMs, requestTimeout: bounds.requestTimeoutMs, throwOnRequestTimeout: true }),
@@ -88,7 +91,8 @@ export async function call<T>(
   } catch (error) {
     if (expected.includes(errorName(error))) throw error;
     if (abort.signal.aborted) throw new AwsCallError(what, 'TimeoutError', `no answer within ${clients.callTimeoutMs / 1000} s`);
-    throw new AwsCallError(what, errorName(error), (error as Error)?.message ?? String(error));
+    const message = (error as Error)?.message ?? String(error);
+    throw new AwsCallError(what, errorName(error), message === 'Region is missing' ? `${message} (set AWS_REGION, or a region in your AWS profile)` : message);
   } finally {
     clearTimeout(timer);
   }
