@@ -17,9 +17,16 @@ import { resolveTarget } from '../cli/src/operate/target';
 import { synthUserApp, tempDir, USER_STACK } from './helpers/cli-assemblies';
 
 const temp = tempDir('cli-operate-');
+const saved = { ...process.env };
 let app: string;
-beforeAll(() => { app = synthUserApp(temp.dir); });
-afterAll(() => temp.remove());
+beforeAll(() => {
+  Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+  app = synthUserApp(temp.dir);
+});
+afterAll(() => {
+  process.env = saved;
+  temp.remove();
+});
 
 const cfn = mockClient(CloudFormationClient);
 const codedeploy = mockClient(CodeDeployClient);
