@@ -168,6 +168,28 @@ describe('the gate reads the operator item (dynalite)', () => {
   });
 });
 
+describe('the gate\'s read of the operator item (register DDB-9)', () => {
+  const cloudwatch = { send: async (c: { input: unknown }) => ('AlarmNames' in (c.input as object) ? { MetricAlarms: [{ AlarmName: 'Errors', StateValue: 'OK' }] } : { MetricDataResults: [] }) };
+  const sent: unknown[] = [];
+  const failing = { send: async (c: { input: unknown }) => { sent.push(c.input); throw Object.assign(new Error('the service is unavailable'), { name: 'InternalServerError' }); } };
+
+  test('is strongly consistent, by the alias\'s key; a failed read holds the shift (never taken as no command) and is logged', async () => {
+    const logs: string[] = [];
+    const gate = createGateHandler({ cloudwatch: cloudwatch as never, dynamodb: failing as never, now: () => NOW, log: (l) => logs.push(l) });
+    // Weight 0 (no traffic to read): the check before 1 % would shift.
+    const out = await gate(event({ phase: 'check', stepIndex: 0 }));
+    expect(sent).toEqual([{ TableName: 'operators', Key: { pk: { S: 'App/Group' } }, ConsistentRead: true }]);
+    expect(out).toMatchObject({ next: 'bake', weight: 0, operator: { effect: 'unreadable' } });
+    expect(out.reasons[0]).toMatch(/held at 0 %: the operator item could not be read \(InternalServerError: the service is unavailable\)/);
+    expect(logs.some((l) => l.includes('the operator item could not be read; no shift until it can be'))).toBe(true);
+  });
+
+  test('a rollback the gates decide still goes ahead when the item cannot be read', () => {
+    const out = planStep(event({ phase: 'bake', stepIndex: 2, bakeLeftSeconds: 120 }), { alarms: FIRING, operator: { unreadable: 'InternalServerError: down' }, now: NOW });
+    expect(out.next).toBe('rollback');
+  });
+});
+
 describe('the synthesized machine carries out the commands (the real planner, stubbed AWS)', () => {
   const { stack, machine } = oneStagedAlias(RolloutStrategy.staged({ steps: [1, 5, 25, 100], approvalSteps: [5] }));
   const input = {

@@ -19,7 +19,7 @@ import { executedVersionQuery, functionNameOf } from '../shared/lambda-metrics';
 import { shadowVerdict } from '../shared/shadow-promotion';
 import { fenceLiftReason, withFenceLifted } from './fence-lift';
 import { planShadowStep } from './shadow-gate';
-import { operatorStep, readOperatorCommand } from './operator';
+import { OperatorRead, operatorStep, readOperatorCommand } from './operator';
 
 /** The probe's result as the machine stores it: the probe's own status, or NotConfigured. */
 export interface ProbeResult {
@@ -91,8 +91,8 @@ export interface Observed {
   readonly cache?: { readonly canary?: CacheTraffic; readonly control?: CacheTraffic };
   /** Each queue's oldest-message ages over the window, for an alias with the queue-age gate. */
   readonly queues?: readonly QueueAgeSeries[];
-  /** The operator's latest command for this deployment (the CLI's pause, resume, promote, abort); absent for none. */
-  readonly operator?: OperatorCommand;
+  /** The operator's latest command for this deployment (the CLI's pause, resume, promote, abort), or why it could not be read. */
+  readonly operator?: OperatorCommand | OperatorRead;
   /** Epoch milliseconds. */
   readonly now: number;
 }
@@ -180,7 +180,8 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
       bakeLeftSeconds: schedule.bakeSeconds - waitSeconds,
     };
   }
-  const operated = operatorStep(event, observed.operator, {
+  const read: OperatorRead = observed.operator === undefined ? {} : 'deploymentId' in observed.operator ? { command: observed.operator } : observed.operator;
+  const operated = operatorStep(event, read, {
     next, decision: result.decision, reasons: result.reasons, progress: nextProgress, waitSeconds, weight,
   }, observed.now, secondsToFinish(event, progress.stepIndex));
   ({ next, progress: nextProgress, waitSeconds, weight } = operated);
@@ -276,7 +277,7 @@ export function createGateHandler(deps: GateDependencies): (event: GateEvent) =>
     if (event.config.operator && !deps.dynamodb) throw new Error('the gate has an operator item to read but no DynamoDB client');
     const [alarms, operator] = await Promise.all([
       readAlarms(deps.cloudwatch, event.config.alarmNames),
-      deps.dynamodb ? readOperatorCommand(deps.dynamodb, event, log) : undefined,
+      deps.dynamodb ? readOperatorCommand(deps.dynamodb, event, log) : {},
     ]);
     let canary: VersionTraffic | undefined;
     let control: VersionTraffic | undefined;

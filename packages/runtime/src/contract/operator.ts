@@ -119,7 +119,9 @@ export function operatorCommandOf(item: Record<string, unknown> | undefined): { 
 }
 
 /** What the gate did with a command: the audit record in its output (`$.gate.operator`) and its notification. */
-export type OperatorEffect = 'paused' | 'resumed' | 'promoted' | 'aborted' | 'awaiting-approval' | 'approved' | 'overruled';
+export type OperatorEffect = 'paused' | 'resumed' | 'promoted' | 'aborted' | 'awaiting-approval' | 'approved' | 'overruled'
+  /** The item could not be read (register DDB-9): the shift waits, as for a pause, until it can be. */
+  | 'unreadable';
 
 /** The audit record of the gate's output and of the notification. */
 export interface OperatorAudit {
