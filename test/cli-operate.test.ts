@@ -260,9 +260,11 @@ describe('status', () => {
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0].args[0].input).toMatchObject({ AlarmNames: ['CheckoutReleaseGatesAlarm-physical', 'CheckoutReleaseProbeDeltaS-physical'], AlarmTypes: ['MetricAlarm'] });
   });
 
-  test('an approval step\'s wait, and a command applied', async () => {
+  test('an approval step\'s wait, an operator item the gate could not read, and a command applied', async () => {
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [gateExit(NOW, { ...BAKING, operator: { effect: 'awaiting-approval', waitDeadline: NOW + 90_000, reason: 'waiting at 50 % for an operator\'s approval' } })] });
     expect((await cli('status', CHECKOUT)).out).toContain('  operator: AWAITING APPROVAL: give resume (or promote) to shift on; the wait rolls back at 2026-11-27T06:01:30Z (in 1 min 30 s) unless resumed, promoted or aborted\n    waiting at 50 % for an operator\'s approval\n');
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [gateExit(NOW, { ...BAKING, operator: { effect: 'unreadable', waitDeadline: NOW + 90_000, reason: 'ProvisionedThroughputExceededException: slow down' } })] });
+    expect((await cli('status', CHECKOUT)).out).toContain('  operator: HELD: the gate could not read the operator item, and the shift waits until it can; the wait rolls back at 2026-11-27T06:01:30Z');
     const resume: OperatorCommand = { deploymentId: DEPLOYMENT, command: 'resume', step: 50, commandId: 'c-r', requestedBy: 'arn:bob', requestedAt: '2026-11-27T05:59:00.000Z' };
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [gateExit(NOW, { ...BAKING, operator: { command: resume, effect: 'approved', reason: 'approved at 50 %' } })] });
     dynamodb.on(GetItemCommand).resolves({ Item: operatorItem(KEY, resume) as never });

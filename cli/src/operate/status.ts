@@ -76,6 +76,7 @@ export function operatorLines(audit: OperatorAudit | undefined, item: StatusView
   const wait = audit?.waitDeadline === undefined ? '' : `; the wait rolls back at ${iso(audit.waitDeadline)} (${inMinutes(audit.waitDeadline - now)}) unless resumed, promoted or aborted`;
   if (audit?.effect === 'paused') lines.push(`  operator: PAUSED: ${audit.command ? commandPhrase(audit.command) : 'by a command'}${wait}`);
   else if (audit?.effect === 'awaiting-approval') lines.push(`  operator: AWAITING APPROVAL: give resume (or promote) to shift on${wait}`);
+  else if (audit?.effect === 'unreadable') lines.push(`  operator: HELD: the gate could not read the operator item, and the shift waits until it can${wait}`);
   else if (audit) lines.push(`  operator: last command applied: ${audit.effect}${audit.command ? `, ${commandPhrase(audit.command)}` : ''}`);
   else lines.push('  operator: no command applied');
   if (audit?.reason) lines.push(`    ${audit.reason}`);
