@@ -14,6 +14,7 @@ import { OperatorCommand, operatorCommandOf, operatorItem } from '../packages/ru
 import { main } from '../cli/src/main';
 import { runOperate } from '../cli/src/operate';
 import { resolveTarget } from '../cli/src/operate/target';
+import { allStates, AslState } from '../cli/src/definition';
 import { synthUserApp, tempDir, USER_STACK } from './helpers/cli-assemblies';
 
 const temp = tempDir('cli-operate-');
@@ -112,6 +113,13 @@ describe('the alias in the cloud assembly', () => {
       ['AWS::CodeDeploy::Application', 'AWS::CodeDeploy::DeploymentGroup', 'AWS::StepFunctions::StateMachine', 'AWS::DynamoDB::Table']);
     expect(target.alarms.map((id) => resources[id]?.Type)).toEqual(['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Alarm']);
     expect(resolveTarget(app, `/${USER_STACK}/CheckoutRelease/Alias/`, true, 'pause').alias.path).toBe(target.alias.path);
+  });
+
+  test('the synthesized machine\'s Gate state keeps the gate function\'s own result at $.gate of its output, where status reads it (register SFN-14)', () => {
+    const { machine } = resolveTarget(app, CHECKOUT, true, 'pause').alias as { machine: { states: Record<string, AslState> } };
+    const gate = allStates(machine.states).Gate as AslState & Record<string, unknown>;
+    expect(gate).toMatchObject({ Type: 'Task', ResultPath: '$.gate', Resource: expect.stringMatching(/^StagedRolloutGate\w+\.Arn$/) });
+    expect([gate.OutputPath, gate.ResultSelector, gate.Output]).toEqual([undefined, undefined, undefined]);
   });
 
   test('bad input: exit 2, one line naming the option or value', async () => {
