@@ -25,17 +25,21 @@ export function checkAslCli(...args: string[]): AslCheckRun {
  */
 export function aslChecker(): { check: (...args: string[]) => Promise<AslCheckRun>; close: () => Promise<number> } {
   const worker = new Worker(path.join(__dirname, 'asl-check-worker.mjs'));
-  const pending = new Map<number, (run: AslCheckRun) => void>();
+  const pending = new Map<number, { resolve: (run: AslCheckRun) => void; reject: (e: Error) => void }>();
   let next = 0;
   worker.on('message', ({ id, ...run }: AslCheckRun & { id: number }) => {
-    pending.get(id)?.(run);
+    pending.get(id)?.resolve(run);
     pending.delete(id);
+  });
+  // One listener for the worker's life (one per check piled up past Node's limit of 10 and printed a warning).
+  worker.on('error', (e) => {
+    for (const { reject } of pending.values()) reject(e);
+    pending.clear();
   });
   return {
     check: (...args) => new Promise((resolve, reject) => {
       const id = next++;
-      pending.set(id, resolve);
-      worker.once('error', reject);
+      pending.set(id, { resolve, reject });
       worker.postMessage({ id, args });
     }),
     close: () => worker.terminate(),
