@@ -141,6 +141,7 @@ describe('the alias in the cloud assembly', () => {
     expect(await refused('resume', CHECKOUT, '--deployment', '42')).toBe('--deployment 42: not a CodeDeploy deployment ID (d- and letters or digits, e.g. d-ABCDEF123)');
     expect(await refused('pause', CHECKOUT, '--reason')).toBe('--reason needs a value');
     expect(cfn.calls()).toHaveLength(0);
+    expect((await viaMain('promote', '--help')).code).toBe(0);
   });
 
   test('--deployment that is not the one in progress is named with its status; several in progress are named, not guessed', async () => {

@@ -76,6 +76,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return command === undefined ? 2 : 0;
     }
     if (OPERATE_COMMANDS.includes(command as OperateCommandName)) {
+      if (args.includes('--help') || args.includes('-h')) {
+        console.log(USAGE);
+        return 0;
+      }
       // Loaded on demand (a require the bundle keeps lazy): only the live commands evaluate the AWS SDK.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runOperate } = require('./operate') as typeof import('./operate');
