@@ -1,6 +1,7 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -172,6 +173,15 @@ export abstract class RolloutStrategy {
   }
 
   /**
+   * Lets `grantee` run the command line's live commands on the target's rollouts; only a strategy whose rollout the
+   * commands operate (staged) can.
+   * @internal
+   */
+  public _grantOperate(target: OperateTarget, _grantee: iam.IGrantable): iam.Grant {
+    throw new Error(`GuardedAlias '${target.scope.node.path}': grantOperate needs RolloutStrategy.staged(): the command line's pause, resume, promote and abort operate the staged state machine, got: ${this.toString()}`);
+  }
+
+  /**
    * Makes the release's shadow record stage 0 of the rollout: with canary, linear and allAtOnce the ΔS probe's
    * BeforeAllowTraffic hook judges it (`_checkAlias` requires the probe); strategies with a machine judge it there.
    * @internal
@@ -210,6 +220,13 @@ export interface RolloutTarget {
   readonly pins: Record<string, string>;
   readonly notifications?: sns.ITopic;
   readonly logsKey?: kms.IKey;
+}
+
+/** What a GuardedAlias gives its strategy for `grantOperate`. @internal */
+export interface OperateTarget {
+  /** The GuardedAlias. */
+  readonly scope: Construct;
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
 }
 
 /** What a GuardedAlias gives its strategy for `requireShadow`, once the strategy is bound. @internal */

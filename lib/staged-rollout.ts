@@ -18,7 +18,9 @@ import { shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
 import { bindStickyCohorts, tellSafetyNetCohorts } from './private/sticky-cohorts';
 import { allowVersionConfigReads } from './private/nag';
-import { operatorConfig } from './private/small-table';
+import { OPERATOR_TABLE_ID, operatorConfig } from './private/small-table';
+import { grantOperate } from './private/operator-grant';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { STAGED_FENCES_ENV, STAGED_METRIC_NAMESPACE, StagedAliasConfig, StagedFenceConfig, aliasConfigKey } from 'cdk-rollout-guardrails-runtime/contract';
 import { PropProblems } from './private/validation';
 
@@ -205,6 +207,22 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
   /** The percent of traffic on the new version, as the state machine set it: the weight timeline of a release. */
   public metricTrafficWeight(target: StagedMetricTarget, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return this.metric('TrafficWeight', target, options);
+  }
+
+  /**
+   * Lets `grantee` run the command line's `status`, `pause`, `resume`, `promote` and `abort` on the rollouts of the
+   * alias attached with `deploymentGroup`, and nothing else: the calls docs/guides/operate.md lists, each scoped to
+   * this alias's deployment group, operator item, executions and alarms.
+   * @throws Error when no alias is attached with that deployment group
+   */
+  public grantOperate(grantee: iam.IGrantable, deploymentGroup: codedeploy.ILambdaDeploymentGroup): iam.Grant {
+    const key = aliasConfigKey(deploymentGroup.application.applicationName, deploymentGroup.deploymentGroupName);
+    const config = this._configs[key];
+    if (!config?.operator) throw new Error(`StagedRollout.grantOperate(): no alias is attached with the deployment group '${deploymentGroup.node.path}'`);
+    return grantOperate(grantee, {
+      scope: this, deploymentGroup, key, stateMachine: this.stateMachine, alarmNames: config.alarmNames,
+      table: this.node.findChild(OPERATOR_TABLE_ID) as dynamodb.Table,
+    });
   }
 
   /**

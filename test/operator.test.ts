@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GuardedAlias, RolloutStrategy } from '../lib';
 import { rehearse } from '../cli/src/main';
@@ -286,5 +287,50 @@ describe('the rehearsal waits at approval steps as the gate does', () => {
 
   test('a scenario file\'s approvalSeconds must be seconds or null', () => {
     expect(() => readScenarioFile(path.join(tmp.dir, 'bad.json'))).toThrow('"approvalSeconds" must be seconds ≥ 0 or null (nobody approves), got -1');
+  });
+});
+
+describe('GuardedAlias.grantOperate: the command line\'s calls, on this alias\'s resources only', () => {
+  const app = new App({ context: FEATURE_FLAGS });
+  const stack = new Stack(app, 'Operated', { env: TEST_ENV });
+  const guarded = new GuardedAlias(stack, 'Checkout', { function: testFunction(stack) });
+  const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+  guarded.grantOperate(operator);
+  const statements: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+    .filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === stack.getLogicalId(operator.node.defaultChild as iam.CfnRole)))
+    .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  const actions = statements.flatMap((st) => [st.Action].flat());
+
+  test('covers every AWS call the live commands make (read from cli/src/operate), STS\'s GetCallerIdentity needing none', () => {
+    const service: Record<string, string> = { cloudformation: 'cloudformation', cloudwatch: 'cloudwatch', codedeploy: 'codedeploy', dynamodb: 'dynamodb', sfn: 'states', sts: 'sts' };
+    const calls = new Set<string>();
+    const dir = path.join(__dirname, '..', 'cli', 'src', 'operate');
+    for (const file of fs.readdirSync(dir)) {
+      const text = fs.readFileSync(path.join(dir, file), 'utf8');
+      for (const [, names, client] of text.matchAll(/import \{([^}]*)\} from '@aws-sdk\/client-([a-z]+)'/g)) {
+        for (const name of names.split(',').map((n) => n.trim()).filter((n) => n.endsWith('Command'))) calls.add(`${service[client]}:${name.replace(/Command$/, '')}`);
+      }
+    }
+    expect(calls.size).toBeGreaterThanOrEqual(9);
+    calls.delete('sts:GetCallerIdentity');
+    for (const call of calls) expect(actions).toContain(call);
+  });
+
+  test('each statement is scoped: the stack, the deployment group, the machine\'s executions, the alias\'s own item', () => {
+    expect(actions).not.toContain('dynamodb:UpdateItem');
+    const resources = JSON.stringify(statements.map((st) => st.Resource));
+    expect(resources).not.toMatch(/"\*"/);
+    const item = statements.find((st) => [st.Action].flat().includes('dynamodb:PutItem'))!;
+    expect(JSON.stringify(item.Condition)).toContain('dynamodb:LeadingKeys');
+    expect(resources).toContain(':execution:');
+    expect(resources).toContain(':stack/Operated/*');
+    expect(resources).toContain(':alarm:');
+  });
+
+  test('refused, with the reason, for a strategy the commands do not operate', () => {
+    const other = new Stack(app, 'Blue', { env: TEST_ENV });
+    const blue = new GuardedAlias(other, 'Search', { function: testFunction(other), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
+    expect(() => blue.grantOperate(new iam.Role(other, 'R', { assumedBy: new iam.AccountRootPrincipal() })))
+      .toThrow(/GuardedAlias 'Blue\/Search': grantOperate needs RolloutStrategy.staged\(\): the command line's pause, resume, promote and abort operate the staged state machine, got: /);
   });
 });

@@ -9,7 +9,8 @@ import { Construct } from 'constructs';
 import { OPERATOR_TABLE_KEY, StagedOperatorConfig } from 'cdk-rollout-guardrails-runtime/contract';
 import { acknowledgeGuard } from './guard';
 
-const OPERATOR_TABLE_ID = 'OperatorTable';
+/** The operator table's construct ID under the staged machinery. */
+export const OPERATOR_TABLE_ID = 'OperatorTable';
 
 /** The table `id` under `scope`, created on first use; `holds` says what an item is, for the acknowledgements. */
 export function smallTable(scope: Construct, id: string, partitionKey: string, holds: string): dynamodb.Table {

@@ -1,11 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DEFAULT_CANARY_QUESTIONS, type QueueAgeConfig, type StagedCacheHitRateConfig, type StagedSchedule } from 'cdk-rollout-guardrails-runtime/contract';
 import { alarmTo } from '../private/machinery';
 import { PropProblems } from '../private/validation';
-import { AliasUses, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget, ShadowTarget } from '../rollout-strategy';
+import { AliasUses, OperateTarget, RolloutHooks, RolloutKind, RolloutStrategy, RolloutTarget, ShadowTarget } from '../rollout-strategy';
 import { StagedRollout } from '../staged-rollout';
 import { cacheHitRateConfig, validateCacheHitRate } from './cache-gate';
 import { fenceUntilStep, validateFence } from './fence';
@@ -307,6 +308,11 @@ export class StagedRolloutStrategy extends RolloutStrategy {
       warmup: target.warmup,
     });
     return { preTrafficHook: starter };
+  }
+
+  /** The command line's live commands, on this alias's rollouts. @internal */
+  public _grantOperate(target: OperateTarget, grantee: iam.IGrantable): iam.Grant {
+    return StagedRollout.of(target.scope).grantOperate(grantee, target.deploymentGroup);
   }
 
   /** Stage 0 is the machine's first state for this alias. @internal */

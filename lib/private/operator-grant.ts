@@ -1,0 +1,53 @@
+// The least-privilege grant of the command line's live commands (docs/guides/operate.md) for one staged alias: each
+// call the CLI makes, on this alias's resources only. STS GetCallerIdentity needs no permission (register STS-1).
+import { ArnFormat, Stack } from 'aws-cdk-lib';
+import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { oneItem } from './small-table';
+
+/** What the grant names: the alias's deployment group, its item in the operator table, the machine, its alarms. */
+export interface OperateScope {
+  readonly scope: Construct;
+  readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  readonly table: dynamodb.ITable;
+  /** The alias's operator item key (its configuration key). */
+  readonly key: string;
+  readonly stateMachine: sfn.IStateMachine & { readonly stateMachineName: string };
+  readonly alarmNames: readonly string[];
+}
+
+/** The statements the CLI's status, pause, resume, promote and abort need for one alias, granted to `grantee`. */
+export function grantOperate(grantee: iam.IGrantable, target: OperateScope): iam.Grant {
+  const stack = Stack.of(target.scope);
+  const statements = [
+    // The alias's resources' physical IDs (CFN-6).
+    new iam.PolicyStatement({
+      actions: ['cloudformation:DescribeStackResource'],
+      resources: [stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` })],
+    }),
+    // The deployment in progress (CD-19) and the group's alarms.
+    new iam.PolicyStatement({
+      actions: ['codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup', 'codedeploy:ListDeployments'],
+      resources: [target.deploymentGroup.deploymentGroupArn],
+    }),
+    // The execution named after the deployment, and its gate outputs (SFN-13, SFN-14).
+    new iam.PolicyStatement({
+      actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+      resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${target.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+    }),
+    // The alias's own operator item only (DDB-4, DDB-8).
+    oneItem(['dynamodb:GetItem', 'dynamodb:PutItem'], target.table, target.key),
+  ];
+  if (target.alarmNames.length > 0) {
+    statements.push(new iam.PolicyStatement({
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: target.alarmNames.map((name) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+    }));
+  }
+  return statements.map((statement) => iam.Grant.addToPrincipal({
+    grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions, scope: target.scope,
+  })).reduce((all, grant) => all.combine(grant));
+}
