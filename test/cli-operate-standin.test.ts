@@ -8,7 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { OPERATOR_TABLE_KEY, operatorCommandOf } from '../packages/runtime/src/contract/operator';
+import type { StagedExecutionInput } from '../packages/runtime/src/contract/staged';
 import { runOperate } from '../cli/src/operate';
+import { readOperatorCommand } from '../lambdas/staged/operator';
 import type { CallBounds } from '../cli/src/operate/aws';
 import { AwsStandIn } from './helpers/aws-standin';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite';
@@ -129,7 +131,7 @@ test('status reads every service through its protocol: the physical names in the
   expect(standIn.callsOf('GetExecutionHistory')[0].input).toMatchObject({ executionArn: EXECUTION_ARN, reverseOrder: true, includeExecutionData: true });
 });
 
-test('pause writes the item on dynalite; the same pause again is refused by the condition and leaves it; resume, and resume at another step, overwrite it', async () => {
+test('pause writes the item on dynalite, where the gate\'s reader finds it; the same pause again is refused by the condition and leaves it; resume, and resume at another step, overwrite it', async () => {
   rollout();
   const first = await cli('pause', 'Shop/Checkout', '--reason', 'checking a dashboard');
   expect(first.code).toBe(0);
@@ -140,6 +142,9 @@ test('pause writes the item on dynalite; the same pause again is refused by the 
   expect(again.code).toBe(0);
   expect(again.out).toContain(`already given: pause by ${CALLER} at ${written!.requestedAt} (command ${written!.commandId}`);
   expect(await item()).toEqual(written);
+  // The staged gate's own reader (strongly consistent, by the alias's key) finds the command the CLI put (DDB-9).
+  const gateEvent = { deployment: { deploymentId: DEPLOYMENT }, config: { operator: { tableName: table, key: KEY } } } as unknown as StagedExecutionInput;
+  expect(await readOperatorCommand(dynamo.client(), gateEvent, () => undefined)).toEqual({ command: written });
   expect((await cli('resume', 'Shop/Checkout')).code).toBe(0);
   expect(await item()).toMatchObject({ command: 'resume', step: 50 });
   // The same command at another step is another command.
