@@ -85,7 +85,8 @@ describe('bad input', () => {
 
   test('unknown options and commands, and bad --expect are refused', async () => {
     expect((await cli('rehearse', '--verbose')).stderr).toMatch(/^cdk-rollout-guardrails: unknown option '--verbose'\n\nusage: /);
-    expect((await cli('status')).stderr).toMatch(/unknown command 'status' \(the live-operation commands are not built yet\)/);
+    expect((await cli('deploy')).stderr).toMatch(/unknown command 'deploy'/);
+    expect((await cli('status')).stderr).toMatch(/status: missing target <stack>\/<alias>/);
     expect((await cli('rehearse', '--expect', 'good=ship')).stderr).toMatch(/--expect good=ship: each entry must be <scenario>=promote or <scenario>=rollback, got 'good=ship'/);
     expect((await cli('rehearse', '--app', plain, '--expect', 'meteor=rollback')).stderr).toMatch(/--expect names scenario\(s\) not being rehearsed: meteor/);
     expect((await cli('rehearse', '--app')).stderr).toMatch(/--app needs a value/);
