@@ -11,13 +11,19 @@
 //    roll back. The alias serves v2-good again with no AdditionalVersionWeights, the deployment Failed, the machine had
 //    set 50 % (its TrafficWeight metric), a FAILURE notification reached the topic (an SQS queue subscribed to it),
 //    and the rollback deployments were not gated again (no execution named after them; a hook that ran for them
-//    logged "not gated ... rollback").
+//    logged "not gated ... rollback");
+// 3. v4-good, aborted by an operator: once its deployment exists, the assertions write `abort` for it into the
+//    alias's operator item (the contract's operatorItem, the put the CLI makes), without traffic. The gate reads it at
+//    its first invocation and rolls back before any user request reaches v4-good: the stack rolls back, the
+//    deployment Failed (gated), and the machine never set a weight above 0 (its TrafficWeight metric).
 import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
 import { DeltaSProbe, GoldSet, GuardedAlias, NoDataAction, RolloutStrategy, StagedRollout } from '../lib';
+import { aliasConfigKey, operatorItem } from 'cdk-rollout-guardrails-runtime/contract';
 import { integApp } from './support/app';
 import { chain, claim, deployRelease, inspect, Inspector, observe, ROLLBACK_OBSERVATIONS, startTraffic, trafficGenerator } from './support/assertions';
 import { demoFunction, destroyLogsWithStack, GOLD_SET_JSONL, releaseParameter, SAMPLE_QUESTION } from './support/demo';
@@ -121,6 +127,32 @@ const notGatedAgain = inspect(integ, inspector, deployments('rollbacks'),
   'the rollback deployments Succeeded and were not gated again: no machine execution is named after them, and a hook that ran for one logged "not gated ... rollback"',
   Duration.minutes(10));
 
+// 3. An operator aborts a good release while the machine runs it.
+const application = guarded.deploymentGroup.application.applicationName;
+const deploymentGroup = guarded.deploymentGroup.deploymentGroupName;
+const inProgress = { applicationName: application, deploymentGroupName: deploymentGroup, includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'] };
+const deploymentStarted = claim(integ.assertions.awsApiCall('CodeDeploy', 'listDeployments', inProgress)
+  .assertAtPath('deployments.0', ExpectedResult.stringLikeRegexp('^d-'))
+  .waitForAssertions({ totalTimeout: Duration.minutes(15), interval: Duration.seconds(15) }),
+'the aborted release\'s deployment starts');
+const current = integ.assertions.awsApiCall('CodeDeploy', 'listDeployments', inProgress);
+const operatorTable = machinery.node.findChild('OperatorTable') as dynamodb.Table;
+const abort = claim(integ.assertions.awsApiCall('DynamoDB', 'putItem', {
+  TableName: operatorTable.tableName,
+  Item: operatorItem(aliasConfigKey(application, deploymentGroup), {
+    deploymentId: current.getAttString('deployments.0'), command: 'abort', step: 0, commandId: 'integ-abort',
+    requestedBy: 'the staged integ test', requestedAt: 'during the v4-good update', reason: 'an operator aborts a good release',
+  }),
+}), 'an operator\'s abort of the deployment in progress is written to the alias\'s operator item');
+const aborted = deployRelease(integ, stack, 'v4-good', 'UPDATE_ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', [deploymentStarted, current, abort]);
+const abortedDeployment = inspect(integ, inspector, deployments('rollouts'),
+  { rollouts: Match.arrayWith([Match.objectLike({ status: 'Failed', gated: true }), Match.objectLike({ status: 'Failed', gated: true })]) },
+  'the aborted release\'s deployment Failed, gated by the staged machine, as the bad release\'s did');
+const neverServed = inspect(integ, inspector, {
+  op: 'metricMax', namespace: weight.namespace, metricName: weight.metricName, sinceLastUpdateOf: stack.stackName,
+  dimensions: Object.entries(weight.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value })),
+}, { max: 0 }, 'the aborted release never served users: the machine published only a weight of 0 (the rollback) after the update began', Duration.minutes(5));
+
 chain(good.end, goodAlias, goodDeployment);
 // The generator runs 14 minutes from just before each update (Lambda's 15-minute limit).
 const trafficForGood = trafficFor(840);
@@ -128,6 +160,8 @@ const trafficForBad = trafficFor(840);
 trafficForGood.next(good.start);
 goodDeployment.next(trafficForBad);
 trafficForBad.next(bad.start);
-chain(bad.end, badAlias, badDeployment, shifted, notified, notGatedAgain, observe(integ, inspector, deployments('observed'), ROLLBACK_OBSERVATIONS));
+const observed = chain(bad.end, badAlias, badDeployment, shifted, notified, notGatedAgain, observe(integ, inspector, deployments('observed'), ROLLBACK_OBSERVATIONS));
+observed.next(aborted.start);
+chain(aborted.end, abortedDeployment, neverServed);
 
 app.synth();

@@ -42,7 +42,7 @@ const UPDATE_ENDED = ['UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'UPDATE_ROL
  * bootstrap requires it.
  */
 export function deployRelease(integ: IntegTest, stack: Stack, release: string, expectedStatus: 'UPDATE_COMPLETE' | 'UPDATE_ROLLBACK_COMPLETE',
-  statusBefore?: 'UPDATE_COMPLETE' | 'UPDATE_ROLLBACK_COMPLETE'): { start: IApiCall; end: IApiCall } {
+  statusBefore?: 'UPDATE_COMPLETE' | 'UPDATE_ROLLBACK_COMPLETE', during: IApiCall[] = []): { start: IApiCall; end: IApiCall } {
   const update = integ.assertions.awsApiCall('CloudFormation', 'updateStack', {
     StackName: stack.stackName,
     UsePreviousTemplate: true,
@@ -67,7 +67,8 @@ export function deployRelease(integ: IntegTest, stack: Stack, release: string, e
   const status = claim(integ.assertions.awsApiCall('CloudFormation', 'describeStacks', { StackName: stack.stackName })
     .assertAtPath('Stacks.0.StackStatus', ExpectedResult.exact(expectedStatus)),
   `${stack.stackName}: the update to ${release} ends ${expectedStatus}`);
-  chain(update, ended, status);
+  // `during`: calls made while the update runs (an operator's command), before the wait for its end.
+  chain(update, ...during, ended, status);
   return { start: update, end: status };
 }
 
