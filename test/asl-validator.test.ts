@@ -8,7 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DEMO_STACK_NAME } from '../bin/demo-app';
 import { DemoStack } from '../bin/demo-stack';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy } from '../lib';
-import { FEATURE_FLAGS, testFunction, testStack } from './util';
+import { testFunction, testStack, TEST_APP_PROPS } from './util';
 import { aslChecker, AslCheckRun, checkAslCli } from './helpers/asl-check';
 import { expectSynthWarnings } from './helpers/console';
 
@@ -26,7 +26,7 @@ let dir: string;
 
 /** An app like test/util.ts's testApp(), synthesizing into this suite's directory rather than a stray temp dir. */
 function app(name: string): App {
-  return new App({ context: FEATURE_FLAGS, outdir: path.join(dir, `${name}.out`) });
+  return new App({ ...TEST_APP_PROPS, outdir: path.join(dir, `${name}.out`) });
 }
 
 type Run = AslCheckRun;

@@ -26,7 +26,7 @@ import { BlueGreenSwitch, DeltaSProbe, GoldSet, ProvisionedWarmup, RolloutStrate
 import { createWorkerHandler } from '../lambdas/blue-green/worker';
 import { BlueGreenExecutionInput, PUBLISH_BOUND_SECONDS, REPORT_BOUND_SECONDS } from '../packages/runtime/src/contract/blue-green';
 import { composeNotification } from '../lambdas/blue-green/notification';
-import { FEATURE_FLAGS, testFunction, testStack } from './util';
+import { testFunction, testStack, TEST_APP_PROPS } from './util';
 import { expectSynthWarnings } from './helpers/console';
 
 type Json = any;
@@ -519,7 +519,7 @@ test.each([
   ['in an environment-agnostic stack', false],
 ])('the blue-green switch\'s own resources pass cdk-nag\'s AwsSolutions pack %s, each acknowledgement with its reason', (_name, withEnv) => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'blue-green-nag-'));
-  const app = new App({ context: FEATURE_FLAGS, outdir });
+  const app = new App({ ...TEST_APP_PROPS, outdir });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = withEnv ? testStack(app) : new Stack(app, 'TestStack');
   // GroupA has a notifications topic: the worker's sns:Publish on it is a scoped grant, no finding.

@@ -22,7 +22,7 @@ import { oneStagedAlias, run, TaskStub } from './helpers/staged-run';
 import { checkAslCli } from './helpers/asl-check';
 import { RelevantControlTowerRules } from './helpers/guard-plugin';
 import { disableCreationStackTraces, keepCreationStackTraces } from './helpers/synth-context';
-import { FEATURE_FLAGS, TEST_ENV, testFunction, testStack } from './util';
+import { FEATURE_FLAGS, TEST_ENV, testFunction, testStack, TEST_APP_PROPS } from './util';
 
 type Json = any;
 
@@ -301,7 +301,7 @@ describe('a stack with a sticky staged alias, before the judges nobody here wrot
   beforeAll(() => {
     // scripts/check-guard-report.mjs tells a finding's owner by its resource's creation stack trace: kept for this app only.
     keepCreationStackTraces();
-    const app = new App({ context: { ...FEATURE_FLAGS, '@aws-cdk/core:failSynthOnValidationErrors': false }, outdir });
+    const app = new App({ ...TEST_APP_PROPS, context: { ...FEATURE_FLAGS, '@aws-cdk/core:failSynthOnValidationErrors': false }, outdir });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new RelevantControlTowerRules());
     const stack = new Stack(app, 'Sticky', { env: TEST_ENV });
     new GuardedAlias(stack, 'Answer', { function: testFunction(stack, 'Fn'), strategy: RolloutStrategy.staged({ stickyCohorts: {} }) });

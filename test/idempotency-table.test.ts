@@ -7,9 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IDEMPOTENCY_TABLE_ACTIONS, IdempotencyTable } from '../lib/idempotency-table';
 import { HANDLER_RUNTIME } from '../lib/private/runtime';
 import { expectSynthWarnings } from './helpers/console';
+import { TEST_APP_PROPS } from './util';
 
 function stack(): Stack {
-  const app = new App({ context: require('../cdk.json').context });
+  const app = new App({ ...TEST_APP_PROPS, context: require('../cdk.json').context });
   return new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
 }
 

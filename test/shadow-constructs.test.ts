@@ -13,7 +13,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { GuardedAlias } from '../lib/guarded-alias';
 import { ShadowIntegration, ShadowIntegrationProps } from '../lib/shadow-integration';
 import { ANSWER_SCHEMA_ENV, MAX_ANSWER_SCHEMA_BYTES, answerSchemaProblems, compileAnswerSchema } from '../lambdas/mirror-dispatcher/schema';
-import { testFunction, testStack, FEATURE_FLAGS, testApp } from './util';
+import { testFunction, testStack, testApp, TEST_APP_PROPS } from './util';
 import { ShadowMethodOptions } from '../lib';
 import { DEMO_SHADOW_PATH, addShadowRoute } from '../bin/demo-shadow';
 import { DemoStack } from '../bin/demo-stack';
@@ -198,7 +198,7 @@ describe('shadow-method-options', () => {
     /** The AwsSolutions-APIG4 and -COG4 findings, open or acknowledged, on the route's construct. */
     function authFindings(build: (stack: Stack) => ShadowIntegration): { open: string[]; acknowledged: string[] } {
       const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'shadow-method-options-'));
-      const app = new App({ context: FEATURE_FLAGS, outdir });
+      const app = new App({ ...TEST_APP_PROPS, outdir });
       const integration = build(testStack(app));
       const route = (integration.restMethod ?? integration.httpRoute)!.node.path;
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { GuardedAlias } from '../lib/guarded-alias';
 import { SHADOW_DENIED_ACTIONS, ShadowIntegration, ShadowIntegrationProps } from '../lib/shadow-integration';
-import { FEATURE_FLAGS, testFunction, testStack } from './util';
+import { FEATURE_FLAGS, testFunction, testStack, TEST_APP_PROPS } from './util';
 
 interface Fixture {
   stack: Stack;
@@ -236,7 +236,7 @@ describe('ShadowIntegration with a table of your own', () => {
 
 describe('ShadowIntegration and the live function\'s log group', () => {
   function build(context: Record<string, unknown>, logGroup?: (stack: Stack) => logs.ILogGroup) {
-    const app = new App({ context: { ...FEATURE_FLAGS, ...context } });
+    const app = new App({ ...TEST_APP_PROPS, context: { ...FEATURE_FLAGS, ...context } });
     const stack = testStack(app);
     const live = new lambda.Function(stack, 'Live', {
       runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;'),

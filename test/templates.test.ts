@@ -10,7 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { DemoStack } from '../bin/demo-stack';
 import { dropRedundantRoleDependency } from '../lib/private/lint';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy, DeltaSProbeProps } from '../lib';
-import { testFunction, testStack, FEATURE_FLAGS, testApp } from './util';
+import { testFunction, testStack, FEATURE_FLAGS, testApp, TEST_APP_PROPS } from './util';
 import { allowSynthWarningsInEachTest } from './helpers/console';
 import { pointerOfPath } from '../lib/probe/validate-props';
 import { PROBE_ANSWERS_TABLE_ENV } from '../packages/runtime/src/contract/probe';
@@ -288,7 +288,7 @@ describe('probe-reuse-construct', () => {
     test('leaves no open finding: point-in-time recovery and the AWS owned key are acknowledged with their reasons', () => {
       const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-reuse-guard-'));
       try {
-        const app = new App({ context: { ...FEATURE_FLAGS, '@aws-cdk/core:failSynthOnValidationErrors': false }, outdir });
+        const app = new App({ ...TEST_APP_PROPS, context: { ...FEATURE_FLAGS, '@aws-cdk/core:failSynthOnValidationErrors': false }, outdir });
         Validations.of(app).addPlugins(new RelevantControlTowerRules());
         new DeltaSProbe(testStack(app), 'Probe', { goldSet: GOLD, reuseCurrentAnswers: true });
         app.synth();

@@ -10,7 +10,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { buildDemoApp } from '../../bin/demo-app';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy } from '../../lib';
-import { FEATURE_FLAGS, TEST_ENV, testFunction } from '../util';
+import { TEST_ENV, testFunction, TEST_APP_PROPS } from '../util';
 
 const GOLD = path.join(__dirname, '..', '..', 'bin', 'gold-set.jsonl');
 
@@ -18,7 +18,7 @@ export { tempDir } from './temp-dir';
 
 /** Synthesizes the example app (bin/) into `outdir`. */
 export function synthDemo(outdir: string): string {
-  const app = new App({ context: FEATURE_FLAGS, outdir });
+  const app = new App({ ...TEST_APP_PROPS, outdir });
   buildDemoApp(app);
   app.synth();
   return outdir;
@@ -32,7 +32,7 @@ export const USER_STACK = 'ShopRelease';
  * hooks), and a plain stack with none, into `outdir`.
  */
 export function synthUserApp(outdir: string): string {
-  const app = new App({ context: FEATURE_FLAGS, outdir });
+  const app = new App({ ...TEST_APP_PROPS, outdir });
   const stack = new Stack(app, USER_STACK, { env: TEST_ENV });
   const topic = new sns.Topic(stack, 'Releases');
   // Concurrency enough for the hold-and-watch probe budget (no blueGreenProbeBudget warning at synth).
