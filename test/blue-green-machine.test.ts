@@ -18,7 +18,6 @@ import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import jsonata from 'jsonata';
 import { Call, Run, runStates, Stub, TaskError, Trace } from './helpers/asl-interpreter';
@@ -610,43 +609,58 @@ interface World {
 /** A world's stub, and the names of the Lambda API commands the worker sent through its client. */
 type WorldStub = Stub & { readonly lambdaCommands: () => string[] };
 
-/** The AWS side: the real worker over mocked SDK clients, stubs for the probe and the SDK integrations. */
+/** `client` with its send() replaced by `answer` (which sees each command; what it returns or throws is the call's outcome). */
+function withSend<C extends { send: unknown }>(client: C, answer: (command: any) => Promise<unknown>): C {
+  (client as { send: unknown }).send = answer;
+  return client;
+}
+
+/** The AWS side: the real worker over stand-in SDK clients, stubs for the probe and the SDK integrations. */
 function world(w: World = {}): WorldStub {
   let clock = T0;
   let reportAttempts = 0;
-  const lambdaMock = mockClient(LambdaClient);
-  const cw = mockClient(CloudWatchClient);
-  lambdaMock.on(GetFunctionConfigurationCommand).resolves({ Environment: { Variables: w.environment ?? { SCHEMA_REV: 'v3', INDEX_HASH: 'abc' } } });
-  lambdaMock.on(GetEventSourceMappingCommand, { UUID: JOBS }).resolves({ State: 'Enabled' });
-  lambdaMock.on(GetEventSourceMappingCommand, { UUID: 'uuid-audit' }).resolves({ State: 'Disabled' });
-  lambdaMock.on(UpdateEventSourceMappingCommand).resolves({});
-  if (w.noProvisionedConcurrency) {
-    lambdaMock.on(GetProvisionedConcurrencyConfigCommand).rejects(Object.assign(new Error('No Provisioned Concurrency Config found for this function'), { name: 'ProvisionedConcurrencyConfigNotFoundException' }));
-  } else {
-    // The version's own configuration, as ProvisionedWarmup (provisionedConcurrency 2) publishes it.
-    lambdaMock.on(GetProvisionedConcurrencyConfigCommand, { FunctionName: 'answer-fn', Qualifier: '8' }).resolves({
-      Status: w.warmStatus ?? 'READY', RequestedProvisionedConcurrentExecutions: 2, AllocatedProvisionedConcurrentExecutions: w.warmStatus === 'FAILED' ? 0 : 2,
-      AvailableProvisionedConcurrentExecutions: w.warmStatus === 'FAILED' ? 0 : 2, StatusReason: w.warmStatus === 'FAILED' ? 'FUNCTION_ERROR_INIT_FAILURE' : undefined,
-    });
-  }
-  lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200 });
-  cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'GatesA', StateValue: 'OK' }] });
-  cw.on(GetMetricDataCommand).callsFake((request) => {
-    // 5 % of the minute's requests fail for the part of the minute after errorsFrom; the rest fail 1 in 1200.
-    const minuteStart = request.StartTime.getTime();
-    const share = w.errorsFrom === undefined ? 0 : Math.min(1, Math.max(0, (minuteStart + 60_000 - w.errorsFrom) / 60_000));
-    return { MetricDataResults: [{ Id: 'i', Values: [1200] }, { Id: 'e', Values: [Math.max(1, Math.round(60 * share))] }] };
+  // Plain send() stand-ins on the worker's own clients: the runs make thousands of calls, and aws-sdk-client-mock's
+  // sinon stubs (which record and deep-match each one) cost more than the runs themselves. Each answers as the mocks
+  // did: by command class, and by input where the answer depends on it (an unmatched input answers undefined).
+  const lambdaCommands: string[] = [];
+  const lambdaClient = withSend(new LambdaClient({}), async (command) => {
+    lambdaCommands.push(command.constructor.name);
+    const input = command.input;
+    if (command instanceof GetFunctionConfigurationCommand) return { Environment: { Variables: w.environment ?? { SCHEMA_REV: 'v3', INDEX_HASH: 'abc' } } };
+    if (command instanceof GetEventSourceMappingCommand) return input.UUID === JOBS ? { State: 'Enabled' } : input.UUID === 'uuid-audit' ? { State: 'Disabled' } : undefined;
+    if (command instanceof UpdateEventSourceMappingCommand) return {};
+    if (command instanceof GetProvisionedConcurrencyConfigCommand) {
+      if (w.noProvisionedConcurrency) throw Object.assign(new Error('No Provisioned Concurrency Config found for this function'), { name: 'ProvisionedConcurrencyConfigNotFoundException' });
+      // The version's own configuration, as ProvisionedWarmup (provisionedConcurrency 2) publishes it.
+      if (input.FunctionName !== 'answer-fn' || input.Qualifier !== '8') return undefined;
+      return {
+        Status: w.warmStatus ?? 'READY', RequestedProvisionedConcurrentExecutions: 2, AllocatedProvisionedConcurrentExecutions: w.warmStatus === 'FAILED' ? 0 : 2,
+        AvailableProvisionedConcurrentExecutions: w.warmStatus === 'FAILED' ? 0 : 2, StatusReason: w.warmStatus === 'FAILED' ? 'FUNCTION_ERROR_INIT_FAILURE' : undefined,
+      };
+    }
+    if (command instanceof InvokeCommand) return { StatusCode: 200 };
+    return undefined;
+  });
+  const cloudwatchClient = withSend(new CloudWatchClient({}), async (command) => {
+    if (command instanceof DescribeAlarmsCommand) return { MetricAlarms: [{ AlarmName: 'GatesA', StateValue: 'OK' }] };
+    if (command instanceof GetMetricDataCommand) {
+      // 5 % of the minute's requests fail for the part of the minute after errorsFrom; the rest fail 1 in 1200.
+      const minuteStart = command.input.StartTime!.getTime();
+      const share = w.errorsFrom === undefined ? 0 : Math.min(1, Math.max(0, (minuteStart + 60_000 - w.errorsFrom) / 60_000));
+      return { MetricDataResults: [{ Id: 'i', Values: [1200] }, { Id: 'e', Values: [Math.max(1, Math.round(60 * share))] }] };
+    }
+    return undefined;
   });
   // The worker's publishes, as SNS received them, for the state that invoked it.
-  const sns = mockClient(SNSClient);
   let invokedBy = '';
   let publishes: Json[] = [];
-  sns.on(PublishCommand).callsFake((input) => {
+  const snsClient = withSend(new SNSClient({}), async (command) => {
+    if (!(command instanceof PublishCommand)) return undefined;
     if (w.snsFails) throw Object.assign(new Error('User is not authorized to perform SNS:Publish'), { name: 'AuthorizationErrorException' });
-    publishes.push({ topic: input.TopicArn, message: JSON.parse(input.Message) });
+    publishes.push({ topic: command.input.TopicArn, message: JSON.parse(command.input.Message!) });
     return { MessageId: `message-${invokedBy}` };
   });
-  const worker = createWorkerHandler({ lambda: new LambdaClient({}), cloudwatch: new CloudWatchClient({}), sns: new SNSClient({}), now: () => clock, log: () => undefined, sleep: async () => undefined });
+  const worker = createWorkerHandler({ lambda: lambdaClient, cloudwatch: cloudwatchClient, sns: snsClient, now: () => clock, log: () => undefined, sleep: async () => undefined });
   const stub: Stub = async (state, resource, args, at) => {
     clock = at;
     if (state === w.failState) throw new TaskError('Lambda.Unknown', `${state} failed`);
@@ -668,7 +682,7 @@ function world(w: World = {}): WorldStub {
     }
     throw new Error(`unexpected task ${state} ${resource}`);
   };
-  return Object.assign(stub, { lambdaCommands: () => lambdaMock.calls().map((c) => (c.args[0] as object).constructor.name) });
+  return Object.assign(stub, { lambdaCommands: () => [...lambdaCommands] });
 }
 
 const reports = (r: Run) => r.calls.filter((c) => c.resource.endsWith('putLifecycleEventHookExecutionStatus')).map((c) => [c.state, c.args.Status, c.args.LifecycleEventHookExecutionId]);
