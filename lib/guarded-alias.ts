@@ -158,8 +158,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     return this.alias.grantInvoke(grantee);
   }
 
-  /** Lets `grantee` run the command line's `status`, `pause`, `resume`, `promote` and `abort` on this alias's rollouts and nothing else (a staged strategy). */
-  public grantOperate(grantee: iam.IGrantable): iam.Grant { return this.strategy._grantOperate({ scope: this, deploymentGroup: this.deploymentGroup }, grantee); }
+  /** Lets `grantee` run the command line's live commands on this alias's rollouts and nothing else: `status` and `abort`, and with a staged strategy `pause`, `resume` and `promote`. */
+  public grantOperate(grantee: iam.IGrantable): iam.Grant { return this.strategy._grantOperate({ scope: this, deploymentGroup: this.deploymentGroup, alarms: () => this.alarms }, grantee); }
   /** Invocations through the alias. */
   public metricInvocations(options?: cloudwatch.MetricOptions): cloudwatch.Metric { return this.metrics.aliasMetric('Invocations', { statistic: 'Sum', ...options }); }
   /** Errors through the alias. */

@@ -12,6 +12,7 @@ import type { GateThresholds } from './release-gates';
 import type { ShadowPromotion } from './shadow-promotion';
 import type { BlueGreenRolloutOptions, BlueGreenRolloutStrategy } from './strategies/blue-green';
 import type { StagedRolloutOptions, StagedRolloutStrategy } from './strategies/staged';
+import { grantOperateDeployment } from './private/operator-grant';
 import { StackRolloutResources } from './private/stack-resources';
 import { show } from './private/validation';
 
@@ -173,12 +174,12 @@ export abstract class RolloutStrategy {
   }
 
   /**
-   * Lets `grantee` run the command line's live commands on the target's rollouts; only a strategy whose rollout the
-   * commands operate (staged) can.
+   * Lets `grantee` run the command line's live commands on the target's rollouts: for CodeDeploy's own shapes and
+   * blue-green, `status` and `abort` (CodeDeploy's StopDeployment); staged overrides it with all five.
    * @internal
    */
-  public _grantOperate(target: OperateTarget, _grantee: iam.IGrantable): iam.Grant {
-    throw new Error(`GuardedAlias '${target.scope.node.path}': grantOperate needs RolloutStrategy.staged(): the command line's pause, resume, promote and abort operate the staged state machine, got: ${this.toString()}`);
+  public _grantOperate(target: OperateTarget, grantee: iam.IGrantable): iam.Grant {
+    return grantOperateDeployment(grantee, target);
   }
 
   /**
@@ -227,6 +228,8 @@ export interface OperateTarget {
   /** The GuardedAlias. */
   readonly scope: Construct;
   readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup;
+  /** Every alarm the deployment group watches, read when the grant's policy is synthesized. */
+  readonly alarms: () => readonly cloudwatch.IAlarm[];
 }
 
 /** What a GuardedAlias gives its strategy for `requireShadow`, once the strategy is bound. @internal */

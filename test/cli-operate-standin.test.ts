@@ -2,7 +2,7 @@
 // CloudWatch and STS answered by the local AWS stand-in (AWS_ENDPOINT_URL), DynamoDB by dynalite
 // (AWS_ENDPOINT_URL_DYNAMODB), which evaluates the put's condition for real. The cloud assembly is a small hand-written
 // one (a staged alias, its CodeDeploy application and group, its state machine with the configuration, its operator
-// table): the discovery on synthesized stacks is test/cli-operate.test.ts's. Also: a rollout that ends while a
+// table; and a canary alias, whose abort is CodeDeploy's StopDeployment): the discovery on synthesized stacks is test/cli-operate.test.ts's. Also: a rollout that ends while a
 // command is given, and calls that never answer (each is cut off, the CLI exits 3 naming the call).
 import * as fs from 'fs';
 import * as path from 'path';
@@ -45,6 +45,14 @@ function writeAssembly(dir: string): string {
     GateAlarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
     Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: { Definition: definition } },
     OperatorTable: { Type: 'AWS::DynamoDB::Table', Properties: {} },
+    // A canary alias: CodeDeploy's own shape, whose abort is CodeDeploy's StopDeployment.
+    ReportsFn: { Type: 'AWS::Lambda::Function', Properties: { Handler: 'index.handler' } },
+    ReportsAlias: {
+      Type: 'AWS::Lambda::Alias', Properties: { Name: 'live', FunctionName: { Ref: 'ReportsFn' }, FunctionVersion: '3' },
+      UpdatePolicy: { CodeDeployLambdaAliasUpdate: { ApplicationName: { Ref: 'App' }, DeploymentGroupName: { Ref: 'ReportsGroup' } } },
+      Metadata: { 'aws:cdk:path': 'Shop/Reports/Alias/Resource' },
+    },
+    ReportsGroup: { Type: 'AWS::CodeDeploy::DeploymentGroup', Properties: { ApplicationName: { Ref: 'App' }, DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes' } },
   };
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({
@@ -175,6 +183,30 @@ test('a rollout that ends while the command is given: RUNNING before the put, SU
   expect(code).toBe(1);
   expect(out).toContain('the rollout ended (SUCCEEDED) while the abort was being given: it took no effect');
   expect(await item()).toMatchObject({ command: 'abort', deploymentId: DEPLOYMENT });
+});
+
+test('abort of a canary alias: StopDeployment with autoRollbackEnabled through the real client; --wait reads the rollback CodeDeploy names to its success', async () => {
+  rollout();
+  const physical: Record<string, string> = { App: 'shop-app', ReportsGroup: 'reports-group' };
+  standIn.on('DescribeStackResource', (input) => ({
+    StackResourceDetail: { StackName: input.StackName, LogicalResourceId: input.LogicalResourceId, PhysicalResourceId: physical[input.LogicalResourceId], ResourceType: 'x', ResourceStatus: 'UPDATE_COMPLETE', LastUpdatedTimestamp: new Date(0) },
+  }));
+  standIn.on('ListDeployments', () => ({ deployments: ['d-REPORTS01'] }));
+  standIn.on('GetDeployment', (input) => {
+    const stopped = standIn.callsOf('StopDeployment').length > 0;
+    const base = { applicationName: 'shop-app', deploymentGroupName: 'reports-group', creator: 'user' };
+    if (input.deploymentId === 'd-ROLLBACK1') return { deploymentInfo: { ...base, deploymentId: 'd-ROLLBACK1', status: 'Succeeded', creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: 'd-REPORTS01' } } };
+    return { deploymentInfo: { ...base, deploymentId: 'd-REPORTS01', status: stopped ? 'Stopped' : 'InProgress', ...(stopped ? { rollbackInfo: { rollbackDeploymentId: 'd-ROLLBACK1' } } : {}) } };
+  });
+  const before = await item();
+  const { code, out, err } = await cli('abort', 'Shop/Reports', '--wait', '--reason', 'bad canary');
+  expect({ code, err }).toEqual({ code: 0, err: '' });
+  expect(standIn.callsOf('StopDeployment').map((c) => c.input)).toEqual([{ deploymentId: 'd-REPORTS01', autoRollbackEnabled: true }]);
+  expect(out).toContain('audit: arn:aws:sts::123456789012:assumed-role/Operator/alice gave abort to Shop/Reports/Alias (deployment d-REPORTS01, CodeDeploy StopDeployment with autoRollbackEnabled, answered Pending "stand-in: stopping")');
+  expect(out).toContain('rolled back: deployment d-REPORTS01 is Stopped, and CodeDeploy\'s rollback d-ROLLBACK1 Succeeded');
+  expect(standIn.callsOf('ListDeployments')[0].input).toMatchObject({ applicationName: 'shop-app', deploymentGroupName: 'reports-group' });
+  expect(standIn.calls.some((c) => c.service === 'sfn')).toBe(false);
+  expect(await item()).toEqual(before);
 });
 
 test('a call that never answers is cut off by the request timeout; one that sends its headers and stalls, by the call deadline: exit 3 naming the call', async () => {

@@ -5,7 +5,7 @@
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { CodeDeployClient, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { CodeDeployClient, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, StopDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -134,7 +134,12 @@ describe('the alias in the cloud assembly', () => {
     expect(await refused('status', 'Nowhere/Checkout')).toBe(`Nowhere/Checkout: no such stack in ${app} (stacks: ${USER_STACK}, Plain); the target is <stack>/<alias path>`);
     expect(await refused('status', `${USER_STACK}/Cart`)).toMatch(new RegExp(`^${USER_STACK}/Cart: no such guarded alias in stack ${USER_STACK} \\(found: ${USER_STACK}/CheckoutRelease/Alias, `));
     expect(await refused('status', USER_STACK)).toBe(`${USER_STACK} is ambiguous: it names 4 guarded aliases; give one of: ${['Checkout', 'Search', 'Reports', 'Feed'].map((a) => `${USER_STACK}/${a}Release/Alias`).join(', ')}`);
-    expect(await refused('promote', `${USER_STACK}/SearchRelease`)).toBe(`promote ${USER_STACK}/SearchRelease/Alias: this alias's strategy is blue-green; promote operates staged rollouts only (status shows any guarded alias)`);
+    const works = 'abort works (CodeDeploy StopDeployment with rollback), and status shows any guarded alias';
+    expect(await refused('promote', `${USER_STACK}/SearchRelease`)).toBe(`promote ${USER_STACK}/SearchRelease/Alias: this alias's strategy is blue-green; promote operates staged rollouts only: ending or extending a blue-green hold early is not built, and CodeDeploy has no pause or promote for a Lambda deployment. ${works}`);
+    for (const [command, alias, strategy] of [['pause', 'ReportsRelease', 'canary'], ['resume', 'FeedRelease', 'linear'], ['promote', 'ReportsRelease', 'canary'], ['resume', 'SearchRelease', 'blue-green']]) {
+      expect(await refused(command, `${USER_STACK}/${alias}`)).toMatch(new RegExp(`^${command} ${USER_STACK}/${alias}/Alias: this alias's strategy is ${strategy}; ${command} operates staged rollouts only: .*Lambda deployment.*\\. abort works`));
+    }
+    expect(await refused('pause', `${USER_STACK}/FeedRelease`)).toContain('CodeDeploy has no pause, resume or promote for a Lambda deployment (its ContinueDeployment reroutes a blue/green deployment\'s instances, not a Lambda alias)');
     expect(await refused('status', CHECKOUT, '--watch', '--interval', '0')).toBe('--interval 0: must be a number of seconds from 1 to 3600');
     expect(await refused('status', CHECKOUT, '--interval', '5')).toBe('--interval needs --watch');
     expect(await refused('abort', CHECKOUT, '--wait', '--timeout=soon')).toBe('--timeout soon: must be a number of seconds from 1 to 3600');
@@ -210,6 +215,84 @@ describe('pause, resume, promote, abort', () => {
     expect(denied.err).toMatch(/^cdk-rollout-guardrails: CloudFormation DescribeStackResource \(ShopRelease \w+\) failed: AccessDenied: User: alice is not authorized/);
     cfn.on(DescribeStackResourceCommand).callsFake((input) => ({ StackResourceDetail: { PhysicalResourceId: physical(input.LogicalResourceId).replace(MACHINE_ARN, 'ShopStaged'), ResourceStatus: 'UPDATE_COMPLETE' } }));
     expect((await cli('status', CHECKOUT)).err).toMatch(/StagedRolloutStateMachine\w+ came back as "ShopStaged" \(status UPDATE_COMPLETE\): not a state machine ARN/);
+  });
+});
+
+describe('abort of a blue-green, canary or linear alias: CodeDeploy StopDeployment with rollback (register CD-20)', () => {
+  const REPORTS = `${USER_STACK}/ReportsRelease`;
+  const STOPPED = 'd-REPORTS01';
+  const ROLLBACK = 'd-ROLLBACK1';
+  const GROUP = { applicationName: 'shop-app', deploymentGroupName: 'ReportsReleaseDeploymentGroup-physical' };
+  const info = (deploymentId: string, status: string, more: Record<string, unknown> = {}) => ({ deploymentInfo: { deploymentId, ...GROUP, status, creator: 'user', ...more } });
+  beforeEach(() => {
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [STOPPED] });
+    codedeploy.on(GetDeploymentCommand).resolves(info(STOPPED, 'InProgress') as never);
+    codedeploy.on(StopDeploymentCommand).resolves({ status: 'Pending', statusMessage: 'Stopping' });
+  });
+
+  test.each([['ReportsRelease', 'canary'], ['FeedRelease', 'linear'], ['SearchRelease', 'blue-green']])('%s (%s): StopDeployment on the deployment in progress, autoRollbackEnabled; the audit line; no item written', async (alias) => {
+    const group = `${alias}DeploymentGroup-physical`;
+    codedeploy.on(GetDeploymentCommand).resolves(info(STOPPED, 'InProgress', { deploymentGroupName: group }) as never);
+    const { code, out } = await cli('abort', `${USER_STACK}/${alias}`, '--reason', 'errors on EU');
+    expect(code).toBe(0);
+    expect(codedeploy.commandCalls(StopDeploymentCommand).map((c) => c.args[0].input)).toEqual([{ deploymentId: STOPPED, autoRollbackEnabled: true }]);
+    expect(codedeploy.commandCalls(ListDeploymentsCommand)[0].args[0].input).toEqual({ applicationName: 'shop-app', deploymentGroupName: group, includeOnlyStatuses: ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'] });
+    expect(out.split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^audit: ${CALLER} gave abort to ${USER_STACK}/${alias}/Alias \\(deployment ${STOPPED}, CodeDeploy StopDeployment with autoRollbackEnabled, answered Pending "Stopping"\\): command [0-9a-f-]{36} at 2026-11-27T06:00:00.000Z, reason "errors on EU"$`)),
+      'stopping: CodeDeploy ends the deployment and rolls the alias back by a new deployment; status shows it, or give --wait',
+    ]);
+    expect(dynamodb.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  test('twice: the stopped deployment, or CodeDeploy\'s rollback of it, is never stopped again (exit 0); one that ended otherwise: exit 1', async () => {
+    // Nothing in progress: the group's last attempted deployment is the stopped one.
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: STOPPED, status: 'Stopped' } } });
+    codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).resolves(info(STOPPED, 'Stopped', { completeTime: new Date(NOW - 60_000), rollbackInfo: { rollbackDeploymentId: ROLLBACK } }) as never);
+    codedeploy.on(GetDeploymentCommand, { deploymentId: ROLLBACK }).resolves(info(ROLLBACK, 'Succeeded', { creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: STOPPED } }) as never);
+    expect(await cli('abort', REPORTS)).toEqual(expect.objectContaining({ code: 0, out: [
+      `already stopped: deployment ${STOPPED} is Stopped (ended 2026-11-27T05:59:00Z); not stopped again`, `  CodeDeploy's rollback: deployment ${ROLLBACK}, Succeeded`].join('\n') }));
+    // The rollback in progress: named, not stopped; the same with --deployment of the stopped one.
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [ROLLBACK] });
+    codedeploy.on(GetDeploymentCommand, { deploymentId: ROLLBACK }).resolves(info(ROLLBACK, 'InProgress', { creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: STOPPED } }) as never);
+    const rolling = await cli('abort', REPORTS);
+    expect(rolling.code).toBe(0);
+    expect(rolling.out).toContain(`deployment ${ROLLBACK} (InProgress) is CodeDeploy's rollback of deployment ${STOPPED}: not stopped (stopping it would leave the alias where it is)`);
+    expect(rolling.out).toContain(`CodeDeploy's rollback: deployment ${ROLLBACK}, InProgress`);
+    expect((await cli('abort', REPORTS, '--deployment', STOPPED)).code).toBe(0);
+    // A deployment that ended by itself: nothing to abort.
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).resolves(info(STOPPED, 'Succeeded') as never);
+    expect(await cli('abort', REPORTS)).toMatchObject({ code: 1, out: `${REPORTS}/Alias: deployment ${STOPPED} ended Succeeded: nothing to abort` });
+    codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: {} });
+    expect(await cli('abort', REPORTS)).toMatchObject({ code: 1, out: expect.stringContaining('and it has no deployment yet: nothing to abort') });
+    expect(codedeploy.commandCalls(StopDeploymentCommand)).toHaveLength(0);
+    // Completed between the read and the stop: read again, and said.
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [STOPPED] });
+    let reads = 0;
+    codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).callsFake(() => info(STOPPED, ++reads === 1 ? 'InProgress' : 'Failed'));
+    codedeploy.on(StopDeploymentCommand).rejects(Object.assign(new Error('The deployment is already complete'), { name: 'DeploymentAlreadyCompletedException' }));
+    expect(await cli('abort', REPORTS)).toMatchObject({ code: 1, out: expect.stringContaining(`completed before the stop reached it (DeploymentAlreadyCompletedException)\n${REPORTS}/Alias: deployment ${STOPPED} ended Failed`) });
+  });
+
+  test('--wait polls GetDeployment until the deployment has ended and its rollback Succeeded; a failed rollback or --timeout: exit 1', async () => {
+    let reads = 0;
+    codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).callsFake(() => (++reads <= 2 ? info(STOPPED, 'InProgress') : info(STOPPED, 'Stopped', { rollbackInfo: { rollbackDeploymentId: ROLLBACK } })));
+    codedeploy.on(GetDeploymentCommand, { deploymentId: ROLLBACK }).resolvesOnce(info(ROLLBACK, 'InProgress') as never).resolves(info(ROLLBACK, 'Succeeded', { completeTime: new Date(NOW + 20_000) }) as never);
+    const done = await cli('abort', REPORTS, '--wait');
+    expect(done.code).toBe(0);
+    expect(done.out).toContain(`rolled back: deployment ${STOPPED} is Stopped, and CodeDeploy's rollback ${ROLLBACK} Succeeded at 2026-11-27T06:00:20Z`);
+    expect(done.sleeps).toEqual([5000, 5000]);
+    codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).resolves(info(STOPPED, 'Stopped', { rollbackInfo: { rollbackDeploymentId: ROLLBACK } }) as never);
+    codedeploy.on(GetDeploymentCommand, { deploymentId: ROLLBACK }).resolves(info(ROLLBACK, 'Failed', { errorInformation: { message: 'alias mismatch' } }) as never);
+    codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: { lastAttemptedDeployment: { deploymentId: STOPPED } } });
+    expect(await cli('abort', REPORTS, '--wait')).toMatchObject({ code: 1, out: expect.stringContaining(`the rollback ${ROLLBACK} of deployment ${STOPPED} ended Failed (alias mismatch): the alias may not be back on its previous version; check it`) });
+    codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).resolves(info(STOPPED, 'Stopped', { rollbackInfo: { rollbackMessage: 'rollback pending' } }) as never);
+    const late = await cli('abort', REPORTS, '--wait', '--timeout', '8');
+    expect(late).toMatchObject({ code: 1, out: expect.stringContaining(`not rolled back within 8 s: deployment ${STOPPED} is Stopped, and names no rollback deployment yet (rollback pending)`) });
+    expect(late.sleeps).toEqual([5000, 3000]);
   });
 });
 

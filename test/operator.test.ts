@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Alarm, CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GuardedAlias, RolloutStrategy } from '../lib';
@@ -296,12 +297,14 @@ describe('GuardedAlias.grantOperate: the command line\'s calls, on this alias\'s
   const guarded = new GuardedAlias(stack, 'Checkout', { function: testFunction(stack) });
   const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
   guarded.grantOperate(operator);
-  const statements: Array<{ Action: string | string[]; Resource: unknown; Condition?: unknown }> = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
-    .filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === stack.getLogicalId(operator.node.defaultChild as iam.CfnRole)))
+  type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+  const statementsOf = (s: Stack, role: iam.Role): Statement[] => Object.values(Template.fromStack(s).findResources('AWS::IAM::Policy'))
+    .filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === s.getLogicalId(role.node.defaultChild as iam.CfnRole)))
     .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  const statements = statementsOf(stack, operator);
   const actions = statements.flatMap((st) => [st.Action].flat());
-
-  test('covers every AWS call the live commands make (read from cli/src/operate), STS\'s GetCallerIdentity needing none', () => {
+  /** Every AWS call of cli/src/operate, as an IAM action, by the files' imports of the SDK's commands. */
+  const cliCalls = (): Set<string> => {
     const service: Record<string, string> = { cloudformation: 'cloudformation', cloudwatch: 'cloudwatch', codedeploy: 'codedeploy', dynamodb: 'dynamodb', sfn: 'states', sts: 'sts' };
     const calls = new Set<string>();
     const dir = path.join(__dirname, '..', 'cli', 'src', 'operate');
@@ -311,9 +314,17 @@ describe('GuardedAlias.grantOperate: the command line\'s calls, on this alias\'s
         for (const name of names.split(',').map((n) => n.trim()).filter((n) => n.endsWith('Command'))) calls.add(`${service[client]}:${name.replace(/Command$/, '')}`);
       }
     }
-    expect(calls.size).toBeGreaterThanOrEqual(9);
     calls.delete('sts:GetCallerIdentity');
+    return calls;
+  };
+
+  test('covers every AWS call the live commands make (read from cli/src/operate), STS\'s GetCallerIdentity needing none; a staged abort is the item, not StopDeployment', () => {
+    const calls = cliCalls();
+    expect(calls.size).toBeGreaterThanOrEqual(9);
+    expect(calls).toContain('codedeploy:StopDeployment');
+    calls.delete('codedeploy:StopDeployment');
     for (const call of calls) expect(actions).toContain(call);
+    expect(actions).not.toContain('codedeploy:StopDeployment');
   });
 
   test('each statement is scoped: the stack, the deployment group, the machine\'s executions, the alias\'s own item', () => {
@@ -327,10 +338,26 @@ describe('GuardedAlias.grantOperate: the command line\'s calls, on this alias\'s
     expect(resources).toContain(':alarm:');
   });
 
-  test('refused, with the reason, for a strategy the commands do not operate', () => {
-    const other = new Stack(app, 'Blue', { env: TEST_ENV });
-    const blue = new GuardedAlias(other, 'Search', { function: testFunction(other), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
-    expect(() => blue.grantOperate(new iam.Role(other, 'R', { assumedBy: new iam.AccountRootPrincipal() })))
-      .toThrow(/GuardedAlias 'Blue\/Search': grantOperate needs RolloutStrategy.staged\(\): the command line's pause, resume, promote and abort operate the staged state machine, got: /);
+  test.each([
+    ['canary', RolloutStrategy.canary(10, Duration.minutes(5))],
+    ['blue-green', RolloutStrategy.blueGreen({ holdAndWatch: Duration.minutes(10) })],
+  ])('a %s alias: status and abort only, every call they make (StopDeployment on the deployment group), each alarm the group watches, alarms added after the grant too', (name, strategy) => {
+    const other = new Stack(new App({ context: FEATURE_FLAGS }), `Other${name.replace('-', '')}`, { env: TEST_ENV });
+    const search = new GuardedAlias(other, 'Search', { function: testFunction(other), strategy });
+    const role = new iam.Role(other, 'R', { assumedBy: new iam.AccountRootPrincipal() });
+    search.grantOperate(role);
+    search.addAlarm(new Alarm(other, 'Late', { metric: search.metricErrors(), threshold: 1, evaluationPeriods: 1 }));
+    const granted = statementsOf(other, role);
+    const nonStaged = [...cliCalls()].filter((c) => !c.startsWith('states:') && !c.startsWith('dynamodb:'));
+    expect(granted.flatMap((st) => [st.Action].flat()).sort()).toEqual(nonStaged.sort());
+    const byAction = (action: string) => granted.find((st) => [st.Action].flat().includes(action))!;
+    const group = other.resolve((search.deploymentGroup as any).deploymentGroupArn);
+    expect(byAction('codedeploy:StopDeployment').Resource).toEqual(group);
+    expect(byAction('codedeploy:ListDeployments').Resource).toEqual(group);
+    const alarms = JSON.stringify(byAction('cloudwatch:DescribeAlarms').Resource);
+    for (const alarm of search.alarms) expect(alarms).toContain(other.getLogicalId(alarm.node.defaultChild as CfnAlarm));
+    expect(search.alarms.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(granted.map((st) => st.Resource))).not.toMatch(/"\*"/);
   });
 });
+

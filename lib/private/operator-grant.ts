@@ -1,6 +1,9 @@
-// The least-privilege grant of the command line's live commands (docs/guides/operate.md) for one staged alias: each
-// call the CLI makes, on this alias's resources only. STS GetCallerIdentity needs no permission (register STS-1).
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+// The least-privilege grant of the command line's live commands (docs/guides/operate.md) for one alias: each call the
+// CLI makes, on this alias's resources only. A staged alias: status, pause, resume, promote and abort (the operator
+// item); any other: status and abort (CodeDeploy's StopDeployment, register CD-20). STS GetCallerIdentity needs no
+// permission (register STS-1).
+import { ArnFormat, Lazy, Stack } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,15 +22,22 @@ export interface OperateScope {
   readonly alarmNames: readonly string[];
 }
 
-/** The statements the CLI's status, pause, resume, promote and abort need for one alias, granted to `grantee`. */
+/** The alias's resources' physical IDs (CFN-6), in its own stack. */
+const describeStack = (stack: Stack) => new iam.PolicyStatement({
+  actions: ['cloudformation:DescribeStackResource'],
+  resources: [stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` })],
+});
+
+/** Each statement granted to `grantee`, one Grant. */
+const granted = (grantee: iam.IGrantable, scope: Construct, statements: iam.PolicyStatement[]) => statements.map((statement) => iam.Grant.addToPrincipal({
+  grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions, scope,
+})).reduce((all, grant) => all.combine(grant));
+
+/** The statements the CLI's status, pause, resume, promote and abort need for one staged alias, granted to `grantee`. */
 export function grantOperate(grantee: iam.IGrantable, target: OperateScope): iam.Grant {
   const stack = Stack.of(target.scope);
   const statements = [
-    // The alias's resources' physical IDs (CFN-6).
-    new iam.PolicyStatement({
-      actions: ['cloudformation:DescribeStackResource'],
-      resources: [stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` })],
-    }),
+    describeStack(stack),
     // The deployment in progress (CD-19) and the group's alarms.
     new iam.PolicyStatement({
       actions: ['codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup', 'codedeploy:ListDeployments'],
@@ -47,7 +57,30 @@ export function grantOperate(grantee: iam.IGrantable, target: OperateScope): iam
       resources: target.alarmNames.map((name) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
     }));
   }
-  return statements.map((statement) => iam.Grant.addToPrincipal({
-    grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions, scope: target.scope,
-  })).reduce((all, grant) => all.combine(grant));
+  return granted(grantee, target.scope, statements);
+}
+
+/**
+ * The statements `status` and `abort` need for a blue-green, canary, linear or all-at-once alias, granted to
+ * `grantee`: the stack's resources, the deployment group's deployments (StopDeployment's resource is the deployment
+ * group, as for the reads: CodeDeploy's permissions reference) and the group's alarms, read when the app is
+ * synthesized so that alarms added after the grant are covered.
+ */
+export function grantOperateDeployment(grantee: iam.IGrantable, target: { readonly scope: Construct; readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup; readonly alarms: () => readonly cloudwatch.IAlarm[] }): iam.Grant {
+  const stack = Stack.of(target.scope);
+  const statements = [
+    describeStack(stack),
+    new iam.PolicyStatement({
+      actions: ['codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup', 'codedeploy:ListDeployments', 'codedeploy:StopDeployment'],
+      resources: [target.deploymentGroup.deploymentGroupArn],
+    }),
+  ];
+  // Every GuardedAlias watches at least its gate alarm, so the list is never empty.
+  if (target.alarms().length > 0) {
+    statements.push(new iam.PolicyStatement({
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: Lazy.list({ produce: () => target.alarms().map((alarm) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarm.alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })) }),
+    }));
+  }
+  return granted(grantee, target.scope, statements);
 }

@@ -250,9 +250,11 @@ function parseJson(text: string): any {
   }
 }
 
-/** Plain answers for the operations the hooks call, so that a scenario sets only what it is about. */
+/** Plain answers for the operations the hooks (and the CLI's abort) call, so that a scenario sets only what it is about. */
 const DEFAULT_RESPONDERS: Record<string, Responder> = {
   PutLifecycleEventHookExecutionStatus: (input) => ({ lifecycleEventHookExecutionId: input.lifecycleEventHookExecutionId }),
+  // The CLI's abort of a non-staged alias; Pending is one of the two answers the API reference describes.
+  StopDeployment: () => ({ status: 'Pending', statusMessage: 'stand-in: stopping' }),
   StartExecution: (input) => ({ executionArn: `${String(input.stateMachineArn).replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: Date.now() / 1000 }),
   PutMetricData: () => ({}),
   Publish: () => ({ MessageId: 'stand-in-message' }),

@@ -3,7 +3,7 @@
 // operator item (DynamoDB) and the alarms (CloudWatch). Every call goes through `call` (bounded, named on error).
 import { DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { DeploymentStatus, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { DeploymentStatus, GetDeploymentCommand, GetDeploymentGroupCommand, ListDeploymentsCommand, RollbackInfo } from '@aws-sdk/client-codedeploy';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent } from '@aws-sdk/client-sfn';
 import type { Check } from '../../../packages/runtime/src/contract/check';
@@ -71,12 +71,13 @@ export interface DeploymentView {
 /** The statuses of a deployment in progress. */
 export const IN_PROGRESS: DeploymentStatus[] = ['Created', 'Queued', 'InProgress', 'Baking', 'Ready'];
 
-export async function getDeployment(clients: OperateClients, id: string, expected: string[] = []): Promise<{ view: DeploymentView; application?: string; group?: string }> {
+export async function getDeployment(clients: OperateClients, id: string, expected: string[] = []): Promise<{ view: DeploymentView; application?: string; group?: string; rollback?: RollbackInfo }> {
   const info = (await call(clients, `CodeDeploy GetDeployment (${id})`, (o) => clients.codedeploy.send(new GetDeploymentCommand({ deploymentId: id }), o), expected)).deploymentInfo;
   return {
     view: { id, status: info?.status ?? 'unknown', createTime: info?.createTime, endTime: info?.completeTime, creator: info?.creator, error: info?.errorInformation?.message },
     application: info?.applicationName,
     group: info?.deploymentGroupName,
+    rollback: info?.rollbackInfo,
   };
 }
 
@@ -87,6 +88,20 @@ export async function getDeployment(clients: OperateClients, id: string, expecte
  * guessed between.
  */
 export async function liveDeployment(clients: OperateClients, deployed: Deployed, wanted: string | undefined, last: boolean): Promise<{ deployment?: DeploymentView; last?: DeploymentView }> {
+  const ids = await inProgressIds(clients, deployed);
+  if (wanted !== undefined && !ids.includes(wanted)) {
+    const found = await wantedDeployment(clients, deployed, wanted);
+    throw new CliInputError(`--deployment ${wanted}: that deployment is ${found.view.status}, not the one in progress (${ids.length > 0 ? `in progress: ${ids.join(', ')}` : 'none is in progress'})`);
+  }
+  const id = wanted ?? onlyOne(deployed, ids);
+  if (id !== undefined) return { deployment: (await getDeployment(clients, id)).view };
+  if (!last) return {};
+  const attempted = await lastAttempted(clients, deployed);
+  return attempted?.deploymentId ? { last: { id: attempted.deploymentId, status: attempted.status ?? 'unknown', createTime: attempted.createTime, endTime: attempted.endTime } } : {};
+}
+
+/** The IDs of the group's deployments in progress: every status that is not final, every page (register CD-19). */
+export async function inProgressIds(clients: OperateClients, deployed: Deployed): Promise<string[]> {
   const ids: string[] = [];
   let nextToken: string | undefined;
   for (let page = 0; page < 20; page++) {
@@ -97,27 +112,35 @@ export async function liveDeployment(clients: OperateClients, deployed: Deployed
     nextToken = listed.nextToken;
     if (!nextToken) break;
   }
-  if (wanted !== undefined && !ids.includes(wanted)) {
-    let found: Awaited<ReturnType<typeof getDeployment>>;
-    try {
-      found = await getDeployment(clients, wanted, ['DeploymentDoesNotExistException', 'InvalidDeploymentIdException']);
-    } catch (error) {
-      throw new CliInputError(`--deployment ${wanted}: no such deployment (${(error as Error).message})`);
-    }
-    const where = found.application === deployed.application && found.group === deployed.deploymentGroup ? '' : ` of ${found.application}/${found.group}, not this alias's deployment group ${deployed.key}`;
-    throw new CliInputError(`--deployment ${wanted}: that deployment is ${found.view.status}${where}, not the one in progress (${ids.length > 0 ? `in progress: ${ids.join(', ')}` : 'none is in progress'})`);
+  return ids;
+}
+
+/** The one deployment in progress, or none; several are named, not guessed between (CD-18). */
+export function onlyOne(deployed: Deployed, ids: readonly string[]): string | undefined {
+  if (ids.length > 1) throw new CliInputError(`${deployed.key}: ${ids.length} deployments are in progress (${ids.join(', ')}), where CodeDeploy allows one per deployment group; give --deployment ID`);
+  return ids[0];
+}
+
+/** `--deployment`'s deployment, which must exist and be of this alias's deployment group. */
+export async function wantedDeployment(clients: OperateClients, deployed: Deployed, wanted: string): Promise<Awaited<ReturnType<typeof getDeployment>>> {
+  let found: Awaited<ReturnType<typeof getDeployment>>;
+  try {
+    found = await getDeployment(clients, wanted, ['DeploymentDoesNotExistException', 'InvalidDeploymentIdException']);
+  } catch (error) {
+    throw new CliInputError(`--deployment ${wanted}: no such deployment (${(error as Error).message})`);
   }
-  if (wanted === undefined && ids.length > 1) {
-    throw new CliInputError(`${deployed.key}: ${ids.length} deployments are in progress (${ids.join(', ')}), where CodeDeploy allows one per deployment group; give --deployment ID`);
+  if (found.application !== deployed.application || found.group !== deployed.deploymentGroup) {
+    throw new CliInputError(`--deployment ${wanted}: that deployment is ${found.view.status} of ${found.application}/${found.group}, not of this alias's deployment group ${deployed.key}`);
   }
-  const id = wanted ?? ids[0];
-  if (id !== undefined) return { deployment: (await getDeployment(clients, id)).view };
-  if (!last) return {};
+  return found;
+}
+
+/** The group's last attempted deployment, as GetDeploymentGroup has it. */
+export async function lastAttempted(clients: OperateClients, deployed: Deployed) {
   const group = await call(clients, 'CodeDeploy GetDeploymentGroup', (o) => clients.codedeploy.send(new GetDeploymentGroupCommand({
     applicationName: deployed.application, deploymentGroupName: deployed.deploymentGroup,
   }), o));
-  const attempted = group.deploymentGroupInfo?.lastAttemptedDeployment;
-  return attempted?.deploymentId ? { last: { id: attempted.deploymentId, status: attempted.status ?? 'unknown', createTime: attempted.createTime, endTime: attempted.endTime } } : {};
+  return group.deploymentGroupInfo?.lastAttemptedDeployment;
 }
 
 /** The staged execution of a deployment: the starter names it after the deployment (lambdas/staged/starter.ts). */

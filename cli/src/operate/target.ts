@@ -50,7 +50,8 @@ function splitTarget(stacks: readonly AssemblyStack[], target: string, app: stri
 
 /**
  * Resolves `<stack>/<alias>`: the alias's construct path or a prefix of it, after the stack's name. Refuses a target
- * that names no guarded alias, or several (listing them); with `stagedOnly`, an alias of another strategy.
+ * that names no guarded alias, or several (listing them); with `stagedOnly` (pause, resume, promote), an alias of another
+ * strategy, saying why.
  */
 export function resolveTarget(app: string, target: string, stagedOnly: boolean, command: string): OperateTarget {
   const stacks = readAssembly(app);
@@ -65,7 +66,10 @@ export function resolveTarget(app: string, target: string, stagedOnly: boolean, 
   }
   const alias = matching[0];
   if (stagedOnly && alias.strategy !== 'staged') {
-    throw new CliInputError(`${command} ${alias.path}: this alias's strategy is ${alias.strategy}; ${command} operates staged rollouts only (status shows any guarded alias)`);
+    const why = alias.strategy === 'blue-green'
+      ? 'ending or extending a blue-green hold early is not built, and CodeDeploy has no pause or promote for a Lambda deployment'
+      : 'CodeDeploy has no pause, resume or promote for a Lambda deployment (its ContinueDeployment reroutes a blue/green deployment\'s instances, not a Lambda alias)';
+    throw new CliInputError(`${command} ${alias.path}: this alias's strategy is ${alias.strategy}; ${command} operates staged rollouts only: ${why}. abort works (CodeDeploy StopDeployment with rollback), and status shows any guarded alias`);
   }
   const policy = (alias.stack.resources[alias.logicalId]?.UpdatePolicy?.CodeDeployLambdaAliasUpdate ?? {}) as Record<string, unknown>;
   const name = (value: unknown) => logicalIdOf(resolveString(value)) ?? '';
