@@ -252,7 +252,7 @@ describe('abort of a blue-green, canary or linear alias: CodeDeploy StopDeployme
     codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).resolves(info(STOPPED, 'Stopped', { completeTime: new Date(NOW - 60_000), rollbackInfo: { rollbackDeploymentId: ROLLBACK } }) as never);
     codedeploy.on(GetDeploymentCommand, { deploymentId: ROLLBACK }).resolves(info(ROLLBACK, 'Succeeded', { creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: STOPPED } }) as never);
     expect(await cli('abort', REPORTS)).toEqual(expect.objectContaining({ code: 0, out: [
-      `already stopped: deployment ${STOPPED} is Stopped (ended 2026-11-27T05:59:00Z); not stopped again`, `  CodeDeploy's rollback: deployment ${ROLLBACK}, Succeeded`].join('\n') }));
+      `already ended: deployment ${STOPPED} is Stopped (ended 2026-11-27T05:59:00Z); not stopped again`, `  CodeDeploy's rollback: deployment ${ROLLBACK}, Succeeded`].join('\n') }));
     // The rollback in progress: named, not stopped; the same with --deployment of the stopped one.
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [ROLLBACK] });
     codedeploy.on(GetDeploymentCommand, { deploymentId: ROLLBACK }).resolves(info(ROLLBACK, 'InProgress', { creator: 'codeDeployRollback', rollbackInfo: { rollbackTriggeringDeploymentId: STOPPED } }) as never);
@@ -261,8 +261,11 @@ describe('abort of a blue-green, canary or linear alias: CodeDeploy StopDeployme
     expect(rolling.out).toContain(`deployment ${ROLLBACK} (InProgress) is CodeDeploy's rollback of deployment ${STOPPED}: not stopped (stopping it would leave the alias where it is)`);
     expect(rolling.out).toContain(`CodeDeploy's rollback: deployment ${ROLLBACK}, InProgress`);
     expect((await cli('abort', REPORTS, '--deployment', STOPPED)).code).toBe(0);
-    // A deployment that ended by itself: nothing to abort.
+    // Failed with CodeDeploy's rollback (which status a stopped Lambda deployment shows is undocumented): ended, exit 0.
     codedeploy.on(ListDeploymentsCommand).resolves({ deployments: [] });
+    codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).resolves(info(STOPPED, 'Failed', { rollbackInfo: { rollbackDeploymentId: ROLLBACK } }) as never);
+    expect(await cli('abort', REPORTS)).toMatchObject({ code: 0, out: expect.stringContaining(`already ended: deployment ${STOPPED} is Failed; not stopped again`) });
+    // A deployment that ended by itself with no rollback: nothing to abort.
     codedeploy.on(GetDeploymentCommand, { deploymentId: STOPPED }).resolves(info(STOPPED, 'Succeeded') as never);
     expect(await cli('abort', REPORTS)).toMatchObject({ code: 1, out: `${REPORTS}/Alias: deployment ${STOPPED} ended Succeeded: nothing to abort` });
     codedeploy.on(GetDeploymentGroupCommand).resolves({ deploymentGroupInfo: {} });

@@ -1,7 +1,7 @@
 // `abort` of a blue-green, canary, linear or all-at-once alias: CodeDeploy's own StopDeployment on the deployment in
 // progress, with autoRollbackEnabled, so that CodeDeploy moves the alias back by a rollback deployment of its own
 // (register CD-20). The deployment is found as for a staged alias (every non-final status, `--deployment` checked).
-// Giving it twice is a no-op: a deployment already Stopped, or CodeDeploy's rollback of one, is said so (exit 0) and
+// Giving it twice is a no-op: a deployment already Stopped (or Failed with a rollback), or CodeDeploy's rollback of one, is said so (exit 0) and
 // never stopped again (stopping the rollback would leave the alias where it is). `--wait` polls GetDeployment until
 // the stopped deployment has ended and the rollback deployment CodeDeploy names in its rollbackInfo has Succeeded.
 import { randomUUID } from 'crypto';
@@ -37,16 +37,17 @@ async function deploymentOf(clients: OperateClients, deployed: Deployed, options
 }
 
 /**
- * An ended deployment (or CodeDeploy's rollback of one): exit 0 when it was stopped, which is what an abort leaves
- * (the rollback then said, and waited for with --wait); 1 when it ended otherwise, with nothing to abort.
+ * An ended deployment (or CodeDeploy's rollback of one): exit 0 when it is what an abort leaves, Stopped, or Failed
+ * with a rollback CodeDeploy names (which of the two a stopped Lambda deployment shows is undocumented, register
+ * CD-20); the rollback is then said, and waited for with --wait. 1 when it Succeeded, or failed with no rollback.
  */
 async function ended(clients: OperateClients, target: OperateTarget, found: Found, options: OperateOptions, io: OperateIo): Promise<number> {
   const { view } = found;
-  if (view.status !== 'Stopped') {
+  if (view.status !== 'Stopped' && !(view.status === 'Failed' && found.rollback?.rollbackDeploymentId)) {
     io.print(`${target.alias.path}: deployment ${view.id} ended ${view.status}${view.endTime ? ` at ${iso(view.endTime)}` : ''}${view.error ? ` (${view.error})` : ''}: nothing to abort`);
     return 1;
   }
-  io.print(`already stopped: deployment ${view.id} is Stopped${view.endTime ? ` (ended ${iso(view.endTime)})` : ''}; not stopped again`);
+  io.print(`already ended: deployment ${view.id} is ${view.status}${view.endTime ? ` (ended ${iso(view.endTime)})` : ''}; not stopped again`);
   return options.wait ? waitForRollback(clients, view.id, options, io) : rollbackLine(clients, found, io).then(() => 0);
 }
 
