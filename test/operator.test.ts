@@ -15,7 +15,7 @@ import { parseRehearse } from '../cli/src/options';
 import { readScenarioFile } from '../cli/src/scenarios';
 import { createGateHandler, GateEvent, Observed, planStep } from '../lambdas/staged/gate';
 import { aliasConfigKey } from '../packages/runtime/src/contract/config-key';
-import { OPERATOR_TABLE_KEY, OperatorCommand, operatorItem } from '../packages/runtime/src/contract/operator';
+import { OPERATOR_REASON_MAX, OPERATOR_TABLE_KEY, OperatorCommand, operatorCommandOf, operatorItem } from '../packages/runtime/src/contract/operator';
 import { INITIAL_PROGRESS, StagedAliasConfig, StagedDecisionNotification, StagedProgress } from '../packages/runtime/src/contract/staged';
 import { LocalDynamo, startDynalite } from './helpers/dynalite';
 import { oneStagedAlias, run } from './helpers/staged-run';
@@ -129,6 +129,15 @@ describe('planStep with an operator command', () => {
     expect(planStep(event(AT_FIVE, config), observed(command('promote', 5)))).toMatchObject({ next: 'succeed', weight: 5 });
     // Other steps are not approval steps.
     expect(planStep(event({ phase: 'check', stepIndex: 1 }, config), observed()).next).toBe('shift');
+  });
+
+  test('a reason longer than OPERATOR_REASON_MAX is cut where the gate reads it, so the audit record stays small (register SNS-1)', () => {
+    const item = operatorItem('App/Group', { ...command('abort', 5), reason: 'x'.repeat(200_000) });
+    const parsed = operatorCommandOf(item).command!;
+    expect(parsed.reason).toHaveLength(OPERATOR_REASON_MAX + 1);
+    const out = planStep(event(AT_FIVE), observed(parsed));
+    expect(JSON.stringify(out.notification).length).toBeLessThan(4_000);
+    expect(JSON.stringify(out).length).toBeLessThan(8_000);
   });
 
   test('without a command (or an operator part) the plan is the engine\'s', () => {
