@@ -324,7 +324,7 @@ describe('staged-stop-rules', () => {
     new GuardedAlias(stack, 'Given', { function: testFunction(stack, 'GivenFn'), strategy: RolloutStrategy.staged({ stopRules: [{ fromStep: 5, minTopicCoverage: 0.8 }] }) });
     new GuardedAlias(stack, 'Defaults', { function: testFunction(stack, 'DefaultsFn') });
     new GuardedAlias(stack, 'GateOnly', { function: testFunction(stack, 'GateOnlyFn'), strategy: RolloutStrategy.staged({ stopRules: [{ fromStep: 1, newErrorClass: true }] }) });
-    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('stopRulesWithoutProbe'));
+    const warnings = expectSynthWarnings(['cdk-rollout-guardrails:stopRulesWithoutProbe'], () => Annotations.fromStack(stack)).findWarning('*', Match.stringLikeRegexp('stopRulesWithoutProbe'));
     expect(warnings.map((w) => w.id)).toEqual(['/TestStack/Given/Alias']);
     expect(JSON.stringify(warnings[0].entry.data)).toContain('minTopicCoverage or maxParaphraseFlips');
   });

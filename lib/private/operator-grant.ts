@@ -29,8 +29,8 @@ const describeStack = (stack: Stack) => new iam.PolicyStatement({
 });
 
 /** Each statement granted to `grantee`, one Grant. */
-const granted = (grantee: iam.IGrantable, scope: Construct, statements: iam.PolicyStatement[]) => statements.map((statement) => iam.Grant.addToPrincipal({
-  grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions, scope,
+const granted = (grantee: iam.IGrantable, statements: iam.PolicyStatement[]) => statements.map((statement) => iam.Grant.addToPrincipal({
+  grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions,
 })).reduce((all, grant) => all.combine(grant));
 
 /** The statements the CLI's status, pause, resume, promote and abort need for one staged alias, granted to `grantee`. */
@@ -57,7 +57,7 @@ export function grantOperate(grantee: iam.IGrantable, target: OperateScope): iam
       resources: target.alarmNames.map((name) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
     }));
   }
-  return granted(grantee, target.scope, statements);
+  return granted(grantee, statements);
 }
 
 /**
@@ -82,5 +82,5 @@ export function grantOperateDeployment(grantee: iam.IGrantable, target: { readon
       resources: Lazy.list({ produce: () => target.alarms().map((alarm) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarm.alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })) }),
     }));
   }
-  return granted(grantee, target.scope, statements);
+  return granted(grantee, statements);
 }
