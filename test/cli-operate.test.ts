@@ -145,6 +145,8 @@ describe('the alias in the cloud assembly', () => {
     expect(await refused('abort', CHECKOUT, '--wait', '--timeout=soon')).toBe('--timeout soon: must be a number of seconds from 1 to 3600');
     expect(await refused('resume', CHECKOUT, '--deployment', '42')).toBe('--deployment 42: not a CodeDeploy deployment ID (d- and letters or digits, e.g. d-ABCDEF123)');
     expect(await refused('pause', CHECKOUT, '--reason')).toBe('--reason needs a value');
+    // The reason is copied into the audit record and the notification (register SNS-1): bounded before anything is written.
+    expect(await refused('pause', CHECKOUT, '--reason', 'x'.repeat(501))).toBe('--reason: at most 500 characters, got 501');
     expect(cfn.calls()).toHaveLength(0);
     expect((await viaMain('promote', '--help')).code).toBe(0);
   });
