@@ -52,7 +52,7 @@ function command(name: OperatorCommand['command'], step: number, id = `${name}-1
 
 /** A check before the shift from 5 % to 25 % (step index 2), every gate passing. */
 const AT_FIVE: Partial<StagedProgress> = { phase: 'check', stepIndex: 2 };
-const observed = (operator?: OperatorCommand, alarms: Observed['alarms'] = OK, now = NOW): Observed => ({ alarms, ...TRAFFIC, operator, now });
+const observed = (command?: OperatorCommand, alarms: Observed['alarms'] = OK, now = NOW): Observed => ({ alarms, ...TRAFFIC, operator: { command }, now });
 
 describe('planStep with an operator command', () => {
   test('abort rolls back at once, from a bake slice too, with the audit line in the output and the notification', () => {
@@ -214,7 +214,7 @@ describe('the synthesized machine carries out the commands (the real planner, st
     return run(machine, input, (_state, resource, params, clock) => {
       if (resource === 'GATE_FUNCTION') {
         weight = params.progress.stepIndex === 0 ? 0 : [0, 1, 5, 25][params.progress.stepIndex];
-        return planStep(params, { alarms: [], ...TRAFFIC, operator: commandAt(clock, weight), now: clock });
+        return planStep(params, { alarms: [], ...TRAFFIC, operator: { command: commandAt(clock, weight) }, now: clock });
       }
       return {};
     });

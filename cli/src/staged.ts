@@ -90,10 +90,10 @@ export async function rehearseStaged(alias: StagedAlias, scenario: Scenario, onE
     const classes = window && newErrorClassAt(schedule.stopRules ?? [], weight)
       ? { canary: window.canary.errors > 0 ? ['500'] : [], control: ['500'] } : undefined;
     const queues = judged && config.queueAge ? config.queueAge.queueNames.map((queueName) => ({ queueName, ages: Array.from({ length: schedule.bakeSeconds / 60 }, () => 15) })) : undefined;
-    const operator = approval && approval.at <= now ? {
+    const command = approval && approval.at <= now ? {
       deploymentId: execution.deployment.deploymentId, command: 'resume' as const, step: approval.weight, commandId: `approve-${approval.weight}`, requestedBy: 'the rehearsal', requestedAt: `+${approval.at} s`,
     } : undefined;
-    const output = planStep({ ...execution, progress, probe }, { alarms: alarmStates(alarms, now, minuteAt), ...window, errorClasses: classes, queues, operator, now: now * 1000 });
+    const output = planStep({ ...execution, progress, probe }, { alarms: alarmStates(alarms, now, minuteAt), ...window, errorClasses: classes, queues, operator: { command }, now: now * 1000 });
     if (output.operator?.effect === 'awaiting-approval' && approval?.weight !== weight) {
       approval = { at: approvalDelay === null ? Infinity : now + approvalDelay, weight };
       emit({ at: now, weight, text: `approval step at ${weight} %: waiting for an operator's resume or promote (${approvalDelay === null ? 'nobody approves' : `approved ${approvalDelay} s later, assumed`})` });

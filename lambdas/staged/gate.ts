@@ -4,7 +4,7 @@
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import {
-  Check, NOTIFICATION_SOURCE, newErrorClassAt, OperatorAudit, OperatorCommand, ProbeStopRules, ShadowPromotionNotification, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
+  Check, NOTIFICATION_SOURCE, newErrorClassAt, OperatorAudit, ProbeStopRules, ShadowPromotionNotification, StagedDecisionNotification, StagedExecutionInput, StagedNext, StagedProgress,
   stopRulesAt,
 } from 'cdk-rollout-guardrails-runtime/contract';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -92,7 +92,7 @@ export interface Observed {
   /** Each queue's oldest-message ages over the window, for an alias with the queue-age gate. */
   readonly queues?: readonly QueueAgeSeries[];
   /** The operator's latest command for this deployment (the CLI's pause, resume, promote, abort), or why it could not be read. */
-  readonly operator?: OperatorCommand | OperatorRead;
+  readonly operator?: OperatorRead;
   /** Epoch milliseconds. */
   readonly now: number;
 }
@@ -180,8 +180,7 @@ export function planStep(event: GateEvent, observed: Observed): GateOutput {
       bakeLeftSeconds: schedule.bakeSeconds - waitSeconds,
     };
   }
-  const read: OperatorRead = observed.operator === undefined ? {} : 'deploymentId' in observed.operator ? { command: observed.operator } : observed.operator;
-  const operated = operatorStep(event, read, {
+  const operated = operatorStep(event, observed.operator ?? {}, {
     next, decision: result.decision, reasons: result.reasons, progress: nextProgress, waitSeconds, weight,
   }, observed.now, secondsToFinish(event, progress.stepIndex));
   ({ next, progress: nextProgress, waitSeconds, weight } = operated);

@@ -22,11 +22,32 @@ export interface OperateScope {
   readonly alarmNames: readonly string[];
 }
 
-/** The alias's resources' physical IDs (CFN-6), in its own stack. */
-const describeStack = (stack: Stack) => new iam.PolicyStatement({
-  actions: ['cloudformation:DescribeStackResource'],
-  resources: [stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` })],
-});
+/**
+ * What every alias's `status` and `abort` need: its resources' physical IDs in its own stack (CFN-6), the deployment
+ * group's deployments (CD-19; `codedeploy` adds the strategy's own actions there) and the group's alarms, whose names
+ * are read when the policy is synthesized so that alarms added after the grant are covered.
+ */
+function deploymentStatements(scope: Construct, deploymentGroup: codedeploy.ILambdaDeploymentGroup, codedeployActions: string[], alarmNames: () => readonly string[]): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const statements = [
+    new iam.PolicyStatement({
+      actions: ['cloudformation:DescribeStackResource'],
+      resources: [stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${stack.stackName}/*` })],
+    }),
+    new iam.PolicyStatement({
+      actions: ['codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup', 'codedeploy:ListDeployments', ...codedeployActions],
+      resources: [deploymentGroup.deploymentGroupArn],
+    }),
+  ];
+  // Every GuardedAlias watches at least its gate alarm; a StagedRollout attached by hand may watch none.
+  if (alarmNames().length > 0) {
+    statements.push(new iam.PolicyStatement({
+      actions: ['cloudwatch:DescribeAlarms'],
+      resources: Lazy.list({ produce: () => alarmNames().map((name) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })) }),
+    }));
+  }
+  return statements;
+}
 
 /** Each statement granted to `grantee`, one Grant. */
 const granted = (grantee: iam.IGrantable, statements: iam.PolicyStatement[]) => statements.map((statement) => iam.Grant.addToPrincipal({
@@ -35,52 +56,22 @@ const granted = (grantee: iam.IGrantable, statements: iam.PolicyStatement[]) => 
 
 /** The statements the CLI's status, pause, resume, promote and abort need for one staged alias, granted to `grantee`. */
 export function grantOperate(grantee: iam.IGrantable, target: OperateScope): iam.Grant {
-  const stack = Stack.of(target.scope);
-  const statements = [
-    describeStack(stack),
-    // The deployment in progress (CD-19) and the group's alarms.
-    new iam.PolicyStatement({
-      actions: ['codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup', 'codedeploy:ListDeployments'],
-      resources: [target.deploymentGroup.deploymentGroupArn],
-    }),
+  return granted(grantee, [
+    ...deploymentStatements(target.scope, target.deploymentGroup, [], () => target.alarmNames),
     // The execution named after the deployment, and its gate outputs (SFN-13, SFN-14).
     new iam.PolicyStatement({
       actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
-      resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${target.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      resources: [Stack.of(target.scope).formatArn({ service: 'states', resource: 'execution', resourceName: `${target.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
     }),
     // The alias's own operator item only (DDB-4, DDB-8).
     oneItem(['dynamodb:GetItem', 'dynamodb:PutItem'], target.table, target.key),
-  ];
-  if (target.alarmNames.length > 0) {
-    statements.push(new iam.PolicyStatement({
-      actions: ['cloudwatch:DescribeAlarms'],
-      resources: target.alarmNames.map((name) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
-    }));
-  }
-  return granted(grantee, statements);
+  ]);
 }
 
 /**
  * The statements `status` and `abort` need for a blue-green, canary, linear or all-at-once alias, granted to
- * `grantee`: the stack's resources, the deployment group's deployments (StopDeployment's resource is the deployment
- * group, as for the reads: CodeDeploy's permissions reference) and the group's alarms, read when the app is
- * synthesized so that alarms added after the grant are covered.
+ * `grantee`: StopDeployment's resource is the deployment group, as for the reads (CodeDeploy's permissions reference).
  */
 export function grantOperateDeployment(grantee: iam.IGrantable, target: { readonly scope: Construct; readonly deploymentGroup: codedeploy.ILambdaDeploymentGroup; readonly alarms: () => readonly cloudwatch.IAlarm[] }): iam.Grant {
-  const stack = Stack.of(target.scope);
-  const statements = [
-    describeStack(stack),
-    new iam.PolicyStatement({
-      actions: ['codedeploy:GetDeployment', 'codedeploy:GetDeploymentGroup', 'codedeploy:ListDeployments', 'codedeploy:StopDeployment'],
-      resources: [target.deploymentGroup.deploymentGroupArn],
-    }),
-  ];
-  // Every GuardedAlias watches at least its gate alarm, so the list is never empty.
-  if (target.alarms().length > 0) {
-    statements.push(new iam.PolicyStatement({
-      actions: ['cloudwatch:DescribeAlarms'],
-      resources: Lazy.list({ produce: () => target.alarms().map((alarm) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarm.alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME })) }),
-    }));
-  }
-  return granted(grantee, statements);
+  return granted(grantee, deploymentStatements(target.scope, target.deploymentGroup, ['codedeploy:StopDeployment'], () => target.alarms().map((alarm) => alarm.alarmName)));
 }
