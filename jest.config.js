@@ -26,6 +26,8 @@ module.exports = {
   // servers (dynalite, the AWS stand-in), so one worker more than the cores keeps them busy: on the 2-core machine
   // a fresh clone's run took 92 and 93 s with 3 workers against 98 and 102 s with 2 (4 workers: 108 s).
   maxWorkers: 3,
+  // Most suites run in groups (test/suites-*.test.ts, see test/helpers/suites.ts); the groups start first.
+  testSequencer: '<rootDir>/test/helpers/sequencer.js',
   // A synth with the CloudFormation validator takes seconds; give slow machines room.
   testTimeout: 60_000,
 };

@@ -215,7 +215,7 @@ async function main(): Promise<void> {
     console.log(`by CPU time per call (client + dynalite; less sensitive to other load on the machine): ours / Powertools ${cpuRatio(ours.first, powertools.first)}x first, ` +
       `${cpuRatio(ours.dup, powertools.dup)}x duplicates; ours / floor ${cpuRatio(ours.first, floor.first)}x first, ${cpuRatio(ours.dup, floor.dup)}x duplicates`);
     console.log('dynalite returns no item with a failed condition, so a duplicate costs 2 requests here (claim + consistent read); ' +
-      'in DynamoDB ours costs 1 (ReturnValuesOnConditionCheckFailure; test/idempotency-one-request.test.ts).');
+      'in DynamoDB ours costs 1 (ReturnValuesOnConditionCheckFailure; test/idempotency-one-request.suite.ts).');
     console.log(`took ${((Date.now() - began) / 1000).toFixed(1)} s`);
   } finally {
     await dynamo.stop();

@@ -6,7 +6,7 @@
 // probeQuestions and probeStopRules); between checks, live traffic is simulated per version.
 //
 // What is simulated, and only this: the clock (probe runs and waits take simulated time), the invocation
-// latencies (deterministic per question, as in test/probe-e2e.test.ts: in-process timings are noise), and the
+// latencies (deterministic per question, as in test/probe-e2e.suite.ts: in-process timings are noise), and the
 // user traffic the CloudWatch metrics would show (20 requests a second, split by the weight, with a seeded
 // random generator). Answers, ΔS, coverage, λ, the latency judge and every decision are the real code's.
 import * as fs from 'fs';
@@ -105,7 +105,7 @@ export interface RehearsalResult {
 
 const random = mulberry32;
 
-/** Deterministic latency of one request, as test/probe-e2e.test.ts simulates it: 20 to 31 ms by question length. */
+/** Deterministic latency of one request, as test/probe-e2e.suite.ts simulates it: 20 to 31 ms by question length. */
 function latencyOf(question: string, factor: number): number {
   return (20 + (question.length % 12)) * factor;
 }

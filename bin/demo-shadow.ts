@@ -71,7 +71,7 @@ export function addShadowRoute(stack: DemoStack, options: DemoShadowOptions = {}
     maxMirrorRps: options.maxMirrorRps ?? 5,
     answerPath: '$.answer',
     // The demo's drift moves a minority of answers to the wrong section: the mean stays under 0.45, the p95 does
-    // not (test/shadow-e2e.test.ts). 0.6 is where the risk band starts.
+    // not (test/shadow-e2e.suite.ts). 0.6 is where the risk band starts.
     gates: { maxP95DeltaS: 0.6 },
   });
   // The demo's handler is wrapped (lambdas/demo-answer/index.ts), but its bundle is minified, so the construct

@@ -3,7 +3,7 @@
 // at a local stand-in for CodeDeploy, Step Functions, Lambda and CloudWatch (test/helpers/aws-standin.ts)
 // that hangs, stalls, throttles or fails calls on purpose. The hooks' bounds are lowered through the
 // GUARDRAILS_HOOK_* variables (which the constructs never set) so that each scenario takes well under a
-// second or two; test/hook-kit.test.ts checks the default bounds themselves.
+// second or two; test/hook-kit.suite.ts checks the default bounds themselves.
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeltaSProbe, GoldSet } from '../lib';

@@ -27,7 +27,7 @@ export function defaultReleaseId(fn: lambda.Function): string {
 /**
  * The function's environment variables as set with `environment` and `addEnvironment`. Function keeps them
  * in private state; reading that (rather than the rendered property, which holds RELEASE_ID itself) is what
- * keeps the hash from depending on itself. test/release-dashboard.test.ts › 'release-identity' fails if aws-cdk-lib changes it.
+ * keeps the hash from depending on itself. test/release-dashboard.suite.ts › 'release-identity' fails if aws-cdk-lib changes it.
  */
 function environmentOf(fn: lambda.Function): Array<[string, unknown]> {
   const state = (fn as unknown as { environment?: unknown }).environment as { get?: () => unknown } | undefined;

@@ -2,7 +2,7 @@
 // Amazon States Language features it uses (Pass, Choice on IsPresent / StringEquals / BooleanEquals, Wait, Task with
 // Parameters / ResultSelector / ResultPath / Catch, Succeed, Fail; the JSONata Init state is evaluated by the jsonata
 // library). Tasks are answered by the caller's stub; retries are not simulated (a stubbed failure goes straight to
-// the catch). Shared by test/staged-machine-run.test.ts and test/cohort-staged.test.ts.
+// the catch). Shared by test/staged-machine-run.suite.ts and test/cohort-staged.suite.ts.
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import jsonata from 'jsonata';

@@ -5,7 +5,7 @@
  * decision records, the CodeDeploy hook event, reporting a hook's status with retries and AppSpec reading, and the parsers the constructs run at synth
  * to refuse a bad gold set, JSON path or header list before it reaches a function.
  *
- * Pure: it imports neither aws-cdk-lib nor the AWS SDK (test/dependency-direction.test.ts checks it), so the
+ * Pure: it imports neither aws-cdk-lib nor the AWS SDK (test/dependency-direction.suite.ts checks it), so the
  * constructs load it at synth and esbuild bundles it into each handler.
  *
  * Published as `cdk-rollout-guardrails-runtime/contract` for the constructs package; it is not a user API and
