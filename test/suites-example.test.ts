@@ -1,4 +1,4 @@
-// The suites of the example app, its templates and judges, the release dashboard, the CLI, run in one jest module registry (test/helpers/suites.ts).
+// The suites of the example app, its templates, the release dashboard and the CLI, run in one jest module registry (test/helpers/suites.ts).
 import { suite } from './helpers/suites';
 
 suite('example-app', () => require('./example-app.suite'));
@@ -9,6 +9,5 @@ suite('release-dashboard', () => require('./release-dashboard.suite'));
 suite('cli-input', () => require('./cli-input.suite'));
 suite('newcomer', () => require('./newcomer.suite'));
 suite('dependency-direction', () => require('./dependency-direction.suite'));
-suite('asl-validator', () => require('./asl-validator.suite'));
 suite('cli-operate', () => require('./cli-operate.suite'));
 suite('cli-operate-standin', () => require('./cli-operate-standin.suite'));

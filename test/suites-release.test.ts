@@ -1,4 +1,4 @@
-// The suites of GuardedAlias, blue-green, the lifecycle hooks and the ΔS probe, run in one jest module registry (test/helpers/suites.ts).
+// The suites of GuardedAlias, blue-green, the lifecycle hooks, the ΔS probe, shadow traffic, idempotency and the runtime package, run in one jest module registry (test/helpers/suites.ts).
 import { suite } from './helpers/suites';
 
 suite('blue-green-machine', () => require('./blue-green-machine.suite'));
@@ -24,3 +24,23 @@ suite('hook-kit', () => require('./hook-kit.suite'));
 suite('control-version', () => require('./control-version.suite'));
 suite('error-classes', () => require('./error-classes.suite'));
 suite('release-runtime', () => require('./release-runtime.suite'));
+suite('shadow-constructs', () => require('./shadow-constructs.suite'));
+suite('shadow-integration', () => require('./shadow-integration.suite'));
+suite('shadow-promotion', () => require('./shadow-promotion.suite'));
+suite('shadow-promotion-summary', () => require('./shadow-promotion-summary.suite'));
+suite('shadow-promotion-release', () => require('./shadow-promotion-release.suite'));
+suite('shadow-dispatcher', () => require('./shadow-dispatcher.suite'));
+suite('shadow-e2e', () => require('./shadow-e2e.suite'));
+suite('shadow-tap', () => require('./shadow-tap.suite'));
+suite('idempotency-table', () => require('./idempotency-table.suite'));
+suite('idempotency-runtime', () => require('./idempotency-runtime.suite'));
+suite('idempotency-telemetry', () => require('./idempotency-telemetry.suite'));
+suite('idempotency-one-request', () => require('./idempotency-one-request.suite'));
+suite('runtime-cache', () => require('./runtime-cache.suite'));
+suite('runtime-faults-probe', () => require('./runtime-faults-probe.suite'));
+suite('runtime-faults-release', () => require('./runtime-faults-release.suite'));
+suite('runtime-faults-shadow', () => require('./runtime-faults-shadow.suite'));
+suite('runtime-guardrails', () => require('./runtime-guardrails.suite'));
+suite('runtime-middleware', () => require('./runtime-middleware.suite'));
+suite('demo-answer', () => require('./demo-answer.suite'));
+suite('payloads', () => require('./payloads.suite'));

@@ -3,7 +3,7 @@
  * as `npm run synth` builds it, and a user's stack the CLI has not seen, with several guarded aliases and strategies
  * (staged with a notifications topic and a tighter schedule, blue-green with a probe, pins and a topic, a canary and a
  * linear one).
- * Nothing reaches AWS: a dummy account and region.
+ * Nothing reaches AWS: a dummy account and region. Their assets are copied into the assembly, as `cdk synth` does.
  */
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -11,6 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { buildDemoApp } from '../../bin/demo-app';
 import { DeltaSProbe, GoldSet, GuardedAlias, RolloutStrategy } from '../../lib';
 import { TEST_ENV, testFunction, TEST_APP_PROPS } from '../util';
+import { withAssetStaging } from './synth-context';
 
 const GOLD = path.join(__dirname, '..', '..', 'bin', 'gold-set.jsonl');
 
@@ -18,7 +19,7 @@ export { tempDir } from './temp-dir';
 
 /** Synthesizes the example app (bin/) into `outdir`. */
 export function synthDemo(outdir: string): string {
-  const app = new App({ ...TEST_APP_PROPS, outdir });
+  const app = withAssetStaging(() => new App({ ...TEST_APP_PROPS, outdir }));
   buildDemoApp(app);
   app.synth();
   return outdir;
@@ -32,7 +33,7 @@ export const USER_STACK = 'ShopRelease';
  * hooks), and a plain stack with none, into `outdir`.
  */
 export function synthUserApp(outdir: string): string {
-  const app = new App({ ...TEST_APP_PROPS, outdir });
+  const app = withAssetStaging(() => new App({ ...TEST_APP_PROPS, outdir }));
   const stack = new Stack(app, USER_STACK, { env: TEST_ENV });
   const topic = new sns.Topic(stack, 'Releases');
   // Concurrency enough for the hold-and-watch probe budget (no blueGreenProbeBudget warning at synth).
