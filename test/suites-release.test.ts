@@ -1,4 +1,4 @@
-// The suites of GuardedAlias, blue-green, the lifecycle hooks, the ΔS probe, shadow traffic, idempotency and the runtime package, run in one jest module registry (test/helpers/suites.ts).
+// The suites of GuardedAlias, blue-green, the lifecycle hooks, the ΔS probe, shadow replay and promotion, idempotency and the runtime package, run in one jest module registry (test/helpers/suites.ts).
 import { suite } from './helpers/suites';
 
 suite('blue-green-machine', () => require('./blue-green-machine.suite'));
@@ -24,8 +24,6 @@ suite('hook-kit', () => require('./hook-kit.suite'));
 suite('control-version', () => require('./control-version.suite'));
 suite('error-classes', () => require('./error-classes.suite'));
 suite('release-runtime', () => require('./release-runtime.suite'));
-suite('shadow-constructs', () => require('./shadow-constructs.suite'));
-suite('shadow-integration', () => require('./shadow-integration.suite'));
 suite('shadow-promotion', () => require('./shadow-promotion.suite'));
 suite('shadow-promotion-summary', () => require('./shadow-promotion-summary.suite'));
 suite('shadow-promotion-release', () => require('./shadow-promotion-release.suite'));
