@@ -1,4 +1,4 @@
-// The suites of the example app, its templates, the release dashboard, the CLI, and the shadow route constructs, run in one jest module registry (test/helpers/suites.ts).
+// The suites of the example app, its templates and judges (asl-validator on the state machines), the release dashboard, the CLI, and the shadow route constructs, run in one jest module registry (test/helpers/suites.ts).
 import { suite } from './helpers/suites';
 
 suite('example-app', () => require('./example-app.suite'));
@@ -13,3 +13,4 @@ suite('cli-operate', () => require('./cli-operate.suite'));
 suite('cli-operate-standin', () => require('./cli-operate-standin.suite'));
 suite('shadow-constructs', () => require('./shadow-constructs.suite'));
 suite('shadow-integration', () => require('./shadow-integration.suite'));
+suite('asl-validator', () => require('./asl-validator.suite'));

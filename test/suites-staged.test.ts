@@ -1,4 +1,4 @@
-// The suites of the staged rollout (constructs, gates, gate function, machine, fences, consumers, warm-up, sticky cohorts, operator commands, scale) and asl-validator on the state machines, run in one jest module registry (test/helpers/suites.ts).
+// The suites of the staged rollout (constructs, gates, gate function, machine, fences, consumers, warm-up, sticky cohorts, operator commands, scale), run in one jest module registry (test/helpers/suites.ts).
 import { suite } from './helpers/suites';
 
 suite('bench-stacks', () => require('./bench-stacks.suite'));
@@ -19,7 +19,6 @@ suite('staged-handlers', () => require('./staged-handlers.suite'));
 suite('staged-gate-engine', () => require('./staged-gate-engine.suite'));
 suite('fence-key', () => require('./fence-key.suite'));
 suite('safety-nets', () => require('./safety-nets.suite'));
-suite('asl-validator', () => require('./asl-validator.suite'));
 suite('cohort', () => require('./cohort.suite'));
 suite('cohort-forward', () => require('./cohort-forward.suite'));
 suite('cohort-forward-standin', () => require('./cohort-forward-standin.suite'));

@@ -9,7 +9,7 @@ const path = require('path');
 const Sequencer = require('@jest/test-sequencer').default;
 
 /** The groups, the one that takes the longest first. */
-const GROUPS = ['suites-release.test.ts', 'suites-staged.test.ts', 'suites-example.test.ts'];
+const GROUPS = ['suites-staged.test.ts', 'suites-release.test.ts', 'suites-example.test.ts'];
 
 function rank(test) {
   const group = GROUPS.indexOf(path.basename(test.path));
