@@ -9,12 +9,15 @@
  * What one suite changes stays its own: each runs inside a describe() named after it, with its own copy of
  * process.env, its AWS SDK mocks (test/helpers/sdk-mock.ts) attached only while its tests run, and its jest spies
  * and fake timers undone when they end.
- * Run one suite of a group with its name: `npx jest test/suites-staged -t '^operator '`.
+ * Run one suite (or several, comma-separated) with GUARDRAILS_SUITE, which loads no other suite of the group:
+ * `GUARDRAILS_SUITE=operator npx jest test/suites-staged`.
  */
 import { collectMocks } from './sdk-mock';
 
 /** Adds the suite `name` (test/`name`.suite.ts), loaded by `load` (the group file's own require, for its paths). */
 export function suite(name: string, load: () => unknown): void {
+  const only = process.env.GUARDRAILS_SUITE?.split(',').map((s) => s.trim());
+  if (only && !only.includes(name)) return;
   describe(name, () => {
     // The environment the suite set while it was collected (a fixture's folder, say) is its own too.
     const outside = { ...process.env };
