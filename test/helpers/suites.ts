@@ -21,19 +21,16 @@ export function suite(name: string, load: () => unknown): void {
   describe(name, () => {
     // The environment the suite set while it was collected (a fixture's folder, say) is its own too.
     const outside = { ...process.env };
-    let mocks: ReturnType<typeof collectMocks> | undefined;
     // Registered before the suite's own hooks, so they run around them.
     beforeAll(() => {
       setEnv(collected);
-      mocks!.activate();
+      mocks.activate();
     });
-    mocks = collectMocks(() => {
-      load();
-    });
+    const mocks = collectMocks(load);
     const collected = { ...process.env };
     setEnv(outside);
     afterAll(() => {
-      mocks!.deactivate();
+      mocks.deactivate();
       jest.useRealTimers();
       jest.restoreAllMocks();
       setEnv(outside);

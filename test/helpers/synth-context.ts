@@ -22,14 +22,21 @@ function write(context: Record<string, unknown>): void {
 export const DISABLE_ASSET_STAGING = 'aws:cdk:disable-asset-staging';
 
 /**
- * Turns off the creation stack traces, and the copying of assets, for the Apps of this test file
- * (test/helpers/jest-setup.ts does it for every file). Capturing the traces costs a stack trace, mapped through the
- * source maps, per resource: about a tenth of a synth-heavy suite's time; they only end up in the cloud assembly's
- * metadata, never in a template. Copying the handlers' bundles into every test's assembly cost about a tenth of the
- * rest of a group's CPU, for nothing a test reads (an assembly the CLI reads is made by `withAssetStaging`).
+ * Turns off the creation stack traces for the Apps of this test file (test/helpers/jest-setup.ts does it for
+ * every file). Capturing them costs a stack trace, mapped through the source maps, per resource: about a tenth
+ * of a synth-heavy suite's time. They only end up in the cloud assembly's metadata, never in a template.
  */
 export function disableCreationStackTraces(): void {
-  write({ ...read(), [DISABLE_CREATION_STACK_TRACES]: true, [DISABLE_ASSET_STAGING]: true });
+  write({ ...read(), [DISABLE_CREATION_STACK_TRACES]: true });
+}
+
+/**
+ * Turns off the copying of assets into the cloud assembly for the Apps of this test file (test/helpers/jest-setup.ts
+ * does it for every file): copying the handlers' bundles into every test's assembly cost about a tenth of the rest of
+ * a group's CPU, for nothing a test reads. An assembly the CLI reads is made with `withAssetStaging`.
+ */
+export function disableAssetStaging(): void {
+  write({ ...read(), [DISABLE_ASSET_STAGING]: true });
 }
 
 /**
