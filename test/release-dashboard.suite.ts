@@ -1,5 +1,6 @@
 // The release dashboard and identity suites (and the jsii mirrors), one describe() per former file: each test file that loads aws-cdk-lib costs about a second of `npm test` (issue #14 §7), so suites of one area share a file.
-import { Duration, Stack } from 'aws-cdk-lib';
+import * as path from 'path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -325,6 +326,70 @@ describe('release-identity', () => {
       ['7', 'release must be an object of release pins, got: "7"'],
     ])('rejects the release %j', (release, message) => {
       expect(errorOf(release)).toContain(message);
+    });
+  });
+
+  describe('version logical IDs (computed once per synthesis)', () => {
+    /** aws-cdk-lib's function hash, the cost the memo saves; counted while `count` runs. */
+    function countFunctionHashes<T>(count: () => T): { readonly result: T; readonly hashes: number } {
+      const hashing = require(path.join(path.dirname(require.resolve('aws-cdk-lib/package.json')), 'aws-lambda/lib/function-hash.js'));
+      const original = hashing.calculateFunctionHash;
+      let hashes = 0;
+      hashing.calculateFunctionHash = (...args: unknown[]) => { hashes++; return original(...args); };
+      try {
+        return { result: count(), hashes };
+      } finally {
+        hashing.calculateFunctionHash = original;
+      }
+    }
+
+    /** A guarded function with a given release ID (the default one is fixed at a stack's first synth). */
+    function guarded(stack: Stack, id: string): lambda.Function {
+      const fn = new lambda.Function(stack, id, {
+        runtime: HANDLER_RUNTIME, handler: 'index.handler', code: lambda.Code.fromInline(`exports.handler = async () => '${id}';`),
+      });
+      new GuardedAlias(stack, `${id}Guarded`, { function: fn, strategy: RolloutStrategy.canary(10, Duration.minutes(5)), release: { releaseId: 'r-1' } });
+      return fn;
+    }
+
+    /** A synthesis of the stack's app (a new one each time: `Template.fromStack` would reuse the first). */
+    const synth = (stack: Stack) => (stack.node.root as App).synth({ force: true }).getStackArtifact(stack.artifactId).template;
+    const versionIds = (stack: Stack) => Object.entries(synth(stack).Resources)
+      .filter(([, r]: [string, any]) => r.Type === 'AWS::Lambda::Version').map(([id]) => id).sort();
+
+    test('a synth hashes each guarded function once, not at each of the 6 references in each of its 3 passes', () => {
+      const stack = testStack();
+      for (const id of ['A', 'B', 'C']) guarded(stack, id);
+      const { result, hashes } = countFunctionHashes(() => versionIds(stack));
+      expect(result).toHaveLength(3);
+      // Without the memo (aws-cdk-lib's own behaviour, which this fails on if its private field moves): 18 per function.
+      expect(hashes).toBe(3);
+    });
+
+    test('a change between two synths gives the version the logical ID a fresh synth of the changed function gives', () => {
+      const stack = testStack();
+      const fn = guarded(stack, 'A');
+      const before = versionIds(stack);
+      fn.addEnvironment('FEATURE', 'on');
+      const after = versionIds(stack);
+      const fresh = testStack();
+      guarded(fresh, 'A').addEnvironment('FEATURE', 'on');
+      expect(after).not.toEqual(before);
+      expect(after).toEqual(versionIds(fresh));
+      // And the alias, the gate alarm and the control-version entry of the second synth name that version.
+      const template = JSON.stringify(synth(stack));
+      expect(template).not.toContain(before[0]);
+      expect(template.split(after[0]).length - 1).toBeGreaterThanOrEqual(6);
+    });
+
+    test('a resolution before any synth computes afresh each time', () => {
+      const stack = testStack();
+      const fn = guarded(stack, 'A');
+      const version = fn.currentVersion.node.defaultChild as lambda.CfnVersion;
+      const first = stack.resolve(version.logicalId);
+      fn.addEnvironment('FEATURE', 'on');
+      expect(stack.resolve(version.logicalId)).not.toBe(first);
+      expect(versionIds(stack)).toEqual([stack.resolve(version.logicalId)]);
     });
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { Lazy, Stack, Tags } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { RELEASE_ID_ENV } from 'cdk-rollout-guardrails-runtime/contract';
+import { memoizeVersionLogicalId } from './version-id';
 
 
 /**
@@ -59,6 +60,7 @@ export function publishRelease(fn: lambda.Function, releaseId: string, identity:
     if (variable !== RELEASE_ID_ENV) pins[variable] = value;
   }
   const version = fn.currentVersion;
+  memoizeVersionLogicalId(version.node.defaultChild as lambda.CfnVersion);
   Tags.of(fn).add('cdk-rollout-guardrails:release-id', releaseId, { includeResourceTypes: ['AWS::Lambda::Function'] });
   const cfnVersion = version.node.defaultChild as lambda.CfnVersion;
   const ownDescription = cfnVersion.description;
