@@ -16,6 +16,7 @@ import { MachineryOptions } from './private/machinery';
 import { aliasArns, RolloutMachinery } from './private/rollout-machinery';
 import { shadowPromotionProblems } from './private/shadow-promotion';
 import { buildDefinition } from './private/staged-machine';
+import { joinedText } from './private/asl';
 import { bindStickyCohorts, tellSafetyNetCohorts } from './private/sticky-cohorts';
 import { allowVersionConfigReads } from './private/nag';
 import { OPERATOR_TABLE_ID, operatorConfig } from './private/small-table';
@@ -170,7 +171,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
 
   /** @internal */
   protected _definition(scope: Construct, gate: lambda.Function): sfn.IChainable {
-    return buildDefinition(scope, gate, () => JSON.stringify(this._configs));
+    return buildDefinition(scope, gate, joinedText(() => JSON.stringify(this._configs)));
   }
 
   /** @internal */

@@ -1,7 +1,7 @@
 // What both state machines' definitions share: the one retry policy of their tasks, the ARNs of the service
 // integrations they call (in the stack's partition: GovCloud, China), and the error CodeDeploy answers a report
 // of a hook that is already completed.
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, IFragmentConcatenator, Lazy, Token, Tokenization } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { REPORT_RETRIES, REPORT_RETRY_INTERVAL_SECONDS } from 'cdk-rollout-guardrails-runtime/contract';
 
@@ -43,6 +43,24 @@ export const LAMBDA_INVOKE = `arn:${Aws.PARTITION}:states:::lambda:invoke`;
  */
 export const selectConfig = (configsJson: string, fallback: string) =>
   `{% ($c := $lookup(${configsJson}, $states.input.configKey); $exists($c) ? $c : ${fallback}) %}`;
+
+/**
+ * The text `produce` gives, with the tokens in it, as one `Fn::Join` whose parts are its literals and tokens in
+ * order. CDK resolves a string's tokens by joining its fragments two at a time, each join copying and rescanning the
+ * parts so far: quadratic in the number of tokens, 14 ms per resolution of a definition that holds 30 aliases'
+ * configurations (and a synth resolves it more than once). `Fn.join` resolves its parts in one pass.
+ */
+export function joinedText(produce: () => string): string {
+  return Lazy.string({
+    produce: () => {
+      const text = produce();
+      if (!Token.isUnresolved(text)) return text;
+      const collect: IFragmentConcatenator = { join: (left, right) => (Array.isArray(left) ? [...left, right] : [left, right]) };
+      const parts = Tokenization.reverseString(text).join(collect);
+      return Array.isArray(parts) ? Fn.join('', parts) : parts;
+    },
+  });
+}
 
 /** CodeDeploy's report of a hook's status. */
 export const REPORT = sdk('codedeploy:putLifecycleEventHookExecutionStatus');

@@ -1,7 +1,6 @@
 // The staged rollout's state machine definition (see lib/staged-rollout.ts). Every AWS call is a Step
 // Functions SDK integration written as a CustomState, so that the construct grants its role exactly the
 // resources of the aliases attached to it (CallAwsService would fix the resources at creation).
-import { Lazy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -92,7 +91,7 @@ function report(scope: Construct, id: string, status: 'Succeeded' | 'Failed', co
  *
  * Every Task state catches every error into ResetRoutingOnError → ClearCohortOnError? → ReportFailedOnError → Errored.
  */
-export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction, configsJson: () => string): sfn.IChainable {
+export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction, configsJson: string): sfn.IChainable {
   const errored = new sfn.Fail(scope, 'Errored', { error: 'StagedRolloutError', cause: 'A state failed; the routing was reset and Failed reported to CodeDeploy.' });
   const reportFailedOnError = report(scope, 'ReportFailedOnError', 'Failed', 'Report Failed to CodeDeploy after an error', errored, errored);
   const resetOnError = sdkTask(scope, 'ResetRoutingOnError', 'lambda:updateAlias', { ...ALIAS, RoutingConfig: { AdditionalVersionWeights: {} } },
@@ -119,7 +118,7 @@ export function buildDefinition(scope: Construct, gateFunction: lambda.IFunction
       deadline: '{% $states.input.deadline %}',
       // The consumers the starter paused (the consumer fence), always an array: the gate resumes them.
       fenced: '{% $exists($states.input.fenced) ? $states.input.fenced : [] %}',
-      config: Lazy.string({ produce: () => selectConfig(configsJson(), '{ "unknownKey": $states.input.configKey }') }),
+      config: selectConfig(configsJson, '{ "unknownKey": $states.input.configKey }'),
       // The first probe asks the whole gold set (probeQuestions null) and judges no stop rule (none is in force
       // before the first shift); the gate function says what later ones ask and judge.
       gate: { progress: INITIAL_PROGRESS, probeQuestions: null, probeStopRules: null },
