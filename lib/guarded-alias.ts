@@ -72,7 +72,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     const { fn, aliasName, strategy } = checkGuardedAliasProps(this.node.path, props, (f, name) => ALIASES_BY_FUNCTION.get(f)?.get(name));
     this.strategy = strategy;
     if (!Token.isUnresolved(aliasName)) ALIASES_BY_FUNCTION.set(fn, (ALIASES_BY_FUNCTION.get(fn) ?? new Map()).set(aliasName, this));
-    AliasBypassCheck.of(Stack.of(fn)).guard(fn, this);
+    AliasBypassCheck.of(Stack.of(fn)).guard(fn, this, aliasName);
     this.releaseId = props.release?.releaseId ?? defaultReleaseId(fn);
     const { version, pins } = publishRelease(fn, this.releaseId, RELEASE_ENV.filter(([name]) => name !== 'releaseId').map(([name, variable]) => [variable, props.release?.[name]]));
     this.version = version;
@@ -113,8 +113,8 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     if (props.preTrafficHook) this.addPreTrafficHook(props.preTrafficHook);
     if (props.postTrafficHook) this.addPostTrafficHook(props.postTrafficHook);
     rememberShadowContext(this, { notifications: props.notifications, releaseIdGiven: props.release?.releaseId !== undefined }, props.requireShadow);
-    // Alarms may be added after construction, and aliases of the same name made without a GuardedAlias: both are checked at synth.
-    this.node.addValidation({ validate: () => aliasSynthProblems(this, fn, aliasName) });
+    // Alarms may be added after construction: their count is checked at synth (aliases of the same name, by the stack's check).
+    this.node.addValidation({ validate: () => aliasSynthProblems(this) });
   }
 
   /** Shadow as stage 0 (the `requireShadow` prop) for a ShadowIntegration made after this alias, as its `live`. Once per alias. */

@@ -1,8 +1,8 @@
-import { Annotations, Aspects, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
+import { Annotations, CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { IConstruct } from 'constructs';
+import { IConstruct, IValidation } from 'constructs';
 
 /** A GuardedAlias as the bypass check names it. */
 export interface GuardingAlias extends IConstruct {
@@ -13,32 +13,57 @@ export interface GuardingAlias extends IConstruct {
 export const API_BYPASSES_ALIAS_WARNING = 'cdk-rollout-guardrails:apiBypassesAlias';
 
 /**
- * Warns, once a stack is synthesised, about each REST method integration (`AWS::ApiGateway::Method`), HTTP API
- * integration (`AWS::ApiGatewayV2::Integration`), function URL (`AWS::Lambda::Url`) and event source mapping
- * (`AWS::Lambda::EventSourceMapping`) of the stack that calls a guarded function by its unqualified ARN or
- * name: that traffic runs $LATEST, so no rollout gates it and no rollback protects it. One per stack, added by
- * the first GuardedAlias of a function in it; it reads the L1 properties (overrides are not seen) and only
- * references that resolve in this stack (an API in another stack reaches the function through an import).
+ * The checks of a stack's guarded functions that need the whole stack, made in one walk of its constructs when the
+ * stack is validated at synth (one per stack, added by its first GuardedAlias):
+ * - **Bypass.** Warns about each REST method integration (`AWS::ApiGateway::Method`), HTTP API integration
+ *   (`AWS::ApiGatewayV2::Integration`), function URL (`AWS::Lambda::Url`) and event source mapping
+ *   (`AWS::Lambda::EventSourceMapping`) of the stack that calls a guarded function by its unqualified ARN or name:
+ *   that traffic runs $LATEST, so no rollout gates it and no rollback protects it. It reads the L1 properties
+ *   (overrides are not seen) and only references that resolve in this stack (an API in another stack reaches the
+ *   function through an import).
+ * - **Alias names.** An error for each alias made without a GuardedAlias (`fn.addAlias`, `new lambda.Alias`) that
+ *   takes a guarded alias's name on its function: Lambda allows one alias of a name per function.
  */
-export class AliasBypassCheck implements IAspect {
+export class AliasBypassCheck implements IValidation {
   public static of(stack: Stack): AliasBypassCheck {
     let check = BYPASS_CHECKS.get(stack);
     if (!check) {
-      check = new AliasBypassCheck();
+      check = new AliasBypassCheck(stack);
       BYPASS_CHECKS.set(stack, check);
-      Aspects.of(stack).add(check);
+      stack.node.addValidation(check);
     }
     return check;
   }
 
   private readonly guarded = new Map<lambda.Function, GuardingAlias>();
+  private readonly named: Array<{ readonly fn: lambda.Function; readonly owner: GuardingAlias; readonly aliasName: string }> = [];
 
-  public guard(fn: lambda.Function, owner: GuardingAlias): void {
+  /** Checks calls of `fn` that bypass `owner`'s alias and, for a name known at synth, other aliases named `aliasName` on `fn`. */
+  public guard(fn: lambda.Function, owner: GuardingAlias, aliasName: string): void {
     if (!this.guarded.has(fn)) this.guarded.set(fn, owner);
+    if (!Token.isUnresolved(aliasName)) this.named.push({ fn, owner, aliasName });
   }
 
-  public visit(node: IConstruct): void {
-    if (!(node instanceof CfnResource)) return;
+  private constructor(private readonly stack: Stack) {}
+
+  public validate(): string[] {
+    const aliases = new Map<lambda.IFunction, lambda.Alias[]>();
+    for (const node of this.stack.node.findAll()) {
+      if (node instanceof lambda.Alias) aliases.set(node.version.lambda, [...aliases.get(node.version.lambda) ?? [], node]);
+      else if (node instanceof CfnResource) this.checkBypass(node);
+    }
+    const errors: string[] = [];
+    for (const { fn, owner, aliasName } of this.named) {
+      for (const other of aliases.get(fn) ?? []) {
+        if (other === owner.alias || other.aliasName !== aliasName) continue;
+        errors.push(`GuardedAlias '${owner.node.path}': aliasName must be a name not already used on function '${fn.node.path}' (the alias '${other.node.path}' is also named "${aliasName}"; `
+          + `Lambda allows one alias of a name per function, so CloudFormation would fail at deploy), got: "${aliasName}"`);
+      }
+    }
+    return errors;
+  }
+
+  private checkBypass(node: CfnResource): void {
     let target: unknown;
     let what: string;
     if (node instanceof apigw.CfnMethod) {

@@ -1,4 +1,4 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { RELEASE_ID_ENV, RELEASE_PINS } from 'cdk-rollout-guardrails-runtime/contract';
@@ -148,28 +148,17 @@ export function describeConstruct(value: unknown): Described {
 
 /** A GuardedAlias as its synth-time checks see it. */
 export interface CheckedAlias extends IConstruct {
-  readonly alias: lambda.Alias;
   readonly alarms: cloudwatch.IAlarm[];
   readonly probeAlarm?: cloudwatch.IAlarm;
   readonly coldStartAlarm?: cloudwatch.IAlarm;
 }
 
 /**
- * What can only be checked once the app is synthesised: alarms added after construction, and an alias of the same
- * name on the function made without a GuardedAlias (fn.addAlias, new lambda.Alias).
+ * What can only be checked once the app is synthesised: alarms added after construction. (An alias of the same
+ * name on the function made without a GuardedAlias is the stack's check: `AliasBypassCheck`.)
  */
-export function aliasSynthProblems(guarded: CheckedAlias, fn: lambda.Function, aliasName: string): string[] {
-  const errors: string[] = [];
+export function aliasSynthProblems(guarded: CheckedAlias): string[] {
   const count = guarded.alarms.length;
-  if (count > MAX_ALARMS_PER_DEPLOYMENT_GROUP) {
-    errors.push(`GuardedAlias '${guarded.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (${gateAlarms(ReleaseGates.ALARM_COUNT)} + ${count - ReleaseGates.ALARM_COUNT} added${guarded.probeAlarm ? ', the probe\'s among them' : ''}${guarded.coldStartAlarm ? ', the cold-start gate\'s among them' : ''})`);
-  }
-  if (Token.isUnresolved(aliasName)) return errors;
-  for (const other of Stack.of(fn).node.findAll()) {
-    if (other instanceof lambda.Alias && other !== guarded.alias && other.version.lambda === fn && other.aliasName === aliasName) {
-      errors.push(`GuardedAlias '${guarded.node.path}': aliasName must be a name not already used on function '${fn.node.path}' (the alias '${other.node.path}' is also named "${aliasName}"; `
-        + `Lambda allows one alias of a name per function, so CloudFormation would fail at deploy), got: "${aliasName}"`);
-    }
-  }
-  return errors;
+  if (count <= MAX_ALARMS_PER_DEPLOYMENT_GROUP) return [];
+  return [`GuardedAlias '${guarded.node.path}': alarms must number at most ${MAX_ALARMS_PER_DEPLOYMENT_GROUP} in all (CodeDeploy's limit per deployment group), got: ${count} (${gateAlarms(ReleaseGates.ALARM_COUNT)} + ${count - ReleaseGates.ALARM_COUNT} added${guarded.probeAlarm ? ', the probe\'s among them' : ''}${guarded.coldStartAlarm ? ', the cold-start gate\'s among them' : ''})`];
 }
