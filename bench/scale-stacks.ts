@@ -95,23 +95,35 @@ export function figures(stack: Stack, functions: number): ScaleFigures {
   return { functions, total, perFunction: total / functions, rolloutPerFunction: (total - own) / functions, byType, templateBytes: JSON.stringify(template).length };
 }
 
+/** Synth timings of several builders, taken in turns. */
+export interface SynthTimings {
+  /** Seconds per function for each builder: the median of its rounds. */
+  readonly perFunction: number[];
+  /** Seconds per function for each builder in each round (`rounds[r][b]`). */
+  readonly rounds: number[][];
+}
+
 /**
- * Seconds to build and synthesise a stack of `functions` functions, per function, for each builder: the median
- * of `runs` rounds, each timing every builder once in turn (so that load from elsewhere on the machine falls on
- * all of them alike), after one untimed round (which pays for loading and JIT-compiling aws-cdk-lib and this
- * library).
+ * Seconds to build and synthesise a stack of `functions` functions, per function, for each builder: `runs`
+ * rounds, each timing every builder once in turn (so that load from elsewhere on the machine falls on all of
+ * them alike), after one untimed round (which pays for loading and JIT-compiling aws-cdk-lib and this library).
  */
-export function synthSecondsPerFunction(builds: ReadonlyArray<(n: number) => Stack>, functions: number, runs = 5): number[] {
+export function synthSecondsPerFunction(builds: ReadonlyArray<(n: number) => Stack>, functions: number, runs = 5): SynthTimings {
   for (const build of builds) figures(build(functions), functions);
-  const times: number[][] = builds.map(() => []);
+  const rounds: number[][] = [];
   for (let r = 0; r < runs; r++) {
-    builds.forEach((build, i) => {
+    rounds.push(builds.map((build) => {
       const started = process.hrtime.bigint();
       figures(build(functions), functions);
-      times[i].push(Number(process.hrtime.bigint() - started) / 1e9);
-    });
+      return Number(process.hrtime.bigint() - started) / 1e9 / functions;
+    }));
   }
-  return times.map((t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)] / functions);
+  return { perFunction: builds.map((_, i) => median(rounds.map((round) => round[i]))), rounds };
+}
+
+/** The middle value (the upper of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 /** The most functions one stack holds under CloudFormation's limit, found by doubling then bisecting. */
