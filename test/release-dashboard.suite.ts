@@ -382,6 +382,24 @@ describe('release-identity', () => {
       expect(template.split(after[0]).length - 1).toBeGreaterThanOrEqual(6);
     });
 
+    test('the default RELEASE_ID follows a change between two synths too, as a fresh synth gives it', () => {
+      const releaseOf = (stack: Stack) => Object.entries(synth(stack).Resources)
+        .filter(([id, r]: [string, any]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('A')).map(([, r]: [string, any]) => r.Properties.Environment.Variables.RELEASE_ID)[0];
+      const build = (stack: Stack) => {
+        const fn = new lambda.Function(stack, 'A', { runtime: HANDLER_RUNTIME, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => 1;') });
+        new GuardedAlias(stack, 'AGuarded', { function: fn, strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
+        return fn;
+      };
+      const stack = testStack();
+      const fn = build(stack);
+      const before = releaseOf(stack);
+      fn.addEnvironment('FEATURE', 'on');
+      const fresh = testStack();
+      build(fresh).addEnvironment('FEATURE', 'on');
+      expect(releaseOf(stack)).not.toBe(before);
+      expect(releaseOf(stack)).toBe(releaseOf(fresh));
+    });
+
     test('a resolution before any synth computes afresh each time', () => {
       const stack = testStack();
       const fn = guarded(stack, 'A');

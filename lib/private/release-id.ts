@@ -2,26 +2,25 @@ import { createHash } from 'crypto';
 import { Lazy, Stack, Tags } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { RELEASE_ID_ENV } from 'cdk-rollout-guardrails-runtime/contract';
-import { memoizeVersionLogicalId } from './version-id';
+import { memoizeVersionLogicalId, perSynthesis } from './per-synthesis';
 
 
 /**
  * A release ID that is stable while the function's code and configuration are: `rel-` and 12 hex digits of a
  * SHA-256 over the code (for an asset, its hash), handler, runtime, memory, timeout, architectures, layers,
  * ephemeral storage and every environment variable but RELEASE_ID itself (which would make it depend on
- * itself). Resolved when the template is written, so configuration added after the GuardedAlias counts.
+ * itself). Computed once per synthesis (`perSynthesis`), so configuration added after the GuardedAlias counts,
+ * and a change between two synths gives the release ID a fresh synth would.
  */
 export function defaultReleaseId(fn: lambda.Function): string {
-  return Lazy.string({
-    produce: () => {
-      const cfn = fn.node.defaultChild as lambda.CfnFunction;
-      const others = environmentOf(fn).filter(([k]) => k !== RELEASE_ID_ENV).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      const material = Stack.of(fn).resolve({
-        code: cfn.code, handler: cfn.handler, runtime: cfn.runtime, memorySize: cfn.memorySize, timeout: cfn.timeout,
-        architectures: cfn.architectures, layers: cfn.layers, ephemeralStorage: cfn.ephemeralStorage, environment: others,
-      });
-      return `rel-${createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 12)}`;
-    },
+  const cfn = fn.node.defaultChild as lambda.CfnFunction;
+  return perSynthesis(cfn, () => {
+    const others = environmentOf(fn).filter(([k]) => k !== RELEASE_ID_ENV).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const material = Stack.of(fn).resolve({
+      code: cfn.code, handler: cfn.handler, runtime: cfn.runtime, memorySize: cfn.memorySize, timeout: cfn.timeout,
+      architectures: cfn.architectures, layers: cfn.layers, ephemeralStorage: cfn.ephemeralStorage, environment: others,
+    });
+    return `rel-${createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 12)}`;
   });
 }
 
