@@ -1,4 +1,4 @@
-import { AspectPriority, Aspects, CfnElement, IResolveContext, Lazy, Token } from 'aws-cdk-lib';
+import { Aspects, CfnElement, IResolveContext, Lazy, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
@@ -16,7 +16,9 @@ import { IConstruct } from 'constructs';
 export function perSynthesis(scope: IConstruct, produce: (context: IResolveContext) => string): string {
   let synthesis = 0;
   let kept: { readonly synthesis: number; readonly value: string } | undefined;
-  Aspects.of(scope).add({ visit: (node) => { if (node === scope) synthesis++; } }, { priority: AspectPriority.READONLY });
+  // Priority 0, first on its node: it only marks the start, and an aspect added while aspects run (with a lower
+  // priority than one already invoked on a node) would make aws-cdk-lib refuse the synth.
+  Aspects.of(scope).add({ visit: (node) => { if (node === scope) synthesis++; } }, { priority: FIRST });
   return Lazy.uncachedString({
     produce: (context: IResolveContext) => {
       if (kept?.synthesis === synthesis) return kept.value;
@@ -48,3 +50,5 @@ export function memoizeVersionLogicalId(version: CfnElement): void {
 }
 
 const MEMOIZED = new WeakSet<CfnElement>();
+/** Before aws-cdk-lib's lowest named priority (`AspectPriority.MUTATING`, 200). */
+const FIRST = 0;
