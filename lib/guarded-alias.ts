@@ -10,7 +10,7 @@ import { GuardedAliasProps, IGuardedAlias } from './guarded-alias-props';
 import { ProvisionedWarmup } from './provisioned-warmup';
 import { DEFAULT_GATE_THRESHOLDS, DEFAULT_MAX_COLD_START_SHARE, MAX_DETECTION_TIME, PROBE_GATE_NAMES, ReleaseGates } from './release-gates';
 import { RolloutStrategy } from './rollout-strategy';
-import { AliasBypassCheck, API_BYPASSES_ALIAS_WARNING } from './private/alias-bypass';
+import { GuardedStackChecks, API_BYPASSES_ALIAS_WARNING, ENVIRONMENT_SIZE_WARNING } from './private/stack-checks';
 import { aliasSynthProblems, checkGuardedAliasProps, MAX_ALARMS_PER_DEPLOYMENT_GROUP, RELEASE_ENV } from './private/alias-validation';
 import { ControlVersions } from './private/control-version';
 import { coldStartGate } from './private/gate-alarm';
@@ -22,7 +22,6 @@ import type { ShadowPromotion } from './shadow-promotion';
 import { StackRolloutResources } from './private/stack-resources';
 
 export * from './guarded-alias-props';
-
 /** The GuardedAlias that owns each alias name of a function. */
 const ALIASES_BY_FUNCTION = new WeakMap<lambda.Function, Map<string, GuardedAlias>>();
 
@@ -35,6 +34,8 @@ const ALIASES_BY_FUNCTION = new WeakMap<lambda.Function, Map<string, GuardedAlia
 export class GuardedAlias extends Construct implements IGuardedAlias {
   /** Id of the warning on an API, URL or mapping that calls a guarded function unqualified (bypassing the rollout). */
   public static readonly API_BYPASSES_ALIAS_WARNING: string = API_BYPASSES_ALIAS_WARNING;
+  /** Id of the warning on a function whose environment variables may exceed Lambda's 4 KB once deployed. */
+  public static readonly ENVIRONMENT_SIZE_WARNING: string = ENVIRONMENT_SIZE_WARNING;
   /** Most alarms CodeDeploy lets one deployment group watch. */
   public static readonly MAX_ALARMS_PER_DEPLOYMENT_GROUP: number = MAX_ALARMS_PER_DEPLOYMENT_GROUP;
   /** The environment variable through which a hook learns the ARN of the version it is there to test. */
@@ -72,7 +73,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
     const { fn, aliasName, strategy } = checkGuardedAliasProps(this.node.path, props, (f, name) => ALIASES_BY_FUNCTION.get(f)?.get(name));
     this.strategy = strategy;
     if (!Token.isUnresolved(aliasName)) ALIASES_BY_FUNCTION.set(fn, (ALIASES_BY_FUNCTION.get(fn) ?? new Map()).set(aliasName, this));
-    AliasBypassCheck.of(Stack.of(fn)).guard(fn, this, aliasName);
+    GuardedStackChecks.of(Stack.of(fn)).guard(fn, this, aliasName);
     this.releaseId = props.release?.releaseId ?? defaultReleaseId(fn);
     const { version, pins } = publishRelease(fn, this.releaseId, RELEASE_ENV.filter(([name]) => name !== 'releaseId').map(([name, variable]) => [variable, props.release?.[name]]));
     this.version = version;

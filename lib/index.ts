@@ -1,6 +1,7 @@
 export * from './canary-metrics';
 export * from './guarded-alias';
-export { API_BYPASSES_ALIAS_WARNING } from './private/alias-bypass';
+export { API_BYPASSES_ALIAS_WARNING } from './private/stack-checks';
+export { ENVIRONMENT_SIZE_WARNING } from './private/environment-size';
 export { MAX_ALARMS_PER_DEPLOYMENT_GROUP } from './private/alias-validation';
 export { TARGET_VERSION_ENV } from './private/hooks';
 export * from './release-gates';

@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { GoldSetError, parseGoldSet } from '../packages/runtime/src/probe';
 import { GOLD_SET_LISTED_LINES, GoldSetProblemsError } from '../packages/runtime/src/contract/gold-set';
-import { DeltaSProbe, GoldSet, GuardrailsValidationError, API_BYPASSES_ALIAS_WARNING, GuardedAlias, RolloutStrategy, SHADOW_TAP_NOT_SEEN_INFO, ShadowIntegration } from '../lib';
+import { DeltaSProbe, GoldSet, GuardrailsValidationError, API_BYPASSES_ALIAS_WARNING, ENVIRONMENT_SIZE_WARNING, GuardedAlias, RolloutStrategy, SHADOW_TAP_NOT_SEEN_INFO, ShadowIntegration } from '../lib';
 import { testStack, testFunction } from './util';
 import { captureSynthWarnings } from './helpers/console';
 import { handlerCode } from '../lib/private/assets';
@@ -229,6 +229,49 @@ describe('newcomer-guarded-alias', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0].entry.data).toContain("calls the function 'TestStack/B' itself");
       expect(warnings[0].entry.data).toContain("GuardedAlias 'TestStack/GB'");
+    });
+  });
+
+  describe("a function's environment past Lambda's 4 KB (register LAM-19)", () => {
+    /** A guarded function with `variables` of its own. */
+    function guardedWith(variables: Record<string, string>) {
+      const stack = testStack();
+      const fn = testFunction(stack, 'Answer');
+      for (const [name, value] of Object.entries(variables)) fn.addEnvironment(name, value);
+      new GuardedAlias(stack, 'Guarded', { function: fn, strategy: CANARY, release: { releaseId: 'r-2026.11.27' } });
+      return { stack, fn };
+    }
+    const sizeWarnings = (stack: Stack) => captureSynthWarnings(() => Annotations.fromStack(stack)).result
+      .findWarning('*', Match.stringLikeRegexp(ENVIRONMENT_SIZE_WARNING));
+
+    test('the release identity that pushes it over fails synth, naming the function, the bytes and the largest variables', () => {
+      // 4,000 bytes of the user's own (CONFIG 6 + 3,994), then RELEASE_ID (10 + 12): 4,022 fits; a 75-byte more does not.
+      expect(() => Annotations.fromStack(guardedWith({ CONFIG: 'x'.repeat(3994) }).stack)).not.toThrow();
+      const { stack } = guardedWith({ CONFIG: 'x'.repeat(3994), EXTRA: 'y'.repeat(70) });
+      expect(() => Annotations.fromStack(stack)).toThrow(
+        "the function 'TestStack/Answer' has environment variables of at least 4,097 bytes (names and values, without the 0 reference(s) resolved at deploy); "
+        + 'Lambda allows 4 KB (4,096 bytes) for all of them, so CloudFormation would fail to deploy it. The largest, in bytes: CONFIG 4,000, EXTRA 75, RELEASE_ID 22');
+    });
+
+    test('references that may push it over once deployed give a warning, which can be acknowledged', () => {
+      const { stack, fn } = guardedWith({ CONFIG: 'x'.repeat(3800) });
+      Array.from({ length: 5 }, (_, i) => fn.addEnvironment(`QUEUE_${i}`, new sqs.Queue(stack, `Queue${i}`).queueUrl));
+      const warnings = sizeWarnings(stack);
+      expect(warnings).toHaveLength(1);
+      // Known: CONFIG 3,806, RELEASE_ID 22, QUEUE_0..4 7 each (their URLs are references).
+      expect(warnings[0].entry.data).toContain("the function 'TestStack/Answer' has environment variables of about 4,183 bytes once deployed (3,863 known, and 5 reference(s) at about 64 bytes each)");
+      const acknowledged = guardedWith({ CONFIG: 'x'.repeat(3800) });
+      Array.from({ length: 5 }, (_, i) => acknowledged.fn.addEnvironment(`QUEUE_${i}`, new sqs.Queue(acknowledged.stack, `Queue${i}`).queueUrl));
+      CoreAnnotations.of(acknowledged.fn).acknowledgeWarning(ENVIRONMENT_SIZE_WARNING, 'the queue URLs are short in this account');
+      expect(sizeWarnings(acknowledged.stack)).toEqual([]);
+      expect(sizeWarnings(guardedWith({ CONFIG: 'x'.repeat(100) }).stack)).toEqual([]);
+    });
+
+    test('a function the library does not write into is not checked', () => {
+      const stack = testStack();
+      testFunction(stack, 'Mine').addEnvironment('CONFIG', 'x'.repeat(5000));
+      new GuardedAlias(stack, 'Guarded', { function: testFunction(stack, 'Answer'), strategy: CANARY });
+      expect(() => Annotations.fromStack(stack)).not.toThrow();
     });
   });
 });

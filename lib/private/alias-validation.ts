@@ -155,7 +155,7 @@ export interface CheckedAlias extends IConstruct {
 
 /**
  * What can only be checked once the app is synthesised: alarms added after construction. (An alias of the same
- * name on the function made without a GuardedAlias is the stack's check: `AliasBypassCheck`.)
+ * name on the function made without a GuardedAlias is the stack's check: `GuardedStackChecks`.)
  */
 export function aliasSynthProblems(guarded: CheckedAlias): string[] {
   const count = guarded.alarms.length;

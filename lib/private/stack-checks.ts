@@ -3,6 +3,9 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct, IValidation } from 'constructs';
+import { environmentSizeProblems } from './environment-size';
+
+export { ENVIRONMENT_SIZE_WARNING } from './environment-size';
 
 /** A GuardedAlias as the bypass check names it. */
 export interface GuardingAlias extends IConstruct {
@@ -23,12 +26,15 @@ export const API_BYPASSES_ALIAS_WARNING = 'cdk-rollout-guardrails:apiBypassesAli
  *   function through an import).
  * - **Alias names.** An error for each alias made without a GuardedAlias (`fn.addAlias`, `new lambda.Alias`) that
  *   takes a guarded alias's name on its function: Lambda allows one alias of a name per function.
+ * - **Environment size.** For each function of the stack that the library writes variables into (RELEASE_ID, the
+ *   `GUARDRAILS_*` configuration of its own functions, some of which grow with the aliases), an error when its
+ *   environment exceeds Lambda's 4 KB, a warning when it may once deployed (`environmentSizeProblems`).
  */
-export class AliasBypassCheck implements IValidation {
-  public static of(stack: Stack): AliasBypassCheck {
+export class GuardedStackChecks implements IValidation {
+  public static of(stack: Stack): GuardedStackChecks {
     let check = BYPASS_CHECKS.get(stack);
     if (!check) {
-      check = new AliasBypassCheck(stack);
+      check = new GuardedStackChecks(stack);
       BYPASS_CHECKS.set(stack, check);
       stack.node.addValidation(check);
     }
@@ -48,11 +54,12 @@ export class AliasBypassCheck implements IValidation {
 
   public validate(): string[] {
     const aliases = new Map<lambda.IFunction, lambda.Alias[]>();
+    const errors: string[] = [];
     for (const node of this.stack.node.findAll()) {
       if (node instanceof lambda.Alias) aliases.set(node.version.lambda, [...aliases.get(node.version.lambda) ?? [], node]);
+      else if (node instanceof lambda.CfnFunction) errors.push(...environmentSizeProblems(node));
       else if (node instanceof CfnResource) this.checkBypass(node);
     }
-    const errors: string[] = [];
     for (const { fn, owner, aliasName } of this.named) {
       for (const other of aliases.get(fn) ?? []) {
         if (other === owner.alias || other.aliasName !== aliasName) continue;
@@ -99,7 +106,7 @@ export class AliasBypassCheck implements IValidation {
   }
 }
 
-const BYPASS_CHECKS = new WeakMap<Stack, AliasBypassCheck>();
+const BYPASS_CHECKS = new WeakMap<Stack, GuardedStackChecks>();
 
 /**
  * Whether a resolved CloudFormation value is the function's ARN or name (`Fn::GetAtt [id, Arn]`, `Ref id`)
