@@ -148,6 +148,22 @@ describe('newcomer-guarded-alias', () => {
       fn.addAlias('live');
       expect(() => Annotations.fromStack(stack)).toThrow(/GuardedAlias 'TestStack\/Guarded': aliasName must be a name not already used on function 'TestStack\/Answer' \(the alias 'TestStack\/Answer\/Aliaslive' is also named "live"/);
     });
+
+    test('an alias of the user\'s that takes the sticky cohorts\' canary name ("<alias>-canary") fails synth, naming both and the fix', () => {
+      const stack = testStack();
+      const fn = testFunction(stack, 'Answer');
+      new GuardedAlias(stack, 'Guarded', { function: fn, strategy: RolloutStrategy.staged({ stickyCohorts: {} }) });
+      fn.addAlias('live-canary');
+      expect(() => Annotations.fromStack(stack)).toThrow("function 'TestStack/Answer' has 2 aliases named \"live-canary\" ('TestStack/Answer/Aliaslive-canary', 'TestStack/Guarded/Alias/CohortCanary'): "
+        + 'Lambda allows one alias of a name per function, so CloudFormation would fail at deploy. \'TestStack/Guarded/Alias/CohortCanary\' is the canary alias a staged rollout '
+        + 'with sticky cohorts names "<alias>-canary": rename the other alias');
+      // A GuardedAlias of that name is named by the GuardedAlias check, once.
+      const second = testStack();
+      const fn2 = testFunction(second, 'Answer');
+      new GuardedAlias(second, 'Guarded', { function: fn2, strategy: RolloutStrategy.staged({ stickyCohorts: {} }) });
+      new GuardedAlias(second, 'Canary', { function: fn2, aliasName: 'live-canary', strategy: CANARY });
+      expect(() => Annotations.fromStack(second)).toThrow(/Validation failed with the following errors:\n {2}\[TestStack\] GuardedAlias 'TestStack\/Canary': aliasName must be a name not already used on function 'TestStack\/Answer' \(the alias 'TestStack\/Guarded\/Alias\/CohortCanary' is also named "live-canary"[^\n]*$/);
+    });
   });
 
   describe('an API wired to the guarded function instead of its alias', () => {

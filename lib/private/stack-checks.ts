@@ -4,6 +4,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct, IValidation } from 'constructs';
 import { environmentSizeProblems } from './environment-size';
+import { COHORT_CANARY_ID } from './sticky-cohorts';
 
 export { ENVIRONMENT_SIZE_WARNING } from './environment-size';
 
@@ -60,11 +61,26 @@ export class GuardedStackChecks implements IValidation {
       else if (node instanceof lambda.CfnFunction) errors.push(...environmentSizeProblems(node));
       else if (node instanceof CfnResource) this.checkBypass(node);
     }
+    const reported = new Set<lambda.Alias>();
     for (const { fn, owner, aliasName } of this.named) {
       for (const other of aliases.get(fn) ?? []) {
         if (other === owner.alias || other.aliasName !== aliasName) continue;
+        reported.add(other).add(owner.alias);
         errors.push(`GuardedAlias '${owner.node.path}': aliasName must be a name not already used on function '${fn.node.path}' (the alias '${other.node.path}' is also named "${aliasName}"; `
           + `Lambda allows one alias of a name per function, so CloudFormation would fail at deploy), got: "${aliasName}"`);
+      }
+    }
+    // Any other two aliases of one name on a guarded function: the sticky cohorts' `<alias>-canary` and one of the user's.
+    for (const fn of this.guarded.keys()) {
+      const byName = new Map<string, lambda.Alias[]>();
+      for (const alias of aliases.get(fn) ?? []) {
+        if (!Token.isUnresolved(alias.aliasName) && !reported.has(alias)) byName.set(alias.aliasName, [...byName.get(alias.aliasName) ?? [], alias]);
+      }
+      for (const [name, same] of byName) {
+        if (same.length < 2) continue;
+        const canary = same.find((a) => a.node.id === COHORT_CANARY_ID);
+        errors.push(`function '${fn.node.path}' has ${same.length} aliases named "${name}" (${same.map((a) => `'${a.node.path}'`).join(', ')}): Lambda allows one alias of a name per function, `
+          + `so CloudFormation would fail at deploy${canary ? `. '${canary.node.path}' is the canary alias a staged rollout with sticky cohorts names "<alias>-canary": rename the other alias` : ''}`);
       }
     }
     return errors;

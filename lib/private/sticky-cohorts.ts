@@ -11,6 +11,9 @@ import { oneItem, smallTable } from './small-table';
 
 const TABLE_ID = 'CohortTable';
 
+
+/** The construct id of a staged alias's canary alias under sticky cohorts (a child of the alias). */
+export const COHORT_CANARY_ID = 'CohortCanary';
 /** Who writes the cohort item (the state machine, the safety net) and who reads the release ids (the gate). */
 export interface CohortWriters {
   readonly scope: Construct;
@@ -36,7 +39,7 @@ export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, c
   // The node address: stable, unique in the app, free of tokens and of '#' (the key is also the salt's prefix).
   const key = `cohort-${alias.node.addr}`;
   const canaryAlias = canaryAliasName(alias.aliasName);
-  const canary = new lambda.Alias(alias, 'CohortCanary', { aliasName: canaryAlias, version: alias.version, description: `cdk-rollout-guardrails: the version a sticky rollout of ${alias.aliasName} serves its cohort from` });
+  const canary = new lambda.Alias(alias, COHORT_CANARY_ID, { aliasName: canaryAlias, version: alias.version, description: `cdk-rollout-guardrails: the version a sticky rollout of ${alias.aliasName} serves its cohort from` });
   (alias.node.defaultChild as CfnResource).addResourceDependency(canary.node.defaultChild as CfnResource, 'CloudFormation moves the canary alias to the new version before the live alias starts the deployment');
 
   const environment: CohortEnvironment = { table: table.tableName, key, canaryAlias, cacheSeconds: cohortCacheSeconds(cohorts) };
