@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
@@ -82,6 +82,19 @@ describe('StagedRollout', () => {
       Choices: [{ Variable: '$.config.schedule', IsPresent: true, Next: 'OpenCohort?' }], Default: 'ResetRoutingOnError',
     });
     expect(states.HasWarmup).toMatchObject({ Choices: [{ Variable: '$.config.warmup', IsPresent: true, Next: 'WarmUp' }], Default: 'HasProbe' });
+  });
+
+  test('an alias attached after a synth is in the next synth\'s definition (the configurations are written at each synth)', () => {
+    const later = testStack();
+    StagedRollout.of(later).attach(staged(later, 'First'));
+    const keysOf = () => {
+      const machine = Object.values((later.node.root as App).synth({ force: true })
+        .getStackArtifact(later.artifactId).template.Resources).find((r: any) => r.Type === 'AWS::StepFunctions::StateMachine') as any;
+      return JSON.stringify(machine.Properties.DefinitionString).match(/Group[0-9A-F]{8}/g)!.filter((v, i, all) => all.indexOf(v) === i).length;
+    };
+    expect(keysOf()).toBe(1);
+    StagedRollout.of(later).attach(staged(later, 'Second'));
+    expect(keysOf()).toBe(2);
   });
 
   test('walks probe → gate → set weight → publish → bake, and reports to CodeDeploy through the SDK integration', () => {

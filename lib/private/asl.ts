@@ -48,10 +48,11 @@ export const selectConfig = (configsJson: string, fallback: string) =>
  * The text `produce` gives, with the tokens in it, as one `Fn::Join` whose parts are its literals and tokens in
  * order. CDK resolves a string's tokens by joining its fragments two at a time, each join copying and rescanning the
  * parts so far: quadratic in the number of tokens, 14 ms per resolution of a definition that holds 30 aliases'
- * configurations (and a synth resolves it more than once). `Fn.join` resolves its parts in one pass.
+ * configurations (and a synth resolves it more than once). `Fn.join` resolves its parts in one pass. Produced
+ * again at each resolution, so that a synth after a change (another alias attached) writes the change.
  */
 export function joinedText(produce: () => string): string {
-  return Lazy.string({
+  return Lazy.uncachedString({
     produce: () => {
       const text = produce();
       if (!Token.isUnresolved(text)) return text;
