@@ -235,7 +235,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
     this.warmTimeoutSeconds = Math.max(this.warmTimeoutSeconds, warmup.warmGate.readyTimeoutSeconds + 50);
     if (!this.warm) {
       this.warm = this._handlerFunction({ id: 'Warm', handler: 'warm', description: 'the warm gate before the first shift' }, Duration.seconds(60));
-      (this.warm.node.defaultChild as lambda.CfnFunction).timeout = Lazy.number({ produce: () => this.warmTimeoutSeconds });
+      (this.warm.node.defaultChild as lambda.CfnFunction).timeout = Lazy.uncachedNumber({ produce: () => this.warmTimeoutSeconds });
       this.warm.grantInvoke(this.stateMachine);
       this._acknowledgeInvoke(this.warm, 'grantInvoke grants the warm function and its versions; the machine invokes the unqualified function only.');
     }
@@ -323,7 +323,7 @@ export class StagedRollout extends RolloutMachinery<StagedAliasConfig> {
     const consumers = strategy.fenceConsumers;
     if (consumers.length === 0) return;
     if (Object.keys(this.fences).length === 0) {
-      this.starterFunction.addEnvironment(STAGED_FENCES_ENV, Lazy.string({ produce: () => JSON.stringify(this.fences) }));
+      this.starterFunction.addEnvironment(STAGED_FENCES_ENV, Lazy.uncachedString({ produce: () => JSON.stringify(this.fences) }));
     }
     const uuids = consumers.map((c) => c.eventSourceMappingId);
     const max = strategy.fenceMaxConcurrency;

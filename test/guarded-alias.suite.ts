@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -378,6 +378,16 @@ describe('GuardedAlias', () => {
       Template.fromStack(stack).hasResource('AWS::Lambda::Alias', {
         UpdatePolicy: { CodeDeployLambdaAliasUpdate: { BeforeAllowTrafficHook: Match.anyValue(), AfterAllowTrafficHook: Match.anyValue() } },
       });
+    });
+
+    test('a hook added after a synth is in the next synth\'s update policy', () => {
+      const stack = testStack();
+      const { ga } = guarded(stack, { strategy: CANARY });
+      const updatePolicy = () => (Object.values((stack.node.root as App).synth({ force: true }).getStackArtifact(stack.artifactId).template.Resources)
+        .find((r: any) => r.Type === 'AWS::Lambda::Alias') as any).UpdatePolicy.CodeDeployLambdaAliasUpdate;
+      expect(updatePolicy().AfterAllowTrafficHook).toBeUndefined();
+      ga.addPostTrafficHook(testFunction(stack, 'Post'));
+      expect(updatePolicy().AfterAllowTrafficHook).toEqual({ Ref: stack.getLogicalId(stack.node.findChild('Post').node.defaultChild as lambda.CfnFunction) });
     });
 
     test('shared by two aliases keep the first target in their environment and warn', () => {

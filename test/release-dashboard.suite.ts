@@ -398,6 +398,9 @@ describe('release-identity', () => {
       build(fresh).addEnvironment('FEATURE', 'on');
       expect(releaseOf(stack)).not.toBe(before);
       expect(releaseOf(stack)).toBe(releaseOf(fresh));
+      // The version's description names the same release.
+      const description = Object.values(synth(stack).Resources).find((r: any) => r.Type === 'AWS::Lambda::Version') as any;
+      expect(description.Properties.Description).toBe(`release ${releaseOf(fresh)}`);
     });
 
     test('a resolution before any synth computes afresh each time', () => {

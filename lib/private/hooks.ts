@@ -73,8 +73,8 @@ export function deploymentGroupFor(scope: Construct, alias: lambda.Alias, deploy
     codeDeployLambdaAliasUpdate: {
       applicationName: shared.application.applicationName,
       deploymentGroupName: group.deploymentGroupName,
-      beforeAllowTrafficHook: Lazy.string({ produce: () => hooks().pre?.functionName }),
-      afterAllowTrafficHook: Lazy.string({ produce: () => hooks().post?.functionName }),
+      beforeAllowTrafficHook: Lazy.uncachedString({ produce: () => hooks().pre?.functionName }),
+      afterAllowTrafficHook: Lazy.uncachedString({ produce: () => hooks().post?.functionName }),
     },
   };
   return group;

@@ -19,7 +19,7 @@ export function dropRedundantRoleDependency(user: RoleUser): void {
   const role = user.role?.node.defaultChild;
   if (!CfnResource.isCfnResource(resource) || !CfnResource.isCfnResource(role)) return;
   const stack = Stack.of(resource);
-  resource.addOverride('DependsOn', Lazy.any({
+  resource.addOverride('DependsOn', Lazy.uncachedAny({
     produce: (): string[] | IResolvable | undefined => {
       const kept = resource.obtainDependencies()
         .filter((d): d is CfnResource => CfnResource.isCfnResource(d) && d !== role && Stack.of(d) === stack)

@@ -43,7 +43,7 @@ function deploymentStatements(scope: Construct, deploymentGroup: codedeploy.ILam
   if (alarmNames().length > 0) {
     statements.push(new iam.PolicyStatement({
       actions: ['cloudwatch:DescribeAlarms'],
-      resources: Lazy.list({ produce: () => alarmNames().map((name) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })) }),
+      resources: Lazy.uncachedList({ produce: () => alarmNames().map((name) => stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })) }),
     }));
   }
   return statements;

@@ -63,7 +63,7 @@ export function publishRelease(fn: lambda.Function, releaseId: string, identity:
   Tags.of(fn).add('cdk-rollout-guardrails:release-id', releaseId, { includeResourceTypes: ['AWS::Lambda::Function'] });
   const cfnVersion = version.node.defaultChild as lambda.CfnVersion;
   const ownDescription = cfnVersion.description;
-  cfnVersion.description = Lazy.string({
+  cfnVersion.description = Lazy.uncachedString({
     produce: () => [ownDescription, `release ${Stack.of(fn).resolve(releaseId)}`, ...Object.entries(pins).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join('; '),
   });
   return { releaseId, version, pins };

@@ -65,7 +65,7 @@ export function bindStickyCohorts(writers: CohortWriters, alias: lambda.Alias, c
  * the first sticky alias is attached: the value is read from `configs` at synth.
  */
 export function tellSafetyNetCohorts(safetyNet: lambda.Function, configs: Readonly<Record<string, StagedAliasConfig>>): void {
-  safetyNet.addEnvironment(STAGED_COHORTS_ENV, Lazy.string({
+  safetyNet.addEnvironment(STAGED_COHORTS_ENV, Lazy.uncachedString({
     produce: () => Stack.of(safetyNet).toJsonString(Object.fromEntries(Object.entries(configs)
       .filter(([, config]) => config.cohort !== undefined)
       .map(([key, config]) => [key, { tableName: config.cohort!.tableName, key: config.cohort!.key }]))),
