@@ -185,8 +185,7 @@ export class GuardedAlias extends Construct implements IGuardedAlias {
   /** Takes the hooks a strategy or the probe runs, and lets CodeDeploy invoke each (once). */
   private setHooks(hooks: { readonly preTrafficHook?: lambda.IFunction; readonly postTrafficHook?: lambda.IFunction }): void {
     const { preTrafficHook: pre, postTrafficHook: post } = hooks;
-    if (pre) this.hooks.pre = pre;
-    if (post) this.hooks.post = post;
+    Object.assign(this.hooks, pre ? { pre } : {}, post ? { post } : {});
     for (const hook of new Set([pre, post])) if (hook) allowCodeDeployToInvoke(this.serviceRole, hook);
   }
 
