@@ -1,9 +1,6 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { CanaryMetrics, DEFAULT_GATE_THRESHOLDS, GuardedAlias, RolloutStrategy } from '../lib';
-import { HANDLER_RUNTIME } from '../lib/private/runtime';
+import { App, Stack } from 'aws-cdk-lib';
+import * as library from '../lib';
+import * as builders from './scale-builders';
 
 /** CloudFormation's limit of resources per stack. */
 export const STACK_RESOURCE_LIMIT = 500;
@@ -23,62 +20,12 @@ export interface ScaleFigures {
 /** CloudFormation's largest template, uploaded through S3: 1 MB. */
 export const TEMPLATE_SIZE_LIMIT = 1_000_000;
 
-function newStack(): { app: App; stack: Stack } {
-  const app = new App({ context: require('../cdk.json').context });
-  const stack = new Stack(app, 'Scale', { env: { account: '123456789012', region: 'eu-west-1' } });
-  return { app, stack };
-}
-
-function fn(stack: Stack, i: number): lambda.Function {
-  return new lambda.Function(stack, `Fn${i}`, {
-    runtime: HANDLER_RUNTIME,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline(`exports.handler = async () => ${i};`),
-  });
-}
-
 /** `functions` functions, each released through a GuardedAlias with its default (staged) strategy. */
-export function guardedAliasStack(functions: number): Stack {
-  const { stack } = newStack();
-  for (let i = 0; i < functions; i++) new GuardedAlias(stack, `Guarded${i}`, { function: fn(stack, i) });
-  return stack;
-}
-
+export const guardedAliasStack = (functions: number): Stack => builders.guardedAliasStack(library, functions);
 /** The same with CodeDeploy's own 10 % canary for 5 minutes: no staged machinery. */
-export function guardedCanaryStack(functions: number): Stack {
-  const { stack } = newStack();
-  for (let i = 0; i < functions; i++) {
-    new GuardedAlias(stack, `Guarded${i}`, { function: fn(stack, i), strategy: RolloutStrategy.canary(10, Duration.minutes(5)) });
-  }
-  return stack;
-}
-
-/**
- * The hand-written CDK pattern: per function, a version, an alias and a `LambdaDeploymentGroup` left to
- * create its own application and service role, watching three gate alarms, one per gate (what a hand-written
- * stack does: it has no gate code to merge them).
- */
-export function handWrittenStack(functions: number): Stack {
-  const { stack } = newStack();
-  for (let i = 0; i < functions; i++) {
-    const f = fn(stack, i);
-    const alias = new lambda.Alias(stack, `Alias${i}`, { aliasName: 'live', version: f.currentVersion });
-    const metrics = new CanaryMetrics({ functionName: f.functionName, aliasName: 'live', canaryVersion: f.currentVersion.version });
-    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number) => new cloudwatch.Alarm(stack, `${id}${i}`, {
-      metric, threshold, evaluationPeriods: 1, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    new codedeploy.LambdaDeploymentGroup(stack, `DeploymentGroup${i}`, {
-      alias,
-      deploymentConfig: codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
-      alarms: [
-        alarm('ErrorRateDelta', metrics.errorRateDelta(), DEFAULT_GATE_THRESHOLDS.maxErrorRateDelta),
-        alarm('P95Ratio', metrics.p95Ratio(), DEFAULT_GATE_THRESHOLDS.maxP95Ratio),
-        alarm('ErrorRate', metrics.canaryErrorRate(), DEFAULT_GATE_THRESHOLDS.maxErrorRate),
-      ],
-    });
-  }
-  return stack;
-}
+export const guardedCanaryStack = (functions: number): Stack => builders.guardedCanaryStack(library, functions);
+/** The hand-written CDK pattern (bench/scale-builders.ts). */
+export const handWrittenStack = (functions: number): Stack => builders.handWrittenStack(library, functions);
 
 /** Counts the resources of `stack`'s template. */
 export function figures(stack: Stack, functions: number): ScaleFigures {

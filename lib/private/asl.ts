@@ -56,7 +56,7 @@ export function joinedText(produce: () => string): string {
     produce: () => {
       const text = produce();
       if (!Token.isUnresolved(text)) return text;
-      const collect: IFragmentConcatenator = { join: (left, right) => (Array.isArray(left) ? [...left, right] : [left, right]) };
+      const collect: IFragmentConcatenator = { join: (left, right) => (Array.isArray(left) ? (left.push(right), left) : [left, right]) };
       const parts = Tokenization.reverseString(text).join(collect);
       return Array.isArray(parts) ? Fn.join('', parts) : parts;
     },
